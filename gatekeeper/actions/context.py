@@ -1,0 +1,19 @@
+"""The adapters a use case needs, wired once (by the web app factory or a CLI command)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatekeeper.config import Config
+from gatekeeper.directory.base import Directory
+from gatekeeper.store.db import Store
+
+
+@dataclass
+class Services:
+    config: Config
+    store: Store
+    directory: Directory
+
+    def change_url(self, change_id: int) -> str:
+        return f"{self.config.service.url}/changes/{change_id}"

@@ -1,0 +1,114 @@
+"""Strict models of the hook bodies (SPEC §6): a bad field is one clear 400, never a traceback."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gatekeeper.errors import InputError
+from gatekeeper.policy.fingerprint import FileChange
+
+_SHA = r"^([0-9a-f]{40}|[0-9a-f]{64})$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CommitIn(_Strict):
+    sha: str = Field(pattern=_SHA)
+    author_name: str = ""
+    author_email: str = ""
+    committer_name: str = ""
+    committer_email: str = ""
+    committed_at: str = ""
+    subject: str = ""
+    co_authors: list[str] = []
+
+
+class ChangeIn(_Strict):
+    path: str = Field(min_length=1, max_length=4096)
+    status: str = "modified"
+    old_blob: str = Field(pattern=_SHA)
+    new_blob: str = Field(pattern=_SHA)
+    old_mode: str = Field(pattern=r"^[0-7]{6}$")
+    new_mode: str = Field(pattern=r"^[0-7]{6}$")
+    old_content: str | None = None
+    new_content: str | None = None
+    old_too_large: int | None = None
+    new_too_large: int | None = None
+    binary: bool = False
+    format: str | None = None
+
+    def file_change(self) -> FileChange:
+        return FileChange(self.path, self.old_blob, self.new_blob, self.old_mode, self.new_mode)
+
+    def content(self, side: str) -> bytes | None:
+        value = self.old_content if side == "old" else self.new_content
+        return _b64(value, self.path) if value is not None else None
+
+
+class ContextFileIn(_Strict):
+    path: str
+    format: str
+    blob: str = ""
+    content: str
+
+    def data(self) -> bytes:
+        return _b64(self.content, self.path)
+
+
+class UpdateIn(_Strict):
+    ref: str = Field(min_length=1, max_length=1024)
+    old: str = Field(pattern=_SHA)
+    new: str = Field(pattern=_SHA)
+    base: str | None = Field(default=None, pattern=_SHA)
+    target: str | None = None
+    fast_forward: bool | None = None
+    copy_of: list[str] = []
+    protected_exists: bool = True
+    commits: list[CommitIn] = []
+    changes: list[ChangeIn] = []
+    context: list[ContextFileIn] = []
+
+    @property
+    def deleted(self) -> bool:
+        return not self.new.strip("0")
+
+    @property
+    def created(self) -> bool:
+        return not self.old.strip("0")
+
+
+class HookRequest(_Strict):
+    repo: str = Field(min_length=1)
+    pusher: str | None = None
+    updates: list[UpdateIn]
+    push_options: list[str] = []
+
+
+class SignRequest(_Strict):
+    decision: str = Field(pattern=r"^(approve|reject)$")
+    meaning: str = ""
+    comment: str = ""
+    group: str | None = None
+
+
+def _b64(value: str, path: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"{path}: content is not valid base64") from exc
+
+
+def parse(model: type[_Strict], data: object) -> _Strict:
+    if not isinstance(data, dict):
+        raise InputError("request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        raise InputError(f"{where}: {err['msg']}") from exc

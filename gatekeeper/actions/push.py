@@ -1,0 +1,223 @@
+"""The two hook calls: decide a push (pre-receive) and record it (post-receive). SPEC §2, §7."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from gatekeeper.actions import review as rv
+from gatekeeper.actions.changes import open_or_revise, withdraw_in
+from gatekeeper.actions.context import Services
+from gatekeeper.actions.payloads import HookRequest, UpdateIn
+from gatekeeper.config import RepoConfig
+from gatekeeper.gitio.receive import option
+from gatekeeper.ledger import entry as kinds
+from gatekeeper.policy import gate
+from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules
+from gatekeeper.policy.sod import describe_missing
+from gatekeeper.policy.states import State
+from gatekeeper.store import changes as q
+from gatekeeper.store import log
+from gatekeeper.store.tables import Deployment
+
+
+def _protected(repo: RepoConfig | None, ref: str) -> bool:
+    branch = branch_name(ref)
+    return bool(repo and branch and is_protected(branch, repo.protected))
+
+
+def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
+    """pre-receive: allow only if every protected update passes the gate; log the decision."""
+    repo = services.config.repo(req.repo)
+    messages: list[str] = []
+    refs: list[dict[str, Any]] = []
+    allow = True
+    with services.store.write() as session:
+        for u in req.updates:
+            if repo is None:
+                result = gate.GateResult(False, (f"refusing {u.ref}: repository {req.repo!r} is not in the policy",))
+            elif not _protected(repo, u.ref):
+                continue
+            else:
+                result = _gate(services, session, repo, u, req.pusher, req.push_options)
+            allow = allow and result.allow
+            messages.extend(result.messages)
+            refs.append({"ref": u.ref, "old": u.old, "new": u.new, "allow": result.allow,
+                         "deploys": list(result.deployed), "unapproved_ok": list(result.unapproved_ok),
+                         "reasons": list(result.messages)})
+        log.append(session, kinds.PUSH_ALLOWED if allow else kinds.PUSH_REFUSED, req.pusher or "(unknown)", {
+            "repo": req.repo, "pusher": req.pusher, "push_options": req.push_options, "refs": refs,
+            "emergency": option(req.push_options, "emergency"),
+        }, [cid for r in refs for cid in r["deploys"]])
+    return {"allow": allow, "messages": messages}
+
+
+def _emergency_check(services: Services, pusher: str, options: list[str]) -> tuple[bool, str, list[Any]]:
+    reason = (option(options, "emergency") or "").strip()
+    if not reason:
+        return False, 'gatekeeper.emergency needs a reason: git push -o gatekeeper.emergency="why"', []
+    roles = services.config.roles.emergency
+    memberships = [m for m in services.directory.memberships(pusher) if m.group in roles]
+    if not memberships:
+        return False, (f"{pusher} may not push emergency changes (not in {' or '.join(roles) or 'roles.emergency'})"), []
+    return True, reason, memberships
+
+
+def _gate(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, pusher: str | None,
+          options: list[str]) -> gate.GateResult:
+    ref = u.ref
+    if not pusher:
+        envs = ", ".join(services.config.git.pusher_env)
+        return gate.GateResult(False, (f"refusing {ref}: no pusher identity; the git server must set one of "
+                                       f"{envs} (for a local push: export GATEKEEPER_USER=<your username>)",))
+    if option(options, "emergency") is not None:
+        ok, text, _ = _emergency_check(services, pusher, options)
+        if not ok:
+            return gate.GateResult(False, (f"refusing {ref}: {text}",))
+        deadline = _deadline(services)
+        return gate.GateResult(True, (f"{ref}: EMERGENCY change by {pusher} passes the gate ({text}); "
+                                      f"retrospective approval is due by {deadline}",))
+    if u.deleted:
+        return gate.GateResult(False, (f"refusing {ref}: deleting a protected branch is not allowed",))
+    if u.created:
+        if u.copy_of:
+            return gate.GateResult(True, (f"{ref}: created as an exact copy of {u.copy_of[0]}",))
+        if u.protected_exists:
+            return gate.GateResult(False, (f"refusing {ref}: a new protected branch must be an exact copy of an "
+                                           "existing protected branch (push that branch's commit)",))
+    elif u.fast_forward is False:
+        return gate.GateResult(False, (f"refusing {ref}: non-fast-forward update of a protected branch "
+                                       "(history may not be rewritten); merge or rebase on top of it instead",))
+    return _partition(services, session, repo, u)
+
+
+def _partition(services: Services, session: Session, repo: RepoConfig, u: UpdateIn) -> gate.GateResult:
+    cfg = services.config
+    branch = branch_name(u.ref) or ""
+    changes = {c.file_change(): c for c in u.changes}
+    cats = {fc: classify(fc.path, cfg.categories) for fc in changes}
+    free = [fc for fc in changes if not merge_rules(cats[fc])]
+    needed = frozenset(fc for fc in changes if merge_rules(cats[fc]))
+    candidates = _candidates(services, session, repo.name, branch)
+    chosen = gate.partition(needed, frozenset(changes), candidates) if needed else []
+    free_msgs = tuple(f"{fc.path} ({', '.join(c.name for c in cats[fc])}): no approval needed; logged"
+                      for fc in sorted(free))
+    if chosen is not None:
+        deployed = tuple(c.id for c in chosen)
+        msgs = tuple(f"{u.ref}: deploys change request {c.id} ({c.url})" for c in chosen)
+        return gate.GateResult(True, msgs + free_msgs, deployed=deployed,
+                               unapproved_ok=tuple(fc.path for fc in free))
+    topic_hint = f"git push origin HEAD:refs/heads/<topic> -o gatekeeper.target={branch}"
+    covered = {fc for c in candidates if c.ready and c.patch <= frozenset(changes) for fc in c.patch}
+    blocking = sorted(needed - covered) or sorted(needed)
+    lines = []
+    for fc in blocking:
+        rules = merge_rules(cats[fc])
+        lines.append(gate.explain(fc, ", ".join(c.name for c in cats[fc]),
+                                  describe_missing([(r.group, r.count) for r in rules]), candidates, u.ref,
+                                  topic_hint))
+    if not (needed - covered):
+        lines.insert(0, f"refusing {u.ref}: the approved change requests overlap or are not included whole")
+    return gate.GateResult(False, tuple(lines), blocking=tuple(fc.path for fc in blocking))
+
+
+def _candidates(services: Services, session: Session, repo: str, target: str) -> list[gate.Candidate]:
+    out = []
+    for cr in q.open_for_target(session, repo, target):
+        rev = q.current_revision(session, cr)
+        review = rv.review(services, session, cr, rev)
+        problems = review.problems()
+        if cr.state != State.APPROVED and not problems:
+            problems = [f"change request {cr.id} is {cr.state}"]
+        out.append(gate.Candidate(id=cr.id or 0, url=services.change_url(cr.id or 0),
+                                  patch=q.patch(q.files(session, rev.id or 0)),
+                                  ready=cr.state == State.APPROVED and review.complete, problems=tuple(problems)))
+    return out
+
+
+def _deadline(services: Services, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return (now + timedelta(hours=services.config.roles.emergency_review_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
+    """post-receive: open/revise CRs for topic branches, record deployments to protected ones."""
+    repo = services.config.repo(req.repo)
+    messages: list[str] = []
+    if repo is None:
+        return {"messages": [f"repository {req.repo!r} is not in the policy; nothing recorded"]}
+    with services.store.write() as session:
+        for u in req.updates:
+            if branch_name(u.ref) is None:
+                continue
+            if _protected(repo, u.ref):
+                messages.extend(_deployed(services, session, repo, u, req))
+            elif u.deleted:
+                for cr in q.open_for_topic_any_target(session, req.repo, u.ref):
+                    withdraw_in(session, cr, req.pusher or "(unknown)", f"topic branch {u.ref} deleted")
+                    messages.append(f"change request {cr.id} withdrawn: its topic branch was deleted")
+            elif not req.pusher:
+                envs = ", ".join(services.config.git.pusher_env)
+                messages.append(f"{u.ref}: accepted, but no change request opened: no pusher identity "
+                                f"(set one of {envs})")
+            else:
+                messages.extend(open_or_revise(services, session, req.repo, u, req.pusher, req.push_options)[1])
+    return {"messages": messages}
+
+
+def _deployed(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, req: HookRequest) -> list[str]:
+    now = log.utc_now()
+    pusher = req.pusher or "(unknown)"
+    commits = [c.sha for c in u.commits]
+    if option(req.push_options, "emergency") is not None:
+        ok, reason, memberships = _emergency_check(services, pusher, req.push_options)
+        if ok:
+            return _emergency(services, session, repo, u, pusher, reason, memberships, commits)
+    result = _gate(services, session, repo, u, req.pusher, req.push_options)
+    deployed = result.deployed if result.allow else ()
+    lines = []
+    for cid in deployed:
+        cr = q.get(session, cid)
+        if cr is None:
+            continue
+        rev = q.current_revision(session, cr)
+        cr.state, cr.deployed_at, cr.deployed_by, cr.deployed_commit, cr.updated_at = (
+            State.DEPLOYED, now, pusher, u.new, now)
+        entry = log.append(session, kinds.CHANGE_DEPLOYED, pusher, {
+            "change_id": cid, "repo": repo.name, "ref": u.ref, "old": u.old, "new": u.new,
+            "revision": rev.number, "fingerprint": rev.fingerprint, "commits": commits, "state": cr.state,
+        }, [cid], ts=now)
+        session.add(Deployment(change_id=cid, repo=repo.name, ref=u.ref, old=u.old, new=u.new, pushed_by=pusher,
+                               at=now, log_seq=entry.seq))
+        lines.append(f"change request {cid} deployed to {u.ref} at {u.new[:12]}")
+    if not deployed:
+        # A copy, a no-approval change, or (should the gate have been bypassed) an unmatched update.
+        entry = log.append(session, kinds.CHANGE_DEPLOYED, pusher, {
+            "change_id": None, "repo": repo.name, "ref": u.ref, "old": u.old, "new": u.new, "commits": commits,
+            "allowed_by_gate": result.allow, "reasons": list(result.messages),
+        }, ts=now)
+        session.add(Deployment(change_id=None, repo=repo.name, ref=u.ref, old=u.old, new=u.new, pushed_by=pusher,
+                               at=now, log_seq=entry.seq))
+    return lines
+
+
+def _emergency(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, pusher: str, reason: str,
+               memberships: list[Any], commits: list[str]) -> list[str]:
+    cr, lines = open_or_revise(services, session, repo.name, u, pusher, [], emergency_reason=reason)
+    if cr is None:
+        return lines
+    now = log.utc_now()
+    deadline = _deadline(services)
+    cr.emergency_deadline, cr.deployed_at, cr.deployed_by, cr.deployed_commit = deadline, now, pusher, u.new
+    entry = log.append(session, kinds.EMERGENCY_DEPLOYED, pusher, {
+        "change_id": cr.id, "repo": repo.name, "ref": u.ref, "old": u.old, "new": u.new, "reason": reason,
+        "deadline": deadline, "commits": commits, "memberships": [m.to_dict() for m in memberships],
+        "state": cr.state,
+    }, [cr.id or 0], ts=now)
+    session.add(Deployment(change_id=cr.id, repo=repo.name, ref=u.ref, old=u.old, new=u.new, pushed_by=pusher,
+                           at=now, emergency=True, log_seq=entry.seq))
+    return [f"EMERGENCY change request {cr.id} deployed to {u.ref}: {reason}",
+            f"retrospective approval due by {deadline}: {services.change_url(cr.id or 0)}",
+            *lines[1:]]

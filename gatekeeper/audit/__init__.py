@@ -1,0 +1,1 @@
+"""The auditor's side: change register, evidence pack, reconciliation against Git."""

@@ -1,0 +1,68 @@
+"""What every command shares: the config path, lazily loaded config, store and directory.
+
+``--config`` is accepted before or after the subcommand (SPEC §10): both places write here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from gatekeeper.config import Config
+    from gatekeeper.directory.base import Directory
+    from gatekeeper.store.db import Store
+
+
+@dataclass
+class AppContext:
+    config_path: str | None = None
+    debug: bool = False
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Config:
+        if "config" not in self._cache:
+            from gatekeeper import config
+
+            self._cache["config"] = config.load(self.config_path)
+        return self._cache["config"]  # type: ignore[no-any-return]
+
+    @property
+    def store(self) -> Store:
+        if "store" not in self._cache:
+            from gatekeeper.store.db import open_store
+
+            self._cache["store"] = open_store(self.config)
+        return self._cache["store"]  # type: ignore[no-any-return]
+
+    @property
+    def directory(self) -> Directory:
+        if "directory" not in self._cache:
+            from gatekeeper.directory import open_directory
+
+            self._cache["directory"] = open_directory(self.config)
+        return self._cache["directory"]  # type: ignore[no-any-return]
+
+
+def _store_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.ensure_object(AppContext).config_path = value
+    return value
+
+
+config_option = click.option(
+    "--config", "config", metavar="FILE", envvar="GATEKEEPER_CONFIG", expose_value=True,
+    callback=_store_config, is_eager=True,
+    help="Policy file (default: $GATEKEEPER_CONFIG or config/gatekeeper.toml).",
+)
+sub_config_option = click.option(
+    "--config", "_config", metavar="FILE", expose_value=False, callback=_store_config,
+    help="Policy file (may also be given before the subcommand).",
+)
+
+
+def pass_app(f: Any) -> Any:
+    return click.pass_obj(f)

@@ -1,0 +1,59 @@
+"""``gatekeeper repo create|install-hooks``: bare repos with the server hooks, attested in the log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
+from gatekeeper.errors import InputError
+
+
+@click.group()
+def repo() -> None:
+    """Set up bare repositories on the git server."""
+
+
+def _install(app: AppContext, path: Path, name: str) -> None:
+    from gatekeeper.gitio import install
+    from gatekeeper.ledger.entry import HOOKS_ATTESTED
+    from gatekeeper.store import log
+
+    cfg = app.config
+    if cfg.repo(name) is None:
+        raise InputError(f"repo {name!r} is not in the policy file {cfg.path} (add a [[repos]] table)")
+    payload = install.install(path, name, cfg.path)
+    with app.store.write() as session:
+        entry = log.append(session, HOOKS_ATTESTED, "gatekeeper", payload)
+    for hook in payload["chained"]:
+        click.echo(f"kept the existing {hook} hook as {hook}.chained (it runs first)")
+    click.echo(f"hooks installed in {path} for {name}; attested as log seq {entry.seq} "
+               f"(sha256 {payload['sha256'][:16]})")
+
+
+@repo.command("install-hooks")
+@click.argument("path", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", required=True, help="The repo's name in the policy file ([[repos]] name).")
+@sub_config_option
+@pass_app
+def install_hooks(app: AppContext, path: Path, name: str) -> None:
+    """Install the pre-receive and post-receive hooks into a bare repo."""
+    if not path.is_dir():
+        raise InputError(f"{path} is not a directory")
+    _install(app, path, name)
+
+
+@repo.command("create")
+@click.argument("path", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", required=True, help="The repo's name in the policy file ([[repos]] name).")
+@sub_config_option
+@pass_app
+def create(app: AppContext, path: Path, name: str) -> None:
+    """git init --bare, then install-hooks."""
+    from gatekeeper.gitio import install
+
+    if app.config.repo(name) is None:
+        raise InputError(f"repo {name!r} is not in the policy file {app.config.path} (add a [[repos]] table)")
+    install.init_bare(path)
+    _install(app, path, name)

@@ -1,0 +1,38 @@
+"""``gatekeeper serve``: the approval service on waitress (production: gunicorn, see README)."""
+
+from __future__ import annotations
+
+import click
+
+from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
+
+
+def ensure_signing_key(app: AppContext) -> None:
+    """Create the checkpoint signing key when missing (SPEC §10); logs ``key.created``."""
+    try:
+        from gatekeeper.store.signing import ensure_key
+    except ImportError:
+        return
+    ensure_key(app.config, app.store)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=None, type=int, help="Default: the port of service.url.")
+@click.option("--threads", default=8, show_default=True, type=int)
+@sub_config_option
+@pass_app
+def serve(app: AppContext, host: str, port: int | None, threads: int) -> None:
+    """Run the approval service."""
+    from urllib.parse import urlsplit
+
+    from waitress import serve as waitress_serve
+
+    from gatekeeper.web import create_app
+
+    ensure_signing_key(app)
+    flask_app = create_app(app.config)
+    port = port or urlsplit(app.config.service.url).port or 8080
+    click.echo(f"gatekeeper: serving on http://{host}:{port} (policy {app.config.path})", err=True)
+    waitress_serve(flask_app, host=host, port=port, threads=threads, ident="gatekeeper",
+                   max_request_body_size=512 * 1024 * 1024, _quiet=True)

@@ -1,0 +1,470 @@
+"""``gatekeeper.toml`` → frozen, validated values (SPEC §4).
+
+Standard library only: the git hook loads this on every push. Unknown keys, wrong types and clear
+secrets are errors naming the file, the key and the line (tomllib gives no positions, so
+``_Locator`` finds them in the text).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.errors import ConfigError
+
+ENV_CONFIG = "GATEKEEPER_CONFIG"
+FORMAT_NAMES = ("batchml", "ignition-tags", "kepware-project", "plcopen-xml", "erp-mapping-csv")
+DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER")
+# Keys whose values are secrets: they must be given as ``<key>_env`` naming a variable.
+_SECRET_WORDS = ("password", "secret", "token", "private_key")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    url: str = "http://127.0.0.1:8080"
+    database: str = "sqlite:///var/gatekeeper.db"
+    secret_key_env: str = "GATEKEEPER_SECRET_KEY"
+    hook_token_env: str = "GATEKEEPER_HOOK_TOKEN"
+    signing_key: Path = Path("var/ledger-signing-key.pem")
+    fail_open: bool = False
+    checkpoint_every: int = 1000
+    session_idle_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class GitConfig:
+    pusher_env: tuple[str, ...] = DEFAULT_PUSHER_ENV
+    max_content_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    kind: str = "file"
+    path: Path | None = None
+    url: str = ""
+    bind_dn: str = ""
+    bind_password_env: str = ""
+    user_base: str = ""
+    user_filter: str = "(uid={username})"
+    group_base: str = ""
+    group_member_attr: str = "member"
+    nested: bool = True
+    user_attrs: dict[str, str] = field(
+        default_factory=lambda: {"username": "uid", "email": "mail", "name": "cn"})
+    group_name_attr: str = "cn"
+    flavor: str = "openldap"
+    start_tls: bool = False
+    ca_file: Path | None = None
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class RolesConfig:
+    auditors: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    emergency: tuple[str, ...] = ()
+    emergency_review_hours: int = 72
+
+
+@dataclass(frozen=True)
+class RepoConfig:
+    name: str
+    protected: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    group: str
+    count: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"group": self.group, "count": self.count}
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    paths: tuple[str, ...]
+    approvals: tuple[ApprovalRule, ...]
+    format: str | None = None
+    financial: bool = False
+    authors: tuple[str, ...] = ()
+    meanings: tuple[str, ...] = ("Reviewed and approved",)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    raw: bytes
+    service: ServiceConfig
+    git: GitConfig
+    directory: DirectoryConfig
+    roles: RolesConfig
+    repos: tuple[RepoConfig, ...]
+    categories: tuple[Category, ...]
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the policy file byte for byte; logged as ``config.loaded`` when it changes."""
+        return hashlib.sha256(self.raw).hexdigest()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def repo(self, name: str) -> RepoConfig | None:
+        return next((r for r in self.repos if r.name == name), None)
+
+    def category(self, name: str) -> Category | None:
+        return next((c for c in self.categories if c.name == name), None)
+
+    def secret(self, env_name: str, what: str) -> str:
+        """Read a secret from the environment; missing or empty is a config error (fail closed)."""
+        value = os.environ.get(env_name, "")
+        if not value:
+            raise ConfigError(f"{what}: environment variable {env_name} is not set", file=str(self.path))
+        return value
+
+    def groups_named(self) -> set[str]:
+        """Every group the policy names (rules, authors, roles), for checking against the directory."""
+        names = set(self.roles.auditors) | set(self.roles.admins) | set(self.roles.emergency)
+        for c in self.categories:
+            names |= set(c.authors) | {r.group for r in c.approvals}
+        return names
+
+
+class _Locator:
+    """Finds the line of a key in TOML text, by table and array-of-tables index."""
+
+    _header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
+    _key = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[str, int, str], int] = {}
+        self.tables: dict[tuple[str, int], int] = {}
+        table, counts, index = "", dict[str, int](), 0
+        for number, line in enumerate(text.splitlines(), start=1):
+            m = self._header.match(line)
+            if m:
+                table = m.group(2).strip()
+                if m.group(1) == "[[":
+                    counts[table] = counts.get(table, -1) + 1
+                    index = counts[table]
+                else:
+                    index = 0
+                self.tables.setdefault((table, index), number)
+                continue
+            k = self._key.match(line)
+            if k:
+                self.lines.setdefault((table, index, k.group(1)), number)
+
+    def line(self, table: str, index: int, key: str | None) -> int | None:
+        if key is not None and (table, index, key) in self.lines:
+            return self.lines[(table, index, key)]
+        return self.tables.get((table, index))
+
+
+class _Reader:
+    """Typed access to one TOML table that reports the file, the key and the line."""
+
+    def __init__(self, data: dict[str, Any], table: str, index: int, file: str, loc: _Locator,
+                 label: str | None = None) -> None:
+        self.data, self.table, self.index, self.file, self.loc = data, table, index, file, loc
+        self.label = label or table
+        self.used: set[str] = set()
+
+    def fail(self, key: str | None, message: str) -> ConfigError:
+        name = f"{self.label}.{key}" if key and self.label else (key or self.label)
+        return ConfigError(message, file=self.file, key=name, line=self.loc.line(self.table, self.index, key))
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *,
+            required: bool = False) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(key, f"must be {_kind_names(kinds)}, not a boolean")
+        if not isinstance(value, kinds):
+            raise self.fail(key, f"must be {_kind_names(kinds)}, not {type(value).__name__}")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] = (), *, required: bool = False) -> tuple[str, ...]:
+        value = self.get(key, list, None, required=required)
+        if value is None:
+            return default
+        if not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "must be a list of non-empty strings")
+        return tuple(value)
+
+    def finish(self) -> None:
+        for key in self.data:
+            if key not in self.used:
+                if not key.endswith("_env") and any(w in key for w in _SECRET_WORDS):
+                    raise self.fail(key, f"secrets are never written in the file: use {key}_env naming "
+                                         "an environment variable")
+                raise self.fail(key, "unknown key")
+
+
+def _kind_names(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    """Relative paths in the config are relative to the config file's folder (SPEC §4)."""
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def resolve_database_url(base: Path, url: str) -> str:
+    """``sqlite:///rel.db`` is relative to the config's folder; ``sqlite:////abs.db`` is absolute."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        return prefix + str(resolve_path(base, url[len(prefix):]).resolve())
+    return url
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config`` wins, then ``GATEKEEPER_CONFIG``, then ``config/gatekeeper.toml`` here."""
+    value = explicit or os.environ.get(ENV_CONFIG) or "config/gatekeeper.toml"
+    return Path(value)
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    cfg_path = find_config_path(path)
+    try:
+        raw = cfg_path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration: {exc.strerror}", file=str(cfg_path)) from exc
+    return parse(raw, cfg_path)
+
+
+def parse(raw: bytes, path: Path) -> Config:
+    file = str(path)
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", file=file) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=file) from exc
+    loc = _Locator(text)
+    base = path.resolve().parent
+    root = _Reader(data, "", 0, file, loc, label="")
+    service = _service(_table(root, "service"), base)
+    git = _git(_table(root, "git"))
+    directory = _directory(_table(root, "directory"), base)
+    roles = _roles(_table(root, "roles"))
+    repos = tuple(_repo(r) for r in _tables(root, "repos"))
+    categories = tuple(_category(c) for c in _tables(root, "categories"))
+    root.finish()
+    _check_whole(repos, categories, root)
+    return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
+                  roles=roles, repos=repos, categories=categories)
+
+
+def _table(root: _Reader, name: str) -> _Reader:
+    value = root.get(name, dict, {})
+    return _Reader(value, name, 0, root.file, root.loc)
+
+
+def _tables(root: _Reader, name: str) -> list[_Reader]:
+    value = root.get(name, list, [])
+    readers = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise root.fail(name, "must be an array of tables ([[%s]])" % name)
+        readers.append(_Reader(item, name, i, root.file, root.loc, label=f"{name}[{i}]"))
+    return readers
+
+
+def _env_name(r: _Reader, key: str, default: str) -> str:
+    value = r.get(key, str, default)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise r.fail(key, "must name an environment variable (letters, digits, _)")
+    return value
+
+
+def _service(r: _Reader, base: Path) -> ServiceConfig:
+    d = ServiceConfig()
+    url = r.get("url", str, d.url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise r.fail("url", "must start with http:// or https://")
+    database = r.get("database", str, d.database)
+    if not database.startswith(("sqlite:", "postgresql")):
+        raise r.fail("database", "must be a sqlite:/// or postgresql+psycopg:// URL")
+    svc = ServiceConfig(
+        url=url,
+        database=resolve_database_url(base, database),
+        secret_key_env=_env_name(r, "secret_key_env", d.secret_key_env),
+        hook_token_env=_env_name(r, "hook_token_env", d.hook_token_env),
+        signing_key=resolve_path(base, r.get("signing_key", str, str(d.signing_key))),
+        fail_open=r.get("fail_open", bool, d.fail_open),
+        checkpoint_every=r.get("checkpoint_every", int, d.checkpoint_every),
+        session_idle_minutes=r.get("session_idle_minutes", int, d.session_idle_minutes),
+    )
+    if svc.checkpoint_every < 0:
+        raise r.fail("checkpoint_every", "must be 0 (off) or a positive number of entries")
+    r.finish()
+    return svc
+
+
+def _git(r: _Reader) -> GitConfig:
+    g = GitConfig(
+        pusher_env=r.strings("pusher_env", DEFAULT_PUSHER_ENV),
+        max_content_bytes=r.get("max_content_bytes", int, GitConfig.max_content_bytes),
+    )
+    r.finish()
+    return g
+
+
+def _directory(r: _Reader, base: Path) -> DirectoryConfig:
+    d = DirectoryConfig()
+    kind = r.get("kind", str, "file")
+    if kind not in ("file", "ldap"):
+        raise r.fail("kind", 'must be "file" or "ldap"')
+    path = r.get("path", str, "directory.toml" if kind == "file" else None)
+    user_attrs = r.get("user_attrs", dict, None)
+    if user_attrs is not None:
+        unknown = set(user_attrs) - {"username", "email", "name"}
+        if unknown or not all(isinstance(v, str) for v in user_attrs.values()):
+            raise r.fail("user_attrs", "takes string values for username, email and name only")
+        user_attrs = {**d.user_attrs, **user_attrs}
+    flavor = r.get("flavor", str, d.flavor)
+    if flavor not in ("openldap", "active-directory"):
+        raise r.fail("flavor", 'must be "openldap" or "active-directory"')
+    ca_file = r.get("ca_file", str, None)
+    dc = DirectoryConfig(
+        kind=kind,
+        path=resolve_path(base, path) if path else None,
+        url=r.get("url", str, d.url),
+        bind_dn=r.get("bind_dn", str, d.bind_dn),
+        bind_password_env=_env_name(r, "bind_password_env", "GATEKEEPER_LDAP_PASSWORD"),
+        user_base=r.get("user_base", str, d.user_base),
+        user_filter=r.get("user_filter", str, d.user_filter),
+        group_base=r.get("group_base", str, d.group_base),
+        group_member_attr=r.get("group_member_attr", str, d.group_member_attr),
+        nested=r.get("nested", bool, d.nested),
+        user_attrs=user_attrs or d.user_attrs,
+        group_name_attr=r.get("group_name_attr", str, d.group_name_attr),
+        flavor=flavor,
+        start_tls=r.get("start_tls", bool, d.start_tls),
+        ca_file=resolve_path(base, ca_file) if ca_file else None,
+        timeout=float(r.get("timeout", (int, float), d.timeout)),
+    )
+    if kind == "ldap":
+        for key in ("url", "user_base", "group_base"):
+            if not getattr(dc, key):
+                raise r.fail(key, 'is required when kind = "ldap"')
+        if not dc.url.startswith(("ldap://", "ldaps://")):
+            raise r.fail("url", "must start with ldap:// or ldaps://")
+        if "{username}" not in dc.user_filter:
+            raise r.fail("user_filter", "must contain {username}")
+    r.finish()
+    return dc
+
+
+def _roles(r: _Reader) -> RolesConfig:
+    roles = RolesConfig(
+        auditors=r.strings("auditors"),
+        admins=r.strings("admins"),
+        emergency=r.strings("emergency"),
+        emergency_review_hours=r.get("emergency_review_hours", int, 72),
+    )
+    if roles.emergency_review_hours <= 0:
+        raise r.fail("emergency_review_hours", "must be a positive number of hours")
+    r.finish()
+    return roles
+
+
+def _repo(r: _Reader) -> RepoConfig:
+    name = r.get("name", str, required=True)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-/]*", name):
+        raise r.fail("name", "may hold letters, digits, '.', '_', '-' and '/' only")
+    protected = r.strings("protected", required=True)
+    if not protected:
+        raise r.fail("protected", "must name at least one branch or pattern")
+    r.finish()
+    return RepoConfig(name=name, protected=protected)
+
+
+def _category(r: _Reader) -> Category:
+    name = r.get("name", str, required=True)
+    r.label = f"categories[{name}]"
+    paths = r.strings("paths", (), required=name != "default")
+    if "approvals" not in r.data:
+        # Fail closed: only an explicit ``approvals = []`` means "no approval needed".
+        raise r.fail("approvals", "is required (write approvals = [] for no approval)")
+    rules_raw = r.get("approvals", list)
+    rules: dict[str, int] = {}
+    for i, rule in enumerate(rules_raw):
+        if not isinstance(rule, dict) or set(rule) - {"group", "count"} or not isinstance(rule.get("group"), str):
+            raise r.fail("approvals", f"rule {i + 1} must be {{ group = \"...\", count = N }}")
+        count = rule.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise r.fail("approvals", f"rule {i + 1}: count must be a positive integer")
+        rules[rule["group"]] = max(count, rules.get(rule["group"], 0))
+    fmt = r.get("format", str, None)
+    if fmt is not None and fmt not in FORMAT_NAMES:
+        raise r.fail("format", f"unknown format {fmt!r} (known: {', '.join(FORMAT_NAMES)})")
+    meanings = r.strings("meanings", Category.meanings)
+    if not meanings:
+        raise r.fail("meanings", "must list at least one signature meaning")
+    cat = Category(
+        name=name, paths=paths, approvals=tuple(ApprovalRule(g, c) for g, c in rules.items()),
+        format=fmt, financial=r.get("financial", bool, False), authors=r.strings("authors"),
+        meanings=meanings,
+    )
+    r.finish()
+    return cat
+
+
+def _check_whole(repos: tuple[RepoConfig, ...], cats: tuple[Category, ...], root: _Reader) -> None:
+    if not repos:
+        raise root.fail("repos", "at least one [[repos]] table is required")
+    names = [c.name for c in cats]
+    if "default" not in names:
+        raise root.fail("categories", 'a category named "default" is required (files matching no '
+                                      "other category get its rules)")
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ConfigError("category defined twice", file=root.file, key=f"categories[{n}].name",
+                              line=root.loc.line("categories", i, "name"))
+    repo_names = [r.name for r in repos]
+    for i, n in enumerate(repo_names):
+        if n in repo_names[:i]:
+            raise ConfigError("repo defined twice", file=root.file, key="repos.name",
+                              line=root.loc.line("repos", i, "name"))
+
+
+def check_groups(config: Config, known: set[str] | None = None, exists: Any = None) -> None:
+    """Every group the policy names must exist in the directory (typos would silently block)."""
+    locator = _Locator(config.raw.decode("utf-8"))
+    for i, cat in enumerate(config.categories):
+        for rule in cat.approvals:
+            _check_group(config, locator, "categories", i, "approvals", f"categories[{cat.name}].approvals",
+                         rule.group, known, exists)
+        for g in cat.authors:
+            _check_group(config, locator, "categories", i, "authors", f"categories[{cat.name}].authors",
+                         g, known, exists)
+    for role in ("auditors", "admins", "emergency"):
+        for g in getattr(config.roles, role):
+            _check_group(config, locator, "roles", 0, role, f"roles.{role}", g, known, exists)
+
+
+def _check_group(config: Config, loc: _Locator, table: str, index: int, key: str, label: str, group: str,
+                 known: set[str] | None, exists: Any) -> None:
+    ok = (group in known) if known is not None else bool(exists(group))
+    if not ok:
+        raise ConfigError(f"group {group!r} is not known to the directory", file=str(config.path),
+                          key=label, line=loc.line(table, index, key))

@@ -1,0 +1,63 @@
+"""Values every format module returns (pure: no I/O).
+
+A format module turns file bytes into findings (validation) and semantic changes (diff) that an
+approver can read ("setpoint TT-101.high 85.0 → 90.0 °C") instead of raw XML or JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation result; ``location`` is ``line N`` or a JSON path such as ``$.tags[3].name``."""
+
+    path: str
+    location: str
+    severity: Severity
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "location": self.location, "severity": self.severity,
+                "message": self.message}
+
+
+@dataclass(frozen=True)
+class SemanticChange:
+    """One element added, removed, changed or moved, with old → new values and units.
+
+    ``text`` is the sentence shown to approvers; ``financial`` marks changes to quantities, units,
+    conversion factors or ERP targets (SPEC: financial categories flag these).
+    """
+
+    kind: Literal["added", "removed", "changed", "moved"]
+    element: str
+    text: str
+    old: str | None = None
+    new: str | None = None
+    financial: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "element": self.element, "text": self.text, "old": self.old,
+                "new": self.new, "financial": self.financial}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts from the rest of the repo at the pushed commit, for cross-file checks.
+
+    ``tag_paths`` is the set of tag paths defined by the repo's tag configurations (Ignition,
+    Kepware); ``None`` means the caller could not provide it.
+    """
+
+    tag_paths: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    findings: tuple[Finding, ...] = ()
+    changes: tuple[SemanticChange, ...] = field(default_factory=tuple)

@@ -1,0 +1,129 @@
+"""The server-side hooks' body: ``python -m gatekeeper hook pre-receive|post-receive``.
+
+One HTTP round trip per hook run, standard library only. Every line printed starts with
+``gatekeeper: `` so git shows ``remote: gatekeeper: ...``; no traceback ever reaches the pusher.
+pre-receive only calls the service when a protected ref is updated (topic pushes are always
+accepted); post-receive opens/revises CRs and records deployments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+
+from gatekeeper.config import Config, load
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.gitio import plumbing as git
+from gatekeeper.gitio.receive import PayloadBuilder, option, push_options, pusher, read_updates
+from gatekeeper.policy.categories import branch_name, is_protected
+
+PREFIX = "gatekeeper: "
+
+
+def say(line: str) -> None:
+    sys.stderr.write(PREFIX + line + "\n")
+
+
+def _git_settings() -> dict[str, str]:
+    out = git.git("config", "-z", "--get-regexp", r"^gatekeeper\.", check=False).decode("utf-8", "replace")
+    settings = {}
+    for rec in out.split("\x00"):
+        key, _, value = rec.partition("\n")
+        if key:
+            settings[key[len("gatekeeper."):]] = value
+    return settings
+
+
+def post(config: Config, path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
+    token = os.environ.get(config.service.hook_token_env, "")
+    if not token:
+        raise ConnectionError(f"hook token not set (environment variable {config.service.hook_token_env})")
+    data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+    req = urllib.request.Request(config.service.url + path, data=data, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (URL from the policy file)
+            result = json.loads(resp.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        try:
+            err = json.loads(exc.read().decode("utf-8"))["error"]["message"]
+        except Exception:
+            err = exc.reason
+        raise ConnectionError(f"service answered {exc.code}: {err}") from exc
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ConnectionError(f"service unreachable at {config.service.url}: {reason}") from exc
+    if not isinstance(result, dict):
+        raise ConnectionError("service answered with something other than a JSON object")
+    return result
+
+
+def main(argv: Sequence[str]) -> int:
+    if not argv or argv[0] not in ("pre-receive", "post-receive"):
+        say("usage: python -m gatekeeper hook pre-receive|post-receive")
+        return 2
+    which = argv[0]
+    updates = read_updates(sys.stdin.read())
+    try:
+        return _run(which, updates)
+    except (GatekeeperError, git.GitError, OSError) as exc:
+        message = exc.message if isinstance(exc, GatekeeperError) else str(exc)
+        if which == "post-receive":
+            say(f"could not report this push to the service: {message}")
+            return 0
+        protected_hit = any(branch_name(u.ref) for u in updates)
+        say(f"cannot check this push: {message}")
+        if protected_hit:
+            say("refusing the push (fail closed); ask your Gatekeeper administrator")
+            return 1
+        return 0
+
+
+def _run(which: str, updates: list) -> int:  # type: ignore[type-arg]
+    settings = _git_settings()
+    config = load(settings.get("config") or os.environ.get("GATEKEEPER_CONFIG"))
+    repo_name = settings.get("repo", "")
+    repo = config.repo(repo_name)
+    if repo is None:
+        raise GatekeeperError(f"repository {repo_name!r} is not in the policy file {config.path}")
+    env = dict(os.environ)
+    options = push_options(env)
+    who = pusher(config, env)
+    protected = [u for u in updates if (b := branch_name(u.ref)) and is_protected(b, repo.protected)]
+    emergency = option(options, "emergency") is not None
+    if which == "pre-receive" and not protected:
+        return 0  # topic branches are always accepted; the CR is opened after the push
+    builder = PayloadBuilder(config, repo, options)
+    wanted = updates if which == "post-receive" else protected
+    body = {"repo": repo.name, "pusher": who, "push_options": options,
+            "updates": [builder.update(u, with_content=(which == "post-receive" and not (
+                u in protected and not emergency))) for u in wanted]}
+    timeout = 30.0 if which == "pre-receive" else 120.0
+    try:
+        result = post(config, f"/api/v1/hooks/{which}", body, timeout)
+    except ConnectionError as exc:
+        if which == "post-receive":
+            say(str(exc))
+            if any(u not in protected for u in updates):
+                say("the topic branch was pushed, but no change request was opened or revised; push a new "
+                    "commit when the service is back")
+            if protected:
+                say("the deployment was not recorded; `gatekeeper audit reconcile` will report it")
+            return 0
+        say(str(exc))
+        if config.service.fail_open:
+            say("fail_open = true: allowing the push unchecked")
+            return 0
+        for u in protected:
+            say(f"refusing {u.ref}: protected branch, and the service cannot check it (fail closed); "
+                "topic branches are still accepted")
+        return 1
+    for line in result.get("messages", []) or []:  # type: ignore[union-attr]
+        say(str(line))
+    if which == "pre-receive":
+        return 0 if result.get("allow") is True else 1
+    return 0

@@ -1,0 +1,106 @@
+"""Installing the server hooks into a bare repo, and attesting what was installed (SPEC §7, §8).
+
+Never deletes or overwrites a hook it did not write: a foreign ``pre-receive``/``post-receive`` is
+renamed ``<hook>.chained`` and run first by our shim; gitolite's ``update`` hook is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.errors import InputError
+
+HOOKS = ("pre-receive", "post-receive")
+MARKER = "gatekeeper-managed-hook"
+
+
+def _shim(name: str) -> bytes:
+    return resources.files("gatekeeper.gitio").joinpath("shims", name).read_bytes()
+
+
+def is_ours(path: Path) -> bool:
+    try:
+        return MARKER.encode() in path.read_bytes()[:400]
+    except OSError:
+        return False
+
+
+def _git_config(repo: Path, key: str, value: str) -> None:
+    subprocess.run(["git", "config", key, value], cwd=repo, check=True, capture_output=True)
+
+
+def check_bare(repo: Path) -> None:
+    out = subprocess.run(["git", "rev-parse", "--is-bare-repository"], cwd=repo, capture_output=True, text=True)
+    if out.returncode != 0 or out.stdout.strip() != "true":
+        raise InputError(f"{repo} is not a bare git repository")
+
+
+def init_bare(repo: Path) -> None:
+    if repo.exists() and any(repo.iterdir()):
+        raise InputError(f"{repo} exists and is not empty")
+    repo.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "--bare", "--quiet", "--initial-branch=main", str(repo)], check=True,
+                   capture_output=True)
+
+
+def install(repo: Path, name: str, config_path: Path, python: str | None = None) -> dict[str, Any]:
+    """Write the shims, chain foreign hooks, set git config; returns the attestation payload."""
+    check_bare(repo)
+    hooks = repo / "hooks"
+    hooks.mkdir(exist_ok=True)
+    chained = []
+    for hook in HOOKS:
+        target = hooks / hook
+        if (target.exists() or target.is_symlink()) and not is_ours(target):
+            keep = hooks / f"{hook}.chained"
+            if keep.exists() or keep.is_symlink():
+                raise InputError(f"{target} is not Gatekeeper's and {keep} already exists; move one aside first")
+            os.rename(target, keep)
+            chained.append(hook)
+        tmp = hooks / f".{hook}.gatekeeper-tmp"
+        tmp.write_bytes(_shim(hook))
+        tmp.chmod(0o755)
+        os.replace(tmp, target)
+    _git_config(repo, "receive.advertisePushOptions", "true")
+    _git_config(repo, "gatekeeper.repo", name)
+    _git_config(repo, "gatekeeper.config", str(config_path.resolve()))
+    _git_config(repo, "gatekeeper.python", python or sys.executable)
+    return attestation(repo, name) | {"chained": chained}
+
+
+def attestation(repo: Path, name: str) -> dict[str, Any]:
+    """SHA-256 of every hook file Gatekeeper relies on, plus the git settings the shims read."""
+    hooks = repo / "hooks"
+    files = {}
+    for hook in HOOKS:
+        for candidate in (hooks / hook, hooks / f"{hook}.chained"):
+            if candidate.exists():
+                files[candidate.name] = hashlib.sha256(candidate.read_bytes()).hexdigest()
+    settings = {}
+    for key in ("gatekeeper.repo", "gatekeeper.config", "gatekeeper.python", "receive.advertisePushOptions"):
+        out = subprocess.run(["git", "config", "--get", key], cwd=repo, capture_output=True, text=True)
+        settings[key] = out.stdout.strip()
+    combined = hashlib.sha256("\n".join(f"{k} {v}" for k, v in sorted(files.items())).encode()).hexdigest()
+    return {"repo": name, "path": str(repo.resolve()), "files": files, "git_config": settings, "sha256": combined}
+
+
+def drift(repo: Path, name: str, attested: dict[str, Any]) -> list[str]:
+    """What differs between the installed hooks and an attestation (for reconcile / exceptions)."""
+    now = attestation(repo, name)
+    out = []
+    for fname in sorted(set(now["files"]) | set(attested.get("files", {}))):
+        a, b = attested.get("files", {}).get(fname), now["files"].get(fname)
+        if a != b:
+            out.append(f"{fname}: " + ("missing now" if b is None else "not attested" if a is None else
+                                       f"hash {b[:12]} differs from attested {a[:12]}"))
+    for key, value in attested.get("git_config", {}).items():
+        if now["git_config"].get(key) != value:
+            out.append(f"git config {key}: {now['git_config'].get(key)!r}, attested {value!r}")
+    return out
+

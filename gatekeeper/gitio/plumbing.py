@@ -1,0 +1,157 @@
+"""Small git plumbing calls, one git process each, ``-z`` output where names may hold anything.
+
+Standard library only (the hooks import this). Inherited ``GIT_*`` variables are kept: inside
+pre-receive, pushed objects are only visible through git's quarantine variables.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class GitError(Exception):
+    def __init__(self, args: Sequence[str], rc: int, stderr: bytes) -> None:
+        msg = stderr.decode("utf-8", "replace").strip().splitlines()
+        super().__init__(f"git {' '.join(args)} failed ({rc}): {msg[-1] if msg else ''}")
+
+
+def git(*args: str, input: bytes | None = None, cwd: str | None = None, check: bool = True) -> bytes:
+    proc = subprocess.run(["git", *args], input=input, capture_output=True, cwd=cwd)
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr)
+    return proc.stdout
+
+
+def is_null(sha: str) -> bool:
+    return not sha.strip("0")
+
+
+def empty_tree(cwd: str | None = None) -> str:
+    """The empty tree's id in this repo's hash (SHA-1 or SHA-256); nothing is written."""
+    return git("hash-object", "-t", "tree", "--stdin", input=b"", cwd=cwd).decode().strip()
+
+
+def merge_base(a: str, b: str, cwd: str | None = None) -> str | None:
+    out = git("merge-base", a, b, cwd=cwd, check=False).decode().strip()
+    return out or None
+
+
+def is_ancestor(a: str, b: str, cwd: str | None = None) -> bool:
+    return subprocess.run(["git", "merge-base", "--is-ancestor", a, b], cwd=cwd,
+                          capture_output=True).returncode == 0
+
+
+def branch_tips(patterns: Iterable[str] = ("refs/heads/",), cwd: str | None = None) -> dict[str, str]:
+    out = git("for-each-ref", "--format=%(objectname) %(refname)", *patterns, cwd=cwd).decode()
+    tips = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition(" ")
+        tips[ref] = sha
+    return tips
+
+
+@dataclass(frozen=True)
+class RawChange:
+    path: str
+    old_mode: str
+    new_mode: str
+    old_blob: str
+    new_blob: str
+    status: str
+
+
+_STATUS = {"A": "added", "D": "deleted", "M": "modified", "T": "type-changed"}
+
+
+def diff_tree(old: str, new: str, cwd: str | None = None) -> list[RawChange]:
+    """Per-file changes between two trees (or commits), recursively, without rename detection."""
+    out = git("diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id", old, new, cwd=cwd)
+    parts = out.split(b"\x00")
+    changes = []
+    i = 0
+    while i + 1 < len(parts) and parts[i].startswith(b":"):
+        meta = parts[i][1:].decode().split(" ")
+        path = parts[i + 1].decode("utf-8", "surrogateescape")
+        changes.append(RawChange(path=path, old_mode=meta[0], new_mode=meta[1], old_blob=meta[2],
+                                 new_blob=meta[3], status=_STATUS.get(meta[4][:1], "modified")))
+        i += 2
+    return changes
+
+
+def ls_tree(commit: str, cwd: str | None = None) -> list[tuple[str, str, str]]:
+    """(mode, blob, path) of every file in a commit's tree."""
+    out = git("ls-tree", "-r", "-z", "--full-tree", commit, cwd=cwd)
+    files = []
+    for rec in out.split(b"\x00"):
+        if not rec:
+            continue
+        meta, _, path = rec.partition(b"\t")
+        mode, kind, sha = meta.decode().split(" ")
+        if kind == "blob":
+            files.append((mode, sha, path.decode("utf-8", "surrogateescape")))
+    return files
+
+
+def cat_blobs(shas: Sequence[str], cwd: str | None = None) -> dict[str, bytes]:
+    """Many blobs through one ``git cat-file --batch`` process."""
+    wanted = list(dict.fromkeys(s for s in shas if not is_null(s)))
+    if not wanted:
+        return {}
+    out = git("cat-file", "--batch", input=("\n".join(wanted) + "\n").encode(), cwd=cwd)
+    blobs: dict[str, bytes] = {}
+    pos = 0
+    for sha in wanted:
+        nl = out.index(b"\n", pos)
+        header = out[pos:nl].decode().split(" ")
+        pos = nl + 1
+        if len(header) < 3 or header[1] == "missing":
+            continue
+        size = int(header[2])
+        blobs[sha] = out[pos:pos + size]
+        pos += size + 1
+    return blobs
+
+
+def blob_sizes(shas: Sequence[str], cwd: str | None = None) -> dict[str, int]:
+    wanted = list(dict.fromkeys(s for s in shas if not is_null(s)))
+    if not wanted:
+        return {}
+    out = git("cat-file", "--batch-check=%(objectname) %(objectsize)",
+              input=("\n".join(wanted) + "\n").encode(), cwd=cwd).decode()
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split(" ")
+        if len(parts) == 2 and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
+_SEP = "\x1f"
+_LOG_FORMAT = _SEP.join(["%H", "%an", "%ae", "%cn", "%ce", "%cI", "%s",
+                         "%(trailers:key=Co-authored-by,valueonly,separator=%x1e)"])
+
+
+def commits(range_args: Sequence[str], cwd: str | None = None, limit: int = 5000) -> list[dict[str, object]]:
+    """Commits in a range with the people SoD needs (authors, committers, Co-authored-by)."""
+    out = git("log", "-z", f"--max-count={limit}", f"--format={_LOG_FORMAT}", *range_args, "--", cwd=cwd)
+    result = []
+    for rec in out.decode("utf-8", "replace").split("\x00"):
+        if not rec.strip():
+            continue
+        f = rec.split(_SEP)
+        if len(f) < 8:
+            continue
+        co = [_email_of(v) for v in f[7].split("\x1e") if v.strip()]
+        result.append({"sha": f[0].strip(), "author_name": f[1], "author_email": f[2], "committer_name": f[3],
+                       "committer_email": f[4], "committed_at": f[5], "subject": f[6],
+                       "co_authors": [e for e in co if e]})
+    return result
+
+
+def _email_of(trailer: str) -> str:
+    trailer = trailer.strip()
+    if "<" in trailer and trailer.endswith(">"):
+        return trailer[trailer.rindex("<") + 1:-1].strip()
+    return trailer if "@" in trailer else ""

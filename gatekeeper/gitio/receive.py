@@ -1,0 +1,171 @@
+"""What a push is: ref updates from stdin, push options, the pusher, and per-file changes (SPEC §6, §7).
+
+Builds the JSON body the hooks send to the service, so the service never needs the repo. Standard
+library only: this runs on every push.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gatekeeper.config import Config, RepoConfig
+from gatekeeper.gitio import plumbing as git
+from gatekeeper.policy.categories import branch_name, classify, is_protected
+
+LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
+TAG_FORMATS = ("ignition-tags", "kepware-project", "erp-mapping-csv")
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    old: str
+    new: str
+    ref: str
+
+
+def read_updates(text: str) -> list[RefUpdate]:
+    updates = []
+    for line in text.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            updates.append(RefUpdate(*parts))
+    return updates
+
+
+def push_options(env: Mapping[str, str]) -> list[str]:
+    try:
+        count = int(env.get("GIT_PUSH_OPTION_COUNT", "0"))
+    except ValueError:
+        count = 0
+    return [env.get(f"GIT_PUSH_OPTION_{i}", "") for i in range(count)]
+
+
+def option(options: Sequence[str], name: str) -> str | None:
+    """Value of ``gatekeeper.<name>=value`` (last one wins); ``""`` for a bare flag."""
+    value = None
+    for opt in options:
+        key, eq, val = opt.partition("=")
+        if key == f"gatekeeper.{name}":
+            value = val.strip().strip('"') if eq else ""
+    return value
+
+
+def pusher(config: Config, env: Mapping[str, str]) -> str | None:
+    for var in config.git.pusher_env:
+        if env.get(var, "").strip():
+            return env[var].strip()
+    return None
+
+
+def default_target(repo: RepoConfig) -> str | None:
+    """The repo's first protected branch that is a plain name (``main``, not ``release/*``)."""
+    return next((p for p in repo.protected if not any(ch in p for ch in "*?[")), None)
+
+
+class PayloadBuilder:
+    """Computes one update's body; ``with_content`` adds base64 contents for diffs and validation."""
+
+    def __init__(self, config: Config, repo: RepoConfig, options: Sequence[str]) -> None:
+        self.config, self.repo, self.options = config, repo, options
+        self._tips: dict[str, str] | None = None
+        self._empty: str | None = None
+
+    @property
+    def tips(self) -> dict[str, str]:
+        if self._tips is None:
+            self._tips = git.branch_tips()
+        return self._tips
+
+    @property
+    def empty(self) -> str:
+        if self._empty is None:
+            self._empty = git.empty_tree()
+        return self._empty
+
+    def protected_tips(self) -> dict[str, str]:
+        return {r: s for r, s in self.tips.items()
+                if is_protected(r[len("refs/heads/"):], self.repo.protected)}
+
+    def update(self, u: RefUpdate, *, with_content: bool) -> dict[str, object]:
+        branch = branch_name(u.ref)
+        body: dict[str, object] = {"ref": u.ref, "old": u.old, "new": u.new}
+        if branch is None or git.is_null(u.new):
+            return body
+        protected = is_protected(branch, self.repo.protected)
+        if protected:
+            body.update(self._protected(u))
+        else:
+            body.update(self._topic(u))
+        base = body.get("base") or self.empty
+        body["changes"] = self._changes(str(base), u.new, with_content=with_content)
+        body["commits"] = git.commits([u.new] if not body.get("base") else [u.new, f"^{body['base']}"])
+        if with_content:
+            body["context"] = self._context(u.new, body["changes"])  # type: ignore[arg-type]
+        return body
+
+    def _protected(self, u: RefUpdate) -> dict[str, object]:
+        if git.is_null(u.old):
+            others = {r: s for r, s in self.protected_tips().items() if r != u.ref}
+            return {"base": None, "copy_of": sorted(r for r, s in others.items() if s == u.new),
+                    "protected_exists": bool(others), "fast_forward": True}
+        return {"base": u.old, "fast_forward": git.is_ancestor(u.old, u.new)}
+
+    def _topic(self, u: RefUpdate) -> dict[str, object]:
+        target = option(self.options, "target") or default_target(self.repo)
+        tip = self.tips.get(f"refs/heads/{target}") if target else None
+        base = git.merge_base(tip, u.new) if tip else None
+        return {"target": target, "base": base}
+
+    def _changes(self, base: str, new: str, *, with_content: bool) -> list[dict[str, object]]:
+        raw = git.diff_tree(base, new)
+        changes: list[dict[str, object]] = [
+            {"path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
+             "old_mode": c.old_mode, "new_mode": c.new_mode} for c in raw]
+        if not with_content or not raw:
+            return changes
+        limit = self.config.git.max_content_bytes
+        formats = {c.path: _format(self.config, c.path) for c in raw}
+        shas = [s for c in raw for s in (c.old_blob, c.new_blob) if not git.is_null(s)]
+        sizes = git.blob_sizes(shas)
+        wanted = [s for s in shas if sizes.get(s, 0) <= limit]
+        wanted = [s for s in wanted if sizes.get(s, 0) <= LINE_DIFF_LIMIT or any(
+            formats[c.path] and s in (c.old_blob, c.new_blob) for c in raw)]
+        blobs = git.cat_blobs(wanted)
+        for c, item in zip(raw, changes, strict=True):
+            fmt = formats[c.path]
+            for side, sha in (("old", c.old_blob), ("new", c.new_blob)):
+                if git.is_null(sha):
+                    continue
+                data = blobs.get(sha)
+                if data is None:
+                    item[f"{side}_too_large"] = sizes.get(sha, 0)
+                elif fmt or b"\x00" not in data[:8000]:
+                    item[f"{side}_content"] = base64.b64encode(data).decode("ascii")
+                else:
+                    item["binary"] = True
+            if fmt:
+                item["format"] = fmt
+        return changes
+
+    def _context(self, new: str, changes: list[dict[str, object]]) -> list[dict[str, str]]:
+        """Tag configurations and mappings of the whole tree, for the ERP mapping cross-file check."""
+        if not any(c.get("format") in TAG_FORMATS for c in changes):
+            return []
+        files = [(sha, path, _format(self.config, path)) for _, sha, path in git.ls_tree(new)]
+        files = [f for f in files if f[2] in TAG_FORMATS]
+        sizes = git.blob_sizes([f[0] for f in files])
+        blobs = git.cat_blobs([f[0] for f in files if sizes.get(f[0], 0) <= self.config.git.max_content_bytes])
+        return [{"path": path, "format": fmt or "", "blob": sha,
+                 "content": base64.b64encode(blobs[sha]).decode("ascii")}
+                for sha, path, fmt in files if sha in blobs]
+
+
+def _format(config: Config, path: str) -> str | None:
+    return next((c.format for c in classify(path, config.categories) if c.format), None)
+
+
+def environ() -> dict[str, str]:
+    return dict(os.environ)

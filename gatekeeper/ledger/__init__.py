@@ -1,0 +1,1 @@
+"""The tamper-evident change log, pure: canonical JSON, entry hashes, checkpoints, verification."""

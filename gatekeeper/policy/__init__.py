@@ -1,0 +1,1 @@
+"""Pure policy: categories, approval rules, fingerprints, segregation of duties, the gate."""

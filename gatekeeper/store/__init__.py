@@ -1,0 +1,1 @@
+"""Persistence (sqlmodel): SQLite by default, PostgreSQL for production."""

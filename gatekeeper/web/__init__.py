@@ -1,0 +1,98 @@
+"""The approval service: Flask app factory (the Flask tutorial's pattern) and blueprints.
+
+Production: ``gunicorn "gatekeeper.web:create_app()"`` with ``GATEKEEPER_CONFIG`` and the secrets in
+the environment. Nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from gatekeeper import config as config_mod
+from gatekeeper.actions.context import Services
+from gatekeeper.config import Config
+
+MAX_BODY_BYTES = 512 * 1024 * 1024  # a push of thousands of files with contents
+
+
+def create_app(config: Config | str | os.PathLike[str] | None = None,
+               overrides: dict[str, Any] | None = None) -> Flask:
+    cfg = config if isinstance(config, Config) else config_mod.load(config)
+    app = Flask(__name__)
+    secret = os.environ.get(cfg.service.secret_key_env, "")
+    app.config.update(
+        SECRET_KEY=secret,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg.service.url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=cfg.service.session_idle_minutes * 60,
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(overrides or {})
+    if not app.config["SECRET_KEY"]:
+        from gatekeeper.errors import ConfigError
+
+        raise ConfigError(f"environment variable {cfg.service.secret_key_env} is not set (service.secret_key_env)",
+                          file=str(cfg.path))
+    from gatekeeper.directory import open_directory
+    from gatekeeper.store.db import open_store
+
+    store = open_store(cfg)
+    directory = open_directory(cfg)
+    app.extensions["gatekeeper"] = Services(config=cfg, store=store, directory=directory)
+    _record_policy(app.extensions["gatekeeper"])
+
+    from gatekeeper.web import errors, health
+    from gatekeeper.web.api import register as register_api
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    register_api(app)
+    _register_pages(app)
+    return app
+
+
+def _register_pages(app: Flask) -> None:
+    """The HTML pages live in ``web/pages`` (issue 7); the API works without them."""
+    try:
+        from gatekeeper.web.pages import register
+    except ImportError:
+        return
+    register(app)
+
+
+def _record_policy(services: Services) -> None:
+    """Log ``config.loaded`` with the policy file's SHA-256 whenever it differs from the last one logged."""
+    from gatekeeper.ledger.entry import CONFIG_LOADED
+    from gatekeeper.store import log
+    from gatekeeper.store.tables import Setting
+
+    cfg = services.config
+    with services.store.write() as session:
+        last = session.get(Setting, "policy_sha256")
+        if last is not None and last.value == cfg.sha256:
+            return
+        log.append(session, CONFIG_LOADED, "gatekeeper", {
+            "path": str(cfg.path), "sha256": cfg.sha256, "size": len(cfg.raw),
+            "policy": cfg.raw.decode("utf-8"),
+        })
+        if last is None:
+            session.add(Setting(key="policy_sha256", value=cfg.sha256))
+        else:
+            last.value = cfg.sha256
+
+
+def services() -> Services:
+    from flask import current_app
+
+    return current_app.extensions["gatekeeper"]  # type: ignore[no-any-return]
+
+
+def default_config_path() -> Path:
+    return config_mod.find_config_path()

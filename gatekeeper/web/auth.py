@@ -1,0 +1,105 @@
+"""Who is calling, in one place: Basic auth for people on the API (checked against the directory on
+every call: an approval by API is an electronic signature), the hook bearer token (constant-time
+comparison), sessions for pages, and roles."""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import g, request
+
+from gatekeeper.directory.base import User
+from gatekeeper.errors import AuthError, Forbidden
+from gatekeeper.web import services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check_password(username: str, password: str) -> User:
+    """Directory check with brute-force protection shared by login, Basic auth and signatures."""
+    svc = services()
+    guard = _lockout()
+    client = request.remote_addr or "-"
+    if guard is not None:
+        guard.check(username, client)
+    try:
+        user = svc.directory.authenticate(username, password)
+    except AuthError:
+        if guard is not None:
+            guard.failure(username, client)
+        raise
+    if guard is not None:
+        guard.success(username, client)
+    return user
+
+
+def _lockout() -> Any:
+    from flask import current_app
+
+    if "gatekeeper.lockout" not in current_app.extensions:
+        try:
+            from gatekeeper.directory.lockout import Lockout
+        except ImportError:
+            current_app.extensions["gatekeeper.lockout"] = None
+        else:
+            current_app.extensions["gatekeeper.lockout"] = Lockout()
+    return current_app.extensions["gatekeeper.lockout"]
+
+
+def basic_auth(f: F) -> F:
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        auth = request.authorization
+        if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
+            raise AuthError("HTTP Basic authentication with your directory credentials is required")
+        g.user = check_password(auth.username, auth.password)
+        return f(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def hook_token(f: F) -> F:
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        cfg = services().config
+        expected = os.environ.get(cfg.service.hook_token_env, "")
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        if not expected:
+            raise AuthError(f"hook token not configured on the service ({cfg.service.hook_token_env})")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise AuthError("invalid hook token")
+        return f(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def roles_of(user: User) -> set[str]:
+    """The Gatekeeper roles (auditors, admins, emergency) the user holds right now."""
+    svc = services()
+    groups = {m.group for m in svc.directory.memberships(user.username)}
+    roles = svc.config.roles
+    return {name for name in ("auditors", "admins", "emergency") if groups.intersection(getattr(roles, name))}
+
+
+def require_role(user: User, *names: str) -> None:
+    held = roles_of(user)
+    if not held.intersection(names):
+        groups = sorted({grp for n in names for grp in getattr(services().config.roles, n)})
+        raise Forbidden(f"{user.username} needs the {' or '.join(names)} role (member of {', '.join(groups)})")
+
+
+def role_required(*names: str) -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        @wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require_role(g.user, *names)
+            return f(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco

@@ -1,0 +1,61 @@
+"""Errors rendered once: JSON under /api/ (SPEC §6 shape), pages elsewhere; tracebacks only in the log."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from gatekeeper.errors import GatekeeperError
+
+log = logging.getLogger("gatekeeper.web")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _json(code: str, message: str, status: int) -> tuple[Response, int]:
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(GatekeeperError)
+    def _gatekeeper(exc: GatekeeperError):  # type: ignore[no-untyped-def]
+        if exc.http_status >= 500:
+            log.warning("%s: %s", type(exc).__name__, exc.message)
+        if _wants_json():
+            resp = _json(exc.code, exc.message, exc.http_status)
+        else:
+            resp = _page(exc.http_status, exc.message)
+        if exc.http_status == 401:
+            resp[0].headers["WWW-Authenticate"] = 'Basic realm="gatekeeper", charset="UTF-8"'
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = "request body too large"
+        if _wants_json():
+            return _json(code, message, exc.code or 500)
+        return _page(exc.code or 500, message)
+
+    @app.errorhandler(Exception)
+    def _other(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if _wants_json():
+            return _json("internal", "internal error; see the service log", 500)
+        return _page(500, "internal error; see the service log")
+
+
+def _page(status: int, message: str) -> tuple[Response, int]:
+    from flask import render_template
+    from jinja2 import TemplateNotFound
+
+    try:
+        return Response(render_template("error.html", status=status, message=message)), status
+    except TemplateNotFound:
+        return Response(f"{status}: {message}\n", mimetype="text/plain"), status

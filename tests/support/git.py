@@ -1,0 +1,120 @@
+"""Real bare repos with the hooks installed, clones, commits and real ``git push``es."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.plant import USERS, Plant
+from tests.support.service import HOOK_TOKEN
+
+
+def no_git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Drop inherited GIT_* and GATEKEEPER_* so each push says exactly who and what it is."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GATEKEEPER_"))}
+    env.update({"GIT_CONFIG_NOSYSTEM": "1", "HOME": env.get("HOME", "/tmp")})
+    env.update(extra or {})
+    return env
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env or no_git_env(), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout.strip()
+
+
+@dataclass
+class PushResult:
+    rc: int
+    lines: list[str]
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def change_id(self) -> int:
+        for line in self.lines:
+            m = re.search(r"change request (\d+) (opened|revised)", line)
+            if m:
+                return int(m.group(1))
+        raise AssertionError("no change request in push output:\n" + self.stderr)
+
+
+def gatekeeper(plant: Plant, *args: str, env: dict[str, str] | None = None,
+               input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gatekeeper", "--config", str(plant.config), *args],
+                          capture_output=True, text=True, env=no_git_env(env), input=input)
+
+
+@dataclass
+class Repo:
+    """A bare repo on the "server" plus a working clone for one engineer."""
+
+    bare: Path
+    work: Path
+    plant: Plant
+
+    def commit(self, files: dict[str, str | bytes | None], message: str = "change", author: str = "alice",
+               committer: str | None = None, trailers: str = "") -> str:
+        for path, content in files.items():
+            p = self.work / path
+            if content is None:
+                p.unlink()
+                continue
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                p.write_bytes(content)
+            else:
+                p.write_text(content, encoding="utf-8")
+        git(self.work, "add", "-A")
+        a_name, a_email = USERS.get(author, (author, f"{author}@plant.example"))
+        c_name, c_email = USERS.get(committer or author, (committer, f"{committer}@plant.example"))
+        env = no_git_env({"GIT_AUTHOR_NAME": a_name, "GIT_AUTHOR_EMAIL": a_email,
+                          "GIT_COMMITTER_NAME": c_name, "GIT_COMMITTER_EMAIL": c_email})
+        msg = message + (f"\n\n{trailers}" if trailers else "")
+        git(self.work, "commit", "-q", "--allow-empty", "-m", msg, env=env)
+        return git(self.work, "rev-parse", "HEAD")
+
+    def push(self, refspec: str, user: str | None = "alice", options: tuple[str, ...] = (),
+             force: bool = False, token: str | None = HOOK_TOKEN) -> PushResult:
+        extra = {"GATEKEEPER_HOOK_TOKEN": token} if token else {}
+        if user:
+            extra["GATEKEEPER_USER"] = user
+        args = ["push", "--porcelain", "origin", refspec]
+        for o in options:
+            args[1:1] = ["-o", o]
+        if force:
+            args.insert(1, "--force")
+        proc = subprocess.run(["git", *args], cwd=self.work, env=no_git_env(extra), capture_output=True, text=True)
+        lines = [ln.split("gatekeeper: ", 1)[1].rstrip() for ln in proc.stderr.splitlines() if "gatekeeper: " in ln]
+        return PushResult(proc.returncode, lines, proc.stderr)
+
+    def checkout(self, branch: str, create: bool = False, start: str | None = None) -> None:
+        args = ["checkout", "-q"] + (["-b", branch] if create else [branch]) + ([start] if start else [])
+        git(self.work, *args)
+
+    def head(self) -> str:
+        return git(self.work, "rev-parse", "HEAD")
+
+
+def make_repo(plant: Plant, name: str = "plant-a-ot") -> Repo:
+    bare = plant.dir / f"{name}.git"
+    rc = gatekeeper(plant, "repo", "create", str(bare), "--name", name,
+                    env={"GATEKEEPER_HOOK_TOKEN": HOOK_TOKEN})
+    if rc.returncode != 0:
+        raise RuntimeError(rc.stderr)
+    work = plant.dir / f"work-{name}"
+    git(plant.dir, "clone", "-q", str(bare), str(work))
+    git(work, "config", "user.name", "Alice Engineer")
+    git(work, "config", "user.email", "alice@plant.example")
+    git(work, "checkout", "-q", "-b", "main")
+    return Repo(bare=bare, work=work, plant=plant)

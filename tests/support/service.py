@@ -1,0 +1,90 @@
+"""The real service: ``gatekeeper serve`` in a subprocess on a free port, polled until healthy."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import requests
+
+from tests.support.plant import Plant
+
+HOOK_TOKEN = "test-hook-token-" + secrets.token_hex(8)
+SECRET_KEY = "test-secret-key-" + secrets.token_hex(8)
+
+
+def service_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "GATEKEEPER_"))}
+    env.update({"GATEKEEPER_HOOK_TOKEN": HOOK_TOKEN, "GATEKEEPER_SECRET_KEY": SECRET_KEY})
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Service:
+    plant: Plant
+    proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=service_env)
+
+    @property
+    def url(self) -> str:
+        return self.plant.url
+
+    def start(self, timeout: float = 30) -> None:
+        log = open(self.plant.dir / "service.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gatekeeper", "--config", str(self.plant.config), "serve",
+             "--port", str(self.plant.port)], env=self.env, stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("gatekeeper serve exited: " + (self.plant.dir / "service.log").read_text()[-2000:])
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("gatekeeper serve did not become healthy in time")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def get(self, path: str, user: str | None = None, **kw: object) -> requests.Response:
+        from tests.support.plant import password
+
+        auth = (user, password(user)) if user else None
+        return requests.get(self.url + path, auth=auth, timeout=30, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, user: str | None = None, pw: str | None = None, **kw: object) -> requests.Response:
+        from tests.support.plant import password
+
+        auth = (user, pw if pw is not None else password(user)) if user else None
+        return requests.post(self.url + path, auth=auth, timeout=60, **kw)  # type: ignore[arg-type]
+
+    def sign(self, change_id: int, user: str, decision: str = "approve", **body: object) -> requests.Response:
+        return self.post(f"/api/v1/changes/{change_id}/approvals", user, json={"decision": decision, **body})
+
+
+@contextmanager
+def running(plant: Plant, env: dict[str, str] | None = None) -> Iterator[Service]:
+    svc = Service(plant, env=service_env(env))
+    svc.start()
+    try:
+        yield svc
+    finally:
+        svc.stop()
