@@ -35,4 +35,4 @@ def serve(app: AppContext, host: str, port: int | None, threads: int) -> None:
     port = port or urlsplit(app.config.service.url).port or 8080
     click.echo(f"gatekeeper: serving on http://{host}:{port} (policy {app.config.path})", err=True)
     waitress_serve(flask_app, host=host, port=port, threads=threads, ident="gatekeeper",
-                   max_request_body_size=512 * 1024 * 1024, _quiet=True)
+                   max_request_body_size=512 * 1024 * 1024)

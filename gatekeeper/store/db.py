@@ -13,33 +13,16 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, create_engine
 
-from gatekeeper.errors import ConfigError, ServiceUnavailable
+from gatekeeper.errors import ConfigError
 from gatekeeper.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 # Arbitrary constant identifying Gatekeeper's writer lock among other advisory locks.
 PG_WRITE_LOCK_ID = 0x6761_7465_6B65_6570 & 0x7FFF_FFFF_FFFF_FFFF
-
-_SQLITE_TRIGGERS = (
-    "CREATE TRIGGER IF NOT EXISTS change_log_no_update BEFORE UPDATE ON change_log "
-    "BEGIN SELECT RAISE(ABORT, 'change_log is append-only: UPDATE refused'); END",
-    "CREATE TRIGGER IF NOT EXISTS change_log_no_delete BEFORE DELETE ON change_log "
-    "BEGIN SELECT RAISE(ABORT, 'change_log is append-only: DELETE refused'); END",
-)
-_PG_TRIGGERS = (
-    """CREATE OR REPLACE FUNCTION gatekeeper_change_log_append_only() RETURNS trigger
-       LANGUAGE plpgsql AS $$ BEGIN
-         RAISE EXCEPTION 'change_log is append-only: % refused', TG_OP;
-       END $$""",
-    "DROP TRIGGER IF EXISTS change_log_no_update_delete ON change_log",
-    """CREATE TRIGGER change_log_no_update_delete BEFORE UPDATE OR DELETE ON change_log
-       FOR EACH ROW EXECUTE FUNCTION gatekeeper_change_log_append_only()""",
-    "DROP TRIGGER IF EXISTS change_log_no_truncate ON change_log",
-    """CREATE TRIGGER change_log_no_truncate BEFORE TRUNCATE ON change_log
-       FOR EACH STATEMENT EXECUTE FUNCTION gatekeeper_change_log_append_only()""",
-)
+# Session.info key under which a write transaction carries the automatic-checkpoint policy (store.log).
+CHECKPOINT_POLICY = "gatekeeper.checkpoint_policy"
 
 
 class Store:
@@ -49,17 +32,16 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _make_engine(url)
+        # Set by open_store from the config: signs a checkpoint every N entries (store.log.append).
+        self.checkpoint_policy: Any = None
         if create:
             self.create_schema()
 
     def create_schema(self) -> None:
-        try:
-            SQLModel.metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
-                for stmt in _SQLITE_TRIGGERS if self.is_sqlite else _PG_TRIGGERS:
-                    conn.exec_driver_sql(stmt)
-        except OperationalError as exc:
-            raise ServiceUnavailable(f"database unreachable: {_short(exc)}") from exc
+        """``alembic upgrade head`` (store.schema): a no-op costing one query when already current."""
+        from gatekeeper.store import schema
+
+        schema.upgrade(self)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -70,7 +52,8 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A serialised write transaction: committed on success, rolled back on any error."""
         engine = self.engine.execution_options(gatekeeper_write=True) if self.is_sqlite else self.engine
-        with Session(engine, expire_on_commit=False) as session:
+        info = {CHECKPOINT_POLICY: self.checkpoint_policy} if self.checkpoint_policy is not None else None
+        with Session(engine, expire_on_commit=False, info=info) as session:
             if not self.is_sqlite:
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK_ID})
             try:
@@ -99,12 +82,26 @@ def _short(exc: Exception) -> str:
 def _make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
+            _make_parent(url)
             engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
             _sqlite_serialised_writes(engine)
             return engine
         return create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(f"cannot use database URL: {exc}", key="service.database") from exc
+
+
+def _make_parent(url: str) -> None:
+    """A SQLite file's folder is created on first use (``var/`` in a fresh checkout)."""
+    from pathlib import Path
+
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the database folder: {exc.strerror}",
+                              key="service.database") from exc
 
 
 def _sqlite_serialised_writes(engine: Engine) -> None:
@@ -126,5 +123,11 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
 
 
 def open_store(config: Any) -> Store:
-    """The store for a loaded ``Config`` (``service.database``)."""
-    return Store(config.service.database)
+    """The store for a loaded ``Config``: ``service.database``, checkpoints every ``checkpoint_every``."""
+    from gatekeeper.store.log import CheckpointPolicy
+
+    store = Store(config.service.database)
+    every = config.service.checkpoint_every
+    if every > 0:
+        store.checkpoint_policy = CheckpointPolicy(every, config.service.signing_key)
+    return store

@@ -72,7 +72,6 @@ meanings = ["Reviewed and approved", "Approved for production"]
 [[categories]]
 name = "erp-mapping"
 paths = ["erp/**"]
-format = "erp-mapping-csv"
 financial = true
 authors = ["ot-engineers"]
 approvals = [ {{ group = "finance-controllers", count = 1 }},
@@ -91,6 +90,14 @@ paths = ["tags/ignition/**"]
 format = "ignition-tags"
 authors = ["ot-engineers"]
 approvals = [ {{ group = "ot-engineering-leads", count = 1 }} ]
+
+[[categories]]
+name = "erp-mapping-format"
+paths = ["erp/**/*.csv"]
+format = "erp-mapping-csv"
+financial = true
+authors = ["ot-engineers"]
+approvals = [ {{ group = "finance-controllers", count = 1 }} ]
 
 [[categories]]
 name = "docs"

@@ -1,0 +1,185 @@
+"""``gatekeeper demo``: a plant repo, users and service data on the embedded defaults, then serve.
+
+Everything the demo does goes through the real paths: real bare repo and hooks, real ``git push``es,
+signatures through the same use case as the API, SQLite and the file directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gatekeeper.cli.context import AppContext, pass_app
+from gatekeeper.errors import GatekeeperError, InputError
+
+DEMO_PASSWORD = "demo-password-1"  # the hash in config/directory.toml; a demo, never a real secret
+MARKER = ".gatekeeper-demo"
+REPO = "plant-a-ot"
+
+
+def _copy_resource(src: Any, dst: Path) -> None:
+    """Copy a package resource tree (works from a wheel as well as from a checkout)."""
+    if src.is_dir():
+        dst.mkdir(parents=True, exist_ok=True)
+        for child in src.iterdir():
+            _copy_resource(child, dst / child.name)
+    else:
+        dst.write_bytes(src.read_bytes())
+
+
+def _git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise GatekeeperError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout + proc.stderr
+
+
+class Demo:
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port = root.resolve(), port
+        self.config_path = self.root / "config" / "gatekeeper.toml"
+        self.work = self.root / "work"
+        self.bare = self.root / "git" / f"{REPO}.git"
+
+    def prepare(self) -> None:
+        if self.root.exists() and any(self.root.iterdir()):
+            if not (self.root / MARKER).exists():
+                raise InputError(f"{self.root} exists and is not a Gatekeeper demo folder; choose another --dir")
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True)
+        (self.root / MARKER).write_text("built by `gatekeeper demo`; deleted and rebuilt on the next run\n")
+        demo = resources.files("gatekeeper").joinpath("demo")
+        _copy_resource(demo.joinpath("config"), self.root / "config")
+        text = self.config_path.read_text()
+        text = re.sub(r'url = "http://127\.0\.0\.1:\d+"', f'url = "http://127.0.0.1:{self.port}"', text, count=1)
+        self.config_path.write_text(text)
+        env = {"GATEKEEPER_SECRET_KEY": secrets.token_urlsafe(32), "GATEKEEPER_HOOK_TOKEN": secrets.token_urlsafe(32),
+               "GATEKEEPER_CONFIG": str(self.config_path)}
+        os.environ.update(env)
+        env_file = self.root / "env.sh"
+        env_file.write_text("# source this file to push and use the CLI against the demo service\n" + "".join(
+            f"export {k}={v}\n" for k, v in env.items()))
+        env_file.chmod(0o600)
+
+    def push_env(self, user: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update({"GATEKEEPER_USER": user, "GIT_AUTHOR_NAME": user.title(), "GIT_COMMITTER_NAME": user.title(),
+                    "GIT_AUTHOR_EMAIL": f"{user}@plant.example", "GIT_COMMITTER_EMAIL": f"{user}@plant.example"})
+        return env
+
+    def push(self, user: str, *args: str) -> str:
+        out = _git(self.work, "push", "origin", *args, env=self.push_env(user))
+        lines = [ln.split("gatekeeper: ", 1)[1].rstrip() for ln in out.splitlines() if "gatekeeper: " in ln]
+        for line in lines:
+            click.echo(f"    {line}")
+        return "\n".join(lines)
+
+    def commit(self, user: str, message: str) -> None:
+        _git(self.work, "add", "-A")
+        _git(self.work, "commit", "-q", "-m", message, env=self.push_env(user))
+
+
+def _sign(app: AppContext, change_id: int, username: str, meaning: str, comment: str) -> None:
+    from gatekeeper.actions.changes import sign
+    from gatekeeper.actions.context import Services
+    from gatekeeper.actions.payloads import SignRequest
+
+    services = Services(config=app.config, store=app.store, directory=app.directory)
+    user = app.directory.authenticate(username, DEMO_PASSWORD)
+    sign(services, change_id, user, SignRequest(decision="approve", meaning=meaning, comment=comment))
+    click.echo(f"    {username} signed change request {change_id}: {meaning}")
+
+
+def _change_id(text: str) -> int:
+    m = re.search(r"change request (\d+) opened", text)
+    if not m:
+        raise GatekeeperError("the demo push did not open a change request:\n" + text)
+    return int(m.group(1))
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default="demo-data",
+              show_default=True, help="Folder for the demo (rebuilt on every run).")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the demo and exit (for scripts and tests).")
+@pass_app
+def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
+    """Build a demo plant repo, users and service data, then serve."""
+    from waitress.server import create_server
+
+    from gatekeeper.cli.serve import ensure_signing_key
+    from gatekeeper.gitio import install
+    from gatekeeper.ledger.entry import HOOKS_ATTESTED
+    from gatekeeper.store import log
+    from gatekeeper.web import create_app
+
+    d = Demo(directory, port)
+    click.echo(f"building the demo in {d.root}")
+    d.prepare()
+    app.config_path = str(d.config_path)
+    ensure_signing_key(app)
+    server = create_server(create_app(app.config), host="127.0.0.1", port=port, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    click.echo(f"1. bare repo {d.bare} with the Gatekeeper hooks")
+    install.init_bare(d.bare)
+    payload = install.install(d.bare, REPO, d.config_path, python=sys.executable)
+    with app.store.write() as session:
+        log.append(session, HOOKS_ATTESTED, "gatekeeper", payload)
+    _git(d.root, "clone", "-q", str(d.bare), str(d.work))
+    _git(d.work, "checkout", "-q", "-b", "initial-config")
+    _copy_resource(resources.files("gatekeeper").joinpath("demo", "plant"), d.work)
+
+    click.echo("2. alice pushes the plant's configuration to a topic branch: a change request opens")
+    d.commit("alice", "Plant A: initial recipes, tag configurations and ERP posting mapping")
+    first = _change_id(d.push("alice", "HEAD:refs/heads/initial-config"))
+    click.echo("3. carol (OT lead) and bob (finance controller) sign it")
+    _sign(app, first, "carol", "Approved for production", "Initial configuration reviewed")
+    _sign(app, first, "bob", "Reviewed and approved", "ERP postings match the cost centres")
+    click.echo("4. alice pushes main: the gate checks the approved content and deploys it")
+    _git(d.work, "checkout", "-q", "-b", "main")
+    d.push("alice", "main")
+
+    click.echo("5. alice raises a setpoint and changes a posting unit: a second change request waits for you")
+    _git(d.work, "checkout", "-q", "-b", "raise-rpm")
+    recipe = d.work / "recipes" / "MasterRecipe_B2MML.xml"
+    recipe.write_text(recipe.read_text(encoding="utf-8").replace("<b2mml:ValueString>200<", "<b2mml:ValueString>240<", 1),
+                      encoding="utf-8")
+    mapping = d.work / "erp" / "production-postings.csv"
+    lines = mapping.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].replace(",EA,1,", ",EA,2,", 1)
+    mapping.write_text("".join(lines), encoding="utf-8")
+    d.commit("alice", "Raise stirrer speed to 240 rpm; count parts in pairs")
+    second = _change_id(d.push("alice", "HEAD:refs/heads/raise-rpm", "-o", "gatekeeper.ticket=OT-1234"))
+
+    url = app.config.service.url
+    click.echo(f"""
+Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
+  users: alice (engineer), bob (finance controller), carol (OT lead), dave (auditor),
+         erin (emergency on-call), frank (admin) - demo password for all: {DEMO_PASSWORD}
+  try:   log in as carol and sign {url}/changes/{second} (then bob: it is a financial change)
+         log in as alice on the same page: the SoD panel says why she cannot sign
+         log in as dave and download the register and evidence pack at {url}/audit
+  git:   source {d.root / 'env.sh'}; cd {d.work}; edit; git push origin HEAD:refs/heads/my-topic
+         (export GATEKEEPER_USER=alice first: on a real server the git host sets it)
+  cli:   gatekeeper log verify; gatekeeper audit export --from 2026-01-01 --to 2026-12-31 -o register.csv
+""")
+    if no_serve:
+        server.close()
+        return
+    click.echo("serving; Ctrl-C to stop")
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.close()

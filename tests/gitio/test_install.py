@@ -1,0 +1,59 @@
+"""install-hooks never overwrites a foreign hook: it is chained and runs first (SPEC §7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.git import Repo, gatekeeper, git, make_repo
+from tests.support.plant import Plant
+from tests.support.service import Service
+
+pytestmark = pytest.mark.e2e
+
+
+def test_foreign_hooks_are_chained_and_update_left_alone(plant: Plant, service: Service) -> None:
+    bare = plant.dir / "chained.git"
+    git(plant.dir, "init", "-q", "--bare", str(bare))
+    foreign = bare / "hooks" / "pre-receive"
+    foreign.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                       "  case $ref in *forbidden*) echo 'legacy hook says no' >&2; exit 1;; esac\ndone\n")
+    foreign.chmod(0o755)
+    update = bare / "hooks" / "update"
+    update.write_text("#!/bin/sh\nexit 0\n")
+    update.chmod(0o755)
+    proc = gatekeeper(plant, "repo", "install-hooks", str(bare), "--name", "plant-a-ot")
+    assert proc.returncode == 0, proc.stderr
+    assert "kept the existing pre-receive hook as pre-receive.chained" in proc.stdout
+    assert "legacy hook says no" in (bare / "hooks" / "pre-receive.chained").read_text()
+    assert "gatekeeper-managed-hook" in (bare / "hooks" / "pre-receive").read_text()
+    assert update.read_text() == "#!/bin/sh\nexit 0\n"
+    assert git(bare, "config", "receive.advertisePushOptions") == "true"
+    # Re-installing keeps the chain and does not nest it.
+    assert gatekeeper(plant, "repo", "install-hooks", str(bare), "--name", "plant-a-ot").returncode == 0
+    assert not (bare / "hooks" / "pre-receive.chained.chained").exists()
+    work = plant.dir / "work-chained"
+    git(plant.dir, "clone", "-q", str(bare), str(work))
+    repo = Repo(bare=bare, work=work, plant=plant)
+    repo.commit({"cfg/a.txt": "a\n"}, "a")
+    r = repo.push("HEAD:refs/heads/forbidden-topic")
+    assert not r.ok and "legacy hook says no" in r.stderr
+    r = repo.push("HEAD:refs/heads/fine-topic")
+    assert r.ok and "change request" in r.text()
+
+
+def test_attestation_is_logged(repo: Repo, service: Service) -> None:
+    entries = service.get("/api/v1/log?limit=100", "dave").json()["entries"]
+    attested = [e for e in entries if e["kind"] == "hooks.attested"]
+    assert attested and attested[0]["payload"]["repo"] == "plant-a-ot"
+    assert set(attested[0]["payload"]["files"]) == {"pre-receive", "post-receive"}
+
+
+def test_unknown_repo_name_and_non_bare_repo(plant: Plant, tmp_path: Path) -> None:
+    proc = gatekeeper(plant, "repo", "create", str(tmp_path / "x.git"), "--name", "nope")
+    assert proc.returncode != 0 and "repo 'nope' is not in the policy file" in proc.stderr
+    git(tmp_path, "init", "-q", str(tmp_path / "work"))
+    proc = gatekeeper(plant, "repo", "install-hooks", str(tmp_path / "work"), "--name", "plant-a-ot")
+    assert proc.returncode != 0 and "is not a bare git repository" in proc.stderr
+    assert make_repo(plant, "plant-a-ot").bare.exists()
