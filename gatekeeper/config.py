@@ -7,7 +7,6 @@ secrets are errors naming the file, the key and the line (tomllib gives no posit
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tomllib
@@ -111,6 +110,8 @@ class Config:
     @property
     def sha256(self) -> str:
         """Hash of the policy file byte for byte; logged as ``config.loaded`` when it changes."""
+        import hashlib  # not at module level: the hook imports this module on every push
+
         return hashlib.sha256(self.raw).hexdigest()
 
     @property

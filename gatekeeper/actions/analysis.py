@@ -70,7 +70,12 @@ def _plain(ch: ChangeIn) -> list[dict[str, Any]]:
                  "old": None, "new": None, "financial": False}]
     old = _text(ch.content("old"))
     new = _text(ch.content("new"))
-    lines = list(difflib.unified_diff(old, new, "a/" + ch.path, "b/" + ch.path, lineterm="", n=2))
+    if not old or not new:  # added or deleted: no need for difflib
+        sign, body = ("+", new) if new else ("-", old)
+        lines = [f"--- {'/dev/null' if sign == '+' else 'a/' + ch.path}",
+                 f"+++ {'b/' + ch.path if sign == '+' else '/dev/null'}", *(sign + x for x in body)]
+    else:
+        lines = list(difflib.unified_diff(old, new, "a/" + ch.path, "b/" + ch.path, lineterm="", n=2))
     added = sum(1 for x in lines if x.startswith("+") and not x.startswith("+++"))
     removed = sum(1 for x in lines if x.startswith("-") and not x.startswith("---"))
     shown = lines[:MAX_DIFF_LINES]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from gatekeeper.actions import review as rv
@@ -72,10 +73,11 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
                    semantic_diff=q.dumps(semantic), sod_findings=q.dumps(author_findings))
     session.add(rev)
     session.flush()
-    for c in update.changes:
-        session.add(ChangeFile(revision_id=rev.id or 0, path=c.path, status=c.status, old_blob=c.old_blob,
-                               new_blob=c.new_blob, old_mode=c.old_mode, new_mode=c.new_mode,
-                               categories=q.dumps([x.name for x in classified[c.path]])))
+    # One executemany, not an ORM object per file: a push may carry thousands of files.
+    session.execute(insert(ChangeFile), [
+        {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
+         "old_mode": c.old_mode, "new_mode": c.new_mode, "categories": q.dumps([x.name for x in classified[c.path]])}
+        for c in update.changes])
     cr.current_revision = number
     cr.categories = q.dumps(cat_names)
     cr.financial = any(c.financial for c in categories)

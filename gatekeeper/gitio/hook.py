@@ -8,11 +8,8 @@ accepted); post-receive opens/revises CRs and records deployments.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 
 from gatekeeper.config import Config, load
@@ -28,17 +25,11 @@ def say(line: str) -> None:
     sys.stderr.write(PREFIX + line + "\n")
 
 
-def _git_settings() -> dict[str, str]:
-    out = git.git("config", "-z", "--get-regexp", r"^gatekeeper\.", check=False).decode("utf-8", "replace")
-    settings = {}
-    for rec in out.split("\x00"):
-        key, _, value = rec.partition("\n")
-        if key:
-            settings[key[len("gatekeeper."):]] = value
-    return settings
-
-
 def post(config: Config, path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
+    import json  # imported here: a topic-only pre-receive never talks to the service
+    import urllib.error
+    import urllib.request
+
     token = os.environ.get(config.service.hook_token_env, "")
     if not token:
         raise ConnectionError(f"hook token not set (environment variable {config.service.hook_token_env})")
@@ -84,9 +75,8 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _run(which: str, updates: list) -> int:  # type: ignore[type-arg]
-    settings = _git_settings()
-    config = load(settings.get("config") or os.environ.get("GATEKEEPER_CONFIG"))
-    repo_name = settings.get("repo", "")
+    config = load(os.environ.get("GATEKEEPER_HOOK_CONFIG") or os.environ.get("GATEKEEPER_CONFIG"))
+    repo_name = os.environ.get("GATEKEEPER_HOOK_REPO", "")
     repo = config.repo(repo_name)
     if repo is None:
         raise GatekeeperError(f"repository {repo_name!r} is not in the policy file {config.path}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import subprocess
 import sys
 from importlib import resources
@@ -20,8 +21,12 @@ HOOKS = ("pre-receive", "post-receive")
 MARKER = "gatekeeper-managed-hook"
 
 
-def _shim(name: str) -> bytes:
-    return resources.files("gatekeeper.gitio").joinpath("shims", name).read_bytes()
+def _shim(name: str, values: dict[str, str]) -> bytes:
+    """The hook template with its ``@KEY@`` placeholders filled in, shell-quoted."""
+    text = resources.files("gatekeeper.gitio").joinpath("shims", name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", shlex.quote(value))
+    return text.encode("utf-8")
 
 
 def is_ours(path: Path) -> bool:
@@ -52,6 +57,10 @@ def init_bare(repo: Path) -> None:
 def install(repo: Path, name: str, config_path: Path, python: str | None = None) -> dict[str, Any]:
     """Write the shims, chain foreign hooks, set git config; returns the attestation payload."""
     check_bare(repo)
+    import gatekeeper
+
+    values = {"PYTHON": python or sys.executable, "PYTHONPATH": str(Path(gatekeeper.__file__).resolve().parents[1]),
+              "CONFIG": str(config_path.resolve()), "REPO": name}
     hooks = repo / "hooks"
     hooks.mkdir(exist_ok=True)
     chained = []
@@ -64,13 +73,10 @@ def install(repo: Path, name: str, config_path: Path, python: str | None = None)
             os.rename(target, keep)
             chained.append(hook)
         tmp = hooks / f".{hook}.gatekeeper-tmp"
-        tmp.write_bytes(_shim(hook))
+        tmp.write_bytes(_shim(hook, values))
         tmp.chmod(0o755)
         os.replace(tmp, target)
     _git_config(repo, "receive.advertisePushOptions", "true")
-    _git_config(repo, "gatekeeper.repo", name)
-    _git_config(repo, "gatekeeper.config", str(config_path.resolve()))
-    _git_config(repo, "gatekeeper.python", python or sys.executable)
     return attestation(repo, name) | {"chained": chained}
 
 
@@ -83,7 +89,7 @@ def attestation(repo: Path, name: str) -> dict[str, Any]:
             if candidate.exists():
                 files[candidate.name] = hashlib.sha256(candidate.read_bytes()).hexdigest()
     settings = {}
-    for key in ("gatekeeper.repo", "gatekeeper.config", "gatekeeper.python", "receive.advertisePushOptions"):
+    for key in ("receive.advertisePushOptions",):
         out = subprocess.run(["git", "config", "--get", key], cwd=repo, capture_output=True, text=True)
         settings[key] = out.stdout.strip()
     combined = hashlib.sha256("\n".join(f"{k} {v}" for k, v in sorted(files.items())).encode()).hexdigest()

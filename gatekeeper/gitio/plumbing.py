@@ -94,38 +94,38 @@ def ls_tree(commit: str, cwd: str | None = None) -> list[tuple[str, str, str]]:
     return files
 
 
-def cat_blobs(shas: Sequence[str], cwd: str | None = None) -> dict[str, bytes]:
-    """Many blobs through one ``git cat-file --batch`` process."""
+def read_blobs(shas: Sequence[str], limit: int, cwd: str | None = None) -> tuple[dict[str, bytes], dict[str, int]]:
+    """Contents of the blobs no larger than ``limit`` and the sizes of all, in ONE git process.
+
+    ``cat-file --batch-command`` answers ``info`` first (sizes), then ``contents`` for the small ones,
+    so a 50 MB file is never read and a push pays one process, not two.
+    """
     wanted = list(dict.fromkeys(s for s in shas if not is_null(s)))
     if not wanted:
-        return {}
-    out = git("cat-file", "--batch", input=("\n".join(wanted) + "\n").encode(), cwd=cwd)
-    blobs: dict[str, bytes] = {}
-    pos = 0
+        return {}, {}
+    proc = subprocess.Popen(["git", "cat-file", "--batch-command", "--buffer"], cwd=cwd, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(("".join(f"info {s}\n" for s in wanted) + "flush\n").encode())
+    proc.stdin.flush()
+    sizes: dict[str, int] = {}
     for sha in wanted:
-        nl = out.index(b"\n", pos)
-        header = out[pos:nl].decode().split(" ")
-        pos = nl + 1
-        if len(header) < 3 or header[1] == "missing":
-            continue
+        header = proc.stdout.readline().decode().split()
+        if len(header) >= 3 and header[1] != "missing":
+            sizes[sha] = int(header[2])
+    small = [s for s in wanted if s in sizes and sizes[s] <= limit]
+    proc.stdin.write("".join(f"contents {s}\n" for s in small).encode())
+    proc.stdin.close()
+    blobs: dict[str, bytes] = {}
+    for sha in small:
+        header = proc.stdout.readline().decode().split()
         size = int(header[2])
-        blobs[sha] = out[pos:pos + size]
-        pos += size + 1
-    return blobs
-
-
-def blob_sizes(shas: Sequence[str], cwd: str | None = None) -> dict[str, int]:
-    wanted = list(dict.fromkeys(s for s in shas if not is_null(s)))
-    if not wanted:
-        return {}
-    out = git("cat-file", "--batch-check=%(objectname) %(objectsize)",
-              input=("\n".join(wanted) + "\n").encode(), cwd=cwd).decode()
-    sizes = {}
-    for line in out.splitlines():
-        parts = line.split(" ")
-        if len(parts) == 2 and parts[1].isdigit():
-            sizes[parts[0]] = int(parts[1])
-    return sizes
+        blobs[sha] = proc.stdout.read(size)
+        proc.stdout.read(1)
+    proc.stdout.close()
+    if proc.wait() != 0:
+        raise GitError(["cat-file", "--batch-command"], proc.returncode, proc.stderr.read() if proc.stderr else b"")
+    return blobs, sizes
 
 
 _SEP = "\x1f"

@@ -16,6 +16,7 @@ from gatekeeper.gitio import plumbing as git
 from gatekeeper.policy.categories import branch_name, classify, is_protected
 
 LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
+# Formats whose change needs the tree's tag configurations and mappings (the ERP cross-file check).
 TAG_FORMATS = ("ignition-tags", "kepware-project", "erp-mapping-csv")
 
 
@@ -115,8 +116,8 @@ class PayloadBuilder:
 
     def _topic(self, u: RefUpdate) -> dict[str, object]:
         target = option(self.options, "target") or default_target(self.repo)
-        tip = self.tips.get(f"refs/heads/{target}") if target else None
-        base = git.merge_base(tip, u.new) if tip else None
+        # merge-base fails when the target does not exist yet: then the topic is compared with the empty tree.
+        base = git.merge_base(f"refs/heads/{target}", u.new) if target else None
         return {"target": target, "base": base}
 
     def _changes(self, base: str, new: str, *, with_content: bool) -> list[dict[str, object]]:
@@ -126,21 +127,17 @@ class PayloadBuilder:
              "old_mode": c.old_mode, "new_mode": c.new_mode} for c in raw]
         if not with_content or not raw:
             return changes
-        limit = self.config.git.max_content_bytes
         formats = {c.path: _format(self.config, c.path) for c in raw}
-        shas = [s for c in raw for s in (c.old_blob, c.new_blob) if not git.is_null(s)]
-        sizes = git.blob_sizes(shas)
-        wanted = [s for s in shas if sizes.get(s, 0) <= limit]
-        wanted = [s for s in wanted if sizes.get(s, 0) <= LINE_DIFF_LIMIT or any(
-            formats[c.path] and s in (c.old_blob, c.new_blob) for c in raw)]
-        blobs = git.cat_blobs(wanted)
+        limit = max(self.config.git.max_content_bytes, LINE_DIFF_LIMIT)
+        blobs, sizes = git.read_blobs([s for c in raw for s in (c.old_blob, c.new_blob)], limit)
         for c, item in zip(raw, changes, strict=True):
             fmt = formats[c.path]
+            cap = self.config.git.max_content_bytes if fmt else LINE_DIFF_LIMIT
             for side, sha in (("old", c.old_blob), ("new", c.new_blob)):
                 if git.is_null(sha):
                     continue
                 data = blobs.get(sha)
-                if data is None:
+                if data is None or len(data) > cap:
                     item[f"{side}_too_large"] = sizes.get(sha, 0)
                 elif fmt or b"\x00" not in data[:8000]:
                     item[f"{side}_content"] = base64.b64encode(data).decode("ascii")
@@ -156,8 +153,7 @@ class PayloadBuilder:
             return []
         files = [(sha, path, _format(self.config, path)) for _, sha, path in git.ls_tree(new)]
         files = [f for f in files if f[2] in TAG_FORMATS]
-        sizes = git.blob_sizes([f[0] for f in files])
-        blobs = git.cat_blobs([f[0] for f in files if sizes.get(f[0], 0) <= self.config.git.max_content_bytes])
+        blobs, _ = git.read_blobs([f[0] for f in files], self.config.git.max_content_bytes)
         return [{"path": path, "format": fmt or "", "blob": sha,
                  "content": base64.b64encode(blobs[sha]).decode("ascii")}
                 for sha, path, fmt in files if sha in blobs]

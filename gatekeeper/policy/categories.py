@@ -49,7 +49,11 @@ def matches(pattern: str, path: str) -> bool:
 
 def classify(path: str, categories: Iterable[Category]) -> tuple[Category, ...]:
     """Every category whose patterns match; none matching → the ``default`` category."""
-    cats = tuple(categories)
+    return _classify(path, tuple(categories))
+
+
+@lru_cache(maxsize=65536)
+def _classify(path: str, cats: tuple[Category, ...]) -> tuple[Category, ...]:
     hits = tuple(c for c in cats if c.name != "default" and any(matches(p, path) for p in c.paths))
     if hits:
         return hits
