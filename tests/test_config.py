@@ -28,11 +28,14 @@ def test_sample_config_loads_and_resolves_relative_paths() -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
-    ('fail_open = false', 'fail_open = false\nfail_closed = true', r"gatekeeper.toml:\d+: service.fail_closed: unknown key"),
+    ('fail_open = false', 'fail_open = false\nfail_closed = true',
+     r"gatekeeper.toml:\d+: service.fail_closed: unknown key"),
     ('fail_open = false', 'fail_open = "no"', r":\d+: service.fail_open: must be true or false, not str"),
-    ('emergency_review_hours = 72', 'emergency_review_hours = "72"', r"roles.emergency_review_hours: must be an integer"),
+    ('emergency_review_hours = 72', 'emergency_review_hours = "72"',
+     r"roles.emergency_review_hours: must be an integer"),
     ('fail_open = false', 'fail_open = false\nhook_token = "abc"', r"service.hook_token: secrets are never written"),
-    ('name = "default"', 'name = "fallback"\npaths = ["other/**"]', r'categories: a category named "default" is required'),
+    ('name = "default"', 'name = "fallback"\npaths = ["other/**"]',
+     r'categories: a category named "default" is required'),
     ('format = "batchml"', 'format = "docx"', r":\d+: categories\[recipes\].format: unknown format 'docx'"),
     ('approvals = []', '', r"categories\[docs\].approvals: is required"),
     ('[service]', '[service\n', r"invalid TOML"),

@@ -1,41 +1,54 @@
-"""``gatekeeper audit export``: the change register and the evidence pack for a period."""
+"""``gatekeeper audit``: the auditor's commands (SPEC §5, §9, §10).
+
+``export`` writes the change register (csv, xlsx, json) or the evidence pack (zip); ``reconcile``
+matches a branch's history to recorded deployments (exit 1 on any gap); ``verify-pack`` checks a
+pack offline (exit 0 / 1 tampered / 2 unusable); ``sample`` draws a reproducible sample of changes.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 from gatekeeper.errors import InputError
 
+_FROM = click.option("--from", "from_", required=True, metavar="D",
+                     help="YYYY-MM-DD (whole UTC day) or RFC 3339.")
+_TO = click.option("--to", "to", required=True, metavar="D", help="YYYY-MM-DD (inclusive) or RFC 3339.")
+
 
 @click.group()
 def audit() -> None:
-    """Auditor's exports."""
+    """Auditor's exports, reconciliation, pack verification and sampling."""
 
 
-def _services(app: AppContext):  # type: ignore[no-untyped-def]
+def _services(app: AppContext) -> Any:
     from gatekeeper.actions.context import Services
 
     return Services(config=app.config, store=app.store, directory=app.directory)
 
 
 @audit.command("export")
-@click.option("--from", "from_", required=True, help="YYYY-MM-DD (whole UTC day) or RFC 3339.")
-@click.option("--to", "to", required=True, help="YYYY-MM-DD (inclusive) or RFC 3339.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "zip"]), default="csv", show_default=True)
+@_FROM
+@_TO
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "zip"]), default="csv",
+              show_default=True, help="Register as csv/xlsx/json, or zip for the evidence pack.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @sub_config_option
 @pass_app
-def export(app: AppContext, from_: str, to: str, fmt: str, output: Path) -> None:
+def export(app: AppContext, from_: str, to: str, fmt: str, output: Path) -> int:
     """Write the change register (csv, xlsx, json) or the evidence pack (zip)."""
     from gatekeeper.audit import register, writers
     from gatekeeper.period import parse_period
 
     start, end = parse_period(from_, to)
     svc = _services(app)
-    tmp = output.with_name(output.name + ".partial")
+    tmp = output.with_name(f".{output.name}.partial")
     try:
         if fmt in ("csv", "json"):
             with tmp.open("w", encoding="utf-8", newline="") as out:
@@ -53,7 +66,104 @@ def export(app: AppContext, from_: str, to: str, fmt: str, output: Path) -> None
                 n = build_pack(svc, start, end, bout)
         tmp.replace(output)
     except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror}") from exc
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    click.echo(f"wrote {output} ({n} change requests, {start} .. {end})", err=True)
+    what = "evidence pack" if fmt == "zip" else "change register"
+    click.echo(f"gatekeeper: wrote {what} {output} ({n} change requests, {start} .. {end})", err=True)
+    return 0
+
+
+@audit.command("reconcile")
+@click.option("--repo", "location", required=True, metavar="PATH_OR_URL",
+              help="The bare repository (a local path also checks hook drift) or a URL to clone.")
+@click.option("--branch", required=True, help="The protected branch, e.g. main.")
+@_FROM
+@_TO
+@click.option("--name", default=None, help="The repo's name in the policy (default: from the bare repo).")
+@click.option("-v", "--verbose", is_flag=True, help="Also list every matched commit.")
+@sub_config_option
+@pass_app
+def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: str, name: str | None,
+                  verbose: bool) -> int:
+    """Match every commit that reached BRANCH in the period to a recorded deployment; exit 1 on any gap."""
+    from gatekeeper.audit import reconcile
+    from gatekeeper.period import parse_period
+
+    start, end = parse_period(from_, to)
+    with reconcile.open_repo(location) as (gitrepo, local):
+        repo_name = reconcile.repo_name(gitrepo, name, [r.name for r in app.config.repos])
+        if app.config.repo(repo_name) is None:
+            raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path}")
+        with app.store.read() as session:
+            result = reconcile.reconcile(session, gitrepo, local, repo_name, branch, start, end)
+    for line in result.lines(verbose):
+        click.echo(line)
+    return 0 if result.ok else 1
+
+
+@audit.command("verify-pack")
+@click.argument("pack", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
+def verify_pack_cmd(pack: Path, quiet: bool) -> int:
+    """Check an evidence pack offline: manifest hashes, then the log against its checkpoint and key.
+
+    Exit 0 when intact, 1 when altered, 2 when the file is not a usable pack.
+    """
+    from gatekeeper.audit.verify_pack import verify_pack
+    from gatekeeper.errors import LedgerBroken
+
+    try:
+        report = verify_pack(pack)
+    except LedgerBroken as exc:
+        click.echo(f"gatekeeper: verify-pack: log.jsonl: {exc.message}", err=True)
+        return 1
+    except InputError:
+        raise
+    except Exception as exc:
+        from gatekeeper.errors import GatekeeperError
+
+        if isinstance(exc, GatekeeperError):
+            click.echo(f"gatekeeper: verify-pack: FAILED: {exc.message}", err=True)
+            return exc.exit_code
+        raise
+    for line in report.lines[-1:] if quiet else report.lines:
+        click.echo(line)
+    return 0
+
+
+@audit.command("sample")
+@_FROM
+@_TO
+@click.option("--size", type=click.IntRange(min=1), default=25, show_default=True)
+@click.option("--seed", default=None,
+              help="Any text; record it to re-draw the same sample (default: a random one, printed).")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write here (default: stdout).")
+@sub_config_option
+@pass_app
+def sample_cmd(app: AppContext, from_: str, to: str, size: int, seed: str | None, fmt: str,
+               output: Path | None) -> int:
+    """Pick a reproducible random sample of changes and write each one's trail, request to deployment."""
+    import secrets
+
+    from gatekeeper.audit import sample
+    from gatekeeper.period import parse_period
+
+    start, end = parse_period(from_, to)
+    seed = seed if seed is not None else secrets.token_hex(4)
+    result = sample.sample(_services(app), start, end, size, seed)
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        if fmt == "json":
+            json.dump(result, out, ensure_ascii=False, indent=2)
+            out.write("\n")
+        else:
+            sample.write_text(out, result)
+    finally:
+        if output:
+            out.close()
+    click.echo(f"gatekeeper: sampled {len(result['change_ids'])} of {result['population']} change requests "
+               f"with seed {seed}", err=True)
+    return 0

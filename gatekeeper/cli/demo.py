@@ -22,7 +22,7 @@ import click
 from gatekeeper.cli.context import AppContext, pass_app
 from gatekeeper.errors import GatekeeperError, InputError
 
-DEMO_PASSWORD = "demo-password-1"  # the hash in config/directory.toml; a demo, never a real secret
+DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - the hash in config/directory.toml; a demo, never a real secret
 MARKER = ".gatekeeper-demo"
 REPO = "plant-a-ot"
 
@@ -154,8 +154,8 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     click.echo("5. alice raises a setpoint and changes a posting unit: a second change request waits for you")
     _git(d.work, "checkout", "-q", "-b", "raise-rpm")
     recipe = d.work / "recipes" / "MasterRecipe_B2MML.xml"
-    recipe.write_text(recipe.read_text(encoding="utf-8").replace("<b2mml:ValueString>200<", "<b2mml:ValueString>240<", 1),
-                      encoding="utf-8")
+    text = recipe.read_text(encoding="utf-8")
+    recipe.write_text(text.replace("<b2mml:ValueString>200<", "<b2mml:ValueString>240<", 1), encoding="utf-8")
     mapping = d.work / "erp" / "production-postings.csv"
     lines = mapping.read_text(encoding="utf-8").splitlines(keepends=True)
     lines[1] = lines[1].replace(",EA,1,", ",EA,2,", 1)

@@ -59,7 +59,7 @@ def partition(needed: frozenset[FileChange], allowed: frozenset[FileChange],
             return None
         options: dict[FileChange, list[Candidate]] = {
             fc: [c for c in usable if fc in c.patch and not (c.patch & used)] for fc in remaining}
-        fc, covering = min(options.items(), key=lambda kv: (len(kv[1]), kv[0]))
+        _, covering = min(options.items(), key=lambda kv: (len(kv[1]), kv[0]))
         for cand in sorted(covering, key=lambda c: c.id):
             rest = solve(remaining - cand.patch, used | cand.patch)
             if rest is not None:

@@ -4,7 +4,9 @@ comparison), sessions for pages, and roles."""
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+import logging
 import os
 from collections.abc import Callable
 from functools import wraps
@@ -17,6 +19,7 @@ from gatekeeper.errors import AuthError, Forbidden
 from gatekeeper.web import services
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("gatekeeper.auth")
 
 
 def check_password(username: str, password: str) -> User:
@@ -29,12 +32,24 @@ def check_password(username: str, password: str) -> User:
     try:
         user = svc.directory.authenticate(username, password)
     except AuthError:
+        log.warning("authentication failed for %r from %s", username, client)
         if guard is not None:
-            guard.failure(username, client)
+            for lock in guard.failure(username, client):
+                _log_lock(username, client, lock)
         raise
     if guard is not None:
         guard.success(username, client)
     return user
+
+
+def _log_lock(username: str, client: str, lock: Any) -> None:
+    """A lock is evidence of an attack on an account: it goes into the change log, not only the service log."""
+    from gatekeeper.store import log as ledger
+
+    with services().store.write() as session:
+        ledger.append(session, "auth.locked", username, {
+            "username": username, "client": client,
+            "lock": dataclasses.asdict(lock)})
 
 
 def _lockout() -> Any:

@@ -1,0 +1,237 @@
+"""``gatekeeper log``: verify, checkpoint, export and anchor the change log (SPEC §5, §8, §10).
+
+``log verify`` exits 0 when intact, 1 when tampered (``gatekeeper: log verify: FAILED at seq N:
+<reason>``) and 2 when its input is unusable. With ``--export`` it needs no config and no
+database: an auditor verifies on their own machine with the export and the public key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
+from gatekeeper.errors import InputError, LedgerBroken
+
+_PATH = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group()
+def log() -> None:
+    """Verify, checkpoint, export and anchor the change log."""
+
+
+@log.command("verify")
+@click.option("--checkpoint", "checkpoint_files", multiple=True, type=_PATH, metavar="FILE",
+              help="Signed checkpoint(s) to check the log against (one JSON object or JSONL); repeatable.")
+@click.option("--git-anchor", type=click.Path(file_okay=False, path_type=Path), metavar="REPO",
+              help="Also check every checkpoint anchored at refs/gatekeeper/checkpoints in REPO.")
+@click.option("--export", "export_file", type=_PATH, metavar="FILE.jsonl",
+              help="Verify this export instead of the database (no config needed).")
+@click.option("--public-key", type=_PATH, metavar="PEM",
+              help="Ed25519 public key (default for the database: the one beside service.signing_key).")
+@sub_config_option
+@pass_app
+def verify(app: AppContext, checkpoint_files: tuple[Path, ...], git_anchor: Path | None,
+           export_file: Path | None, public_key: Path | None) -> int:
+    """Check the whole chain and the signed checkpoints; exit 0 intact, 1 tampered, 2 unusable input."""
+    from gatekeeper.ledger.verify import verify_lines, verify_rows
+    from gatekeeper.store import anchor, signing
+
+    checkpoints = [cp for f in checkpoint_files for cp in anchor.read_checkpoint_file(f)]
+    if git_anchor is not None:
+        checkpoints += anchor.read_git_anchors(git_anchor)
+    key = signing.load_public_key(public_key) if public_key else None
+    try:
+        if export_file is not None:
+            with _open_export(export_file) as fh, _progress(os.fstat(fh.fileno()).st_size) as tick:
+                by_bytes = None if tick is None else (lambda _n: tick(fh.tell()))  # type: ignore[misc]
+                summary = verify_lines(fh, checkpoints, key, progress=by_bytes)
+        else:
+            from gatekeeper.store import log as ledger_log
+            from gatekeeper.store.db import Store
+
+            key = key or _configured_public_key(app)
+            store = Store(app.config.service.database, create=False)
+            with store.read() as session:
+                last = ledger_log.head(session)
+                with _progress(last.seq if last else 0) as tick:
+                    summary = verify_rows(ledger_log.rows(session), checkpoints, key, progress=tick)
+    except LedgerBroken as exc:
+        click.echo(f"gatekeeper: log verify: {exc.message}", err=True)
+        return 1
+    click.echo(summary.describe())
+    return 0
+
+
+@log.command("checkpoint")
+@click.option("-o", "--output", type=_PATH, metavar="FILE", help="Write it here (default: stdout).")
+@sub_config_option
+@pass_app
+def checkpoint(app: AppContext, output: Path | None) -> int:
+    """Sign a checkpoint of the current head with service.signing_key and log it."""
+    from gatekeeper.store import log as ledger_log
+
+    cp = ledger_log.make_checkpoint(app.store, _private_key(app))
+    _write(output, cp.to_json())
+    click.echo(f"gatekeeper: checkpoint of seq {cp.seq} signed with key {cp.key_id}"
+               + (f", written to {output}" if output else ""), err=True)
+    return 0
+
+
+@log.command("export")
+@click.option("--from", "from_", metavar="D", help="First day (YYYY-MM-DD, UTC) or RFC 3339 instant.")
+@click.option("--to", metavar="D", help="Last day, inclusive (YYYY-MM-DD, UTC) or RFC 3339 instant.")
+@click.option("-o", "--output", type=_PATH, required=True, metavar="FILE.jsonl")
+@click.option("--checkpoint-out", type=_PATH, metavar="FILE",
+              help="First sign a checkpoint of the head, export up to it and write it to FILE.")
+@sub_config_option
+@pass_app
+def export(app: AppContext, from_: str | None, to: str | None, output: Path,
+           checkpoint_out: Path | None) -> int:
+    """Write entries with their hashes as JSONL, streaming (a full export verifies with --export)."""
+    from gatekeeper.period import parse_period
+    from gatekeeper.store import log as ledger_log
+
+    start, end = parse_period(from_, to) if (from_ or to) else (None, None)
+    cp = None
+    if checkpoint_out is not None:
+        cp = ledger_log.make_checkpoint(app.store, _private_key(app))
+        store = app.store
+    else:
+        from gatekeeper.store.db import Store
+
+        store = Store(app.config.service.database, create=False)
+    with store.read() as session:
+        last = ledger_log.head(session)
+        upto = cp.seq if cp else (last.seq if last else 0)  # a snapshot, however busy the service is
+        with _atomic(output) as fh:
+            result = ledger_log.export_jsonl(session, fh, start=start, end=end, upto=upto)
+    if cp is not None and checkpoint_out is not None:
+        _write(checkpoint_out, cp.to_json())
+    span = f"seq {result.first_seq}..{result.last_seq}" if result.count else "nothing in range"
+    click.echo(f"gatekeeper: exported {result.count} entries ({span}) to {output}", err=True)
+    return 0
+
+
+@log.command("anchor")
+@click.option("--git", "git_repo", type=click.Path(file_okay=False, path_type=Path), metavar="REPO",
+              help="Commit the checkpoint to refs/gatekeeper/checkpoints in this repository.")
+@click.option("--file", "anchor_path", type=_PATH, metavar="FILE",
+              help="Append the checkpoint to this JSONL file (kept by an auditor).")
+@click.option("--checkpoint", "checkpoint_file", type=_PATH, metavar="FILE",
+              help="Anchor this checkpoint file instead of the latest one in the log.")
+@sub_config_option
+@pass_app
+def anchor_cmd(app: AppContext, git_repo: Path | None, anchor_path: Path | None,
+               checkpoint_file: Path | None) -> int:
+    """Copy the latest checkpoint where the database administrator cannot rewrite it."""
+    from gatekeeper.store import anchor
+    from gatekeeper.store import log as ledger_log
+    from gatekeeper.store.db import Store
+
+    if git_repo is None and anchor_path is None:
+        raise InputError("log anchor: give --git REPO and/or --file FILE")
+    if checkpoint_file is not None:
+        cps = anchor.read_checkpoint_file(checkpoint_file)
+        cp = max(cps, key=lambda c: c.seq)
+    else:
+        with Store(app.config.service.database, create=False).read() as session:
+            latest = ledger_log.latest_checkpoint(session)
+        if latest is None:
+            raise InputError("no checkpoint in the log yet: run `gatekeeper log checkpoint` first")
+        cp = latest
+    try:
+        if git_repo is not None:
+            commit = anchor.anchor_git(git_repo, cp)
+            state = f"commit {commit[:12]}" if commit else "already there"
+            click.echo(f"gatekeeper: checkpoint of seq {cp.seq} anchored at {anchor.ANCHOR_REF} "
+                       f"in {git_repo} ({state})", err=True)
+        if anchor_path is not None:
+            added = anchor.anchor_file(anchor_path, cp)
+            click.echo(f"gatekeeper: checkpoint of seq {cp.seq} {'appended to' if added else 'already in'} "
+                       f"{anchor_path}", err=True)
+    except LedgerBroken as exc:
+        click.echo(f"gatekeeper: log anchor: {exc.message}", err=True)
+        return 1
+    return 0
+
+
+
+def _configured_public_key(app: AppContext) -> Any:
+    """The public half of ``service.signing_key`` (its ``.pub.pem``, else the key itself), if there is one."""
+    from gatekeeper.store import signing
+
+    private = Path(app.config.service.signing_key)
+    public = signing.public_key_path(private)
+    if public.exists():
+        return signing.load_public_key(public)
+    if private.exists():
+        return signing.load_private_key(private).public_key()
+    return None
+
+
+def _private_key(app: AppContext) -> Any:
+    from gatekeeper.store import signing
+
+    path = Path(app.config.service.signing_key)
+    if not path.exists():
+        raise InputError(f"no signing key at {path}: create it with `gatekeeper keys generate` "
+                         "(or start `gatekeeper serve`, which creates it)")
+    return signing.load_private_key(path)
+
+
+@contextlib.contextmanager
+def _open_export(path: Path) -> Iterator[IO[bytes]]:
+    try:
+        fh = open(path, "rb")  # noqa: SIM115  (closed below; a context manager around the whole check)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for big logs, only when stderr is a terminal; yields its update function."""
+    if not sys.stderr.isatty() or total <= 0:
+        yield None
+        return
+    with click.progressbar(length=total, label="verifying", file=sys.stderr) as bar:
+        def tick(done: int) -> None:
+            bar.update(max(0, min(done, total) - bar.pos))
+
+        yield tick
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[IO[bytes]]:
+    """Write to a temporary file beside ``path`` and rename it into place only when complete."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _write(path: Path | None, data: bytes) -> None:
+    if path is None:
+        out = click.get_binary_stream("stdout")
+        out.write(data)
+        out.flush()
+        return
+    with _atomic(path) as fh:
+        fh.write(data)
