@@ -15,13 +15,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gatekeeper import config as config_mod  # noqa: E402
-from gatekeeper.gitio.receive import PayloadBuilder, RefUpdate  # noqa: E402
-from tests.e2e.test_ldap_flow import auth, ldap_policy  # noqa: E402
-from tests.support import slapd as ldap  # noqa: E402
-from tests.support.git import git, make_repo  # noqa: E402
-from tests.support.plant import make_plant  # noqa: E402
-from tests.support.service import HOOK_TOKEN, running  # noqa: E402
+from gatekeeper import config as config_mod
+from gatekeeper.gitio.receive import PayloadBuilder, RefUpdate
+from tests.e2e.test_ldap_flow import auth, ldap_policy
+from tests.support import slapd as ldap
+from tests.support.git import git, make_repo
+from tests.support.plant import make_plant
+from tests.support.service import HOOK_TOKEN, running
 
 
 def main() -> None:

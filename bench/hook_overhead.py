@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.git import git, make_repo, no_git_env  # noqa: E402
-from tests.support.plant import make_plant  # noqa: E402
-from tests.support.service import HOOK_TOKEN, running  # noqa: E402
+from tests.support.git import git, make_repo, no_git_env
+from tests.support.plant import make_plant
+from tests.support.service import HOOK_TOKEN, running
 
 
 def timed_push(work: Path, refspec: str, env: dict[str, str]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.git import Repo, git, gatekeeper
+from tests.support.git import Repo, gatekeeper, git
 from tests.support.service import Service
 
 pytestmark = pytest.mark.e2e
