@@ -16,6 +16,7 @@ from gatekeeper.gitio.receive import option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
 from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules
+from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.sod import describe_missing
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
@@ -55,13 +56,19 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
 
 
 def _emergency_check(services: Services, pusher: str, options: list[str]) -> tuple[bool, str, list[Any]]:
+    """Break-glass (SPEC §7): a reason is required and the pusher must be in ``roles.emergency`` now.
+
+    Returns ``(allowed, reason or refusal, memberships used)``; the memberships go into the log entry.
+    """
     reason = (option(options, "emergency") or "").strip()
     if not reason:
         return False, 'gatekeeper.emergency needs a reason: git push -o gatekeeper.emergency="why"', []
     roles = services.config.roles.emergency
+    if not roles:
+        return False, "emergency changes are disabled (roles.emergency names no group)", []
     memberships = [m for m in services.directory.memberships(pusher) if m.group in roles]
     if not memberships:
-        return False, (f"{pusher} may not push emergency changes (not in {' or '.join(roles) or 'roles.emergency'})"), []
+        return False, f"{pusher} may not push emergency changes (not in {' or '.join(roles)})", []
     return True, reason, memberships
 
 
@@ -100,7 +107,7 @@ def _partition(services: Services, session: Session, repo: RepoConfig, u: Update
     cats = {fc: classify(fc.path, cfg.categories) for fc in changes}
     free = [fc for fc in changes if not merge_rules(cats[fc])]
     needed = frozenset(fc for fc in changes if merge_rules(cats[fc]))
-    candidates = _candidates(services, session, repo.name, branch)
+    candidates = _candidates(services, session, repo.name, branch, frozenset(changes))
     chosen = gate.partition(needed, frozenset(changes), candidates) if needed else []
     free_msgs = tuple(f"{fc.path} ({', '.join(c.name for c in cats[fc])}): no approval needed; logged"
                       for fc in sorted(free))
@@ -123,23 +130,32 @@ def _partition(services: Services, session: Session, repo: RepoConfig, u: Update
     return gate.GateResult(False, tuple(lines), blocking=tuple(fc.path for fc in blocking))
 
 
-def _candidates(services: Services, session: Session, repo: str, target: str) -> list[gate.Candidate]:
+def _candidates(services: Services, session: Session, repo: str, target: str,
+                changes: frozenset[FileChange]) -> list[gate.Candidate]:
+    """Open CRs for the target that touch a path of the push; only those are re-checked in the directory."""
+    paths = {fc.path for fc in changes}
     out = []
     for cr in q.open_for_target(session, repo, target):
         rev = q.current_revision(session, cr)
+        patch = q.patch(q.files(session, rev.id or 0))
+        if not any(fc.path in paths for fc in patch):
+            continue
         review = rv.review(services, session, cr, rev)
         problems = review.problems()
         if cr.state != State.APPROVED and not problems:
             problems = [f"change request {cr.id} is {cr.state}"]
-        out.append(gate.Candidate(id=cr.id or 0, url=services.change_url(cr.id or 0),
-                                  patch=q.patch(q.files(session, rev.id or 0)),
+        out.append(gate.Candidate(id=cr.id or 0, url=services.change_url(cr.id or 0), patch=patch,
                                   ready=cr.state == State.APPROVED and review.complete, problems=tuple(problems)))
     return out
 
 
-def _deadline(services: Services, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC)
-    return (now + timedelta(hours=services.config.roles.emergency_review_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _deadline(services: Services, now: datetime | str | None = None) -> str:
+    """When retrospective approval is due: ``emergency_review_hours`` after the deployment (RFC 3339 UTC)."""
+    if isinstance(now, str):
+        now = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    due = now + timedelta(hours=services.config.roles.emergency_review_hours)
+    return due.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
@@ -205,19 +221,36 @@ def _deployed(services: Services, session: Session, repo: RepoConfig, u: UpdateI
 
 def _emergency(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, pusher: str, reason: str,
                memberships: list[Any], commits: list[str]) -> list[str]:
+    """Record a break-glass deployment: an ``emergency`` CR due for retrospective approval (SPEC §7, §10).
+
+    An update with no file changes (a deletion, a rewind) opens no CR but is still logged as
+    ``emergency.deployed`` and recorded as a deployment, so reconciliation and the register see it.
+    A CR whose categories need no approval has nothing to ratify and is retro-approved at once.
+    """
     cr, lines = open_or_revise(services, session, repo.name, u, pusher, [], emergency_reason=reason)
-    if cr is None:
-        return lines
     now = log.utc_now()
-    deadline = _deadline(services)
-    cr.emergency_deadline, cr.deployed_at, cr.deployed_by, cr.deployed_commit = deadline, now, pusher, u.new
-    entry = log.append(session, kinds.EMERGENCY_DEPLOYED, pusher, {
-        "change_id": cr.id, "repo": repo.name, "ref": u.ref, "old": u.old, "new": u.new, "reason": reason,
-        "deadline": deadline, "commits": commits, "memberships": [m.to_dict() for m in memberships],
-        "state": cr.state,
-    }, [cr.id or 0], ts=now)
-    session.add(Deployment(change_id=cr.id, repo=repo.name, ref=u.ref, old=u.old, new=u.new, pushed_by=pusher,
-                           at=now, emergency=True, log_seq=entry.seq))
-    return [f"EMERGENCY change request {cr.id} deployed to {u.ref}: {reason}",
-            f"retrospective approval due by {deadline}: {services.change_url(cr.id or 0)}",
-            *lines[1:]]
+    deadline = _deadline(services, now)
+    payload: dict[str, Any] = {
+        "change_id": cr.id if cr else None, "repo": repo.name, "ref": u.ref, "old": u.old, "new": u.new,
+        "reason": reason, "deadline": deadline if cr else None, "commits": commits,
+        "memberships": [m.to_dict() for m in memberships]}
+    if cr is not None:
+        cr.emergency_deadline, cr.deployed_at, cr.deployed_by = deadline, now, pusher
+        cr.deployed_commit = u.new
+        if not rv.rules_of(services, cr):
+            cr.state, cr.retro_approved_at = State.RETRO_APPROVED, now
+        cr.updated_at = now
+        payload["state"] = cr.state
+    entry = log.append(session, kinds.EMERGENCY_DEPLOYED, pusher, payload, [cr.id or 0] if cr else [], ts=now)
+    session.add(Deployment(change_id=cr.id if cr else None, repo=repo.name, ref=u.ref, old=u.old, new=u.new,
+                           pushed_by=pusher, at=now, emergency=True, log_seq=entry.seq))
+    if cr is None:
+        return [f"EMERGENCY update of {u.ref} by {pusher} recorded ({reason}); no file changes, so no change "
+                "request to approve"]
+    url = services.change_url(cr.id or 0)
+    if cr.state == State.RETRO_APPROVED:
+        due = f"nothing to approve retrospectively (no approval rules apply): {url}"
+    else:
+        due = f"retrospective approval due by {deadline}: {url}"
+    return [f"EMERGENCY change request {cr.id} deployed to {u.ref}: {reason}", due,
+            *(ln for ln in lines[1:] if not ln.startswith("review: "))]
