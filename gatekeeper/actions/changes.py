@@ -14,7 +14,7 @@ from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest, UpdateIn
 from gatekeeper.directory.base import User
 from gatekeeper.errors import Conflict, Forbidden, InputError, NotFound
-from gatekeeper.gitio.receive import option
+from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import sod
 from gatekeeper.policy.categories import classify, is_protected

@@ -12,7 +12,7 @@ from gatekeeper.actions.changes import open_or_revise, withdraw_in
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, UpdateIn
 from gatekeeper.config import RepoConfig
-from gatekeeper.gitio.receive import option
+from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
 from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules

@@ -12,11 +12,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gatekeeper.config import Config, load
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.gitio import plumbing as git
-from gatekeeper.gitio.receive import PayloadBuilder, option, push_options, pusher, read_updates
+from gatekeeper.gitio.hookconfig import HookConfig, load
+from gatekeeper.gitio.pushinfo import option, push_options, pusher, read_updates
 from gatekeeper.policy.categories import branch_name, is_protected
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
+if TYPE_CHECKING:
+    from gatekeeper.gitio.pushinfo import RefUpdate
 
 PREFIX = "gatekeeper: "
 
@@ -25,16 +28,16 @@ def say(line: str) -> None:
     sys.stderr.write(PREFIX + line + "\n")
 
 
-def post(config: Config, path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
+def post(config: HookConfig, path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
     import json  # imported here: a topic-only pre-receive never talks to the service
     import urllib.error
     import urllib.request
 
-    token = os.environ.get(config.service.hook_token_env, "")
+    token = os.environ.get(config.hook_token_env, "")
     if not token:
-        raise ConnectionError(f"hook token not set (environment variable {config.service.hook_token_env})")
+        raise ConnectionError(f"hook token not set (environment variable {config.hook_token_env})")
     data = json.dumps(body, separators=(",", ":")).encode("utf-8")
-    req = urllib.request.Request(config.service.url + path, data=data, method="POST", headers={  # noqa: S310
+    req = urllib.request.Request(config.url + path, data=data, method="POST", headers={  # noqa: S310
         "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) URL checked by config
@@ -47,7 +50,7 @@ def post(config: Config, path: str, body: dict[str, object], timeout: float) -> 
         raise ConnectionError(f"service answered {exc.code}: {err}") from exc
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ConnectionError(f"service unreachable at {config.service.url}: {reason}") from exc
+        raise ConnectionError(f"service unreachable at {config.url}: {reason}") from exc
     if not isinstance(result, dict):
         raise ConnectionError("service answered with something other than a JSON object")
     return result
@@ -61,7 +64,7 @@ def main(argv: Sequence[str]) -> int:
     updates = read_updates(sys.stdin.read())
     try:
         return _run(which, updates)
-    except (GatekeeperError, git.GitError, OSError) as exc:
+    except (GatekeeperError, OSError) as exc:
         message = exc.message if isinstance(exc, GatekeeperError) else str(exc)
         if which == "post-receive":
             say(f"could not report this push to the service: {message}")
@@ -74,22 +77,24 @@ def main(argv: Sequence[str]) -> int:
         return 0
 
 
-def _run(which: str, updates: list) -> int:  # type: ignore[type-arg]
+def _run(which: str, updates: list[RefUpdate]) -> int:
     config = load(os.environ.get("GATEKEEPER_HOOK_CONFIG") or os.environ.get("GATEKEEPER_CONFIG"))
     repo_name = os.environ.get("GATEKEEPER_HOOK_REPO", "")
-    repo = config.repo(repo_name)
-    if repo is None:
+    if repo_name not in config.repos:
         raise GatekeeperError(f"repository {repo_name!r} is not in the policy file {config.path}")
+    protected_patterns = config.repos[repo_name]
     env = dict(os.environ)
     options = push_options(env)
     who = pusher(config, env)
-    protected = [u for u in updates if (b := branch_name(u.ref)) and is_protected(b, repo.protected)]
+    protected = [u for u in updates if (b := branch_name(u.ref)) and is_protected(b, protected_patterns)]
     emergency = option(options, "emergency") is not None
     if which == "pre-receive" and not protected:
         return 0  # topic branches are always accepted; the CR is opened after the push
-    builder = PayloadBuilder(config, repo, options)
+    from gatekeeper.gitio.receive import PayloadBuilder  # git plumbing: only when there is work
+
+    builder = PayloadBuilder(config, repo_name, options)
     wanted = updates if which == "post-receive" else protected
-    body = {"repo": repo.name, "pusher": who, "push_options": options,
+    body = {"repo": repo_name, "pusher": who, "push_options": options,
             "updates": [builder.update(u, with_content=(which == "post-receive" and not (
                 u in protected and not emergency))) for u in wanted]}
     timeout = 30.0 if which == "pre-receive" else 120.0
@@ -105,7 +110,7 @@ def _run(which: str, updates: list) -> int:  # type: ignore[type-arg]
                 say("the deployment was not recorded; `gatekeeper audit reconcile` will report it")
             return 0
         say(str(exc))
-        if config.service.fail_open:
+        if config.fail_open:
             say("fail_open = true: allowing the push unchecked")
             return 0
         for u in protected:

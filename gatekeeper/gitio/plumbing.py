@@ -7,14 +7,17 @@ pre-receive, pushed objects are only visible through git's quarantine variables.
 from __future__ import annotations
 
 import subprocess
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from gatekeeper.errors import GatekeeperError
 
 
-class GitError(Exception):
+class GitError(GatekeeperError):
     def __init__(self, args: Sequence[str], rc: int, stderr: bytes) -> None:
         msg = stderr.decode("utf-8", "replace").strip().splitlines()
         super().__init__(f"git {' '.join(args)} failed ({rc}): {msg[-1] if msg else ''}")
+        self.rc = rc
 
 
 def git(*args: str, input: bytes | None = None, cwd: str | None = None, check: bool = True) -> bytes:
@@ -52,14 +55,8 @@ def branch_tips(patterns: Iterable[str] = ("refs/heads/",), cwd: str | None = No
     return tips
 
 
-@dataclass(frozen=True)
-class RawChange:
-    path: str
-    old_mode: str
-    new_mode: str
-    old_blob: str
-    new_blob: str
-    status: str
+# path, old_mode, new_mode, old_blob, new_blob, status: a plain namedtuple (typing costs every push).
+RawChange = namedtuple("RawChange", "path old_mode new_mode old_blob new_blob status")
 
 
 _STATUS = {"A": "added", "D": "deleted", "M": "modified", "T": "type-changed"}

@@ -7,70 +7,24 @@ library only: this runs on every push.
 from __future__ import annotations
 
 import base64
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from gatekeeper.config import Config, RepoConfig
 from gatekeeper.gitio import plumbing as git
-from gatekeeper.policy.categories import branch_name, classify, is_protected
+from gatekeeper.gitio.hookconfig import HookConfig
+from gatekeeper.gitio.pushinfo import RefUpdate, default_target, option
+from gatekeeper.policy.categories import branch_name, is_protected
 
 LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
 # Formats whose change needs the tree's tag configurations and mappings (the ERP cross-file check).
 TAG_FORMATS = ("ignition-tags", "kepware-project", "erp-mapping-csv")
 
 
-@dataclass(frozen=True)
-class RefUpdate:
-    old: str
-    new: str
-    ref: str
-
-
-def read_updates(text: str) -> list[RefUpdate]:
-    updates = []
-    for line in text.splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3:
-            updates.append(RefUpdate(*parts))
-    return updates
-
-
-def push_options(env: Mapping[str, str]) -> list[str]:
-    try:
-        count = int(env.get("GIT_PUSH_OPTION_COUNT", "0"))
-    except ValueError:
-        count = 0
-    return [env.get(f"GIT_PUSH_OPTION_{i}", "") for i in range(count)]
-
-
-def option(options: Sequence[str], name: str) -> str | None:
-    """Value of ``gatekeeper.<name>=value`` (last one wins); ``""`` for a bare flag."""
-    value = None
-    for opt in options:
-        key, eq, val = opt.partition("=")
-        if key == f"gatekeeper.{name}":
-            value = val.strip().strip('"') if eq else ""
-    return value
-
-
-def pusher(config: Config, env: Mapping[str, str]) -> str | None:
-    for var in config.git.pusher_env:
-        if env.get(var, "").strip():
-            return env[var].strip()
-    return None
-
-
-def default_target(repo: RepoConfig) -> str | None:
-    """The repo's first protected branch that is a plain name (``main``, not ``release/*``)."""
-    return next((p for p in repo.protected if not any(ch in p for ch in "*?[")), None)
-
-
 class PayloadBuilder:
     """Computes one update's body; ``with_content`` adds base64 contents for diffs and validation."""
 
-    def __init__(self, config: Config, repo: RepoConfig, options: Sequence[str]) -> None:
-        self.config, self.repo, self.options = config, repo, options
+    def __init__(self, config: HookConfig, repo: str, options: Sequence[str]) -> None:
+        self.config, self.options = config, options
+        self.protected = config.repos[repo]
         self._tips: dict[str, str] | None = None
         self._empty: str | None = None
 
@@ -88,14 +42,14 @@ class PayloadBuilder:
 
     def protected_tips(self) -> dict[str, str]:
         return {r: s for r, s in self.tips.items()
-                if is_protected(r[len("refs/heads/"):], self.repo.protected)}
+                if is_protected(r[len("refs/heads/"):], self.protected)}
 
     def update(self, u: RefUpdate, *, with_content: bool) -> dict[str, object]:
         branch = branch_name(u.ref)
         body: dict[str, object] = {"ref": u.ref, "old": u.old, "new": u.new}
         if branch is None or git.is_null(u.new):
             return body
-        protected = is_protected(branch, self.repo.protected)
+        protected = is_protected(branch, self.protected)
         if protected:
             body.update(self._protected(u))
         else:
@@ -115,7 +69,7 @@ class PayloadBuilder:
         return {"base": u.old, "fast_forward": git.is_ancestor(u.old, u.new)}
 
     def _topic(self, u: RefUpdate) -> dict[str, object]:
-        target = option(self.options, "target") or default_target(self.repo)
+        target = option(self.options, "target") or default_target(self.protected)
         # merge-base fails when the target does not exist yet: then the topic is compared with the empty tree.
         base = git.merge_base(f"refs/heads/{target}", u.new) if target else None
         return {"target": target, "base": base}
@@ -127,12 +81,12 @@ class PayloadBuilder:
              "old_mode": c.old_mode, "new_mode": c.new_mode} for c in raw]
         if not with_content or not raw:
             return changes
-        formats = {c.path: _format(self.config, c.path) for c in raw}
-        limit = max(self.config.git.max_content_bytes, LINE_DIFF_LIMIT)
+        formats = {c.path: self.config.format_of(c.path) for c in raw}
+        limit = max(self.config.max_content_bytes, LINE_DIFF_LIMIT)
         blobs, sizes = git.read_blobs([s for c in raw for s in (c.old_blob, c.new_blob)], limit)
         for c, item in zip(raw, changes, strict=True):
             fmt = formats[c.path]
-            cap = self.config.git.max_content_bytes if fmt else LINE_DIFF_LIMIT
+            cap = self.config.max_content_bytes if fmt else LINE_DIFF_LIMIT
             for side, sha in (("old", c.old_blob), ("new", c.new_blob)):
                 if git.is_null(sha):
                     continue
@@ -151,17 +105,9 @@ class PayloadBuilder:
         """Tag configurations and mappings of the whole tree, for the ERP mapping cross-file check."""
         if not any(c.get("format") in TAG_FORMATS for c in changes):
             return []
-        files = [(sha, path, _format(self.config, path)) for _, sha, path in git.ls_tree(new)]
+        files = [(sha, path, self.config.format_of(path)) for _, sha, path in git.ls_tree(new)]
         files = [f for f in files if f[2] in TAG_FORMATS]
-        blobs, _ = git.read_blobs([f[0] for f in files], self.config.git.max_content_bytes)
+        blobs, _ = git.read_blobs([f[0] for f in files], self.config.max_content_bytes)
         return [{"path": path, "format": fmt or "", "blob": sha,
                  "content": base64.b64encode(blobs[sha]).decode("ascii")}
                 for sha, path, fmt in files if sha in blobs]
-
-
-def _format(config: Config, path: str) -> str | None:
-    return next((c.format for c in classify(path, config.categories) if c.format), None)
-
-
-def environ() -> dict[str, str]:
-    return dict(os.environ)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 
-from gatekeeper.config import ApprovalRule, Category
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
+if TYPE_CHECKING:  # the hooks import this module; they must not pay for the config dataclasses
+    from gatekeeper.config import ApprovalRule, Category
 
 
 @lru_cache(maxsize=1024)
@@ -63,6 +64,8 @@ def _classify(path: str, cats: tuple[Category, ...]) -> tuple[Category, ...]:
 
 def merge_rules(cats: Iterable[Category]) -> tuple[ApprovalRule, ...]:
     """Rules naming the same group merge into one with the highest count; others all apply."""
+    from gatekeeper.config import ApprovalRule
+
     merged: dict[str, int] = {}
     for cat in cats:
         for rule in cat.approvals:
@@ -70,10 +73,11 @@ def merge_rules(cats: Iterable[Category]) -> tuple[ApprovalRule, ...]:
     return tuple(ApprovalRule(g, n) for g, n in sorted(merged.items()))
 
 
-@dataclass(frozen=True)
 class Classified:
-    path: str
-    categories: tuple[Category, ...]
+    __slots__ = ("categories", "path")
+
+    def __init__(self, path: str, categories: tuple[Category, ...]) -> None:
+        self.path, self.categories = path, categories
 
     @property
     def names(self) -> list[str]:

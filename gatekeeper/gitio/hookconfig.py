@@ -1,0 +1,67 @@
+"""The few policy values the hooks need, read straight from the TOML (standard library only).
+
+The full loader (``gatekeeper.config``) validates everything with frozen dataclasses; its import
+alone costs more than a whole plain push, so the hooks read this lean view instead. The service, which
+refuses to start on an invalid policy, stays the authority: a policy the hook cannot read makes it
+refuse protected refs (fail closed).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+
+from gatekeeper.errors import ConfigError
+from gatekeeper.policy.categories import matches
+
+DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER")
+
+
+class HookConfig:
+    __slots__ = ("categories", "fail_open", "hook_token_env", "max_content_bytes", "path", "pusher_env",
+                 "repos", "url")
+
+    def __init__(self, path: str, data: dict[str, object]) -> None:
+        def table(name: str) -> dict[str, object]:
+            value = data.get(name, {})
+            if not isinstance(value, dict):
+                raise ConfigError("must be a table", file=path, key=name)
+            return value
+
+        service, git = table("service"), table("git")
+        self.path = path
+        self.url = str(service.get("url", "http://127.0.0.1:8080")).rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            raise ConfigError("must start with http:// or https://", file=path, key="service.url")
+        self.hook_token_env = str(service.get("hook_token_env", "GATEKEEPER_HOOK_TOKEN"))
+        self.fail_open = service.get("fail_open", False) is True
+        self.pusher_env = tuple(str(v) for v in git.get("pusher_env", DEFAULT_PUSHER_ENV))  # type: ignore[attr-defined]
+        self.max_content_bytes = int(git.get("max_content_bytes", 20 * 1024 * 1024))  # type: ignore[call-overload]
+        self.repos: dict[str, tuple[str, ...]] = {}
+        for r in data.get("repos", []):  # type: ignore[attr-defined]
+            self.repos[str(r["name"])] = tuple(str(p) for p in r.get("protected", []))
+        # (name, path patterns, format) in policy order
+        self.categories: list[tuple[str, tuple[str, ...], str | None]] = [
+            (str(c["name"]), tuple(str(p) for p in c.get("paths", [])), c.get("format"))
+            for c in data.get("categories", [])]  # type: ignore[attr-defined]
+
+    def format_of(self, path: str) -> str | None:
+        """The first matching category's format; the ``default`` category only when none matches."""
+        hits = [c for c in self.categories if c[0] != "default" and any(matches(p, path) for p in c[1])]
+        if not hits:
+            hits = [c for c in self.categories if c[0] == "default"]
+        return next((c[2] for c in hits if c[2]), None)
+
+
+def load(path: str | None) -> HookConfig:
+    path = path or os.environ.get("GATEKEEPER_CONFIG") or "config/gatekeeper.toml"
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        return HookConfig(path, data)
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration: {exc.strerror}", file=path) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=path) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"invalid policy: {exc}", file=path) from exc
