@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
         if exc.http_status >= 500:
             log.warning("%s: %s", type(exc).__name__, exc.message)
         resp = _json(exc.code, exc.message, exc.http_status) if _wants_json() else _page(exc.http_status, exc.message)
-        if exc.http_status == 401:
+        if exc.http_status == 401 and _wants_json():
             resp[0].headers["WWW-Authenticate"] = 'Basic realm="gatekeeper", charset="UTF-8"'
         return resp
 

@@ -1,0 +1,78 @@
+"""The server-rendered approval web app (SPEC §6): blueprints, CSRF, security headers, idle timeout.
+
+Pages use the session cookie, so every unsafe request carries a CSRF token; the JSON API and
+``/healthz`` authenticate each call with Basic or Bearer credentials instead and are left out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, current_app, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
+
+CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+ICONS = {"added": "+", "removed": "−", "changed": "~", "moved": "↦"}
+
+
+def is_api_request() -> bool:
+    """Requests authenticated per call (API, health) rather than by the session cookie."""
+    bp = request.blueprint or ""
+    return bp.startswith("api_") or bp == "health" or request.path.startswith("/api/")
+
+
+def register(app: Flask) -> None:
+    from gatekeeper.web.pages import audit, auth, changes, dashboard
+
+    # Our own hook decides which requests need a token, so blueprints registered later stay covered.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf = CSRFProtect(app)
+
+    @app.before_request
+    def _csrf() -> None:
+        if request.endpoint and current_app.config.get("WTF_CSRF_ENABLED", True) and not is_api_request():
+            csrf.protect()
+
+    @app.errorhandler(CSRFError)
+    def _csrf_refused(exc: CSRFError) -> tuple[str, int]:
+        message = (f"{exc.description} The form was not sent from a current page of this site, or your "
+                   "session ended: go back, reload the page and try again. Nothing was recorded.")
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(name, value)
+        if not is_api_request() and request.endpoint != "static":
+            resp.headers.setdefault("Cache-Control", "no-store")  # pages show who signed what
+        return resp
+
+    app.jinja_env.filters["utc"] = utc
+    app.jinja_env.filters["short"] = short
+    app.jinja_env.globals["change_icon"] = ICONS.get
+    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp):
+        app.register_blueprint(bp)
+    auth.init_app(app)
+
+
+def utc(ts: Any) -> str:
+    """Stored RFC 3339 UTC → ``2024-05-01 08:00:00 UTC`` (seconds are enough on a page)."""
+    if not ts:
+        return ""
+    text = str(ts)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def short(value: Any, n: int = 12) -> str:
+    return str(value or "")[:n]

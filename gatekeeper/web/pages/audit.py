@@ -1,0 +1,281 @@
+"""The auditor's pages (SPEC §6, §9): period picker, register and evidence downloads, log status,
+exceptions, and a browser for the change log with each entry's hash.
+
+Downloads call the same functions as ``/api/v1/audit/*``, with the session instead of Basic auth;
+the role check runs on every route, not only in the navigation.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from sqlmodel import Session, col, func, select
+from werkzeug.exceptions import NotImplemented as NotImplementedHTTP
+
+from gatekeeper.actions import views
+from gatekeeper.actions.context import Services
+from gatekeeper.errors import GatekeeperError, InputError
+from gatekeeper.ledger import entry as kinds
+from gatekeeper.policy.states import State
+from gatekeeper.store import log
+from gatekeeper.store.tables import ChangeLog, ChangeLogRef, ChangeRequest
+from gatekeeper.web import services
+from gatekeeper.web.forms import PeriodForm
+from gatekeeper.web.pages.auth import login_required, role_required
+
+bp = Blueprint("pages_audit", __name__)
+
+AUDIT_ROLES = ("auditors", "admins")
+LOG_PAGE = 50
+EXCEPTIONS_LIMIT = 200
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# format -> (MIME type, the optional module it needs)
+FORMATS = {"csv": ("text/csv; charset=utf-8", None), "json": ("application/json", None),
+           "xlsx": (XLSX, "gatekeeper.audit.xlsx")}
+
+
+def available(module: str | None) -> bool:
+    """Whether an optional export module is installed (the page says so instead of failing)."""
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+def default_period() -> tuple[str, str]:
+    today = datetime.now(UTC).date()
+    return today.replace(day=1).isoformat(), today.isoformat()
+
+
+def period() -> tuple[PeriodForm, str, str, str, str]:
+    """The picked period as given (YYYY-MM-DD, either end may be open) and as ``[start, end)``
+    bounds; this month so far when nothing is picked."""
+    from gatekeeper.period import parse_period
+
+    given = "from" in request.args or "to" in request.args
+    form = PeriodForm(formdata=request.args if given else None)
+    if not given:
+        form.start.data, form.end.data = default_period()
+    if not form.validate():
+        errors = [f"{field.label.text}: {e}" for field in (form.start, form.end) for e in field.errors]
+        raise InputError("period: " + "; ".join(errors))
+    start_text, end_text = form.start.data or "", form.end.data or ""
+    start, end = parse_period(start_text or None, end_text or None)
+    return form, start_text, end_text, start, end
+
+
+@bp.get("/audit")
+@role_required(*AUDIT_ROLES)
+def index() -> Any:
+    svc = services()
+    try:
+        form, start_text, end_text, start, end = period()
+    except InputError as exc:
+        form = PeriodForm(formdata=request.args)
+        return render_template("audit/index.html", form=form, problem=exc.message, status=None,
+                               exceptions=None, downloads=None), 400
+    with svc.store.read() as s:
+        status = log_status(svc, s, verify=request.args.get("verify") == "1")
+        exceptions = exception_list(s, start, end)
+    downloads = {"from": start_text, "to": end_text,
+                 "formats": [(fmt, available(mod)) for fmt, (_, mod) in FORMATS.items()],
+                 "evidence": available("gatekeeper.audit.evidence")}
+    return render_template("audit/index.html", form=form, problem=None, status=status, exceptions=exceptions,
+                           downloads=downloads)
+
+
+@bp.get("/audit/register")
+@role_required(*AUDIT_ROLES)
+def register_download() -> Response:
+    from gatekeeper.audit import register, writers
+
+    _, start_text, end_text, start, end = period()
+    fmt = request.args.get("format", "csv")
+    if fmt not in FORMATS:
+        raise InputError("format must be csv, xlsx or json")
+    mimetype, module = FORMATS[fmt]
+    if not available(module):
+        raise NotImplementedHTTP(f"{fmt.upper()} export is not available in this installation "
+                                 f"({module} is missing)")
+    rows = register.rows(services(), start, end)
+    if fmt == "xlsx":
+        from gatekeeper.audit.xlsx import write_xlsx
+
+        data = io.BytesIO()
+        write_xlsx(data, register.COLUMNS, rows)
+        body = data.getvalue()
+    else:
+        text = io.StringIO()
+        (writers.write_csv if fmt == "csv" else writers.write_json)(text, register.COLUMNS, rows)
+        body = text.getvalue().encode("utf-8")
+    return download(body, mimetype, f"change-register_{start_text or 'start'}_{end_text or 'now'}.{fmt}")
+
+
+@bp.get("/audit/evidence")
+@role_required(*AUDIT_ROLES)
+def evidence_download() -> Response:
+    _, start_text, end_text, start, end = period()
+    try:
+        from gatekeeper.audit.evidence import build_pack
+    except ImportError as exc:
+        raise NotImplementedHTTP("the evidence pack is not available in this installation "
+                                 "(gatekeeper.audit.evidence is missing)") from exc
+    data = io.BytesIO()
+    build_pack(services(), start, end, data)
+    return download(data.getvalue(), "application/zip",
+                    f"evidence-pack_{start_text or 'start'}_{end_text or 'now'}.zip")
+
+
+def download(data: bytes, mimetype: str, filename: str) -> Response:
+    resp = Response(data, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+# -- log status and exceptions -----------------------------------------------------------------------
+def log_status(svc: Services, session: Session, *, verify: bool) -> dict[str, Any]:
+    head = log.head(session)
+    latest = getattr(log, "latest_checkpoint", None)
+    checkpoint = None
+    if latest is not None:
+        try:
+            checkpoint = latest(session)
+        except GatekeeperError as exc:
+            checkpoint = {"error": exc.message}
+    status: dict[str, Any] = {"head": head, "checkpoint": checkpoint, "verify": None}
+    if verify:
+        status["verify"] = verify_log(svc, session)
+    return status
+
+
+def verify_log(svc: Services, session: Session) -> dict[str, Any]:
+    """The whole chain, and the signatures of the logged checkpoints when the public key is at hand."""
+    try:
+        from gatekeeper.ledger.verify import verify_rows
+    except ImportError:
+        return {"ok": None, "text": "log verification is not available in this installation"}
+    rows = getattr(log, "rows", None)
+    if rows is None:
+        return {"ok": None, "text": "log verification is not available in this installation"}
+    try:
+        summary = verify_rows(rows(session), public_key=_public_key(svc))
+    except GatekeeperError as exc:
+        return {"ok": False, "text": f"FAILED: {exc.message}"}
+    return {"ok": True, "text": summary.describe()}
+
+
+def _public_key(svc: Services) -> Any:
+    try:
+        from gatekeeper.store.signing import load_public_key, public_key_path
+    except ImportError:
+        return None
+    private = Path(svc.config.service.signing_key)
+    for path in (public_key_path(private), private):
+        if path.exists():
+            try:
+                return load_public_key(path)
+            except GatekeeperError:
+                continue
+    return None
+
+
+def exception_list(session: Session, start: str, end: str) -> dict[str, Any]:
+    """Refused pushes and emergency changes in the period, and every review overdue now."""
+    refused_q = select(ChangeLog).where(ChangeLog.kind == kinds.PUSH_REFUSED, col(ChangeLog.ts) >= start,
+                                        col(ChangeLog.ts) < end)
+    refused_total = session.exec(select(func.count()).select_from(refused_q.subquery())).one()
+    refused = [describe(e) for e in session.exec(refused_q.order_by(col(ChangeLog.seq).desc())
+                                                 .limit(EXCEPTIONS_LIMIT)).all()]
+    emergencies = session.exec(select(ChangeRequest).where(
+        col(ChangeRequest.emergency).is_(True), col(ChangeRequest.requested_at) >= start,
+        col(ChangeRequest.requested_at) < end)
+        .order_by(col(ChangeRequest.id).desc()).limit(EXCEPTIONS_LIMIT)).all()
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    overdue = session.exec(select(ChangeRequest).where(
+        ChangeRequest.state == State.EMERGENCY.value, col(ChangeRequest.emergency_deadline) < now)
+        .order_by(col(ChangeRequest.emergency_deadline)).limit(EXCEPTIONS_LIMIT)).all()
+    return {"refused": refused, "refused_total": int(refused_total),
+            "emergencies": [{**_brief(cr), "overdue": views.is_overdue(cr, now)} for cr in emergencies],
+            "overdue": [_brief(cr) for cr in overdue], "limit": EXCEPTIONS_LIMIT}
+
+
+def _brief(cr: ChangeRequest) -> dict[str, Any]:
+    return {"id": cr.id, "title": cr.title, "repo": cr.repo, "target": cr.target, "state": cr.state,
+            "requested_by": cr.requested_by, "requested_at": cr.requested_at, "reason": cr.emergency_reason,
+            "deadline": cr.emergency_deadline, "retro_approved_at": cr.retro_approved_at}
+
+
+# -- the log -----------------------------------------------------------------------------------------
+@bp.get("/log")
+@login_required
+def log_page() -> Any:
+    """Newest first, 50 a page; ``before`` pages back, ``kind`` and ``change`` filter."""
+    args = request.args
+    kind = args.get("kind") or None
+    before = int(args["before"]) if args.get("before", "").isdigit() else None
+    change = int(args["change"]) if args.get("change", "").isdigit() else None
+    with services().store.read() as s:
+        head = log.head(s)
+        q = select(ChangeLog)
+        if kind:
+            q = q.where(ChangeLog.kind == kind)
+        if change is not None:
+            refs = select(ChangeLogRef.seq).where(ChangeLogRef.change_id == change)
+            q = q.where(col(ChangeLog.seq).in_(refs))
+        if before is not None:
+            q = q.where(col(ChangeLog.seq) < before)
+        rows = s.exec(q.order_by(col(ChangeLog.seq).desc()).limit(LOG_PAGE + 1)).all()
+        known_kinds = sorted(s.exec(select(ChangeLog.kind).distinct()).all())
+    more = len(rows) > LOG_PAGE
+    entries = [describe(e) for e in rows[:LOG_PAGE]]
+    filters = {k: v for k, v in {"kind": kind, "change": change}.items() if v is not None}
+    return render_template("audit/log.html", entries=entries, head=head, more=more, filters=filters,
+                           before=before, kinds=known_kinds, older=entries[-1]["seq"] if more else None)
+
+
+def describe(e: ChangeLog) -> dict[str, Any]:
+    """One log entry for a page: its fields, its hash and one plain sentence about what happened."""
+    try:
+        p = json.loads(e.payload)
+    except ValueError:
+        p = {}
+    p = p if isinstance(p, dict) else {}
+    return {"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash,
+            "prev_hash": e.prev_hash, "summary": summary(e.kind, e.actor, p),
+            "payload": json.dumps(p, indent=2, ensure_ascii=False, sort_keys=True)}
+
+
+def summary(kind: str, actor: str, p: dict[str, Any]) -> str:
+    fp = str(p.get("fingerprint") or "")[:12]
+    if kind in (kinds.CHANGE_OPENED, kinds.CHANGE_REVISED):
+        kept = {True: "; approvals kept", False: "; approvals reset"}.get(p.get("approvals_kept") is True, "")
+        kept = kept if p.get("approvals_kept") is not None else ""
+        return (f"revision {p.get('revision')} pushed by {p.get('pusher', actor)} from {p.get('topic_ref')} "
+                f"(fingerprint {fp}){kept}; state {p.get('state')}")
+    if kind in (kinds.CHANGE_APPROVED, kinds.CHANGE_REJECTED):
+        verb = "approved" if kind == kinds.CHANGE_APPROVED else "rejected"
+        text = (f"{p.get('name') or p.get('signer', actor)} ({p.get('signer', actor)}) {verb} revision "
+                f"{p.get('revision')} as {p.get('group') or '—'}: “{p.get('meaning')}”")
+        return text + (f" — {p['comment']}" if p.get("comment") else "") + f"; state {p.get('state')}"
+    if kind == kinds.CHANGE_WITHDRAWN:
+        return f"withdrawn by {actor}: {p.get('reason', '')}"
+    if kind == kinds.CHANGE_DEPLOYED:
+        what = f"change request {p['change_id']}" if p.get("change_id") else "update without a change request"
+        return f"{what} deployed to {p.get('ref')} at {str(p.get('new', ''))[:12]} by {actor}"
+    if kind == kinds.EMERGENCY_DEPLOYED:
+        return (f"EMERGENCY deployment to {p.get('ref')} by {actor}: {p.get('reason')}; "
+                f"retrospective approval due by {p.get('deadline')}")
+    if kind in (kinds.PUSH_ALLOWED, kinds.PUSH_REFUSED):
+        refs = p.get("refs") or []
+        verb = "allowed" if kind == kinds.PUSH_ALLOWED else "refused"
+        reasons = [r for ref in refs for r in (ref.get("reasons") or [])[:1] if not ref.get("allow", True)]
+        text = f"push by {actor} to {', '.join(r.get('ref', '?') for r in refs) or p.get('repo')} {verb}"
+        return text + (f": {reasons[0]}" if reasons else "")
+    if kind == kinds.CONFIG_LOADED:
+        return f"policy loaded: {p.get('path')} (sha256 {str(p.get('sha256', ''))[:12]})"
+    if kind == kinds.LOG_CHECKPOINT:
+        return f"signed checkpoint of seq {p.get('seq')} (key {p.get('key_id')})"
+    return kind

@@ -1,0 +1,243 @@
+"""Change requests: the filterable list, the change page (semantic diff, SoD panel, timeline) and the
+electronic signature (SPEC §1 step 2, §3, §6).
+
+The list reads rows only (``views.summary`` needs no further query), so it stays fast with 10,000 CRs.
+Every signature re-checks the password against the directory, even inside a session: the signature
+is what the SOC 1 auditor relies on, the session cookie is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlmodel import Session, col, select
+
+from gatekeeper.actions import changes as actions
+from gatekeeper.actions import review as rv
+from gatekeeper.actions import views
+from gatekeeper.actions.context import Services
+from gatekeeper.actions.payloads import SignRequest
+from gatekeeper.config import ApprovalRule
+from gatekeeper.directory.base import User
+from gatekeeper.errors import AuthError, GatekeeperError, InputError
+from gatekeeper.policy import sod
+from gatekeeper.policy.states import SIGNABLE_STATES, State
+from gatekeeper.store import changes as q
+from gatekeeper.store.tables import ChangeLog, ChangeRequest
+from gatekeeper.web import services
+from gatekeeper.web.auth import check_password
+from gatekeeper.web.forms import SignForm, WithdrawForm
+from gatekeeper.web.pages.audit import describe
+from gatekeeper.web.pages.auth import current_roles, current_user, failure_text, login_required
+
+bp = Blueprint("pages_changes", __name__)
+
+PER_PAGE = 50
+PANEL_LIMIT = 60
+WITHDRAWABLE = (State.PENDING, State.APPROVED, State.REJECTED)
+NOT_RECORDED = "the signature was not recorded: "
+
+
+# -- who may sign ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Signer:
+    """One row of the SoD panel: can this person approve (or reject) this change now, and why not."""
+
+    username: str
+    name: str
+    groups: tuple[str, ...]
+    approve: sod.SignerCheck
+    reject: sod.SignerCheck
+
+
+@dataclass(frozen=True)
+class SodContext:
+    """What SoD decides with (SPEC §3): the rules, who took part, and the slots already filled."""
+
+    rules: tuple[ApprovalRule, ...]
+    people: list[sod.Person]
+    emails: dict[str, str]
+    slots: tuple[sod.Slot, ...]
+
+
+def sod_context(svc: Services, session: Session, cr: ChangeRequest,
+                slots: tuple[sod.Slot, ...]) -> SodContext:
+    people = rv.people_of(session, cr)
+    return SodContext(rv.rules_of(svc, cr), people, rv.email_map(svc, people), slots)
+
+
+def check(svc: Services, user: User, ctx: SodContext) -> Signer:
+    """The same ``check_signer`` the signature action runs, so the page and the 403 agree."""
+    memberships = svc.directory.memberships(user.username)
+    rule_groups = {r.group for r in ctx.rules}
+    return Signer(user.username, user.name, tuple(sorted({m.group for m in memberships} & rule_groups)),
+                  sod.check_signer(user, memberships, ctx.people, ctx.emails, ctx.rules, ctx.slots),
+                  sod.check_rejecter(user, memberships, ctx.people, ctx.emails, ctx.rules))
+
+
+def blockers(cr: ChangeRequest, errors: int, author_findings: list[str]) -> tuple[list[str], list[str]]:
+    """Reasons nobody can approve / reject right now, whoever they are (state, findings, author)."""
+    if cr.state not in SIGNABLE_STATES:
+        closed = [f"this change request is {cr.state}; signatures are taken while it is pending "
+                  "(or emergency, for retrospective approval)"]
+        return closed, closed
+    approve = []
+    if errors:
+        approve.append(f"it has {errors} validation error(s) (see Findings); it cannot be approved until "
+                       "they are fixed by a new push")
+    approve.extend(f"{f}; the change cannot be approved" for f in author_findings)
+    return approve, []
+
+
+def panel(svc: Services, me: User, ctx: SodContext) -> tuple[list[Signer], bool]:
+    """Me first, then every member of an approving group and everyone who took part."""
+    users: dict[str, User] = {me.username: me}
+    for rule in ctx.rules:
+        for member, _ in svc.directory.group_members(rule.group):
+            users.setdefault(member.username, member)
+    involved = {p.username for p in ctx.people if p.username} | set(ctx.emails.values())
+    for name in sorted(involved):
+        if name not in users and (found := svc.directory.get_user(name)) is not None:
+            users[name] = found
+    names = list(users)[:PANEL_LIMIT]
+    return [check(svc, users[n], ctx) for n in names], len(users) > PANEL_LIMIT
+
+
+# -- pages ---------------------------------------------------------------------------------------------
+@bp.get("/changes")
+@login_required
+def index() -> Any:
+    svc = services()
+    args = request.args
+    problem = None
+    state = args.get("state") or None
+    financial = {"yes": True, "no": False}.get(args.get("financial", ""))
+    page = args.get("page", "1")
+    page_no = int(page) if page.isdigit() and int(page) > 0 else 1
+    since = until = None
+    try:
+        if state and state not in {s.value for s in State}:
+            raise InputError(f"unknown state {state!r}")
+        if args.get("from") or args.get("to"):
+            from gatekeeper.period import parse_period
+
+            since, until = parse_period(args.get("from") or None, args.get("to") or None)
+    except InputError as exc:
+        problem, state, since, until = exc.message, None, None, None
+    with svc.store.read() as s:
+        rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
+                                category=args.get("category") or None, financial=financial, since=since,
+                                until=until, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
+        items = [views.summary(svc, cr) for cr in rows]
+    filters = {k: v for k, v in args.items() if k != "page" and v}
+    pages = max(1, -(-total // PER_PAGE))
+    return render_template("changes/list.html", items=items, total=total, page=page_no, pages=pages,
+                           filters=filters, states=[s.value for s in State],
+                           repos=[r.name for r in svc.config.repos],
+                           categories=[c.name for c in svc.config.categories], problem=problem), \
+        400 if problem else 200
+
+
+@bp.get("/changes/<int:change_id>")
+@login_required
+def show(change_id: int) -> Any:
+    return render_change(change_id)
+
+
+def render_change(change_id: int, form: SignForm | None = None, problem: str | None = None,
+                  status: int = 200) -> Any:
+    svc = services()
+    me = current_user()
+    assert me is not None
+    with svc.store.read() as s:
+        data = views.change_json(svc, change_id, s)
+        cr = actions.load(s, change_id)
+        rev = q.current_revision(s, cr)
+        slots = tuple(sod.Slot(a["username"], a["group"]) for a in data["approvals"] if a["counts"])
+        ctx = sod_context(svc, s, cr, slots)
+        entries = s.exec(select(ChangeLog).where(col(ChangeLog.seq).in_(data["log_seqs"]))
+                         .order_by(col(ChangeLog.seq))).all()
+        timeline = [describe(e) for e in entries]
+    errors = sum(1 for f in data["findings"] if f.get("severity") == "error")
+    no_approve, no_reject = blockers(cr, errors, q.loads(rev.sod_findings))
+    signers, truncated = panel(svc, me, ctx)
+    mine = signers[0]
+    can_approve = not no_approve and mine.approve.allowed
+    can_reject = not no_reject and mine.reject.allowed
+    if form is None and (can_approve or can_reject):
+        form = SignForm(formdata=None)
+    if form is not None:
+        form.printed_name.data = me.name
+        form.meaning.choices = [(m, m) for m in data["meanings"]]
+    withdraw = None
+    if cr.state in WITHDRAWABLE and (cr.requested_by == me.username or "admins" in current_roles()):
+        withdraw = WithdrawForm(formdata=None)
+    return render_template(
+        "changes/show.html", cr=data, form=form, problem=problem, signers=signers, truncated=truncated,
+        mine=mine, can_approve=can_approve, can_reject=can_reject, no_approve=no_approve, no_reject=no_reject,
+        slots=_slots(data), timeline=timeline, withdraw=withdraw, errors=errors), status
+
+
+def _slots(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each rule with the signatures filling it and how many slots are still open."""
+    out = []
+    for rule in data["approvals_required"]:
+        filled = [a for a in data["approvals"] if a["counts"] and a["group"] == rule["group"]]
+        out.append({"group": rule["group"], "count": rule["count"], "filled": filled,
+                    "open": max(0, rule["count"] - len(filled))})
+    return out
+
+
+@bp.post("/changes/<int:change_id>/sign")
+@login_required
+def sign(change_id: int) -> Any:
+    svc = services()
+    me = current_user()
+    assert me is not None
+    with svc.store.read() as s:
+        meanings = rv.meanings_of(svc, actions.load(s, change_id))
+    form = SignForm()
+    form.meaning.choices = [(m, m) for m in meanings]
+    if not form.validate_on_submit():
+        return render_change(change_id, form, "the signature was not recorded: see the form", 400)
+    try:
+        signer = check_password(me.username, form.password.data or "")
+    except AuthError as exc:
+        form.password.errors = [failure_text(exc, "wrong password")]
+        return render_change(change_id, form, failure_text(exc, "wrong password") + ": the signature was not recorded",
+                             401)
+    except GatekeeperError as exc:  # lockout or directory down
+        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
+    decision = form.decision or "approve"
+    req = SignRequest(decision=decision, meaning=form.meaning.data or "", comment=form.comment.data or "")
+    try:
+        actions.sign(svc, change_id, signer, req)
+    except GatekeeperError as exc:
+        if exc.http_status >= 500:
+            raise
+        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
+    verb = "approved" if decision == "approve" else "rejected"
+    meaning = req.meaning or meanings[0]
+    flash(f"Signature recorded: {signer.name} {verb} change request {change_id} — “{meaning}”.", "success")
+    return redirect(url_for("pages_changes.show", change_id=change_id, _anchor="signatures"), 303)
+
+
+@bp.post("/changes/<int:change_id>/withdraw")
+@login_required
+def withdraw(change_id: int) -> Any:
+    me = current_user()
+    assert me is not None
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        abort(400, "the withdrawal form was incomplete")
+    try:
+        actions.withdraw(services(), change_id, me, is_admin="admins" in current_roles(),
+                         reason=(form.reason.data or "").strip())
+    except GatekeeperError as exc:
+        if exc.http_status >= 500:
+            raise
+        return render_change(change_id, None, f"not withdrawn: {exc.message}", exc.http_status)
+    flash(f"Change request {change_id} withdrawn.", "success")
+    return redirect(url_for("pages_changes.show", change_id=change_id), 303)

@@ -1,0 +1,72 @@
+"""``/``: what needs me now (SPEC §6): approvals I may sign, my changes, recent deployments, and
+emergency changes awaiting retrospective approval, overdue ones first.
+
+"Approvals waiting for me" runs the same SoD check as signing, so the list never offers a change
+that would then refuse the signature. Cheap filters (state, the rules' groups) come first; the full
+check runs on at most ``SCAN_LIMIT`` open changes, newest first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+from sqlmodel import col, select
+
+from gatekeeper.actions import review as rv
+from gatekeeper.actions import views
+from gatekeeper.policy.states import SIGNABLE_STATES, State
+from gatekeeper.store.tables import ChangeRequest, Deployment
+from gatekeeper.web import services
+from gatekeeper.web.pages.auth import current_user, login_required
+from gatekeeper.web.pages.changes import SodContext, blockers, check
+
+bp = Blueprint("pages_dashboard", __name__)
+
+SCAN_LIMIT = 200
+TODO_LIMIT = 25
+MINE_LIMIT = 20
+DEPLOY_LIMIT = 10
+EMERGENCY_LIMIT = 100
+
+
+@bp.get("/")
+@login_required
+def index() -> Any:
+    svc = services()
+    me = current_user()
+    assert me is not None
+    my_groups = {m.group for m in svc.directory.memberships(me.username)}
+    todo: list[dict[str, Any]] = []
+    with svc.store.read() as s:
+        open_crs = s.exec(select(ChangeRequest)
+                          .where(col(ChangeRequest.state).in_([st.value for st in SIGNABLE_STATES]))
+                          .order_by(col(ChangeRequest.id).desc()).limit(SCAN_LIMIT + 1)).all()
+        scanned = open_crs[:SCAN_LIMIT]
+        for cr in scanned:
+            if len(todo) >= TODO_LIMIT:
+                break
+            rules = rv.rules_of(svc, cr)
+            if not my_groups.intersection(r.group for r in rules):
+                continue
+            review = rv.review(svc, s, cr)
+            no_approve, _ = blockers(cr, len(review.errors), list(review.author_findings))
+            people = rv.people_of(s, cr)
+            ctx = SodContext(rules, people, rv.email_map(svc, people), review.slots)
+            if no_approve or not check(svc, me, ctx).approve.allowed:
+                continue
+            todo.append({**views.summary(svc, cr), "missing": review.missing})
+        mine = [views.summary(svc, cr) for cr in s.exec(
+            select(ChangeRequest).where(ChangeRequest.requested_by == me.username)
+            .order_by(col(ChangeRequest.id).desc()).limit(MINE_LIMIT)).all()]
+        deployments = s.exec(select(Deployment).order_by(col(Deployment.at).desc()).limit(DEPLOY_LIMIT)).all()
+        titles = {cr.id: cr.title for cr in s.exec(select(ChangeRequest).where(
+            col(ChangeRequest.id).in_([d.change_id for d in deployments if d.change_id]))).all()}
+        emergencies = [{**views.summary(svc, cr), "emergency_reason": cr.emergency_reason} for cr in s.exec(
+            select(ChangeRequest).where(ChangeRequest.state == State.EMERGENCY.value)
+            .order_by(col(ChangeRequest.emergency_deadline)).limit(EMERGENCY_LIMIT)).all()]
+    emergencies.sort(key=lambda e: (not e["overdue"], e["emergency_deadline"] or ""))
+    return render_template(
+        "dashboard.html", todo=todo, todo_truncated=len(todo) >= TODO_LIMIT or len(open_crs) > SCAN_LIMIT,
+        scan_limit=SCAN_LIMIT, mine=mine, deployments=deployments, titles=titles, emergencies=emergencies,
+        overdue=sum(1 for e in emergencies if e["overdue"]))
