@@ -290,7 +290,7 @@ def _tables(root: _Reader, name: str) -> list[_Reader]:
 
 
 def _env_name(r: _Reader, key: str, default: str) -> str:
-    value = r.get(key, str, default)
+    value: str = r.get(key, str, default)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise r.fail(key, "must name an environment variable (letters, digits, _)")
     return value

@@ -53,7 +53,7 @@ def _context_findings(update: UpdateIn, context: Context, changed: set[str]) -> 
     """Unchanged mapping files still have to point at existing tags after a tag file changes."""
     from gatekeeper import formats
 
-    out = []
+    out: list[dict[str, Any]] = []
     for f in update.context:
         if f.format == "erp-mapping-csv" and f.path not in changed:
             result = formats.analyze(f.format, f.path, None, f.data(), context)

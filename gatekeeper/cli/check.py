@@ -69,9 +69,9 @@ def check(app: AppContext, paths: tuple[str, ...]) -> int:
             continue
         checked += 1
         result = formats.analyze(fmt, path, None, p.read_bytes(), context)
-        for f in result.findings:
-            click.echo(f"{f.path}:{f.location}: {f.severity}: {f.message}")
-            errors += f.severity == "error"
-            warnings += f.severity == "warning"
+        for finding in result.findings:
+            click.echo(f"{finding.path}:{finding.location}: {finding.severity}: {finding.message}")
+            errors += finding.severity == "error"
+            warnings += finding.severity == "warning"
     click.echo(f"gatekeeper check: {checked} file(s), {errors} error(s), {warnings} warning(s)", err=True)
     return 1 if errors else 0

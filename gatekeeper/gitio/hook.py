@@ -94,7 +94,7 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
 
     builder = PayloadBuilder(config, repo_name, options)
     wanted = updates if which == "post-receive" else protected
-    body = {"repo": repo_name, "pusher": who, "push_options": options,
+    body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options,
             "updates": [builder.update(u, with_content=(which == "post-receive" and not (
                 u in protected and not emergency))) for u in wanted]}
     timeout = 30.0 if which == "pre-receive" else 120.0
@@ -117,7 +117,8 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
             say(f"refusing {u.ref}: protected branch, and the service cannot check it (fail closed); "
                 "topic branches are still accepted")
         return 1
-    for line in result.get("messages", []) or []:  # type: ignore[union-attr]
+    messages = result.get("messages")
+    for line in messages if isinstance(messages, list) else []:
         say(str(line))
     if which == "pre-receive":
         return 0 if result.get("allow") is True else 1

@@ -133,7 +133,7 @@ _LOG_FORMAT = _SEP.join(["%H", "%an", "%ae", "%cn", "%ce", "%cI", "%s",
 def commits(range_args: Sequence[str], cwd: str | None = None, limit: int = 5000) -> list[dict[str, object]]:
     """Commits in a range with the people SoD needs (authors, committers, Co-authored-by)."""
     out = git("log", "-z", f"--max-count={limit}", f"--format={_LOG_FORMAT}", *range_args, "--", cwd=cwd)
-    result = []
+    result: list[dict[str, object]] = []
     for rec in out.decode("utf-8", "replace").split("\x00"):
         if not rec.strip():
             continue

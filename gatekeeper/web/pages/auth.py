@@ -71,7 +71,8 @@ def load_user() -> None:
 
 
 def current_user() -> User | None:
-    return g.get("user")
+    user: User | None = g.get("user")
+    return user
 
 
 def current_roles() -> set[str]:
