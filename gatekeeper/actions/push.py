@@ -83,9 +83,9 @@ def _gate(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, p
         ok, text, _ = _emergency_check(services, pusher, options)
         if not ok:
             return gate.GateResult(False, (f"refusing {ref}: {text}",))
-        deadline = _deadline(services)
+        hours = services.config.roles.emergency_review_hours
         return gate.GateResult(True, (f"{ref}: EMERGENCY change by {pusher} passes the gate ({text}); "
-                                      f"retrospective approval is due by {deadline}",))
+                                      f"retrospective approval is due within {hours} hours",))
     if u.deleted:
         return gate.GateResult(False, (f"refusing {ref}: deleting a protected branch is not allowed",))
     if u.created:

@@ -110,7 +110,7 @@ def verify_pack_cmd(pack: Path, quiet: bool) -> int:
 
     Exit 0 when intact, 1 when altered, 2 when the file is not a usable pack.
     """
-    from gatekeeper.audit.verify_pack import verify_pack
+    from gatekeeper.audit.verify_pack import PackTampered, verify_pack
     from gatekeeper.errors import LedgerBroken
 
     try:
@@ -118,15 +118,9 @@ def verify_pack_cmd(pack: Path, quiet: bool) -> int:
     except LedgerBroken as exc:
         click.echo(f"gatekeeper: verify-pack: log.jsonl: {exc.message}", err=True)
         return 1
-    except InputError:
-        raise
-    except Exception as exc:
-        from gatekeeper.errors import GatekeeperError
-
-        if isinstance(exc, GatekeeperError):
-            click.echo(f"gatekeeper: verify-pack: FAILED: {exc.message}", err=True)
-            return exc.exit_code
-        raise
+    except PackTampered as exc:
+        click.echo(f"gatekeeper: verify-pack: FAILED: {exc.message}", err=True)
+        return 1
     for line in report.lines[-1:] if quiet else report.lines:
         click.echo(line)
     return 0

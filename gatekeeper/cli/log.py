@@ -51,15 +51,13 @@ def verify(app: AppContext, checkpoint_files: tuple[Path, ...], git_anchor: Path
     try:
         if export_file is not None:
             with _open_export(export_file) as fh, _progress(os.fstat(fh.fileno()).st_size) as tick:
-                by_bytes = None if tick is None else (lambda _n: tick(fh.tell()))  # type: ignore[misc]
+                by_bytes = None if tick is None else (lambda _n: tick(fh.tell()))
                 summary = verify_lines(fh, checkpoints, key, progress=by_bytes)
         else:
             from gatekeeper.store import log as ledger_log
-            from gatekeeper.store.db import Store
 
             key = key or _configured_public_key(app)
-            store = Store(app.config.service.database, create=False)
-            with store.read() as session:
+            with _reading(app) as session:
                 last = ledger_log.head(session)
                 with _progress(last.seq if last else 0) as tick:
                     summary = verify_rows(ledger_log.rows(session), checkpoints, key, progress=tick)
@@ -100,15 +98,8 @@ def export(app: AppContext, from_: str | None, to: str | None, output: Path,
     from gatekeeper.store import log as ledger_log
 
     start, end = parse_period(from_, to) if (from_ or to) else (None, None)
-    cp = None
-    if checkpoint_out is not None:
-        cp = ledger_log.make_checkpoint(app.store, _private_key(app))
-        store = app.store
-    else:
-        from gatekeeper.store.db import Store
-
-        store = Store(app.config.service.database, create=False)
-    with store.read() as session:
+    cp = ledger_log.make_checkpoint(app.store, _private_key(app)) if checkpoint_out is not None else None
+    with _reading(app) as session:
         last = ledger_log.head(session)
         upto = cp.seq if cp else (last.seq if last else 0)  # a snapshot, however busy the service is
         with _atomic(output) as fh:
@@ -134,7 +125,6 @@ def anchor_cmd(app: AppContext, git_repo: Path | None, anchor_path: Path | None,
     """Copy the latest checkpoint where the database administrator cannot rewrite it."""
     from gatekeeper.store import anchor
     from gatekeeper.store import log as ledger_log
-    from gatekeeper.store.db import Store
 
     if git_repo is None and anchor_path is None:
         raise InputError("log anchor: give --git REPO and/or --file FILE")
@@ -142,7 +132,7 @@ def anchor_cmd(app: AppContext, git_repo: Path | None, anchor_path: Path | None,
         cps = anchor.read_checkpoint_file(checkpoint_file)
         cp = max(cps, key=lambda c: c.seq)
     else:
-        with Store(app.config.service.database, create=False).read() as session:
+        with _reading(app) as session:
             latest = ledger_log.latest_checkpoint(session)
         if latest is None:
             raise InputError("no checkpoint in the log yet: run `gatekeeper log checkpoint` first")
@@ -162,6 +152,25 @@ def anchor_cmd(app: AppContext, git_repo: Path | None, anchor_path: Path | None,
         return 1
     return 0
 
+
+
+@contextlib.contextmanager
+def _reading(app: AppContext) -> Iterator[Any]:
+    """A read session on ``service.database`` that never migrates; a log it cannot read is unusable input."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gatekeeper.store.db import Store
+
+    store = Store(app.config.service.database, create=False)
+    try:
+        with store.read() as session:
+            yield session
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise InputError(f"cannot read the change log in {app.config.service.database}: "
+                         f"{first[0] if first else type(exc).__name__}") from exc
+    finally:
+        store.dispose()
 
 
 def _configured_public_key(app: AppContext) -> Any:
@@ -229,9 +238,12 @@ def _atomic(path: Path) -> Iterator[IO[bytes]]:
 
 def _write(path: Path | None, data: bytes) -> None:
     if path is None:
-        out = click.get_binary_stream("stdout")
-        out.write(data)
-        out.flush()
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:  # a text-only stream (some test runners)
+            sys.stdout.write(data.decode("utf-8"))
+        else:
+            out.write(data)
+        sys.stdout.flush()
         return
     with _atomic(path) as fh:
         fh.write(data)

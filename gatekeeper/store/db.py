@@ -23,6 +23,7 @@ from gatekeeper.store import tables  # noqa: F401  (registers the tables on SQLM
 PG_WRITE_LOCK_ID = 0x6761_7465_6B65_6570 & 0x7FFF_FFFF_FFFF_FFFF
 # Session.info key under which a write transaction carries the automatic-checkpoint policy (store.log).
 CHECKPOINT_POLICY = "gatekeeper.checkpoint_policy"
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
 class Store:
@@ -55,7 +56,7 @@ class Store:
         info = {CHECKPOINT_POLICY: self.checkpoint_policy} if self.checkpoint_policy is not None else None
         with Session(engine, expire_on_commit=False, info=info) as session:
             if not self.is_sqlite:
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK_ID})
+                session.connection().execute(_PG_LOCK, {"k": PG_WRITE_LOCK_ID})
             try:
                 yield session
                 session.commit()

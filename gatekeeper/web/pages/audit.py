@@ -7,8 +7,6 @@ the role check runs on every route, not only in the navigation.
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 from sqlmodel import Session, col, func, select
-from werkzeug.exceptions import NotImplemented as NotImplementedHTTP
 
 from gatekeeper.actions import views
 from gatekeeper.actions.context import Services
@@ -25,7 +22,7 @@ from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy.states import State
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef, ChangeRequest
-from gatekeeper.web import services
+from gatekeeper.web import downloads, services
 from gatekeeper.web.forms import PeriodForm
 from gatekeeper.web.pages.auth import login_required, role_required
 
@@ -34,15 +31,7 @@ bp = Blueprint("pages_audit", __name__)
 AUDIT_ROLES = ("auditors", "admins")
 LOG_PAGE = 50
 EXCEPTIONS_LIMIT = 200
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# format -> (MIME type, the optional module it needs)
-FORMATS = {"csv": ("text/csv; charset=utf-8", None), "json": ("application/json", None),
-           "xlsx": (XLSX, "gatekeeper.audit.xlsx")}
-
-
-def available(module: str | None) -> bool:
-    """Whether an optional export module is installed (the page says so instead of failing)."""
-    return module is None or importlib.util.find_spec(module) is not None
+FORMATS = ("csv", "xlsx", "json")
 
 
 def default_period() -> tuple[str, str]:
@@ -80,59 +69,24 @@ def index() -> Any:
     with svc.store.read() as s:
         status = log_status(svc, s, verify=request.args.get("verify") == "1")
         exceptions = exception_list(s, start, end)
-    downloads = {"from": start_text, "to": end_text,
-                 "formats": [(fmt, available(mod)) for fmt, (_, mod) in FORMATS.items()],
-                 "evidence": available("gatekeeper.audit.evidence")}
+    links = {"from": start_text, "to": end_text, "formats": [(fmt, True) for fmt in FORMATS], "evidence": True}
     return render_template("audit/index.html", form=form, problem=None, status=status, exceptions=exceptions,
-                           downloads=downloads)
+                           downloads=links)
 
 
 @bp.get("/audit/register")
 @role_required(*AUDIT_ROLES)
 def register_download() -> Response:
-    from gatekeeper.audit import register, writers
-
     _, start_text, end_text, start, end = period()
-    fmt = request.args.get("format", "csv")
-    if fmt not in FORMATS:
-        raise InputError("format must be csv, xlsx or json")
-    mimetype, module = FORMATS[fmt]
-    if not available(module):
-        raise NotImplementedHTTP(f"{fmt.upper()} export is not available in this installation "
-                                 f"({module} is missing)")
-    rows = register.rows(services(), start, end)
-    if fmt == "xlsx":
-        from gatekeeper.audit.xlsx import write_xlsx
-
-        data = io.BytesIO()
-        write_xlsx(data, register.COLUMNS, rows)
-        body = data.getvalue()
-    else:
-        text = io.StringIO()
-        (writers.write_csv if fmt == "csv" else writers.write_json)(text, register.COLUMNS, rows)
-        body = text.getvalue().encode("utf-8")
-    return download(body, mimetype, f"change-register_{start_text or 'start'}_{end_text or 'now'}.{fmt}")
+    return downloads.register_download(services(), start, end, request.args.get("format", "csv"),
+                                       f"{start_text or 'start'}_{end_text or 'now'}")
 
 
 @bp.get("/audit/evidence")
 @role_required(*AUDIT_ROLES)
 def evidence_download() -> Response:
     _, start_text, end_text, start, end = period()
-    try:
-        from gatekeeper.audit.evidence import build_pack
-    except ImportError as exc:
-        raise NotImplementedHTTP("the evidence pack is not available in this installation "
-                                 "(gatekeeper.audit.evidence is missing)") from exc
-    data = io.BytesIO()
-    build_pack(services(), start, end, data)
-    return download(data.getvalue(), "application/zip",
-                    f"evidence-pack_{start_text or 'start'}_{end_text or 'now'}.zip")
-
-
-def download(data: bytes, mimetype: str, filename: str) -> Response:
-    resp = Response(data, mimetype=mimetype)
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
+    return downloads.evidence_download(services(), start, end, f"{start_text or 'start'}_{end_text or 'now'}")
 
 
 # -- log status and exceptions -----------------------------------------------------------------------

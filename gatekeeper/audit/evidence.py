@@ -1,0 +1,271 @@
+"""The evidence pack (SPEC §9, §10): one zip an auditor can check without trusting Gatekeeper.
+
+Order of work: sign a checkpoint of the log head first, then read everything else in one read
+session, so the register and the CSVs reflect at least what the checkpoint covers. ``log.jsonl``
+holds the whole log from seq 1 up to that checkpoint and is verified, from the very bytes put into
+the zip, against ``checkpoint.json`` and ``public-key.pem``; ``verification.txt`` records the result
+and the command to re-run it. Every file is streamed (temporary files for the workbook and the
+log), and ``MANIFEST.sha256`` (``sha256sum`` format) covers every other file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from git import GitCommandError
+
+from gatekeeper import __version__
+from gatekeeper.actions.context import Services
+from gatekeeper.audit import controls, exceptions, reconcile, register
+from gatekeeper.audit.writers import cell, write_csv
+from gatekeeper.audit.xlsx import write_xlsx
+from gatekeeper.errors import InputError, LedgerBroken
+from gatekeeper.ledger.checkpoint import Checkpoint, public_key_pem
+from gatekeeper.ledger.verify import verify_lines
+from gatekeeper.policy.categories import is_protected
+
+FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
+         "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
+         "controls.md")
+MANIFEST = "MANIFEST.sha256"
+VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpoint.json "
+                  "--public-key public-key.pem")
+_CHUNK = 1 << 20
+
+
+class _Pack:
+    """Writes zip entries while hashing them, for the manifest."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self.digests: dict[str, str] = {}
+
+    def put(self, name: str, data: bytes) -> None:
+        self.zf.writestr(name, data)
+        self.digests[name] = hashlib.sha256(data).hexdigest()
+
+    def file(self, name: str, src: IO[bytes]) -> None:
+        digest = hashlib.sha256()
+        with self.zf.open(name, "w", force_zip64=True) as dst:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+        self.digests[name] = digest.hexdigest()
+
+    def csv(self, name: str, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> int:
+        with self.text(name) as out:
+            return write_csv(out, columns, rows)
+
+    def text(self, name: str) -> _TextEntry:
+        return _TextEntry(self, name)
+
+    def manifest(self) -> None:
+        lines = "".join(f"{self.digests[n]}  {n}\n" for n in sorted(self.digests))
+        self.put(MANIFEST, lines.encode("utf-8"))
+
+
+class _TextEntry:
+    """A UTF-8 text zip entry, hashed as it is written."""
+
+    def __init__(self, pack: _Pack, name: str) -> None:
+        self.pack, self.name = pack, name
+        self.digest = hashlib.sha256()
+
+    def __enter__(self) -> io.TextIOWrapper:
+        self.raw = self.pack.zf.open(self.name, "w", force_zip64=True)
+        self.buf = _Hashing(self.raw, self.digest)
+        self.out = io.TextIOWrapper(io.BufferedWriter(self.buf, _CHUNK), encoding="utf-8", newline="")
+        return self.out
+
+    def __exit__(self, *exc: object) -> None:
+        self.out.flush()
+        self.out.detach().flush()
+        self.raw.close()
+        self.pack.digests[self.name] = self.digest.hexdigest()
+
+
+class _Hashing(io.RawIOBase):
+    def __init__(self, dst: IO[bytes], digest: Any) -> None:
+        self.dst, self.digest = dst, digest
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        data = bytes(b)
+        self.digest.update(data)
+        self.dst.write(data)
+        return len(data)
+
+
+def _private_key(services: Services) -> Any:
+    from gatekeeper.store.signing import load_private_key
+
+    path = Path(services.config.service.signing_key)
+    if not path.exists():
+        raise InputError(f"no signing key at {path}: the evidence pack needs a signed checkpoint; create "
+                         "the key with `gatekeeper keys generate` (or start `gatekeeper serve`, which "
+                         "creates it)")
+    return load_private_key(path)
+
+
+def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now: str | None = None) -> int:
+    """Write the evidence pack for [start, end) to ``out``; returns the number of CRs in the register."""
+    from gatekeeper.store import log as ledger_log
+
+    now = now or register.utc_now()
+    key = _private_key(services)
+    cp = ledger_log.make_checkpoint(services.store, key)
+    with services.store.read() as session, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        pack = _Pack(zf)
+        n = _register(pack, register.rows(services, start, end, now=now, session=session))
+        pack.csv("approvals.csv", register.APPROVAL_COLUMNS,
+                 register.approval_rows(services, start, end, session=session))
+        results, notes = _reconcile_all(services, session, start, end)
+        extra = [row for r in results for row in r.exceptions(now)] + notes
+        pack.csv("exceptions.csv", exceptions.EXCEPTION_COLUMNS,
+                 exceptions.exception_rows(session, start, end, now, extra))
+        with tempfile.TemporaryFile() as log_file:
+            ledger_log.export_jsonl(session, log_file, upto=cp.seq)  # type: ignore[arg-type]
+            log_file.seek(0)
+            outcome = _verify(log_file, cp, key.public_key())
+            log_file.seek(0)
+            pack.file("log.jsonl", log_file)  # type: ignore[arg-type]
+        pack.put("checkpoint.json", cp.to_json())
+        pack.put("public-key.pem", public_key_pem(key.public_key()))
+        policy = controls.policy_in_force(session, cp.seq, services.config)
+        pack.put("verification.txt", _verification_text(start, end, now, cp, outcome, results, notes,
+                                                          policy, services).encode("utf-8"))
+        pack.put("policy.toml", policy.raw)
+        pack.csv("policy-history.csv", controls.POLICY_HISTORY_COLUMNS,
+                 controls.policy_history(session, cp.seq))
+        pack.csv("access-review.csv", controls.ACCESS_COLUMNS,
+                 controls.access_rows(services.config, services.directory))
+        pack.put("controls.md", controls.controls_md(_policy_config(services, policy), policy, now,
+                                                       cp.key_id).encode("utf-8"))
+        pack.manifest()
+    return n
+
+
+def _register(pack: _Pack, rows: Iterator[dict[str, Any]]) -> int:
+    """register.csv and register.xlsx from one pass over the rows (so both show the same population).
+
+    Both are spooled to temporary files (a zip takes one open entry at a time); memory stays flat.
+    """
+    with tempfile.TemporaryFile() as csv_file, tempfile.NamedTemporaryFile(suffix=".xlsx") as xlsx_file:
+        text = io.TextIOWrapper(csv_file, encoding="utf-8", newline="")
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(register.COLUMNS)
+
+        def tee() -> Iterator[dict[str, Any]]:
+            for r in rows:
+                writer.writerow([cell(r.get(c)) for c in register.COLUMNS])
+                yield r
+
+        n = write_xlsx(xlsx_file.name, register.COLUMNS, tee())
+        text.flush()
+        csv_file.seek(0)
+        pack.file("register.csv", csv_file)
+        with open(xlsx_file.name, "rb") as fh:
+            pack.file("register.xlsx", fh)
+        text.detach()
+    return n
+
+
+def _verify(log_file: IO[bytes], cp: Checkpoint, public_key: Any) -> str:
+    try:
+        summary = verify_lines(log_file, [cp], public_key)
+    except LedgerBroken as exc:
+        return f"RESULT: FAILED\ngatekeeper: log verify: {exc.message}"
+    except InputError as exc:
+        return f"RESULT: FAILED (unusable input)\ngatekeeper: error: {exc.message}"
+    return f"RESULT: OK\n{summary.describe()}"
+
+
+def _reconcile_all(services: Services, session: Any, start: str, end: str
+                   ) -> tuple[list[reconcile.Result], list[dict[str, Any]]]:
+    """Reconcile every protected branch of every repo whose attested bare repo is reachable from here."""
+    results: list[reconcile.Result] = []
+    notes: list[dict[str, Any]] = []
+    for name, (seq, payload) in sorted(reconcile.attested_repos(session).items()):
+        repo_cfg = services.config.repo(name)
+        if repo_cfg is None:
+            continue
+        path = Path(str(payload.get("path", "")))
+        try:
+            if not path.is_dir():
+                raise InputError("no such folder")
+            with reconcile.open_repo(str(path)) as (gitrepo, local):
+                branches = sorted(h.name for h in gitrepo.heads if is_protected(h.name, repo_cfg.protected))
+                for i, branch in enumerate(branches):
+                    results.append(reconcile.reconcile(session, gitrepo, local, name, branch, start, end,
+                                                       drift=i == 0))
+                if not branches:
+                    r = reconcile.Result(repo=name, ref="", start=start, end=end, tip=None)
+                    reconcile.check_drift(session, local, name, r)
+                    results.append(r)
+        except (InputError, GitCommandError) as exc:
+            reason = exc.message if isinstance(exc, InputError) else str(exc.stderr).strip()
+            notes.append({"kind": "reconcile-gap", "at": register.utc_now(), "actor": None, "repo": name,
+                          "ref": None, "change_id": None, "log_seq": seq,
+                          "detail": f"not reconciled: the bare repo attested at {path} cannot be read from "
+                                    f"where this pack was built ({reason}); run `gatekeeper audit "
+                                    "reconcile` on the git server"})
+    return results, notes
+
+
+def _policy_config(services: Services, policy: controls.PolicyInForce) -> Any:
+    from gatekeeper.config import parse
+    from gatekeeper.errors import ConfigError
+
+    if policy.raw == services.config.raw:
+        return services.config
+    try:
+        return parse(policy.raw, services.config.path)
+    except ConfigError:
+        return services.config
+
+
+def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: str,
+                       results: Sequence[reconcile.Result], notes: Sequence[dict[str, Any]],
+                       policy: controls.PolicyInForce, services: Services) -> str:
+    lines = [
+        "Gatekeeper evidence pack: verification", "",
+        f"Built: {now} by gatekeeper {__version__}",
+        f"Period: {start} .. {end} (register.csv, register.xlsx, approvals.csv, exceptions.csv)",
+        "", "1. Change log", "",
+        f"log.jsonl holds every entry from seq 1 to seq {cp.seq}; checkpoint.json signs seq {cp.seq} "
+        f"(hash {cp.hash}, {cp.ts}) with the Ed25519 key {cp.key_id} in public-key.pem.",
+        "Verifying log.jsonl against checkpoint.json and public-key.pem when the pack was built gave:", "",
+        outcome, "",
+        "Re-run it on your own machine (needs only this pack and Gatekeeper installed):", "",
+        f"    {VERIFY_COMMAND}", "",
+        "It prints \"log intact: ...\" and exits 0; any edit, insertion, deletion, reordering or truncation "
+        "of log.jsonl makes it exit 1 and name the first bad sequence number. Compare the key id "
+        f"{cp.key_id} with the one your organisation keeps on record (logged as key.created).",
+        "", "2. Files", "",
+        "MANIFEST.sha256 lists the SHA-256 of every other file: `sha256sum -c MANIFEST.sha256`, or "
+        "`gatekeeper audit verify-pack PACK.zip` for both checks at once.",
+        "", "3. Policy", "",
+        f"policy.toml is the policy in force, SHA-256 {policy.sha256}"
+        + (f" (config.loaded at log seq {policy.log_seq})." if policy.log_seq else
+           " (read from the policy file: no config.loaded entry in the log)."),
+    ]
+    if policy.sha256 != services.config.sha256:
+        lines.append(f"Note: the policy file where the pack was built has SHA-256 {services.config.sha256}; "
+                     "the service has not loaded it yet.")
+    lines += ["", "4. Reconciliation of protected branches against recorded deployments", ""]
+    for r in results:
+        lines.extend(r.lines())
+    for note in notes:
+        lines.append(f"NOTE {note['repo']}: {note['detail']}")
+    if not results and not notes:
+        lines.append("No repository has attested hooks in the log; nothing to reconcile.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,88 @@
+"""``exceptions.csv`` (SPEC §9, §10): what an auditor follows up, one row per finding.
+
+Kinds: ``push.refused`` (one row per refused ref of a refused push), ``emergency`` (each
+break-glass deployment), ``retro-overdue`` (an emergency CR not ratified by its deadline, or
+ratified late), ``reconcile-gap`` and ``hook-drift`` (from ``audit.reconcile``). Refusals and
+emergencies are read from the hash-chained log, so a row always points at the entry behind it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlmodel import Session, col, or_, select
+
+from gatekeeper.audit.register import in_period, retro_overdue
+from gatekeeper.ledger.entry import EMERGENCY_DEPLOYED, PUSH_REFUSED
+from gatekeeper.store.tables import ChangeLog, ChangeRequest, Deployment
+
+EXCEPTION_COLUMNS = ("kind", "at", "actor", "repo", "ref", "change_id", "detail", "log_seq")
+
+
+def _entries(session: Session, kind: str, start: str, end: str, batch: int = 1000) -> Iterator[ChangeLog]:
+    after = 0
+    while True:
+        chunk = session.exec(select(ChangeLog).where(ChangeLog.kind == kind, col(ChangeLog.ts) >= start,
+                                                     col(ChangeLog.ts) < end, col(ChangeLog.seq) > after)
+                             .order_by(col(ChangeLog.seq)).limit(batch)).all()
+        yield from chunk
+        if len(chunk) < batch:
+            return
+        after = chunk[-1].seq
+
+
+def refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    for e in _entries(session, PUSH_REFUSED, start, end):
+        p = json.loads(e.payload)
+        refs = [r for r in p.get("refs", []) if not r.get("allow")] or [{"ref": None, "reasons": []}]
+        for r in refs:
+            detail = " | ".join(r.get("reasons") or []) or "refused"
+            if p.get("emergency") is not None:
+                detail = f"emergency requested ({p['emergency']}): {detail}"
+            yield {"kind": "push.refused", "at": e.ts, "actor": e.actor, "repo": p.get("repo"),
+                   "ref": r.get("ref"), "change_id": None, "detail": detail, "log_seq": e.seq}
+
+
+def emergencies(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    for e in _entries(session, EMERGENCY_DEPLOYED, start, end):
+        p = json.loads(e.payload)
+        cid = p.get("change_id")
+        cr = session.get(ChangeRequest, cid) if cid is not None else None
+        detail = f"break-glass deployment of {str(p.get('new', ''))[:12]}: {p.get('reason', '')}"
+        if cr is not None:
+            detail += f"; retrospective approval due by {cr.emergency_deadline}; state now {cr.state}"
+            if cr.retro_approved_at:
+                detail += f" (retro-approved {cr.retro_approved_at})"
+        yield {"kind": "emergency", "at": e.ts, "actor": e.actor, "repo": p.get("repo"), "ref": p.get("ref"),
+               "change_id": cid, "detail": detail, "log_seq": e.seq}
+
+
+def overdue(session: Session, start: str, end: str, now: str) -> Iterator[dict[str, Any]]:
+    """Emergency CRs of the period (or due in it) whose ratification missed the deadline."""
+    deadline = col(ChangeRequest.emergency_deadline)
+    for cr in session.exec(select(ChangeRequest).where(
+            col(ChangeRequest.emergency).is_(True), deadline.is_not(None),
+            or_(in_period(start, end), (deadline >= start) & (deadline < end)))
+            .order_by(col(ChangeRequest.id))).all():
+        if not retro_overdue(cr, now):
+            continue
+        seq = session.exec(select(Deployment.log_seq).where(Deployment.change_id == cr.id,
+                                                            col(Deployment.emergency).is_(True))
+                           .order_by(col(Deployment.log_seq))).first()
+        detail = (f"retro-approved {cr.retro_approved_at}, after the deadline {cr.emergency_deadline}"
+                  if cr.retro_approved_at else
+                  f"no retrospective approval; the deadline {cr.emergency_deadline} has passed "
+                  f"(state {cr.state})")
+        yield {"kind": "retro-overdue", "at": cr.emergency_deadline, "actor": cr.deployed_by, "repo": cr.repo,
+               "ref": f"refs/heads/{cr.target}", "change_id": cr.id, "detail": detail, "log_seq": seq}
+
+
+def exception_rows(session: Session, start: str, end: str, now: str,
+                   extra: Iterable[dict[str, Any]] = ()) -> Iterator[dict[str, Any]]:
+    """All exceptions of the period, kind by kind; ``extra`` carries the reconciliation findings."""
+    yield from refused(session, start, end)
+    yield from emergencies(session, start, end)
+    yield from overdue(session, start, end, now)
+    yield from extra

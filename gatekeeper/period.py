@@ -1,0 +1,71 @@
+"""``--from``/``--to`` periods (SPEC §10): ``YYYY-MM-DD`` is a whole UTC day, both ends inclusive;
+an RFC 3339 timestamp is that instant.
+
+Bounds come back as half-open ``[start, end)`` strings in the stored timestamp format
+(``YYYY-MM-DDTHH:MM:SS.ffffffZ``, see ``store.log.utc_now``), so SQL can compare them as text. A
+missing bound is open: ``MIN_TS`` or ``MAX_TS``. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from gatekeeper.errors import InputError
+
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+MIN_TS = "0000-01-01T00:00:00.000000Z"
+MAX_TS = "9999-12-31T23:59:59.999999Z"
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# RFC 3339 section 5.6: date "T" time, optional fraction, then "Z" or a numeric offset (required).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_instant(value: str, option: str = "--from") -> tuple[datetime, bool]:
+    """``(instant in UTC, is_whole_day)``; a bad value is an ``InputError`` naming the option."""
+    text = value.strip()
+    if _DATE.fullmatch(text):
+        try:
+            return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC), True
+        except ValueError as exc:
+            raise InputError(f"{option} {value!r}: not a valid date ({exc})") from exc
+    if not _RFC3339.fullmatch(text):
+        raise InputError(f"{option} {value!r}: expected YYYY-MM-DD or an RFC 3339 timestamp with a time zone "
+                         "(e.g. 2024-05-01T08:00:00Z)")
+    frac = re.search(r"\.(\d+)", text)
+    if frac and len(frac.group(1)) > 6:  # datetime keeps microseconds; finer digits are cut, not rounded
+        text = text.replace(frac.group(0), "." + frac.group(1)[:6])
+    try:
+        instant = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError as exc:
+        raise InputError(f"{option} {value!r}: not a valid timestamp ({exc})") from exc
+    return instant.astimezone(UTC), False
+
+
+def format_ts(instant: datetime) -> str:
+    """The stored timestamp format, so bounds and ``ts`` columns compare correctly as text."""
+    return instant.astimezone(UTC).strftime(TS_FORMAT)
+
+
+def parse_period(from_: str | None, to: str | None) -> tuple[str, str]:
+    """``(start, end_exclusive)`` for ``--from``/``--to``; ``to`` as a date includes that whole day."""
+    start = MIN_TS
+    end = MAX_TS
+    start_dt = end_dt = None
+    if from_:
+        start_dt, _ = parse_instant(from_, "--from")
+        start = format_ts(start_dt)
+    if to:
+        instant, whole_day = parse_instant(to, "--to")
+        # Inclusive end → exclusive bound: the next day, or the next representable microsecond.
+        end_dt = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
+        end = format_ts(end_dt)
+    if start_dt is not None and end_dt is not None and end_dt <= start_dt:
+        raise InputError(f"--from {from_} is after --to {to}")
+    return start, end
+
+
+def in_period(ts: str, start: str, end: str) -> bool:
+    """Whether a stored ``ts`` lies in ``[start, end)``."""
+    return start <= ts < end
