@@ -125,7 +125,8 @@ class FileDirectory:
         data = self._current()
         found: dict[str, Membership] = {}
         # Breadth-first from the groups naming the user directly; the visited set stops cycles.
-        queue: list[tuple[str, tuple[str, ...]]] = [(name, (name,)) for name, (members, _) in data.groups.items() if username in members]
+        queue: list[tuple[str, tuple[str, ...]]] = [
+            (name, (name,)) for name, (members, _) in data.groups.items() if username in members]
         while queue:
             name, via = queue.pop(0)
             if name in found:
