@@ -313,3 +313,11 @@ def read_csv(text: str) -> list[tuple[int, list[str]]]:
         line = reader.line_num
         raise ContentError(f"not valid CSV: line {line}: {exc}", f"line {line}") from exc
     return rows
+
+
+def validate_with(parse: Any, check: Any, path: str, data: bytes, context: Context) -> list[Finding]:
+    """A format module's ``validate``: unreadable content is one error finding, never an exception."""
+    try:
+        return list(check(path, parse(data, path), context))
+    except ContentError as exc:
+        return [error(path, exc.location, exc.message)]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from gatekeeper.formats._common import (
     NO_CONTEXT,
-    ContentError,
     Element,
     brief,
     compare,
@@ -24,6 +23,7 @@ from gatekeeper.formats._common import (
     finding,
     parse_number,
     summary_of,
+    validate_with,
 )
 from gatekeeper.formats._xml import XmlDoc, local, parse_xml, text_of
 from gatekeeper.formats.base import Context, Finding, SemanticChange
@@ -101,11 +101,7 @@ def parse(data: bytes, path: str = "") -> Recipe:
 
 
 def validate(path: str, data: bytes, context: Context = NO_CONTEXT) -> list[Finding]:
-    try:
-        recipe = parse(data, path)
-    except ContentError as exc:
-        return [error(path, exc.location, exc.message)]
-    return check(path, recipe, context)
+    return validate_with(parse, check, path, data, context)
 
 
 def diff(path: str, old: bytes, new: bytes) -> list[SemanticChange]:

@@ -19,6 +19,7 @@ from gatekeeper.formats._common import (
     finding,
     parse_number,
     read_csv,
+    validate_with,
 )
 from gatekeeper.formats.base import Context, Finding, SemanticChange
 
@@ -77,10 +78,7 @@ def parse(data: bytes, path: str = "") -> MappingFile:
 
 
 def validate(path: str, data: bytes, context: Context = NO_CONTEXT) -> list[Finding]:
-    try:
-        return check(path, parse(data, path), context)
-    except ContentError as exc:
-        return [error(path, exc.location, exc.message)]
+    return validate_with(parse, check, path, data, context)
 
 
 def diff(path: str, old: bytes, new: bytes) -> list[SemanticChange]:

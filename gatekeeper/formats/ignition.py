@@ -17,13 +17,13 @@ from gatekeeper.formats._common import (
     brief,
     compare,
     describe_plain,
-    error,
     finding,
     flatten,
     load_json,
     parse_number,
     show,
     summary_of,
+    validate_with,
 )
 from gatekeeper.formats.base import Context, Finding, SemanticChange
 
@@ -62,11 +62,7 @@ def parse(data: bytes, path: str = "") -> TagTree:
 
 
 def validate(path: str, data: bytes, context: Context = NO_CONTEXT) -> list[Finding]:
-    try:
-        tree = parse(data, path)
-    except ContentError as exc:
-        return [error(path, exc.location, exc.message)]
-    return check(path, tree, context)
+    return validate_with(parse, check, path, data, context)
 
 
 def diff(path: str, old: bytes, new: bytes) -> list[SemanticChange]:

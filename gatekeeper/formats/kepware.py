@@ -28,6 +28,7 @@ from gatekeeper.formats._common import (
     read_csv,
     show,
     summary_of,
+    validate_with,
 )
 from gatekeeper.formats.base import Context, Finding, SemanticChange
 
@@ -80,10 +81,7 @@ def parse(data: bytes, path: str = "") -> KepwareFile:
 
 
 def validate(path: str, data: bytes, context: Context = NO_CONTEXT) -> list[Finding]:
-    try:
-        return check(path, parse(data, path), context)
-    except ContentError as exc:
-        return [error(path, exc.location, exc.message)]
+    return validate_with(parse, check, path, data, context)
 
 
 def diff(path: str, old: bytes, new: bytes) -> list[SemanticChange]:

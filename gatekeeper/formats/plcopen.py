@@ -20,8 +20,8 @@ from gatekeeper.formats._common import (
     brief,
     compare,
     describe_plain,
-    error,
     finding,
+    validate_with,
 )
 from gatekeeper.formats._xml import XmlDoc, child, children, local, parse_xml, text_of
 from gatekeeper.formats.base import Context, Finding, SemanticChange
@@ -60,10 +60,7 @@ def parse(data: bytes, path: str = "") -> Project:
 
 
 def validate(path: str, data: bytes, context: Context = NO_CONTEXT) -> list[Finding]:
-    try:
-        return check(path, parse(data, path), context)
-    except ContentError as exc:
-        return [error(path, exc.location, exc.message)]
+    return validate_with(parse, check, path, data, context)
 
 
 def diff(path: str, old: bytes, new: bytes) -> list[SemanticChange]:
