@@ -30,27 +30,24 @@ def say(line: str) -> None:
 
 def post(config: HookConfig, path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
     import json  # imported here: a topic-only pre-receive never talks to the service
-    import urllib.error
-    import urllib.request
+
+    from gatekeeper.gitio.http import post_json
 
     token = os.environ.get(config.hook_token_env, "")
     if not token:
         raise ConnectionError(f"hook token not set (environment variable {config.hook_token_env})")
     data = json.dumps(body, separators=(",", ":")).encode("utf-8")
-    req = urllib.request.Request(config.url + path, data=data, method="POST", headers={  # noqa: S310
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) URL checked by config
-            result = json.loads(resp.read().decode("utf-8"))
-    except urllib.error.HTTPError as exc:
-        try:
-            err = json.loads(exc.read().decode("utf-8"))["error"]["message"]
-        except Exception:
-            err = exc.reason
-        raise ConnectionError(f"service answered {exc.code}: {err}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ConnectionError(f"service unreachable at {config.url}: {reason}") from exc
+        status, raw = post_json(config.url, path, data, token, timeout)
+    except (OSError, ValueError) as exc:
+        raise ConnectionError(f"service unreachable at {config.url}: {exc}") from exc
+    try:
+        result = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        result = None
+    if status != 200:
+        err = result.get("error", {}).get("message") if isinstance(result, dict) else None
+        raise ConnectionError(f"service answered {status}: {err or raw[:200].decode('utf-8', 'replace')}")
     if not isinstance(result, dict):
         raise ConnectionError("service answered with something other than a JSON object")
     return result
@@ -78,7 +75,8 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _run(which: str, updates: list[RefUpdate]) -> int:
-    config = load(os.environ.get("GATEKEEPER_HOOK_CONFIG") or os.environ.get("GATEKEEPER_CONFIG"))
+    config = load(os.environ.get("GATEKEEPER_HOOK_CONFIG") or os.environ.get("GATEKEEPER_CONFIG"),
+                  os.environ.get("GATEKEEPER_HOOK_POLICY"))
     repo_name = os.environ.get("GATEKEEPER_HOOK_REPO", "")
     if repo_name not in config.repos:
         raise GatekeeperError(f"repository {repo_name!r} is not in the policy file {config.path}")

@@ -1,4 +1,4 @@
-"""The few policy values the hooks need, read straight from the TOML (standard library only).
+"""The few policy values the hooks need (standard library only).
 
 The full loader (``gatekeeper.config``) validates everything with frozen dataclasses; its import
 alone costs more than a whole plain push, so the hooks read this lean view instead. The service, which
@@ -9,7 +9,6 @@ refuse protected refs (fail closed).
 from __future__ import annotations
 
 import os
-import tomllib
 
 from gatekeeper.errors import ConfigError
 from gatekeeper.policy.categories import matches
@@ -53,15 +52,43 @@ class HookConfig:
         return next((c[2] for c in hits if c[2]), None)
 
 
-def load(path: str | None) -> HookConfig:
+def view(raw: bytes) -> dict[str, object]:
+    """The part of the policy the hooks read, plus the policy's SHA-256: baked into the hook shims by
+    install-hooks so a push does not pay for parsing TOML (the hook files are attested)."""
+    import hashlib
+    import tomllib
+
+    data = tomllib.loads(raw.decode("utf-8"))
+    service, git = data.get("service", {}), data.get("git", {})
+    return {
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "service": {k: service[k] for k in ("url", "hook_token_env", "fail_open") if k in service},
+        "git": {k: git[k] for k in ("pusher_env", "max_content_bytes") if k in git},
+        "repos": [{"name": r["name"], "protected": r.get("protected", [])} for r in data.get("repos", [])],
+        "categories": [{k: c[k] for k in ("name", "paths", "format") if k in c} for c in data.get("categories", [])],
+    }
+
+
+def load(path: str | None, baked: str | None = None) -> HookConfig:
+    """The policy at ``path``; ``baked`` (a ``view()`` as JSON) is used while the file is unchanged."""
     path = path or os.environ.get("GATEKEEPER_CONFIG") or "config/gatekeeper.toml"
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
-        return HookConfig(path, data)
+            raw = f.read()
     except OSError as exc:
         raise ConfigError(f"cannot read configuration: {exc.strerror}", file=path) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", file=path) from exc
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    try:
+        if baked:
+            import hashlib
+            import json
+
+            data = json.loads(baked)
+            if isinstance(data, dict) and data.get("sha256") == hashlib.sha256(raw).hexdigest():
+                return HookConfig(path, data)
+        import tomllib  # the slow path: the policy changed since install-hooks baked it
+
+        return HookConfig(path, tomllib.loads(raw.decode("utf-8")))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", file=path) from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # TOMLDecodeError is a ValueError
         raise ConfigError(f"invalid policy: {exc}", file=path) from exc

@@ -57,10 +57,14 @@ def init_bare(repo: Path) -> None:
 def install(repo: Path, name: str, config_path: Path, python: str | None = None) -> dict[str, Any]:
     """Write the shims, chain foreign hooks, set git config; returns the attestation payload."""
     check_bare(repo)
+    import json
+
     import gatekeeper
+    from gatekeeper.gitio.hookconfig import view
 
     values = {"PYTHON": python or sys.executable, "PYTHONPATH": str(Path(gatekeeper.__file__).resolve().parents[1]),
-              "CONFIG": str(config_path.resolve()), "REPO": name}
+              "CONFIG": str(config_path.resolve()), "REPO": name,
+              "POLICY": json.dumps(view(config_path.read_bytes()), separators=(",", ":"), sort_keys=True)}
     hooks = repo / "hooks"
     hooks.mkdir(exist_ok=True)
     chained = []
