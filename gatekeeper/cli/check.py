@@ -46,7 +46,9 @@ def check(app: AppContext, paths: tuple[str, ...]) -> int:
     from gatekeeper.policy.categories import classify
 
     cfg = app.config
-    root = _repo_root(Path.cwd())
+    # Category patterns are relative to the repo root: find it from the first path given, else from here.
+    first = Path(paths[0]) if paths else Path.cwd()
+    root = _repo_root(first if first.is_dir() else first.resolve().parent)
 
     def rel(p: Path) -> str:
         try:
