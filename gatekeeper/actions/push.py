@@ -12,6 +12,7 @@ from gatekeeper.actions.changes import open_or_revise, withdraw_in
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, UpdateIn
 from gatekeeper.config import RepoConfig
+from gatekeeper.errors import DirectoryUnavailable
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
@@ -42,7 +43,11 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
             elif not _protected(repo, u.ref):
                 continue
             else:
-                result = _gate(services, session, repo, u, req.pusher, req.push_options)
+                try:
+                    result = _gate(services, session, repo, u, req.pusher, req.push_options)
+                except DirectoryUnavailable as exc:  # fail closed, and say so in the log
+                    result = gate.GateResult(False, (f"refusing {u.ref}: {exc.message}; approvals cannot be "
+                                                     "re-checked (fail closed)",))
             allow = allow and result.allow
             messages.extend(result.messages)
             refs.append({"ref": u.ref, "old": u.old, "new": u.new, "allow": result.allow,

@@ -117,7 +117,10 @@ def test_slapd_down_fails_closed(repo: Repo, svc: Service, server: ldap.Slapd) -
         resp = requests.get(svc.url + "/api/v1/changes", auth=auth("carol"), timeout=10)
         assert resp.status_code == 503 and "directory unreachable" in resp.json()["error"]["message"]
         r = repo.push("HEAD:refs/heads/main")
-        assert not r.ok and any("directory unreachable" in ln for ln in r.lines), r.lines
+        assert not r.ok and any("directory unreachable" in ln and "fail closed" in ln for ln in r.lines), r.lines
     finally:
         server.start()
+    entries = requests.get(svc.url + "/api/v1/log?limit=200", auth=auth("dave"), timeout=10).json()["entries"]
+    refused = [e for e in entries if e["kind"] == "push.refused"]
+    assert refused and "directory unreachable" in refused[-1]["payload"]["refs"][0]["reasons"][0]
     assert requests.get(svc.url + "/healthz", timeout=10).status_code == 200
