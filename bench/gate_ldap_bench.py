@@ -15,8 +15,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gatekeeper import config as config_mod
-from gatekeeper.gitio.receive import PayloadBuilder, RefUpdate
+from gatekeeper.gitio.hookconfig import load
+from gatekeeper.gitio.pushinfo import RefUpdate
+from gatekeeper.gitio.receive import PayloadBuilder
 from tests.e2e.test_ldap_flow import auth, ldap_policy
 from tests.support import slapd as ldap
 from tests.support.git import git, make_repo
@@ -39,12 +40,12 @@ def main() -> None:
                 r = requests.post(f"{svc.url}/api/v1/changes/{cid}/approvals", auth=auth(user), timeout=30,
                                   json={"decision": "approve"})
                 assert r.status_code == 201, r.text
-            cfg = config_mod.load(plant.config)
+            cfg = load(str(plant.config))
             cwd = os.getcwd()
             os.chdir(repo.work)
             head = git(repo.work, "rev-parse", "HEAD")
             body = {"repo": "plant-a-ot", "pusher": "alice", "push_options": [], "updates": [
-                PayloadBuilder(cfg, cfg.repo("plant-a-ot"), []).update(  # type: ignore[arg-type]
+                PayloadBuilder(cfg, "plant-a-ot", []).update(
                     RefUpdate("0" * 40, head, "refs/heads/main"), with_content=False)]}
             os.chdir(cwd)
             body["updates"][0].update({"protected_exists": False})

@@ -199,3 +199,28 @@ def test_topic_deletion_withdraws_the_cr(repo: Repo, service: Service) -> None:
     r = repo.push(":refs/heads/gone")
     assert r.ok and f"change request {cid} withdrawn" in r.text()
     assert service.get(f"/api/v1/changes/{cid}", "carol").json()["state"] == "withdrawn"
+
+
+@pytest.mark.parametrize("user_var", ["GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER"])
+def test_git_servers_name_the_pusher(repo: Repo, service: Service, user_var: str) -> None:
+    """GitLab server hooks, Gitea/Forgejo, gitolite and git-http-backend each set their own variable."""
+    repo.checkout("server", create=True)
+    repo.commit({"cfg/s.txt": user_var}, "s", author="erin")
+    r = repo.push("HEAD:refs/heads/server", user="erin", user_var=user_var)
+    cid = r.change_id()
+    cr = service.get(f"/api/v1/changes/{cid}", "carol").json()
+    assert cr["requested_by"] == "erin" and cr["revisions"][0]["pushed_by"] == "erin"
+
+
+def test_change_list_and_show_read_from_the_service(repo: Repo, service: Service) -> None:
+    cid = open_cr(repo, {"cfg/c.txt": "c\n"}, "cli", options=("gatekeeper.title=Raise TT-101 high",))
+    env = {"GATEKEEPER_USER": "carol", "GATEKEEPER_PASSWORD": "pw-carol-secret"}
+    proc = gatekeeper(repo.plant, "change", "list", "--state", "pending", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{cid:>6}  pending" in proc.stdout and "Raise TT-101 high" in proc.stdout
+    proc = gatekeeper(repo.plant, "change", "show", str(cid), env=env)
+    assert proc.returncode == 0 and "needs 1 more by ot-engineering-leads" in proc.stdout
+    proc = gatekeeper(repo.plant, "change", "show", "999", env=env)
+    assert proc.returncode == 1 and proc.stderr == "gatekeeper: error: change request 999 not found\n"
+    proc = gatekeeper(repo.plant, "change", "list", env={"GATEKEEPER_USER": "carol", "GATEKEEPER_PASSWORD": "x"})
+    assert proc.returncode == 1 and "invalid username or password" in proc.stderr

@@ -85,10 +85,11 @@ class Repo:
         return git(self.work, "rev-parse", "HEAD")
 
     def push(self, refspec: str, user: str | None = "alice", options: tuple[str, ...] = (),
-             force: bool = False, token: str | None = HOOK_TOKEN) -> PushResult:
+             force: bool = False, token: str | None = HOOK_TOKEN, user_var: str = "GATEKEEPER_USER") -> PushResult:
+        """A real ``git push``; ``user_var`` is how the git server names the pusher (GL_USERNAME, ...)."""
         extra = {"GATEKEEPER_HOOK_TOKEN": token} if token else {}
         if user:
-            extra["GATEKEEPER_USER"] = user
+            extra[user_var] = user
         args = ["push", "--porcelain", "origin", refspec]
         for o in options:
             args[1:1] = ["-o", o]
