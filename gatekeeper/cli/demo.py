@@ -117,7 +117,6 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     """Build a demo plant repo, users and service data, then serve."""
     from waitress.server import create_server
 
-    from gatekeeper.cli.serve import ensure_signing_key
     from gatekeeper.gitio import install
     from gatekeeper.ledger.entry import HOOKS_ATTESTED
     from gatekeeper.store import log
@@ -127,7 +126,6 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     click.echo(f"building the demo in {d.root}")
     d.prepare()
     app.config_path = str(d.config_path)
-    ensure_signing_key(app)
     server = create_server(create_app(app.config), host="127.0.0.1", port=port, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

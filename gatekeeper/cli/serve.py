@@ -7,15 +7,6 @@ import click
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 
 
-def ensure_signing_key(app: AppContext) -> None:
-    """Create the checkpoint signing key when missing (SPEC §10); logs ``key.created``."""
-    try:
-        from gatekeeper.store.signing import ensure_key
-    except ImportError:
-        return
-    ensure_key(app.config, app.store)
-
-
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=None, type=int, help="Default: the port of service.url.")
@@ -30,7 +21,6 @@ def serve(app: AppContext, host: str, port: int | None, threads: int) -> None:
 
     from gatekeeper.web import create_app
 
-    ensure_signing_key(app)
     flask_app = create_app(app.config)
     port = port or urlsplit(app.config.service.url).port or 8080
     click.echo(f"gatekeeper: serving on http://{host}:{port} (policy {app.config.path})", err=True)

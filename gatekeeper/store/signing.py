@@ -1,7 +1,7 @@
 """The checkpoint signing key on disk (SPEC §10): Ed25519 PKCS#8 PEM, mode 0600, ``<name>.pub.pem`` beside.
 
 The private key never enters the database, so a database administrator cannot sign a checkpoint
-for a rewritten log. ``ensure_key`` is what ``serve`` and ``demo`` call at start.
+for a rewritten log. ``ensure_key`` is what the app factory (``serve``, ``demo``, gunicorn) calls at start.
 """
 
 from __future__ import annotations

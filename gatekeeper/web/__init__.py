@@ -42,9 +42,11 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
                           file=str(cfg.path))
     from gatekeeper.directory import open_directory
     from gatekeeper.store.db import open_store
+    from gatekeeper.store.signing import ensure_key
 
     store = open_store(cfg)
     directory = open_directory(cfg)
+    ensure_key(cfg, store)  # SPEC §10: serve (and each gunicorn worker) creates it when missing
     app.extensions["gatekeeper"] = Services(config=cfg, store=store, directory=directory)
     _record_policy(app.extensions["gatekeeper"])
 
