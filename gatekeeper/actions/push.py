@@ -52,7 +52,8 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
             messages.extend(result.messages)
             refs.append({"ref": u.ref, "old": u.old, "new": u.new, "allow": result.allow,
                          "deploys": list(result.deployed), "unapproved_ok": list(result.unapproved_ok),
-                         "reasons": list(result.messages)})
+                         "reasons": list(result.messages),
+                         "approvals": {str(cid): list(a) for cid, a in result.approvals}})
         log.append(session, kinds.PUSH_ALLOWED if allow else kinds.PUSH_REFUSED, req.pusher or "(unknown)", {
             "repo": req.repo, "pusher": req.pusher, "push_options": req.push_options, "refs": refs,
             "emergency": option(req.push_options, "emergency"),
@@ -120,7 +121,8 @@ def _partition(services: Services, session: Session, repo: RepoConfig, u: Update
         deployed = tuple(c.id for c in chosen)
         msgs = tuple(f"{u.ref}: deploys change request {c.id} ({c.url})" for c in chosen)
         return gate.GateResult(True, msgs + free_msgs, deployed=deployed,
-                               unapproved_ok=tuple(fc.path for fc in free))
+                               unapproved_ok=tuple(fc.path for fc in free),
+                               approvals=tuple((c.id, c.approvals) for c in chosen))
     topic_hint = f"git push origin HEAD:refs/heads/<topic> -o gatekeeper.target={branch}"
     covered = {fc for c in candidates if c.ready and c.patch <= frozenset(changes) for fc in c.patch}
     blocking = sorted(needed - covered) or sorted(needed)
@@ -149,8 +151,12 @@ def _candidates(services: Services, session: Session, repo: str, target: str,
         problems = review.problems()
         if cr.state != State.APPROVED and not problems:
             problems = [f"change request {cr.id} is {cr.state}"]
+        counted = tuple({"username": slot.username, "group": slot.group,
+                         "memberships": [m.to_dict() for m in review.memberships.get(slot.username, [])
+                                         if m.group == slot.group]} for slot in review.slots)
         out.append(gate.Candidate(id=cr.id or 0, url=services.change_url(cr.id or 0), patch=patch,
-                                  ready=cr.state == State.APPROVED and review.complete, problems=tuple(problems)))
+                                  ready=cr.state == State.APPROVED and review.complete, problems=tuple(problems),
+                                  approvals=counted))
     return out
 
 

@@ -29,6 +29,8 @@ class Candidate:
     patch: frozenset[FileChange]
     ready: bool
     problems: tuple[str, ...] = ()
+    # The approvals that counted at this re-check, with the memberships used (SPEC §3: logged).
+    approvals: tuple[dict[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class GateResult:
     deployed: tuple[int, ...] = ()               # CR ids the push deploys
     unapproved_ok: tuple[str, ...] = ()          # paths allowed without approval
     blocking: tuple[str, ...] = field(default_factory=tuple)
+    approvals: tuple[tuple[int, tuple[dict[str, object], ...]], ...] = ()  # per deployed CR
 
 
 def partition(needed: frozenset[FileChange], allowed: frozenset[FileChange],

@@ -56,6 +56,12 @@ def test_main_flow_push_approve_deploy_register(repo: Repo, service: Service) ->
     assert "bob (finance-controllers, Reviewed and approved," in row["approvals"]
     assert row["log_seqs"] == sorted(row["log_seqs"]) and len(row["log_seqs"]) >= 4
     assert service.get("/api/v1/audit/register?from=2000-01-01&to=2100-12-31", "alice").status_code == 403
+    allowed = [e for e in service.get("/api/v1/log?limit=500", "dave").json()["entries"]
+               if e["kind"] == "push.allowed" and e["payload"]["refs"] and e["payload"]["refs"][0]["deploys"] == [cid]]
+    counted = allowed[-1]["payload"]["refs"][0]["approvals"][str(cid)]
+    assert {a["username"] for a in counted} == {"bob", "carol"}
+    carol = next(a for a in counted if a["username"] == "carol")
+    assert carol["memberships"][0]["group"] == "ot-engineering-leads"  # memberships used at the gate, logged
     rc = gatekeeper(repo.plant, "log", "verify")
     assert rc.returncode == 0, rc.stderr
 
