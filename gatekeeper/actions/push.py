@@ -151,7 +151,7 @@ def _candidates(services: Services, session: Session, repo: str, target: str,
         problems = review.problems()
         if cr.state != State.APPROVED and not problems:
             problems = [f"change request {cr.id} is {cr.state}"]
-        counted = tuple({"username": slot.username, "group": slot.group,
+        counted: tuple[dict[str, object], ...] = tuple({"username": slot.username, "group": slot.group,
                          "memberships": [m.to_dict() for m in review.memberships.get(slot.username, [])
                                          if m.group == slot.group]} for slot in review.slots)
         out.append(gate.Candidate(id=cr.id or 0, url=services.change_url(cr.id or 0), patch=patch,
