@@ -169,9 +169,7 @@ def child(folder: Path, fmt: str, size: int) -> None:
     """One export in this (fresh) process; prints a JSON line with time and memory."""
     from gatekeeper import config
     from gatekeeper.actions.context import Services
-    from gatekeeper.audit import register, writers
-    from gatekeeper.audit.evidence import build_pack
-    from gatekeeper.audit.xlsx import write_xlsx
+    from gatekeeper.audit.export import write_export
     from gatekeeper.directory import open_directory
     from gatekeeper.store.db import Store
 
@@ -181,15 +179,8 @@ def child(folder: Path, fmt: str, size: int) -> None:
     base = _reset_peak()
     out = folder / f"out-{size}.{fmt}"
     t = time.perf_counter()
-    if fmt == "csv":
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            n = writers.write_csv(fh, register.COLUMNS, register.rows(svc, start, end))
-    elif fmt == "xlsx":
-        with out.open("wb") as bfh:
-            n = write_xlsx(bfh, register.COLUMNS, register.rows(svc, start, end))
-    else:
-        with out.open("wb") as bfh:
-            n = build_pack(svc, start, end, bfh)
+    with out.open("wb") as fh:
+        n = write_export(svc, start, end, fmt, fh)
     elapsed = time.perf_counter() - t
     peak = _peak()
     print(json.dumps({"n": n, "seconds": elapsed, "base_kib": base, "peak_kib": peak,

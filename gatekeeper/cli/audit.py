@@ -43,27 +43,15 @@ def _services(app: AppContext) -> Any:
 @pass_app
 def export(app: AppContext, from_: str, to: str, fmt: str, output: Path) -> int:
     """Write the change register (csv, xlsx, json) or the evidence pack (zip)."""
-    from gatekeeper.audit import register, writers
+    from gatekeeper.audit.export import write_export
     from gatekeeper.period import parse_period
 
     start, end = parse_period(from_, to)
     svc = _services(app)
     tmp = output.with_name(f".{output.name}.partial")
     try:
-        if fmt in ("csv", "json"):
-            with tmp.open("w", encoding="utf-8", newline="") as out:
-                write = writers.write_csv if fmt == "csv" else writers.write_json
-                n = write(out, register.COLUMNS, register.rows(svc, start, end))
-        elif fmt == "xlsx":
-            from gatekeeper.audit.xlsx import write_xlsx
-
-            with tmp.open("wb") as bout:
-                n = write_xlsx(bout, register.COLUMNS, register.rows(svc, start, end))
-        else:
-            from gatekeeper.audit.evidence import build_pack
-
-            with tmp.open("wb") as bout:
-                n = build_pack(svc, start, end, bout)
+        with tmp.open("wb") as out:
+            n = write_export(svc, start, end, fmt, out)
         tmp.replace(output)
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
