@@ -167,6 +167,8 @@ def _peak() -> int:
 
 def child(folder: Path, fmt: str, size: int) -> None:
     """One export in this (fresh) process; prints a JSON line with time and memory."""
+    import gatekeeper.audit.evidence
+    import gatekeeper.audit.xlsx  # noqa: F401  (imported before measuring: write_export imports lazily)
     from gatekeeper import config
     from gatekeeper.actions.context import Services
     from gatekeeper.audit.export import write_export
