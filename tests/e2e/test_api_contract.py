@@ -32,7 +32,7 @@ def test_cr_json_has_the_spec_fields_and_errors_have_one_shape(repo: Repo, servi
     repo.commit({"cfg/x.txt": "x\n"}, "x", trailers="Co-authored-by: Erin <erin@plant.example>")
     cid = repo.push("HEAD:refs/heads/contract").change_id()
     cr = service.get(f"/api/v1/changes/{cid}", "carol").json()
-    assert CR_FIELDS <= set(cr)
+    assert set(cr) >= CR_FIELDS
     rev = cr["revisions"][0]
     assert {"number", "fingerprint", "pushed_by", "pushed_at", "commits"} <= set(rev)
     assert rev["commits"][0]["co_authors"] == ["erin@plant.example"]
