@@ -33,6 +33,7 @@ class ServiceConfig:
     fail_open: bool = False
     checkpoint_every: int = 1000
     session_idle_minutes: int = 30
+    trusted_proxies: int = 0  # reverse-proxy hops whose X-Forwarded-For/-Proto are believed
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,10 @@ def _service(r: _Reader, base: Path) -> ServiceConfig:
         fail_open=r.get("fail_open", bool, d.fail_open),
         checkpoint_every=r.get("checkpoint_every", int, d.checkpoint_every),
         session_idle_minutes=r.get("session_idle_minutes", int, d.session_idle_minutes),
+        trusted_proxies=r.get("trusted_proxies", int, d.trusted_proxies),
     )
+    if not 0 <= svc.trusted_proxies <= 5:
+        raise r.fail("trusted_proxies", "must be the number of reverse proxies in front of the service (0 to 5)")
     if svc.checkpoint_every < 0:
         raise r.fail("checkpoint_every", "must be 0 (off) or a positive number of entries")
     r.finish()

@@ -35,6 +35,12 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides or {})
+    if cfg.service.trusted_proxies:
+        # Behind a reverse proxy the client address (lockout, logs) comes from X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = cfg.service.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if not app.config["SECRET_KEY"]:
         from gatekeeper.errors import ConfigError
 
