@@ -115,10 +115,6 @@ class Config:
 
         return hashlib.sha256(self.raw).hexdigest()
 
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
-
     def repo(self, name: str) -> RepoConfig | None:
         return next((r for r in self.repos if r.name == name), None)
 
@@ -132,12 +128,6 @@ class Config:
             raise ConfigError(f"{what}: environment variable {env_name} is not set", file=str(self.path))
         return value
 
-    def groups_named(self) -> set[str]:
-        """Every group the policy names (rules, authors, roles), for checking against the directory."""
-        names = set(self.roles.auditors) | set(self.roles.admins) | set(self.roles.emergency)
-        for c in self.categories:
-            names |= set(c.authors) | {r.group for r in c.approvals}
-        return names
 
 
 def resolve_path(base: Path, value: str) -> Path:

@@ -134,7 +134,7 @@ def _partition(services: Services, session: Session, repo: RepoConfig, u: Update
                                   topic_hint))
     if not (needed - covered):
         lines.insert(0, f"refusing {u.ref}: the approved change requests overlap or are not included whole")
-    return gate.GateResult(False, tuple(lines), blocking=tuple(fc.path for fc in blocking))
+    return gate.GateResult(False, tuple(lines))
 
 
 def _candidates(services: Services, session: Session, repo: str, target: str,

@@ -73,39 +73,6 @@ def merge_rules(cats: Iterable[Category]) -> tuple[ApprovalRule, ...]:
     return tuple(ApprovalRule(g, n) for g, n in sorted(merged.items()))
 
 
-class Classified:
-    __slots__ = ("categories", "path")
-
-    def __init__(self, path: str, categories: tuple[Category, ...]) -> None:
-        self.path, self.categories = path, categories
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.categories]
-
-    @property
-    def rules(self) -> tuple[ApprovalRule, ...]:
-        return merge_rules(self.categories)
-
-    @property
-    def needs_approval(self) -> bool:
-        return bool(self.rules)
-
-    @property
-    def format(self) -> str | None:
-        """The first matching category's format, in config order."""
-        return next((c.format for c in self.categories if c.format), None)
-
-    @property
-    def financial(self) -> bool:
-        return any(c.financial for c in self.categories)
-
-
-def classify_all(paths: Iterable[str], categories: Iterable[Category]) -> list[Classified]:
-    cats = tuple(categories)
-    return [Classified(p, classify(p, cats)) for p in paths]
-
-
 def is_protected(branch: str, patterns: Iterable[str]) -> bool:
     return any(matches(p, branch) for p in patterns)
 

@@ -17,12 +17,6 @@ from gatekeeper.ledger.canonical import canon
 PATCH_DOMAIN = b"gatekeeper.patch.v1\x00"
 _BLOB = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _MODE = re.compile(r"[0-7]{6}")
-STATUSES = ("added", "modified", "deleted", "type-changed")
-
-
-def null_blob(like: str = "0" * 40) -> str:
-    """The all-zeros id git uses for a missing blob, as long as the repo's ids (SHA-1 or SHA-256)."""
-    return "0" * len(like)
 
 
 @dataclass(frozen=True, order=True)

@@ -13,7 +13,7 @@ Emergency pushes bypass (3)–(5) but never (1); they are decided in ``emergency
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gatekeeper.policy.fingerprint import FileChange
 
@@ -39,7 +39,6 @@ class GateResult:
     messages: tuple[str, ...]
     deployed: tuple[int, ...] = ()               # CR ids the push deploys
     unapproved_ok: tuple[str, ...] = ()          # paths allowed without approval
-    blocking: tuple[str, ...] = field(default_factory=tuple)
     approvals: tuple[tuple[int, tuple[dict[str, object], ...]], ...] = ()  # per deployed CR
 
 

@@ -80,8 +80,7 @@ def check_signer(signer: User, memberships: Sequence[Membership], people: Iterab
 def check_rejecter(signer: User, memberships: Sequence[Membership], people: Iterable[Person],
                    email_to_user: Mapping[str, str], rules: Sequence[ApprovalRule]) -> SignerCheck:
     """Rejecting needs the same independence and an approving group, but takes no slot."""
-    check = check_signer(signer, memberships, people, email_to_user, rules, filled=())
-    return check
+    return check_signer(signer, memberships, people, email_to_user, rules, filled=())
 
 
 def author_findings(pusher: str, memberships: Sequence[Membership], categories: Iterable[Category]) -> list[str]:

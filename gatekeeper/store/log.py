@@ -68,9 +68,9 @@ def append(session: Session, kind: str, actor: str, payload: dict[str, Any],
     entry = Entry(seq=seq, ts=ts, kind=kind, actor=actor, payload=payload, prev_hash=prev, hash=h)
     policy = session.info.get(CHECKPOINT_POLICY)
     if policy is not None and kind != LOG_CHECKPOINT and seq % policy.every == 0:
-        key = policy.private_key()
+        key = policy.private_key()  # read only when due: the key file is not touched on other appends
         if key is not None:
-            checkpoint_head(session, key)
+            maybe_checkpoint(session, key, policy.every, entry)
     return entry
 
 
@@ -129,8 +129,8 @@ def maybe_checkpoint(session: Session, private_key: Ed25519PrivateKey, every: in
                      entry: Entry | None = None) -> Checkpoint | None:
     """Checkpoint the head when its seq is a multiple of ``every`` (0: never); cheap otherwise.
 
-    ``append`` does this by itself in a ``Store.write()`` of a store with a ``checkpoint_policy``
-    (``open_store`` sets one from ``service.checkpoint_every``); this is for other write paths.
+    ``append`` calls this in a ``Store.write()`` of a store with a ``checkpoint_policy`` (``open_store``
+    sets one from ``service.checkpoint_every``).
     """
     if every <= 0:
         return None

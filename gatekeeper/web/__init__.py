@@ -7,7 +7,6 @@ the environment. Nothing is created at import time.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -61,18 +60,11 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    from gatekeeper.web.pages import register as register_pages
+
     register_api(app)
-    _register_pages(app)
+    register_pages(app)
     return app
-
-
-def _register_pages(app: Flask) -> None:
-    """The HTML pages live in ``web/pages`` (issue 7); the API works without them."""
-    try:
-        from gatekeeper.web.pages import register
-    except ImportError:
-        return
-    register(app)
 
 
 def _record_policy(services: Services) -> None:
@@ -100,7 +92,3 @@ def services() -> Services:
     from flask import current_app
 
     return current_app.extensions["gatekeeper"]  # type: ignore[no-any-return]
-
-
-def default_config_path() -> Path:
-    return config_mod.find_config_path()

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from gatekeeper.directory.base import User
+from gatekeeper.directory.lockout import Lockout
 from gatekeeper.errors import AuthError, Forbidden
 from gatekeeper.web import services
 
@@ -27,18 +28,15 @@ def check_password(username: str, password: str) -> User:
     svc = services()
     guard = _lockout()
     client = request.remote_addr or "-"
-    if guard is not None:
-        guard.check(username, client)
+    guard.check(username, client)
     try:
         user = svc.directory.authenticate(username, password)
     except AuthError:
         log.warning("authentication failed for %r from %s", username, client)
-        if guard is not None:
-            for lock in guard.failure(username, client):
-                _log_lock(username, client, lock)
+        for lock in guard.failure(username, client):
+            _log_lock(username, client, lock)
         raise
-    if guard is not None:
-        guard.success(username, client)
+    guard.success(username, client)
     return user
 
 
@@ -52,17 +50,11 @@ def _log_lock(username: str, client: str, lock: Any) -> None:
             "lock": dataclasses.asdict(lock)})
 
 
-def _lockout() -> Any:
+def _lockout() -> Lockout:
+    """One lockout per app (per worker process)."""
     from flask import current_app
 
-    if "gatekeeper.lockout" not in current_app.extensions:
-        try:
-            from gatekeeper.directory.lockout import Lockout
-        except ImportError:
-            current_app.extensions["gatekeeper.lockout"] = None
-        else:
-            current_app.extensions["gatekeeper.lockout"] = Lockout()
-    return current_app.extensions["gatekeeper.lockout"]
+    return current_app.extensions.setdefault("gatekeeper.lockout", Lockout())  # type: ignore[no-any-return]
 
 
 def basic_auth(f: F) -> F:
