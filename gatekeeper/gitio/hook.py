@@ -91,10 +91,17 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
     from gatekeeper.gitio.receive import PayloadBuilder  # git plumbing: only when there is work
 
     builder = PayloadBuilder(config, repo_name, options)
-    wanted = updates if which == "post-receive" else protected
+    post_receive = which == "post-receive"
+
+    def describe(u: RefUpdate) -> dict[str, object]:
+        # pre-receive's gate works from the stored CRs: it needs neither contents nor commits.
+        # post-receive sends contents for topic branches (CR analysis) and emergency deployments.
+        content = post_receive and (u not in protected or emergency)
+        return builder.update(u, with_content=content, with_commits=post_receive)
+
+    wanted = updates if post_receive else protected
     body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options,
-            "updates": [builder.update(u, with_content=(which == "post-receive" and not (
-                u in protected and not emergency))) for u in wanted]}
+                               "updates": [describe(u) for u in wanted]}
     timeout = 30.0 if which == "pre-receive" else 120.0
     try:
         result = post(config, f"/api/v1/hooks/{which}", body, timeout)

@@ -20,7 +20,8 @@ TAG_FORMATS = ("ignition-tags", "kepware-project", "erp-mapping-csv")
 
 
 class PayloadBuilder:
-    """Computes one update's body; ``with_content`` adds base64 contents for diffs and validation."""
+    """Computes one update's body; ``with_content`` adds base64 contents for diffs and validation,
+    ``with_commits`` the commits (who took part, for SoD and the deployment record)."""
 
     def __init__(self, config: HookConfig, repo: str, options: Sequence[str]) -> None:
         self.config, self.options = config, options
@@ -44,7 +45,7 @@ class PayloadBuilder:
         return {r: s for r, s in self.tips.items()
                 if is_protected(r[len("refs/heads/"):], self.protected)}
 
-    def update(self, u: RefUpdate, *, with_content: bool) -> dict[str, object]:
+    def update(self, u: RefUpdate, *, with_content: bool, with_commits: bool = True) -> dict[str, object]:
         branch = branch_name(u.ref)
         body: dict[str, object] = {"ref": u.ref, "old": u.old, "new": u.new}
         if branch is None or git.is_null(u.new):
@@ -56,7 +57,8 @@ class PayloadBuilder:
             body.update(self._topic(u))
         base = body.get("base") or self.empty
         body["changes"] = self._changes(str(base), u.new, with_content=with_content)
-        body["commits"] = git.commits([u.new] if not body.get("base") else [u.new, f"^{body['base']}"])
+        if with_commits:
+            body["commits"] = git.commits([u.new] if not body.get("base") else [u.new, f"^{body['base']}"])
         if with_content:
             body["context"] = self._context(u.new, body["changes"])  # type: ignore[arg-type]
         return body
