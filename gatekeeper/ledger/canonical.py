@@ -15,3 +15,15 @@ def canon(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def require_fields(data: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
+    """Exactly these fields, no more and no fewer: what is hashed or signed must be all there is."""
+    from gatekeeper.errors import InputError
+
+    for name in fields:
+        if name not in data:
+            raise InputError(f"{where}: field {name!r} is missing")
+    extra = sorted(set(data) - set(fields))
+    if extra:
+        raise InputError(f"{where}: unexpected field {extra[0]!r}")

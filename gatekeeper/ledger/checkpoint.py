@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gatekeeper.errors import InputError
-from gatekeeper.ledger.canonical import canon
+from gatekeeper.ledger.canonical import canon, require_fields
 
 CHECKPOINT_DOMAIN = b"gatekeeper.checkpoint.v1\x00"
 FIELDS = ("seq", "hash", "ts", "key_id", "signature")
@@ -128,12 +128,7 @@ def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
 
 
 def _check_fields(data: dict[str, Any], source: str) -> None:
-    for name in FIELDS:
-        if name not in data:
-            raise InputError(f"{source}: field {name!r} is missing")
-    extra = sorted(set(data) - set(FIELDS))
-    if extra:
-        raise InputError(f"{source}: unexpected field {extra[0]!r}")
+    require_fields(data, FIELDS, source)
     seq = data["seq"]
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise InputError(f"{source}: field 'seq' must be a positive integer")

@@ -13,7 +13,7 @@ from json.encoder import encode_basestring as _string
 from typing import Any
 
 from gatekeeper.errors import InputError
-from gatekeeper.ledger.canonical import canon
+from gatekeeper.ledger.canonical import canon, require_fields
 from gatekeeper.ledger.entry import Entry
 
 FIELDS = ("seq", "ts", "kind", "actor", "payload", "prev_hash", "hash")
@@ -52,12 +52,7 @@ def parse_line(line: bytes | str, lineno: int) -> Entry:
         raise InputError(f"{where}: not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InputError(f"{where}: not a JSON object")
-    for name in FIELDS:
-        if name not in data:
-            raise InputError(f"{where}: field {name!r} is missing")
-    extra = sorted(set(data) - set(FIELDS))
-    if extra:
-        raise InputError(f"{where}: unexpected field {extra[0]!r}")
+    require_fields(data, FIELDS, where)
     seq = data["seq"]
     if isinstance(seq, bool) or not isinstance(seq, int):
         raise InputError(f"{where}: field 'seq' must be an integer")
