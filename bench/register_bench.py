@@ -25,47 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.plant import POLICY, directory_toml  # noqa: E402
+
 PER_DAY = 1000
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
-POLICY = """\
-[service]
-url = "http://127.0.0.1:9"
-database = "sqlite:///gatekeeper.db"
-signing_key = "signing-key.pem"
-
-[directory]
-kind = "file"
-path = "directory.toml"
-
-[roles]
-auditors = ["auditors"]
-admins = ["admins"]
-emergency = ["ot-emergency"]
-
-[[repos]]
-name = "plant-a-ot"
-protected = ["main"]
-
-[[categories]]
-name = "erp-mapping"
-paths = ["erp/**"]
-financial = true
-authors = ["ot-engineers"]
-approvals = [ { group = "finance-controllers", count = 1 }, { group = "ot-engineering-leads", count = 1 } ]
-
-[[categories]]
-name = "default"
-authors = ["ot-engineers"]
-approvals = [ { group = "ot-engineering-leads", count = 1 } ]
-"""
-DIRECTORY = "\n".join(
-    [f'[[users]]\nusername = "{u}"\nname = "{u.title()}"\nemail = "{u}@plant.example"\npassword_hash = "x"\n'
-     for u in ("alice", "bob", "carol", "dave", "erin", "frank")]
-    + [f'[[groups]]\nname = "{g}"\nmembers = ["{m}"]\n' for g, m in (
-        ("ot-engineers", "alice"), ("finance-controllers", "bob"), ("ot-engineering-leads", "carol"),
-        ("auditors", "dave"), ("ot-emergency", "erin"), ("admins", "frank"))])
-
-
 def ts(i: int, offset_s: float = 0.0) -> str:
     return (EPOCH + timedelta(seconds=i * 86400 / PER_DAY + offset_s)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -80,8 +43,10 @@ def build(folder: Path, count: int) -> None:
     from gatekeeper.store.signing import generate_key
     from gatekeeper.store.tables import Approval, ChangeLog, ChangeLogRef, ChangeRequest, Deployment, Revision
 
-    (folder / "gatekeeper.toml").write_text(POLICY)
-    (folder / "directory.toml").write_text(DIRECTORY)
+    # The test suite's plant policy and directory (tests/support/plant.py): one source for both.
+    (folder / "gatekeeper.toml").write_text(POLICY.format(url="http://127.0.0.1:9",
+                                                          database="sqlite:///gatekeeper.db"))
+    (folder / "directory.toml").write_text(directory_toml())
     generate_key(folder / "signing-key.pem")
     store = Store(f"sqlite:///{folder / 'gatekeeper.db'}")
     seq, prev = 0, GENESIS_HASH
