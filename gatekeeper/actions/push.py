@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -202,8 +203,13 @@ def _deployed(services: Services, session: Session, repo: RepoConfig, u: UpdateI
         ok, reason, memberships = _emergency_check(services, pusher, req.push_options)
         if ok:
             return _emergency(services, session, repo, u, pusher, reason, memberships, commits)
-    result = _gate(services, session, repo, u, req.pusher, req.push_options)
-    deployed = result.deployed if result.allow else ()
+    decision = _gate_decision(session, repo.name, u)
+    if decision is not None:  # what pre-receive allowed is what was deployed: no second directory round
+        gate_seq, deployed = decision
+        result = gate.GateResult(True, (f"allowed by the gate at log seq {gate_seq}",), deployed=deployed)
+    else:  # no recorded decision (fail_open, or the hook was bypassed): say what the gate would decide
+        gate_seq, result = None, _gate(services, session, repo, u, req.pusher, req.push_options)
+        deployed = result.deployed if result.allow else ()
     lines = []
     for cid in deployed:
         cr = q.get(session, cid)
@@ -215,6 +221,7 @@ def _deployed(services: Services, session: Session, repo: RepoConfig, u: UpdateI
         entry = log.append(session, kinds.CHANGE_DEPLOYED, pusher, {
             "change_id": cid, "repo": repo.name, "ref": u.ref, "old": u.old, "new": u.new,
             "revision": rev.number, "fingerprint": rev.fingerprint, "commits": commits, "state": cr.state,
+            "gate_seq": gate_seq,
         }, [cid], ts=now)
         session.add(Deployment(change_id=cid, repo=repo.name, ref=u.ref, old=u.old, new=u.new, pushed_by=pusher,
                                at=now, log_seq=entry.seq))
@@ -223,11 +230,29 @@ def _deployed(services: Services, session: Session, repo: RepoConfig, u: UpdateI
         # A copy, a no-approval change, or (should the gate have been bypassed) an unmatched update.
         entry = log.append(session, kinds.CHANGE_DEPLOYED, pusher, {
             "change_id": None, "repo": repo.name, "ref": u.ref, "old": u.old, "new": u.new, "commits": commits,
-            "allowed_by_gate": result.allow, "reasons": list(result.messages),
+            "allowed_by_gate": result.allow, "reasons": list(result.messages), "gate_seq": gate_seq,
         }, ts=now)
         session.add(Deployment(change_id=None, repo=repo.name, ref=u.ref, old=u.old, new=u.new, pushed_by=pusher,
                                at=now, log_seq=entry.seq))
     return lines
+
+
+def _gate_decision(session: Session, repo: str, u: UpdateIn, recent: int = 50) -> tuple[int, tuple[int, ...]] | None:
+    """The latest ``push.allowed`` entry for exactly this ref update: (its seq, the CRs it deploys)."""
+    from sqlmodel import col, select
+
+    from gatekeeper.store.tables import ChangeLog
+
+    rows = session.exec(select(ChangeLog).where(ChangeLog.kind == kinds.PUSH_ALLOWED)
+                        .order_by(col(ChangeLog.seq).desc()).limit(recent)).all()
+    for row in rows:
+        payload = json.loads(row.payload)
+        if payload.get("repo") != repo:
+            continue
+        for ref in payload.get("refs", []):
+            if (ref.get("ref"), ref.get("old"), ref.get("new")) == (u.ref, u.old, u.new) and ref.get("allow"):
+                return row.seq, tuple(ref.get("deploys", []))
+    return None
 
 
 def _emergency(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, pusher: str, reason: str,
