@@ -11,9 +11,9 @@ from sqlmodel import Session
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.analysis import analyze
 from gatekeeper.actions.context import Services
-from gatekeeper.actions.payloads import SignRequest, UpdateIn
+from gatekeeper.actions.payloads import HookRequest, SignRequest, UpdateIn
 from gatekeeper.directory.base import User
-from gatekeeper.errors import Conflict, Forbidden, InputError, NotFound
+from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputError, NotFound
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import sod
@@ -25,6 +25,20 @@ from gatekeeper.store import log
 from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revision
 
 MAX_FINDING_LINES = 30
+
+
+def identify(services: Services, req: HookRequest) -> HookRequest:
+    """The hook request with its pusher in the directory's own spelling (SPEC §11), before anything is
+    stored or compared: ``Carol`` from REMOTE_USER becomes ``carol``. A name the directory does not
+    know, or cannot answer for right now, is left as sent: the gate refuses it (and logs why) and a
+    topic push opens a CR that cannot be approved (``sod.unknown_pusher``)."""
+    if not req.pusher:
+        return req
+    try:
+        canonical = services.directory.canonical(req.pusher)
+    except DirectoryUnavailable:
+        return req
+    return req.model_copy(update={"pusher": canonical}) if canonical and canonical != req.pusher else req
 
 
 def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
@@ -49,7 +63,7 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     known = services.directory.get_user(pusher) is not None
     memberships = services.directory.memberships(pusher) if known else []
     author_findings = (sod.author_findings(pusher, memberships, categories) if known
-                       else [f"unauthorized author: {pusher} is not a directory user"])
+                       else [sod.unknown_pusher(pusher)])
     q.ensure_repo(session, repo, now)
     cr = None if emergency_reason is not None else q.open_for_topic(session, repo, update.ref, target)
     title = option(options, "title") or (update.commits[0].subject if update.commits else update.ref)
@@ -155,19 +169,11 @@ def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> 
         if req.decision == "reject" and not req.comment.strip():
             raise InputError("a comment is required to reject")
         review = rv.review(services, session, cr, rev)
-        if req.decision == "approve" and review.errors:
-            raise Forbidden(review.problems()[0] + "; it cannot be approved")
-        if req.decision == "approve" and review.author_findings:
-            raise Forbidden(review.author_findings[0] + "; the change cannot be approved")
-        memberships = services.directory.memberships(signer.username)
-        people = rv.people_of(session, cr)
-        emap = rv.email_map(services, people)
-        if req.decision == "approve":
-            check = sod.check_signer(signer, memberships, people, emap, review.rules, review.slots, req.group)
-        else:
-            check = sod.check_rejecter(signer, memberships, people, emap, review.rules)
-        if not check.allowed:
-            raise Forbidden("; ".join(check.findings))
+        verdict = rv.signing(services, session, cr, signer, review, req.group)
+        allowed = verdict.may_approve if req.decision == "approve" else verdict.may_reject
+        if not allowed:
+            raise Forbidden("; ".join(verdict.reasons(req.decision)))
+        check = verdict.approve if req.decision == "approve" else verdict.reject
         now = log.utc_now()
         slots = [*review.slots, sod.Slot(signer.username, check.group or "")]
         if req.decision == "reject":
@@ -196,7 +202,8 @@ def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> 
 def withdraw(services: Services, change_id: int, user: User, *, is_admin: bool = False, reason: str = "") -> None:
     with services.store.write() as session:
         cr = load(session, change_id)
-        if cr.requested_by != user.username and not is_admin:
+        author = services.directory.canonical(cr.requested_by)  # the same person however it was spelled
+        if author != user.username and not is_admin:
             raise Forbidden(f"only its author ({cr.requested_by}) or an admin can withdraw change request {change_id}")
         if cr.state not in (State.PENDING, State.APPROVED, State.REJECTED):
             raise Conflict(f"change request {change_id} is {cr.state} and cannot be withdrawn")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from gatekeeper.actions import review as rv
-from gatekeeper.actions.changes import open_or_revise, withdraw_in
+from gatekeeper.actions.changes import identify, open_or_revise, withdraw_in
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, UpdateIn
 from gatekeeper.config import RepoConfig
@@ -33,6 +33,7 @@ def _protected(repo: RepoConfig | None, ref: str) -> bool:
 
 def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
     """pre-receive: allow only if every protected update passes the gate; log the decision."""
+    req = identify(services, req)
     repo = services.config.repo(req.repo)
     messages: list[str] = []
     refs: list[dict[str, Any]] = []
@@ -86,6 +87,9 @@ def _gate(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, p
         envs = ", ".join(services.config.git.pusher_env)
         return gate.GateResult(False, (f"refusing {ref}: no pusher identity; the git server must set one of "
                                        f"{envs} (for a local push: export GATEKEEPER_USER=<your username>)",))
+    if services.directory.canonical(pusher) is None:  # fail closed: SoD cannot compare an unknown pusher
+        return gate.GateResult(False, (f"refusing {ref}: pusher {pusher!r} is not a directory user; the git "
+                                       "server must pass the directory username",))
     if option(options, "emergency") is not None:
         ok, text, _ = _emergency_check(services, pusher, options)
         if not ok:
@@ -172,6 +176,7 @@ def _deadline(services: Services, now: datetime | str | None = None) -> str:
 
 def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
     """post-receive: open/revise CRs for topic branches, record deployments to protected ones."""
+    req = identify(services, req)
     repo = services.config.repo(req.repo)
     messages: list[str] = []
     if repo is None:

@@ -7,7 +7,7 @@ both decide with the same code and today's directory.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
@@ -38,7 +38,8 @@ def meanings_of(services: Services, cr: ChangeRequest) -> list[str]:
 
 
 def people_of(session: Session, cr: ChangeRequest) -> list[sod.Person]:
-    """Every pusher of a revision and every author, committer and co-author of a commit in the CR."""
+    """Every pusher of a revision and every author, committer and co-author of a commit in the CR,
+    pushers as stored (``review`` resolves them through the directory again)."""
     people: list[sod.Person] = []
     for rev in q.revisions(session, cr.id or 0):
         people.append(sod.Person("pusher", username=rev.pushed_by))
@@ -49,12 +50,24 @@ def people_of(session: Session, cr: ChangeRequest) -> list[sod.Person]:
     return list(dict.fromkeys(people))
 
 
+def canonical_people(services: Services, people: Sequence[sod.Person]
+                     ) -> tuple[list[sod.Person], dict[str, str | None]]:
+    """Pushers resolved to the directory's spelling now (a name stored as typed before canonical
+    names existed, or renamed since, still compares as the same person); returns the people and
+    ``{stored name: canonical or None}``."""
+    known = {p.username: services.directory.canonical(p.username) for p in people
+             if p.role == "pusher" and p.username}
+    out = [sod.Person(p.role, username=known.get(p.username) or p.username, email=p.email)
+           if p.role == "pusher" and p.username else p for p in people]
+    return list(dict.fromkeys(out)), known
+
+
 def email_map(services: Services, people: Sequence[sod.Person]) -> dict[str, str]:
     """Commit emails matched to directory users (fresh lookups)."""
     out: dict[str, str] = {}
     for p in people:
         email = (p.email or "").strip().lower()
-        if email and email not in out:
+        if email and "@" in email and email not in out:
             user = services.directory.find_by_email(email)
             if user:
                 out[email] = user.username
@@ -72,6 +85,8 @@ class Review:
     errors: tuple[dict[str, str], ...]
     author_findings: tuple[str, ...]
     memberships: dict[str, list[Membership]]
+    people: tuple[sod.Person, ...] = ()
+    emails: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -93,18 +108,30 @@ class Review:
 def review(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None) -> Review:
     rev = rev or q.current_revision(session, cr)
     rules = rules_of(services, cr)
-    people = people_of(session, cr)
+    people, known = canonical_people(services, people_of(session, cr))
     emap = email_map(services, people)
+    blocking, visible = sod.identity_findings(people, known, emap)
     given = [sod.GivenApproval(a.username, a.group) for a in q.approvals(session, cr.id or 0)
              if a.decision == "approve" and a.fingerprint == rev.fingerprint]
     signers: dict[str, tuple[User | None, list[Membership]]] = {}
     for a in given:
         if a.username not in signers:
             user = services.directory.get_user(a.username)
-            signers[a.username] = (user, services.directory.memberships(a.username) if user else [])
+            signers[a.username] = (user, services.directory.memberships(user.username) if user else [])
     slots, findings = sod.recheck(given, signers, people, emap, rules)
     errors = tuple(f for f in q.loads(rev.findings) if f.get("severity") == "error")
-    return Review(rules=rules, slots=tuple(slots), findings=tuple(findings),
+    return Review(rules=rules, slots=tuple(slots), findings=tuple([*findings, *visible]),
                   missing=tuple(sod.missing(rules, slots)), errors=errors,
-                  author_findings=tuple(q.loads(rev.sod_findings)),
-                  memberships={u: list(m) for u, (_, m) in signers.items()})
+                  author_findings=tuple(dict.fromkeys([*q.loads(rev.sod_findings), *blocking])),
+                  memberships={u: list(m) for u, (_, m) in signers.items()},
+                  people=tuple(people), emails=emap)
+
+
+def signing(services: Services, session: Session, cr: ChangeRequest, signer: User,
+            current: Review | None = None, requested_group: str | None = None) -> sod.Signing:
+    """Gathers the inputs of ``sod.signing_blockers`` (one place for the API, the page, the dashboard)."""
+    current = current or review(services, session, cr)
+    return sod.signing_blockers(
+        state=cr.state, errors=len(current.errors), author_findings=current.author_findings, signer=signer,
+        memberships=services.directory.memberships(signer.username), people=current.people,
+        email_to_user=current.emails, rules=current.rules, filled=current.slots, requested_group=requested_group)

@@ -6,8 +6,16 @@ LDAP / Active Directory.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
+
+
+def fold(name: str) -> str:
+    """The form two spellings of one name compare equal in: NFKC, case folded, NFKC again (Unicode's
+    NFKC_Casefold, what OpenLDAP's caseIgnore matching does), so ``Carol``, ``ＣＡＲＯＬ`` and ``𝐜𝐚𝐫𝐨𝐥``
+    are one key. Used for lookups and counters, never shown: the directory's own spelling is."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name.strip()).casefold())
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,15 @@ class Directory(Protocol):
         """Check the password; raise AuthError (one generic message) or DirectoryUnavailable."""
         ...
 
-    def get_user(self, username: str) -> User | None: ...
+    def get_user(self, username: str) -> User | None:
+        """The user ``username`` names, matched as the directory matches names (case and Unicode
+        compatibility folded); ``User.username`` is the directory's own spelling."""
+        ...
+
+    def canonical(self, username: str) -> str | None:
+        """The directory's own spelling of ``username`` (SPEC §11), ``None`` for no such user: every
+        name is resolved through this before it is stored, compared or counted."""
+        ...
 
     def find_by_email(self, email: str) -> User | None:
         """Case-insensitive match on the email address (commit authors are matched this way)."""

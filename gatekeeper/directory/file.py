@@ -14,7 +14,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from gatekeeper.directory.base import Membership, User
+from gatekeeper.directory.base import Membership, User, fold
 from gatekeeper.errors import AuthError, ConfigError
 
 _hasher = PasswordHasher()
@@ -28,8 +28,8 @@ def hash_password(password: str) -> str:
 
 @dataclass(frozen=True)
 class _Data:
-    users: dict[str, tuple[User, str]]
-    groups: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # name -> (members, nested groups)
+    users: dict[str, tuple[User, str]]  # fold(username) -> (user, password hash)
+    groups: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # name -> (folded members, nested groups)
 
 
 class FileDirectory:
@@ -66,10 +66,12 @@ class FileDirectory:
             for key in ("username", "email", "password_hash"):
                 if not isinstance(u.get(key), str) or not u[key]:
                     raise ConfigError("is required (a string)", file=file, key=f"{where}.{key}")
-            if u["username"] in users:
-                raise ConfigError(f"user {u['username']!r} defined twice", file=file, key=f"{where}.username")
+            key = fold(u["username"])
+            if key in users:  # "Carol" and "carol" would be one person to LDAP: refuse the ambiguity
+                raise ConfigError(f"user {u['username']!r} defined twice (names compare case-insensitively)",
+                                  file=file, key=f"{where}.username")
             user = User(username=u["username"], name=str(u.get("name") or u["username"]), email=u["email"])
-            users[user.username] = (user, u["password_hash"])
+            users[key] = (user, u["password_hash"])
         groups: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for i, g in enumerate(data.get("groups", [])):
             where = f"groups[{i}]"
@@ -82,9 +84,9 @@ class FileDirectory:
             if not all(isinstance(m, str) for m in [*members, *nested]):
                 raise ConfigError("members and groups must be lists of names", file=file, key=where)
             for m in members:
-                if m not in users:
+                if fold(m) not in users:
                     raise ConfigError(f"unknown user {m!r}", file=file, key=f"{where}.members")
-            groups[g["name"]] = (tuple(members), tuple(nested))
+            groups[g["name"]] = (tuple(fold(m) for m in members), tuple(nested))
         for name, (_, nested) in groups.items():
             for n in nested:
                 if n not in groups:
@@ -104,7 +106,7 @@ class FileDirectory:
 
     # -- Directory protocol ----------------------------------------------------------------------
     def authenticate(self, username: str, password: str) -> User:
-        entry = self._current().users.get(username)
+        entry = self._current().users.get(fold(username))
         try:
             _hasher.verify(entry[1] if entry else _DUMMY_HASH, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -114,15 +116,20 @@ class FileDirectory:
         return entry[0]
 
     def get_user(self, username: str) -> User | None:
-        entry = self._current().users.get(username)
+        entry = self._current().users.get(fold(username))
         return entry[0] if entry else None
 
+    def canonical(self, username: str) -> str | None:
+        user = self.get_user(username)
+        return user.username if user else None
+
     def find_by_email(self, email: str) -> User | None:
-        wanted = email.strip().lower()
-        return next((u for u, _ in self._current().users.values() if u.email.lower() == wanted), None)
+        wanted = fold(email)
+        return next((u for u, _ in self._current().users.values() if fold(u.email) == wanted), None)
 
     def memberships(self, username: str) -> list[Membership]:
         data = self._current()
+        username = fold(username)
         found: dict[str, Membership] = {}
         # Breadth-first from the groups naming the user directly; the visited set stops cycles.
         queue: list[tuple[str, tuple[str, ...]]] = [

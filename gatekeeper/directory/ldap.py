@@ -277,6 +277,12 @@ class LdapDirectory:
         entry = self._run(lambda search: self._find_user(search, username))
         return self._to_user(entry) if entry is not None else None
 
+    def canonical(self, username: str) -> str | None:
+        """The entry's own ``username`` attribute value: the server matched ``username`` with its
+        matching rule (OpenLDAP: case and Unicode compatibility folded), we keep its spelling."""
+        user = self.get_user(username)
+        return user.username if user else None
+
     def find_by_email(self, email: str) -> User | None:
         email, attr, wanted = email.strip(), self._user_attrs["email"], self._wanted_attrs()
         if not email or len(email) > MAX_INPUT:

@@ -1,7 +1,9 @@
 """Brute-force protection for the login and e-signature paths (issue 6), in process and pure.
 
-Two counters, both keyed on the *submitted* username (case-folded, as LDAP compares uids), so an
-unknown name is counted and locked exactly like a real one and the answer reveals nothing:
+Two counters, both keyed on the username: the caller passes the directory's canonical spelling when
+the name resolves (``Directory.canonical``), else the submitted name; either way it is folded here
+(``base.fold``: NFKC + case folding, as OpenLDAP matches uids), so ``Carol``, ``ＣＡＲＯＬ`` and ``carol``
+share one counter, and an unknown name is counted and locked exactly like a real one:
 
 1. per (username, client address): ``max_failures`` failures within ``window`` lock that pair for
    ``lock_seconds``, doubling with each further lock up to ``max_lock_seconds``. Only the guesser's
@@ -30,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from gatekeeper.directory.base import fold
 from gatekeeper.errors import AuthError
 
 CLIENT, USERNAME = "client", "username"  # Lock.scope values, for the log entry
@@ -55,7 +58,7 @@ class _Counter:
 
 
 def _key(username: str) -> str:
-    return username.strip().casefold()
+    return fold(username)
 
 
 def _message(seconds: float) -> str:

@@ -6,9 +6,10 @@ pre-receive, pushed objects are only visible through git's quarantine variables.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections import namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from gatekeeper.errors import GatekeeperError
 
@@ -126,29 +127,69 @@ def read_blobs(shas: Sequence[str], limit: int, cwd: str | None = None) -> tuple
 
 
 _SEP = "\x1f"
+_TRAILER_SEP = "\x1e"
+# git's own trailer parser (``%(trailers)``): the key matches case-insensitively, folded values are
+# unfolded, and only a real trailer block counts, exactly as ``git interpret-trailers --parse`` reads it.
 _LOG_FORMAT = _SEP.join(["%H", "%an", "%ae", "%cn", "%ce", "%cI", "%s",
-                         "%(trailers:key=Co-authored-by,valueonly,separator=%x1e)"])
+                         "%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x1e)"])
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 
 
-def commits(range_args: Sequence[str], cwd: str | None = None, limit: int = 5000) -> list[dict[str, object]]:
-    """Commits in a range with the people SoD needs (authors, committers, Co-authored-by)."""
-    out = git("log", "-z", f"--max-count={limit}", f"--format={_LOG_FORMAT}", *range_args, "--", cwd=cwd)
-    result: list[dict[str, object]] = []
-    for rec in out.decode("utf-8", "replace").split("\x00"):
-        if not rec.strip():
+def iter_commits(range_args: Sequence[str], cwd: str | None = None) -> Iterator[dict[str, object]]:
+    """Every commit of a range with the people SoD needs (authors, committers, co-authors), streamed.
+
+    One ``git log`` for the whole range, read record by record as git writes it: no ``--max-count``,
+    so SoD sees the author of the oldest commit of a 100,000-commit range too (issue 11 item 2).
+    """
+    proc = subprocess.Popen(["git", "log", "-z", f"--format={_LOG_FORMAT}", *range_args, "--"], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    pending = b""
+    try:
+        for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
+            *records, pending = (pending + chunk).split(b"\x00")
+            for rec in records:
+                commit = _parse_commit(rec)
+                if commit is not None:
+                    yield commit
+        commit = _parse_commit(pending)
+        if commit is not None:
+            yield commit
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.stderr.close()
+        rc = proc.wait()
+    if rc != 0:  # a partial range would be a silent truncation: fail instead
+        raise GitError(["log", *range_args], rc, err)
+
+
+def commits(range_args: Sequence[str], cwd: str | None = None) -> list[dict[str, object]]:
+    """All commits of a range (see ``iter_commits``); never truncated."""
+    return list(iter_commits(range_args, cwd))
+
+
+def _parse_commit(raw: bytes) -> dict[str, object] | None:
+    rec = raw.decode("utf-8", "replace")
+    if not rec.strip():
+        return None
+    f = rec.split(_SEP)
+    if len(f) < 8:
+        raise GatekeeperError(f"unreadable git log record: {rec[:80]!r}")
+    return {"sha": f[0].strip(), "author_name": f[1], "author_email": f[2], "committer_name": f[3],
+            "committer_email": f[4], "committed_at": f[5], "subject": f[6],
+            "co_authors": co_authors(f[7].split(_TRAILER_SEP))}
+
+
+def co_authors(values: Iterable[str]) -> list[str]:
+    """Every address in each ``Co-authored-by`` value (``Carol <c@x> (pairing)``, ``c@x, d@y``, a bare
+    address); a value with no address at all is kept as written, so it shows up as a co-author nobody
+    could identify instead of vanishing."""
+    out: list[str] = []
+    for value in values:
+        value = " ".join(value.split())
+        if not value:
             continue
-        f = rec.split(_SEP)
-        if len(f) < 8:
-            continue
-        co = [_email_of(v) for v in f[7].split("\x1e") if v.strip()]
-        result.append({"sha": f[0].strip(), "author_name": f[1], "author_email": f[2], "committer_name": f[3],
-                       "committer_email": f[4], "committed_at": f[5], "subject": f[6],
-                       "co_authors": [e for e in co if e]})
-    return result
-
-
-def _email_of(trailer: str) -> str:
-    trailer = trailer.strip()
-    if "<" in trailer and trailer.endswith(">"):
-        return trailer[trailer.rindex("<") + 1:-1].strip()
-    return trailer if "@" in trailer else ""
+        found = [a.strip(".") for a in _ADDRESS.findall(value)]
+        out.extend(found or [value])
+    return list(dict.fromkeys(out))

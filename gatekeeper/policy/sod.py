@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from gatekeeper.config import ApprovalRule, Category
 from gatekeeper.directory.base import Membership, User
+from gatekeeper.policy.states import SIGNABLE_STATES
 
 
 @dataclass(frozen=True)
@@ -141,3 +142,78 @@ def missing(rules: Sequence[ApprovalRule], slots: Sequence[Slot]) -> list[tuple[
 
 def describe_missing(items: Sequence[tuple[str, int]]) -> str:
     return "; ".join(f"{n} approval{'s' if n > 1 else ''} by {g}" for g, n in items)
+
+
+def identity_findings(people: Iterable[Person], known_pushers: Mapping[str, str | None],
+                      email_to_user: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(blocking, visible) findings about people SoD cannot identify.
+
+    A pusher whose name the directory does not know blocks every approval (fail closed: the one
+    identity git vouches for cannot be compared with a signer). A ``Co-authored-by`` value that names
+    nobody in the directory is shown to approvers, so a hidden co-author is not silently dropped.
+    """
+    blocking = [unknown_pusher(name) for name, canonical in known_pushers.items() if canonical is None]
+    visible = []
+    for p in people:
+        if p.role == "co-author" and p.email and (p.email.strip().lower() not in email_to_user):
+            what = "an address" if "@" in p.email else "a name without an address"
+            visible.append(f"co-author {p.email!r} ({what}) matches no directory user: check who it is before "
+                           "signing")
+    return list(dict.fromkeys(blocking)), list(dict.fromkeys(visible))
+
+
+def unknown_pusher(name: str) -> str:
+    return (f"unknown pusher: {name} is not a directory user, so segregation of duties cannot be checked; "
+            "this change cannot be approved")
+
+
+@dataclass(frozen=True)
+class Signing:
+    """``signing_blockers``' answer: may this person sign this CR now, and if not why."""
+
+    change: tuple[str, ...]  # reasons nobody may approve right now (state, validation errors, author)
+    change_reject: tuple[str, ...]  # reasons nobody may reject right now (state)
+    approve: SignerCheck
+    reject: SignerCheck
+
+    @property
+    def may_approve(self) -> bool:
+        return not self.change and self.approve.allowed
+
+    @property
+    def may_reject(self) -> bool:
+        return not self.change_reject and self.reject.allowed
+
+    def reasons(self, decision: str = "approve") -> list[str]:
+        if decision == "reject":
+            return [*self.change_reject, *self.reject.findings]
+        return [*self.change, *self.approve.findings]
+
+
+def signing_blockers(*, state: str, errors: int, author_findings: Sequence[str], signer: User,
+                     memberships: Sequence[Membership], people: Iterable[Person], email_to_user: Mapping[str, str],
+                     rules: Sequence[ApprovalRule], filled: Sequence[Slot],
+                     requested_group: str | None = None) -> Signing:
+    """The one answer to "may ``signer`` sign this CR now" for the API, the change page and the dashboard.
+
+    Pure: the caller gathers the CR's state, its validation error count, its blocking author/identity
+    findings, who took part and the signer's memberships (``actions.review.signing``).
+    """
+    people = list(people)
+    change: tuple[str, ...]
+    change_reject: tuple[str, ...]
+    if state not in SIGNABLE_STATES:
+        closed = (f"this change request is {state}; signatures are taken while it is pending "
+                  "(or emergency, for retrospective approval)",)
+        change, change_reject = closed, closed
+    else:
+        reasons = []
+        if errors:
+            reasons.append(f"it has {errors} validation error(s) (see Findings); it cannot be approved until "
+                           "they are fixed by a new push")
+        reasons.extend(f if "cannot be approved" in f else f"{f}; the change cannot be approved"
+                       for f in dict.fromkeys(author_findings))
+        change, change_reject = tuple(reasons), ()
+    return Signing(change, change_reject,
+                   check_signer(signer, memberships, people, email_to_user, rules, filled, requested_group),
+                   check_rejecter(signer, memberships, people, email_to_user, rules))

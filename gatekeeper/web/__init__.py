@@ -89,6 +89,18 @@ def _record_policy(services: Services) -> None:
 
 
 def services() -> Services:
-    from flask import current_app
+    """The app's services; inside a request, with a request-scoped directory memo (issue 18): each
+    directory question is asked once per request, and nothing is cached across requests."""
+    from flask import current_app, g, has_request_context
 
-    return current_app.extensions["gatekeeper"]  # type: ignore[no-any-return]
+    base: Services = current_app.extensions["gatekeeper"]
+    if not has_request_context():
+        return base
+    scoped: Services | None = g.get("gatekeeper_services")
+    if scoped is None:
+        from dataclasses import replace
+
+        from gatekeeper.directory.memo import MemoDirectory
+
+        scoped = g.gatekeeper_services = replace(base, directory=MemoDirectory(base.directory))
+    return scoped

@@ -28,15 +28,19 @@ def check_password(username: str, password: str) -> User:
     svc = services()
     guard = _lockout()
     client = request.remote_addr or "-"
-    guard.check(username, client)
+    # One person, one counter: the directory's spelling when the name resolves (so a fullwidth or
+    # mathematical spelling of a locked name is still locked), else the typed name (unknown names are
+    # counted the same way, so the answer reveals nothing).
+    key = svc.directory.canonical(username) or username
+    guard.check(key, client)
     try:
         user = svc.directory.authenticate(username, password)
     except AuthError:
         log.warning("authentication failed for %r from %s", username, client)
-        for lock in guard.failure(username, client):
-            _log_lock(username, client, lock)
+        for lock in guard.failure(key, client):
+            _log_lock(key, client, lock)
         raise
-    guard.success(username, client)
+    guard.success(key, client)
     return user
 
 

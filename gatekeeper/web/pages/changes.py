@@ -19,11 +19,10 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions import views
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest
-from gatekeeper.config import ApprovalRule
 from gatekeeper.directory.base import User
 from gatekeeper.errors import AuthError, GatekeeperError, InputError
 from gatekeeper.policy import sod
-from gatekeeper.policy.states import SIGNABLE_STATES, State
+from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store.tables import ChangeLog, ChangeRequest
 from gatekeeper.web import services
@@ -52,57 +51,27 @@ class Signer:
     reject: sod.SignerCheck
 
 
-@dataclass(frozen=True)
-class SodContext:
-    """What SoD decides with (SPEC §3): the rules, who took part, and the slots already filled."""
-
-    rules: tuple[ApprovalRule, ...]
-    people: list[sod.Person]
-    emails: dict[str, str]
-    slots: tuple[sod.Slot, ...]
+def check(svc: Services, session: Session, cr: ChangeRequest, user: User, review: rv.Review) -> Signer:
+    """``signing_blockers`` for one person: the same answer the signature action (and the 403) gives."""
+    verdict = rv.signing(svc, session, cr, user, review)
+    rule_groups = {r.group for r in review.rules}
+    groups = {m.group for m in svc.directory.memberships(user.username)} & rule_groups
+    return Signer(user.username, user.name, tuple(sorted(groups)), verdict.approve, verdict.reject)
 
 
-def sod_context(svc: Services, session: Session, cr: ChangeRequest,
-                slots: tuple[sod.Slot, ...]) -> SodContext:
-    people = rv.people_of(session, cr)
-    return SodContext(rv.rules_of(svc, cr), people, rv.email_map(svc, people), slots)
-
-
-def check(svc: Services, user: User, ctx: SodContext) -> Signer:
-    """The same ``check_signer`` the signature action runs, so the page and the 403 agree."""
-    memberships = svc.directory.memberships(user.username)
-    rule_groups = {r.group for r in ctx.rules}
-    return Signer(user.username, user.name, tuple(sorted({m.group for m in memberships} & rule_groups)),
-                  sod.check_signer(user, memberships, ctx.people, ctx.emails, ctx.rules, ctx.slots),
-                  sod.check_rejecter(user, memberships, ctx.people, ctx.emails, ctx.rules))
-
-
-def blockers(cr: ChangeRequest, errors: int, author_findings: list[str]) -> tuple[list[str], list[str]]:
-    """Reasons nobody can approve / reject right now, whoever they are (state, findings, author)."""
-    if cr.state not in SIGNABLE_STATES:
-        closed = [f"this change request is {cr.state}; signatures are taken while it is pending "
-                  "(or emergency, for retrospective approval)"]
-        return closed, closed
-    approve = []
-    if errors:
-        approve.append(f"it has {errors} validation error(s) (see Findings); it cannot be approved until "
-                       "they are fixed by a new push")
-    approve.extend(f"{f}; the change cannot be approved" for f in author_findings)
-    return approve, []
-
-
-def panel(svc: Services, me: User, ctx: SodContext) -> tuple[list[Signer], bool]:
+def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: rv.Review
+          ) -> tuple[list[Signer], bool]:
     """Me first, then every member of an approving group and everyone who took part."""
     users: dict[str, User] = {me.username: me}
-    for rule in ctx.rules:
+    for rule in review.rules:
         for member, _ in svc.directory.group_members(rule.group):
             users.setdefault(member.username, member)
-    involved = {p.username for p in ctx.people if p.username} | set(ctx.emails.values())
+    involved = {p.username for p in review.people if p.username} | set(review.emails.values())
     for name in sorted(involved):
         if name not in users and (found := svc.directory.get_user(name)) is not None:
             users[name] = found
     names = list(users)[:PANEL_LIMIT]
-    return [check(svc, users[n], ctx) for n in names], len(users) > PANEL_LIMIT
+    return [check(svc, session, cr, users[n], review) for n in names], len(users) > PANEL_LIMIT
 
 
 # -- pages ---------------------------------------------------------------------------------------------
@@ -154,18 +123,16 @@ def render_change(change_id: int, form: SignForm | None = None, problem: str | N
     with svc.store.read() as s:
         data = views.change_json(svc, change_id, s)
         cr = actions.load(s, change_id)
-        rev = q.current_revision(s, cr)
-        slots = tuple(sod.Slot(a["username"], a["group"]) for a in data["approvals"] if a["counts"])
-        ctx = sod_context(svc, s, cr, slots)
+        review = rv.review(svc, s, cr)
+        verdict = rv.signing(svc, s, cr, me, review)
+        signers, truncated = panel(svc, s, cr, me, review)
         entries = s.exec(select(ChangeLog).where(col(ChangeLog.seq).in_(data["log_seqs"]))
                          .order_by(col(ChangeLog.seq))).all()
         timeline = [describe(e) for e in entries]
     errors = sum(1 for f in data["findings"] if f.get("severity") == "error")
-    no_approve, no_reject = blockers(cr, errors, q.loads(rev.sod_findings))
-    signers, truncated = panel(svc, me, ctx)
+    no_approve, no_reject = list(verdict.change), list(verdict.change_reject)
     mine = signers[0]
-    can_approve = not no_approve and mine.approve.allowed
-    can_reject = not no_reject and mine.reject.allowed
+    can_approve, can_reject = verdict.may_approve, verdict.may_reject
     if form is None and (can_approve or can_reject):
         form = SignForm(formdata=None)
     if form is not None:
