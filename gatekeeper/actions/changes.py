@@ -19,6 +19,7 @@ from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import sod
 from gatekeeper.policy.categories import classify, is_protected
 from gatekeeper.policy.fingerprint import fingerprint
+from gatekeeper.policy.paths import malformed
 from gatekeeper.policy.states import SIGNABLE_STATES, State
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
@@ -60,6 +61,9 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     cat_names = sorted({c.name for cats in classified.values() for c in cats})
     categories = [c for c in cfg.categories if c.name in cat_names]
     findings, semantic = analyze(cfg, update)
+    # A malformed path (issue 11 item 5) is an error finding: the CR is opened, visible, and blocked.
+    findings[:0] = [{"path": c.path, "location": "path", "severity": "error", "message": m}
+                    for c in update.changes for m in malformed([c.path])]
     known = services.directory.get_user(pusher) is not None
     memberships = services.directory.memberships(pusher) if known else []
     author_findings = (sod.author_findings(pusher, memberships, categories) if known

@@ -19,6 +19,7 @@ from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
 from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules
 from gatekeeper.policy.fingerprint import FileChange
+from gatekeeper.policy.paths import malformed
 from gatekeeper.policy.sod import describe_missing
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
@@ -90,6 +91,9 @@ def _gate(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, p
     if services.directory.canonical(pusher) is None:  # fail closed: SoD cannot compare an unknown pusher
         return gate.GateResult(False, (f"refusing {ref}: pusher {pusher!r} is not a directory user; the git "
                                        "server must pass the directory username",))
+    bad = malformed({c.path for c in u.changes})
+    if bad:  # whatever fsck said, and even under break-glass: such a path is never a legitimate change
+        return gate.GateResult(False, tuple(f"refusing {ref}: {b}" for b in bad))
     if option(options, "emergency") is not None:
         ok, text, _ = _emergency_check(services, pusher, options)
         if not ok:

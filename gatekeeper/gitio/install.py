@@ -19,6 +19,9 @@ from gatekeeper.errors import InputError
 
 HOOKS = ("pre-receive", "post-receive")
 MARKER = "gatekeeper-managed-hook"
+# Set by install-hooks and attested: a repo where one was changed later shows hook drift.
+# receive.fsckObjects makes git refuse malformed trees (``..``/``.git`` entries) before any hook runs.
+GIT_CONFIG = {"receive.advertisePushOptions": "true", "receive.fsckObjects": "true"}
 
 
 def _shim(name: str, values: dict[str, str]) -> bytes:
@@ -80,7 +83,8 @@ def install(repo: Path, name: str, config_path: Path, python: str | None = None)
         tmp.write_bytes(_shim(hook, values))
         tmp.chmod(0o755)
         os.replace(tmp, target)
-    _git_config(repo, "receive.advertisePushOptions", "true")
+    for key, value in GIT_CONFIG.items():
+        _git_config(repo, key, value)
     return attestation(repo, name) | {"chained": chained}
 
 
@@ -93,7 +97,7 @@ def attestation(repo: Path, name: str) -> dict[str, Any]:
             if candidate.exists():
                 files[candidate.name] = hashlib.sha256(candidate.read_bytes()).hexdigest()
     settings = {}
-    for key in ("receive.advertisePushOptions",):
+    for key in GIT_CONFIG:
         out = subprocess.run(["git", "config", "--get", key], cwd=repo, capture_output=True, text=True)
         settings[key] = out.stdout.strip()
     combined = hashlib.sha256("\n".join(f"{k} {v}" for k, v in sorted(files.items())).encode()).hexdigest()
@@ -112,5 +116,8 @@ def drift(repo: Path, name: str, attested: dict[str, Any]) -> list[str]:
     for key, value in attested.get("git_config", {}).items():
         if now["git_config"].get(key) != value:
             out.append(f"git config {key}: {now['git_config'].get(key)!r}, attested {value!r}")
+    for key, value in GIT_CONFIG.items():  # also against an attestation older than the setting
+        if key not in attested.get("git_config", {}) and now["git_config"].get(key) != value:
+            out.append(f"git config {key}: {now['git_config'].get(key)!r}, install-hooks sets {value!r}")
     return out
 
