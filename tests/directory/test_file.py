@@ -141,3 +141,24 @@ def test_a_user_defined_twice_is_a_config_error(tmp_path: Path) -> None:
     p.write_text(toml(USERS, {}) + "\n" + toml({"alice": "Alice Again"}, {}))
     with pytest.raises(ConfigError, match="user 'alice' defined twice"):
         FileDirectory(p)
+
+
+@pytest.mark.parametrize("spelling", ["carol", "Carol", "CAROL", " carol ", "ｃａｒｏｌ", "𝐜𝐚𝐫𝐨𝐥", "𝖈𝖆𝖗𝖔𝖑"])
+def test_names_match_like_openldap_and_come_back_canonical(directory: FileDirectory, spelling: str) -> None:
+    """NFKC + case folding, as slapd matches uids: one person, one canonical username (SPEC §11)."""
+    assert directory.canonical(spelling) == "carol"
+    user = directory.get_user(spelling)
+    assert user is not None and user.username == "carol"
+    assert directory.authenticate(spelling, "carol-Secret-1").username == "carol"
+    assert "ot-engineering-leads" in groups(directory, spelling)
+
+
+def test_lookalike_names_do_not_match(directory: FileDirectory) -> None:
+    assert directory.canonical("carоl") is None  # Cyrillic о
+    assert directory.canonical("ca rol") is None
+
+
+def test_names_equal_after_folding_are_refused(path: Path) -> None:
+    rewrite(path, toml({"carol": "Carol Lead", "Ｃarol": "Impostor"}, {}))
+    with pytest.raises(ConfigError, match="defined twice"):
+        FileDirectory(path)

@@ -60,6 +60,17 @@ def test_login_name_is_matched_like_ldap_but_returned_canonical(ldap_directory: 
     assert ldap_directory.authenticate("ALICE", password("alice")).username == "alice"
 
 
+@pytest.mark.parametrize("spelling", ["carol", "Carol", "ＣＡＲＯＬ", "𝐜𝐚𝐫𝐨𝐥", " carol"])
+def test_canonical_is_the_entrys_own_uid(ldap_directory: LdapDirectory, spelling: str) -> None:
+    """slapd matches uid with case and compatibility folding; the spelling kept is the entry's."""
+    assert ldap_directory.canonical(spelling) == "carol"
+
+
+@pytest.mark.parametrize("spelling", ["carоl", "ca rol", "carol*", "nobody"])
+def test_canonical_of_unknown_names_is_none(ldap_directory: LdapDirectory, spelling: str) -> None:
+    assert ldap_directory.canonical(spelling) is None
+
+
 @pytest.mark.parametrize(("username", "secret"), [
     ("alice", "wrong-password"),
     ("nobody", "whatever-1"),

@@ -143,3 +143,11 @@ def test_concurrent_failures_impose_exactly_one_lock(lockout: Lockout) -> None:
 def test_nonsense_limits_are_refused(max_failures: int, user_max_failures: int) -> None:
     with pytest.raises(ValueError, match="max_failures"):
         Lockout(max_failures=max_failures, user_max_failures=user_max_failures)
+
+
+def test_unicode_compatibility_spellings_share_the_counter(lockout: Lockout) -> None:
+    for _ in range(5):
+        lockout.failure("carol", "10.0.0.1")
+    for spelling in ("Carol", "ＣＡＲＯＬ", "𝐜𝐚𝐫𝐨𝐥", " carol "):
+        with pytest.raises(AuthError, match="too many failed attempts"):
+            lockout.check(spelling, "10.0.0.1")

@@ -124,3 +124,25 @@ def test_slapd_down_fails_closed(repo: Repo, svc: Service, server: ldap.Slapd) -
     refused = [e for e in entries if e["kind"] == "push.refused"]
     assert refused and "directory unreachable" in refused[-1]["payload"]["refs"][0]["reasons"][0]
     assert requests.get(svc.url + "/healthz", timeout=10).status_code == 200
+
+
+def test_pusher_canonicalised_by_slapd_cannot_approve(repo: Repo, svc: Service) -> None:
+    """REMOTE_USER=Carol: slapd finds uid=carol case-insensitively; stored and compared as ``carol``."""
+    repo.checkout("carol-ldap", create=True)
+    repo.commit({"tags/ldap.txt": "TT-1\n"}, "tags", author="erin")
+    r = repo.push("HEAD:refs/heads/carol-ldap", user="Carol", user_var="REMOTE_USER")
+    assert r.ok, r.stderr
+    cid = r.change_id()
+    data = requests.get(f"{svc.url}/api/v1/changes/{cid}", auth=auth("dave"), timeout=10).json()
+    assert data["requested_by"] == "carol" and data["revisions"][0]["pushed_by"] == "carol"
+    resp = sign(svc, cid, "carol")
+    assert resp.status_code == 403 and "took part in (as pusher)" in resp.text
+
+
+def test_locked_name_stays_locked_in_any_spelling_slapd_matches(svc: Service) -> None:
+    url = f"{svc.url}/api/v1/changes"
+    for _ in range(5):
+        assert requests.get(url, auth=("bob", "wrong"), timeout=10).status_code == 401
+    for spelling in ("Bob", "ｂｏｂ", "𝐛𝐨𝐛"):
+        resp = requests.get(url, auth=(spelling.encode(), ldap.password("bob").encode()), timeout=10)
+        assert resp.status_code == 401 and "too many failed attempts" in resp.text, spelling

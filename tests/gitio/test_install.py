@@ -57,3 +57,20 @@ def test_unknown_repo_name_and_non_bare_repo(plant: Plant, tmp_path: Path) -> No
     proc = gatekeeper(plant, "repo", "install-hooks", str(tmp_path / "work"), "--name", "plant-a-ot")
     assert proc.returncode != 0 and "is not a bare git repository" in proc.stderr
     assert make_repo(plant, "plant-a-ot").bare.exists()
+
+
+def test_fsck_objects_is_set_and_attested(plant: Plant, tmp_path: Path) -> None:
+    from gatekeeper.gitio import install
+
+    bare = tmp_path / "fsck.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    attested = install.install(bare, "plant-a-ot", plant.config)
+    assert git(bare, "config", "receive.fsckObjects") == "true"
+    assert attested["git_config"]["receive.fsckObjects"] == "true"
+    assert install.drift(bare, "plant-a-ot", attested) == []
+    git(bare, "config", "receive.fsckObjects", "false")
+    assert install.drift(bare, "plant-a-ot", attested) == [
+        "git config receive.fsckObjects: 'false', attested 'true'"]
+    older = {**attested, "git_config": {"receive.advertisePushOptions": "true"}}  # attested before the setting
+    assert install.drift(bare, "plant-a-ot", older) == [
+        "git config receive.fsckObjects: 'false', install-hooks sets 'true'"]

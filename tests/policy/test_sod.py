@@ -50,3 +50,26 @@ def test_unauthorized_author() -> None:
     assert sod.author_findings("mallory", m("visitors"), cats) == [
         "unauthorized author: mallory is not in engineers (authors of erp)"]
     assert sod.author_findings("alice", m("engineers"), cats) == []
+
+
+def test_signing_blockers_one_answer_for_every_caller() -> None:
+    common = dict(memberships=m("leads", "finance"), people=PEOPLE, email_to_user={}, rules=RULES, filled=[])
+    ok = sod.signing_blockers(state="pending", errors=0, author_findings=[], signer=CAROL, **common)  # type: ignore[arg-type]
+    assert ok.may_approve and ok.may_reject and ok.approve.group == "finance" and ok.reasons() == []
+    closed = sod.signing_blockers(state="deployed", errors=0, author_findings=[], signer=CAROL, **common)  # type: ignore[arg-type]
+    assert not closed.may_approve and not closed.may_reject and "is deployed" in closed.reasons("reject")[0]
+    broken = sod.signing_blockers(state="pending", errors=2, author_findings=["unauthorized author: x"],
+                                  signer=CAROL, **common)  # type: ignore[arg-type]
+    assert not broken.may_approve and broken.may_reject  # a broken change can still be rejected
+    assert "2 validation error(s)" in broken.reasons()[0]
+    assert broken.reasons()[1] == "unauthorized author: x; the change cannot be approved"
+    alice = User("alice", "Alice", "alice@plant.example")
+    mine = sod.signing_blockers(state="pending", errors=0, author_findings=[], signer=alice, **common)  # type: ignore[arg-type]
+    assert not mine.may_approve and "took part" in mine.reasons()[0]
+
+
+def test_identity_findings_block_unknown_pushers_and_show_unknown_co_authors() -> None:
+    blocking, visible = sod.identity_findings(PEOPLE, {"alice": "alice", "Ghost": None}, {})
+    assert blocking == [sod.unknown_pusher("Ghost")]
+    assert len(visible) == 1 and "'x@ext.example'" in visible[0]
+    assert sod.identity_findings(PEOPLE, {"alice": "alice"}, {"x@ext.example": "xavier"}) == ([], [])
