@@ -15,6 +15,7 @@ import contextlib
 import logging
 import math
 import queue
+import re
 import ssl
 import time
 from collections import deque
@@ -329,6 +330,43 @@ class LdapDirectory:
                     todo.append((p, (*via, p.name(name_attr))))
         return sorted(found.values(), key=lambda m: (m.group, m.via))
 
+    def group_graph(self) -> GroupGraph | None:
+        """Every group under ``group_base`` with its members, in one (paged) search, for answering many
+        membership questions within one request (``memo.MemoDirectory``); ``None`` on Active
+        Directory, whose in-chain query already answers one user in one search."""
+        if self._ad:
+            return None
+        name_attr, attrs = self.config.group_name_attr, [*self._dn_attrs, *self._uid_attrs]
+        entries = self._run(lambda search: search(self.config.group_base, _any([f"({a}=*)" for a in attrs]),
+                                                  [name_attr, *attrs]))
+        names: dict[str, tuple[str, str]] = {}
+        by_dn: dict[str, list[str]] = {}
+        by_uid: dict[str, list[str]] = {}
+        for e in entries:
+            key = _dn_key(e.dn)
+            names[key] = (e.name(name_attr), e.dn)
+            for dn in (dn for a in self._dn_attrs for dn in e.values(a)):
+                by_dn.setdefault(_dn_key(dn), []).append(key)
+            for uid in (uid for a in self._uid_attrs for uid in e.values(a)):
+                by_uid.setdefault(uid, []).append(key)
+        return GroupGraph(names, by_dn, by_uid)
+
+    def memberships_in(self, graph: GroupGraph, user: User) -> list[Membership]:
+        """``memberships`` answered from a ``group_graph`` for a user already looked up: the same
+        breadth-first walk upwards (shortest paths, cycles stop), no further search."""
+        direct = [*graph.by_member_dn.get(_dn_key(user.dn or ""), ()), *graph.by_member_uid.get(user.username, ())]
+        found: dict[str, Membership] = {}
+        todo: deque[tuple[str, tuple[str, ...]]] = deque((k, (graph.groups[k][0],)) for k in direct)
+        while todo:
+            key, via = todo.popleft()
+            if key in found:
+                continue
+            name, dn = graph.groups[key]
+            found[key] = Membership(group=name, via=via, dn=dn)
+            if self.config.nested and self._dn_attrs:
+                todo.extend((p, (*via, graph.groups[p][0])) for p in graph.by_member_dn.get(key, ()))
+        return sorted(found.values(), key=lambda m: (m.group, m.via))
+
     def group_exists(self, group: str) -> bool:
         flt = self._group_filter(group)
         return bool(self._run(lambda search: search(self.config.group_base, flt, [], limit=1)))
@@ -397,6 +435,43 @@ def _entry(r: Mapping[str, Any]) -> Entry:
     text = {k.lower(): tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in vs)
             for k, vs in raw.items()}
     return Entry(str(r["dn"]), text)
+
+
+@dataclass(frozen=True)
+class GroupGraph:
+    """Groups keyed by normalised DN: ``groups`` key → (name, DN as the server spells it);
+    ``by_member_dn`` / ``by_member_uid``: member → keys of the groups naming it."""
+
+    groups: Mapping[str, tuple[str, str]]
+    by_member_dn: Mapping[str, list[str]]
+    by_member_uid: Mapping[str, list[str]]
+
+
+def _dn_key(dn: str) -> str:
+    """A DN compared as distinguishedNameMatch does for our attributes: RDN by RDN, attribute types and
+    (case-ignore) values lower-cased, spaces around separators dropped."""
+    try:
+        return ",".join(f"{a.strip().lower()}={_unescape(v.strip()).lower()}" for a, v, _ in parse_dn(dn))
+    except (LDAPException, ValueError):  # an unparsable member value matches nothing but itself
+        return dn.strip().lower()
+
+
+def _unescape(value: str) -> str:
+    """An RDN value without RFC 4514 escapes (``\\,`` and ``\\2C`` are the same comma), so a DN
+    a server spells one way matches a member value written the other."""
+    out, i = bytearray(), 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and re.fullmatch(r"[0-9a-fA-F]{2}", value[i + 1:i + 3]):
+            out.append(int(value[i + 1:i + 3], 16))
+            i += 3
+        elif ch == "\\" and i + 1 < len(value):
+            out += value[i + 1].encode()
+            i += 2
+        else:
+            out += ch.encode()
+            i += 1
+    return out.decode("utf-8", "replace")
 
 
 def _under(dn: str, base: str) -> bool:

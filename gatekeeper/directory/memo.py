@@ -6,6 +6,10 @@ and every signature still decide with a fresh lookup. Passwords are never memois
 (``authenticate`` always asks), and failures are not either (a request that saw the directory
 down asks again, and fails closed again).
 
+Memberships on OpenLDAP come from one search of every group per request (``group_graph``), walked
+in memory for each user, so a page about many people costs one search per person plus one; the
+plain ``memberships`` walk costs a search per nesting level and user.
+
 A user found one way answers the other questions about the same person: ``find_by_email`` primes
 ``get_user`` with the user's own spelling, and ``get_user`` primes the user's e-mail. Priming the
 e-mail can only make SoD stricter (a commit address then always resolves to a user whose address
@@ -34,6 +38,7 @@ class MemoDirectory:
         self._memberships: dict[str, tuple[Membership, ...]] = {}
         self._groups: dict[str, bool] = {}
         self._members: dict[str, tuple[tuple[User, Membership], ...]] = {}
+        self._graph: object = _MISSING
         self.asked = 0  # questions that reached ``inner`` (for tests and benchmarks)
 
     def _ask(self, table: dict[str, T], key: str, fn: Callable[[], T]) -> T:
@@ -74,6 +79,14 @@ class MemoDirectory:
 
     def memberships(self, username: str) -> list[Membership]:
         def ask() -> tuple[Membership, ...]:
+            graph_of = getattr(self.inner, "group_graph", None)  # LDAP: all groups in one search
+            if graph_of is not None:
+                if self._graph is _MISSING:
+                    self.asked += 1
+                    self._graph = graph_of()
+                if self._graph is not None:
+                    user = self.get_user(username)
+                    return tuple(self.inner.memberships_in(self._graph, user)) if user else ()  # type: ignore[attr-defined]
             return tuple(self.inner.memberships(username))
 
         found: tuple[Membership, ...] = self._ask(self._memberships, username, ask)

@@ -341,3 +341,13 @@ def test_tls_without_ca_file_uses_the_system_store(make, slapd: Slapd) -> None: 
     """Never CERT_NONE: with no ca_file our test CA is unknown, so the connection is refused."""
     with pytest.raises(DirectoryUnavailable, match="certificate verify failed"):
         make(url=slapd.ldaps_url).group_exists("ot-staff")
+
+
+@pytest.mark.parametrize("uid", ["alice", "bob", "carol", "dave", "erin", "frank", "mallory", "mallory2"])
+def test_group_graph_answers_exactly_as_the_walk(ldap_directory: LdapDirectory, uid: str) -> None:
+    """One search of every group (the request memo's path) gives the same memberships and paths as
+    the per-user walk: groupOfNames, groupOfUniqueNames, posixGroup memberUid, nesting, cycles."""
+    graph = ldap_directory.group_graph()
+    user = ldap_directory.get_user(uid)
+    assert graph is not None and user is not None
+    assert ldap_directory.memberships_in(graph, user) == ldap_directory.memberships(uid)
