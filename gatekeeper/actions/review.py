@@ -17,7 +17,7 @@ from gatekeeper.directory.base import Membership, User
 from gatekeeper.policy import sod
 from gatekeeper.policy.categories import merge_rules
 from gatekeeper.store import changes as q
-from gatekeeper.store.tables import ChangeRequest, Revision
+from gatekeeper.store.tables import Approval, ChangeRequest, Revision
 
 
 def categories_of(services: Services, cr: ChangeRequest) -> list[Category]:
@@ -37,11 +37,11 @@ def meanings_of(services: Services, cr: ChangeRequest) -> list[str]:
     return list(seen) or ["Reviewed and approved"]
 
 
-def people_of(session: Session, cr: ChangeRequest) -> list[sod.Person]:
+def people_of(session: Session, cr: ChangeRequest, revisions: Sequence[Revision] | None = None) -> list[sod.Person]:
     """Every pusher of a revision and every author, committer and co-author of a commit in the CR,
     pushers as stored (``review`` resolves them through the directory again)."""
     people: list[sod.Person] = []
-    for rev in q.revisions(session, cr.id or 0):
+    for rev in q.revisions(session, cr.id or 0) if revisions is None else revisions:
         people.append(sod.Person("pusher", username=rev.pushed_by))
         for c in q.loads(rev.commits):
             people.append(sod.Person("author", email=c.get("author_email")))
@@ -105,13 +105,18 @@ class Review:
         return out
 
 
-def review(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None) -> Review:
+def review(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None, *,
+           revisions: Sequence[Revision] | None = None, approvals: Sequence[Approval] | None = None) -> Review:
+    """``revisions`` / ``approvals``: the CR's rows when the caller read them for many CRs at once."""
+    if rev is None and revisions is not None:
+        rev = next((r for r in revisions if r.number == cr.current_revision), None)
     rev = rev or q.current_revision(session, cr)
     rules = rules_of(services, cr)
-    people, known = canonical_people(services, people_of(session, cr))
+    people, known = canonical_people(services, people_of(session, cr, revisions))
     emap = email_map(services, people)
     blocking, visible = sod.identity_findings(people, known, emap)
-    given = [sod.GivenApproval(a.username, a.group) for a in q.approvals(session, cr.id or 0)
+    given = [sod.GivenApproval(a.username, a.group)
+             for a in (q.approvals(session, cr.id or 0) if approvals is None else approvals)
              if a.decision == "approve" and a.fingerprint == rev.fingerprint]
     signers: dict[str, tuple[User | None, list[Membership]]] = {}
     for a in given:

@@ -342,14 +342,18 @@ class LdapDirectory:
         names: dict[str, tuple[str, str]] = {}
         by_dn: dict[str, list[str]] = {}
         by_uid: dict[str, list[str]] = {}
+        members: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for e in entries:
             key = _dn_key(e.dn)
             names[key] = (e.name(name_attr), e.dn)
-            for dn in (dn for a in self._dn_attrs for dn in e.values(a)):
+            dns = tuple(dn for a in self._dn_attrs for dn in e.values(a))
+            uids = tuple(uid for a in self._uid_attrs for uid in e.values(a))
+            members[key] = (dns, uids)
+            for dn in dns:
                 by_dn.setdefault(_dn_key(dn), []).append(key)
-            for uid in (uid for a in self._uid_attrs for uid in e.values(a)):
+            for uid in uids:
                 by_uid.setdefault(uid, []).append(key)
-        return GroupGraph(names, by_dn, by_uid)
+        return GroupGraph(names, by_dn, by_uid, members)
 
     def memberships_in(self, graph: GroupGraph, user: User) -> list[Membership]:
         """``memberships`` answered from a ``group_graph`` for a user already looked up: the same
@@ -366,6 +370,46 @@ class LdapDirectory:
             if self.config.nested and self._dn_attrs:
                 todo.extend((p, (*via, graph.groups[p][0])) for p in graph.by_member_dn.get(key, ()))
         return sorted(found.values(), key=lambda m: (m.group, m.via))
+
+    def group_members_in(self, graph: GroupGraph, group: str, known: Sequence[User] = ()
+                         ) -> list[tuple[User, Membership]]:
+        """``group_members`` from a ``group_graph``: nesting walked in memory, and each member read
+        only when ``known`` (users already looked up in this request) does not hold it."""
+        by_dn = {_dn_key(u.dn): u for u in known if u.dn}
+        out: dict[str, tuple[User, Membership]] = {}
+        wanted = group.strip().lower()  # cn is a case-ignore attribute
+        for target in [k for k, (name, _) in graph.groups.items() if name.lower() == wanted]:
+            tname, tdn = graph.groups[target]
+            seen: set[str] = set()
+            todo: deque[tuple[str, tuple[str, ...]]] = deque([(target, (tname,))])
+            while todo:
+                key, via = todo.popleft()
+                if key in seen:
+                    continue
+                seen.add(key)
+                dns, uids = graph.members.get(key, ((), ()))
+                for dn in dns:
+                    mkey = _dn_key(dn)
+                    if mkey in graph.groups:
+                        if self.config.nested:
+                            todo.append((mkey, (graph.groups[mkey][0], *via)))
+                        continue
+                    user = by_dn.get(mkey) or self._read_member(dn)
+                    if user is not None and mkey not in out:
+                        out[mkey] = (user, Membership(group=tname, via=via, dn=tdn))
+                for uid in uids:
+                    user = next((u for u in known if u.username == uid), None) or self.get_user(uid)
+                    if user is not None and user.dn and _dn_key(user.dn) not in out:
+                        out[_dn_key(user.dn)] = (user, Membership(group=tname, via=via, dn=tdn))
+        return sorted(out.values(), key=lambda um: um[0].username)
+
+    def _read_member(self, dn: str) -> User | None:
+        """One member entry by DN: an enabled user under ``user_base``, else None."""
+        if not _under(dn, self.config.user_base):
+            return None
+        found = self._run(lambda search: search(dn, "(objectClass=*)", self._wanted_attrs(), scope=ldap3.BASE,
+                                                missing_ok=True))
+        return self._to_user(found[0]) if found and not self._disabled(found[0]) else None
 
     def group_exists(self, group: str) -> bool:
         flt = self._group_filter(group)
@@ -445,6 +489,7 @@ class GroupGraph:
     groups: Mapping[str, tuple[str, str]]
     by_member_dn: Mapping[str, list[str]]
     by_member_uid: Mapping[str, list[str]]
+    members: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]  # key -> (member DNs, member uids)
 
 
 def _dn_key(dn: str) -> str:

@@ -79,14 +79,10 @@ class MemoDirectory:
 
     def memberships(self, username: str) -> list[Membership]:
         def ask() -> tuple[Membership, ...]:
-            graph_of = getattr(self.inner, "group_graph", None)  # LDAP: all groups in one search
-            if graph_of is not None:
-                if self._graph is _MISSING:
-                    self.asked += 1
-                    self._graph = graph_of()
-                if self._graph is not None:
-                    user = self.get_user(username)
-                    return tuple(self.inner.memberships_in(self._graph, user)) if user else ()  # type: ignore[attr-defined]
+            graph = self._group_graph()  # LDAP: all groups in one search, walked in memory
+            if graph is not None:
+                user = self.get_user(username)
+                return tuple(self.inner.memberships_in(graph, user)) if user else ()  # type: ignore[attr-defined]
             return tuple(self.inner.memberships(username))
 
         found: tuple[Membership, ...] = self._ask(self._memberships, username, ask)
@@ -95,9 +91,25 @@ class MemoDirectory:
     def group_exists(self, group: str) -> bool:
         return self._ask(self._groups, group, lambda: self.inner.group_exists(group))
 
+    def _group_graph(self) -> object | None:
+        """OpenLDAP's groups, read once per request (``None``: the directory answers per user)."""
+        graph_of = getattr(self.inner, "group_graph", None)
+        if graph_of is None:
+            return None
+        if self._graph is _MISSING:
+            self.asked += 1
+            self._graph = graph_of()
+        return self._graph
+
     def group_members(self, group: str) -> list[tuple[User, Membership]]:
-        members: tuple[tuple[User, Membership], ...] = self._ask(
-            self._members, group, lambda: tuple(self.inner.group_members(group)))
+        def ask() -> tuple[tuple[User, Membership], ...]:
+            graph = self._group_graph()
+            if graph is not None:
+                known = [u for u in self._users.values() if u is not None]
+                return tuple(self.inner.group_members_in(graph, group, known))  # type: ignore[attr-defined]
+            return tuple(self.inner.group_members(group))
+
+        members: tuple[tuple[User, Membership], ...] = self._ask(self._members, group, ask)
         for user, _ in members:
             self._users.setdefault(user.username, user)
         return list(members)

@@ -351,3 +351,14 @@ def test_group_graph_answers_exactly_as_the_walk(ldap_directory: LdapDirectory, 
     user = ldap_directory.get_user(uid)
     assert graph is not None and user is not None
     assert ldap_directory.memberships_in(graph, user) == ldap_directory.memberships(uid)
+
+
+@pytest.mark.parametrize("group", ["ot-engineers", "ot-staff", "plant-operators", "scada-admins", "cycle-a",
+                                   "gatekeeper-admins", "leavers", "no-such-group"])
+def test_group_members_from_the_graph_equal_the_walk(ldap_directory: LdapDirectory, group: str) -> None:
+    graph = ldap_directory.group_graph()
+    assert graph is not None
+    expected = ldap_directory.group_members(group)
+    assert ldap_directory.group_members_in(graph, group) == expected
+    known = [u for u, _ in expected][:2]  # users the request already looked up are not read again
+    assert ldap_directory.group_members_in(graph, group, known) == expected
