@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.policy.registry import FORMAT_NAMES  # the one format registry (re-exported)
 from gatekeeper.tomlcheck import Locator as _Locator
 from gatekeeper.tomlcheck import Reader as _Reader
 
 ENV_CONFIG = "GATEKEEPER_CONFIG"
-FORMAT_NAMES = ("batchml", "ignition-tags", "kepware-project", "plcopen-xml", "erp-mapping-csv")
 DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from gatekeeper.actions.payloads import ChangeIn, UpdateIn
 from gatekeeper.config import Config
 from gatekeeper.formats.base import Context, Finding
-from gatekeeper.policy.categories import classify
+from gatekeeper.policy.registry import format_of
 
 MAX_DIFF_LINES = 400
 
@@ -25,7 +25,7 @@ def analyze(config: Config, update: UpdateIn) -> tuple[list[dict[str, Any]], lis
     findings: list[dict[str, Any]] = []
     diff: list[dict[str, Any]] = []
     for ch in update.changes:
-        fmt = next((c.format for c in classify(ch.path, config.categories) if c.format), None)
+        fmt = format_of(ch.path, config.categories)
         for side in ("old", "new"):
             size = getattr(ch, f"{side}_too_large")
             if size is not None and fmt and side == "new":

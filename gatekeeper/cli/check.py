@@ -9,8 +9,7 @@ import click
 
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 from gatekeeper.errors import InputError
-
-TAG_FORMATS = ("ignition-tags", "kepware-project")
+from gatekeeper.policy.registry import TAG_FORMATS, format_of
 
 
 def _repo_root(start: Path) -> Path:
@@ -43,7 +42,6 @@ def check(app: AppContext, paths: tuple[str, ...]) -> int:
     """Validate files by their category's format; exit 1 when any has errors."""
     from gatekeeper import formats
     from gatekeeper.formats.base import Context
-    from gatekeeper.policy.categories import classify
 
     cfg = app.config
     # Category patterns are relative to the repo root: find it from the first path given, else from here.
@@ -57,7 +55,7 @@ def check(app: AppContext, paths: tuple[str, ...]) -> int:
             return p.as_posix()
 
     def fmt_of(path: str) -> str | None:
-        return next((c.format for c in classify(path, cfg.categories) if c.format), None)
+        return format_of(path, cfg.categories)
 
     files = _expand(paths, root)
     everything = _expand((), root)

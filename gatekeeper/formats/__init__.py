@@ -16,16 +16,11 @@ from gatekeeper.errors import ConfigError
 from gatekeeper.formats import batchml, erp_mapping, ignition, kepware, plcopen
 from gatekeeper.formats._common import NO_CONTEXT, ContentError, error
 from gatekeeper.formats.base import Analysis, Context, Finding, SemanticChange
+from gatekeeper.policy.registry import CROSS_FILE_FORMATS, FORMAT_NAMES, TAG_FORMATS
 
 __all__ = ["CROSS_FILE_FORMATS", "FORMAT_NAMES", "TAG_FORMATS", "Analysis", "Context", "Finding",
            "SemanticChange", "analyze", "tag_index"]
 
-FORMAT_NAMES: tuple[str, ...] = ("batchml", "ignition-tags", "kepware-project", "plcopen-xml",
-                                 "erp-mapping-csv")
-TAG_FORMATS: tuple[str, ...] = ("ignition-tags", "kepware-project")
-"""Formats whose files define tag paths: the input of :func:`tag_index`."""
-CROSS_FILE_FORMATS: tuple[str, ...] = ("erp-mapping-csv",)
-"""Formats whose check needs ``Context.tag_paths`` (else they warn that tags were not checked)."""
 ADDED_LIMIT = 200
 """An added or removed file lists at most this many elements, then one summary line."""
 CHANGE_LIMIT = 1000

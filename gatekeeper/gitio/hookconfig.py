@@ -9,9 +9,14 @@ refuse protected refs (fail closed).
 from __future__ import annotations
 
 import os
+from collections import namedtuple
 
 from gatekeeper.errors import ConfigError
-from gatekeeper.policy.categories import matches
+from gatekeeper.policy.registry import format_of
+
+# What the hooks need of a category; the same attribute names as config.Category, so classify() and
+# registry.format_of() serve both. A plain namedtuple: typing.NamedTuple would import typing on every push.
+HookCategory = namedtuple("HookCategory", "name paths format")
 
 DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER")
 
@@ -39,17 +44,13 @@ class HookConfig:
         self.repos: dict[str, tuple[str, ...]] = {}
         for r in data.get("repos", []):  # type: ignore[attr-defined]
             self.repos[str(r["name"])] = tuple(str(p) for p in r.get("protected", []))
-        # (name, path patterns, format) in policy order
-        self.categories: list[tuple[str, tuple[str, ...], str | None]] = [
-            (str(c["name"]), tuple(str(p) for p in c.get("paths", [])), c.get("format"))
-            for c in data.get("categories", [])]  # type: ignore[attr-defined]
+        self.categories: tuple[HookCategory, ...] = tuple(  # in policy order
+            HookCategory(str(c["name"]), tuple(str(p) for p in c.get("paths", [])), c.get("format"))
+            for c in data.get("categories", []))  # type: ignore[attr-defined]
 
     def format_of(self, path: str) -> str | None:
-        """The first matching category's format; the ``default`` category only when none matches."""
-        hits = [c for c in self.categories if c[0] != "default" and any(matches(p, path) for p in c[1])]
-        if not hits:
-            hits = [c for c in self.categories if c[0] == "default"]
-        return next((c[2] for c in hits if c[2]), None)
+        """``registry.format_of``: the same answer the service gives for this path."""
+        return format_of(path, self.categories)
 
 
 def view(raw: bytes) -> dict[str, object]:

@@ -13,10 +13,9 @@ from gatekeeper.gitio import plumbing as git
 from gatekeeper.gitio.hookconfig import HookConfig
 from gatekeeper.gitio.pushinfo import RefUpdate, default_target, option
 from gatekeeper.policy.categories import branch_name, is_protected
+from gatekeeper.policy.registry import CONTEXT_FORMATS
 
 LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
-# Formats whose change needs the tree's tag configurations and mappings (the ERP cross-file check).
-TAG_FORMATS = ("ignition-tags", "kepware-project", "erp-mapping-csv")
 
 
 class PayloadBuilder:
@@ -105,10 +104,10 @@ class PayloadBuilder:
 
     def _context(self, new: str, changes: list[dict[str, object]]) -> list[dict[str, str]]:
         """Tag configurations and mappings of the whole tree, for the ERP mapping cross-file check."""
-        if not any(c.get("format") in TAG_FORMATS for c in changes):
+        if not any(c.get("format") in CONTEXT_FORMATS for c in changes):
             return []
         files = [(sha, path, self.config.format_of(path)) for _, sha, path in git.ls_tree(new)]
-        files = [f for f in files if f[2] in TAG_FORMATS]
+        files = [f for f in files if f[2] in CONTEXT_FORMATS]
         blobs, _ = git.read_blobs([f[0] for f in files], self.config.max_content_bytes)
         return [{"path": path, "format": fmt or "", "blob": sha,
                  "content": base64.b64encode(blobs[sha]).decode("ascii")}
