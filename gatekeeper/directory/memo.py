@@ -63,6 +63,9 @@ class MemoDirectory:
         return user
 
     def get_user(self, username: str) -> User | None:
+        hit = self._users.get(username, _MISSING)
+        if hit is not _MISSING:  # the common case on a page about many CRs: no priming again
+            return hit  # type: ignore[return-value]
         user = self._ask(self._users, username, lambda: self.inner.get_user(username))
         self._prime(user)
         return user
