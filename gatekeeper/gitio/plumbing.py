@@ -56,8 +56,10 @@ def branch_tips(patterns: Iterable[str] = ("refs/heads/",), cwd: str | None = No
     return tips
 
 
-# path, old_mode, new_mode, old_blob, new_blob, status: a plain namedtuple (typing costs every push).
-RawChange = namedtuple("RawChange", "path old_mode new_mode old_blob new_blob status")
+# One file's change as the hook sends it (SPEC §6) and the service stores it (``ChangeIn``, ``ChangeFile``):
+# the fields of ``policy.fingerprint.FileChange`` plus git's status. A plain namedtuple (typing costs
+# every push); ``_asdict()`` is the body's entry.
+RawChange = namedtuple("RawChange", "path old_blob new_blob old_mode new_mode status")
 
 
 _STATUS = {"A": "added", "D": "deleted", "M": "modified", "T": "type-changed"}

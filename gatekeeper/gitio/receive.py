@@ -77,9 +77,7 @@ class PayloadBuilder:
 
     def _changes(self, base: str, new: str, *, with_content: bool) -> list[dict[str, object]]:
         raw = git.diff_tree(base, new)
-        changes: list[dict[str, object]] = [
-            {"path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
-             "old_mode": c.old_mode, "new_mode": c.new_mode} for c in raw]
+        changes: list[dict[str, object]] = [c._asdict() for c in raw]
         if not with_content or not raw:
             return changes
         formats = {c.path: self.config.format_of(c.path) for c in raw}
