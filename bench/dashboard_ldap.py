@@ -112,13 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"slapd {server.url}; {args.crs} pending CRs; viewer {VIEWER}")
         for name, paths, who in cases:
             client.get(paths[0])  # warm-up (pool connections, templates)
-            times, over = [], []
+            times, cpu, over = [], [], []
             worst = (0, 0)
             for path in paths:
                 searches = 0
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 r = client.get(path)
                 times.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c) * 1000)
                 if r.status_code != 200:
                     raise SystemExit(f"GET {path}: {r.status_code}")
                 n_people = len(who(path))
@@ -129,10 +130,12 @@ def main(argv: list[str] | None = None) -> int:
             p50, p95 = statistics.median(times), times[max(0, round(0.95 * len(times)) - 1)]
             ok = p95 <= TARGET_MS and not over
             failed = failed or not ok
-            print(f"GET {name:<52} n={len(paths):<4} p50={p50:6.1f} ms p95={p95:6.1f} ms  "
+            print(f"GET {name:<52} n={len(paths):<4} p50={p50:6.1f} ms p95={p95:6.1f} ms "
+                  f"(service CPU p50 {statistics.median(cpu):.1f} ms)  "
                   f"LDAP searches/view max {worst[0]} for {worst[1]} people (budget {worst[1] + 2})  "
                   f"{'ok' if ok else 'MISSED'}")
-        print(f"targets: p95 <= {TARGET_MS:.0f} ms and searches <= people + 2: {'MISSED' if failed else 'met'}")
+        print(f"targets: p95 <= {TARGET_MS:.0f} ms and searches <= people + 2: {'MISSED' if failed else 'met'} "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times grow with it)")
     return 1 if failed else 0
 
 
