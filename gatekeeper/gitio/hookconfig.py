@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from gatekeeper.errors import ConfigError
-from gatekeeper.policy.categories import matches
+from gatekeeper.policy.categories import branch_pattern, branch_pattern_problem, path_matches, path_pattern_problem
 
 DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER")
 
@@ -38,15 +38,26 @@ class HookConfig:
         self.max_content_bytes = int(git.get("max_content_bytes", 20 * 1024 * 1024))  # type: ignore[call-overload]
         self.repos: dict[str, tuple[str, ...]] = {}
         for r in data.get("repos", []):  # type: ignore[attr-defined]
-            self.repos[str(r["name"])] = tuple(str(p) for p in r.get("protected", []))
+            patterns = tuple(str(p) for p in r.get("protected", []))
+            if not patterns:
+                raise ConfigError("must name at least one branch or pattern", file=path,
+                                  key=f"repos[{r['name']}].protected")
+            for p in patterns:  # the service refuses such a policy too; the hook must not read it as "nothing"
+                if problem := branch_pattern_problem(p):
+                    raise ConfigError(problem, file=path, key=f"repos[{r['name']}].protected")
+            self.repos[str(r["name"])] = tuple(branch_pattern(p) for p in patterns)
         # (name, path patterns, format) in policy order
         self.categories: list[tuple[str, tuple[str, ...], str | None]] = [
             (str(c["name"]), tuple(str(p) for p in c.get("paths", [])), c.get("format"))
             for c in data.get("categories", [])]  # type: ignore[attr-defined]
+        for name, paths, _ in self.categories:
+            for p in paths:
+                if problem := path_pattern_problem(p):
+                    raise ConfigError(problem, file=path, key=f"categories[{name}].paths")
 
     def format_of(self, path: str) -> str | None:
         """The first matching category's format; the ``default`` category only when none matches."""
-        hits = [c for c in self.categories if c[0] != "default" and any(matches(p, path) for p in c[1])]
+        hits = [c for c in self.categories if c[0] != "default" and any(path_matches(p, path) for p in c[1])]
         if not hits:
             hits = [c for c in self.categories if c[0] == "default"]
         return next((c[2] for c in hits if c[2]), None)

@@ -71,7 +71,8 @@ class PayloadBuilder:
         return {"base": u.old, "fast_forward": git.is_ancestor(u.old, u.new)}
 
     def _topic(self, u: RefUpdate) -> dict[str, object]:
-        target = option(self.options, "target") or default_target(self.protected)
+        given = (option(self.options, "target") or "").strip().removeprefix("refs/heads/")
+        target = given or default_target(self.protected)
         # merge-base fails when the target does not exist yet: then the topic is compared with the empty tree.
         base = git.merge_base(f"refs/heads/{target}", u.new) if target else None
         return {"target": target, "base": base}
