@@ -85,6 +85,12 @@ def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: s
             raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path}")
         with app.store.read() as session:
             result = reconcile.reconcile(session, gitrepo, local, repo_name, branch, start, end)
+    from gatekeeper.policy.categories import is_protected
+
+    patterns = app.config.repo(repo_name).protected  # type: ignore[union-attr]
+    if not is_protected(branch, patterns):
+        result.notes.append(f"{branch} is not a protected branch of {repo_name} under the current policy "
+                            f"(protected: {', '.join(patterns)}): the gate does not check pushes to it")
     for line in result.lines(verbose):
         click.echo(line)
     return 0 if result.ok else 1

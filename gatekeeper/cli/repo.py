@@ -30,6 +30,10 @@ def _install(app: AppContext, path: Path, name: str) -> None:
         click.echo(f"kept the existing {hook} hook as {hook}.chained (it runs first)")
     click.echo(f"hooks installed in {path} for {name}; attested as log seq {entry.seq} "
                f"(sha256 {payload['sha256'][:16]})")
+    from gatekeeper.cli.policy import protection_lines
+
+    for line in protection_lines(cfg.repo(name), path):  # type: ignore[arg-type]
+        click.echo(line)
 
 
 @repo.command("install-hooks")
