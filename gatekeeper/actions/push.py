@@ -17,7 +17,7 @@ from gatekeeper.errors import DirectoryUnavailable
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
-from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules
+from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules, protecting
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.sod import describe_missing
 from gatekeeper.policy.states import State
@@ -40,7 +40,9 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
     with services.store.write() as session:
         for u in req.updates:
             if repo is None:
-                result = gate.GateResult(False, (f"refusing {u.ref}: repository {req.repo!r} is not in the policy",))
+                result = gate.GateResult(False, (f"refusing {u.ref}: repository {req.repo!r} is not in the service's "
+                                                 "policy (the hook and the service read different policy files?); "
+                                                 "ask your Gatekeeper administrator",))
             elif not _protected(repo, u.ref):
                 continue
             else:
@@ -94,13 +96,18 @@ def _gate(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, p
         return gate.GateResult(True, (f"{ref}: EMERGENCY change by {pusher} passes the gate ({text}); "
                                       f"retrospective approval is due within {hours} hours",))
     if u.deleted:
-        return gate.GateResult(False, (f"refusing {ref}: deleting a protected branch is not allowed",))
+        return gate.GateResult(False, (f"refusing {ref}: deleting a protected branch is not allowed (protected by "
+                                       f"{', '.join(protecting(ref, repo.protected))}; its history is the record "
+                                       "of what was deployed)",))
     if u.created:
         if u.copy_of:
             return gate.GateResult(True, (f"{ref}: created as an exact copy of {u.copy_of[0]}",))
         if u.protected_exists:
-            return gate.GateResult(False, (f"refusing {ref}: a new protected branch must be an exact copy of an "
-                                           "existing protected branch (push that branch's commit)",))
+            return gate.GateResult(False, (f"refusing {ref}: it would be a new protected branch (it matches "
+                                           f"{', '.join(protecting(ref, repo.protected))}), and a new protected "
+                                           "branch must start as an exact copy of an existing one: push that "
+                                           "branch's commit first (git push origin main:<branch>), then bring "
+                                           "changes through change requests",))
     elif u.fast_forward is False:
         return gate.GateResult(False, (f"refusing {ref}: non-fast-forward update of a protected branch "
                                        "(history may not be rewritten); merge or rebase on top of it instead",))

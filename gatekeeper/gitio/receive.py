@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 
+from gatekeeper.errors import InputError
 from gatekeeper.gitio import plumbing as git
 from gatekeeper.gitio.hookconfig import HookConfig
 from gatekeeper.gitio.pushinfo import RefUpdate, default_target, option
@@ -17,6 +18,17 @@ from gatekeeper.policy.categories import branch_name, is_protected
 LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
 # Formats whose change needs the tree's tag configurations and mappings (the ERP cross-file check).
 TAG_FORMATS = ("ignition-tags", "kepware-project", "erp-mapping-csv")
+
+
+def check_name(path: str) -> None:
+    """A file name git holds as bytes that are not UTF-8 cannot be classified, reviewed or logged as text."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputError(f'the file name "{shown}" is not UTF-8 (the bytes that are not are shown as \\xNN): '
+                         "Gatekeeper classifies, reviews and logs file names as UTF-8 text; rename the file "
+                         "(git mv) to a UTF-8 name in a new commit and push again") from None
 
 
 class PayloadBuilder:
@@ -79,6 +91,8 @@ class PayloadBuilder:
 
     def _changes(self, base: str, new: str, *, with_content: bool) -> list[dict[str, object]]:
         raw = git.diff_tree(base, new)
+        for c in raw:
+            check_name(c.path)
         changes: list[dict[str, object]] = [
             {"path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
              "old_mode": c.old_mode, "new_mode": c.new_mode} for c in raw]

@@ -77,9 +77,11 @@ def hook_token(f: F) -> F:
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
         if not expected:
-            raise AuthError(f"hook token not configured on the service ({cfg.service.hook_token_env})")
+            raise AuthError(f"the service has no hook token: set the environment variable "
+                            f"{cfg.service.hook_token_env} for the service and the git server's hooks alike")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise AuthError("invalid hook token")
+            raise AuthError("invalid hook token: the Bearer token sent differs from the service's "
+                            f"{cfg.service.hook_token_env}; give the git server's hooks the same token")
         return f(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -16,6 +16,13 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def _challenge() -> str:
+    """The scheme the endpoint takes (RFC 9110 §11.6.1): hooks send a Bearer token, people Basic credentials."""
+    if request.blueprint == "api_hooks":
+        return 'Bearer realm="gatekeeper-hooks"'
+    return 'Basic realm="gatekeeper", charset="UTF-8"'
+
+
 def _json(code: str, message: str, status: int) -> tuple[Response, int]:
     return jsonify({"error": {"code": code, "message": message}}), status
 
@@ -27,7 +34,7 @@ def init_app(app: Flask) -> None:
             log.warning("%s: %s", type(exc).__name__, exc.message)
         resp = _json(exc.code, exc.message, exc.http_status) if _wants_json() else _page(exc.http_status, exc.message)
         if exc.http_status == 401 and _wants_json():
-            resp[0].headers["WWW-Authenticate"] = 'Basic realm="gatekeeper", charset="UTF-8"'
+            resp[0].headers["WWW-Authenticate"] = _challenge()
         return resp
 
     @app.errorhandler(HTTPException)

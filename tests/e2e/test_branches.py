@@ -27,9 +27,11 @@ def test_release_star_protects_nested_release_branches(repo: Repo, service: Serv
                for ln in r.lines), r.lines
     # A case variant is the same protected branch (one ref file on a case-insensitive file system).
     r = repo.push("HEAD:refs/heads/RELEASE/2026/q2")
-    assert not r.ok and "a new protected branch must be an exact copy" in r.text(), r.lines
+    assert not r.ok and r.lines[0].startswith("refusing refs/heads/RELEASE/2026/q2: it would be a new protected "
+                                              "branch (it matches release/*), and a new protected branch must "
+                                              "start as an exact copy of an existing one"), r.lines
     r = repo.push("HEAD:refs/heads/MAIN")
-    assert not r.ok and "a new protected branch must be an exact copy" in r.text(), r.lines
+    assert not r.ok and "it would be a new protected branch (it matches main)" in r.text(), r.lines
     # The approved way: a CR aimed at the nested release branch, approved, then deployed there.
     r = repo.push("HEAD:refs/heads/q1-mapping", options=("gatekeeper.target=refs/heads/release/2026/q1",))
     assert r.ok, r.stderr

@@ -17,7 +17,7 @@ def period_args() -> tuple[str, str]:
     start, end = request.args.get("from"), request.args.get("to")
     if not start or not end:
         raise InputError("from and to are required (YYYY-MM-DD or RFC 3339)")
-    return parse_period(start, end)
+    return parse_period(start, end, ("from", "to"))
 
 
 @bp.get("/audit/register")

@@ -123,7 +123,7 @@ def index() -> Any:
         if args.get("from") or args.get("to"):
             from gatekeeper.period import parse_period
 
-            since, until = parse_period(args.get("from") or None, args.get("to") or None)
+            since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
     except InputError as exc:
         problem, state, since, until = exc.message, None, None, None
     with svc.store.read() as s:
