@@ -1,0 +1,102 @@
+"""Messages through the real hook and API say what happened, why, and what to do next (issue 17)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import requests
+
+from tests.e2e.test_flow import bootstrap
+from tests.support.git import Repo, git, make_repo
+from tests.support.plant import Plant
+from tests.support.service import Service, running
+
+pytestmark = pytest.mark.e2e
+
+NOT_UTF8 = ('the file name "cfg/caf\\xe9.txt" is not UTF-8 (the bytes that are not are shown as \\xNN): '
+            "Gatekeeper classifies, reviews and logs file names as UTF-8 text; rename the file (git mv) to a "
+            "UTF-8 name in a new commit and push again")
+
+
+def test_a_file_name_that_is_not_utf8(repo: Repo, service: Service) -> None:
+    bootstrap(repo, service)
+    repo.checkout("latin1", create=True)
+    (repo.work / os.fsdecode(b"cfg/caf\xe9.txt")).write_bytes(b"x\n")
+    git(repo.work, "add", "-A")
+    git(repo.work, "commit", "-qm", "a Latin-1 file name")
+    r = repo.push("HEAD:refs/heads/latin1")
+    assert r.ok, r.stderr  # post-receive cannot refuse; it says why no CR was opened
+    assert r.lines == [f"pushed, but no change request was opened or revised: {NOT_UTF8}"]
+    assert "service is back" not in r.stderr
+    r = repo.push("HEAD:refs/heads/main")
+    assert not r.ok
+    assert r.lines == [f"refusing the push: {NOT_UTF8}"]
+    # Renamed in a new commit: the net patch no longer holds the name, and a CR opens.
+    git(repo.work, "mv", os.fsdecode(b"cfg/caf\xe9.txt"), "cfg/café.txt")
+    git(repo.work, "commit", "-qm", "UTF-8 name")
+    r = repo.push("HEAD:refs/heads/latin1")
+    assert r.ok and r.change_id() > 0, r.lines
+
+
+def test_targets_that_are_missing_patterns_or_unprotected(plant: Plant) -> None:
+    text = plant.config.read_text()
+    plant.config.write_text(text.replace('protected = ["main", "release/*"]', 'protected = ["release/*"]'))
+    repo = make_repo(plant)
+    with running(plant):
+        repo.commit({"cfg/a.txt": "a\n"})
+        r = repo.push("HEAD:refs/heads/topic")
+        assert r.ok
+        assert r.lines == ["refs/heads/topic: no change request opened: no target branch was given and plant-a-ot "
+                           "has no plain protected branch to default to (release/*); to open one, push a new commit "
+                           "to this branch with -o gatekeeper.target=<protected branch>"], r.lines
+        repo.commit({"cfg/a.txt": "b\n"})
+        r = repo.push("HEAD:refs/heads/topic", options=("gatekeeper.target=release/*",))
+        assert r.lines == ["refs/heads/topic: no change request opened: target 'release/*' is a pattern; name one "
+                           "branch (protected in plant-a-ot: release/*); to open one, push a new commit to this "
+                           "branch with -o gatekeeper.target=<protected branch>"], r.lines
+        repo.commit({"cfg/a.txt": "c\n"})
+        r = repo.push("HEAD:refs/heads/topic", options=("gatekeeper.target=main",))
+        assert "target 'main' is not a protected branch of plant-a-ot (protected: release/*)" in r.text(), r.lines
+        repo.commit({"cfg/a.txt": "d\n"})
+        r = repo.push("HEAD:refs/heads/topic", options=("gatekeeper.target=release/2026/q1",))
+        assert r.ok and "-> release/2026/q1" in r.text(), r.lines
+
+
+def test_hook_problems_that_retrying_will_not_fix(repo: Repo, service: Service) -> None:
+    repo.commit({"cfg/a.txt": "a\n"})
+    r = repo.push("HEAD:refs/heads/topic", token="wrong")
+    assert r.ok
+    assert r.lines == [
+        "service answered 401: invalid hook token: the Bearer token sent differs from the service's "
+        "GATEKEEPER_HOOK_TOKEN; give the git server's hooks the same token",
+        "the topic branch was pushed, but no change request was opened or revised; ask your Gatekeeper "
+        "administrator to fix the cause above, then push a new commit"], r.lines
+    repo.commit({"cfg/a.txt": "b\n"})
+    r = repo.push("HEAD:refs/heads/main", token=None)
+    assert not r.ok
+    assert r.lines[0] == ("hook token not set: the git server must give its hook processes the environment "
+                          "variable GATEKEEPER_HOOK_TOKEN, holding the service's hook token"), r.lines
+
+
+def test_api_messages_name_the_api_parameters_and_schemes(service: Service) -> None:
+    resp = service.get("/api/v1/audit/register?from=2026-13-01&to=2026-12-31", "dave")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"].startswith("from '2026-13-01': not a valid date")
+    resp = service.get("/api/v1/audit/register?from=2026-02-01&to=yesterday", "dave")
+    assert resp.json()["error"]["message"].startswith("to 'yesterday': expected YYYY-MM-DD or an RFC 3339")
+    resp = service.get("/api/v1/audit/evidence?from=2026-02-01&to=2026-01-01", "dave")
+    assert resp.json()["error"]["message"] == ("from 2026-02-01 is after to 2026-01-01: the period would be "
+                                               "empty; swap them")
+    assert "--" not in resp.json()["error"]["message"]
+    resp = service.get("/api/v1/audit/register", "dave")
+    assert resp.status_code == 400 and "?from=2026-01-01&to=2026-03-31" in resp.json()["error"]["message"]
+    # The hooks' endpoints take a Bearer token, people's endpoints Basic credentials: each 401 says which.
+    for hook in ("pre-receive", "post-receive"):
+        resp = requests.post(f"{service.url}/api/v1/hooks/{hook}", json={}, timeout=10)
+        assert resp.status_code == 401 and resp.headers["WWW-Authenticate"] == 'Bearer realm="gatekeeper-hooks"'
+    resp = requests.post(f"{service.url}/api/v1/hooks/pre-receive", json={}, timeout=10,
+                         headers={"Authorization": "Bearer nope"})
+    assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer ")
+    resp = requests.get(f"{service.url}/api/v1/changes", timeout=10)
+    assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Basic ")
