@@ -141,7 +141,9 @@ def _partition(services: Services, session: Session, repo: RepoConfig, u: Update
                                   describe_missing([(r.group, r.count) for r in rules]), candidates, u.ref,
                                   topic_hint))
     if not (needed - covered):
-        lines.insert(0, f"refusing {u.ref}: the approved change requests overlap or are not included whole")
+        lines.insert(0, f"refusing {u.ref}: the approved change requests overlap or are not included whole; "
+                        "deploy each one whole, one push at a time (a later one that touches the same files must "
+                        "be rebased and approved again)")
     return gate.GateResult(False, tuple(lines))
 
 

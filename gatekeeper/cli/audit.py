@@ -82,7 +82,8 @@ def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: s
     with reconcile.open_repo(location) as (gitrepo, local):
         repo_name = reconcile.repo_name(gitrepo, name, [r.name for r in app.config.repos])
         if app.config.repo(repo_name) is None:
-            raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path}")
+            raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path} (repos: "
+                             f"{', '.join(r.name for r in app.config.repos)}; choose one with --name)")
         with app.store.read() as session:
             result = reconcile.reconcile(session, gitrepo, local, repo_name, branch, start, end)
     from gatekeeper.policy.categories import is_protected

@@ -44,7 +44,8 @@ def _install(app: AppContext, path: Path, name: str) -> None:
 def install_hooks(app: AppContext, path: Path, name: str) -> None:
     """Install the pre-receive and post-receive hooks into a bare repo."""
     if not path.is_dir():
-        raise InputError(f"{path} is not a directory")
+        raise InputError(f"{path} is not a directory: give the bare repository's folder "
+                         "(`gatekeeper repo create` makes a new one)")
     _install(app, path, name)
 
 

@@ -127,7 +127,8 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
                     ("push a new commit when the service is back" if isinstance(exc, ServiceDown) else
                      "ask your Gatekeeper administrator to fix the cause above, then push a new commit"))
             if protected:
-                say("the deployment was not recorded; `gatekeeper audit reconcile` will report it")
+                say("the deployment was not recorded; tell your Gatekeeper administrator (`gatekeeper audit "
+                    "reconcile` will report it as unmatched)")
             return 0
         say(str(exc))
         if config.fail_open:
@@ -135,7 +136,9 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
             return 0
         for u in protected:
             say(f"refusing {u.ref}: protected branch, and the service cannot check it (fail closed); "
-                "topic branches are still accepted")
+                "topic branches are still accepted; " + ("push again when the service is back"
+                                                         if isinstance(exc, ServiceDown) else
+                                                         "ask your Gatekeeper administrator to fix the cause above"))
         return 1
     messages = result.get("messages")
     for line in messages if isinstance(messages, list) else []:

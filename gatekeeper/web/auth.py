@@ -99,7 +99,8 @@ def require_role(user: User, *names: str) -> None:
     held = roles_of(user)
     if not held.intersection(names):
         groups = sorted({grp for n in names for grp in getattr(services().config.roles, n)})
-        raise Forbidden(f"{user.username} needs the {' or '.join(names)} role (member of {', '.join(groups)})")
+        raise Forbidden(f"{user.username} needs the {' or '.join(names)} role, which members of "
+                        f"{', '.join(groups) or '(no group: see [roles] in the policy)'} hold")
 
 
 def role_required(*names: str) -> Callable[[F], F]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import requests
 
 from tests.e2e.test_flow import bootstrap
-from tests.support.git import Repo, git, make_repo
+from tests.support.git import Repo, gatekeeper, git, make_repo
 from tests.support.plant import Plant
 from tests.support.service import Service, running
 
@@ -100,3 +101,27 @@ def test_api_messages_name_the_api_parameters_and_schemes(service: Service) -> N
     assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer ")
     resp = requests.get(f"{service.url}/api/v1/changes", timeout=10)
     assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_service_down_says_to_retry_when_it_is_back(repo: Repo) -> None:
+    repo.commit({"cfg/a.txt": "a\n"})
+    r = repo.push("HEAD:refs/heads/main")
+    assert not r.ok
+    assert r.lines[0].startswith(f"service unreachable at {repo.plant.url}: ")
+    assert r.lines[1] == ("refusing refs/heads/main: protected branch, and the service cannot check it (fail "
+                          "closed); topic branches are still accepted; push again when the service is back")
+    r = repo.push("HEAD:refs/heads/topic")
+    assert r.ok and r.lines[1] == ("the topic branch was pushed, but no change request was opened or revised; "
+                                   "push a new commit when the service is back"), r.lines
+
+
+def test_cli_messages_say_what_to_do(plant: Plant, tmp_path: Path) -> None:
+    proc = gatekeeper(plant, "change", "list", "--user", "alice", env={"GATEKEEPER_PASSWORD": "pw-alice-secret"})
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"gatekeeper: error: service unreachable at {plant.url} (ConnectionError): is it "
+                                  "running, and is service.url in the policy file its address?")
+    (tmp_path / "plain").mkdir()
+    proc = gatekeeper(plant, "repo", "install-hooks", str(tmp_path / "plain"), "--name", "plant-a-ot")
+    assert proc.returncode == 2 and "is not a bare git repository: give the server-side repository" in proc.stderr
+    proc = gatekeeper(plant, "repo", "install-hooks", str(tmp_path / "nope"), "--name", "plant-a-ot")
+    assert proc.returncode == 2 and "is not a directory: give the bare repository's folder" in proc.stderr

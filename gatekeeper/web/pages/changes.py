@@ -119,7 +119,7 @@ def index() -> Any:
     since = until = None
     try:
         if state and state not in {s.value for s in State}:
-            raise InputError(f"unknown state {state!r}")
+            raise InputError(f"unknown state {state!r} (states: {', '.join(s.value for s in State)})")
         if args.get("from") or args.get("to"):
             from gatekeeper.period import parse_period
 
