@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from gatekeeper.errors import GatekeeperError
 
@@ -43,6 +43,13 @@ def init_app(app: Flask) -> None:
         message = exc.description or exc.name
         if exc.code == 413:
             message = "request body too large"
+        elif exc.code == 404 and _wants_json() and request.url_rule is None:
+            message = (f"no such endpoint: {request.method} {request.path} "
+                       "(the API is described at /api/v1/openapi.json)")
+        elif isinstance(exc, MethodNotAllowed):
+            allowed = ", ".join(m for m in exc.valid_methods or () if m not in ("HEAD", "OPTIONS"))
+            message = f"{request.method} is not allowed on {request.path}"
+            message += f" (allowed: {allowed})" if allowed else ""
         if _wants_json():
             return _json(code, message, exc.code or 500)
         return _page(exc.code or 500, message)

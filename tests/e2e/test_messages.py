@@ -125,3 +125,13 @@ def test_cli_messages_say_what_to_do(plant: Plant, tmp_path: Path) -> None:
     assert proc.returncode == 2 and "is not a bare git repository: give the server-side repository" in proc.stderr
     proc = gatekeeper(plant, "repo", "install-hooks", str(tmp_path / "nope"), "--name", "plant-a-ot")
     assert proc.returncode == 2 and "is not a directory: give the bare repository's folder" in proc.stderr
+
+
+def test_api_unknown_endpoints_and_methods(service: Service) -> None:
+    resp = service.get("/api/v1/nope", "carol")
+    assert resp.status_code == 404 and resp.json()["error"] == {
+        "code": "not_found",
+        "message": "no such endpoint: GET /api/v1/nope (the API is described at /api/v1/openapi.json)"}
+    resp = service.post("/api/v1/changes", "carol", json={})
+    assert resp.status_code == 405
+    assert resp.json()["error"]["message"] == "POST is not allowed on /api/v1/changes (allowed: GET)"
