@@ -156,7 +156,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         raw = cfg_path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read configuration: {exc.strerror}", file=str(cfg_path)) from exc
+        raise ConfigError(f"cannot read configuration: {exc.strerror} (give the policy file with --config FILE "
+                          f"or {ENV_CONFIG})", file=str(cfg_path)) from exc
     return parse(raw, cfg_path)
 
 

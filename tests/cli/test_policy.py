@@ -54,6 +54,10 @@ def test_config_check_exit_codes(plant: Plant) -> None:
     proc = gatekeeper(plant, "config", "check")
     assert proc.returncode == 2 and "group 'finanse' is not known to the directory" in proc.stderr
     assert gatekeeper(plant, "config", "check", "--no-directory").returncode == 0
+    proc = gatekeeper(plant, "config", "check", "--config", str(plant.dir / "missing.toml"))
+    assert proc.returncode == 2 and proc.stderr.endswith(
+        "missing.toml: cannot read configuration: No such file or directory (give the policy file with --config "
+        "FILE or GATEKEEPER_CONFIG)\n")
 
 
 def test_install_hooks_and_serve_print_what_is_protected_now(plant: Plant, repo: Repo) -> None:
