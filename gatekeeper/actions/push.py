@@ -184,7 +184,8 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
     repo = services.config.repo(req.repo)
     messages: list[str] = []
     if repo is None:
-        return {"messages": [f"repository {req.repo!r} is not in the policy; nothing recorded"]}
+        return {"messages": [f"repository {req.repo!r} is not in the service's policy; nothing recorded (the hook "
+                             "and the service read different policy files?); ask your Gatekeeper administrator"]}
     with services.store.write() as session:
         for u in req.updates:
             if branch_name(u.ref) is None:
@@ -197,8 +198,9 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
                     messages.append(f"change request {cr.id} withdrawn: its topic branch was deleted")
             elif not req.pusher:
                 envs = ", ".join(services.config.git.pusher_env)
-                messages.append(f"{u.ref}: accepted, but no change request opened: no pusher identity "
-                                f"(set one of {envs})")
+                messages.append(f"{u.ref}: accepted, but no change request opened: no pusher identity; the git "
+                                f"server must set one of {envs} (for a local push: export GATEKEEPER_USER=<your "
+                                "username>), then push a new commit")
             else:
                 messages.extend(open_or_revise(services, session, req.repo, u, req.pusher, req.push_options)[1])
     return {"messages": messages}

@@ -73,6 +73,11 @@ def test_hook_problems_that_retrying_will_not_fix(repo: Repo, service: Service) 
         "GATEKEEPER_HOOK_TOKEN; give the git server's hooks the same token",
         "the topic branch was pushed, but no change request was opened or revised; ask your Gatekeeper "
         "administrator to fix the cause above, then push a new commit"], r.lines
+    r = repo.push("HEAD:refs/heads/anonymous", user=None)
+    assert r.ok and r.lines == [
+        "refs/heads/anonymous: accepted, but no change request opened: no pusher identity; the git server must set "
+        "one of GATEKEEPER_USER, GL_USERNAME, GITEA_PUSHER_NAME, GL_USER, REMOTE_USER (for a local push: export "
+        "GATEKEEPER_USER=<your username>), then push a new commit"], r.lines
     repo.commit({"cfg/a.txt": "b\n"})
     r = repo.push("HEAD:refs/heads/main", token=None)
     assert not r.ok
