@@ -32,7 +32,8 @@ def _tracked(root: Path) -> list[Path] | None:
     out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True)
     if out.returncode != 0:
         return None
-    return [root / os.fsdecode(p) for p in out.stdout.split(b"\x00") if p]
+    files = (root / os.fsdecode(p) for p in out.stdout.split(b"\x00") if p)
+    return [f for f in files if f.exists() or f.is_symlink()]  # deleted in the working tree: nothing to check
 
 
 def _expand(paths: tuple[str, ...], root: Path) -> list[Path]:
@@ -116,6 +117,10 @@ def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
         shown = (path if path is not None else str(p)).encode("utf-8", "surrogateescape").decode("utf-8",
                                                                                               "backslashreplace")
         why = problem(p, path)
+        if p.is_dir() and not p.is_symlink():  # a submodule listed by git ls-files
+            click.echo(f"{shown}: skipped: a directory (a git submodule?), not a file", err=True)
+            skipped += 1
+            continue
         if why is None and path is not None:
             fmt, names = cats_of(path)
             if fmt is None:
@@ -138,7 +143,7 @@ def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
             errors += finding.severity == "error"
             warnings += finding.severity == "warning"
     summary = (f"gatekeeper check: {checked} file(s) validated, {errors} error(s), {warnings} warning(s); "
-               f"{skipped} skipped (no format), {unchecked} not checked")
+               f"{skipped} skipped (nothing to validate), {unchecked} not checked")
     if unchecked:
         summary += " — FAILED: see the reasons above"
     elif errors:

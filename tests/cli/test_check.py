@@ -31,7 +31,7 @@ def test_check_validates_by_category_and_fails_on_errors(plant: Plant, tmp_path:
     work = work_tree(tmp_path)
     proc = gatekeeper(plant, "check", str(work / "recipes" / "master.xml"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "gatekeeper check: 1 file(s) validated, 0 error(s), 0 warning(s); 0 skipped (no format), " \
+    assert "gatekeeper check: 1 file(s) validated, 0 error(s), 0 warning(s); 0 skipped (nothing to validate), " \
            "0 not checked — OK" in proc.stderr
     proc = gatekeeper(plant, "check", str(work))
     assert proc.returncode == 1
@@ -46,10 +46,16 @@ def test_nothing_validated_is_not_all_good(plant: Plant, tmp_path: Path) -> None
     proc = gatekeeper(plant, "check", str(work / "docs" / "intro.md"), str(work / "notes.txt"))
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[-1] == (
-        "gatekeeper check: 0 file(s) validated, 0 error(s), 0 warning(s); 2 skipped (no format), 0 not checked"
-        " — nothing was validated (exit 1; --allow-none accepts a run where no file needs validating)")
+        "gatekeeper check: 0 file(s) validated, 0 error(s), 0 warning(s); 2 skipped (nothing to validate), "
+        "0 not checked — nothing was validated (exit 1; --allow-none accepts a run where no file needs validating)")
     proc = gatekeeper(plant, "check", "--allow-none", str(work / "docs" / "intro.md"))
     assert proc.returncode == 0 and "docs/intro.md: skipped: category docs has no format" in proc.stderr
+    # The whole repo (git ls-files): a file deleted in the working tree is not a finding.
+    git(work, "add", "-A")
+    (work / "notes.txt").unlink()
+    proc = subprocess.run([sys.executable, "-m", "gatekeeper", "--config", str(plant.config), "check"], cwd=work,
+                          capture_output=True, text=True, env=no_git_env())
+    assert "notes.txt" not in proc.stderr and "2 file(s) validated" in proc.stderr
 
 
 def test_files_that_cannot_be_checked_are_named_and_fail(plant: Plant, tmp_path: Path) -> None:
@@ -65,8 +71,8 @@ def test_files_that_cannot_be_checked_are_named_and_fail(plant: Plant, tmp_path:
     assert f"{outside}: not checked: outside the repository {work} (category patterns are relative to its root)" in err
     assert "recipes/link.xml: not checked: a symbolic link: git stores the link, not the file it points to" in err
     assert "recipes/pipe.xml: not checked: not a regular file" in err
-    assert "1 file(s) validated, 0 error(s), 0 warning(s); 0 skipped (no format), 3 not checked — FAILED: see the " \
-           "reasons above" in err
+    assert "1 file(s) validated, 0 error(s), 0 warning(s); 0 skipped (nothing to validate), 3 not checked — " \
+           "FAILED: see the reasons above" in err
     proc = gatekeeper(plant, "check", str(work / "nope.xml"))
     assert proc.returncode == 2
     assert proc.stderr == f"gatekeeper: error: {work / 'nope.xml'}: no such file or directory\n"
