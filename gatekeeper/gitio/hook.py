@@ -113,9 +113,15 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
         content = post_receive and (u not in protected or emergency)
         return builder.update(u, with_content=content, with_commits=post_receive)
 
-    wanted = updates if post_receive else protected
-    body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options,
-                               "updates": [describe(u) for u in wanted]}
+    described = []
+    for u in updates if post_receive else protected:
+        try:
+            described.append(describe(u))
+        except InputError as exc:  # pre-receive refuses (main); post-receive still reports the other refs
+            if not post_receive:
+                raise
+            say(f"{u.ref}: pushed, but no change request was opened or revised: {exc.message}")
+    body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options, "updates": described}
     timeout = 30.0 if which == "pre-receive" else 120.0
     try:
         result = post(config, f"/api/v1/hooks/{which}", body, timeout)

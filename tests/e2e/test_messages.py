@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.e2e.test_flow import bootstrap
-from tests.support.git import Repo, gatekeeper, git, make_repo
+from tests.support.git import Repo, gatekeeper, git, make_repo, no_git_env
 from tests.support.plant import Plant
-from tests.support.service import Service, running
+from tests.support.service import HOOK_TOKEN, Service, running
 
 pytestmark = pytest.mark.e2e
 
@@ -28,11 +29,19 @@ def test_a_file_name_that_is_not_utf8(repo: Repo, service: Service) -> None:
     git(repo.work, "commit", "-qm", "a Latin-1 file name")
     r = repo.push("HEAD:refs/heads/latin1")
     assert r.ok, r.stderr  # post-receive cannot refuse; it says why no CR was opened
-    assert r.lines == [f"pushed, but no change request was opened or revised: {NOT_UTF8}"]
+    assert r.lines == [f"refs/heads/latin1: pushed, but no change request was opened or revised: {NOT_UTF8}"]
     assert "service is back" not in r.stderr
     r = repo.push("HEAD:refs/heads/main")
     assert not r.ok
     assert r.lines == [f"refusing the push: {NOT_UTF8}"]
+    # In one push with another topic branch, that one is still reported to the service.
+    git(repo.work, "branch", "good", "main")
+    r = subprocess.run(["git", "push", "--porcelain", "origin", "latin1:refs/heads/latin1-3", "good:refs/heads/good"],
+                       cwd=repo.work, env=no_git_env({"GATEKEEPER_HOOK_TOKEN": HOOK_TOKEN, "GATEKEEPER_USER": "alice"}),
+                       capture_output=True, text=True)
+    assert r.returncode == 0
+    assert f"refs/heads/latin1-3: pushed, but no change request was opened or revised: {NOT_UTF8}" in r.stderr
+    assert "refs/heads/good: no changes against main; no change request opened" in r.stderr
     # Renamed in a new commit: the net patch no longer holds the name, and a CR opens.
     git(repo.work, "mv", os.fsdecode(b"cfg/caf\xe9.txt"), "cfg/café.txt")
     git(repo.work, "commit", "-qm", "UTF-8 name")
