@@ -38,7 +38,11 @@ class HookConfig:
         self.max_content_bytes = int(git.get("max_content_bytes", 20 * 1024 * 1024))  # type: ignore[call-overload]
         self.repos: dict[str, tuple[str, ...]] = {}
         for r in data.get("repos", []):  # type: ignore[attr-defined]
-            patterns = tuple(str(p) for p in r.get("protected", []))
+            raw = r.get("protected", [])
+            if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):  # "main" is not ["main"]
+                raise ConfigError("must be a list of branch names or patterns", file=path,
+                                  key=f"repos[{r['name']}].protected")
+            patterns = tuple(raw)
             if not patterns:
                 raise ConfigError("must name at least one branch or pattern", file=path,
                                   key=f"repos[{r['name']}].protected")

@@ -57,13 +57,17 @@ def test_a_topic_branch_named_like_a_protected_one_is_a_topic(repo: Repo, servic
     assert cid > 0
 
 
-def test_an_unreadable_protection_pattern_makes_the_hook_refuse(repo: Repo) -> None:
+@pytest.mark.parametrize(("protected", "message"), [
+    ('["main", "rel[0-9"]', "repos[plant-a-ot].protected: unterminated character class in 'rel[0-9'"),
+    ('"main"', "repos[plant-a-ot].protected: must be a list of branch names or patterns"),
+    ("[]", "repos[plant-a-ot].protected: must name at least one branch or pattern"),
+])
+def test_an_unreadable_protection_pattern_makes_the_hook_refuse(repo: Repo, protected: str, message: str) -> None:
     """The policy edited after install-hooks (the baked view no longer applies): the hook reads the file,
-    and a pattern it cannot read refuses branch pushes instead of protecting nothing."""
+    and protection it cannot read refuses branch pushes instead of protecting nothing."""
     text = repo.plant.config.read_text()
-    repo.plant.config.write_text(text.replace('protected = ["main", "release/*"]', 'protected = ["main", "rel[0-9"]'))
+    repo.plant.config.write_text(text.replace('protected = ["main", "release/*"]', f"protected = {protected}"))
     repo.commit({"cfg/a.txt": "a\n"})
     r = repo.push("HEAD:refs/heads/rel1")
     assert not r.ok
-    assert any("repos[plant-a-ot].protected: unterminated character class in 'rel[0-9'" in ln
-               for ln in r.lines), r.lines
+    assert any(message in ln for ln in r.lines), r.lines
