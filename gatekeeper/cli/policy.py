@@ -58,11 +58,14 @@ def protection_lines(repo: RepoConfig, bare: Path | None) -> list[str]:
     return lines
 
 
-def _branch_lines(cfg: Config, repos: Iterable[RepoConfig], branch: str) -> list[str]:
+def _branch_lines(repos: Iterable[RepoConfig], branch: str) -> list[str]:
     from gatekeeper.gitio.pushinfo import default_target
 
     name = branch.strip().removeprefix("refs/heads/")
-    rc = subprocess.run(["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True).returncode
+    try:
+        rc = subprocess.run(["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True).returncode
+    except OSError:
+        rc = 0  # no git here: the policy answer does not need it
     out = [] if rc == 0 else [f"note: {name!r} is not a valid git branch name; git would refuse to create it"]
     for repo in repos:
         by = protecting(name, repo.protected)
@@ -124,7 +127,7 @@ def policy_check(app: AppContext, branch: str | None, paths: tuple[str, ...], re
             raise InputError(f"repo {repo_name!r} is not in the policy file {cfg.path} "
                              f"(repos: {', '.join(r.name for r in cfg.repos)})")
         repos = [repo]
-    lines = _branch_lines(cfg, repos, branch) if branch else []
+    lines = _branch_lines(repos, branch) if branch else []
     for p in paths:
         if not p.strip():
             raise InputError("--path: an empty path")
