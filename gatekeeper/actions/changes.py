@@ -15,7 +15,7 @@ from gatekeeper.actions.payloads import SignRequest, UpdateIn
 from gatekeeper.config import RepoConfig
 from gatekeeper.directory.base import User
 from gatekeeper.errors import Conflict, Forbidden, InputError, NotFound
-from gatekeeper.gitio.pushinfo import option
+from gatekeeper.gitio.pushinfo import default_target, option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import sod
 from gatekeeper.policy.categories import classify, is_protected
@@ -34,6 +34,8 @@ def _no_target(repo: str, repo_cfg: RepoConfig | None, target: str | None) -> st
         return f"repository {repo!r} is not in the service's policy"
     patterns = ", ".join(repo_cfg.protected)
     if not target:
+        if plain := default_target(repo_cfg.protected):  # a hook normally sends it: a client that did not
+            return f"the update names no target branch (Gatekeeper's hook would have aimed it at {plain})"
         return f"no target branch was given and {repo} has no plain protected branch to default to ({patterns})"
     if set(target) & set("*?["):
         return f"target {target!r} is a pattern; name one branch (protected in {repo}: {patterns})"

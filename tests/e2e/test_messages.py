@@ -149,3 +149,19 @@ def test_api_unknown_endpoints_and_methods(service: Service) -> None:
     resp = service.post("/api/v1/changes", "carol", json={})
     assert resp.status_code == 405
     assert resp.json()["error"]["message"] == "POST is not allowed on /api/v1/changes (allowed: GET)"
+
+
+def test_post_receive_without_a_target_through_the_api(service: Service) -> None:
+    sha = "1" * 40
+    body = {"repo": "plant-a-ot", "pusher": "alice", "push_options": [], "updates": [
+        {"ref": "refs/heads/topic", "old": "0" * 40, "new": sha, "changes": [
+            {"path": "cfg/a.txt", "status": "added", "old_blob": "0" * 40, "new_blob": "2" * 40,
+             "old_mode": "000000", "new_mode": "100644"}]}]}
+    resp = requests.post(service.url + "/api/v1/hooks/post-receive", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {HOOK_TOKEN}"})
+    assert resp.status_code == 200
+    assert resp.json()["messages"] == [
+        "refs/heads/topic: no change request opened: the update names no target branch (Gatekeeper's hook would "
+        "have aimed it at main); to open one, push a new commit to this branch with -o "
+        "gatekeeper.target=<protected branch>"]
+    assert "None" not in resp.text
