@@ -21,7 +21,8 @@ class Client:
             resp = requests.get(self.url + path, params={k: v for k, v in params.items() if v is not None},
                                 auth=self.auth, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise ServiceUnavailable(f"service unreachable at {self.url}: {exc.__class__.__name__}") from exc
+            raise ServiceUnavailable(f"service unreachable at {self.url} ({exc.__class__.__name__}): is it running, "
+                                     "and is service.url in the policy file its address?") from exc
         return _result(resp)
 
 

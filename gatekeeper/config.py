@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.policy.categories import branch_pattern, branch_pattern_problem, path_pattern_problem
 from gatekeeper.policy.registry import FORMAT_NAMES  # the one format registry (re-exported)
 from gatekeeper.tomlcheck import Locator as _Locator
 from gatekeeper.tomlcheck import Reader as _Reader
@@ -155,7 +156,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         raw = cfg_path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read configuration: {exc.strerror}", file=str(cfg_path)) from exc
+        raise ConfigError(f"cannot read configuration: {exc.strerror} (give the policy file with --config FILE "
+                          f"or {ENV_CONFIG})", file=str(cfg_path)) from exc
     return parse(raw, cfg_path)
 
 
@@ -307,14 +309,20 @@ def _repo(r: _Reader) -> RepoConfig:
     protected = r.strings("protected", required=True)
     if not protected:
         raise r.fail("protected", "must name at least one branch or pattern")
+    for pattern in protected:  # fail closed: a pattern that cannot be read would protect nothing
+        if problem := branch_pattern_problem(pattern):
+            raise r.fail("protected", problem)
     r.finish()
-    return RepoConfig(name=name, protected=protected)
+    return RepoConfig(name=name, protected=tuple(branch_pattern(p) for p in protected))
 
 
 def _category(r: _Reader) -> Category:
     name = r.get("name", str, required=True)
     r.label = f"categories[{name}]"
     paths = r.strings("paths", (), required=name != "default")
+    for pattern in paths:
+        if problem := path_pattern_problem(pattern):
+            raise r.fail("paths", problem)
     if "approvals" not in r.data:
         # Fail closed: only an explicit ``approvals = []`` means "no approval needed".
         raise r.fail("approvals", "is required (write approvals = [] for no approval)")

@@ -48,21 +48,25 @@ def format_ts(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime(TS_FORMAT)
 
 
-def parse_period(from_: str | None, to: str | None) -> tuple[str, str]:
-    """``(start, end_exclusive)`` for ``--from``/``--to``; ``to`` as a date includes that whole day."""
+def parse_period(from_: str | None, to: str | None, names: tuple[str, str] = ("--from", "--to")) -> tuple[str, str]:
+    """``(start, end_exclusive)`` for ``--from``/``--to``; ``to`` as a date includes that whole day.
+
+    ``names`` are how the caller's user spells the two bounds in messages: the CLI's ``--from``/``--to``,
+    the API's ``from``/``to`` query parameters.
+    """
     start = MIN_TS
     end = MAX_TS
     start_dt = end_dt = None
     if from_:
-        start_dt, _ = parse_instant(from_, "--from")
+        start_dt, _ = parse_instant(from_, names[0])
         start = format_ts(start_dt)
     if to:
-        instant, whole_day = parse_instant(to, "--to")
+        instant, whole_day = parse_instant(to, names[1])
         # Inclusive end → exclusive bound: the next day, or the next representable microsecond.
         end_dt = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
         end = format_ts(end_dt)
     if start_dt is not None and end_dt is not None and end_dt <= start_dt:
-        raise InputError(f"--from {from_} is after --to {to}")
+        raise InputError(f"{names[0]} {from_} is after {names[1]} {to}: the period would be empty; swap them")
     return start, end
 
 

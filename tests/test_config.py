@@ -40,6 +40,11 @@ def test_sample_config_loads_and_resolves_relative_paths() -> None:
     ('approvals = []', '', r"categories\[docs\].approvals: is required"),
     ('[service]', '[service\n', r"invalid TOML"),
     ('count = 1 }} ]\nmeanings', 'count = 0 }} ]\nmeanings', r"count must be a positive integer"),
+    ('protected = ["main", "release/*"]', 'protected = ["main", "release/[0-9"]',
+     r":\d+: repos\[0\].protected: unterminated character class"),
+    ('protected = ["main", "release/*"]', 'protected = ["main", "refs/tags/v*"]',
+     r"repos\[0\].protected: 'refs/tags/v\*': only branches are protected"),
+    ('paths = ["erp/**"]', 'paths = ["!erp/**"]', r"categories\[erp-mapping\].paths: '!erp/\*\*': negation"),
 ])
 def test_config_errors(tmp_path: Path, old: str, new: str, message: str) -> None:
     old, new = old.replace("{{", "{").replace("}}", "}"), new.replace("{{", "{").replace("}}", "}")
@@ -66,3 +71,9 @@ def test_group_unknown_to_directory(tmp_path: Path) -> None:
 def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read configuration"):
         config.load(tmp_path / "nope.toml")
+
+
+def test_protected_patterns_are_kept_in_canonical_form(tmp_path: Path) -> None:
+    cfg = load_text(tmp_path, BASE.replace('protected = ["main", "release/*"]',
+                                           'protected = ["refs/heads/main", "release/", " hotfix/* "]'))
+    assert cfg.repo("plant-a-ot").protected == ("main", "release/**", "hotfix/*")  # type: ignore[union-attr]

@@ -12,9 +12,10 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions.analysis import analyze
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SignRequest, UpdateIn
+from gatekeeper.config import RepoConfig
 from gatekeeper.directory.base import User
 from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputError, NotFound
-from gatekeeper.gitio.pushinfo import option
+from gatekeeper.gitio.pushinfo import default_target, option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import sod
 from gatekeeper.policy.categories import classify, is_protected
@@ -42,6 +43,20 @@ def identify(services: Services, req: HookRequest) -> HookRequest:
     return req.model_copy(update={"pusher": canonical}) if canonical and canonical != req.pusher else req
 
 
+def _no_target(repo: str, repo_cfg: RepoConfig | None, target: str | None) -> str:
+    """Why a topic push has no target branch to aim a change request at."""
+    if repo_cfg is None:
+        return f"repository {repo!r} is not in the service's policy"
+    patterns = ", ".join(repo_cfg.protected)
+    if not target:
+        if plain := default_target(repo_cfg.protected):  # a hook normally sends it: a client that did not
+            return f"the update names no target branch (Gatekeeper's hook would have aimed it at {plain})"
+        return f"no target branch was given and {repo} has no plain protected branch to default to ({patterns})"
+    if set(target) & set("*?["):
+        return f"target {target!r} is a pattern; name one branch (protected in {repo}: {patterns})"
+    return f"target {target!r} is not a protected branch of {repo} (protected: {patterns})"
+
+
 def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
                    options: Sequence[str], *, emergency_reason: str | None = None
                    ) -> tuple[ChangeRequest | None, list[str]]:
@@ -49,9 +64,9 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     cfg = services.config
     target = update.target if emergency_reason is None else update.ref.removeprefix("refs/heads/")
     repo_cfg = cfg.repo(repo)
-    if not target or repo_cfg is None or not is_protected(target, repo_cfg.protected):
-        return None, [f"{update.ref}: target {target!r} is not a protected branch of {repo}; no change request "
-                      "opened (use -o gatekeeper.target=<protected branch>)"]
+    if not target or repo_cfg is None or not is_protected(target, repo_cfg.protected) or set(target) & set("*?["):
+        return None, [f"{update.ref}: no change request opened: {_no_target(repo, repo_cfg, target)}; to open one, "
+                      "push a new commit to this branch with -o gatekeeper.target=<protected branch>"]
     if not update.changes:
         return None, [f"{update.ref}: no changes against {target}; no change request opened"]
     now = log.utc_now()

@@ -17,7 +17,7 @@ from gatekeeper.errors import DirectoryUnavailable
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
-from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules
+from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules, protecting
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.paths import malformed
 from gatekeeper.policy.sod import describe_missing
@@ -42,7 +42,9 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
     with services.store.write() as session:
         for u in req.updates:
             if repo is None:
-                result = gate.GateResult(False, (f"refusing {u.ref}: repository {req.repo!r} is not in the policy",))
+                result = gate.GateResult(False, (f"refusing {u.ref}: repository {req.repo!r} is not in the service's "
+                                                 "policy (the hook and the service read different policy files?); "
+                                                 "ask your Gatekeeper administrator",))
             elif not _protected(repo, u.ref):
                 continue
             else:
@@ -102,13 +104,18 @@ def _gate(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, p
         return gate.GateResult(True, (f"{ref}: EMERGENCY change by {pusher} passes the gate ({text}); "
                                       f"retrospective approval is due within {hours} hours",))
     if u.deleted:
-        return gate.GateResult(False, (f"refusing {ref}: deleting a protected branch is not allowed",))
+        return gate.GateResult(False, (f"refusing {ref}: deleting a protected branch is not allowed (protected by "
+                                       f"{', '.join(protecting(ref, repo.protected))}; its history is the record "
+                                       "of what was deployed)",))
     if u.created:
         if u.copy_of:
             return gate.GateResult(True, (f"{ref}: created as an exact copy of {u.copy_of[0]}",))
         if u.protected_exists:
-            return gate.GateResult(False, (f"refusing {ref}: a new protected branch must be an exact copy of an "
-                                           "existing protected branch (push that branch's commit)",))
+            return gate.GateResult(False, (f"refusing {ref}: it would be a new protected branch (it matches "
+                                           f"{', '.join(protecting(ref, repo.protected))}), and a new protected "
+                                           "branch must start as an exact copy of an existing one: push that "
+                                           "branch's commit first (git push origin main:<branch>), then bring "
+                                           "changes through change requests",))
     elif u.fast_forward is False:
         return gate.GateResult(False, (f"refusing {ref}: non-fast-forward update of a protected branch "
                                        "(history may not be rewritten); merge or rebase on top of it instead",))
@@ -142,7 +149,9 @@ def _partition(services: Services, session: Session, repo: RepoConfig, u: Update
                                   describe_missing([(r.group, r.count) for r in rules]), candidates, u.ref,
                                   topic_hint))
     if not (needed - covered):
-        lines.insert(0, f"refusing {u.ref}: the approved change requests overlap or are not included whole")
+        lines.insert(0, f"refusing {u.ref}: the approved change requests overlap or are not included whole; "
+                        "deploy each one whole, one push at a time (a later one that touches the same files must "
+                        "be rebased and approved again)")
     return gate.GateResult(False, tuple(lines))
 
 
@@ -184,7 +193,8 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
     repo = services.config.repo(req.repo)
     messages: list[str] = []
     if repo is None:
-        return {"messages": [f"repository {req.repo!r} is not in the policy; nothing recorded"]}
+        return {"messages": [f"repository {req.repo!r} is not in the service's policy; nothing recorded (the hook "
+                             "and the service read different policy files?); ask your Gatekeeper administrator"]}
     with services.store.write() as session:
         for u in req.updates:
             if branch_name(u.ref) is None:
@@ -197,8 +207,9 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
                     messages.append(f"change request {cr.id} withdrawn: its topic branch was deleted")
             elif not req.pusher:
                 envs = ", ".join(services.config.git.pusher_env)
-                messages.append(f"{u.ref}: accepted, but no change request opened: no pusher identity "
-                                f"(set one of {envs})")
+                messages.append(f"{u.ref}: accepted, but no change request opened: no pusher identity; the git "
+                                f"server must set one of {envs} (for a local push: export GATEKEEPER_USER=<your "
+                                "username>), then push a new commit")
             else:
                 messages.extend(open_or_revise(services, session, req.repo, u, req.pusher, req.push_options)[1])
     return {"messages": messages}

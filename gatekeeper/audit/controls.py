@@ -108,6 +108,9 @@ def controls_md(config: Config, policy: PolicyInForce, generated_at: str, key_id
         out.append(f"- Repository `{repo.name}`: branches {_list(repo.protected, 'or')}.")
     out += [
         "",
+        "A pattern covers a branch only by its whole name, ignoring case; `*` matches any characters "
+        "including `/`, so `release/*` covers `release/2026/q1` and `main` does not cover `fix/main`.",
+        "",
         "A server-side `pre-receive` hook checks every update of a protected branch before it is accepted. "
         "The update is allowed only if every changed file is covered by an approved change request whose "
         "approved content is exactly what is pushed: each request is bound to the SHA-256 fingerprint of "

@@ -26,6 +26,8 @@ SUBCOMMANDS = {
     "keys": "gatekeeper.cli.keys:keys",
     "db": "gatekeeper.cli.db:db",
     "demo": "gatekeeper.cli.demo:demo",
+    "policy": "gatekeeper.cli.policy:policy",
+    "config": "gatekeeper.cli.policy:config_group",
 }
 
 

@@ -82,9 +82,16 @@ def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: s
     with reconcile.open_repo(location) as (gitrepo, local):
         repo_name = reconcile.repo_name(gitrepo, name, [r.name for r in app.config.repos])
         if app.config.repo(repo_name) is None:
-            raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path}")
+            raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path} (repos: "
+                             f"{', '.join(r.name for r in app.config.repos)}; choose one with --name)")
         with app.store.read() as session:
             result = reconcile.reconcile(session, gitrepo, local, repo_name, branch, start, end)
+    from gatekeeper.policy.categories import is_protected
+
+    patterns = app.config.repo(repo_name).protected  # type: ignore[union-attr]
+    if not is_protected(branch, patterns):
+        result.notes.append(f"{branch} is not a protected branch of {repo_name} under the current policy "
+                            f"(protected: {', '.join(patterns)}): the gate does not check pushes to it")
     for line in result.lines(verbose):
         click.echo(line)
     return 0 if result.ok else 1

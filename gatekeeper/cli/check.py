@@ -1,7 +1,17 @@
-"""``gatekeeper check [PATH...]``: validate working-tree files by category, locally or in pre-commit."""
+"""``gatekeeper check [PATH...]``: validate working-tree files by category, locally or in pre-commit.
+
+Every file named (or found) is accounted for: validated, skipped because its category has no format
+(nothing to validate), or not checkable (outside the repo, not a regular file, a symbolic link,
+unreadable, a name that is not UTF-8) — each skip is printed with its reason, so nobody is told "all
+good" about a file nobody looked at. Exit codes: 0 at least one file validated and no errors; 1 error
+findings, a file that could not be checked, or nothing validated at all (``--allow-none`` makes that
+last case 0, for pre-commit runs on commits without formatted files); 2 a path that does not exist.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -9,25 +19,34 @@ import click
 
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 from gatekeeper.errors import InputError
+from gatekeeper.policy.categories import classify
 from gatekeeper.policy.registry import TAG_FORMATS, format_of
 
 
-def _repo_root(start: Path) -> Path:
+def _repo_root(start: Path) -> Path | None:
     out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True, text=True)
-    return Path(out.stdout.strip()) if out.returncode == 0 else start
+    return Path(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def _tracked(root: Path) -> list[Path] | None:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True)
+    if out.returncode != 0:
+        return None
+    files = (root / os.fsdecode(p) for p in out.stdout.split(b"\x00") if p)
+    return [f for f in files if f.exists() or f.is_symlink()]  # deleted in the working tree: nothing to check
 
 
 def _expand(paths: tuple[str, ...], root: Path) -> list[Path]:
     if not paths:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True)
-        if out.returncode == 0:
-            return [root / p.decode() for p in out.stdout.split(b"\x00") if p]
-        return [p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts]
+        tracked = _tracked(root)
+        if tracked is not None:
+            return tracked
+        return sorted(p for p in root.rglob("*") if not p.is_dir() and ".git" not in p.parts)
     files: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            files.extend(f for f in p.rglob("*") if f.is_file() and ".git" not in f.parts)
-        elif p.is_file():
+        if p.is_dir() and not p.is_symlink():
+            files.extend(sorted(f for f in p.rglob("*") if not f.is_dir() and ".git" not in f.parts))
+        elif p.exists() or p.is_symlink():
             files.append(p)
         else:
             raise InputError(f"{p}: no such file or directory")
@@ -36,42 +55,103 @@ def _expand(paths: tuple[str, ...], root: Path) -> list[Path]:
 
 @click.command()
 @click.argument("paths", nargs=-1)
+@click.option("--allow-none", is_flag=True,
+              help="Exit 0 when no file needed validating (pre-commit on a commit of docs only).")
 @sub_config_option
 @pass_app
-def check(app: AppContext, paths: tuple[str, ...]) -> int:
-    """Validate files by their category's format; exit 1 when any has errors."""
+def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
+    """Validate files by their category's format; say which were skipped and why (exit codes: README)."""
     from gatekeeper import formats
     from gatekeeper.formats.base import Context
 
     cfg = app.config
     # Category patterns are relative to the repo root: find it from the first path given, else from here.
     first = Path(paths[0]) if paths else Path.cwd()
-    root = _repo_root(first if first.is_dir() else first.resolve().parent)
+    start = first if first.is_dir() else first.resolve().parent
+    root = _repo_root(start)
+    if root is None:
+        root = start.resolve()
+        click.echo(f"gatekeeper check: note: {root} is not in a git work tree; paths are taken relative to it",
+                   err=True)
 
-    def rel(p: Path) -> str:
+    def rel(p: Path) -> str | None:
         try:
-            return p.resolve().relative_to(root.resolve()).as_posix()
+            return p.absolute().relative_to(root.resolve()).as_posix()
         except ValueError:
-            return p.as_posix()
+            try:
+                return p.resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                return None
 
-    def fmt_of(path: str) -> str | None:
-        return format_of(path, cfg.categories)
+    def cats_of(path: str) -> tuple[str | None, str]:
+        return format_of(path, cfg.categories), ", ".join(c.name for c in classify(path, cfg.categories))
+
+    def problem(p: Path, path: str | None) -> str | None:
+        """Why a file cannot be checked (it is then not validated, and the run fails)."""
+        if path is None:
+            return f"outside the repository {root} (category patterns are relative to its root)"
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            return "its name is not UTF-8; the service would refuse the push (rename it with git mv)"
+        if p.is_symlink():
+            return "a symbolic link: git stores the link, not the file it points to"
+        if not p.is_file():
+            return "not a regular file"
+        return None
 
     files = _expand(paths, root)
     everything = _expand((), root)
-    tags = [(rel(p), f, p.read_bytes()) for p in everything if (f := fmt_of(rel(p))) in TAG_FORMATS]
+    tags = []
+    for p in everything:
+        path = rel(p)
+        if path is not None and problem(p, path) is None and cats_of(path)[0] in TAG_FORMATS:
+            with contextlib.suppress(OSError):  # reported below if it is one of the files being checked
+                tags.append((path, str(cats_of(path)[0]), p.read_bytes()))
     context = Context(tag_paths=formats.tag_index(tags))
-    errors = warnings = checked = 0
+    errors = warnings = checked = skipped = unchecked = 0
     for p in files:
         path = rel(p)
-        fmt = fmt_of(path)
-        if fmt is None:
+        shown = (path if path is not None else str(p)).encode("utf-8", "surrogateescape").decode("utf-8",
+                                                                                              "backslashreplace")
+        why = problem(p, path)
+        if p.is_dir() and not p.is_symlink():  # a submodule listed by git ls-files
+            click.echo(f"{shown}: skipped: a directory (a git submodule?), not a file", err=True)
+            skipped += 1
+            continue
+        if why is None and path is not None:
+            fmt, names = cats_of(path)
+            if fmt is None:
+                click.echo(f"{shown}: skipped: category {names} has no format (nothing to validate; "
+                           "the approval rules still apply when it is pushed)", err=True)
+                skipped += 1
+                continue
+            try:
+                data = p.read_bytes()
+            except OSError as exc:
+                why = f"cannot read it: {exc.strerror or exc}"
+        if why is not None:
+            click.echo(f"{shown}: not checked: {why}", err=True)
+            unchecked += 1
             continue
         checked += 1
-        result = formats.analyze(fmt, path, None, p.read_bytes(), context)
+        result = formats.analyze(str(fmt), str(path), None, data, context)
         for finding in result.findings:
             click.echo(f"{finding.path}:{finding.location}: {finding.severity}: {finding.message}")
             errors += finding.severity == "error"
             warnings += finding.severity == "warning"
-    click.echo(f"gatekeeper check: {checked} file(s), {errors} error(s), {warnings} warning(s)", err=True)
-    return 1 if errors else 0
+    summary = (f"gatekeeper check: {checked} file(s) validated, {errors} error(s), {warnings} warning(s); "
+               f"{skipped} skipped (nothing to validate), {unchecked} not checked")
+    if unchecked:
+        summary += " — FAILED: see the reasons above"
+    elif errors:
+        summary += " — FAILED"
+    elif checked == 0:
+        summary += (" — nothing was validated" + ("" if allow_none else
+                    " (exit 1; --allow-none accepts a run where no file needs validating)"))
+    else:
+        summary += " — OK"
+    click.echo(summary, err=True)
+    if errors or unchecked:
+        return 1
+    return 0 if checked or allow_none else 1

@@ -30,6 +30,10 @@ def _install(app: AppContext, path: Path, name: str) -> None:
         click.echo(f"kept the existing {hook} hook as {hook}.chained (it runs first)")
     click.echo(f"hooks installed in {path} for {name}; attested as log seq {entry.seq} "
                f"(sha256 {payload['sha256'][:16]})")
+    from gatekeeper.cli.policy import protection_lines
+
+    for line in protection_lines(cfg.repo(name), path):  # type: ignore[arg-type]
+        click.echo(line)
 
 
 @repo.command("install-hooks")
@@ -40,7 +44,8 @@ def _install(app: AppContext, path: Path, name: str) -> None:
 def install_hooks(app: AppContext, path: Path, name: str) -> None:
     """Install the pre-receive and post-receive hooks into a bare repo."""
     if not path.is_dir():
-        raise InputError(f"{path} is not a directory")
+        raise InputError(f"{path} is not a directory: give the bare repository's folder "
+                         "(`gatekeeper repo create` makes a new one)")
     _install(app, path, name)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
@@ -24,5 +26,24 @@ def serve(app: AppContext, host: str, port: int | None, threads: int) -> None:
     flask_app = create_app(app.config)
     port = port or urlsplit(app.config.service.url).port or 8080
     click.echo(f"gatekeeper: serving on http://{host}:{port} (policy {app.config.path})", err=True)
+    for line in _protection(flask_app):
+        click.echo(f"gatekeeper: {line}", err=True)
     waitress_serve(flask_app, host=host, port=port, threads=threads, ident="gatekeeper",
                    max_request_body_size=512 * 1024 * 1024)
+
+
+def _protection(flask_app: Any) -> list[str]:
+    """What each repo protects right now; the bare repos are found through their ``hooks.attested`` entry."""
+    from pathlib import Path
+
+    from gatekeeper.audit.reconcile import attested_repos
+    from gatekeeper.cli.policy import protection_lines
+
+    svc = flask_app.extensions["gatekeeper"]
+    with svc.store.read() as session:
+        attested = attested_repos(session)
+    lines = []
+    for repo in svc.config.repos:
+        where = attested.get(repo.name, (0, {}))[1].get("path")
+        lines.extend(protection_lines(repo, Path(where) if where else None))
+    return lines

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.gitio.hookconfig import HookConfig, load
 from gatekeeper.gitio.pushinfo import option, push_options, pusher, read_updates
 from gatekeeper.policy.categories import branch_name, is_protected
@@ -28,6 +28,10 @@ def say(line: str) -> None:
     sys.stderr.write(PREFIX + line + "\n")
 
 
+class ServiceDown(ConnectionError):
+    """The service is unreachable or failing: the same push can succeed later."""
+
+
 def post(config: HookConfig, path: str, body: dict[str, object], timeout: float) -> dict[str, object]:
     import json  # imported here: a topic-only pre-receive never talks to the service
 
@@ -35,19 +39,21 @@ def post(config: HookConfig, path: str, body: dict[str, object], timeout: float)
 
     token = os.environ.get(config.hook_token_env, "")
     if not token:
-        raise ConnectionError(f"hook token not set (environment variable {config.hook_token_env})")
+        raise ConnectionError(f"hook token not set: the git server must give its hook processes the environment "
+                              f"variable {config.hook_token_env}, holding the service's hook token")
     data = json.dumps(body, separators=(",", ":")).encode("utf-8")
     try:
         status, raw = post_json(config.url, path, data, token, timeout)
     except (OSError, ValueError) as exc:
-        raise ConnectionError(f"service unreachable at {config.url}: {exc}") from exc
+        raise ServiceDown(f"service unreachable at {config.url}: {exc}") from exc
     try:
         result = json.loads(raw.decode("utf-8"))
     except ValueError:
         result = None
     if status != 200:
         err = result.get("error", {}).get("message") if isinstance(result, dict) else None
-        raise ConnectionError(f"service answered {status}: {err or raw[:200].decode('utf-8', 'replace')}")
+        cls = ServiceDown if status >= 500 else ConnectionError  # 4xx: retrying the same push will not help
+        raise cls(f"service answered {status}: {err or raw[:200].decode('utf-8', 'replace')}")
     if not isinstance(result, dict):
         raise ConnectionError("service answered with something other than a JSON object")
     return result
@@ -61,10 +67,17 @@ def main(argv: Sequence[str]) -> int:
     updates = read_updates(sys.stdin.read())
     try:
         return _run(which, updates)
+    except InputError as exc:  # the push itself is the problem (a file name, say): say what to change
+        if which == "post-receive":
+            say(f"pushed, but no change request was opened or revised: {exc.message}")
+            return 0
+        say(f"refusing the push: {exc.message}")
+        return 1
     except (GatekeeperError, OSError) as exc:
         message = exc.message if isinstance(exc, GatekeeperError) else str(exc)
         if which == "post-receive":
-            say(f"could not report this push to the service: {message}")
+            say(f"could not report this push to the service: {message}; the push went through, but no change "
+                "request was opened or revised and no deployment was recorded; ask your Gatekeeper administrator")
             return 0
         protected_hit = any(branch_name(u.ref) for u in updates)
         say(f"cannot check this push: {message}")
@@ -79,7 +92,8 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
                   os.environ.get("GATEKEEPER_HOOK_POLICY"))
     repo_name = os.environ.get("GATEKEEPER_HOOK_REPO", "")
     if repo_name not in config.repos:
-        raise GatekeeperError(f"repository {repo_name!r} is not in the policy file {config.path}")
+        raise GatekeeperError(f"repository {repo_name!r} (the --name given to install-hooks) is not in the policy "
+                              f"file {config.path}: add a [[repos]] table with that name, or re-run install-hooks")
     protected_patterns = config.repos[repo_name]
     env = dict(os.environ)
     options = push_options(env)
@@ -99,9 +113,15 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
         content = post_receive and (u not in protected or emergency)
         return builder.update(u, with_content=content, with_commits=post_receive)
 
-    wanted = updates if post_receive else protected
-    body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options,
-                               "updates": [describe(u) for u in wanted]}
+    described = []
+    for u in updates if post_receive else protected:
+        try:
+            described.append(describe(u))
+        except InputError as exc:  # pre-receive refuses (main); post-receive still reports the other refs
+            if not post_receive:
+                raise
+            say(f"{u.ref}: pushed, but no change request was opened or revised: {exc.message}")
+    body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options, "updates": described}
     timeout = 30.0 if which == "pre-receive" else 120.0
     try:
         result = post(config, f"/api/v1/hooks/{which}", body, timeout)
@@ -109,10 +129,12 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
         if which == "post-receive":
             say(str(exc))
             if any(u not in protected for u in updates):
-                say("the topic branch was pushed, but no change request was opened or revised; push a new "
-                    "commit when the service is back")
+                say("the topic branch was pushed, but no change request was opened or revised; " +
+                    ("push a new commit when the service is back" if isinstance(exc, ServiceDown) else
+                     "ask your Gatekeeper administrator to fix the cause above, then push a new commit"))
             if protected:
-                say("the deployment was not recorded; `gatekeeper audit reconcile` will report it")
+                say("the deployment was not recorded; tell your Gatekeeper administrator (`gatekeeper audit "
+                    "reconcile` will report it as unmatched)")
             return 0
         say(str(exc))
         if config.fail_open:
@@ -120,7 +142,9 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
             return 0
         for u in protected:
             say(f"refusing {u.ref}: protected branch, and the service cannot check it (fail closed); "
-                "topic branches are still accepted")
+                "topic branches are still accepted; " + ("push again when the service is back"
+                                                         if isinstance(exc, ServiceDown) else
+                                                         "ask your Gatekeeper administrator to fix the cause above"))
         return 1
     messages = result.get("messages")
     for line in messages if isinstance(messages, list) else []:

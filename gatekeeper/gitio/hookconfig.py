@@ -12,6 +12,7 @@ import os
 from collections import namedtuple
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.policy.categories import branch_pattern, branch_pattern_problem, path_pattern_problem
 from gatekeeper.policy.registry import format_of
 
 # What the hooks need of a category; the same attribute names as config.Category, so classify() and
@@ -43,10 +44,25 @@ class HookConfig:
         self.max_content_bytes = int(git.get("max_content_bytes", 20 * 1024 * 1024))  # type: ignore[call-overload]
         self.repos: dict[str, tuple[str, ...]] = {}
         for r in data.get("repos", []):  # type: ignore[attr-defined]
-            self.repos[str(r["name"])] = tuple(str(p) for p in r.get("protected", []))
+            raw = r.get("protected", [])
+            if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):  # "main" is not ["main"]
+                raise ConfigError("must be a list of branch names or patterns", file=path,
+                                  key=f"repos[{r['name']}].protected")
+            patterns = tuple(raw)
+            if not patterns:
+                raise ConfigError("must name at least one branch or pattern", file=path,
+                                  key=f"repos[{r['name']}].protected")
+            for p in patterns:  # the service refuses such a policy too; the hook must not read it as "nothing"
+                if problem := branch_pattern_problem(p):
+                    raise ConfigError(problem, file=path, key=f"repos[{r['name']}].protected")
+            self.repos[str(r["name"])] = tuple(branch_pattern(p) for p in patterns)
         self.categories: tuple[HookCategory, ...] = tuple(  # in policy order
             HookCategory(str(c["name"]), tuple(str(p) for p in c.get("paths", [])), c.get("format"))
             for c in data.get("categories", []))  # type: ignore[attr-defined]
+        for cat in self.categories:
+            for p in cat.paths:
+                if problem := path_pattern_problem(p):
+                    raise ConfigError(problem, file=path, key=f"categories[{cat.name}].paths")
 
     def format_of(self, path: str) -> str | None:
         """``registry.format_of``: the same answer the service gives for this path."""

@@ -46,12 +46,14 @@ def _git_config(repo: Path, key: str, value: str) -> None:
 def check_bare(repo: Path) -> None:
     out = subprocess.run(["git", "rev-parse", "--is-bare-repository"], cwd=repo, capture_output=True, text=True)
     if out.returncode != 0 or out.stdout.strip() != "true":
-        raise InputError(f"{repo} is not a bare git repository")
+        raise InputError(f"{repo} is not a bare git repository: give the server-side repository (the one "
+                         "people push to), or make one with `gatekeeper repo create`")
 
 
 def init_bare(repo: Path) -> None:
     if repo.exists() and any(repo.iterdir()):
-        raise InputError(f"{repo} exists and is not empty")
+        raise InputError(f"{repo} exists and is not empty: choose a new path, or run `gatekeeper repo "
+                         "install-hooks` on an existing bare repository")
     repo.mkdir(parents=True, exist_ok=True)
     subprocess.run(["git", "init", "--bare", "--quiet", "--initial-branch=main", str(repo)], check=True,
                    capture_output=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 
+from gatekeeper.errors import InputError
 from gatekeeper.gitio import plumbing as git
 from gatekeeper.gitio.hookconfig import HookConfig
 from gatekeeper.gitio.pushinfo import RefUpdate, default_target, option
@@ -16,6 +17,17 @@ from gatekeeper.policy.categories import branch_name, is_protected
 from gatekeeper.policy.registry import CONTEXT_FORMATS
 
 LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
+
+
+def check_name(path: str) -> None:
+    """A file name git holds as bytes that are not UTF-8 cannot be classified, reviewed or logged as text."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputError(f'the file name "{shown}" is not UTF-8 (the bytes that are not are shown as \\xNN): '
+                         "Gatekeeper classifies, reviews and logs file names as UTF-8 text; rename the file "
+                         "(git mv) to a UTF-8 name in a new commit and push again") from None
 
 
 class PayloadBuilder:
@@ -70,13 +82,16 @@ class PayloadBuilder:
         return {"base": u.old, "fast_forward": git.is_ancestor(u.old, u.new)}
 
     def _topic(self, u: RefUpdate) -> dict[str, object]:
-        target = option(self.options, "target") or default_target(self.protected)
+        given = (option(self.options, "target") or "").strip().removeprefix("refs/heads/")
+        target = given or default_target(self.protected)
         # merge-base fails when the target does not exist yet: then the topic is compared with the empty tree.
         base = git.merge_base(f"refs/heads/{target}", u.new) if target else None
         return {"target": target, "base": base}
 
     def _changes(self, base: str, new: str, *, with_content: bool) -> list[dict[str, object]]:
         raw = git.diff_tree(base, new)
+        for c in raw:
+            check_name(c.path)
         changes: list[dict[str, object]] = [c._asdict() for c in raw]
         if not with_content or not raw:
             return changes

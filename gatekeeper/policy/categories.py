@@ -1,8 +1,19 @@
-"""Which categories a path belongs to, and the approval rules that follow (SPEC §4).
+"""Which categories a path belongs to, which branches are protected, and the rules that follow (SPEC §4).
 
-Patterns are gitignore-like: ``*`` stays within one path segment, ``**`` spans segments, and a
-pattern without ``/`` matches the file name at any depth (``*.md``). Branch patterns
-(``release/*``) use the same matcher.
+Two matchers, different on purpose (the README shows them side by side):
+
+- **path patterns** (``categories.paths``) are gitignore-like: ``*``, ``?`` and ``[...]`` stay within
+  one path segment, ``**`` spans segments, a pattern without ``/`` matches the file name at any depth
+  (``*.md``), a trailing ``/`` means everything below that folder, a leading ``/`` anchors at the root.
+- **branch patterns** (``repos.protected``) match the *whole* branch name, never its last segment
+  (``main`` does not protect ``fix/main``); ``*`` and ``**`` match any characters, ``/`` included
+  (``release/*`` protects ``release/2026/q1``, as GitLab's wildcard protection and a Gerrit
+  ``refs/heads/release/*`` would), ``?`` any one character, ``[...]`` one of a class; a leading
+  ``refs/heads/`` and a trailing ``/`` (``release/`` = ``release/**``) are understood; case is ignored
+  (``MAIN`` is protected by ``main``: on a case-insensitive file system both are one ref file).
+
+Both fail closed: a pattern that cannot be read is an error (``*_pattern_problem``), never a pattern
+that silently matches nothing, and when in doubt a branch counts as protected.
 """
 
 from __future__ import annotations
@@ -15,37 +26,94 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every 
 if TYPE_CHECKING:  # the hooks import this module; they must not pay for the config dataclasses
     from gatekeeper.config import ApprovalRule, Category
 
+HEADS = "refs/heads/"
 
-@lru_cache(maxsize=1024)
-def _compile(pattern: str) -> re.Pattern[str]:
-    anchored = "/" in pattern.rstrip("/")
-    pat = pattern.lstrip("/")
-    if pat.endswith("/"):
-        pat += "**"
+
+def _char_class(pat: str, i: int, *, slash: bool) -> tuple[str, int]:
+    """``[...]`` starting at ``pat[i]`` as a regex class and the index after it (fnmatch/gitignore:
+    ``!`` or ``^`` negates, a ``]`` right after the opening is literal, ``\\`` escapes). ``slash``:
+    may the class match ``/`` (in a path it never does, like ``*``)."""
+    j = i + 1
+    negate = j < len(pat) and pat[j] in "!^"
+    j += negate
+    items: list[str] = []
+    while j < len(pat) and (pat[j] != "]" or not items):
+        escaped = pat[j] == "\\" and j + 1 < len(pat)
+        j += escaped
+        items.append("\\" + pat[j] if escaped or pat[j] in "\\^[]" else pat[j])
+        j += 1
+    if j >= len(pat):
+        raise ValueError(f"unterminated character class in {pat!r} (close it with ']' or write '\\[')")
+    body = "".join(items)
+    try:
+        re.compile(f"[{body}]")
+    except re.error as exc:
+        raise ValueError(f"bad character class [{body}] in {pat!r}: {exc}") from exc
+    if negate:
+        return "[^" + body + ("" if slash else "/") + "]", j + 1
+    return ("" if slash else "(?!/)") + "[" + body + "]", j + 1
+
+
+def _translate(pat: str, *, segments: bool) -> str:
+    """The wildcard body of a pattern as a regex; ``\\`` escapes the next character. ``segments``:
+    ``*``, ``?`` and ``[...]`` stay within one ``/``-separated segment (paths) or not (branches)."""
     out, i = [], 0
     while i < len(pat):
         c = pat[i]
-        if pat.startswith("**/", i):
+        if c == "\\" and i + 1 < len(pat):
+            out.append(re.escape(pat[i + 1]))
+            i += 2
+        elif pat.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
         elif pat.startswith("**", i):
             out.append(".*")
             i += 2
         elif c == "*":
-            out.append("[^/]*")
+            out.append("[^/]*" if segments else ".*")
             i += 1
         elif c == "?":
-            out.append("[^/]")
+            out.append("[^/]" if segments else ".")
             i += 1
+        elif c == "[":
+            cls, i = _char_class(pat, i, slash=not segments)
+            out.append(cls)
         else:
             out.append(re.escape(c))
             i += 1
-    body = "".join(out)
-    return re.compile(body + r"\Z" if anchored else r"(?:.*/)?" + body + r"\Z")
+    return "".join(out)
 
 
-def matches(pattern: str, path: str) -> bool:
-    return _compile(pattern).match(path) is not None
+# --- paths ---------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1024)
+def _compile_path(pattern: str) -> re.Pattern[str]:
+    anchored = "/" in pattern.rstrip("/")
+    pat = pattern.lstrip("/")
+    if pat.endswith("/"):
+        pat += "**"
+    body = _translate(pat, segments=True)
+    return re.compile(body + r"\Z" if anchored else r"(?:.*/)?" + body + r"\Z", re.DOTALL)
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """gitignore-like match of a repo-relative file path (see the module docstring)."""
+    return _compile_path(pattern).match(path) is not None
+
+
+def path_pattern_problem(pattern: str) -> str | None:
+    """Why a path pattern cannot be used as written, or None (config validation, fail closed)."""
+    if not pattern.strip():
+        return "an empty pattern matches no file"
+    if pattern != pattern.strip():
+        return f"{pattern!r} starts or ends with a space (a file name pattern would have to match it too)"
+    if pattern.startswith("!"):
+        return f"{pattern!r}: negation ('!') is not supported; a file matching no category gets 'default'"
+    try:
+        _compile_path(pattern)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def classify(path: str, categories: Iterable[Category]) -> tuple[Category, ...]:
@@ -55,7 +123,7 @@ def classify(path: str, categories: Iterable[Category]) -> tuple[Category, ...]:
 
 @lru_cache(maxsize=65536)
 def _classify(path: str, cats: tuple[Category, ...]) -> tuple[Category, ...]:
-    hits = tuple(c for c in cats if c.name != "default" and any(matches(p, path) for p in c.paths))
+    hits = tuple(c for c in cats if c.name != "default" and any(path_matches(p, path) for p in c.paths))
     if hits:
         return hits
     default = next((c for c in cats if c.name == "default"), None)
@@ -73,9 +141,62 @@ def merge_rules(cats: Iterable[Category]) -> tuple[ApprovalRule, ...]:
     return tuple(ApprovalRule(g, n) for g, n in sorted(merged.items()))
 
 
+# --- branches ------------------------------------------------------------------------------------
+
+def branch_pattern(pattern: str) -> str:
+    """The canonical form of a protection pattern: no surrounding space, no ``refs/heads/`` or
+    leading ``/``, a trailing ``/`` spelled ``/**``."""
+    pat = pattern.strip()
+    pat = pat.removeprefix(HEADS).lstrip("/")
+    return pat + "**" if pat.endswith("/") else pat
+
+
+@lru_cache(maxsize=1024)
+def _compile_branch(pattern: str) -> re.Pattern[str]:
+    pat = branch_pattern(pattern)
+    if not pat:
+        raise ValueError("an empty branch pattern protects nothing")
+    body = _translate(pat, segments=False)
+    return re.compile(body + r"\Z", re.IGNORECASE | re.DOTALL)
+
+
+def branch_matches(pattern: str, branch: str) -> bool:
+    """Whether a protection pattern covers a branch (a name, or a ``refs/heads/`` ref): the whole name.
+
+    A branch literally named ``refs/heads/x`` is checked as itself and as ``x``, so it cannot slip
+    past a pattern meant for ``x``.
+    """
+    rx = _compile_branch(pattern)
+    return rx.match(branch) is not None or (branch.startswith(HEADS) and rx.match(branch[len(HEADS):]) is not None)
+
+
+def branch_pattern_problem(pattern: str) -> str | None:
+    """Why a protection pattern cannot be used as written, or None (config validation, fail closed)."""
+    pat = branch_pattern(pattern)
+    if not pat:
+        return "an empty pattern protects nothing"
+    if pat.startswith("refs/"):
+        return (f"{pattern!r}: only branches are protected; write the branch name (main, release/*) "
+                "or refs/heads/<branch>")
+    if pat.startswith("!"):
+        return f"{pattern!r}: negation ('!') is not supported; list the branches to protect"
+    if bad := sorted({c for c in pat if c in " ~^:" or ord(c) < 32}):
+        return f"{pattern!r} contains {''.join(bad)!r}, which git forbids in branch names: it would protect nothing"
+    try:
+        _compile_branch(pattern)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def protecting(branch: str, patterns: Iterable[str]) -> tuple[str, ...]:
+    """The patterns that protect ``branch`` (empty: not protected)."""
+    return tuple(p for p in patterns if branch_matches(p, branch))
+
+
 def is_protected(branch: str, patterns: Iterable[str]) -> bool:
-    return any(matches(p, branch) for p in patterns)
+    return any(branch_matches(p, branch) for p in patterns)
 
 
 def branch_name(ref: str) -> str | None:
-    return ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else None
+    return ref[len(HEADS):] if ref.startswith(HEADS) else None

@@ -81,9 +81,11 @@ def hook_token(f: F) -> F:
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
         if not expected:
-            raise AuthError(f"hook token not configured on the service ({cfg.service.hook_token_env})")
+            raise AuthError(f"the service has no hook token: set the environment variable "
+                            f"{cfg.service.hook_token_env} for the service and the git server's hooks alike")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise AuthError("invalid hook token")
+            raise AuthError("invalid hook token: the Bearer token sent differs from the service's "
+                            f"{cfg.service.hook_token_env}; give the git server's hooks the same token")
         return f(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -101,7 +103,8 @@ def require_role(user: User, *names: str) -> None:
     held = roles_of(user)
     if not held.intersection(names):
         groups = sorted({grp for n in names for grp in getattr(services().config.roles, n)})
-        raise Forbidden(f"{user.username} needs the {' or '.join(names)} role (member of {', '.join(groups)})")
+        raise Forbidden(f"{user.username} needs the {' or '.join(names)} role, which members of "
+                        f"{', '.join(groups) or '(no group: see [roles] in the policy)'} hold")
 
 
 def role_required(*names: str) -> Callable[[F], F]:

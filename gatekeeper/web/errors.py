@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from gatekeeper.errors import GatekeeperError
 
@@ -14,6 +14,13 @@ log = logging.getLogger("gatekeeper.web")
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _challenge() -> str:
+    """The scheme the endpoint takes (RFC 9110 §11.6.1): hooks send a Bearer token, people Basic credentials."""
+    if request.blueprint == "api_hooks":
+        return 'Bearer realm="gatekeeper-hooks"'
+    return 'Basic realm="gatekeeper", charset="UTF-8"'
 
 
 def _json(code: str, message: str, status: int) -> tuple[Response, int]:
@@ -27,7 +34,7 @@ def init_app(app: Flask) -> None:
             log.warning("%s: %s", type(exc).__name__, exc.message)
         resp = _json(exc.code, exc.message, exc.http_status) if _wants_json() else _page(exc.http_status, exc.message)
         if exc.http_status == 401 and _wants_json():
-            resp[0].headers["WWW-Authenticate"] = 'Basic realm="gatekeeper", charset="UTF-8"'
+            resp[0].headers["WWW-Authenticate"] = _challenge()
         return resp
 
     @app.errorhandler(HTTPException)
@@ -36,6 +43,13 @@ def init_app(app: Flask) -> None:
         message = exc.description or exc.name
         if exc.code == 413:
             message = "request body too large"
+        elif exc.code == 404 and _wants_json() and request.url_rule is None:
+            message = (f"no such endpoint: {request.method} {request.path} "
+                       "(the API is described at /api/v1/openapi.json)")
+        elif isinstance(exc, MethodNotAllowed):
+            allowed = ", ".join(m for m in exc.valid_methods or () if m not in ("HEAD", "OPTIONS"))
+            message = f"{request.method} is not allowed on {request.path}"
+            message += f" (allowed: {allowed})" if allowed else ""
         if _wants_json():
             return _json(code, message, exc.code or 500)
         return _page(exc.code or 500, message)

@@ -148,6 +148,7 @@ def test_policy_files_and_access_review(world: World, pack: Path) -> None:
     assert ("auditors", "auditor", "dave", "auditors") in got
     assert not any(r["username"] == "mallory" for r in access)
     for text in ("Repository `plant-a-ot`: branches `main` or `release/*`",
+                 "`release/*` covers `release/2026/q1` and `main` does not cover `fix/main`",
                  "**erp-mapping** (files matching `erp/**`), financially relevant: needs 1 approval by a "
                  "member of `finance-controllers`; and 1 approval by a member of `ot-engineering-leads`",
                  "**docs** (files matching `docs/**` or `*.md`): needs no approval",

@@ -159,6 +159,11 @@ def test_bad_repo_and_unknown_name(setup: tuple[Plant, Repo, Service], tmp_path:
     rc, _, err = cli(plant, "audit", "reconcile", "--repo", str(repo.bare), "--branch", "main", "--from",
                      PERIOD[0], "--to", PERIOD[1], "--name", "other")
     assert rc == 2 and "'other' is not in the policy" in err
+    for branch, protected in (("fix/main", False), ("release/2026/q1", True)):
+        rc, out, err = cli(plant, "audit", "reconcile", "--repo", str(repo.bare), "--branch", branch, "--from",
+                           PERIOD[0], "--to", PERIOD[1])
+        note = f"NOTE {branch} is not a protected branch of plant-a-ot under the current policy"
+        assert rc in (0, 1) and (note in out) is not protected, out + err
 
 
 def test_pack_notes_a_repo_it_cannot_read(setup: tuple[Plant, Repo, Service], tmp_path: Path) -> None:

@@ -3,7 +3,17 @@ from __future__ import annotations
 import pytest
 
 from gatekeeper.config import ApprovalRule, Category
-from gatekeeper.policy.categories import classify, is_protected, matches, merge_rules
+from gatekeeper.policy.categories import (
+    branch_matches,
+    branch_pattern,
+    branch_pattern_problem,
+    classify,
+    is_protected,
+    merge_rules,
+    path_matches,
+    path_pattern_problem,
+    protecting,
+)
 
 
 @pytest.mark.parametrize(("pattern", "path", "hit"), [
@@ -19,9 +29,22 @@ from gatekeeper.policy.categories import classify, is_protected, matches, merge_
     ("recipes/**/*.xml", "recipes/x/y/a.xml", True),
     ("docs/", "docs/a/b.txt", True),
     ("Rezepte/Würze *.xml", "Rezepte/Würze Ä.xml", True),
+    ("main", "fix/main", True),  # a path pattern without '/' matches the file name at any depth
+    ("/README.md", "README.md", True),
+    ("/README.md", "docs/README.md", False),
+    ("recipes/[A-Z]*.xml", "recipes/Mix.xml", True),  # character classes, as in gitignore
+    ("recipes/[A-Z]*.xml", "recipes/mix.xml", False),
+    ("recipes/[!a]*.xml", "recipes/b.xml", True),
+    ("recipes/[!a]*.xml", "recipes/a.xml", False),
+    ("a[/]b", "a/b", False),  # a class never matches '/' in a path, like '*'
+    ("a?b", "a/b", False),
+    ("\\*.md", "*.md", True),  # a backslash escapes a wildcard
+    ("\\*.md", "x.md", False),
+    ("*.CSV", "erp/a.csv", False),  # paths are case-sensitive, as in git
+    ("erp/**", "erp/a\nb.csv", True),  # a newline in a file name does not end the match
 ])
-def test_patterns(pattern: str, path: str, hit: bool) -> None:
-    assert matches(pattern, path) is hit
+def test_path_patterns(pattern: str, path: str, hit: bool) -> None:
+    assert path_matches(pattern, path) is hit
 
 
 def cat(name: str, paths: tuple[str, ...], rules: tuple[tuple[str, int], ...] = ()) -> Category:
@@ -47,7 +70,69 @@ def test_unmatched_path_gets_default_and_docs_need_nothing() -> None:
     assert merge_rules(classify("docs/x.txt", CATS)) == ()
 
 
-@pytest.mark.parametrize(("branch", "hit"), [("main", True), ("release/1.0", True), ("release/1/2", False),
-                                             ("topic", False), ("mainline", False)])
+@pytest.mark.parametrize(("branch", "hit"), [
+    ("main", True), ("release/1.0", True),
+    ("release/2026/q1", True),  # '*' in a branch pattern crosses '/': all of release/ is protected (GitLab, Gerrit)
+    ("fix/main", False),  # the whole name: 'main' is not the last segment's pattern
+    ("main/fix", False), ("topic", False), ("mainline", False), ("release", False), ("releases/1", False),
+    ("MAIN", True), ("Release/2026/Q1", True),  # case-insensitive file systems make Main and main one ref
+    ("refs/heads/main", True),  # a ref, or a branch literally named refs/heads/main
+])
 def test_protected_branches(branch: str, hit: bool) -> None:
     assert is_protected(branch, ("main", "release/*")) is hit
+
+
+@pytest.mark.parametrize(("pattern", "branch", "hit"), [
+    ("refs/heads/main", "main", True),  # config may name the ref
+    ("refs/heads/main", "fix/main", False),
+    (" main ", "main", True),
+    ("/main", "main", True),
+    ("release/", "release/2026/q1", True),  # a trailing slash: everything below
+    ("release/**", "release/a/b", True),
+    ("release/**/hotfix", "release/hotfix", True),
+    ("*", "anything/at/all", True),
+    ("*-stable", "fix/1-stable", True),  # as GitLab: '*' matches any characters
+    ("v[0-9]*", "v12.1", True),
+    ("v[0-9]*", "vx", False),
+    ("v[!0-9]*", "vx", True),
+    ("hot?ix", "hotfix", True),
+    ("hot?ix", "hot/ix", True),  # '?' is any one character in a branch pattern
+    ("release/\\*", "release/*", True),
+    ("release/\\*", "release/1", False),
+])
+def test_branch_patterns(pattern: str, branch: str, hit: bool) -> None:
+    assert branch_matches(pattern, branch) is hit
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("", "empty"), ("  ", "empty"), ("refs/heads/", "empty"),
+    ("refs/tags/v*", "only branches are protected"),
+    ("!main", "negation"),
+    ("rel ease", "git forbids"), ("main~1", "git forbids"),
+    ("release/[0-9", "unterminated character class"),
+    ("[z-a]", "bad character class"),
+])
+def test_unusable_branch_patterns_are_errors(pattern: str, problem: str) -> None:
+    assert problem in (branch_pattern_problem(pattern) or "")
+    if problem in ("unterminated character class", "bad character class"):
+        with pytest.raises(ValueError, match=problem):
+            branch_matches(pattern, "x")  # never a pattern silently matching nothing
+
+
+@pytest.mark.parametrize("pattern", ["main", "release/*", "refs/heads/main", "release/", "v[0-9]*", "*"])
+def test_usable_branch_patterns(pattern: str) -> None:
+    assert branch_pattern_problem(pattern) is None
+
+
+def test_branch_pattern_canonical_form_and_protecting() -> None:
+    assert [branch_pattern(p) for p in ("refs/heads/main", " main", "release/", "/x")] == \
+        ["main", "main", "release/**", "x"]
+    assert protecting("release/2026/q1", ("main", "release/*", "*/q1")) == ("release/*", "*/q1")
+    assert protecting("fix/main", ("main",)) == ()
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("", "empty"), ("!docs/**", "negation"), ("erp/[ab", "unterminated"), (" erp/**", "space"),
+])
+def test_unusable_path_patterns_are_errors(pattern: str, problem: str) -> None:
+    assert problem in (path_pattern_problem(pattern) or "")

@@ -16,8 +16,9 @@ def period_args() -> tuple[str, str]:
 
     start, end = request.args.get("from"), request.args.get("to")
     if not start or not end:
-        raise InputError("from and to are required (YYYY-MM-DD or RFC 3339)")
-    return parse_period(start, end)
+        raise InputError("the query parameters from and to are required (YYYY-MM-DD or RFC 3339), e.g. "
+                         "?from=2026-01-01&to=2026-03-31")
+    return parse_period(start, end, ("from", "to"))
 
 
 @bp.get("/audit/register")

@@ -52,7 +52,7 @@ def period() -> tuple[PeriodForm, str, str, str, str]:
         errors = [f"{field.label.text}: {e}" for field in (form.start, form.end) for e in field.errors]
         raise InputError("period: " + "; ".join(errors))
     start_text, end_text = form.start.data or "", form.end.data or ""
-    start, end = parse_period(start_text or None, end_text or None)
+    start, end = parse_period(start_text or None, end_text or None, ("from", "to"))
     return form, start_text, end_text, start, end
 
 

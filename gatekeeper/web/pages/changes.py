@@ -88,11 +88,11 @@ def index() -> Any:
     since = until = None
     try:
         if state and state not in {s.value for s in State}:
-            raise InputError(f"unknown state {state!r}")
+            raise InputError(f"unknown state {state!r} (states: {', '.join(s.value for s in State)})")
         if args.get("from") or args.get("to"):
             from gatekeeper.period import parse_period
 
-            since, until = parse_period(args.get("from") or None, args.get("to") or None)
+            since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
     except InputError as exc:
         problem, state, since, until = exc.message, None, None, None
     with svc.store.read() as s:
