@@ -86,6 +86,9 @@ def _gate(services: Services, session: Session, repo: RepoConfig, u: UpdateIn, p
         envs = ", ".join(services.config.git.pusher_env)
         return gate.GateResult(False, (f"refusing {ref}: no pusher identity; the git server must set one of "
                                        f"{envs} (for a local push: export GATEKEEPER_USER=<your username>)",))
+    if services.directory.get_user(pusher) is None:  # e.g. a gitolite key name that is nobody's username
+        return gate.GateResult(False, (f"refusing {ref}: pusher {pusher!r} is not a user in the directory; the "
+                                       "git server's name for the pusher must be their directory username",))
     if option(options, "emergency") is not None:
         ok, text, _ = _emergency_check(services, pusher, options)
         if not ok:
