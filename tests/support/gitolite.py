@@ -12,7 +12,9 @@ everyone may read, compiled for Debian's ``/usr/bin/python3`` (apt python3), the
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import shutil
 import subprocess
@@ -30,10 +32,13 @@ GITOLITE = "/usr/bin/gitolite"
 HOOK_PYTHON = "/usr/bin/python3"
 
 
+@functools.cache
 def hook_package() -> Path:
-    """``gatekeeper/`` copied where any user may read it; returns the folder to put on PYTHONPATH."""
+    """``gatekeeper/`` copied where any user may read it, once per session (removed at exit); returns
+    the folder to put on PYTHONPATH."""
     require(HOOK_PYTHON, "python3")
     root = readable_dir("gk-hookpkg-")
+    atexit.register(shutil.rmtree, root, True)
     src = Path(gatekeeper.__file__).resolve().parent
     shutil.copytree(src, root / "gatekeeper", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     subprocess.run([HOOK_PYTHON, "-m", "compileall", "-q", str(root / "gatekeeper")], check=True,
@@ -46,10 +51,10 @@ def hook_package() -> Path:
     return root
 
 
-def install_hooks(config: Path, repo: Path, name: str, layout: str, package: Path,
-                  python: str = HOOK_PYTHON) -> subprocess.CompletedProcess[str]:
+def install_hooks(config: Path, repo: Path, name: str, layout: str, package: Path, python: str = HOOK_PYTHON,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``gatekeeper repo install-hooks`` run from the readable copy, so that is the path baked in."""
-    env = no_git_env({"PYTHONPATH": str(package)})
+    env = no_git_env({"PYTHONPATH": str(package), **(env or {})})
     return subprocess.run([sys.executable, "-m", "gatekeeper", "--config", str(config), "repo", "install-hooks",
                            str(repo), "--name", name, "--layout", layout, "--python", python],
                           capture_output=True, text=True, env=env)
