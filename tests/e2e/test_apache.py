@@ -40,7 +40,8 @@ def env() -> Iterator[Env]:
     package = hook_package()
     www = pwd.getpwnam(RUN_AS)
     with ldap.running_slapd() as server:
-        policy = ldap_policy(server).replace("fail_open = false\n", 'fail_open = false\nhook_token_file = "hook-token"\n')
+        policy = ldap_policy(server).replace("fail_open = false\n",
+                                             'fail_open = false\nhook_token_file = "hook-token"\n')
         plant = make_plant(readable_dir("gk-httpplant-") / "plant", policy=policy)
         token = plant.dir / "hook-token"
         token.write_text(HOOK_TOKEN + "\n")

@@ -47,7 +47,9 @@ done
 # Stands in for the server's own protected-branch check (Gitea's hooks/pre-receive.d/gitea).
 SERVER_RULE = """#!/bin/sh
 while read old new ref; do
-  case $ref in refs/heads/frozen) echo "server rule: refs/heads/frozen is protected by the git server" >&2; exit 1;; esac
+  case $ref in
+    refs/heads/frozen) echo "server rule: refs/heads/frozen is protected by the git server" >&2; exit 1;;
+  esac
 done
 """
 
