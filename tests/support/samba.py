@@ -30,11 +30,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ldap3
-from ldap3.core.exceptions import LDAPException
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from ldap3.core.exceptions import LDAPException
 
 from gatekeeper.config import DirectoryConfig
 from tests.support.slapd import _make_ca, password
