@@ -142,8 +142,9 @@ def check_runnable(repo: Path, values: dict[str, str]) -> None:
     """Run the hook's imports and read the policy (and hook token file) as the repo's owner, the user
     the git server runs hooks as: a Python in a private home, a package or policy it cannot read
     would otherwise fail on the first push (closed, but obscure)."""
-    owner = repo.stat().st_uid
-    user = owner if os.geteuid() == 0 and owner != 0 else None
+    st = repo.stat()
+    user = st.st_uid if os.geteuid() == 0 and st.st_uid != 0 else None
+    group, groups = _groups_of(st.st_uid, st.st_gid) if user is not None else (None, None)
     code = ("import os, sys; from gatekeeper.gitio.hookconfig import load; import gatekeeper.gitio.hook; "
             "c = load(os.environ['GATEKEEPER_HOOK_CONFIG'], os.environ['GATEKEEPER_HOOK_POLICY']); "
             "c.token() if c.hook_token_file else None")
@@ -151,7 +152,8 @@ def check_runnable(repo: Path, values: dict[str, str]) -> None:
            "GATEKEEPER_HOOK_CONFIG": values["CONFIG"], "GATEKEEPER_HOOK_POLICY": values["POLICY"]}
     who = f" as uid {user}" if user is not None else ""
     try:
-        proc = subprocess.run([values["PYTHON"], "-S", "-c", code], env=env, user=user, cwd="/",
+        proc = subprocess.run([values["PYTHON"], "-S", "-c", code], env=env, user=user, group=group,
+                              extra_groups=groups, cwd="/",
                               capture_output=True, text=True, timeout=60)
     except OSError as exc:
         raise InputError(f"cannot run the hook interpreter {values['PYTHON']}{who}: {exc.strerror} "
@@ -160,6 +162,17 @@ def check_runnable(repo: Path, values: dict[str, str]) -> None:
         last = (proc.stderr.strip().splitlines() or ["exit status " + str(proc.returncode)])[-1]
         raise InputError(f"the hooks could not run{who} with {values['PYTHON']} and PYTHONPATH "
                          f"{values['PYTHONPATH']}: {last}")
+
+
+def _groups_of(uid: int, gid: int) -> tuple[int, list[int]]:
+    """The primary and supplementary groups ``uid`` has when the git server runs its hooks."""
+    import pwd
+
+    try:
+        pw = pwd.getpwuid(uid)
+    except KeyError:
+        return gid, []
+    return pw.pw_gid, os.getgrouplist(pw.pw_name, pw.pw_gid)
 
 
 def _match_owner(repo: Path, files: list[Path]) -> None:

@@ -6,13 +6,14 @@ enforces its protected-branch rules) and fails if any failed. Not a running GitL
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.git import Repo, gatekeeper, git
-from tests.support.plant import Plant
-from tests.support.service import Service
+from tests.support.plant import Plant, make_plant
+from tests.support.service import Service, running
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +57,17 @@ done
 LAYOUTS = {"gitlab": ("GL_USERNAME", "custom_hooks/{}.d"), "gitea": ("GITEA_PUSHER_NAME", "hooks/{}.d")}
 
 
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory: pytest.TempPathFactory) -> Plant:
+    return make_plant(tmp_path_factory.mktemp("layouts") / "plant")
+
+
+@pytest.fixture(scope="module")
+def service(plant: Plant) -> Iterator[Service]:
+    with running(plant) as svc:
+        yield svc
+
+
 def server_repo(plant: Plant, layout: str) -> Repo:
     bare = plant.dir / f"{layout}.git"
     git(plant.dir, "init", "-q", "--bare", "--initial-branch=main", str(bare))
@@ -88,9 +100,9 @@ def test_layout_opens_gates_and_deploys(plant: Plant, service: Service, layout: 
     assert attested["layout"] == layout
     assert f"{folder.format('pre-receive')}/gatekeeper" in attested["files"]
 
-    repo.checkout("tune", create=True)
-    repo.commit({"cfg/pid.txt": "kp 1.2\n"}, "tune")
-    r = repo.push("HEAD:refs/heads/tune", user="alice", user_var=var)
+    repo.checkout(f"tune-{layout}", create=True)  # one service for both layouts: distinct branches
+    repo.commit({f"cfg/pid-{layout}.txt": "kp 1.2\n"}, "tune")
+    r = repo.push(f"HEAD:refs/heads/tune-{layout}", user="alice", user_var=var)
     assert r.ok, r.stderr
     cid = r.change_id()
     assert service.get(f"/api/v1/changes/{cid}", "carol").json()["revisions"][0]["pushed_by"] == "alice"
