@@ -142,3 +142,16 @@ def test_token_file_too_open_is_refused_naming_it(env: Env, tmp_path: Path) -> N
     assert not r.ok
     assert any(f"hook token file {env.token} has mode 0644; it must be 0600 or 0400" in ln for ln in r.lines), r.lines
     assert push(env, "alice", work, "HEAD:refs/heads/main").ok
+
+
+def test_install_refuses_an_interpreter_the_git_user_cannot_run(env: Env, tmp_path: Path) -> None:
+    private = tmp_path / "private"  # like /root/.pyenv: 0700, root's
+    private.mkdir(mode=0o700)
+    (private / "python3").symlink_to("/usr/bin/python3")
+    hook = env.gl.repo("plant-a-ot") / "hooks" / "pre-receive"
+    before = hook.read_bytes()
+    proc = install_hooks(env.plant.config, env.gl.repo("plant-a-ot"), "plant-a-ot", "gitolite", hook_package(),
+                         python=str(private / "python3"))
+    assert proc.returncode == 2
+    assert f"cannot run the hook interpreter {private / 'python3'} as uid {env.gl.user.uid}" in proc.stderr
+    assert "--python" in proc.stderr and hook.read_bytes() == before
