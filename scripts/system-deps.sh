@@ -6,29 +6,30 @@
 set -euo pipefail
 
 need=()
+lean=()  # installed without Recommends (libnss-winbind & co. would touch nsswitch.conf)
 command -v /usr/sbin/slapd >/dev/null 2>&1 || need+=(slapd)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 command -v /usr/bin/chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
-[ -x /usr/bin/gitolite ] || need+=(gitolite3)
-[ -x /usr/sbin/sshd ] || need+=(openssh-server)
-command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
-[ -x /usr/sbin/apache2 ] || need+=(apache2)
-[ -f /usr/lib/apache2/modules/mod_authnz_ldap.so ] || need+=(apache2-bin)
-[ -x /usr/sbin/samba ] || need+=(samba-ad-dc)
-command -v samba-tool >/dev/null 2>&1 || need+=(samba)
-[ -d /usr/share/samba/setup ] || need+=(samba-ad-provision)  # a Recommends; provisioning needs it
+[ -x /usr/bin/gitolite ] || lean+=(gitolite3)
+[ -x /usr/sbin/sshd ] || lean+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || lean+=(openssh-client)
+[ -x /usr/sbin/apache2 ] || lean+=(apache2)
+[ -f /usr/lib/apache2/modules/mod_authnz_ldap.so ] || lean+=(apache2-bin)
+[ -x /usr/sbin/samba ] || lean+=(samba-ad-dc)
+command -v samba-tool >/dev/null 2>&1 || lean+=(samba)
+[ -d /usr/share/samba/setup ] || lean+=(samba-ad-provision)  # a Recommends; provisioning needs it
 # Hooks run as the git server's user (gitolite's, www-data), which may not execute a Python that
 # lives in root's home: Debian's /usr/bin/python3 is readable by everyone.
-[ -x /usr/bin/python3 ] || need+=(python3)
+[ -x /usr/bin/python3 ] || lean+=(python3)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql-common)
 
-if [ ${#need[@]} -gt 0 ]; then
+if [ $((${#need[@]} + ${#lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "system-deps: missing ${need[*]}; run as root or install them: apt-get install ${need[*]}" >&2
+    echo "system-deps: missing ${need[*]} ${lean[*]}; run as root or install them: apt-get install ${need[*]} ${lean[*]}" >&2
     exit 1
   fi
-  echo "system-deps: installing ${need[*]}" >&2
+  echo "system-deps: installing ${need[*]} ${lean[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   # Keep package scripts from starting sshd, apache2, samba, smbd, nmbd, winbind or slapd as system
   # daemons (they would take :22, :80, :389, :445): the tests run their own on loopback. An existing
@@ -37,9 +38,11 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
     added_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ ${#need[@]} -eq 0 ] || apt-get install -y -qq "${need[@]}" >/dev/null
+  [ ${#lean[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
   [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 

@@ -93,7 +93,11 @@ def read_token_file(path: str, owner: int | None) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
-        raise ConfigError(f"hook token file {path}: {exc.strerror}", key="service.hook_token_file") from exc
+        import errno
+
+        why = "is a symbolic link; name the file itself" if exc.errno == errno.ELOOP else f": {exc.strerror}"
+        raise ConfigError(f"hook token file {path}{'' if why[0] == ':' else ' '}{why}",
+                          key="service.hook_token_file") from exc
     try:
         st = os.fstat(fd)
         mode = stat.S_IMODE(st.st_mode)
