@@ -117,6 +117,15 @@ def test_ldap_basic_auth_push_approve_deploy(env: Env, tmp_path: Path) -> None:
     assert change(env, cid)["deployed_by"] == "alice"
 
 
+def test_remote_user_is_the_directorys_spelling(env: Env, tmp_path: Path) -> None:
+    work = clone(env, tmp_path, "ldap", "ALICE", ldap.password("alice"))  # LDAP matches uid case-insensitively
+    git(work, "checkout", "-q", "-b", "upper")
+    commit(work, {"cfg/upper.txt": "x\n"}, "upper")
+    r = push(work, "HEAD:refs/heads/upper")
+    assert r.ok, r.stderr
+    assert change(env, r.change_id())["requested_by"] == "alice"
+
+
 def test_wrong_password_is_refused_by_apache(env: Env, tmp_path: Path) -> None:
     proc = run_git(tmp_path, "clone", "-q", env.httpd.url("ldap", "plant-a-ot", "alice", "wrong"), "x")
     assert proc.returncode != 0 and "Authentication failed" in proc.stderr

@@ -68,6 +68,7 @@ ScriptAlias /file/ {BACKEND}/
     AuthLDAPURL "{ldap.url}/{ldap.user_base}?uid?sub?(objectClass=inetOrgPerson)"
     AuthLDAPBindDN "{ldap.bind_dn}"
     AuthLDAPBindPassword "{ldap.bind_password}"
+    AuthLDAPRemoteUserAttribute uid
     Require valid-user
 </Location>
 """)
