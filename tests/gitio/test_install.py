@@ -57,3 +57,21 @@ def test_unknown_repo_name_and_non_bare_repo(plant: Plant, tmp_path: Path) -> No
     proc = gatekeeper(plant, "repo", "install-hooks", str(tmp_path / "work"), "--name", "plant-a-ot")
     assert proc.returncode != 0 and "is not a bare git repository" in proc.stderr
     assert make_repo(plant, "plant-a-ot").bare.exists()
+
+
+@pytest.mark.parametrize(("layout", "ours"), [("gitlab", "custom_hooks/pre-receive.d/gatekeeper"),
+                                              ("gitea", "hooks/pre-receive.d/gatekeeper")])
+def test_layout_attestation_and_drift(plant: Plant, tmp_path: Path, layout: str, ours: str) -> None:
+    from gatekeeper.gitio import install
+
+    bare = tmp_path / "srv.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    for hook in ("pre-receive", "post-receive"):  # Gitea's dispatchers (GitLab's live in Gitaly)
+        (bare / "hooks" / hook).write_text("#!/bin/sh\n# dispatcher\n")
+        (bare / "hooks" / hook).chmod(0o755)
+    payload = install.install(bare, "plant-a-ot", plant.config, layout=layout)
+    assert payload["layout"] == layout and ours in payload["files"]
+    assert ("hooks/pre-receive" in payload["files"]) == (layout == "gitea")  # the dispatcher is attested
+    assert install.drift(bare, "plant-a-ot", payload) == []
+    (bare / ours).write_text("#!/bin/sh\nexit 0\n")
+    assert [d.split(":")[0] for d in install.drift(bare, "plant-a-ot", payload)] == [ours]
