@@ -94,17 +94,20 @@ def install(repo: Path, name: str, config_path: Path, python: str | None = None,
               "POLICY": json.dumps(view(config_path.read_bytes()), separators=(",", ":"), sort_keys=True)}
     _check_layout(repo, layout)
     check_runnable(repo, values)
+    foreign = {hook: repo / rel for hook, rel in hook_files(layout).items()
+               if ((repo / rel).exists() or (repo / rel).is_symlink()) and not is_ours(repo / rel)}
+    for hook, target in foreign.items():  # every refusal before anything is written
+        if layout in _D_FOLDERS:
+            raise InputError(f"{target} exists and is not Gatekeeper's; move it aside first")
+        keep = target.parent / f"{hook}.chained"
+        if keep.exists() or keep.is_symlink():
+            raise InputError(f"{target} is not Gatekeeper's and {keep} already exists; move one aside first")
     chained = []
     for hook, rel in hook_files(layout).items():
         target = repo / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if (target.exists() or target.is_symlink()) and not is_ours(target):
-            if layout in _D_FOLDERS:
-                raise InputError(f"{target} exists and is not Gatekeeper's; move it aside first")
-            keep = target.parent / f"{hook}.chained"
-            if keep.exists() or keep.is_symlink():
-                raise InputError(f"{target} is not Gatekeeper's and {keep} already exists; move one aside first")
-            os.rename(target, keep)
+        if hook in foreign:
+            os.rename(target, target.parent / f"{hook}.chained")
             chained.append(hook)
         tmp = target.parent / f".{hook}.gatekeeper-tmp"
         tmp.write_bytes(_shim(hook, values))
@@ -181,7 +184,8 @@ def _match_owner(repo: Path, files: list[Path]) -> None:
     if os.geteuid() != 0 or st.st_uid == 0:
         return
     for f in files:
-        for p in (f.parent, f):
+        for p in [f, *f.relative_to(repo).parents]:
+            p = repo / p
             if p != repo and p.stat().st_uid != st.st_uid:
                 os.chown(p, st.st_uid, st.st_gid)
 
