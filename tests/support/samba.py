@@ -2,7 +2,7 @@
 
 Provisioning (``samba-tool domain provision --server-role=dc --dns-backend=NONE --use-rfc2307``)
 plus the plant's people and groups takes several seconds, so the result is cached under
-``/var/tmp/gatekeeper-test-cache/samba-<key>`` (key: Samba's version and this file) and each
+``/var/tmp/gatekeeper-test-cache/samba-<key>`` (key: Samba's version and the plant) and each
 session copies it to a temp dir; only smb.conf names absolute paths, and it is rewritten. The copy
 runs as ``samba -i -M single -s <smb.conf>`` (one process, stopped by PID) with ``server services =
 ldap, cldap, kdc``, ``ldap server require strong auth = no`` (simple binds) and a TLS certificate
@@ -117,11 +117,16 @@ def provisioned() -> Path:
     require(str(SAMBA), "samba-ad-dc")
     require(str(SAMBA_TOOL), "samba")
     require("/usr/share/samba/setup", "samba-ad-provision")
-    key = hashlib.sha256((_version() + Path(__file__).read_text()).encode()).hexdigest()[:16]
+    what = repr((_version(), _POPULATE, PEOPLE, GROUPS, DISABLED, REALM, ADMIN_PASSWORD, SERVICE_PASSWORD,
+                 [password(u) for u in PEOPLE]))
+    key = hashlib.sha256(what.encode()).hexdigest()[:16]
     cached = CACHE / f"samba-{key}"
     if (cached / "etc" / "smb.conf").exists():
         return cached
     CACHE.mkdir(parents=True, exist_ok=True)
+    for old in CACHE.glob("samba-*"):  # an older Samba or plant: no longer used
+        if old.name.startswith("samba-") and not old.name.startswith("samba-new-"):
+            shutil.rmtree(old, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix="samba-new-", dir=CACHE))
     try:
         _provision(work)
