@@ -40,7 +40,9 @@ def hook_package() -> Path:
     root = readable_dir("gk-hookpkg-")
     atexit.register(shutil.rmtree, root, True)
     src = Path(gatekeeper.__file__).resolve().parent
-    shutil.copytree(src, root / "gatekeeper", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # The venv's bytecode comes along (same 3.11 magic, sources' mtimes kept): compileall then only
+    # compiles what was never imported here. The hooks' user cannot write __pycache__ itself.
+    shutil.copytree(src, root / "gatekeeper")
     subprocess.run([HOOK_PYTHON, "-m", "compileall", "-q", str(root / "gatekeeper")], check=True,
                    capture_output=True)
     for dirpath, dirnames, filenames in os.walk(root):
