@@ -154,6 +154,13 @@ def check_runnable(repo: Path, values: dict[str, str]) -> None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": values["PYTHONPATH"],
            "GATEKEEPER_HOOK_CONFIG": values["CONFIG"], "GATEKEEPER_HOOK_POLICY": values["POLICY"]}
     who = f" as uid {user}" if user is not None else ""
+    if user is None and values["PYTHON"] == sys.executable:  # this very process can: check in place
+        from gatekeeper.gitio.hookconfig import load
+
+        config = load(values["CONFIG"], values["POLICY"])
+        if config.hook_token_file:
+            config.token()
+        return
     try:
         proc = subprocess.run([values["PYTHON"], "-S", "-c", code], env=env, user=user, group=group,
                               extra_groups=groups, cwd="/",
