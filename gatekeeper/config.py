@@ -30,6 +30,7 @@ class ServiceConfig:
     database: str = "sqlite:///var/gatekeeper.db"
     secret_key_env: str = "GATEKEEPER_SECRET_KEY"  # noqa: S105 - names a variable, holds no secret
     hook_token_env: str = "GATEKEEPER_HOOK_TOKEN"  # noqa: S105
+    hook_token_file: Path | None = None  # wins over hook_token_env; mode 0600/0400 (SPEC §11)
     signing_key: Path = Path("var/ledger-signing-key.pem")
     fail_open: bool = False
     checkpoint_every: int = 1000
@@ -207,6 +208,13 @@ def _env_name(r: _Reader, key: str, default: str) -> str:
     return value
 
 
+def _optional_path(r: _Reader, base: Path, key: str) -> Path | None:
+    value: str | None = r.get(key, str, None)
+    if value is not None and not value.strip():
+        raise r.fail(key, "must be a file path")
+    return resolve_path(base, value) if value else None
+
+
 def _service(r: _Reader, base: Path) -> ServiceConfig:
     d = ServiceConfig()
     url = r.get("url", str, d.url).rstrip("/")
@@ -220,6 +228,7 @@ def _service(r: _Reader, base: Path) -> ServiceConfig:
         database=resolve_database_url(base, database),
         secret_key_env=_env_name(r, "secret_key_env", d.secret_key_env),
         hook_token_env=_env_name(r, "hook_token_env", d.hook_token_env),
+        hook_token_file=_optional_path(r, base, "hook_token_file"),
         signing_key=resolve_path(base, r.get("signing_key", str, str(d.signing_key))),
         fail_open=r.get("fail_open", bool, d.fail_open),
         checkpoint_every=r.get("checkpoint_every", int, d.checkpoint_every),

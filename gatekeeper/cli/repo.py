@@ -15,7 +15,14 @@ def repo() -> None:
     """Set up bare repositories on the git server."""
 
 
-def _install(app: AppContext, path: Path, name: str) -> None:
+_LAYOUT = click.option("--layout", type=click.Choice(["plain", "gitolite", "gitlab", "gitea"]), default="plain",
+                       show_default=True, help="Where the git server runs hooks from (SPEC §11).")
+_PYTHON = click.option("--python", "python", metavar="PATH",
+                       help="Interpreter the hooks run with; the git server's user must be able to run it "
+                            "(default: this one).")
+
+
+def _install(app: AppContext, path: Path, name: str, layout: str = "plain", python: str | None = None) -> None:
     from gatekeeper.gitio import install
     from gatekeeper.ledger.entry import HOOKS_ATTESTED
     from gatekeeper.store import log
@@ -23,7 +30,7 @@ def _install(app: AppContext, path: Path, name: str) -> None:
     cfg = app.config
     if cfg.repo(name) is None:
         raise InputError(f"repo {name!r} is not in the policy file {cfg.path} (add a [[repos]] table)")
-    payload = install.install(path, name, cfg.path)
+    payload = install.install(path, name, cfg.path, python=python, layout=layout)
     with app.store.write() as session:
         entry = log.append(session, HOOKS_ATTESTED, "gatekeeper", payload)
     for hook in payload["chained"]:
@@ -39,26 +46,30 @@ def _install(app: AppContext, path: Path, name: str) -> None:
 @repo.command("install-hooks")
 @click.argument("path", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--name", required=True, help="The repo's name in the policy file ([[repos]] name).")
+@_LAYOUT
+@_PYTHON
 @sub_config_option
 @pass_app
-def install_hooks(app: AppContext, path: Path, name: str) -> None:
+def install_hooks(app: AppContext, path: Path, name: str, layout: str, python: str | None) -> None:
     """Install the pre-receive and post-receive hooks into a bare repo."""
     if not path.is_dir():
         raise InputError(f"{path} is not a directory: give the bare repository's folder "
                          "(`gatekeeper repo create` makes a new one)")
-    _install(app, path, name)
+    _install(app, path, name, layout, python)
 
 
 @repo.command("create")
 @click.argument("path", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--name", required=True, help="The repo's name in the policy file ([[repos]] name).")
+@_LAYOUT
+@_PYTHON
 @sub_config_option
 @pass_app
-def create(app: AppContext, path: Path, name: str) -> None:
+def create(app: AppContext, path: Path, name: str, layout: str, python: str | None) -> None:
     """git init --bare, then install-hooks."""
     from gatekeeper.gitio import install
 
     if app.config.repo(name) is None:
         raise InputError(f"repo {name!r} is not in the policy file {app.config.path} (add a [[repos]] table)")
     install.init_bare(path)
-    _install(app, path, name)
+    _install(app, path, name, layout, python)

@@ -9,8 +9,9 @@ AD differs from OpenLDAP in three ways that matter for SoD (SPEC §3, issue 6):
 - disabled accounts (``userAccountControl`` bit 2, ACCOUNTDISABLE) keep their group memberships, so
   they are refused at login and treated as unknown for SoD.
 
-There is no real AD to test against: the query building and result handling are tested with ldap3's
-offline MOCK_SYNC strategy (tests/directory/test_ldap_ad.py).
+Tested against a real Samba AD domain controller (tests/directory/test_samba_ad.py: logins, in-chain
+nesting, disabled accounts, TLS, referrals from the domain root skipped); the queries we send are
+pinned with ldap3's offline mock (tests/directory/test_ldap_ad.py).
 """
 
 from __future__ import annotations

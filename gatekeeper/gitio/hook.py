@@ -37,10 +37,10 @@ def post(config: HookConfig, path: str, body: dict[str, object], timeout: float)
 
     from gatekeeper.gitio.http import post_json
 
-    token = os.environ.get(config.hook_token_env, "")
-    if not token:
-        raise ConnectionError(f"hook token not set: the git server must give its hook processes the environment "
-                              f"variable {config.hook_token_env}, holding the service's hook token")
+    try:
+        token = config.token()
+    except GatekeeperError as exc:
+        raise ConnectionError(exc.message) from exc
     data = json.dumps(body, separators=(",", ":")).encode("utf-8")
     try:
         status, raw = post_json(config.url, path, data, token, timeout)

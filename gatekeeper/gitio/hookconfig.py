@@ -23,8 +23,8 @@ DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL
 
 
 class HookConfig:
-    __slots__ = ("categories", "fail_open", "hook_token_env", "max_content_bytes", "path", "pusher_env",
-                 "repos", "url")
+    __slots__ = ("categories", "fail_open", "hook_token_env", "hook_token_file", "max_content_bytes", "path",
+                 "pusher_env", "repos", "url")
 
     def __init__(self, path: str, data: dict[str, object]) -> None:
         def table(name: str) -> dict[str, object]:
@@ -39,6 +39,10 @@ class HookConfig:
         if not self.url.startswith(("http://", "https://")):
             raise ConfigError("must start with http:// or https://", file=path, key="service.url")
         self.hook_token_env = str(service.get("hook_token_env", "GATEKEEPER_HOOK_TOKEN"))
+        token_file = service.get("hook_token_file")
+        # Relative to the policy file's folder, like every path in it (SPEC §4).
+        self.hook_token_file = os.path.join(os.path.dirname(os.path.abspath(path)), str(token_file)) \
+            if token_file else None
         self.fail_open = service.get("fail_open", False) is True
         self.pusher_env = tuple(str(v) for v in git.get("pusher_env", DEFAULT_PUSHER_ENV))  # type: ignore[attr-defined]
         self.max_content_bytes = int(git.get("max_content_bytes", 20 * 1024 * 1024))  # type: ignore[call-overload]
@@ -64,6 +68,15 @@ class HookConfig:
                 if problem := path_pattern_problem(p):
                     raise ConfigError(problem, file=path, key=f"categories[{cat.name}].paths")
 
+    def token(self) -> str:
+        """The hook token: ``hook_token_file`` wins over ``hook_token_env`` (SPEC §11)."""
+        if self.hook_token_file:
+            return read_token_file(self.hook_token_file, owner=os.geteuid())
+        token = os.environ.get(self.hook_token_env, "")
+        if not token:
+            raise ConfigError(f"hook token not set (environment variable {self.hook_token_env})")
+        return token
+
     def format_of(self, path: str) -> str | None:
         """``registry.format_of``: the same answer the service gives for this path."""
         return format_of(path, self.categories)
@@ -79,11 +92,46 @@ def view(raw: bytes) -> dict[str, object]:
     service, git = data.get("service", {}), data.get("git", {})
     return {
         "sha256": hashlib.sha256(raw).hexdigest(),
-        "service": {k: service[k] for k in ("url", "hook_token_env", "fail_open") if k in service},
+        "service": {k: service[k] for k in ("url", "hook_token_env", "hook_token_file", "fail_open")
+                    if k in service},
         "git": {k: git[k] for k in ("pusher_env", "max_content_bytes") if k in git},
         "repos": [{"name": r["name"], "protected": r.get("protected", [])} for r in data.get("repos", [])],
         "categories": [{k: c[k] for k in ("name", "paths", "format") if k in c} for c in data.get("categories", [])],
     }
+
+
+def read_token_file(path: str, owner: int | None) -> str:
+    """The token in ``path``, which must be a regular file of mode 0600 or 0400 (and, when ``owner``
+    is given, owned by that uid: the git server's user for hooks). Hook processes under sshd or a web
+    server do not inherit the service's environment, so the secret lives in a file only they can read;
+    anything looser, or not theirs, could have been read or replaced by someone else: refused."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        import errno
+
+        why = "is a symbolic link; name the file itself" if exc.errno == errno.ELOOP else f": {exc.strerror}"
+        raise ConfigError(f"hook token file {path}{'' if why[0] == ':' else ' '}{why}",
+                          key="service.hook_token_file") from exc
+    try:
+        st = os.fstat(fd)
+        mode = stat.S_IMODE(st.st_mode)
+        problem = ("is not a regular file" if not stat.S_ISREG(st.st_mode)
+                   else f"has mode {mode:04o}; it must be 0600 or 0400" if mode not in (0o600, 0o400)
+                   else f"is owned by uid {st.st_uid}, not by this user (uid {owner})"
+                   if owner is not None and st.st_uid != owner else None)
+        if problem:
+            raise ConfigError(f"hook token file {path} {problem}", key="service.hook_token_file")
+        raw = os.read(fd, 4097)
+    finally:
+        os.close(fd)
+    token = raw.decode("utf-8", "replace").strip()
+    if not token or len(raw) > 4096 or any(c.isspace() for c in token):
+        raise ConfigError(f"hook token file {path} must hold one token on one line",
+                          key="service.hook_token_file")
+    return token
 
 
 def load(path: str | None, baked: str | None = None) -> HookConfig:

@@ -10,13 +10,14 @@ import logging
 import os
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import g, request
 
 from gatekeeper.directory.base import User
 from gatekeeper.directory.lockout import Lockout
-from gatekeeper.errors import AuthError, Forbidden
+from gatekeeper.errors import AuthError, ConfigError, Forbidden
 from gatekeeper.web import services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,11 +74,35 @@ def basic_auth(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def expected_hook_token(token_file: Path | None, env_name: str) -> str:
+    """``hook_token_file`` wins when the service may read it (same user, or its own copy on another
+    host); a file only the git server's user may read leaves the service on ``hook_token_env``."""
+    if token_file is not None:
+        from gatekeeper.gitio.hookconfig import read_token_file
+
+        try:
+            return read_token_file(str(token_file), owner=None)
+        except ConfigError:
+            if not (os.environ.get(env_name) and _unreadable(token_file)):
+                raise
+    return os.environ.get(env_name, "")
+
+
+def _unreadable(path: Path) -> bool:
+    try:
+        path.open("rb").close()
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def hook_token(f: F) -> F:
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         cfg = services().config
-        expected = os.environ.get(cfg.service.hook_token_env, "")
+        expected = expected_hook_token(cfg.service.hook_token_file, cfg.service.hook_token_env)
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
         if not expected:

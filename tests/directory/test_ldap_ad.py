@@ -1,4 +1,7 @@
-"""The Active Directory flavor, tested OFFLINE with ldap3's MOCK_SYNC strategy: there is no real AD here.
+"""The Active Directory flavor, OFFLINE with ldap3's MOCK_SYNC strategy, for what a real server cannot
+show: the queries we send (one in-chain query, escaping), an unreadable userAccountControl, computer
+accounts claiming a person's name, membership cycles. Logins, nesting, disabled accounts, TLS and the
+whole flow run against a real Samba AD DC in tests/directory/test_samba_ad.py.
 
 What this covers is our query building (the filters we send, escaping included) and result handling
 (sAMAccountName/UPN logins, userAccountControl, paths rebuilt from memberOf). The mock cannot
@@ -163,19 +166,8 @@ def test_ad_defaults_replace_the_openldap_ones_only_when_unchanged() -> None:
         own, {"username": "employeeID", "email": "mail", "name": "displayName"})
 
 
-@pytest.mark.parametrize("login", ["alice", "alice@corp.example", "ALICE"])
-def test_login_by_sam_account_name_or_upn_gives_the_sam_account_name(ad: LdapDirectory, login: str) -> None:
-    user = ad.authenticate(login, "alice-Secret-1")
-    assert (user.username, user.name, user.dn) == ("alice", "Alice Engineer", user_dn("alice"))
-
-
 @pytest.mark.parametrize(("login", "secret"), [
-    ("alice", "wrong"),
-    ("nobody", "whatever"),
-    ("dan", "dan-Secret-1"),  # ACCOUNTDISABLE
     ("eve", "eve-Secret-1"),  # userAccountControl unreadable: cannot tell, so refused
-    ("*", "alice-Secret-1"),
-    ("alice", ""),
 ])
 def test_login_failures_are_generic(ad: LdapDirectory, login: str, secret: str) -> None:
     with pytest.raises(AuthError, match=GENERIC):
@@ -215,17 +207,3 @@ def test_a_dn_with_parentheses_and_star_is_escaped(ad: LdapDirectory, sent: list
 def test_injection_attempts_match_nobody(ad: LdapDirectory, sent: list[str], name: str) -> None:
     assert ad.get_user(name) is None
     assert "*" not in sent[-1]  # escaped as \2a: no wildcard reached the server
-
-
-def test_group_members_with_paths(ad: LdapDirectory) -> None:
-    rows = [(u.username, m.via) for u, m in ad.group_members("ot-engineers")]
-    assert rows == [("alice", ("ot-engineers",)), ("carol", ("ot-engineering-leads", "ot-engineers"))]
-    rows = [(u.username, m.via) for u, m in ad.group_members("ot-staff")]
-    assert rows == [("alice", ("engineers", "ot-staff")), ("star", ("engineers", "ot-staff"))]
-
-
-def test_find_by_email_and_group_exists(ad: LdapDirectory) -> None:
-    user = ad.find_by_email("carol@corp.example")
-    assert user is not None and user.username == "carol"
-    assert ad.find_by_email("*@corp.example") is None
-    assert ad.group_exists("loop-b") and not ad.group_exists("alice") and not ad.group_exists("*")

@@ -74,3 +74,21 @@ def test_fsck_objects_is_set_and_attested(plant: Plant, tmp_path: Path) -> None:
     older = {**attested, "git_config": {"receive.advertisePushOptions": "true"}}  # attested before the setting
     assert install.drift(bare, "plant-a-ot", older) == [
         "git config receive.fsckObjects: 'false', install-hooks sets 'true'"]
+
+
+@pytest.mark.parametrize(("layout", "ours"), [("gitlab", "custom_hooks/pre-receive.d/gatekeeper"),
+                                              ("gitea", "hooks/pre-receive.d/gatekeeper")])
+def test_layout_attestation_and_drift(plant: Plant, tmp_path: Path, layout: str, ours: str) -> None:
+    from gatekeeper.gitio import install
+
+    bare = tmp_path / "srv.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    for hook in ("pre-receive", "post-receive"):  # Gitea's dispatchers (GitLab's live in Gitaly)
+        (bare / "hooks" / hook).write_text("#!/bin/sh\n# dispatcher\n")
+        (bare / "hooks" / hook).chmod(0o755)
+    payload = install.install(bare, "plant-a-ot", plant.config, layout=layout)
+    assert payload["layout"] == layout and ours in payload["files"]
+    assert ("hooks/pre-receive" in payload["files"]) == (layout == "gitea")  # the dispatcher is attested
+    assert install.drift(bare, "plant-a-ot", payload) == []
+    (bare / ours).write_text("#!/bin/sh\nexit 0\n")
+    assert [d.split(":")[0] for d in install.drift(bare, "plant-a-ot", payload)] == [ours]

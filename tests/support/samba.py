@@ -1,0 +1,310 @@
+"""A throwaway Samba Active Directory domain controller on a loopback address (issue 13).
+
+Provisioning (``samba-tool domain provision --server-role=dc --dns-backend=NONE --use-rfc2307``)
+plus the plant's people and groups takes several seconds, so the result is cached under
+``/var/tmp/gatekeeper-test-cache/samba-<key>`` (key: Samba's version and the plant) and each
+session copies it to a temp dir; only smb.conf names absolute paths, and it is rewritten. The copy
+runs as ``samba -i -M single -s <smb.conf>`` (one process, stopped by PID) with ``server services =
+ldap, cldap, kdc``, ``ldap server require strong auth = no`` (simple binds) and a TLS certificate
+whose SAN is the listen address, signed by a test CA, so ldaps:// and StartTLS verify. LDAP ports
+are fixed (389/636), the address is not: each session takes a random 127.x.y.z, so parallel
+sessions do not collide. Searches from the domain root return referrals, which the directory skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import ldap3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from ldap3.core.exceptions import LDAPException
+
+from gatekeeper.config import DirectoryConfig
+from tests.support.slapd import _make_ca, password
+from tests.support.sshd import require
+
+SAMBA = Path("/usr/sbin/samba")
+SAMBA_TOOL = Path("/usr/bin/samba-tool")
+SYSTEM_PYTHON = "/usr/bin/python3"  # samba's Python bindings are Debian's (python3-samba)
+CACHE = Path(os.environ.get("GATEKEEPER_TEST_CACHE", "/var/tmp/gatekeeper-test-cache"))
+REALM, DOMAIN = "PLANT.EXAMPLE", "PLANT"
+BASE = "DC=plant,DC=example"
+PLANT_OU = f"OU=Plant,{BASE}"
+ADMIN_DN = f"CN=Administrator,CN=Users,{BASE}"
+ADMIN_PASSWORD = "Admin-Secret-1"
+SERVICE_DN = f"CN=gatekeeper,OU=Services,{PLANT_OU}"
+SERVICE_PASSWORD = "Service-Secret-1"
+DISABLED = "grace"  # userAccountControl 514 (NORMAL_ACCOUNT | ACCOUNTDISABLE) from the start
+
+# username -> (given name, surname); mail is <username>@plant.example, UPN the same
+PEOPLE = {"alice": ("Alice", "Engineer"), "bob": ("Bob", "Controller"), "carol": ("Carol", "Lead"),
+          "dave": ("Dave", "Auditor"), "erin": ("Erin", "On-Call"), "frank": ("Frank", "Admin"),
+          "gina": ("Gina", "Lead"), "grace": ("Grace", "Leaver"), "henry": ("Henry", "Shift")}
+# group -> members (users or groups); henry reaches ot-engineers three levels up
+GROUPS = {"ot-engineers": ["alice", "erin", "ot-engineering-leads"],
+          "ot-engineering-leads": ["carol", "gina", "grace", "shift-leads"],
+          "shift-leads": ["henry"], "finance-controllers": ["bob"], "auditors": ["dave"],
+          "ot-emergency": ["erin"], "gatekeeper-admins": ["frank"]}
+
+# Run by Debian's python3 with samba's bindings, offline on sam.ldb before samba starts: one process
+# instead of one samba-tool start per user (what samba-tool user create --use-username-as-cn does).
+_POPULATE = """
+import json, sys
+from samba.auth import system_session
+from samba.param import LoadParm
+from samba.samdb import SamDB
+conf, spec = sys.argv[1], json.loads(sys.stdin.read())
+lp = LoadParm(); lp.load(conf)
+db = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+base = db.domain_dn()
+for ou in ("OU=Plant", "OU=People,OU=Plant", "OU=Groups,OU=Plant", "OU=Services,OU=Plant"):
+    db.create_ou(f"{ou},{base}")
+db.newuser("gatekeeper", spec["service_password"], useusernameascn=True, userou="OU=Services,OU=Plant")
+for user, (given, sn, pw) in spec["people"].items():
+    db.newuser(user, pw, useusernameascn=True, userou="OU=People,OU=Plant", givenname=given, surname=sn,
+               mailaddress=f"{user}@plant.example")
+for group in spec["groups"]:
+    db.newgroup(group, groupou="OU=Groups,OU=Plant")
+for group, members in spec["groups"].items():
+    db.add_remove_group_members(group, members, add_members_operation=True)
+db.disable_account(f"(sAMAccountName={spec['disabled']})")
+"""
+
+
+def _version() -> str:
+    out = subprocess.run([str(SAMBA), "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip()
+
+
+def _run(cmd: list[str], **kw: object) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
+    if proc.returncode:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-2000:]}")
+
+
+def _provision(target: Path) -> None:
+    """Provision a domain into ``target`` and add the plant's people and groups (slow: cached)."""
+    _run([str(SAMBA_TOOL), "domain", "provision", "--targetdir", str(target), f"--realm={REALM}",
+          f"--domain={DOMAIN}", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
+          f"--adminpass={ADMIN_PASSWORD}", "--option=interfaces = 127.0.0.2/8",
+          "--option=bind interfaces only = yes"])
+    import json
+
+    spec = {"service_password": SERVICE_PASSWORD, "disabled": DISABLED, "groups": GROUPS,
+            "people": {u: (g, s, password(u)) for u, (g, s) in PEOPLE.items()}}
+    _run([SYSTEM_PYTHON, "-c", _POPULATE, str(target / "etc" / "smb.conf")], input=json.dumps(spec))
+
+
+def provisioned() -> Path:
+    """The cached provisioned domain (made on first use, atomically)."""
+    require(str(SAMBA), "samba-ad-dc")
+    require(str(SAMBA_TOOL), "samba")
+    require("/usr/share/samba/setup", "samba-ad-provision")
+    what = repr((_version(), _POPULATE, PEOPLE, GROUPS, DISABLED, REALM, ADMIN_PASSWORD, SERVICE_PASSWORD,
+                 [password(u) for u in PEOPLE]))
+    key = hashlib.sha256(what.encode()).hexdigest()[:16]
+    cached = CACHE / f"samba-{key}"
+    if (cached / "etc" / "smb.conf").exists():
+        return cached
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for old in CACHE.glob("samba-*"):  # an older Samba or plant: no longer used
+        if old.name.startswith("samba-") and not old.name.startswith("samba-new-"):
+            shutil.rmtree(old, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="samba-new-", dir=CACHE))
+    try:
+        _provision(work)
+        try:
+            os.rename(work, cached)
+        except OSError:  # another session made it first
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return cached
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca: Path
+    wrong_ca: Path
+    cert: Path
+    key: Path
+
+
+def _tls(folder: Path, ip: str) -> Tls:
+    folder.mkdir(mode=0o700)
+    ca_key, ca_cert = _make_ca("Gatekeeper Test AD CA")
+    _, wrong = _make_ca("Some Other CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    files = Tls(ca=folder / "ca.pem", wrong_ca=folder / "wrong-ca.pem", cert=folder / "cert.pem",
+                key=folder / "key.pem")
+    files.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    files.wrong_ca.write_bytes(wrong.public_bytes(serialization.Encoding.PEM))
+    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                            serialization.NoEncryption()))
+    files.key.chmod(0o600)  # samba refuses a key others may read
+    return files
+
+
+def _conf(text: str, old_root: str, root: Path, ip: str, tls: Tls) -> str:
+    """The provisioned smb.conf moved to ``root``, listening on ``ip`` only, LDAP/KDC only."""
+    out = []
+    for line in text.replace(old_root, str(root)).splitlines():
+        key = line.strip().split("=", 1)[0].strip().lower()
+        if key in ("server services", "interfaces", "log file", "logging"):
+            continue
+        out.append(line)
+        if line.strip() == "[global]":
+            out += ["\tserver services = ldap, cldap, kdc", f"\tinterfaces = {ip}/8", "\tbind interfaces only = yes",
+                    "\tldap server require strong auth = no", f"\tlog file = {root}/log.samba",
+                    "\ttls enabled = yes", f"\ttls keyfile = {tls.key}", f"\ttls certfile = {tls.cert}",
+                    f"\ttls cafile = {tls.ca}"]
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Samba:
+    root: Path
+    ip: str
+    tls: Tls
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"ldap://{self.ip}"
+
+    @property
+    def ldaps_url(self) -> str:
+        return f"ldaps://{self.ip}"
+
+    def config(self, **overrides: object) -> DirectoryConfig:
+        """``flavor = "active-directory"`` from the domain root (referrals included), AD's defaults."""
+        base = DirectoryConfig(kind="ldap", url=self.url, bind_dn=SERVICE_DN, user_base=BASE, group_base=BASE,
+                               bind_password_env="GK_TEST_AD_PW", flavor="active-directory", timeout=5.0)
+        return replace(base, **overrides)  # type: ignore[arg-type]
+
+    def policy_block(self) -> str:
+        """The ``[directory]`` table for a plant policy."""
+        return (f'[directory]\nkind = "ldap"\nflavor = "active-directory"\nurl = "{self.url}"\n'
+                f'bind_dn = "{SERVICE_DN}"\nbind_password_env = "GK_TEST_AD_PW"\nuser_base = "{BASE}"\n'
+                f'group_base = "{BASE}"\nnested = true\ntimeout = 5.0\n')
+
+    def start(self) -> None:
+        log = (self.root / "samba.out").open("ab")
+        self.proc = subprocess.Popen([str(SAMBA), "-i", "-M", "single", "--no-process-group", "-s",
+                                      str(self.root / "etc" / "smb.conf")],
+                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"samba exited with {self.proc.returncode}: {self.log_tail()}")
+            with contextlib.suppress(OSError, LDAPException), socket.create_connection((self.ip, 636), 0.2), \
+                    self.admin():
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"samba did not answer LDAP on {self.ip} within 30 s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        text = ""
+        for name in ("samba.out", "log.samba"):
+            p = self.root / name
+            text += p.read_text(errors="replace") if p.exists() else ""
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+    # -- changes at runtime, as the domain administrator ---------------------------------------------
+    def admin(self) -> ldap3.Connection:
+        return ldap3.Connection(ldap3.Server(self.url, get_info=ldap3.NONE, connect_timeout=2), ADMIN_DN,
+                                ADMIN_PASSWORD, auto_bind=True, raise_exceptions=True, receive_timeout=5)
+
+    @staticmethod
+    def user_dn(user: str) -> str:
+        return f"CN={user},OU=People,{PLANT_OU}"
+
+    @staticmethod
+    def group_dn(group: str) -> str:
+        return f"CN={group},OU=Groups,{PLANT_OU}"
+
+    def set_member(self, group: str, member_dn: str, present: bool) -> None:
+        with self.admin() as conn:
+            op = ldap3.MODIFY_ADD if present else ldap3.MODIFY_DELETE
+            conn.modify(self.group_dn(group), {"member": [(op, [member_dn])]})
+
+    def set_enabled(self, user: str, enabled: bool) -> None:
+        with self.admin() as conn:
+            flags = "512" if enabled else "514"  # NORMAL_ACCOUNT, plus ACCOUNTDISABLE
+            conn.modify(self.user_dn(user), {"userAccountControl": [(ldap3.MODIFY_REPLACE, [flags])]})
+
+
+def _free_ip() -> str:
+    """A random loopback address nobody listens on at 389 (LDAP's port is fixed in Samba)."""
+    for _ in range(50):
+        ip = f"127.{random.randint(16, 254)}.{random.randint(0, 254)}.{random.randint(2, 254)}"
+        with socket.socket() as s:
+            try:
+                s.bind((ip, 389))
+            except OSError:
+                continue
+            return ip
+    raise RuntimeError("no free loopback address for samba")
+
+
+@contextlib.contextmanager
+def running_samba() -> Iterator[Samba]:
+    cached = provisioned()
+    root = Path(tempfile.mkdtemp(prefix="gk-samba-"))
+    try:
+        shutil.copytree(cached, root, dirs_exist_ok=True, symlinks=True)
+        ip = _free_ip()
+        tls = _tls(root / "gk-tls", ip)
+        conf = root / "etc" / "smb.conf"
+        text = conf.read_text()
+        # Provisioned into a temp dir then renamed: the paths in smb.conf are that dir's.
+        old_root = next(ln.split("=", 1)[1].strip() for ln in text.splitlines()
+                        if ln.strip().startswith("private dir"))[: -len("/private")]
+        conf.write_text(_conf(text, old_root, root, ip, tls))
+        server = Samba(root=root, ip=ip, tls=tls)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
