@@ -150,3 +150,26 @@ def check(cfg: ItsmConfig | None, ticket: str) -> tuple[str | None, str | None]:
     if cfg is None or not ticket:
         return None, None
     return Itsm(cfg).verdict(ticket)
+
+
+def require(cfg: ItsmConfig | None, cr: Any) -> str | None:
+    """At signing: the CR's ticket must be in an allowed state now; records it on the CR (``ticket_state``).
+
+    Raises ``Forbidden`` naming the state, or ``ItsmUnavailable`` (503) when the ITSM cannot answer.
+    """
+    from gatekeeper.errors import Forbidden
+
+    state, problem = check(cfg, cr.ticket)
+    if state is not None:
+        cr.ticket_state = state
+    if problem:
+        raise Forbidden(problem)
+    return state
+
+
+def gate_problems(cfg: ItsmConfig | None, cr: Any) -> list[str]:
+    """At the gate: the same check again; a problem keeps the CR from deploying (``ItsmUnavailable`` propagates)."""
+    state, problem = check(cfg, cr.ticket)
+    if state is not None:
+        cr.ticket_state = state
+    return [problem] if problem else []

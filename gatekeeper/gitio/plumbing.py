@@ -127,7 +127,8 @@ def read_blobs(shas: Sequence[str], limit: int, cwd: str | None = None) -> tuple
 
 _SEP = "\x1f"
 _LOG_FORMAT = _SEP.join(["%H", "%an", "%ae", "%cn", "%ce", "%cI", "%s",
-                         "%(trailers:key=Co-authored-by,valueonly,separator=%x1e)"])
+                         "%(trailers:key=Co-authored-by,valueonly,separator=%x1e)",
+                         "%(trailers:key=Change-Ticket,valueonly,separator=%x1e)"])
 
 
 def commits(range_args: Sequence[str], cwd: str | None = None, limit: int = 5000) -> list[dict[str, object]]:
@@ -143,7 +144,8 @@ def commits(range_args: Sequence[str], cwd: str | None = None, limit: int = 5000
         co = [_email_of(v) for v in f[7].split("\x1e") if v.strip()]
         result.append({"sha": f[0].strip(), "author_name": f[1], "author_email": f[2], "committer_name": f[3],
                        "committer_email": f[4], "committed_at": f[5], "subject": f[6],
-                       "co_authors": [e for e in co if e]})
+                       "co_authors": [e for e in co if e],
+                       "change_tickets": [t.strip() for t in f[8].split("\x1e") if t.strip()] if len(f) > 8 else []})
     return result
 
 
