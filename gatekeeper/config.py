@@ -413,6 +413,13 @@ def _category(r: _Reader) -> Category:
     return cat
 
 
+def _no_clear_secrets(r: _Reader) -> None:
+    """Report a secret written in clear before anything else about the table (it is the worse mistake)."""
+    for key in r.data:
+        if not key.endswith("_env") and any(w in key for w in ("password", "secret", "token", "private_key")):
+            raise r.fail(key, f"secrets are never written in the file: use {key}_env naming an environment variable")
+
+
 def _notify(root: _Reader, base: Path) -> NotifyConfig:
     """``[notify]``, ``[notify.smtp]``, ``[[notify.webhooks]]`` (SPEC §11)."""
     r = _table(root, "notify")
@@ -420,6 +427,7 @@ def _notify(root: _Reader, base: Path) -> NotifyConfig:
     smtp = None
     if "smtp" in r.data:
         s = _Reader(r.get("smtp", dict), "notify.smtp", 0, root.file, root.loc)
+        _no_clear_secrets(s)
         security = s.get("security", str, "starttls")
         if security not in ("starttls", "ssl", "none"):
             raise s.fail("security", 'must be "starttls", "ssl" or "none"')
@@ -469,6 +477,7 @@ def _notify(root: _Reader, base: Path) -> NotifyConfig:
 def _webhook(r: _Reader) -> WebhookConfig:
     name = r.get("name", str, required=True)
     r.label = f"notify.webhooks[{name}]"
+    _no_clear_secrets(r)
     url = r.get("url", str, required=True)
     if not url.startswith(("http://", "https://")):
         raise r.fail("url", "must start with http:// or https://")
@@ -489,6 +498,7 @@ def _webhook(r: _Reader) -> WebhookConfig:
 
 
 def _itsm(r: _Reader) -> ItsmConfig:
+    _no_clear_secrets(r)
     kind = r.get("kind", str, required=True)
     if kind not in ("servicenow", "jira"):
         raise r.fail("kind", 'must be "servicenow" or "jira"')
