@@ -127,7 +127,7 @@ def start(where: Path, security: str = "starttls") -> SmtpServer:
         ok = isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
         if not ok:
             server.refused_logins += 1
-        return AuthResult(success=ok, auth_data=data if ok else None)
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)  # 535 when refused
 
     kw: dict[str, Any] = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": True}
     if security == "ssl":  # the whole connection is TLS: aiosmtpd cannot see that, so no TLS demand on AUTH
