@@ -15,8 +15,8 @@ from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, UpdateIn
 from gatekeeper.config import RepoConfig
 from gatekeeper.errors import DirectoryUnavailable
-from gatekeeper.itsm import ItsmUnavailable
 from gatekeeper.gitio.pushinfo import option
+from gatekeeper.itsm import ItsmUnavailable
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
 from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules
