@@ -79,11 +79,11 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             assert refused.json()["error"]["message"] == ("change ticket CHG0000002 is New in servicenow; it must "
                                                           "be one of: Scheduled, Implement")
             # the people who may sign now were told; the author was not
-            waiting = wait_for("mail to carol and gina", lambda: [m for m in smtp_server.received
-                                                                  if "waits for your signature" in m.message["Subject"]
-                                                                  and f"change request {cid} " in m.message["Subject"].lower()]
-                               if len({m.rcpt_tos[0] for m in smtp_server.received
-                                       if "waits" in m.message["Subject"]}) >= 2 else [])
+            def waiting_mail() -> list[smtp.Arrived]:
+                found = [m for m in smtp_server.received if f"Change request {cid} waits" in m.message["Subject"]]
+                return found if len({m.rcpt_tos[0] for m in found}) >= 2 else []
+
+            waiting = wait_for("mail to carol and gina", waiting_mail)
             assert {m.rcpt_tos[0] for m in waiting} == {"carol@plant.example", "gina@plant.example"}
             mail = waiting[0]
             assert f"{svc.url}/changes/{cid}" in mail.text and "Still needed: 1 approval by ot-engineering-leads" \

@@ -88,14 +88,14 @@ def test_unreachable_or_refusing_itsm_fails_closed(snow: tuple[Receiver, dict[st
     dead = ItsmConfig(kind="servicenow", url=f"http://127.0.0.1:{free_port()}", username="gk", password_env="GK_SNOW",
                       allowed_states=ALLOWED, timeout=1)
     monkeypatch.setenv("GK_SNOW", "snow-pass")
-    with pytest.raises(ItsmUnavailable, match="unreachable .*fail closed") as err:
+    with pytest.raises(ItsmUnavailable, match=r"unreachable .*fail closed") as err:
         check(dead, "CHG0000001")
     assert err.value.http_status == 503
     monkeypatch.setenv("GK_SNOW", "wrong")
     with pytest.raises(ItsmUnavailable, match=r"refused Gatekeeper's credentials \(HTTP 401\)"):
         check(snow_cfg(r), "CHG0000001")
     monkeypatch.delenv("GK_SNOW")
-    with pytest.raises(ItsmUnavailable, match="environment variable GK_SNOW .* is not set"):
+    with pytest.raises(ItsmUnavailable, match=r"environment variable GK_SNOW .* is not set"):
         check(snow_cfg(r), "CHG0000001")
     monkeypatch.setenv("GK_SNOW", "snow-pass")
     cr = _Cr()
