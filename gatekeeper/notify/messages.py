@@ -38,6 +38,7 @@ class Message:
     data: dict[str, Any]
     facts: list[tuple[str, str]] = field(default_factory=list)
     diff: list[str] = field(default_factory=list)
+    settings_url: str = ""
 
     @property
     def subject(self) -> str:
@@ -52,7 +53,7 @@ class Message:
             lines.extend(["", "What changes:", *(f"  {d}" for d in self.diff)])
         if self.url:
             lines.extend(["", f"Open it: {self.url}"])
-        lines.extend(["", "-- ", "Gatekeeper change control. Choose which mail you get: your settings page."])
+        lines.extend(["", "-- ", f"Gatekeeper change control. Choose which mail you get: {self.settings_url}"])
         return "\n".join(lines) + "\n"
 
     def html(self, greeting: str = "") -> str:
@@ -64,8 +65,8 @@ class Message:
             parts.append("<h3>What changes</h3><ul>" + "".join(f"<li>{e(d)}</li>" for d in self.diff) + "</ul>")
         if self.url:
             parts.append(f"<p><a href=\"{e(self.url, quote=True)}\">Open it in Gatekeeper</a></p>")
-        parts.append("<p><small>Gatekeeper change control. Choose which mail you get on your settings page."
-                     "</small></p>")
+        parts.append(f"<p><small>Gatekeeper change control. <a href=\"{e(self.settings_url, quote=True)}\">Choose "
+                     "which mail you get</a>.</small></p>")
         return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>"
 
 
@@ -114,7 +115,7 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
            "repo": data.get("repo") or ""}
     headline = HEADLINES.get(event, event).format(**fmt)
-    return Message(event, headline, url, data, facts, diff)
+    return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings/notifications")
 
 
 def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:
