@@ -35,6 +35,8 @@ from gatekeeper.store.tables import ChangeRequest, NotifyOutbox, NotifyPref
 
 logger = logging.getLogger(__name__)
 MAX_BACKOFF = 6 * 3600.0
+RECORD_EVERY = 25  # outcomes recorded per write transaction (a crash before it re-sends them: at least once)
+Outcome = Callable[[Session], None]
 DUE_WINDOW = timedelta(hours=24)
 
 
@@ -83,29 +85,45 @@ class Worker:
                 batch = outbox.claim(self.services.store, self.clock(), self.batch, self.lease)
                 if not batch:
                     break
+                outcomes: list[Outcome] = []
                 for d in batch:
-                    self.deliver(d, mailer, stats)
+                    outcomes.append(self.deliver(d, mailer, stats))
+                    if len(outcomes) >= RECORD_EVERY:
+                        self.record(outcomes)
+                self.record(outcomes)
         return stats
 
-    def deliver(self, d: Delivery, mailer: mail.Mailer | None, stats: Stats) -> None:
+    def deliver(self, d: Delivery, mailer: mail.Mailer | None, stats: Stats) -> Outcome:
+        """Attempt one delivery; returns how to record it (applied with others in one transaction)."""
         try:
             if d.channel == "email" and d.target == "*":
-                self.expand(d)
+                rows = self.expand(d)
                 stats.expanded += 1
-                return
+
+                def expanded(s: Session) -> None:
+                    outbox.add(s, rows)
+                    outbox.finish(s, d, outbox.EXPANDED)
+                return expanded
             recipient = self.send(d, mailer)
         except Skip as exc:
-            with self.services.store.write() as s:
-                outbox.finish(s, d, outbox.SKIPPED, error=str(exc))
             stats.skipped += 1
+            reason = str(exc)
+            return lambda s: outbox.finish(s, d, outbox.SKIPPED, error=reason)
         except (mail.MailError, webhooks.WebhookError, GatekeeperError) as exc:
-            self.failed(d, getattr(exc, "message", None) or str(exc), stats)
+            return self.failed(d, getattr(exc, "message", None) or str(exc), stats)
         except Exception as exc:  # a bug must not stop the other deliveries; it is retried and logged
             logger.exception("notify: delivery %s failed unexpectedly", d.id)
-            self.failed(d, f"unexpected error: {type(exc).__name__}", stats)
-        else:
-            self.sent(d, recipient)
-            stats.sent += 1
+            return self.failed(d, f"unexpected error: {type(exc).__name__}", stats)
+        stats.sent += 1
+        return self.sent(d, recipient)
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        """One write transaction (one fsync) for a run of outcomes: the outbox rows and their log entries."""
+        if outcomes:
+            with self.services.store.write() as s:
+                for outcome in outcomes:
+                    outcome(s)
+            outcomes.clear()
 
     def send(self, d: Delivery, mailer: mail.Mailer | None) -> str:
         """Send one delivery; returns the recipient as it goes into the log."""
@@ -158,29 +176,33 @@ class Worker:
         return {"delivery_id": d.delivery_id, "event": d.event, "channel": d.channel, "recipient": recipient,
                 "change_id": d.change_id, "event_seq": d.log_seq, "attempts": d.attempts + 1}
 
-    def sent(self, d: Delivery, recipient: str) -> None:
-        with self.services.store.write() as s:
-            outbox.finish(s, d, outbox.SENT, at=self.clock())
+    def sent(self, d: Delivery, recipient: str) -> Outcome:
+        at = self.clock()
+
+        def outcome(s: Session) -> None:
+            outbox.finish(s, d, outbox.SENT, at=at)
             log.append(s, events.NOTIFY_SENT, "gatekeeper", self._entry(d, recipient),
                        [d.change_id] if d.change_id else [])
+        return outcome
 
-    def failed(self, d: Delivery, error: str, stats: Stats) -> None:
+    def failed(self, d: Delivery, error: str, stats: Stats) -> Outcome:
         now = self.clock()
         tries = d.attempts + 1
-        with self.services.store.write() as s:
-            if tries >= self.cfg.max_attempts:
+        stats.errors.append(f"{d.channel} {d.target} {d.event}: {error}")
+        if tries >= self.cfg.max_attempts:
+            stats.dead += 1
+
+            def dead(s: Session) -> None:
                 outbox.finish(s, d, outbox.DEAD, error=error)
                 log.append(s, events.NOTIFY_FAILED, "gatekeeper", {**self._entry(d, d.target), "error": error},
                            [d.change_id] if d.change_id else [])
-                stats.dead += 1
-            else:
-                wait = min(self.cfg.backoff_seconds * (2 ** (tries - 1)), MAX_BACKOFF)
-                outbox.finish(s, d, outbox.PENDING, error=error, retry_at=now + timedelta(seconds=wait))
-                stats.failed += 1
-        stats.errors.append(f"{d.channel} {d.target} {d.event}: {error}")
+            return dead
+        stats.failed += 1
+        retry_at = now + timedelta(seconds=min(self.cfg.backoff_seconds * (2 ** (tries - 1)), MAX_BACKOFF))
+        return lambda s: outbox.finish(s, d, outbox.PENDING, error=error, retry_at=retry_at)
 
     # -- e-mail fan-out, reminders, digests ---------------------------------------------------------
-    def expand(self, d: Delivery) -> None:
+    def expand(self, d: Delivery) -> list[dict[str, Any]]:
         """One e-mail row per recipient, decided now (who may sign now, opt-outs, digests)."""
         svc = self.services
         with svc.store.read() as s:
@@ -197,9 +219,7 @@ class Worker:
             held = pref is not None and pref.digest and not r.mandatory
             rows.append(self._row(d.event_key, d.event, r.user.username, d.log_seq, d.change_id, d.payload, now,
                                   outbox.HELD if held else outbox.PENDING))
-        with svc.store.write() as s:
-            outbox.add(s, rows)
-            outbox.finish(s, d, outbox.EXPANDED)
+        return rows
 
     @staticmethod
     def _row(key: str, event: str, target: str, seq: int | None, change_id: int | None, payload: dict[str, Any],
