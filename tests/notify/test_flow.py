@@ -134,9 +134,20 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             down = svc.sign(second, "gina")
             assert down.status_code == 503 and down.json()["error"]["code"] == "itsm_unavailable"
             assert "unreachable" in down.json()["error"]["message"]
-            log = svc.get("/api/v1/log?limit=1000", "dave").json()
-            kinds = [e["kind"] for e in (log["entries"] if isinstance(log, dict) else log)]
-            assert "notify.sent" in kinds
+            log = svc.get("/api/v1/log?limit=1000", "dave").json()["entries"]
+            kinds = [e["kind"] for e in log]
+            assert "notify.sent" in kinds and "notify.failed" not in kinds
+            # the ITSM states are in the log entries of the decisions that used them
+            [signed] = [e["payload"] for e in log if e["kind"] == "change.approved"]
+            assert (signed["ticket"], signed["ticket_state"]) == ("CHG0000002", "Scheduled")
+            allowed = [e["payload"] for e in log if e["kind"] == "push.allowed"][-1]
+            assert allowed["refs"][0]["ticket_states"] == {str(cid): {"ticket": "CHG0000002", "state": "Implement"}}
+            refused_at_gate = [e["payload"] for e in log if e["kind"] == "push.refused"][-1]
+            assert "is Closed in servicenow" in " ".join(refused_at_gate["refs"][0]["reasons"])
+            sent = [e["payload"] for e in log if e["kind"] == "notify.sent"]
+            assert {(p["channel"], p["recipient"]) for p in sent} >= {
+                ("email", "carol"), ("email", "gina"), ("email", "alice"), ("webhook", "soc"),
+                ("webhook", "ot-slack"), ("webhook", "ot-teams"), ("itsm", "CHG0000002")}
     finally:
         for r in (snow, soc, chat):
             r.stop()
