@@ -42,7 +42,8 @@ class Message:
 
     @property
     def subject(self) -> str:
-        return "[Gatekeeper] " + self.headline
+        """One header line whatever a title holds (no header injection, no refused message)."""
+        return " ".join(("[Gatekeeper] " + self.headline).split())[:250]
 
     def text(self, greeting: str = "") -> str:
         lines = [greeting, ""] if greeting else []
