@@ -7,11 +7,15 @@ row by row (``notify.outbox.claim``), so each is sent by one worker.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 from gatekeeper.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gatekeeper.actions.context import Services
 
 
 @click.group()
@@ -19,7 +23,7 @@ def notify() -> None:
     """Notifications: e-mail, webhooks and ITSM work notes from the outbox."""
 
 
-def _services(app: AppContext):  # type: ignore[no-untyped-def]
+def _services(app: AppContext) -> Services:
     from gatekeeper.actions.context import Services
 
     cfg = app.config

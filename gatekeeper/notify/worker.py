@@ -269,12 +269,13 @@ class Worker:
                 by_user.setdefault(row.target, []).append(row.id or 0)
             day = now.strftime("%Y-%m-%d")
             for user, ids in by_user.items():
-                key = f"digest:{day}:{min(ids)}"
-                outbox.add(s, [self._row(key, "digest", user, None, None, {"items": ids}, stamp(now))])
-                for row in held:
-                    if row.target == user:
-                        row.state = outbox.DIGESTED
-                        s.add(row)
+                # one digest per user and day: what is held after today's went out waits for tomorrow's
+                if outbox.add(s, [self._row(f"digest:{day}", "digest", user, None, None, {"items": ids},
+                                            stamp(now))]):
+                    for row in held:
+                        if row.target == user:
+                            row.state = outbox.DIGESTED
+                            s.add(row)
 
     def _digest(self, s: Session, d: Delivery) -> tuple[str, str, str]:
         ids = [int(i) for i in d.payload.get("items", [])]

@@ -217,6 +217,11 @@ def test_opt_out_and_daily_digest(tmp_path: Any, smtp_server: smtp.SmtpServer, n
     [digest] = smtp_server.to("bob@plant.example")
     assert digest.message["Subject"] == "[Gatekeeper] Daily digest: 2 notifications"
     assert digest.text.count("Push to plant-a-ot refused") == 2
+    refuse(svc, "bob")  # after today's digest: held for tomorrow's
+    Worker(svc, clock=lambda: later + timedelta(minutes=10)).run_once()
+    assert len(smtp_server.to("bob@plant.example")) == 1
+    Worker(svc, clock=lambda: later + timedelta(days=1)).run_once()
+    assert len(smtp_server.to("bob@plant.example")) == 2
 
 
 def test_retro_reminders_are_enqueued_once_each(tmp_path: Any, smtp_server: smtp.SmtpServer,
