@@ -126,7 +126,17 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             rows = list(csv.reader(io.StringIO(reg.text)))
             assert rows[0][-2:] == ["log_seqs", "ticket_state"]
             assert rows[1][-1] == "Implement"
-            # 8. the ITSM unreachable at signing: fail closed with a clear 503
+            # 8. break-glass: the emergency is told to those who may ratify it (erin, its author, is not)
+            repo.checkout("hotfix", create=True, start="mixing")
+            repo.commit({"tags/line1.txt": "PT-204.high = 7.0\n"}, "Hotfix PT-204 trip", author="erin")
+            emergency = repo.push("HEAD:refs/heads/main", user="erin", options=("gatekeeper.emergency=trips",))
+            assert emergency.ok, emergency.stderr
+            told = wait_for("emergency mail", lambda: {m.rcpt_tos[0] for m in smtp_server.received
+                                                       if "EMERGENCY change request" in m.message["Subject"]}
+                            if len([m for m in smtp_server.received if "EMERGENCY" in m.message["Subject"]]) >= 2
+                            else None)
+            assert told == {"carol@plant.example", "gina@plant.example"}
+            # 9. the ITSM unreachable at signing: fail closed with a clear 503
             repo.checkout("tags", create=True)
             repo.commit({"recipes/other.xml": read(RECIPE_V1)}, "Other recipe")
             second = repo.push("HEAD:refs/heads/tags", options=("gatekeeper.ticket=CHG0000003",)).change_id()
@@ -140,7 +150,7 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             # the ITSM states are in the log entries of the decisions that used them
             [signed] = [e["payload"] for e in log if e["kind"] == "change.approved"]
             assert (signed["ticket"], signed["ticket_state"]) == ("CHG0000002", "Scheduled")
-            allowed = [e["payload"] for e in log if e["kind"] == "push.allowed"][-1]
+            [allowed] = [e["payload"] for e in log if e["kind"] == "push.allowed" and e["payload"]["refs"][0]["deploys"]]
             assert allowed["refs"][0]["ticket_states"] == {str(cid): {"ticket": "CHG0000002", "state": "Implement"}}
             refused_at_gate = [e["payload"] for e in log if e["kind"] == "push.refused"][-1]
             assert "is Closed in servicenow" in " ".join(refused_at_gate["refs"][0]["reasons"])
