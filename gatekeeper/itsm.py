@@ -152,19 +152,40 @@ def check(cfg: ItsmConfig | None, ticket: str) -> tuple[str | None, str | None]:
     return Itsm(cfg).verdict(ticket)
 
 
-def require(cfg: ItsmConfig | None, cr: Any) -> str | None:
-    """At signing: the CR's ticket must be in an allowed state now; records it on the CR (``ticket_state``).
+@dataclass(frozen=True)
+class Verdict:
+    """The ITSM's answer about one ticket, fetched before the signing transaction takes the writer lock."""
 
-    Raises ``Forbidden`` naming the state, or ``ItsmUnavailable`` (503) when the ITSM cannot answer.
+    ticket: str
+    state: str | None
+    problem: str | None
+
+
+def ask(cfg: ItsmConfig | None, ticket: str) -> Verdict | None:
+    """At signing, outside the write transaction (an ITSM round trip must not hold up every other writer)."""
+    if cfg is None or not ticket:
+        return None
+    state, problem = check(cfg, ticket)
+    return Verdict(ticket, state, problem)
+
+
+def require(cfg: ItsmConfig | None, verdict: Verdict | None, cr: Any) -> str | None:
+    """Inside the signing transaction: the ticket asked about must still be the CR's, in an allowed state.
+
+    Records the state on the CR (``ticket_state``); raises ``Forbidden`` naming the state, or
+    ``Conflict`` when the CR's ticket changed meanwhile. ``ask`` raised ``ItsmUnavailable`` (503) already
+    when the ITSM could not answer.
     """
-    from gatekeeper.errors import Forbidden
+    from gatekeeper.errors import Conflict, Forbidden
 
-    state, problem = check(cfg, cr.ticket)
-    if state is not None:
-        cr.ticket_state = state
-    if problem:
-        raise Forbidden(problem)
-    return state
+    if cfg is None or (verdict is None and not cr.ticket):
+        return None
+    if verdict is None or verdict.ticket != cr.ticket:
+        raise Conflict(f"the change ticket changed while signing (now {cr.ticket or 'none'}); sign again")
+    cr.ticket_state = verdict.state
+    if verdict.problem:
+        raise Forbidden(verdict.problem)
+    return verdict.state
 
 
 def gate_problems(cfg: ItsmConfig | None, cr: Any) -> list[str]:

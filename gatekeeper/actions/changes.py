@@ -151,6 +151,10 @@ def load(session: Session, change_id: int) -> ChangeRequest:
 
 def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> None:
     """Record one electronic signature (SPEC §3, §10): SoD is decided in the same transaction."""
+    verdict = None
+    if req.decision == "approve" and services.config.itsm is not None:  # asked before taking the writer lock
+        with services.store.read() as session:
+            verdict = itsm.ask(services.config.itsm, load(session, change_id).ticket)
     with services.store.write() as session:
         cr = load(session, change_id)
         if cr.state not in SIGNABLE_STATES:
@@ -168,7 +172,7 @@ def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> 
             raise Forbidden(review.problems()[0] + "; it cannot be approved")
         if req.decision == "approve" and review.author_findings:
             raise Forbidden(review.author_findings[0] + "; the change cannot be approved")
-        ticket_state = itsm.require(services.config.itsm, cr) if req.decision == "approve" else None
+        ticket_state = itsm.require(services.config.itsm, verdict, cr) if req.decision == "approve" else None
         memberships = services.directory.memberships(signer.username)
         people = rv.people_of(session, cr)
         emap = rv.email_map(services, people)

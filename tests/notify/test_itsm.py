@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from gatekeeper.config import ItsmConfig
-from gatekeeper.errors import Forbidden
-from gatekeeper.itsm import Itsm, ItsmUnavailable, check, require
+from gatekeeper.errors import Conflict, Forbidden
+from gatekeeper.itsm import Itsm, ItsmUnavailable, ask, check, require
 from tests.support.http_receiver import Receiver, jira, servicenow
 from tests.support.plant import free_port
 
@@ -100,8 +100,14 @@ def test_unreachable_or_refusing_itsm_fails_closed(snow: tuple[Receiver, dict[st
     monkeypatch.setenv("GK_SNOW", "snow-pass")
     cr = _Cr()
     with pytest.raises(Forbidden, match="is New in servicenow"):
-        require(snow_cfg(r), cr)
+        require(snow_cfg(r), ask(snow_cfg(r), cr.ticket), cr)
     assert cr.ticket_state == "New"
+    asked = ask(snow_cfg(r), "CHG0000001")
+    with pytest.raises(Conflict, match="changed while signing"):  # a new push changed the ticket meanwhile
+        require(snow_cfg(r), asked, cr)
+    with pytest.raises(Conflict):
+        require(snow_cfg(r), None, cr)
+    assert require(None, None, cr) is None
 
 
 def test_a_server_error_fails_closed() -> None:
