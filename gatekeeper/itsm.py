@@ -25,7 +25,7 @@ from urllib.parse import quote
 import requests
 
 from gatekeeper.config import ItsmConfig
-from gatekeeper.errors import ServiceUnavailable
+from gatekeeper.errors import Conflict, Forbidden, ServiceUnavailable
 from gatekeeper.policy.tickets import state_allowed
 
 TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,99}")
@@ -176,8 +176,6 @@ def require(cfg: ItsmConfig | None, verdict: Verdict | None, cr: Any) -> str | N
     ``Conflict`` when the CR's ticket changed meanwhile. ``ask`` raised ``ItsmUnavailable`` (503) already
     when the ITSM could not answer.
     """
-    from gatekeeper.errors import Conflict, Forbidden
-
     if cfg is None or (verdict is None and not cr.ticket):
         return None
     if verdict is None or verdict.ticket != cr.ticket:
