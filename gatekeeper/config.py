@@ -97,6 +97,64 @@ class Category:
     financial: bool = False
     authors: tuple[str, ...] = ()
     meanings: tuple[str, ...] = ("Reviewed and approved",)
+    ticket: str = "optional"  # SPEC §11: "required" | "optional"
+    ticket_pattern: str | None = None  # a regex the whole ticket id must match
+
+
+# -- notifications and the ITSM (SPEC §11) ----------------------------------------------------------
+NOTIFY_EVENTS = ("change.waiting", "change.approved", "change.rejected", "change.deployed", "emergency.opened",
+                 "retro.due", "retro.overdue", "push.refused", "drift.detected")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"  # "starttls" | "ssl" | "none"
+    username: str = ""
+    password_env: str = ""
+    from_: str = "gatekeeper@localhost"
+    timeout: float = 10.0
+    ca_file: Path | None = None  # verify the server's TLS certificate against this CA (default: system CAs)
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    name: str
+    url: str
+    kind: str = "standard"  # "standard" | "teams" | "slack"
+    events: tuple[str, ...] = ("*",)
+    repos: tuple[str, ...] = ()  # empty: every repo
+    secret_env: str = ""
+
+    def wants(self, event: str, repo: str | None) -> bool:
+        return ("*" in self.events or event in self.events) and (not self.repos or repo is None or repo in self.repos)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    smtp: SmtpConfig | None = None
+    webhooks: tuple[WebhookConfig, ...] = ()
+    max_attempts: int = 8
+    backoff_seconds: float = 30.0
+    interval_seconds: float = 15.0
+    timeout: float = 10.0
+    digest_hour: int = 7  # UTC hour at which daily digests go out (users choose digest on their settings page)
+
+    @property
+    def enabled(self) -> bool:
+        return self.smtp is not None or bool(self.webhooks)
+
+
+@dataclass(frozen=True)
+class ItsmConfig:
+    kind: str  # "servicenow" | "jira"
+    url: str
+    username: str = ""
+    password_env: str = ""
+    token_env: str = ""
+    allowed_states: tuple[str, ...] = ()
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +167,8 @@ class Config:
     roles: RolesConfig
     repos: tuple[RepoConfig, ...]
     categories: tuple[Category, ...]
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    itsm: ItsmConfig | None = None
 
     @property
     def sha256(self) -> str:
@@ -180,10 +240,12 @@ def parse(raw: bytes, path: Path) -> Config:
     roles = _roles(_table(root, "roles"))
     repos = tuple(_repo(r) for r in _tables(root, "repos"))
     categories = tuple(_category(c) for c in _tables(root, "categories"))
+    notify = _notify(root, base) if "notify" in data else NotifyConfig()
+    itsm = _itsm(_table(root, "itsm")) if "itsm" in data else None
     root.finish()
     _check_whole(repos, categories, root)
     return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
-                  roles=roles, repos=repos, categories=categories)
+                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm)
 
 
 def _table(root: _Reader, name: str) -> _Reader:
@@ -350,13 +412,131 @@ def _category(r: _Reader) -> Category:
     meanings = r.strings("meanings", Category.meanings)
     if not meanings:
         raise r.fail("meanings", "must list at least one signature meaning")
+    ticket = r.get("ticket", str, "optional")
+    if ticket not in ("required", "optional"):
+        raise r.fail("ticket", 'must be "required" or "optional"')
+    pattern = r.get("ticket_pattern", str, None)
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise r.fail("ticket_pattern", f"is not a valid regular expression: {exc}") from exc
     cat = Category(
         name=name, paths=paths, approvals=tuple(ApprovalRule(g, c) for g, c in rules.items()),
         format=fmt, financial=r.get("financial", bool, False), authors=r.strings("authors"),
-        meanings=meanings,
+        meanings=meanings, ticket=ticket, ticket_pattern=pattern,
     )
     r.finish()
     return cat
+
+
+def _no_clear_secrets(r: _Reader) -> None:
+    """Report a secret written in clear before anything else about the table (it is the worse mistake)."""
+    for key in r.data:
+        if not key.endswith("_env") and any(w in key for w in ("password", "secret", "token", "private_key")):
+            raise r.fail(key, f"secrets are never written in the file: use {key}_env naming an environment variable")
+
+
+def _notify(root: _Reader, base: Path) -> NotifyConfig:
+    """``[notify]``, ``[notify.smtp]``, ``[[notify.webhooks]]`` (SPEC §11)."""
+    r = _table(root, "notify")
+    d = NotifyConfig()
+    smtp = None
+    if "smtp" in r.data:
+        s = _Reader(r.get("smtp", dict), "notify.smtp", 0, root.file, root.loc)
+        _no_clear_secrets(s)
+        security = s.get("security", str, "starttls")
+        if security not in ("starttls", "ssl", "none"):
+            raise s.fail("security", 'must be "starttls", "ssl" or "none"')
+        smtp = SmtpConfig(
+            host=s.get("host", str, required=True),
+            port=s.get("port", int, 465 if security == "ssl" else (587 if security == "starttls" else 25)),
+            security=security, username=s.get("username", str, ""),
+            password_env=_env_name(s, "password_env", "") if "password_env" in s.data else "",
+            from_=s.get("from", str, "gatekeeper@localhost"),
+            timeout=float(s.get("timeout", (int, float), 10.0)),
+            ca_file=resolve_path(base, ca) if (ca := s.get("ca_file", str, None)) else None,
+        )
+        if smtp.username and not smtp.password_env:
+            raise s.fail("password_env", "is required with username (SMTP AUTH): name the variable holding it")
+        if "@" not in smtp.from_:
+            raise s.fail("from", "must be an e-mail address")
+        if not 0 < smtp.port < 65536:
+            raise s.fail("port", "must be a TCP port (1-65535)")
+        s.finish()
+    hooks = []
+    for i, item in enumerate(r.get("webhooks", list, [])):
+        if not isinstance(item, dict):
+            raise r.fail("webhooks", "must be an array of tables ([[notify.webhooks]])")
+        hooks.append(_webhook(_Reader(item, "notify.webhooks", i, root.file, root.loc, label=f"notify.webhooks[{i}]")))
+    names = [h.name for h in hooks]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ConfigError("webhook defined twice", file=root.file, key="notify.webhooks.name",
+                              line=root.loc.line("notify.webhooks", i, "name"))
+    cfg = NotifyConfig(
+        smtp=smtp, webhooks=tuple(hooks), max_attempts=r.get("max_attempts", int, d.max_attempts),
+        backoff_seconds=float(r.get("backoff_seconds", (int, float), d.backoff_seconds)),
+        interval_seconds=float(r.get("interval_seconds", (int, float), d.interval_seconds)),
+        timeout=float(r.get("timeout", (int, float), d.timeout)),
+        digest_hour=r.get("digest_hour", int, d.digest_hour),
+    )
+    if cfg.max_attempts < 1:
+        raise r.fail("max_attempts", "must be at least 1")
+    if cfg.backoff_seconds < 0 or cfg.interval_seconds <= 0 or cfg.timeout <= 0:
+        raise r.fail("backoff_seconds" if cfg.backoff_seconds < 0 else "interval_seconds", "must be positive")
+    if not 0 <= cfg.digest_hour <= 23:
+        raise r.fail("digest_hour", "must be an hour of the day, 0 to 23 (UTC)")
+    r.finish()
+    return cfg
+
+
+def _webhook(r: _Reader) -> WebhookConfig:
+    name = r.get("name", str, required=True)
+    r.label = f"notify.webhooks[{name}]"
+    _no_clear_secrets(r)
+    url = r.get("url", str, required=True)
+    if not url.startswith(("http://", "https://")):
+        raise r.fail("url", "must start with http:// or https://")
+    kind = r.get("kind", str, "standard")
+    if kind not in ("standard", "teams", "slack"):
+        raise r.fail("kind", 'must be "standard", "teams" or "slack"')
+    events = r.strings("events", ("*",))
+    unknown = [e for e in events if e != "*" and e not in NOTIFY_EVENTS]
+    if unknown or not events:
+        raise r.fail("events", f"unknown event {unknown[0]!r} (known: {', '.join(NOTIFY_EVENTS)}, or \"*\")"
+                     if unknown else "must name at least one event")
+    secret_env = _env_name(r, "secret_env", "") if "secret_env" in r.data else ""
+    if kind == "standard" and not secret_env:
+        raise r.fail("secret_env", 'is required for kind = "standard" (the Standard Webhooks signing secret)')
+    hook = WebhookConfig(name=name, url=url, kind=kind, events=events, repos=r.strings("repos"), secret_env=secret_env)
+    r.finish()
+    return hook
+
+
+def _itsm(r: _Reader) -> ItsmConfig:
+    _no_clear_secrets(r)
+    kind = r.get("kind", str, required=True)
+    if kind not in ("servicenow", "jira"):
+        raise r.fail("kind", 'must be "servicenow" or "jira"')
+    url = r.get("url", str, required=True).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise r.fail("url", "must start with http:// or https://")
+    cfg = ItsmConfig(
+        kind=kind, url=url, username=r.get("username", str, ""),
+        password_env=_env_name(r, "password_env", "") if "password_env" in r.data else "",
+        token_env=_env_name(r, "token_env", "") if "token_env" in r.data else "",
+        allowed_states=r.strings("allowed_states", required=True),
+        timeout=float(r.get("timeout", (int, float), 10.0)),
+    )
+    if not cfg.allowed_states:
+        raise r.fail("allowed_states", "must name at least one state (fail closed)")
+    if not (cfg.password_env or cfg.token_env):
+        raise r.fail("password_env", "or token_env is required: name the variable holding the ITSM credential")
+    if cfg.password_env and not cfg.username:
+        raise r.fail("username", "is required with password_env")
+    r.finish()
+    return cfg
 
 
 def _check_whole(repos: tuple[RepoConfig, ...], cats: tuple[Category, ...], root: _Reader) -> None:

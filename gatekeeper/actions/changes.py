@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
+from gatekeeper import itsm
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.analysis import analyze
 from gatekeeper.actions.context import Services
@@ -17,7 +18,7 @@ from gatekeeper.directory.base import User
 from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputError, NotFound
 from gatekeeper.gitio.pushinfo import default_target, option
 from gatekeeper.ledger import entry as kinds
-from gatekeeper.policy import sod
+from gatekeeper.policy import sod, tickets
 from gatekeeper.policy.categories import classify, is_protected
 from gatekeeper.policy.fingerprint import fingerprint
 from gatekeeper.policy.paths import malformed
@@ -86,8 +87,9 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     q.ensure_repo(session, repo, now)
     cr = None if emergency_reason is not None else q.open_for_topic(session, repo, update.ref, target)
     title = option(options, "title") or (update.commits[0].subject if update.commits else update.ref)
-    ticket = option(options, "ticket")
+    ticket = tickets.choose(option(options, "ticket"), (t for c in update.commits for t in c.change_tickets))
     previous = q.current_revision(session, cr) if cr else None
+    findings.extend(ticket_findings(categories, ticket or (cr.ticket if cr else ""), emergency_reason is not None))
     if cr is None:
         cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=title[:500], ticket=ticket or "",
                            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now)
@@ -142,6 +144,13 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings)
 
 
+def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:
+    """SPEC §11: a missing or malformed ticket is a blocking finding (a warning on a break-glass CR,
+    which cannot be revised to add one and must still be ratifiable)."""
+    found = tickets.check(ticket, categories)
+    return [tickets.TicketFinding(f.message, "warning" if emergency else "error").to_dict() for f in found]
+
+
 def _push_messages(services: Services, cr: ChangeRequest, number: int, fp: str, kept: bool, revised: bool,
                    review: rv.Review, findings: list[dict[str, Any]]) -> list[str]:
     url = services.change_url(cr.id or 0)
@@ -175,6 +184,10 @@ def load(session: Session, change_id: int) -> ChangeRequest:
 
 def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> None:
     """Record one electronic signature (SPEC §3, §10): SoD is decided in the same transaction."""
+    ticket_verdict = None
+    if req.decision == "approve" and services.config.itsm is not None:  # asked before taking the writer lock
+        with services.store.read() as session:
+            ticket_verdict = itsm.ask(services.config.itsm, load(session, change_id).ticket)
     with services.store.write() as session:
         cr = load(session, change_id)
         if cr.state not in SIGNABLE_STATES:
@@ -193,6 +206,7 @@ def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> 
         if not allowed:
             raise Forbidden("; ".join(verdict.reasons(req.decision)))
         check = verdict.approve if req.decision == "approve" else verdict.reject
+        ticket_state = itsm.require(services.config.itsm, ticket_verdict, cr) if req.decision == "approve" else None
         now = log.utc_now()
         slots = [*review.slots, sod.Slot(signer.username, check.group or "")]
         if req.decision == "reject":
@@ -211,6 +225,7 @@ def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> 
                                "signer": signer.username, "name": signer.name, "signer_dn": signer.dn,
                                "group": check.group, "decision": req.decision, "meaning": meaning,
                                "comment": req.comment, "memberships": used, "state": cr.state,
+                               **({"ticket": cr.ticket, "ticket_state": ticket_state} if ticket_state else {}),
                            }, [cr.id or 0], ts=now)
         session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
                              username=signer.username, name=signer.name, group=check.group or "",

@@ -26,6 +26,7 @@ class CommitIn(_Strict):
     committed_at: str = ""
     subject: str = ""
     co_authors: list[str] = []
+    change_tickets: list[str] = []  # ``Change-Ticket:`` trailers, parsed by git (SPEC §11)
 
 
 class ChangeIn(_Strict):

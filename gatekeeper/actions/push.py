@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from gatekeeper import itsm
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.changes import identify, open_or_revise, withdraw_in
 from gatekeeper.actions.context import Services
@@ -15,6 +16,7 @@ from gatekeeper.actions.payloads import HookRequest, UpdateIn
 from gatekeeper.config import RepoConfig
 from gatekeeper.errors import DirectoryUnavailable
 from gatekeeper.gitio.pushinfo import option
+from gatekeeper.itsm import ItsmUnavailable
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import gate
 from gatekeeper.policy.categories import branch_name, classify, is_protected, merge_rules, protecting
@@ -50,7 +52,7 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
             else:
                 try:
                     result = _gate(services, session, repo, u, req.pusher, req.push_options)
-                except DirectoryUnavailable as exc:  # fail closed, and say so in the log
+                except (DirectoryUnavailable, ItsmUnavailable) as exc:  # fail closed, and say so in the log
                     result = gate.GateResult(False, (f"refusing {u.ref}: {exc.message}; approvals cannot be "
                                                      "re-checked (fail closed)",))
             allow = allow and result.allow
@@ -58,12 +60,21 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
             refs.append({"ref": u.ref, "old": u.old, "new": u.new, "allow": result.allow,
                          "deploys": list(result.deployed), "unapproved_ok": list(result.unapproved_ok),
                          "reasons": list(result.messages),
-                         "approvals": {str(cid): list(a) for cid, a in result.approvals}})
+                         "approvals": {str(cid): list(a) for cid, a in result.approvals},
+                         **_ticket_states(services, session, result.deployed)})
         log.append(session, kinds.PUSH_ALLOWED if allow else kinds.PUSH_REFUSED, req.pusher or "(unknown)", {
             "repo": req.repo, "pusher": req.pusher, "push_options": req.push_options, "refs": refs,
             "emergency": option(req.push_options, "emergency"),
         }, [cid for r in refs for cid in r["deploys"]])
     return {"allow": allow, "messages": messages}
+
+
+def _ticket_states(services: Services, session: Session, deployed: tuple[int, ...]) -> dict[str, Any]:
+    """The ITSM ticket states the gate saw for the CRs it lets through (SPEC §11), for the log entry."""
+    if services.config.itsm is None or not deployed:
+        return {}
+    crs = [q.get(session, cid) for cid in deployed]
+    return {"ticket_states": {str(cr.id): {"ticket": cr.ticket, "state": cr.ticket_state} for cr in crs if cr}}
 
 
 def _emergency_check(services: Services, pusher: str, options: list[str]) -> tuple[bool, str, list[Any]]:
@@ -167,13 +178,16 @@ def _candidates(services: Services, session: Session, repo: str, target: str,
             continue
         review = rv.review(services, session, cr, rev)
         problems = review.problems()
+        if cr.state == State.APPROVED and not problems:  # the ITSM is asked only about a CR otherwise ready
+            problems = itsm.gate_problems(services.config.itsm, cr)
         if cr.state != State.APPROVED and not problems:
             problems = [f"change request {cr.id} is {cr.state}"]
         counted: tuple[dict[str, object], ...] = tuple({"username": slot.username, "group": slot.group,
                          "memberships": [m.to_dict() for m in review.memberships.get(slot.username, [])
                                          if m.group == slot.group]} for slot in review.slots)
         out.append(gate.Candidate(id=cr.id or 0, url=services.change_url(cr.id or 0), patch=patch,
-                                  ready=cr.state == State.APPROVED and review.complete, problems=tuple(problems),
+                                  ready=cr.state == State.APPROVED and review.complete and not problems,
+                                  problems=tuple(problems),
                                   approvals=counted))
     return out
 

@@ -27,7 +27,8 @@ def is_overdue(cr: ChangeRequest, now: str | None = None) -> bool:
 def summary(services: Services, cr: ChangeRequest) -> dict[str, Any]:
     return {
         "id": cr.id, "url": services.change_url(cr.id or 0), "repo": cr.repo, "target": cr.target,
-        "topic_ref": cr.topic_ref, "title": cr.title, "ticket": cr.ticket, "state": cr.state,
+        "topic_ref": cr.topic_ref, "title": cr.title, "ticket": cr.ticket, "ticket_state": cr.ticket_state,
+        "state": cr.state,
         "requested_by": cr.requested_by, "requested_at": cr.requested_at, "categories": q.loads(cr.categories),
         "financial": cr.financial, "revision": cr.current_revision, "emergency": cr.emergency,
         "emergency_deadline": cr.emergency_deadline, "overdue": is_overdue(cr),

@@ -29,6 +29,7 @@ COLUMNS = (
     "requested_at", "revision", "fingerprint", "approvals_required", "approvals", "approved_at",
     "sod_findings", "deployed_at", "deployed_by", "deployed_commit", "emergency", "emergency_reason",
     "retro_approved_at", "retro_overdue", "state", "log_seqs",
+    "ticket_state",  # SPEC §11: appended after log_seqs (the ITSM state last checked)
 )
 APPROVAL_COLUMNS = ("change_id", "revision", "fingerprint", "username", "name", "group", "decision",
                     "meaning", "comment", "signed_at", "memberships", "log_seq")
@@ -104,7 +105,7 @@ _CR, _REV, _APP = (_TABLES[t.__tablename__].c for t in (ChangeRequest, Revision,
 # attribute access on SQLAlchemy rows, which matters at 100,000 rows).
 CR_FIELDS = ("id", "repo", "target", "title", "categories", "financial", "ticket", "requested_by", "requested_at",
              "current_revision", "approved_at", "deployed_at", "deployed_by", "deployed_commit", "emergency",
-             "emergency_reason", "emergency_deadline", "retro_approved_at", "state")
+             "emergency_reason", "emergency_deadline", "retro_approved_at", "state", "ticket_state")
 
 
 def change_batches(services: Services, start: str, end: str, *, session: Session | None = None,
@@ -164,7 +165,7 @@ def rows(services: Services, start: str, end: str, *, now: str | None = None, se
         revs, signed, seqs = _related(s, [cr[0] for cr in crs])
         for (cid, repo, target, title, cats, financial, ticket, requested_by, requested_at, revision, approved_at,
              deployed_at, deployed_by, deployed_commit, emergency, emergency_reason, deadline, retro_at,
-             state) in crs:
+             state, ticket_state) in crs:
             fp, sod = revs.get((cid, revision), ("", ""))
             if cats not in categories:
                 categories[cats] = _loads(cats)
@@ -179,7 +180,7 @@ def rows(services: Services, start: str, end: str, *, now: str | None = None, se
                 "deployed_by": deployed_by, "deployed_commit": deployed_commit, "emergency": bool(emergency),
                 "emergency_reason": emergency_reason, "retro_approved_at": retro_at,
                 "retro_overdue": overdue(emergency, deadline, retro_at, state, now), "state": state,
-                "log_seqs": seqs[cid],
+                "log_seqs": seqs[cid], "ticket_state": ticket_state,
             }
 
 

@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "demo": "gatekeeper.cli.demo:demo",
     "policy": "gatekeeper.cli.policy:policy",
     "config": "gatekeeper.cli.policy:config_group",
+    "notify": "gatekeeper.cli.notify:notify",
 }
 
 

@@ -125,6 +125,9 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     d = Demo(directory, port)
     click.echo(f"building the demo in {d.root}")
     d.prepare()
+    from gatekeeper.notify import sink
+
+    stop_sink = sink.start(d.root, d.config_path)  # the outbox made visible (issue 14)
     app.config_path = str(d.config_path)
     server = create_server(create_app(app.config), host="127.0.0.1", port=port, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -161,6 +164,12 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     d.commit("alice", "Raise stirrer speed to 240 rpm; count parts in pairs")
     second = _change_id(d.push("alice", "HEAD:refs/heads/raise-rpm", "-o", "gatekeeper.ticket=OT-1234"))
 
+    click.echo("6. the notification outbox delivers: mail to the people who may sign, the author, ...")
+    from gatekeeper.actions.context import Services
+    from gatekeeper.notify.worker import Worker, start_background
+
+    services = Services(config=app.config, store=app.store, directory=app.directory)
+    click.echo(f"    outbox: {Worker(services).run_once().line()} (mails in {d.root / 'outbox'})")
     url = app.config.service.url
     click.echo(f"""
 Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
@@ -175,7 +184,9 @@ Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
 """)
     if no_serve:
         server.close()
+        stop_sink()
         return
+    start_background(services)
     click.echo("serving; Ctrl-C to stop")
     try:
         thread.join()

@@ -21,15 +21,21 @@ def serve(app: AppContext, host: str, port: int | None, threads: int) -> None:
 
     from waitress import serve as waitress_serve
 
+    from gatekeeper.notify.worker import start_background
     from gatekeeper.web import create_app
 
     flask_app = create_app(app.config)
+    stop_notify = start_background(flask_app.extensions["gatekeeper"])  # the outbox worker (issue 14)
     port = port or urlsplit(app.config.service.url).port or 8080
     click.echo(f"gatekeeper: serving on http://{host}:{port} (policy {app.config.path})", err=True)
     for line in _protection(flask_app):
         click.echo(f"gatekeeper: {line}", err=True)
-    waitress_serve(flask_app, host=host, port=port, threads=threads, ident="gatekeeper",
-                   max_request_body_size=512 * 1024 * 1024)
+    try:
+        waitress_serve(flask_app, host=host, port=port, threads=threads, ident="gatekeeper",
+                       max_request_body_size=512 * 1024 * 1024)
+    finally:
+        if stop_notify is not None:
+            stop_notify()
 
 
 def _protection(flask_app: Any) -> list[str]:

@@ -133,7 +133,8 @@ _TRAILER_SEP = "\x1e"
 # git's own trailer parser (``%(trailers)``): the key matches case-insensitively, folded values are
 # unfolded, and only a real trailer block counts, exactly as ``git interpret-trailers --parse`` reads it.
 _LOG_FORMAT = _SEP.join(["%H", "%an", "%ae", "%cn", "%ce", "%cI", "%s",
-                         "%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x1e)"])
+                         "%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x1e)",
+                         "%(trailers:key=Change-Ticket,valueonly,unfold,separator=%x1e)"])
 _ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 
 
@@ -180,7 +181,8 @@ def _parse_commit(raw: bytes) -> dict[str, object] | None:
         raise GatekeeperError(f"unreadable git log record: {rec[:80]!r}")
     return {"sha": f[0].strip(), "author_name": f[1], "author_email": f[2], "committer_name": f[3],
             "committer_email": f[4], "committed_at": f[5], "subject": f[6],
-            "co_authors": co_authors(f[7].split(_TRAILER_SEP))}
+            "co_authors": co_authors(f[7].split(_TRAILER_SEP)),
+            "change_tickets": [t.strip() for t in f[8].split(_TRAILER_SEP) if t.strip()] if len(f) > 8 else []}
 
 
 def co_authors(values: Iterable[str]) -> list[str]:

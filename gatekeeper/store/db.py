@@ -23,6 +23,8 @@ from gatekeeper.store import tables  # noqa: F401  (registers the tables on SQLM
 PG_WRITE_LOCK_ID = 0x6761_7465_6B65_6570 & 0x7FFF_FFFF_FFFF_FFFF
 # Session.info key under which a write transaction carries the automatic-checkpoint policy (store.log).
 CHECKPOINT_POLICY = "gatekeeper.checkpoint_policy"
+# Session.info key under which a write transaction carries the notification router (store.log → notify.events).
+NOTIFY_ROUTER = "gatekeeper.notify_router"
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
@@ -35,6 +37,8 @@ class Store:
         self.engine = _make_engine(url)
         # Set by open_store from the config: signs a checkpoint every N entries (store.log.append).
         self.checkpoint_policy: Any = None
+        # Set by open_store when [notify] or [itsm] is configured: append() fills the outbox (notify.events).
+        self.notify_router: Any = None
         if create:
             self.create_schema()
 
@@ -54,6 +58,8 @@ class Store:
         """A serialised write transaction: committed on success, rolled back on any error."""
         engine = self.engine.execution_options(gatekeeper_write=True) if self.is_sqlite else self.engine
         info = {CHECKPOINT_POLICY: self.checkpoint_policy} if self.checkpoint_policy is not None else None
+        if self.notify_router is not None:
+            info = {**(info or {}), NOTIFY_ROUTER: self.notify_router}
         with Session(engine, expire_on_commit=False, info=info) as session:
             if not self.is_sqlite:
                 session.connection().execute(_PG_LOCK, {"k": PG_WRITE_LOCK_ID})
@@ -131,4 +137,8 @@ def open_store(config: Any) -> Store:
     every = config.service.checkpoint_every
     if every > 0:
         store.checkpoint_policy = CheckpointPolicy(every, config.service.signing_key)
+    if config.notify.enabled or config.itsm is not None:
+        from gatekeeper.notify.events import Router
+
+        store.notify_router = Router.from_config(config)
     return store

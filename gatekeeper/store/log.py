@@ -25,7 +25,7 @@ from gatekeeper.ledger.canonical import canon
 from gatekeeper.ledger.checkpoint import Checkpoint, sign
 from gatekeeper.ledger.entry import GENESIS_HASH, LOG_CHECKPOINT, Entry, entry_hash
 from gatekeeper.ledger.jsonl import row_line
-from gatekeeper.store.db import CHECKPOINT_POLICY
+from gatekeeper.store.db import CHECKPOINT_POLICY, NOTIFY_ROUTER
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,9 @@ def append(session: Session, kind: str, actor: str, payload: dict[str, Any],
     if refs:
         conn.execute(_INSERT_REF, [{"seq": seq, "change_id": cid} for cid in refs])
     entry = Entry(seq=seq, ts=ts, kind=kind, actor=actor, payload=payload, prev_hash=prev, hash=h)
+    router = session.info.get(NOTIFY_ROUTER)
+    if router is not None:  # the outbox fills in this same transaction (issue 14): nothing lost, nothing early
+        router.enqueue(conn, entry)
     policy = session.info.get(CHECKPOINT_POLICY)
     if policy is not None and kind != LOG_CHECKPOINT and seq % policy.every == 0:
         key = policy.private_key()  # read only when due: the key file is not touched on other appends

@@ -41,6 +41,7 @@ class ChangeRequest(SQLModel, table=True):
     emergency_deadline: str | None = None
     retro_approved_at: str | None = None
     updated_at: str = ""
+    ticket_state: str | None = None  # the ITSM state last checked (signing, gate); SPEC §11 register column
 
 
 class Revision(SQLModel, table=True):
@@ -131,3 +132,39 @@ class Setting(SQLModel, table=True):
     __tablename__ = "setting"
     key: str = Field(primary_key=True)
     value: str
+
+
+class NotifyOutbox(SQLModel, table=True):
+    """One delivery (event × channel × target) of the notification outbox (SPEC §11).
+
+    Rows are inserted by ``store.log.append`` in the transaction of the log entry they tell of, so
+    nothing is lost; ``(event_key, channel, target)`` is unique, so nothing is enqueued twice and the
+    delivery id derived from it is stable across retries and restarts.
+    """
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (UniqueConstraint("event_key", "channel", "target"), Index("ix_notify_due", "state", "next_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    event_key: str
+    event: str
+    channel: str
+    target: str
+    log_seq: int | None = None
+    change_id: int | None = None
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON snapshot
+    state: str = "pending"  # pending | sending | sent | expanded | held | dead | skipped
+    attempts: int = 0
+    next_at: str
+    last_error: str = ""
+    created_at: str
+    sent_at: str | None = None
+
+
+class NotifyPref(SQLModel, table=True):
+    """A user's mail choice: opt out of non-mandatory mail, or get it as one daily digest."""
+
+    __tablename__ = "notify_pref"
+    username: str = Field(primary_key=True)
+    opt_out: bool = False
+    digest: bool = False
+    updated_at: str = ""

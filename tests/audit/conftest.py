@@ -115,6 +115,7 @@ SPEC_COLUMNS = [
     "requested_at", "revision", "fingerprint", "approvals_required", "approvals", "approved_at",
     "sod_findings", "deployed_at", "deployed_by", "deployed_commit", "emergency", "emergency_reason",
     "retro_approved_at", "retro_overdue", "state", "log_seqs",
+    "ticket_state",  # SPEC §11: appended after log_seqs
 ]
 
 

@@ -18,7 +18,7 @@ def test_workbook_layout_and_types(world: World, out: Path) -> None:
     assert wb.sheetnames == ["register"]
     ws = wb["register"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:X5"
+    assert ws.auto_filter.ref == "A1:Y5"
     assert [c.value for c in ws[1]] == SPEC_COLUMNS
     assert all(c.font.b for c in ws[1])
     assert ws.column_dimensions["D"].width == 40  # title
@@ -50,7 +50,7 @@ def test_empty_register_and_awkward_text() -> None:
     buf = io.BytesIO()
     assert write_xlsx(buf, register.COLUMNS, []) == 0
     ws = load_workbook(io.BytesIO(buf.getvalue()))["register"]
-    assert ws.auto_filter.ref == "A1:X1" and ws.max_row == 1
+    assert ws.auto_filter.ref == "A1:Y1" and ws.max_row == 1
     buf = io.BytesIO()
     rows = [{"change_id": 7, "title": "bell\x07 and =cmd", "requested_at": "not a time",
              "approvals": "x" * 40000, "categories": ["a", "b"]}]

@@ -36,7 +36,7 @@ def _q(name: str, kind: str = "string", required: bool = False) -> dict[str, Any
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 
 SPEC: dict[str, Any] = {
-    "openapi": "3.0.3",
+    "openapi": "3.1.0",
     "info": {"title": "Gatekeeper", "version": __version__,
              "description": "Change-management controls for OT configuration in Git."},
     "paths": {
@@ -82,6 +82,17 @@ SPEC: dict[str, Any] = {
         },
     },
 }
+
+
+def _notify_part() -> None:
+    """The outgoing notification webhooks (issue 14): OpenAPI 3.1 ``webhooks`` plus their body schema."""
+    from gatekeeper.notify import openapi as notify_doc
+
+    SPEC["webhooks"] = notify_doc.webhooks()
+    SPEC["components"]["schemas"].update(notify_doc.SCHEMAS)
+
+
+_notify_part()
 
 
 @bp.get("/openapi.json")

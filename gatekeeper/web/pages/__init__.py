@@ -59,6 +59,9 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["change_icon"] = ICONS.get
     for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp):
         app.register_blueprint(bp)
+    from gatekeeper.web.pages import settings  # mail settings (issue 14)
+
+    app.register_blueprint(settings.bp)
     auth.init_app(app)
 
 

@@ -1,0 +1,72 @@
+"""Who gets an e-mail for an event (issue 14), decided when the mail is delivered, not when enqueued.
+
+- ``change.waiting``, ``emergency.opened``: exactly the people who may sign now — the members of the
+  CR's approving groups for whom ``actions.review.signing`` allows it (the dashboard's "approvals waiting for me").
+- ``change.approved``, ``change.rejected``, ``change.deployed``: the author (who requested the CR).
+- ``retro.due``, ``retro.overdue``: the emergency group and the admins (``roles``).
+- ``push.refused``: the pusher; ``drift.detected``: the admins.
+Reminders about retrospective approval and emergencies are mandatory (a user's opt-out does not
+stop them); the rest can be opted out of or collected into a daily digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from gatekeeper.actions import review as rv
+from gatekeeper.actions.context import Services
+from gatekeeper.directory.base import User
+from gatekeeper.policy.states import SIGNABLE_STATES
+from gatekeeper.store.tables import ChangeRequest
+
+MANDATORY = frozenset({"emergency.opened", "retro.due", "retro.overdue"})
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user: User
+    mandatory: bool
+
+
+def signers_now(services: Services, session: Session, cr: ChangeRequest) -> list[User]:
+    """Members of the CR's approving groups who may sign it now: ``actions.review.signing`` (the one
+    ``sod.signing_blockers`` decision the API, the change page and the dashboard use)."""
+    if cr.state not in SIGNABLE_STATES:
+        return []
+    review = rv.review(services, session, cr)
+    seen: dict[str, User] = {}
+    for rule in review.rules:
+        for user, _ in services.directory.group_members(rule.group):
+            if user.username not in seen and rv.signing(services, session, cr, user, review).may_approve:
+                seen[user.username] = user
+    return list(seen.values())
+
+
+def _members(services: Services, groups: Iterable[str]) -> list[User]:
+    seen: dict[str, User] = {}
+    for group in groups:
+        for user, _ in services.directory.group_members(group):
+            seen.setdefault(user.username, user)
+    return list(seen.values())
+
+
+def for_event(services: Services, session: Session, event: str, cr: ChangeRequest | None,
+              payload: dict[str, object]) -> list[Recipient]:
+    roles = services.config.roles
+    users: list[User] = []
+    if event in ("change.waiting", "emergency.opened") and cr is not None:
+        users = signers_now(services, session, cr)
+    elif event in ("change.approved", "change.rejected", "change.deployed") and cr is not None:
+        author = services.directory.get_user(cr.requested_by)
+        users = [author] if author else []
+    elif event in ("retro.due", "retro.overdue"):
+        users = _members(services, [*roles.emergency, *roles.admins])
+    elif event == "push.refused":
+        pusher = services.directory.get_user(str(payload.get("pusher") or ""))
+        users = [pusher] if pusher else []
+    elif event == "drift.detected":
+        users = _members(services, roles.admins)
+    return [Recipient(u, event in MANDATORY) for u in users if u.email]

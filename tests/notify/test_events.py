@@ -1,0 +1,41 @@
+"""Which log entries become notification events (and which never do)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gatekeeper.notify.events import events_for, snapshot
+
+
+@pytest.mark.parametrize(("kind", "payload", "events"), [
+    ("change.opened", {"state": "pending"}, ["change.waiting"]),
+    ("change.revised", {"state": "pending"}, ["change.waiting"]),
+    ("change.opened", {"state": "approved"}, []),            # nothing to approve: nobody to wait for
+    ("change.opened", {"state": "emergency"}, []),           # told as emergency.opened instead
+    ("change.approved", {"state": "pending"}, []),           # one of several signatures
+    ("change.approved", {"state": "approved"}, ["change.approved"]),
+    ("change.approved", {"state": "retro-approved"}, ["change.approved"]),
+    ("change.rejected", {"state": "rejected"}, ["change.rejected"]),
+    ("change.deployed", {"change_id": 3}, ["change.deployed"]),
+    ("change.deployed", {"change_id": None}, []),            # a copy or a no-approval change
+    ("emergency.deployed", {"change_id": 4, "state": "emergency"}, ["emergency.opened"]),
+    ("emergency.deployed", {"change_id": None}, []),
+    ("push.refused", {}, ["push.refused"]),
+    ("drift.detected", {"repo": "plant-a-ot"}, ["drift.detected"]),
+    ("push.allowed", {}, []),
+    ("change.withdrawn", {}, []),
+    ("notify.sent", {"change_id": 3, "event": "change.deployed"}, []),   # no notification about notifications
+    ("notify.failed", {"change_id": 3}, []),
+    ("log.checkpoint", {}, []),
+    ("config.loaded", {}, []),
+])
+def test_events_for(kind: str, payload: dict[str, Any], events: list[str]) -> None:
+    assert events_for(kind, payload) == events
+
+
+def test_snapshot_leaves_bulky_fields_in_the_log() -> None:
+    payload = {"change_id": 1, "title": "t", "files": [{"path": "a"}] * 1000, "author_memberships": [{}],
+               "memberships": [{}], "policy": "x" * 10000}
+    assert snapshot(payload) == {"change_id": 1, "title": "t"}
