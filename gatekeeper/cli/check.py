@@ -42,7 +42,6 @@ def _expand(paths: tuple[str, ...], root: Path) -> list[Path]:
 def check(app: AppContext, paths: tuple[str, ...]) -> int:
     """Validate files by their category's format; exit 1 when any has errors."""
     from gatekeeper import formats
-    from gatekeeper.formats.base import Context
     from gatekeeper.policy.categories import classify
 
     cfg = app.config
@@ -62,7 +61,7 @@ def check(app: AppContext, paths: tuple[str, ...]) -> int:
     files = _expand(paths, root)
     everything = _expand((), root)
     tags = [(rel(p), f, p.read_bytes()) for p in everything if (f := fmt_of(rel(p))) in TAG_FORMATS]
-    context = Context(tag_paths=formats.tag_index(tags))
+    context = formats.tag_context(tags)
     errors = warnings = checked = 0
     for p in files:
         path = rel(p)
