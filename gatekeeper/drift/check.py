@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from gatekeeper.actions.context import Services
 from gatekeeper.config import DriftSource
 from gatekeeper.drift import DRIFT, DRIFT_CHECKED, DRIFT_CLEARED, DRIFT_DETECTED, DRIFT_ERROR, ERROR, IN_LINE
-from gatekeeper.drift.compare import Comparison, compare
+from gatekeeper.drift.compare import compare
 from gatekeeper.drift.expected import Approved, approved, blob_contents
 from gatekeeper.drift.fetch import Live, SourceError, fetch
 from gatekeeper.errors import GatekeeperError, InputError
@@ -65,7 +65,8 @@ def select_sources(services: Services, repo: str | None = None, source: str | No
     chosen = [s for s in cfg.drift.sources if (repo is None or s.repo == repo) and (source is None or s.name == source)]
     if source is not None and not chosen:
         names = ", ".join(s.name for s in cfg.drift.sources) or "none configured"
-        raise InputError(f"unknown drift source {source!r}" + (f" in repo {repo}" if repo else "") + f" (known: {names})")
+        where = f" in repo {repo}" if repo else ""
+        raise InputError(f"unknown drift source {source!r}{where} (known: {names})")
     if not chosen:
         raise InputError("no [[drift.sources]] configured" + (f" for repo {repo}" if repo else ""))
     return chosen
