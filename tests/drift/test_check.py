@@ -97,7 +97,7 @@ def test_kepware_setting_changed_on_the_server_is_drift(dp: DriftPlant) -> None:
     dp.http.routes["/kepware/project"] = json.dumps(doc).encode()
     [r] = dp.check(source="kepware-api")
     assert r.state == "drift"
-    assert f"scan rate {100} → 5000 ms" in r.summary or "scan rate" in r.summary, r.summary
+    assert r.summary == "1 change: tags/kepware/simdemo_en-us.json: tag Channel1.Device1.Tag1 scan rate 100 → 5000 ms"
 
 
 def test_command_source_in_line_drift_and_failure(dp: DriftPlant) -> None:
@@ -150,3 +150,27 @@ def test_unreadable_live_export_is_an_error_never_in_line(dp: DriftPlant) -> Non
     start = head(dp)
     dp.check(source="ignition-gateway")
     assert [k for k, _ in entries(dp, start)] == ["drift.checked", "drift.error"]
+
+
+def test_drift_that_matches_an_approved_not_yet_merged_change_says_so(dp: DriftPlant) -> None:
+    """Engineers sometimes load the approved change into the plant before merging it: still drift
+    (the branch does not hold it yet), but the summary names the CR that approved it."""
+    repo = dp.repo
+    repo.checkout("main")
+    repo.checkout("alarm-unit", create=True)
+    edited = FULL.replace(b'"name": "ActiveAlarms"', b'"name": "ActiveAlarms", "engUnit": "count"', 1)
+    repo.commit({"tags/ignition/full-tag-export.json": edited}, "alarm counter unit")
+    pushed = repo.push("HEAD:refs/heads/alarm-unit")
+    assert pushed.ok, pushed.stderr
+    cid = pushed.change_id()
+    dp.http.routes["/ignition/tags"] = edited
+    [pending] = dp.check(source="ignition-gateway")
+    assert pending.state == "drift" and "matches CR" not in pending.summary  # pending is not approved
+    assert dp.service.sign(cid, "carol").status_code == 201
+    [approved] = dp.check(source="ignition-gateway")
+    assert approved.state == "drift" and approved.matches_change == cid
+    assert approved.summary.startswith(f"live matches CR {cid}, approved, not yet merged; 1 change: ")
+    dp.http.routes["/ignition/tags"] = edited.replace(b'"engUnit": "count"', b'"engUnit": "pieces"')
+    [other] = dp.check(source="ignition-gateway")
+    assert other.state == "drift" and other.matches_change is None
+    repo.checkout("main")
