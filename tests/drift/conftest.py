@@ -4,6 +4,7 @@ HTTP server on 127.0.0.1 (started here, serving the real Kepware/Ignition sample
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -66,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         self.server.requests.append((self.path, dict(self.headers)))
         if self.path.startswith("/kepware/") and self.headers.get("Authorization") != AUTH.split(": ", 1)[1]:
             return self._send(401, b'{"message": "unauthorized"}')
@@ -87,10 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
 
 def drift_policy(http: str) -> str:

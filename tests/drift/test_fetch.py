@@ -32,8 +32,8 @@ def limits_config(dp: DriftPlant) -> config_mod.Config:
                ("missing-file", 'file = "drop/nothing-here"')]
     text += "\n[drift]\ntimeout_seconds = 1.0\nmax_bytes = 600000\n"
     for name, how in sources:
-        text += (f'\n[[drift.sources]]\nname = "{name}"\nrepo = "plant-a-ot"\npath = "tags/ignition/full-tag-export.json"'
-                 f'\nformat = "ignition-tags"\n{how}\n')
+        text += (f'\n[[drift.sources]]\nname = "{name}"\nrepo = "plant-a-ot"\n'
+                 f'path = "tags/ignition/full-tag-export.json"\nformat = "ignition-tags"\n{how}\n')
     text += ('\n[[drift.sources]]\nname = "no-main"\nrepo = "plant-b-ot"\npath = "tags/x.json"\n'
              'format = "ignition-tags"\nfile = "drop/erp"\n')
     path = dp.plant.dir / "limits.toml"
@@ -104,7 +104,7 @@ def test_a_file_drop_folder_gives_the_same_name_or_the_newest_file(tmp_path: Pat
     os.utime(tmp_path / "p.json", (1, 1))
     assert fetch(src(file=tmp_path), LIMITS, False).data == b"[3]"  # the repo file's own name wins
     (tmp_path / "big.json").write_bytes(b"0" * 2000)
-    with pytest.raises(SourceError, match="exceeds drift.max_bytes"):
+    with pytest.raises(SourceError, match=r"exceeds drift\.max_bytes"):
         fetch(src(file=tmp_path / "big.json"), LIMITS, False)
     with pytest.raises(SourceError, match="use a file source pointing at the exported folder"):
         fetch(src(url="http://127.0.0.1:9/"), LIMITS, True)
