@@ -16,10 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
 
 from gatekeeper import config as config_mod
 from gatekeeper.actions.context import Services
 from gatekeeper.drift.check import Result, run_checks
+from gatekeeper.store.tables import DriftState
 from gatekeeper.store.db import Store
 from tests.support.git import Repo, make_repo
 from tests.support.plant import POLICY, Plant, make_plant
@@ -188,7 +190,7 @@ class DriftPlant:
         (d / "drop" / "erp" / "postings.csv").write_bytes(MAPPING)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_http() -> Iterator[Live]:
     server = Live()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -201,7 +203,7 @@ def live_http() -> Iterator[Live]:
         thread.join(5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def drift_plant(tmp_path_factory: pytest.TempPathFactory, live_http: Live) -> Iterator[DriftPlant]:
     mp = pytest.MonkeyPatch()
     mp.setenv(AUTH_ENV, AUTH)
@@ -230,7 +232,10 @@ def drift_plant(tmp_path_factory: pytest.TempPathFactory, live_http: Live) -> It
 
 @pytest.fixture
 def dp(drift_plant: DriftPlant) -> Iterator[DriftPlant]:
-    """The module's plant with every live source reset to the approved content before each test."""
+    """The session's plant with every live source reset to the approved content and no remembered
+    state before each test (``drift_state`` is a cache of the last checks; the log keeps them all)."""
     drift_plant.reset_live()
+    with drift_plant.store.write() as session:
+        session.execute(delete(DriftState))
     yield drift_plant
     drift_plant.reset_live()
