@@ -38,11 +38,16 @@ class Comparison:
         return [f"{d['path']}: {c['text']}" for d in self.diff for c in d["changes"]]
 
     def summary(self, limit: int = 2) -> str:
+        """``3 changes in tags/a.json: …; … (and 1 more)``; several files: each text names its file."""
         texts = self.texts()
         if not texts:
             return "live matches the approved content"
+        count = f"{len(texts)} change{'s' if len(texts) != 1 else ''}"
+        if len(self.diff) == 1:
+            count += f" in {self.diff[0]['path']}"
+            texts = [c["text"] for c in self.diff[0]["changes"]]
         more = f" (and {len(texts) - limit} more)" if len(texts) > limit else ""
-        return f"{len(texts)} change{'s' if len(texts) != 1 else ''}: " + "; ".join(texts[:limit]) + more
+        return f"{count}: " + "; ".join(texts[:limit]) + more
 
 
 def compare(fmt: str, path: str, expected: dict[str, bytes], live: dict[str, bytes]) -> Comparison:

@@ -21,8 +21,8 @@ from sqlalchemy import delete
 from gatekeeper import config as config_mod
 from gatekeeper.actions.context import Services
 from gatekeeper.drift.check import Result, run_checks
-from gatekeeper.store.tables import DriftState
 from gatekeeper.store.db import Store
+from gatekeeper.store.tables import DriftState
 from tests.support.git import Repo, make_repo
 from tests.support.plant import POLICY, Plant, make_plant
 from tests.support.service import Service, running

@@ -52,7 +52,7 @@ def test_a_tag_edited_in_the_designer_is_drift_then_cleared(dp: DriftPlant) -> N
     dp.http.routes["/ignition/tags"] = edited
     [first] = dp.check(source="ignition-gateway")
     assert first.state == "drift"
-    assert first.line().startswith("ignition-gateway: drift: 1 change: tags/ignition/full-tag-export.json: ")
+    assert first.line().startswith("ignition-gateway: drift: 1 change in tags/ignition/full-tag-export.json: ")
     assert "Exchange/NPEDemo/ActiveAlarms engUnit set to alarms" in first.summary
     [again] = dp.check(source="ignition-gateway")  # the same drift: checked again, not detected again
     assert again.state == "drift"
@@ -97,7 +97,7 @@ def test_kepware_setting_changed_on_the_server_is_drift(dp: DriftPlant) -> None:
     dp.http.routes["/kepware/project"] = json.dumps(doc).encode()
     [r] = dp.check(source="kepware-api")
     assert r.state == "drift"
-    assert r.summary == "1 change: tags/kepware/simdemo_en-us.json: tag Channel1.Device1.Tag1 scan rate 100 → 5000 ms"
+    assert r.summary == "1 change in tags/kepware/simdemo_en-us.json: tag Channel1.Device1.Tag1 scan rate 100 → 5000 ms"
 
 
 def test_command_source_in_line_drift_and_failure(dp: DriftPlant) -> None:
@@ -169,7 +169,7 @@ def test_drift_that_matches_an_approved_not_yet_merged_change_says_so(dp: DriftP
     assert dp.service.sign(cid, "carol").status_code == 201
     [approved] = dp.check(source="ignition-gateway")
     assert approved.state == "drift" and approved.matches_change == cid
-    assert approved.summary.startswith(f"live matches CR {cid}, approved, not yet merged; 1 change: ")
+    assert approved.summary.startswith(f"live matches CR {cid}, approved, not yet merged; 1 change in ")
     dp.http.routes["/ignition/tags"] = edited.replace(b'"engUnit": "count"', b'"engUnit": "pieces"')
     [other] = dp.check(source="ignition-gateway")
     assert other.state == "drift" and other.matches_change is None

@@ -17,8 +17,8 @@ def test_exit_0_all_in_line_1_drift_2_error_and_2_wins(dp: DriftPlant) -> None:
                                                     b'"name": "ActiveAlarms", "engUnit": "alarms"', 1)
     drift = gatekeeper(dp.plant, "drift", "check")
     assert drift.returncode == 1, drift.stderr
-    assert ("ignition-gateway: drift: 1 change: tags/ignition/full-tag-export.json: tag Exchange/NPEDemo/ActiveAlarms "
-            "engUnit set to alarms") in drift.stdout.splitlines()
+    assert ("ignition-gateway: drift: 1 change in tags/ignition/full-tag-export.json: tag "
+            "Exchange/NPEDemo/ActiveAlarms engUnit set to alarms") in drift.stdout.splitlines()
 
     (dp.plant.dir / "live" / "FAIL").write_text("")
     both = gatekeeper(dp.plant, "drift", "check")

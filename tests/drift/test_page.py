@@ -54,7 +54,7 @@ def test_drift_events_are_exceptions_on_the_audit_page(dp: DriftPlant, client: F
     login(client, "dave")
     page = client.get("/audit?from=2000-01-01&to=2999-12-31").get_data(as_text=True)
     assert "Drift in the period" in page
-    assert "ignition-gateway (tags/ignition/full-tag-export.json): drift detected: 1 change: " in page
+    assert "ignition-gateway (tags/ignition/full-tag-export.json): drift detected: 1 change in " in page
 
 
 def test_drift_page_needs_sign_in_on_the_real_service(dp: DriftPlant) -> None:
