@@ -110,15 +110,12 @@ def run_checks(services: Services, repo: str | None = None, source: str | None =
         except Exception as exc:  # fail closed: an unexpected failure is an error, never "in line"
             return SourceError(f"{type(exc).__name__}: {exc}")
 
+    # (3) compared as they arrive, while later sources are still being fetched
     with ThreadPoolExecutor(max_workers=min(FETCH_THREADS, len(sources))) as pool:
-        lives = list(pool.map(live_of, sources))
-
-    # (3) + (4)
-    results = []
-    for s, live in zip(sources, lives, strict=True):
-        result = _evaluate(services, s, heads[s.repo], expected[s.name], live)
-        record(services, result, trigger)
-        results.append(result)
+        results = [_evaluate(services, s, heads[s.repo], expected[s.name], live)
+                   for s, live in zip(sources, pool.map(live_of, sources), strict=True)]
+    # (4) one transaction for the run: every check and transition is logged, or none
+    record(services, results, trigger)
     return results
 
 
@@ -191,31 +188,36 @@ def matching_change(services: Services, s: DriftSource, head: Approved, got: dic
     return None
 
 
-def record(services: Services, result: Result, trigger: str = "cli") -> None:
-    """Log the check (and any transition) and update the source's state, in one transaction."""
+def record(services: Services, results: Sequence[Result], trigger: str = "cli") -> None:
+    """Log each check (and any transition) and update the sources' states, in one transaction."""
+    with services.store.write() as session:
+        for result in results:
+            _record(session, result, trigger)
+
+
+def _record(session: Session, result: Result, trigger: str) -> None:
     s = result.source
     base = {"source": s.name, "repo": s.repo, "path": s.path}
     diff_text = json_dumps(result.diff)
-    with services.store.write() as session:
-        prev = session.get(DriftState, s.name)
-        entry = log.append(session, DRIFT_CHECKED, "gatekeeper", {
-            **base, "format": s.format, "live_sha256": result.live_sha256, "result": result.state,
-            "summary": result.summary, "expected_commit": result.expected_commit, "trigger": trigger})
-        result.log_seq = entry.seq
-        now = entry.ts
-        if result.state == DRIFT and (prev is None or prev.state != DRIFT or prev.diff != diff_text):
-            log.append(session, DRIFT_DETECTED, "gatekeeper", {
-                **base, "live_sha256": result.live_sha256, "expected_commit": result.expected_commit,
-                "summary": result.summary, "matches_change": result.matches_change,
-                "text": "\n".join(f"{d['path']}: {c['text']}" for d in result.diff for c in d["changes"]),
-                "diff": result.diff}, change_ids=[result.matches_change] if result.matches_change else [])
-        elif result.state == IN_LINE and prev is not None and prev.state != IN_LINE:
-            log.append(session, DRIFT_CLEARED, "gatekeeper", {
-                **base, "live_sha256": result.live_sha256, "expected_commit": result.expected_commit,
-                "was": prev.state, "since": prev.since, "previous": prev.summary})
-        elif result.state == ERROR:
-            log.append(session, DRIFT_ERROR, "gatekeeper", {**base, "error": result.summary})
-        _save(session, prev, result, diff_text, now)
+    prev = session.get(DriftState, s.name)
+    entry = log.append(session, DRIFT_CHECKED, "gatekeeper", {
+        **base, "format": s.format, "live_sha256": result.live_sha256, "result": result.state,
+        "summary": result.summary, "expected_commit": result.expected_commit, "trigger": trigger})
+    result.log_seq = entry.seq
+    now = entry.ts
+    if result.state == DRIFT and (prev is None or prev.state != DRIFT or prev.diff != diff_text):
+        log.append(session, DRIFT_DETECTED, "gatekeeper", {
+            **base, "live_sha256": result.live_sha256, "expected_commit": result.expected_commit,
+            "summary": result.summary, "matches_change": result.matches_change,
+            "text": "\n".join(f"{d['path']}: {c['text']}" for d in result.diff for c in d["changes"]),
+            "diff": result.diff}, change_ids=[result.matches_change] if result.matches_change else [])
+    elif result.state == IN_LINE and prev is not None and prev.state != IN_LINE:
+        log.append(session, DRIFT_CLEARED, "gatekeeper", {
+            **base, "live_sha256": result.live_sha256, "expected_commit": result.expected_commit,
+            "was": prev.state, "since": prev.since, "previous": prev.summary})
+    elif result.state == ERROR:
+        log.append(session, DRIFT_ERROR, "gatekeeper", {**base, "error": result.summary})
+    _save(session, prev, result, diff_text, now)
 
 
 def _save(session: Session, prev: DriftState | None, result: Result, diff_text: str, now: str) -> None:

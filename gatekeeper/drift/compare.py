@@ -20,6 +20,9 @@ JSON_FORMATS = ("ignition-tags", "kepware-project")
 VOLATILE_KEYS = frozenset({"PROJECT_ID"})
 """JSON keys that change without a configuration change: Kepware's Config API stamps every object
 with ``PROJECT_ID``, a counter bumped by any edit anywhere in the project."""
+_VOLATILE_BYTES = tuple(key.encode() for key in VOLATILE_KEYS)
+UNREADABLE = "the new version cannot be read"
+"""How ``formats.analyze`` starts the one change it reports for an unreadable new version."""
 
 
 @dataclass
@@ -56,14 +59,16 @@ def compare(fmt: str, path: str, expected: dict[str, bytes], live: dict[str, byt
     for name in sorted(set(expected) | set(live)):
         full = f"{path}/{name}" if name else path
         old, new = expected.get(name), live.get(name)
-        if new is not None:
-            if old is not None and (old == new or _same_json(fmt, old, new)):
-                continue
-            problem = formats.parse_problem(fmt, full, new)
-            if problem is not None:
-                result.unreadable.append(f"{full}: {problem}")
-                continue
-        changes = file_changes(fmt, full, old, new)
+        if old is not None and new is not None and (old == new or _same_json(fmt, old, new)):
+            continue
+        analysis = formats.analyze(fmt, full, _stable(fmt, old), _stable(fmt, new))
+        changes = list(analysis.changes)
+        broken = not changes and any(f.message.startswith("internal error") for f in analysis.findings)
+        unreadable = any(c.element == "(file)" and c.text.startswith(UNREADABLE) for c in changes)
+        if broken or (new is not None and unreadable):
+            problem = next((f for f in analysis.findings if f.severity == "error"), None)
+            result.unreadable.append(f"{full}: {problem.location}: {problem.message}" if problem else full)
+            continue
         if new is None:
             changes.insert(0, SemanticChange("removed", "(file)", "missing from the live export"))
         elif old is None:
@@ -73,16 +78,19 @@ def compare(fmt: str, path: str, expected: dict[str, bytes], live: dict[str, byt
     return result
 
 
-def file_changes(fmt: str, path: str, old: bytes | None, new: bytes | None) -> list[SemanticChange]:
-    """The format module's semantic changes, volatile keys left out of JSON exports."""
-    return list(formats.analyze(fmt, path, _stable(fmt, old), _stable(fmt, new)).changes)
-
-
 def _same_json(fmt: str, old: bytes | None, new: bytes | None) -> bool:
     if fmt not in JSON_FORMATS or old is None or new is None:
         return False
     a, b = _load(old), _load(new)
-    return a is not None and b is not None and _strip(a) == _strip(b)
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return (_volatile(old) or _volatile(new)) and _strip(a) == _strip(b)
+
+
+def _volatile(data: bytes) -> bool:
+    return any(key in data for key in _VOLATILE_BYTES)
 
 
 def _load(data: bytes) -> Any:
@@ -111,7 +119,7 @@ def _strip(value: Any) -> Any:
 
 
 def _stable(fmt: str, data: bytes | None) -> bytes | None:
-    if data is None or fmt not in JSON_FORMATS:
+    if data is None or fmt not in JSON_FORMATS or not _volatile(data):
         return data
     document = _load(data)
     if document is None:

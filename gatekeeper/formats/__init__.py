@@ -169,18 +169,3 @@ def tag_context(files: Iterable[tuple[str, str, bytes]]) -> Context:
     catalog = tag_catalog(files)
     return Context(tag_paths=frozenset(catalog), tags=catalog)
 
-
-def parse_problem(format_name: str, path: str, data: bytes) -> str | None:
-    """Why ``data`` cannot be read as ``format_name`` (``line N: message``), or ``None`` when it can.
-
-    Drift checks use it to tell an unreadable live export (a source error) from a drift."""
-    module = _FORMATS.get(format_name)
-    if module is None:
-        raise ConfigError(f"unknown format '{format_name}' (known: {', '.join(FORMAT_NAMES)})", key="format")
-    try:
-        module.parse(data, path)
-    except ContentError as exc:
-        return f"{exc.location}: {exc.message}"
-    except Exception as exc:  # a checker bug: unreadable, never "in line"
-        return f"internal error while reading {format_name} ({type(exc).__name__}: {exc})"
-    return None
