@@ -389,6 +389,9 @@ def _drift_source(r: _Reader, base: Path, repos: set[str]) -> DriftSource:
                                                                           if given else ""))
     if url and not url.lower().startswith(("http://", "https://")):
         raise r.fail("url", "must start with http:// or https://")
+    if url and "@" in url.split("/", 3)[2]:
+        raise r.fail("url", "must not hold credentials (user:password@): put the whole header in the variable "
+                            "named by header_env")
     header_env = _env_name(r, "header_env", "") if "header_env" in r.data else ""
     if header_env and not url:
         raise r.fail("header_env", "is only for url sources")

@@ -113,6 +113,7 @@ def test_a_file_drop_folder_gives_the_same_name_or_the_newest_file(tmp_path: Pat
 @pytest.mark.parametrize(("entry", "message"), [
     ('url = "file:///etc/passwd"', "drift.sources[s].url: must start with http:// or https://"),
     ('url = "ftp://plc/x"', "must start with http:// or https://"),
+    ('url = "https://admin:pw@kepware/config"', "url: must not hold credentials (user:password@)"),
     ('url = "http://a"\ncommand = ["cat"]', "drift.sources[s]: needs exactly one of url, command or file (found url, "
                                             "command)"),
     ('', "needs exactly one of url, command or file"),
