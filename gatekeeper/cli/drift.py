@@ -26,10 +26,17 @@ def check(app: AppContext, repo: str | None, source: str | None) -> int:
     from gatekeeper.actions.context import Services
     from gatekeeper.drift.check import exit_code, run_checks, select_sources
 
+    from gatekeeper.errors import GatekeeperError
+
     services = Services(config=app.config, store=None, directory=None)  # type: ignore[arg-type]
     select_sources(services, repo, source)  # bad names fail before the database is opened
-    services.store = app.store
-    results = run_checks(services, repo, source, trigger="cli")
+    try:
+        services.store = app.store
+        results = run_checks(services, repo, source, trigger="cli")
+    except GatekeeperError as exc:
+        if exc.exit_code == 1:  # e.g. the database is unreachable: that is no drift (1), it is an error
+            exc.exit_code = 2
+        raise
     for result in results:
         click.echo(result.line())
     return exit_code(results)

@@ -42,3 +42,18 @@ def test_bad_names_are_one_line_errors_that_change_nothing(dp: DriftPlant) -> No
         r = gatekeeper(dp.plant, "drift", "check", *args)
         assert r.returncode == 2 and r.stdout == ""
         assert r.stderr.startswith("gatekeeper: error: ") and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_unreachable_database_is_an_error_not_drift(dp: DriftPlant) -> None:
+    text = dp.plant.config.read_text().replace(dp.plant.database, "postgresql+psycopg://gk@127.0.0.1:9/gk")
+    broken = dp.plant.dir / "broken-db.toml"
+    broken.write_text(text)
+    import subprocess
+    import sys
+
+    from tests.support.git import no_git_env
+
+    r = subprocess.run([sys.executable, "-m", "gatekeeper", "--config", str(broken), "drift", "check"],
+                       capture_output=True, text=True, env=no_git_env(), timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.startswith("gatekeeper: error: ") and "Traceback" not in r.stderr
