@@ -25,7 +25,6 @@ def check(app: AppContext, repo: str | None, source: str | None) -> int:
     """Check live sources against the approved content; exit 0 in line, 1 drift, 2 source error."""
     from gatekeeper.actions.context import Services
     from gatekeeper.drift.check import exit_code, run_checks, select_sources
-
     from gatekeeper.errors import GatekeeperError
 
     services = Services(config=app.config, store=None, directory=None)  # type: ignore[arg-type]
