@@ -398,7 +398,8 @@ def _drift_source(r: _Reader, base: Path, repos: set[str]) -> DriftSource:
     if command is not None and (not command or not all(isinstance(a, str) and a for a in command)):
         raise r.fail("command", "must be a non-empty list of strings (the program and its arguments, no shell)")
     source = DriftSource(name=name, repo=repo, path=path, format=fmt, url=url, header_env=header_env,
-                         command=tuple(command or ()), file=resolve_path(base, file) if file else None)
+                         command=tuple(command or ()),
+                         file=Path(os.path.normpath(resolve_path(base, file))) if file else None)
     r.finish()
     return source
 
