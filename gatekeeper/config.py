@@ -77,6 +77,29 @@ class RolesConfig:
 class RepoConfig:
     name: str
     protected: tuple[str, ...]
+    path: Path | None = None  # the bare repo on this host: drift checks read approved content from it
+
+
+@dataclass(frozen=True)
+class DriftSource:
+    """Where the live version of a repo file or folder comes from (exactly one of url/command/file)."""
+
+    name: str
+    repo: str
+    path: str
+    format: str
+    url: str = ""
+    header_env: str = ""
+    command: tuple[str, ...] = ()
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    interval_minutes: int = 0  # 0: not scheduled inside the service
+    timeout_seconds: float = 30.0
+    max_bytes: int = 20 * 1024 * 1024
+    sources: tuple[DriftSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,6 +192,7 @@ class Config:
     categories: tuple[Category, ...]
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     itsm: ItsmConfig | None = None
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
     @property
     def sha256(self) -> str:
@@ -238,14 +262,15 @@ def parse(raw: bytes, path: Path) -> Config:
     git = _git(_table(root, "git"))
     directory = _directory(_table(root, "directory"), base)
     roles = _roles(_table(root, "roles"))
-    repos = tuple(_repo(r) for r in _tables(root, "repos"))
+    repos = tuple(_repo(r, base) for r in _tables(root, "repos"))
     categories = tuple(_category(c) for c in _tables(root, "categories"))
     notify = _notify(root, base) if "notify" in data else NotifyConfig()
     itsm = _itsm(_table(root, "itsm")) if "itsm" in data else None
+    drift = _drift(_table(root, "drift"), base, {r.name for r in repos})
     root.finish()
     _check_whole(repos, categories, root)
     return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
-                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm)
+                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift)
 
 
 def _table(root: _Reader, name: str) -> _Reader:
@@ -373,7 +398,7 @@ def _roles(r: _Reader) -> RolesConfig:
     return roles
 
 
-def _repo(r: _Reader) -> RepoConfig:
+def _repo(r: _Reader, base: Path) -> RepoConfig:
     name = r.get("name", str, required=True)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-/]*", name):
         raise r.fail("name", "may hold letters, digits, '.', '_', '-' and '/' only")
@@ -383,8 +408,77 @@ def _repo(r: _Reader) -> RepoConfig:
     for pattern in protected:  # fail closed: a pattern that cannot be read would protect nothing
         if problem := branch_pattern_problem(pattern):
             raise r.fail("protected", problem)
+    path = r.get("path", str, None)
     r.finish()
-    return RepoConfig(name=name, protected=tuple(branch_pattern(p) for p in protected))
+    return RepoConfig(name=name, protected=tuple(branch_pattern(p) for p in protected),
+                      path=resolve_path(base, path) if path else None)
+
+
+def _drift(r: _Reader, base: Path, repos: set[str]) -> DriftConfig:
+    """``[drift]`` and ``[[drift.sources]]`` (SPEC §11)."""
+    d = DriftConfig()
+    interval = r.get("interval_minutes", int, d.interval_minutes)
+    if interval < 0:
+        raise r.fail("interval_minutes", "must be 0 (not scheduled) or a positive number of minutes")
+    timeout = float(r.get("timeout_seconds", (int, float), d.timeout_seconds))
+    if not 0 < timeout <= 3600:
+        raise r.fail("timeout_seconds", "must be between 0 and 3600 seconds")
+    max_bytes = r.get("max_bytes", int, d.max_bytes)
+    if max_bytes <= 0:
+        raise r.fail("max_bytes", "must be a positive number of bytes")
+    raw = r.get("sources", list, [])
+    sources: list[DriftSource] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise r.fail("sources", "must be an array of tables ([[drift.sources]])")
+        sources.append(_drift_source(_Reader(item, "drift.sources", i, r.file, r.loc,
+                                             label=f"drift.sources[{i}]"), base, repos))
+    names = [s.name for s in sources]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError("drift source defined twice", file=r.file, key=f"drift.sources[{name}].name",
+                              line=r.loc.line("drift.sources", i, "name"))
+    r.finish()
+    return DriftConfig(interval_minutes=interval, timeout_seconds=timeout, max_bytes=max_bytes,
+                       sources=tuple(sources))
+
+
+def _drift_source(r: _Reader, base: Path, repos: set[str]) -> DriftSource:
+    name = r.get("name", str, required=True)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]*", name):
+        raise r.fail("name", "may hold letters, digits, '.', '_' and '-' only")
+    r.label = f"drift.sources[{name}]"
+    repo = r.get("repo", str, required=True)
+    if repo not in repos:
+        raise r.fail("repo", f"names no [[repos]] entry ({', '.join(sorted(repos))})")
+    path = r.get("path", str, required=True).strip("/")
+    if not path or any(part in ("", ".", "..") for part in path.split("/")):
+        raise r.fail("path", "must be a file or folder path inside the repo (no '..', not empty)")
+    fmt = r.get("format", str, required=True)
+    if fmt not in FORMAT_NAMES:
+        raise r.fail("format", f"unknown format {fmt!r} (known: {', '.join(FORMAT_NAMES)})")
+    url = r.get("url", str, "")
+    command = r.get("command", list, None)
+    file = r.get("file", str, None)
+    given = [key for key, value in (("url", url), ("command", command), ("file", file)) if value]
+    if len(given) != 1:
+        raise r.fail(None, "needs exactly one of url, command or file" + (f" (found {', '.join(given)})"
+                                                                          if given else ""))
+    if url and not url.lower().startswith(("http://", "https://")):
+        raise r.fail("url", "must start with http:// or https://")
+    if url and "@" in url.split("/", 3)[2]:
+        raise r.fail("url", "must not hold credentials (user:password@): put the whole header in the variable "
+                            "named by header_env")
+    header_env = _env_name(r, "header_env", "") if "header_env" in r.data else ""
+    if header_env and not url:
+        raise r.fail("header_env", "is only for url sources")
+    if command is not None and (not command or not all(isinstance(a, str) and a for a in command)):
+        raise r.fail("command", "must be a non-empty list of strings (the program and its arguments, no shell)")
+    source = DriftSource(name=name, repo=repo, path=path, format=fmt, url=url, header_env=header_env,
+                         command=tuple(command or ()),
+                         file=Path(os.path.normpath(resolve_path(base, file))) if file else None)
+    r.finish()
+    return source
 
 
 def _category(r: _Reader) -> Category:

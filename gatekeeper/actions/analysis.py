@@ -21,7 +21,7 @@ def analyze(config: Config, update: UpdateIn) -> tuple[list[dict[str, Any]], lis
     """(findings, semantic_diff) for an update's changes, as JSON-ready dicts."""
     from gatekeeper import formats
 
-    context = Context(tag_paths=_tag_paths(update)) if update.context else Context()
+    context = _tag_context(update) if update.context else Context()
     findings: list[dict[str, Any]] = []
     diff: list[dict[str, Any]] = []
     for ch in update.changes:
@@ -42,11 +42,11 @@ def analyze(config: Config, update: UpdateIn) -> tuple[list[dict[str, Any]], lis
     return findings, diff
 
 
-def _tag_paths(update: UpdateIn) -> frozenset[str]:
+def _tag_context(update: UpdateIn) -> Context:
     from gatekeeper import formats
 
     files = [(f.path, f.format, f.data()) for f in update.context if f.format != "erp-mapping-csv"]
-    return formats.tag_index(files)
+    return formats.tag_context(files)
 
 
 def _context_findings(update: UpdateIn, context: Context, changed: set[str]) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ from gatekeeper.policy.categories import is_protected
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
-         "controls.md")
+         "controls.md", "drift.csv")
 MANIFEST = "MANIFEST.sha256"
 VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpoint.json "
                   "--public-key public-key.pem")
@@ -148,6 +148,9 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
                  controls.policy_history(session, cp.seq))
         pack.csv("access-review.csv", controls.ACCESS_COLUMNS,
                  controls.access_rows(services.config, services.directory))
+        from gatekeeper.drift.audit import DRIFT_COLUMNS, drift_rows
+
+        pack.csv("drift.csv", DRIFT_COLUMNS, drift_rows(session, start, end))
         pack.put("controls.md", controls.controls_md(_policy_config(services, policy), policy, now,
                                                        cp.key_id).encode("utf-8"))
         pack.manifest()

@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "policy": "gatekeeper.cli.policy:policy",
     "config": "gatekeeper.cli.policy:config_group",
     "notify": "gatekeeper.cli.notify:notify",
+    "drift": "gatekeeper.cli.drift:drift",
 }
 
 

@@ -62,7 +62,6 @@ def _expand(paths: tuple[str, ...], root: Path) -> list[Path]:
 def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
     """Validate files by their category's format; say which were skipped and why (exit codes: README)."""
     from gatekeeper import formats
-    from gatekeeper.formats.base import Context
 
     cfg = app.config
     # Category patterns are relative to the repo root: find it from the first path given, else from here.
@@ -108,7 +107,7 @@ def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
         if path is not None and problem(p, path) is None and cats_of(path)[0] in TAG_FORMATS:
             with contextlib.suppress(OSError):  # reported below if it is one of the files being checked
                 tags.append((path, str(cats_of(path)[0]), p.read_bytes()))
-    context = Context(tag_paths=formats.tag_index(tags))
+    context = formats.tag_context(tags)
     errors = warnings = checked = skipped = unchecked = 0
     for p in files:
         path = rel(p)

@@ -25,6 +25,18 @@ from gatekeeper.errors import GatekeeperError, InputError
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - the hash in config/directory.toml; a demo, never a real secret
 MARKER = ".gatekeeper-demo"
 REPO = "plant-a-ot"
+DRIFT_CONFIG = """
+# Added by `gatekeeper demo`: the Ignition gateway's tag export, dropped into a folder by the plant.
+[drift]
+interval_minutes = 0
+
+[[drift.sources]]
+name = "ignition-gateway"
+repo = "plant-a-ot"
+path = "tags/ignition/full-tag-export.json"
+format = "ignition-tags"
+file = "../plant-export/ignition"
+"""
 
 
 def _copy_resource(src: Any, dst: Path) -> None:
@@ -62,7 +74,8 @@ class Demo:
         _copy_resource(demo.joinpath("config"), self.root / "config")
         text = self.config_path.read_text()
         text = re.sub(r'url = "http://127\.0\.0\.1:\d+"', f'url = "http://127.0.0.1:{self.port}"', text, count=1)
-        self.config_path.write_text(text)
+        repo_path = f'name = "{REPO}"\npath = "../git/{REPO}.git"\n'  # drift checks read main from it
+        self.config_path.write_text(text.replace(f'name = "{REPO}"\n', repo_path, 1) + DRIFT_CONFIG)
         env = {"GATEKEEPER_SECRET_KEY": secrets.token_urlsafe(32), "GATEKEEPER_HOOK_TOKEN": secrets.token_urlsafe(32),
                "GATEKEEPER_CONFIG": str(self.config_path)}
         os.environ.update(env)
@@ -98,6 +111,27 @@ def _sign(app: AppContext, change_id: int, username: str, meaning: str, comment:
     user = app.directory.authenticate(username, DEMO_PASSWORD)
     sign(services, change_id, user, SignRequest(decision="approve", meaning=meaning, comment=comment))
     click.echo(f"    {username} signed change request {change_id}: {meaning}")
+
+
+def _drift(app: AppContext, d: Demo) -> None:
+    """The plant's exporter drops the gateway's tags, one tag edited and the file re-formatted."""
+    import json
+
+    from gatekeeper.actions.context import Services
+    from gatekeeper.drift.check import run_checks
+
+    doc = json.loads((d.work / "tags" / "ignition" / "full-tag-export.json").read_text(encoding="utf-8"))
+    for machine in doc["tags"][0]["tags"][0]["tags"]:
+        if machine.get("name") == "Machine1":
+            status = next(t for t in machine["tags"] if t.get("name") == "Status")
+            counter = next(t for t in status["tags"] if t.get("name") == "PartCount")
+            counter.update({"scaleMode": "Linear", "rawLow": 0, "rawHigh": 1, "scaledLow": 0, "scaledHigh": 2})
+    export = d.root / "plant-export" / "ignition"
+    export.mkdir(parents=True)
+    (export / "full-tag-export.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    services = Services(config=app.config, store=app.store, directory=app.directory)
+    for result in run_checks(services, trigger="demo"):
+        click.echo(f"    {result.line()}")
 
 
 def _change_id(text: str) -> int:
@@ -164,7 +198,10 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     d.commit("alice", "Raise stirrer speed to 240 rpm; count parts in pairs")
     second = _change_id(d.push("alice", "HEAD:refs/heads/raise-rpm", "-o", "gatekeeper.ticket=OT-1234"))
 
-    click.echo("6. the notification outbox delivers: mail to the people who may sign, the author, ...")
+    click.echo("6. someone scales a part counter in the Ignition designer, behind Git's back: drift")
+    _drift(app, d)
+
+    click.echo("7. the notification outbox delivers: mail to the people who may sign, the author, ...")
     from gatekeeper.actions.context import Services
     from gatekeeper.notify.worker import Worker, start_background
 
@@ -178,6 +215,7 @@ Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
   try:   log in as carol and sign {url}/changes/{second} (then bob: it is a financial change)
          log in as alice on the same page: the SoD panel says why she cannot sign
          log in as dave and download the register and evidence pack at {url}/audit
+         {url}/drift: the live Ignition export differs from main (gatekeeper drift check)
   git:   source {d.root / 'env.sh'}; cd {d.work}; edit; git push origin HEAD:refs/heads/my-topic
          (export GATEKEEPER_USER=alice first: on a real server the git host sets it)
   cli:   gatekeeper log verify; gatekeeper audit export --from 2026-01-01 --to 2026-12-31 -o register.csv

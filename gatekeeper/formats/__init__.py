@@ -15,11 +15,11 @@ from typing import Any, Protocol
 from gatekeeper.errors import ConfigError
 from gatekeeper.formats import batchml, erp_mapping, ignition, kepware, plcopen
 from gatekeeper.formats._common import NO_CONTEXT, ContentError, error
-from gatekeeper.formats.base import Analysis, Context, Finding, SemanticChange
+from gatekeeper.formats.base import Analysis, Context, Finding, SemanticChange, TagInfo
 from gatekeeper.policy.registry import CROSS_FILE_FORMATS, FORMAT_NAMES, TAG_FORMATS
 
 __all__ = ["CROSS_FILE_FORMATS", "FORMAT_NAMES", "TAG_FORMATS", "Analysis", "Context", "Finding",
-           "SemanticChange", "analyze", "tag_index"]
+           "SemanticChange", "TagInfo", "analyze", "tag_catalog", "tag_context", "tag_index"]
 
 ADDED_LIMIT = 200
 """An added or removed file lists at most this many elements, then one summary line."""
@@ -135,3 +135,32 @@ def tag_index(files: Iterable[tuple[str, str, bytes]]) -> frozenset[str]:
             kepware_files.append((path, content))
     paths.update(kepware.tag_paths(kepware_files))
     return frozenset(paths)
+
+
+def tag_catalog(files: Iterable[tuple[str, str, bytes]]) -> dict[str, TagInfo]:
+    """Tag path → :class:`TagInfo` (defining systems, data type, engineering unit) for the same
+    input as :func:`tag_index`; where both systems define a path, both are named."""
+    facts: dict[str, list[tuple[str, str, str]]] = {}
+    kepware_files: list[tuple[str, bytes]] = []
+    for path, format_name, content in files:
+        if format_name == "ignition-tags":
+            try:
+                found = ignition.tag_facts(ignition.parse(content, path))
+            except Exception:  # noqa: S112 - skipped, as in tag_index
+                continue
+            for tag, (data_type, unit) in found.items():
+                facts.setdefault(tag, []).append(("ignition", data_type, unit))
+        elif format_name == "kepware-project":
+            kepware_files.append((path, content))
+    for tag, (data_type, unit) in kepware.tag_facts(kepware_files).items():
+        facts.setdefault(tag, []).append(("kepware", data_type, unit))
+    return {tag: TagInfo(frozenset(system for system, _, _ in found),
+                         next((t for _, t, _ in found if t), ""), next((u for _, _, u in found if u), ""))
+            for tag, found in facts.items()}
+
+
+def tag_context(files: Iterable[tuple[str, str, bytes]]) -> Context:
+    """The cross-file :class:`Context` of a repo's tag configuration files (paths and facts)."""
+    catalog = tag_catalog(files)
+    return Context(tag_paths=frozenset(catalog), tags=catalog)
+

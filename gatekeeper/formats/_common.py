@@ -299,9 +299,9 @@ def _lis(first: list[str], second: list[str]) -> set[str]:
         index = previous[index]
     return keep
 
-def read_csv(text: str) -> list[tuple[int, list[str]]]:
+def read_csv(text: str, delimiter: str = ",") -> list[tuple[int, list[str]]]:
     """Rows with the physical line each starts on (quoted fields may span lines); blank lines skipped."""
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(io.StringIO(text), strict=True, delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     start = 1
     try:

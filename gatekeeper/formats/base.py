@@ -6,6 +6,7 @@ approver can read ("setpoint TT-101.high 85.0 → 90.0 °C") instead of raw XML 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -47,14 +48,29 @@ class SemanticChange:
 
 
 @dataclass(frozen=True)
+class TagInfo:
+    """What the repo's tag configurations say about one tag path, for the posting rules.
+
+    ``systems``: the OT systems whose configuration defines it (``ignition``, ``kepware``);
+    ``data_type`` and ``eng_unit``: as configured ('' where the configuration does not say).
+    """
+
+    systems: frozenset[str]
+    data_type: str = ""
+    eng_unit: str = ""
+
+
+@dataclass(frozen=True)
 class Context:
     """Facts from the rest of the repo at the pushed commit, for cross-file checks.
 
     ``tag_paths`` is the set of tag paths defined by the repo's tag configurations (Ignition,
-    Kepware); ``None`` means the caller could not provide it.
+    Kepware); ``None`` means the caller could not provide it. ``tags`` adds, per path, the
+    defining system, data type and engineering unit (``None``: not provided, those rules skipped).
     """
 
     tag_paths: frozenset[str] | None = None
+    tags: Mapping[str, TagInfo] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,21 @@
 """OT-to-ERP posting mappings (CSV): which tag posts which quantity to which ERP document.
 
 Every row is money: a wrong unit, factor or target books wrong quantities, so all changes here are
-``financial``. The cross-file check needs the repo's tag index (``Context.tag_paths``, built by
-:func:`gatekeeper.formats.tag_index` from the tag configurations at the pushed commit).
+``financial`` and the diff says what a change does to the books. The cross-file checks need the
+repo's tag catalog (``Context.tag_paths``/``Context.tags``, built by
+:func:`gatekeeper.formats.tag_context` from the tag configurations at the pushed commit): the tag
+exists, ``ot_source`` is the system that defines it, a quantity does not come from a Boolean or
+String tag, and the posting unit's dimension agrees with the tag's engineering unit.
+
+Excel in Dutch or German settings saves "CSV" with ``;`` between fields and decimal commas: such a
+file is read as what it is (``1,03`` is 1.03), so its findings and diff are those of the comma
+version. A ``.`` in a number of such a file is refused (it may be a thousands separator); a file
+separated by tabs or ``|`` is refused with how to export it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,12 +49,35 @@ ERP_OBJECTS = {"MIGO/101": "goods receipt", "MIGO/261": "goods issue to order",
 REQUIRED = ("mapping_id", "plant", "ot_source", "tag_path", "erp_system", "erp_object", "erp_field", "unit",
             "conversion_factor", "posting_trigger", "financial")
 NO_TAG_INDEX = "tag index not available, tag paths not checked"
+NON_QUANTITY_TYPES = frozenset({"boolean", "string", "text", "document", "datetime", "date", "booleanarray",
+                                "stringarray", "boolean array", "string array"})
+"""Configured data types that hold no quantity (Ignition and Kepware spellings, casefolded)."""
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "mass": ("kg", "g", "mg", "t", "tonne", "tonnes", "lb", "lbs", "oz"),
+    "volume": ("l", "ml", "hl", "m3", "m³", "gal", "bbl"),
+    "count": ("ea", "pc", "pcs", "piece", "pieces", "parts", "count", "units", "st", "stk"),
+    "time": ("h", "hr", "hrs", "hour", "hours", "min", "minutes", "s", "sec", "seconds", "ms"),
+    "energy": ("kwh", "wh", "mwh", "j", "kj", "mj", "gj"),
+    "ratio": ("%", "percent", "ppm"),
+    "length": ("m", "mm", "cm", "km"),
+    "temperature": ("°c", "degc", "°f", "degf"),
+    "pressure": ("bar", "mbar", "pa", "kpa", "psi"),
+    "power": ("kw", "w", "mw"),
+}
+"""Unit spellings (casefolded) by physical dimension; a unit not listed has no known dimension."""
+_DIMENSION = {unit: dimension for dimension, units in DIMENSIONS.items() for unit in units}
+QUANTITY_NOUN = {"mass": "the weighed mass", "volume": "the metered volume", "count": "the counted parts",
+                 "time": "the measured time", "energy": "the metered energy", "ratio": "the measured share"}
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|' characters"}
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d+(,\d*)?|,\d+)([eE][+-]?\d+)?")
 
 
 @dataclass
 class Row:
     line: int
     values: dict[str, str]
+    reported: frozenset[str] = frozenset()
+    """Columns already reported while reading (an ambiguous decimal), not checked again."""
 
     @property
     def mapping_id(self) -> str:
@@ -57,24 +89,60 @@ class MappingFile:
     header: list[str]
     rows: list[Row] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
+    delimiter: str = ","
 
 
 def parse(data: bytes, path: str = "") -> MappingFile:
-    rows = read_csv(decode_text(data, WHAT))
+    text = decode_text(data, WHAT)
+    delimiter = _delimiter(text)
+    if delimiter not in (",", ";"):
+        raise ContentError(f"this mapping is separated by {DELIMITER_NAMES[delimiter]}, not commas or "
+                           "semicolons: export it from Excel as \"CSV UTF-8 (Comma delimited)\" (or \"CSV "
+                           "(semicolon delimited)\" with decimal commas), one mapping per line", "line 1")
+    rows = read_csv(text, delimiter)
     if not rows:
         raise ContentError(f"empty file: the first line must be the header {','.join(COLUMNS)}", "line 1")
     header = [cell.strip() for cell in rows[0][1]]
     if not set(header) & set(COLUMNS):
         raise ContentError(f"not an ERP mapping CSV: the first line must be the header {','.join(COLUMNS)}",
                            "line 1")
-    mapping = MappingFile(header)
+    mapping = MappingFile(header, delimiter=delimiter)
     for line, cells in rows[1:]:
         if len(cells) != len(header):
             mapping.problems.append(error(path, f"line {line}",
                                           f"expected {len(header)} fields, found {len(cells)}"))
             continue
-        mapping.rows.append(Row(line, {name: cell.strip() for name, cell in zip(header, cells, strict=True)}))
+        values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+        reported = _decimal_commas(path, line, values, mapping.problems) if delimiter == ";" else frozenset()
+        mapping.rows.append(Row(line, values, reported))
     return mapping
+
+
+def _delimiter(text: str) -> str:
+    """The header's separator: the one that splits the first line into the most known columns
+    (commas when none does, so the usual "not an ERP mapping CSV" message applies)."""
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    known = set(COLUMNS)
+
+    def hits(separator: str) -> int:
+        return len({cell.strip().strip('"').strip() for cell in first.split(separator)} & known)
+
+    best = max(DELIMITER_NAMES, key=hits)
+    return best if hits(best) > max(hits(","), 1) else ","
+
+
+def _decimal_commas(path: str, line: int, values: dict[str, str], problems: list[Finding]) -> frozenset[str]:
+    """``1,03`` → ``1.03`` in a ``;`` file; a ``.`` there is ambiguous (thousands separator?)."""
+    factor = values.get("conversion_factor", "")
+    if "." in factor:
+        who = f"mapping {values.get('mapping_id') or 'without id'}"
+        problems.append(error(path, f"line {line}", f"{who}: conversion_factor {brief(factor)} in a "
+                              "';'-separated file with decimal commas: '.' may be a thousands separator; write "
+                              "the number with a decimal comma and no thousands separator (e.g. 1000 or 0,5)"))
+        return frozenset({"conversion_factor"})
+    if _DECIMAL_COMMA.fullmatch(factor):
+        values["conversion_factor"] = factor.replace(",", ".")
+    return frozenset()
 
 
 def validate(path: str, data: bytes, context: Context = NO_CONTEXT) -> list[Finding]:
@@ -91,8 +159,10 @@ def check(path: str, mapping: MappingFile, context: Context = NO_CONTEXT) -> lis
     if context.tag_paths is None:
         found.append(finding(path, "line 1", "warning", NO_TAG_INDEX))
     first_line: dict[str, int] = {}
+    postings: dict[tuple[str, str, str, str], Row] = {}
     for row in mapping.rows:
         found.extend(_check_row(path, row, context, first_line))
+        found.extend(_check_posting(path, row, context, postings))
     return sorted(found, key=lambda f: int(f.location.removeprefix("line ")))
 
 
@@ -131,7 +201,7 @@ def _check_row(path: str, row: Row, context: Context, first_line: dict[str, int]
     _enum(values, "posting_trigger", TRIGGERS, bad)
     _enum(values, "financial", ("true", "false"), bad)
     factor = values.get("conversion_factor", "")
-    if factor:
+    if factor and "conversion_factor" not in row.reported:
         number = parse_number(factor)
         if number is None:
             bad(f"conversion_factor {brief(factor)} is not a finite number")
@@ -147,6 +217,42 @@ def _check_row(path: str, row: Row, context: Context, first_line: dict[str, int]
         bad(f"tag {tag} is not defined by any tag configuration (Ignition, Kepware) in this repo")
     return [finding(path, where, "warning" if severity == "warning" else "error", message)
             for severity, message in problems]
+
+
+def _check_posting(path: str, row: Row, context: Context,
+                   postings: dict[tuple[str, str, str, str], Row]) -> list[Finding]:
+    """Double posting, and the rules that need the tag catalog: the defining system, a data type
+    that holds a quantity, a posting unit of the tag's dimension."""
+    values, where = row.values, f"line {row.line}"
+    who = f"mapping {row.mapping_id}" if row.mapping_id else "mapping without id"
+    tag, trigger = values.get("tag_path", ""), values.get("posting_trigger", "")
+    erp_object, erp_field = values.get("erp_object", ""), values.get("erp_field", "")
+    found: list[Finding] = []
+    if tag and trigger and erp_object and erp_field:
+        # Ignition tag paths and SAP objects/fields are case-insensitive: MIGO/101 = migo/101.
+        key = (tag.casefold(), trigger.casefold(), erp_object.casefold(), erp_field.casefold())
+        first = postings.setdefault(key, row)
+        if first is not row:
+            found.append(error(path, where, f"{who}: double posting: tag {tag} at {trigger} to {erp_object} "
+                               f"field {erp_field} is already posted by mapping {first.mapping_id or '(no id)'} "
+                               f"(line {first.line}), so the quantity would be booked twice"))
+    info = context.tags.get(tag) if context.tags is not None and tag else None
+    if info is None:
+        return found
+    source = values.get("ot_source", "")
+    if source in OT_SOURCES and source not in info.systems:
+        defined = " and ".join(sorted(info.systems))
+        found.append(error(path, where, f"{who}: ot_source {source}, but tag {tag} is defined by the {defined} "
+                           f"configuration, not {source}: ot_source must be {defined}"))
+    if info.data_type.casefold() in NON_QUANTITY_TYPES:
+        found.append(error(path, where, f"{who}: posts a quantity ({values.get('unit', '?')} × conversion_factor) "
+                           f"from tag {tag}, whose configured data type is {info.data_type}"))
+    unit = values.get("unit", "")
+    posted, measured = _DIMENSION.get(unit.casefold()), _DIMENSION.get(info.eng_unit.strip().casefold())
+    if posted and measured and posted != measured:
+        found.append(finding(path, where, "warning", f"{who}: posts in {unit} ({posted}) but tag {tag} "
+                             f"reports {info.eng_unit} ({measured}) per its tag configuration"))
+    return found
 
 
 def _enum(values: dict[str, str], column: str, allowed: tuple[str, ...], bad: Callable[..., None]) -> None:
@@ -188,14 +294,33 @@ def _row_changes(key: str, was: dict[str, str], now: dict[str, str]) -> list[Sem
             continue
         old_value, new_value = was.get(column), now.get(column)
         if column == "conversion_factor":
-            text = (f"mapping {key}: conversion factor {brief(old_value)} → {brief(new_value)} "
-                    f"({tag} → {_target(now)})")
+            text = f"mapping {key}{_books(now, old_value, new_value)}: conversion factor {brief(old_value)} → " \
+                   f"{brief(new_value)} ({tag} → {_target(now)})"
         elif column == "tag_path":
-            text = f"mapping {key}: now reads tag {brief(new_value)}, was {brief(old_value)}"
+            text = f"mapping {key}: now books the value of tag {brief(new_value)}, was {brief(old_value)}"
+        elif column == "posting_trigger":
+            text = f"mapping {key}: now books at {brief(new_value)}, was at {brief(old_value)} ({_target(now)})"
+        elif column == "material":
+            text = f"mapping {key}: now books material {brief(new_value)}, was {brief(old_value)} " \
+                   f"({_target(now)})"
+        elif column == "cost_center":
+            text = f"mapping {key}: now charges cost center {brief(new_value)}, was {brief(old_value)}"
         else:
             text = f"mapping {key}: {column} {brief(old_value)} → {brief(new_value)}"
         result.append(SemanticChange("changed", key, text, old_value, new_value, True))
     return result
+
+
+def _books(row: dict[str, str], old: str | None, new: str | None) -> str:
+    """`` now books 2× the counted parts to MIGO/101 (goods receipt)``: the factor change's effect on
+    the posted quantity; '' when either factor is not a positive number."""
+    before, after = parse_number(old or ""), parse_number(new or "")
+    if not before or not after or before <= 0 or after <= 0:
+        return ""
+    noun = QUANTITY_NOUN.get(_DIMENSION.get(row.get("unit", "").casefold(), ""), "the quantity")
+    erp_object = row.get("erp_object", "?")
+    described = f" ({ERP_OBJECTS[erp_object]})" if erp_object in ERP_OBJECTS else ""
+    return f" now books {after / before:.6g}× {noun} to {erp_object}{described}"
 
 
 def _target(row: dict[str, str], only: list[str] | None = None) -> str:

@@ -105,6 +105,28 @@ def tag_paths(tree: TagTree) -> set[str]:
     return paths
 
 
+def tag_facts(tree: TagTree) -> dict[str, tuple[str, str]]:
+    """Tag path → (dataType, engUnit) as configured; a UDT member without its own value takes the
+    one its type definition gives (through nested and inherited types). '' where none is set."""
+    return {path: (_prop(tree, path, "dataType", 0), _prop(tree, path, "engUnit", 0))
+            for path in tag_paths(tree)}
+
+
+def _prop(tree: TagTree, path: str, prop: str, depth: int) -> str:
+    element = tree.elements.get(path)
+    if element is not None and element.props.get(prop):
+        return element.props[prop]
+    if depth > 20:  # a type cycle: stop
+        return ""
+    parts = path.split("/")
+    for cut in range(len(parts) - 1, 0, -1):
+        ancestor = tree.elements.get("/".join(parts[:cut]))
+        if ancestor is not None and ancestor.kind in ("UDT instance", "UDT type") and ancestor.props.get("typeId"):
+            member = "/".join(parts[cut:])
+            return _prop(tree, f"{TYPES_FOLDER}/{ancestor.props['typeId']}/{member}", prop, depth + 1)
+    return ""
+
+
 def _members(tree: TagTree, type_id: str, depth: int, memo: dict[str, frozenset[str]]) -> frozenset[str]:
     if type_id in memo:
         return memo[type_id]

@@ -114,32 +114,48 @@ def _describe(element: Element, prop: str, old: str | None, new: str | None) -> 
 def tag_paths(files: Iterable[tuple[str, bytes]]) -> set[str]:
     """All tag paths of a repo's Kepware files; Project Maker tags join a channel file to the CSV its
     ``tagPath`` names, relative to the folder above ``Channels/`` (matched leniently: case, ``\\``)."""
-    paths: set[str] = set()
+    return set(tag_facts(files))
+
+
+def tag_facts(files: Iterable[tuple[str, bytes]]) -> dict[str, tuple[str, str]]:
+    """Tag path → (data type, engineering unit) of a repo's Kepware files (see :func:`tag_paths`);
+    a scaled tag reports its scaled data type."""
+    facts: dict[str, tuple[str, str]] = {}
     channels: list[tuple[str, KepwareFile]] = []
-    csv_tags: dict[str, list[str]] = {}
+    csv_models: dict[str, KepwareFile] = {}
     for path, data in files:
         try:
             model = parse(data, path)
         except Exception:  # noqa: S112 - unreadable files define no tags; the mapping check names them
             continue
         if model.layout == "config-api":
-            paths.update(model.tags)
+            facts.update((tag, _facts(model.elements.get(tag))) for tag in model.tags)
         elif model.layout == "channel":
             channels.append((path, model))
         else:
-            csv_tags[_norm(path)] = model.tags
+            csv_models[_norm(path)] = model
     by_name: dict[str, list[str]] = {}
-    for csv_path in csv_tags:
+    for csv_path in csv_models:
         by_name.setdefault(posixpath.basename(csv_path), []).append(csv_path)
     for path, channel in channels:
         base = posixpath.dirname(posixpath.dirname(_norm(path)))
         wanted = _norm(posixpath.join(base, channel.tag_file.replace("\\", "/")))
-        if wanted not in csv_tags:
+        if wanted not in csv_models:
             same_name = by_name.get(posixpath.basename(wanted), [])
             wanted = same_name[0] if len(same_name) == 1 else wanted
         stem = posixpath.splitext(posixpath.basename(path.replace("\\", "/")))[0]
-        paths.update(f"{stem}.{channel.device}.{tag}" for tag in csv_tags.get(wanted, []))
-    return paths
+        tag_csv = csv_models.get(wanted)
+        for tag in tag_csv.tags if tag_csv else []:
+            facts[f"{stem}.{channel.device}.{tag}"] = _facts(tag_csv.elements.get(tag) if tag_csv else None)
+    return facts
+
+
+def _facts(element: Element | None) -> tuple[str, str]:
+    props = element.props if element else {}
+    data_type = props.get("data type", "")
+    if _scaled(element) if element else False:
+        data_type = props.get("scaling scaled data type", "") or data_type
+    return data_type, props.get("scaling units", "")
 
 
 def _norm(path: str) -> str:

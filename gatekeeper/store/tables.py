@@ -168,3 +168,20 @@ class NotifyPref(SQLModel, table=True):
     opt_out: bool = False
     digest: bool = False
     updated_at: str = ""
+
+
+class DriftState(SQLModel, table=True):
+    """The last drift check of each source (``/drift``); the log holds every check (``drift.*``)."""
+
+    __tablename__ = "drift_state"
+    source: str = Field(primary_key=True)
+    repo: str
+    path: str
+    state: str                     # "in line" | "drift" | "error"
+    summary: str = ""
+    diff: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON: [{path, changes}]
+    live_sha256: str = ""
+    expected_commit: str = ""
+    checked_at: str
+    since: str                     # when the current state began
+    log_seq: int                   # the drift.checked entry of the last check

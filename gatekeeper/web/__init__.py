@@ -64,6 +64,10 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
 
     register_api(app)
     register_pages(app)
+    if not app.config.get("TESTING"):
+        from gatekeeper.drift import schedule
+
+        app.extensions["gatekeeper.drift"] = schedule.start(app.extensions["gatekeeper"])
     return app
 
 

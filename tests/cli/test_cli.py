@@ -64,5 +64,7 @@ def test_demo_builds_on_embedded_defaults(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "change request 1 deployed to refs/heads/main" in proc.stdout
     assert "change request 2 opened" in proc.stdout
+    assert ("ignition-gateway: drift: 5 changes in tags/ignition/full-tag-export.json: tag "
+            "Exchange/NPEDemo/Machine1/Status/PartCount scaleMode set to Linear") in proc.stdout  # issue 15
     assert (tmp_path / "demo" / "var" / "gatekeeper.db").exists()
     assert oct((tmp_path / "demo" / "env.sh").stat().st_mode & 0o777) == "0o600"

@@ -30,6 +30,7 @@ def is_api_request() -> bool:
 
 def register(app: Flask) -> None:
     from gatekeeper.web.pages import audit, auth, changes, dashboard
+    from gatekeeper.web.pages import drift as drift_page
 
     # Our own hook decides which requests need a token, so blueprints registered later stay covered.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
@@ -57,7 +58,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["utc"] = utc
     app.jinja_env.filters["short"] = short
     app.jinja_env.globals["change_icon"] = ICONS.get
-    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp):
+    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp):
         app.register_blueprint(bp)
     from gatekeeper.web.pages import settings  # mail settings (issue 14)
 

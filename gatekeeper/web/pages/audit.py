@@ -151,7 +151,10 @@ def exception_list(session: Session, start: str, end: str) -> dict[str, Any]:
     overdue = session.exec(select(ChangeRequest).where(
         ChangeRequest.state == State.EMERGENCY.value, col(ChangeRequest.emergency_deadline) < now)
         .order_by(col(ChangeRequest.emergency_deadline)).limit(EXCEPTIONS_LIMIT)).all()
-    return {"refused": refused, "refused_total": int(refused_total),
+    from gatekeeper.drift.audit import drift_exceptions
+
+    drift = list(drift_exceptions(session, start, end, newest_first=True, limit=EXCEPTIONS_LIMIT))
+    return {"refused": refused, "refused_total": int(refused_total), "drift": drift,
             "emergencies": [{**_brief(cr), "overdue": views.is_overdue(cr, now)} for cr in emergencies],
             "overdue": [_brief(cr) for cr in overdue], "limit": EXCEPTIONS_LIMIT}
 
@@ -232,4 +235,7 @@ def summary(kind: str, actor: str, p: dict[str, Any]) -> str:
         return f"policy loaded: {p.get('path')} (sha256 {str(p.get('sha256', ''))[:12]})"
     if kind == kinds.LOG_CHECKPOINT:
         return f"signed checkpoint of seq {p.get('seq')} (key {p.get('key_id')})"
+    if kind.startswith("drift."):
+        detail = p.get("summary") or p.get("error") or p.get("previous") or ""
+        return f"{kind}: {p.get('source')} ({p.get('repo')}:{p.get('path')}) {p.get('result') or ''} {detail}"
     return kind

@@ -1,0 +1,87 @@
+"""Scheduled checks run once per interval across workers and hosts: the claim on SQLite and the real
+PostgreSQL 15, and two real services sharing one database."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from gatekeeper.drift.schedule import claim
+from gatekeeper.store.db import Store
+from gatekeeper.store.tables import ChangeLog
+from tests.drift.conftest import DriftPlant
+from tests.support.plant import free_port
+from tests.support.postgres import pg_database, pg_server, pg_url  # noqa: F401  (fixtures)
+from tests.support.service import running
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db')}/gatekeeper.db"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def stores(db_url: str) -> Iterator[list[Store]]:
+    made = [Store(db_url) for _ in range(6)]  # one engine each: six workers
+    yield made
+    for store in made:
+        store.dispose()
+
+
+def test_one_claim_per_interval_among_concurrent_workers(stores: list[Store]) -> None:
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    won: list[bool] = []
+    barrier = threading.Barrier(len(stores))
+
+    def worker(store: Store) -> None:
+        barrier.wait()
+        won.append(claim(store, 15, now))
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(won) == [False] * (len(stores) - 1) + [True]
+    assert not claim(stores[0], 15, now + timedelta(minutes=14))
+    assert claim(stores[1], 15, now + timedelta(minutes=15))
+    assert not claim(stores[2], 15, now + timedelta(minutes=16))
+
+
+def test_two_services_on_one_database_run_the_scheduled_check_once(dp: DriftPlant) -> None:
+    text = dp.plant.config.read_text().replace("interval_minutes = 0", "interval_minutes = 60")
+    scheduled = dp.plant.dir / "scheduled.toml"
+    scheduled.write_text(text)
+    with dp.store.read() as s:
+        before = max([r.seq for r in s.exec(select(ChangeLog)).all()])
+    plants = []
+    for _ in range(2):
+        port = free_port()
+        cfg = dp.plant.dir / f"scheduled-{port}.toml"
+        cfg.write_text(text.replace(dp.plant.url, f"http://127.0.0.1:{port}"))
+        plants.append(replace(dp.plant, config=cfg, port=port, url=f"http://127.0.0.1:{port}"))
+    with running(plants[0]), running(plants[1]):
+        deadline = time.monotonic() + 20
+        runs: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            with dp.store.read() as s:
+                rows = s.exec(select(ChangeLog).where(ChangeLog.kind == "drift.checked")).all()
+            runs = [json.loads(r.payload) for r in rows if r.seq > before]
+            if len(runs) >= 5:
+                break
+            time.sleep(0.2)
+        time.sleep(1.5)  # room for a second (wrong) run to show up
+        with dp.store.read() as s:
+            rows = s.exec(select(ChangeLog).where(ChangeLog.kind == "drift.checked")).all()
+        runs = [json.loads(r.payload) for r in rows if r.seq > before]
+    assert sorted(str(r["source"]) for r in runs) == sorted(src.name for src in dp.cfg.drift.sources)
+    assert {r["trigger"] for r in runs} == {"schedule"}
