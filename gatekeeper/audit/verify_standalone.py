@@ -361,7 +361,7 @@ def main(argv: list[str]) -> int:
     except Failed as exc:
         print(f"verify.py: FAILED: {exc}", file=sys.stderr)
         return 1
-    except (OSError, ValueError, KeyError, TypeError, dict[int, tuple[str, set[int], dict[str, Any]]]Error) as exc:
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         print(f"verify.py: FAILED: {type(exc).__name__}: {exc} (is every file of the pack intact? compare "
               f"verify.py's own SHA-256 with {MANIFEST})", file=sys.stderr)
         return 1
