@@ -331,7 +331,8 @@ def test_audit_page_and_register_downloads(client: FlaskClient, seed: Seed, app:
     login(client, "dave")
     html = text(client.get(f"/audit?{PERIOD}&verify=1"))
     for fragment in ["Change log status", f"seq {cp.seq}, ", cp.hash, "log intact", "1 in the log verified",
-                     "Refused pushes in the period (1)", "PT-204 nuisance trips", "refusing refs/heads/main"]:
+                     "push.refused: 1", "PT-204 nuisance trips", "refusing refs/heads/main",
+                     'id="chart-weekly"', "Control report (HTML)"]:
         assert fragment in html, fragment
     resp = client.get(f"/audit/register?{PERIOD}&format=csv")
     assert resp.headers["Content-Disposition"].startswith("attachment;")
@@ -391,6 +392,7 @@ def test_overdue_emergency_is_highlighted(client: FlaskClient, seed: Seed, plant
     html = text(client.get("/"))
     assert "1 overdue" in html and 'class="panel panel-alert"' in html and '<tr class="overdue">' in html
     html = text(client.get(f"/audit?{PERIOD}"))
-    overdue = html.split("Overdue retrospective reviews now (1)")[1].split("</table>")[0]
+    assert "retro-overdue: 1" in html
+    overdue = html.split('<tr class="overdue"><td>retro-overdue</td>')[1].split("</tr>")[0]
     assert f'href="/changes/{seed.emergency}"' in overdue
     assert "state-overdue" in text(client.get(f"/changes/{seed.emergency}"))
