@@ -35,7 +35,18 @@ def _empty(chart_id: str, title: str) -> Markup:
 
 
 def _num(v: float) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    return f"{round(v, 2):g}" if isinstance(v, float) else str(v)
+
+
+def human_hours(hours: float | None) -> str:
+    """A lead time for people: ``3.5 h``, ``12 min`` or ``0.4 s`` (the JSON keeps hours)."""
+    if hours is None:
+        return "—"
+    if hours >= 1:
+        return f"{hours:.1f} h"
+    if hours >= 1 / 60:
+        return f"{hours * 60:.1f} min"
+    return f"{hours * 3600:.1f} s"
 
 
 def hbar(chart_id: str, title: str, items: Sequence[tuple[str, float]], *, colour: str = "#1f5fa8",
@@ -69,7 +80,7 @@ def weekly(chart_id: str, title: str, weeks: Sequence[dict[str, Any]], series: S
     top = max(w.get(s, 0) for w in weeks for s in series) or 1
     group_w = len(series) * 12 + 14
     left, plot_h, bottom = 40, 160, 60
-    width = max(left + len(weeks) * group_w + 20, 420)
+    width = max(left + len(weeks) * group_w + 20, left + len(series) * 120)
     height = plot_h + bottom + 30
     body = [f'<line x1="{left}" y1="{plot_h + 10}" x2="{width - 10}" y2="{plot_h + 10}" stroke="#5b6576"/>',
             f'<text x="{left - 6}" y="18" font-size="11" text-anchor="end" fill="#5b6576" {FONT}>{top}</text>',
@@ -98,6 +109,9 @@ def charts(m: dict[str, Any]) -> list[dict[str, Any]]:
     """The charts of a metrics document (``metrics.summarise``), in page order: id, title, svg."""
     lead = m["approval_lead_time_hours"]
     share = m["deployed_with_complete_approvals_share"]
+    # hours, or minutes / seconds when approvals come quicker (0.02 h reads worse than 1.2 min)
+    p90 = lead["p90"] or 0
+    scale, unit = (1, " h") if p90 >= 1 or not lead["count"] else (60, " min") if p90 >= 1 / 60 else (3600, " s")
     out = [
         ("chart-weekly", "Changes by week",
          weekly("chart-weekly", "Changes by week", m["by_week"],
@@ -122,9 +136,10 @@ def charts(m: dict[str, Any]) -> list[dict[str, Any]]:
         ("chart-refusals", "Refused pushes by reason",
          hbar("chart-refusals", "Refused pushes by reason", list(m["refused_pushes_by_reason"].items()),
               colour=COLOURS["refused_pushes"])),
-        ("chart-lead-time", "Approval lead time (hours)",
+        ("chart-lead-time", "Approval lead time, request to last approval",
          hbar("chart-lead-time", "Approval lead time, request to last approval",
-              [("median", lead["median"]), ("90th percentile", lead["p90"])], colour="#1f5fa8", unit=" h")),
+              [("median", scale * lead["median"]), ("90th percentile", scale * lead["p90"])] if lead["count"] else [],
+              colour="#1f5fa8", unit=unit)),
     ]
     return [{"id": i, "title": t, "svg": svg, "note": (f"{share:.1%} of {m['deployed']} deployments"
                                                          if i == "chart-approvals" and share is not None else "")}

@@ -90,7 +90,7 @@ def log_link(service_url: str, seq: Any) -> str | None:
 def render(report: Report) -> str:
     m = report.metrics
     return _env().get_template("report.html").render(
-        r=report, m=m, charts=charts.charts(m), controls=markdown_html(report.controls_md),
+        r=report, m=m, charts=charts.charts(m), hours=charts.human_hours, controls=markdown_html(report.controls_md),
         reconciliation=reconciliation_rows(report.reconciliation), version=__version__,
         log_link=lambda seq: log_link(report.service_url, seq), ok=report.verification.startswith("RESULT: OK"))
 

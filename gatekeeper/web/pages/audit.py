@@ -83,7 +83,7 @@ def index() -> Any:
         figures = compute(svc, start, end, repo=repo, category=category, session=s)
     links = {"from": start_text, "to": end_text, "formats": [(fmt, True) for fmt in FORMATS], "evidence": True}
     return render_template("audit/index.html", form=form, problem=None, status=status, metrics=figures,
-                           charts=charts.charts(figures), downloads=links, choices=choices,
+                           charts=charts.charts(figures), hours=charts.human_hours, downloads=links, choices=choices,
                            chosen={"repo": repo, "category": category}, limit=EXCEPTIONS_LIMIT)
 
 
