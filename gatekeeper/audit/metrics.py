@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from gatekeeper.actions.context import Services
 from gatekeeper.audit import exceptions as exc_mod
 from gatekeeper.audit import register
 from gatekeeper.errors import InputError
 from gatekeeper.ledger.entry import PUSH_REFUSED
-from gatekeeper.store.tables import ChangeLog
+from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 
 COUNTS = ("requested", "approved", "rejected", "deployed", "withdrawn", "emergency")
 METRICS_COLUMNS = ("metric", "value")
@@ -166,15 +166,25 @@ class Tally:
             for c in cats:
                 self.by_category[c][what] += 1
 
-    def incomplete_exceptions(self) -> Iterator[dict[str, Any]]:
-        """``incomplete-approvals`` rows for exceptions.csv: a deployment the approvals did not cover."""
+    def incomplete_exceptions(self, session: Session | None = None) -> Iterator[dict[str, Any]]:
+        """``incomplete-approvals`` rows for exceptions.csv: a deployment the approvals did not cover.
+
+        ``log_seq`` is the change's last log entry (its deployment); rows read without ``log_seqs``
+        look it up in ``session``.
+        """
         for row in self.incomplete:
             need = register.flat(row["approvals_required"]) or "nothing"
             got = row["approvals"] or "none"
             yield {"kind": INCOMPLETE, "at": row["deployed_at"], "actor": row["deployed_by"], "repo": row["repo"],
                    "ref": f"refs/heads/{row['target']}", "change_id": row["change_id"],
                    "detail": f"deployed without complete prior approval: required {need}; counted {got}",
-                   "log_seq": row["log_seqs"][-1] if row["log_seqs"] else None}
+                   "log_seq": row["log_seqs"][-1] if row["log_seqs"] else _last_seq(session, row["change_id"])}
+
+
+def _last_seq(session: Session | None, change_id: int) -> int | None:
+    if session is None:
+        return None
+    return session.exec(select(func.max(ChangeLogRef.seq)).where(ChangeLogRef.change_id == change_id)).one()
 
 
 @dataclass
@@ -277,7 +287,7 @@ def compute(services: Services, start: str, end: str, *, repo: str | None = None
             return compute(services, start, end, repo=repo, category=category, now=now, reconcile=reconcile,
                            session=s)
     tally = Tally(start, end, repo, category)
-    for row in register.rows(services, start, end, now=now, session=session):
+    for row in register.rows(services, start, end, now=now, session=session, log_seqs=False):
         tally.add(row)
     found: list[dict[str, Any]] = []
     if reconcile:
@@ -291,7 +301,7 @@ def compute(services: Services, start: str, end: str, *, repo: str | None = None
 def finish(session: Session, tally: Tally, now: str, reconcile_rows: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Log facts and exceptions added to a tally the caller filled (the evidence pack's single pass)."""
     facts = log_facts(session, tally.start, tally.end, tally.repo)
-    extra = [*tally.incomplete_exceptions(), *reconcile_rows]
+    extra = [*tally.incomplete_exceptions(session), *reconcile_rows]
     exc = [e for e in exc_mod.exception_rows(session, tally.start, tally.end, now, extra)
            if tally.repo is None or e.get("repo") in (None, tally.repo)]
     drift = sum(1 for e in exc if e["kind"] == "hook-drift")
