@@ -15,7 +15,7 @@ from tests.audit.conftest import FORMULA_COMMENT, PERIOD, SPEC_COLUMNS, World, c
 
 EXPECTED = {"register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl",
             "checkpoint.json", "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv",
-            "access-review.csv", "controls.md", "MANIFEST.sha256"}
+            "access-review.csv", "controls.md", "metrics.csv", "report.html", "verify.py", "MANIFEST.sha256"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_pack_verifies_with_verify_pack_and_log_verify(world: World, pack: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     rc, out, err = cli(world.plant, "audit", "verify-pack", str(pack))
     assert rc == 0, err
-    assert out.splitlines()[-1].startswith("verify-pack: OK: 12 files match MANIFEST.sha256")
+    assert out.splitlines()[-1].startswith("verify-pack: OK: 15 files match MANIFEST.sha256")
     with zipfile.ZipFile(pack) as zf:
         zf.extractall(tmp_path)
         verification = zf.read("verification.txt").decode()

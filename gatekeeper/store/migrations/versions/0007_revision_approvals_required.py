@@ -23,6 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # A database made by create_all from today's models and adopted as 0001 already has the column.
+    if "approvals_required" in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("revision")}:
+        return
     with op.batch_alter_table("revision") as batch:
         batch.add_column(sa.Column("approvals_required", sa.Text(), nullable=True))
 
