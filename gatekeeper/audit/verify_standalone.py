@@ -215,6 +215,23 @@ def changes_named(payload: Any) -> set[int]:
     return found
 
 
+def remember(index: dict[int, tuple[str, set[int], dict[str, Any]]], seq: int, entry: dict[str, Any]) -> None:
+    """Keep what the register checks need of an entry that names changes."""
+    named = changes_named(entry["payload"])
+    if named:
+        index[seq] = (entry["kind"], named, entry["payload"])
+
+
+def index_log(lines: Any) -> tuple[int, dict[int, tuple[str, set[int], dict[str, Any]]]]:
+    """The index ``check_log`` builds, from log lines another verifier already checked
+    (``gatekeeper audit verify-pack``)."""
+    index: dict[int, tuple[str, set[int], dict[str, Any]]] = {}
+    n = 0
+    for n, line in enumerate(lines, 1):
+        remember(index, n, json.loads(line))
+    return n, index
+
+
 def check_log(folder: str, cp: dict[str, Any], kid: str) -> tuple[int, dict[int, tuple[str, set[int], dict[str, Any]]]]:
     """Recompute the chain; returns {seq: (kind, change ids, payload)} of entries that name changes."""
     index: dict[int, tuple[str, set[int], dict[str, Any]]] = {}
@@ -248,9 +265,7 @@ def check_log(folder: str, cp: dict[str, Any], kid: str) -> tuple[int, dict[int,
                 if inner["key_id"] == kid:
                     message = CHECKPOINT_DOMAIN + canon({k: inner[k] for k in ("seq", "hash", "ts", "key_id")})
                     openssl_verify(folder, message, inner["signature"], f"seq {n} (log.checkpoint)")
-            named = changes_named(entry["payload"])
-            if named:
-                index[n] = (entry["kind"], named, entry["payload"])
+            remember(index, n, entry)
             prev = computed
             if n == cp["seq"] and prev != cp["hash"]:
                 raise Failed(f"seq {n}: hash {prev[:16]}... differs from the signed checkpoint's "
@@ -361,7 +376,7 @@ def main(argv: list[str]) -> int:
     except Failed as exc:
         print(f"verify.py: FAILED: {exc}", file=sys.stderr)
         return 1
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except Exception as exc:  # a damaged pack (or a damaged verify.py) must still end in one clear line
         print(f"verify.py: FAILED: {type(exc).__name__}: {exc} (is every file of the pack intact? compare "
               f"verify.py's own SHA-256 with {MANIFEST})", file=sys.stderr)
         return 1

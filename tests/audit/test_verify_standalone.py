@@ -85,6 +85,16 @@ def test_one_changed_byte_in_any_file_fails(pack: Path, tmp_path: Path, name: st
         assert "MANIFEST.sha256" in proc.stderr
 
 
+def test_a_damaged_verify_py_still_exits_1(pack: Path, tmp_path: Path) -> None:
+    """Its middle byte changed (in code, not a docstring): it may not even parse, but it never says OK."""
+    folder = unpack(pack, tmp_path / "pack")
+    data = (folder / "verify.py").read_bytes()
+    i = len(data) // 2
+    (folder / "verify.py").write_bytes(data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1:])
+    proc = run(folder)
+    assert proc.returncode == 1 and proc.stderr.strip() and "verify.py: OK" not in proc.stdout
+
+
 def _edit_log(folder: Path, seq: int, change: dict[str, object]) -> None:
     lines = (folder / "log.jsonl").read_bytes().splitlines(keepends=True)
     entry = json.loads(lines[seq - 1])
