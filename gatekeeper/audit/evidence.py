@@ -193,8 +193,13 @@ def _register(pack: _Pack, rows: Iterator[dict[str, Any]], tally: metrics.Tally)
 
 
 def _verify(log_file: IO[bytes], cp: Checkpoint, public_key: Any) -> str:
+    return verification_outcome(lambda: verify_lines(log_file, [cp], public_key))
+
+
+def verification_outcome(run: Any) -> str:
+    """``RESULT: OK`` and the summary, or ``RESULT: FAILED`` and why (verification.txt, report.html)."""
     try:
-        summary = verify_lines(log_file, [cp], public_key)
+        summary = run()
     except LedgerBroken as exc:
         return f"RESULT: FAILED\ngatekeeper: log verify: {exc.message}"
     except InputError as exc:

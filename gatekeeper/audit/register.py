@@ -108,6 +108,20 @@ CR_FIELDS = ("id", "repo", "target", "title", "categories", "financial", "ticket
              "emergency_reason", "emergency_deadline", "retro_approved_at", "state")
 
 
+def _fetch(conn: Any, query: Any) -> list[tuple[Any, ...]]:
+    """Run a Core query on the DB-API cursor: plain tuples, no Row objects (as ``store.log.rows``);
+    at 100,000 CRs building Rows costs more than the queries."""
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    args = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(compiled.string, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def change_batches(services: Services, start: str, end: str, *, session: Session | None = None,
                    batch: int = 1000) -> Iterator[tuple[Session, list[tuple[Any, ...]]]]:
     """The period's CRs as tuples of ``CR_FIELDS`` in change_id order, a batch at a time.
@@ -119,9 +133,8 @@ def change_batches(services: Services, start: str, end: str, *, session: Session
     columns = [_CR[f] for f in CR_FIELDS]
     while True:
         with _session(services, session) as s:
-            crs = [tuple(r) for r in s.connection().execute(
-                sa_select(*columns).where(in_period(start, end), _CR.id > after).order_by(_CR.id).limit(batch)
-            ).all()]
+            crs = _fetch(s.connection(), sa_select(*columns).where(in_period(start, end), _CR.id > after)
+                         .order_by(_CR.id).limit(batch))
             if not crs:
                 return
             yield s, crs
@@ -137,19 +150,19 @@ def _related(s: Session, ids: list[int], with_seqs: bool = True
     run); rows of CRs in the range but outside the period are dropped here.
     """
     conn, lo, hi, wanted = s.connection(), ids[0], ids[-1], set(ids)
-    revs = {(cid, n): (fp, sod, req) for cid, n, fp, sod, req in conn.execute(
+    revs = {(cid, n): (fp, sod, req) for cid, n, fp, sod, req in _fetch(conn,
         sa_select(_REV.change_id, _REV.number, _REV.fingerprint, _REV.sod_findings, _REV.approvals_required)
-        .where(_REV.change_id.between(lo, hi))).all() if cid in wanted}
+        .where(_REV.change_id.between(lo, hi))) if cid in wanted}
     signed: dict[int, list[tuple[str, str, str, str, str]]] = defaultdict(list)
-    for cid, *approval in conn.execute(
+    for cid, *approval in _fetch(conn,
             sa_select(_APP.change_id, _APP.username, _APP.group_name, _APP.meaning, _APP.signed_at, _APP.fingerprint)
-            .where(_APP.change_id.between(lo, hi), _APP.decision == "approve").order_by(_APP.id)).all():
+            .where(_APP.change_id.between(lo, hi), _APP.decision == "approve").order_by(_APP.id)):
         if cid in wanted:
             signed[cid].append(tuple(approval))  # type: ignore[arg-type]
     seqs: dict[int, list[int]] = defaultdict(list)
-    for cid, seq in () if not with_seqs else conn.execute(sa_select(col(ChangeLogRef.change_id), col(ChangeLogRef.seq))
-                                 .where(col(ChangeLogRef.change_id).between(lo, hi))
-                                 .order_by(col(ChangeLogRef.seq))).all():
+    for cid, seq in () if not with_seqs else _fetch(conn, sa_select(col(ChangeLogRef.change_id), col(ChangeLogRef.seq))
+                                                   .where(col(ChangeLogRef.change_id).between(lo, hi))
+                                                   .order_by(col(ChangeLogRef.seq))):
         if cid in wanted:
             seqs[cid].append(seq)
     return revs, signed, seqs

@@ -13,7 +13,6 @@ file to PDF with the print stylesheet instead.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +26,7 @@ from gatekeeper import __version__
 from gatekeeper.actions.context import Services
 from gatekeeper.audit import charts, controls, exceptions, metrics, reconcile, register
 from gatekeeper.ledger.checkpoint import Checkpoint
+from gatekeeper.ledger.verify import verify_rows
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates" / "audit"
 VERIFY_SCRIPT = Path(__file__).with_name("verify_standalone.py")
@@ -113,10 +113,9 @@ def build(services: Services, start: str, end: str, *, now: str | None = None) -
         found = list(exceptions.exception_rows(session, start, end, now, extra))
         figures = metrics.summarise(tally, metrics.log_facts(session, start, end), found,
                                     hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
-        with tempfile.TemporaryFile() as log_file:
-            ledger_log.export_jsonl(session, log_file, upto=cp.seq)  # type: ignore[arg-type]
-            log_file.seek(0)
-            outcome = evidence._verify(log_file, cp, key.public_key())  # type: ignore[arg-type]
+        # the stored rows up to the checkpoint, verified as their export lines (no file in between)
+        outcome = evidence.verification_outcome(
+            lambda: verify_rows(ledger_log.rows(session, upto=cp.seq), [cp], key.public_key()))
         policy = controls.policy_in_force(session, cp.seq, services.config)
         text = controls.controls_md(evidence._policy_config(services, policy), policy, now, cp.key_id)
     return render(Report(start=start, end=end, built=now, metrics=figures, controls_md=text, checkpoint=cp,
