@@ -9,6 +9,7 @@ command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 command -v /usr/bin/chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql-common)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)  # the evidence pack's verify.py checks signatures with it
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
