@@ -13,6 +13,7 @@ What each count means (a change counts in a period by the moment named):
   emergency   break-glass deployments in the period; their retrospective approval is
               ``in_time``, ``late`` (ratified after the deadline) or ``open`` (not ratified yet)
   rejected, withdrawn   changes of the period's population whose state is now rejected / withdrawn
+              (counted in the week they were requested)
   deployed_with_complete_approvals   deployments whose approvals (signatures of the deployed
               content, signed before the deployment) filled every rule required; each one that did
               not is an ``incomplete-approvals`` exception

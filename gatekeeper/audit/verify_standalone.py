@@ -198,14 +198,15 @@ def check_checkpoint(folder: str, kid: str) -> dict[str, Any]:
 
 # -- 3. the log ----------------------------------------------------------------------------------
 def changes_named(payload: Any) -> set[int]:
-    """Every change id an entry's payload names (change_id, change_ids, a ref's deploys), at any depth."""
+    """Every change id an entry's payload names (``change_id``, ``change_ids``, any key containing
+    ``change_id``, a ref's ``deploys``), at any depth: the links ``log_seqs`` are made of."""
     found: set[int] = set()
     stack = [payload]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             for key, value in item.items():
-                if key in CHANGE_KEYS:
+                if key in CHANGE_KEYS or "change_id" in key:  # change_id, change_ids, deploys, intent_change_id…
                     values = value if isinstance(value, list) else [value]
                     found.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
                 else:

@@ -121,7 +121,7 @@ def test_templates_have_no_inline_script_or_style(client: FlaskClient, seed: See
 
 # -- roles ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("user", "status"), [("dave", 200), ("frank", 200), ("carol", 403), ("alice", 403)])
-@pytest.mark.parametrize("path", ["/audit", f"/audit/register?{PERIOD}&format=csv"])
+@pytest.mark.parametrize("path", ["/audit", f"/audit/register?{PERIOD}&format=csv", f"/audit/report?{PERIOD}"])
 def test_audit_needs_auditor_or_admin(client: FlaskClient, user: str, status: int, path: str) -> None:
     login(client, user)
     resp = client.get(path)
@@ -344,6 +344,23 @@ def test_audit_page_and_register_downloads(client: FlaskClient, seed: Seed, app:
     assert len(data) == 4 and list(data[0]) == list(COLUMNS)
     assert client.get(f"/audit/register?{PERIOD}&format=pdf").status_code == 400
     assert client.get("/audit?from=yesterday").status_code == 400
+
+
+def test_audit_metrics_filters_and_report(client: FlaskClient, seed: Seed) -> None:
+    login(client, "dave")
+    html = text(client.get(f"/audit?{PERIOD}&category=erp-mapping"))
+    assert '<option value="erp-mapping" selected>' in html and "Control metrics · erp-mapping" in html
+    assert html.count('class="bar"') >= 3 and "style=" not in html
+    resp = client.get(f"/audit?{PERIOD}&category=%3Cscript%3E")
+    assert resp.status_code == 400 and "category &#39;&lt;script&gt;&#39; is not in the policy" in text(resp)
+    assert client.get(f"/audit?{PERIOD}&repo=elsewhere").status_code == 400
+    resp = client.get(f"/audit/report?{PERIOD}")
+    assert resp.status_code == 200 and resp.headers["Content-Disposition"].startswith("attachment;")
+    report = text(resp)
+    for fragment in ("Change-management control report", "2. Controls as configured", "3. Metrics",
+                     "4. Population and reconciliation to Git", "5. Exceptions", "6. Verification", "RESULT: OK",
+                     "PT-204 nuisance trips", "/log?before="):
+        assert fragment in report, fragment
 
 
 def test_evidence_pack_or_a_clear_message(client: FlaskClient) -> None:
