@@ -288,7 +288,8 @@ def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: 
         "It checks MANIFEST.sha256, recomputes every log hash and link (SPEC §10), checks the checkpoint "
         "signature with `openssl pkeyutl -verify -pubin -rawin`, and ties every register and approvals row "
         "to its log entries. It prints \"verify.py: OK ...\" and exits 0, or names the first failure and "
-        "exits 1. Read it first: it is short, and what it checks is all it claims.",
+        "exits 1. Read it first: it is short, and what it checks is all it claims. Add `--key-id <id>` with "
+        "the key id your organisation keeps on record to have it refuse any other key.",
         "", "4. Policy", "",
         f"policy.toml is the policy in force, SHA-256 {policy.sha256}"
         + (f" (config.loaded at log seq {policy.log_seq})." if policy.log_seq else

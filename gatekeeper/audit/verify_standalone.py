@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """verify.py: check a Gatekeeper evidence pack with nothing but Python 3 and the `openssl` command.
 
-Run it inside the unpacked pack:  python3 verify.py
-Exit 0 when everything verifies; exit 1 naming the first failure. It needs no Gatekeeper, no pip
+Run it inside the unpacked pack:  python3 verify.py [--key-id ID] [FOLDER]
+Exit 0 when everything verifies; exit 1 naming the first failure. ``--key-id`` is the id of the
+signing key your organisation keeps on record (logged as key.created): without it, the pack's own
+public key is trusted and its id printed for you to compare. It needs no Gatekeeper, no pip
 package and no network: only the Python standard library and OpenSSL 3 (for Ed25519). The checks,
 in order:
 
@@ -353,10 +355,12 @@ def check_exceptions(folder: str, head: int) -> int:
     return len(rows)
 
 
-def verify(folder: str) -> list[str]:
+def verify(folder: str, expected_key: str | None = None) -> list[str]:
     """All checks; returns the lines to print. Raises ``Failed`` at the first failure."""
     out = [f"OK {check_manifest(folder)} files match {MANIFEST}"]
     kid = read_public_key(folder)
+    if expected_key is not None and kid != expected_key.strip().lower():
+        raise Failed(f"public-key.pem is key {kid}, not the key {expected_key} you expect (--key-id)")
     cp = check_checkpoint(folder, kid)
     out.append(f"OK checkpoint.json: seq {cp['seq']} hash {cp['hash']} signed by key {kid} (openssl)")
     head, index = check_log(folder, cp, kid)
@@ -370,9 +374,16 @@ def verify(folder: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    folder = argv[1] if len(argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="verify.py", description="Check a Gatekeeper evidence pack (exit 0 intact, "
+                                 "1 naming the first failure).")
+    ap.add_argument("folder", nargs="?", default=os.path.dirname(os.path.abspath(__file__)),
+                    help="the unpacked pack (default: this file's folder)")
+    ap.add_argument("--key-id", default=None, help="the signing key id you expect (16 hex digits)")
+    args = ap.parse_args(argv[1:])
     try:
-        for line in verify(folder):
+        for line in verify(args.folder, args.key_id):
             print(line)
     except Failed as exc:
         print(f"verify.py: FAILED: {exc}", file=sys.stderr)

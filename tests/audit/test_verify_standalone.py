@@ -64,6 +64,18 @@ def test_a_good_pack_verifies_in_a_bare_python(pack: Path, tmp_path: Path) -> No
                                                   "verify_standalone.py").read_bytes()
 
 
+def test_the_key_id_on_record_is_checked(pack: Path, tmp_path: Path) -> None:
+    folder = unpack(pack, tmp_path / "pack")
+    kid = json.loads((folder / "checkpoint.json").read_bytes())["key_id"]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": ""}
+    ok = subprocess.run([sys.executable, "-I", "verify.py", "--key-id", kid], cwd=folder, env=env,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([sys.executable, "-I", str(folder / "verify.py"), "--key-id", "0" * 16, str(folder)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and f"public-key.pem is key {kid}, not the key {'0' * 16}" in bad.stderr
+
+
 def _flip(data: bytes, name: str) -> bytes:
     """One byte changed. In verify.py a byte of its docstring (a changed code byte would not even run:
     Python then exits 1 by itself); elsewhere the middle byte."""
