@@ -23,6 +23,7 @@ command -v samba-tool >/dev/null 2>&1 || lean+=(samba)
 # lives in root's home: Debian's /usr/bin/python3 is readable by everyone.
 [ -x /usr/bin/python3 ] || lean+=(python3)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql-common)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)  # the evidence pack's verify.py checks signatures with it
 
 if [ $((${#need[@]} + ${#lean[@]})) -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -19,7 +19,7 @@ from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputEr
 from gatekeeper.gitio.pushinfo import default_target, option
 from gatekeeper.ledger import entry as kinds
 from gatekeeper.policy import sod, tickets
-from gatekeeper.policy.categories import classify, is_protected
+from gatekeeper.policy.categories import classify, is_protected, merge_rules
 from gatekeeper.policy.fingerprint import fingerprint
 from gatekeeper.policy.paths import malformed
 from gatekeeper.policy.states import SIGNABLE_STATES, State
@@ -105,7 +105,8 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     rev = Revision(change_id=cr.id or 0, number=number, fingerprint=fp, head=update.new,
                    base=update.base or "", pushed_by=pusher, pushed_at=now,
                    commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
-                   semantic_diff=q.dumps(semantic), sod_findings=q.dumps(author_findings))
+                   semantic_diff=q.dumps(semantic), sod_findings=q.dumps(author_findings),
+                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]))  # policy in force
     session.add(rev)
     session.flush()
     # One executemany, not an ORM object per file: a push may carry thousands of files.

@@ -23,7 +23,7 @@ from git import GitCommandError
 
 from gatekeeper import __version__
 from gatekeeper.actions.context import Services
-from gatekeeper.audit import controls, exceptions, reconcile, register
+from gatekeeper.audit import controls, exceptions, metrics, reconcile, register
 from gatekeeper.audit.writers import cell, write_csv
 from gatekeeper.audit.xlsx import write_xlsx
 from gatekeeper.errors import InputError, LedgerBroken
@@ -33,10 +33,11 @@ from gatekeeper.policy.categories import is_protected
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
-         "controls.md", "drift.csv")
+         "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py")
 MANIFEST = "MANIFEST.sha256"
 VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpoint.json "
                   "--public-key public-key.pem")
+STANDALONE_COMMAND = "python3 verify.py"
 _CHUNK = 1 << 20
 
 
@@ -125,13 +126,17 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
     cp = ledger_log.make_checkpoint(services.store, key)
     with services.store.read() as session, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         pack = _Pack(zf)
-        n = _register(pack, register.rows(services, start, end, now=now, session=session))
+        tally = metrics.Tally(start, end)  # fed from the very rows written to the register
+        n = _register(pack, register.rows(services, start, end, now=now, session=session), tally)
         pack.csv("approvals.csv", register.APPROVAL_COLUMNS,
                  register.approval_rows(services, start, end, session=session))
-        results, notes = _reconcile_all(services, session, start, end)
-        extra = [row for r in results for row in r.exceptions(now)] + notes
-        pack.csv("exceptions.csv", exceptions.EXCEPTION_COLUMNS,
-                 exceptions.exception_rows(session, start, end, now, extra))
+        results, notes = reconcile_all(services, session, start, end)
+        extra = [*tally.incomplete_exceptions(), *(row for r in results for row in r.exceptions(now)), *notes]
+        found = list(exceptions.exception_rows(session, start, end, now, extra))
+        pack.csv("exceptions.csv", exceptions.EXCEPTION_COLUMNS, found)
+        figures = metrics.summarise(tally, metrics.log_facts(session, start, end), found,
+                                    hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
+        pack.csv("metrics.csv", metrics.METRICS_COLUMNS, metrics.csv_rows(figures))
         with tempfile.TemporaryFile() as log_file:
             ledger_log.export_jsonl(session, log_file, upto=cp.seq)  # type: ignore[arg-type]
             log_file.seek(0)
@@ -141,8 +146,8 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         pack.put("checkpoint.json", cp.to_json())
         pack.put("public-key.pem", public_key_pem(key.public_key()))
         policy = controls.policy_in_force(session, cp.seq, services.config)
-        pack.put("verification.txt", _verification_text(start, end, now, cp, outcome, results, notes,
-                                                          policy, services).encode("utf-8"))
+        text = _verification_text(start, end, now, cp, outcome, results, notes, policy, services)
+        pack.put("verification.txt", (text + _rules_note(figures)).encode("utf-8"))
         pack.put("policy.toml", policy.raw)
         pack.csv("policy-history.csv", controls.POLICY_HISTORY_COLUMNS,
                  controls.policy_history(session, cp.seq))
@@ -151,13 +156,20 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         from gatekeeper.drift.audit import DRIFT_COLUMNS, drift_rows
 
         pack.csv("drift.csv", DRIFT_COLUMNS, drift_rows(session, start, end))
-        pack.put("controls.md", controls.controls_md(_policy_config(services, policy), policy, now,
-                                                       cp.key_id).encode("utf-8"))
+        controls_text = controls.controls_md(_policy_config(services, policy), policy, now, cp.key_id)
+        pack.put("controls.md", controls_text.encode("utf-8"))
+        from gatekeeper.audit import report
+
+        pack.put("report.html", report.render(report.Report(
+            start=start, end=end, built=now, metrics=figures, controls_md=controls_text, checkpoint=cp,
+            verification=outcome, reconciliation=results, notes=notes, service_url=services.config.service.url,
+            policy_sha256=policy.sha256)).encode("utf-8"))
+        pack.put("verify.py", report.verify_script())
         pack.manifest()
     return n
 
 
-def _register(pack: _Pack, rows: Iterator[dict[str, Any]]) -> int:
+def _register(pack: _Pack, rows: Iterator[dict[str, Any]], tally: metrics.Tally) -> int:
     """register.csv and register.xlsx from one pass over the rows (so both show the same population).
 
     Both are spooled to temporary files (a zip takes one open entry at a time); memory stays flat.
@@ -170,6 +182,7 @@ def _register(pack: _Pack, rows: Iterator[dict[str, Any]]) -> int:
         def tee() -> Iterator[dict[str, Any]]:
             for r in rows:
                 writer.writerow([cell(r.get(c)) for c in register.COLUMNS])
+                tally.add(r)
                 yield r
 
         n = write_xlsx(xlsx_file.name, register.COLUMNS, tee())
@@ -183,8 +196,13 @@ def _register(pack: _Pack, rows: Iterator[dict[str, Any]]) -> int:
 
 
 def _verify(log_file: IO[bytes], cp: Checkpoint, public_key: Any) -> str:
+    return verification_outcome(lambda: verify_lines(log_file, [cp], public_key))
+
+
+def verification_outcome(run: Any) -> str:
+    """``RESULT: OK`` and the summary, or ``RESULT: FAILED`` and why (verification.txt, report.html)."""
     try:
-        summary = verify_lines(log_file, [cp], public_key)
+        summary = run()
     except LedgerBroken as exc:
         return f"RESULT: FAILED\ngatekeeper: log verify: {exc.message}"
     except InputError as exc:
@@ -192,8 +210,8 @@ def _verify(log_file: IO[bytes], cp: Checkpoint, public_key: Any) -> str:
     return f"RESULT: OK\n{summary.describe()}"
 
 
-def _reconcile_all(services: Services, session: Any, start: str, end: str
-                   ) -> tuple[list[reconcile.Result], list[dict[str, Any]]]:
+def reconcile_all(services: Services, session: Any, start: str, end: str
+                  ) -> tuple[list[reconcile.Result], list[dict[str, Any]]]:
     """Reconcile every protected branch of every repo whose attested bare repo is reachable from here."""
     results: list[reconcile.Result] = []
     notes: list[dict[str, Any]] = []
@@ -236,6 +254,16 @@ def _policy_config(services: Services, policy: controls.PolicyInForce) -> Any:
         return services.config
 
 
+def _rules_note(figures: dict[str, Any]) -> str:
+    n = figures["approvals_required_from_current_policy"]
+    if not n:
+        return ("\n6. approvals_required\n\nEvery register row's approvals_required is the rule set recorded on its "
+                "revision when it was opened (the policy in force then).\n")
+    return (f"\n6. approvals_required\n\n{n} register row(s) belong to revisions recorded before Gatekeeper "
+            "kept the rules in force on each revision; their approvals_required is today's policy "
+            "(policy.toml), not necessarily the one in force when they were opened (policy-history.csv).\n")
+
+
 def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: str,
                        results: Sequence[reconcile.Result], notes: Sequence[dict[str, Any]],
                        policy: controls.PolicyInForce, services: Services) -> str:
@@ -256,7 +284,16 @@ def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: 
         "", "2. Files", "",
         "MANIFEST.sha256 lists the SHA-256 of every other file: `sha256sum -c MANIFEST.sha256`, or "
         "`gatekeeper audit verify-pack PACK.zip` for both checks at once.",
-        "", "3. Policy", "",
+        "", "3. Without Gatekeeper", "",
+        "verify.py needs only Python 3 (standard library) and the `openssl` command (OpenSSL 3). In the "
+        "unpacked folder run:", "",
+        f"    {STANDALONE_COMMAND}", "",
+        "It checks MANIFEST.sha256, recomputes every log hash and link (SPEC §10), checks the checkpoint "
+        "signature with `openssl pkeyutl -verify -pubin -rawin`, and ties every register and approvals row "
+        "to its log entries. It prints \"verify.py: OK ...\" and exits 0, or names the first failure and "
+        "exits 1. Read it first: it is short, and what it checks is all it claims. Add `--key-id <id>` with "
+        "the key id your organisation keeps on record to have it refuse any other key.",
+        "", "4. Policy", "",
         f"policy.toml is the policy in force, SHA-256 {policy.sha256}"
         + (f" (config.loaded at log seq {policy.log_seq})." if policy.log_seq else
            " (read from the policy file: no config.loaded entry in the log)."),
@@ -264,7 +301,7 @@ def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: 
     if policy.sha256 != services.config.sha256:
         lines.append(f"Note: the policy file where the pack was built has SHA-256 {services.config.sha256}; "
                      "the service has not loaded it yet.")
-    lines += ["", "4. Reconciliation of protected branches against recorded deployments", ""]
+    lines += ["", "5. Reconciliation of protected branches against recorded deployments", ""]
     for r in results:
         lines.extend(r.lines())
     for note in notes:

@@ -33,6 +33,10 @@ COLUMNS = (
 )
 APPROVAL_COLUMNS = ("change_id", "revision", "fingerprint", "username", "name", "group", "decision",
                     "meaning", "comment", "signed_at", "memberships", "log_seq")
+# ``approvals_required_source`` of a row (not a column): recorded on the revision when it was opened, or,
+# for revisions recorded before that (migration 0007), today's policy.
+RULES_FROM_REVISION = "revision"
+RULES_FROM_CURRENT_POLICY = "current policy"
 # Columns holding RFC 3339 times (written as real dates in XLSX).
 TIME_COLUMNS = frozenset({"requested_at", "approved_at", "deployed_at", "retro_approved_at", "signed_at",
                           "at", "ts"})
@@ -74,14 +78,11 @@ def overdue(emergency: bool, deadline: str | None, retro_approved_at: str | None
     return state == State.EMERGENCY and parse_ts(now) > due
 
 
-def _rules(config: Config, categories_json: str, cache: dict[str, list[dict[str, object]]]
-           ) -> list[dict[str, object]]:
-    """The merged approval rules of a CR's categories under the policy in force (memoised per export)."""
-    if categories_json not in cache:
-        names = set(json.loads(categories_json or "[]"))
-        cats = [c for c in config.categories if c.name in names]
-        cache[categories_json] = [r.to_dict() for r in merge_rules(cats)]
-    return cache[categories_json]
+def _rules(config: Config, categories_json: str) -> list[dict[str, object]]:
+    """The merged approval rules of a CR's categories under today's policy (revisions recorded before
+    ``revision.approvals_required`` existed)."""
+    names = set(json.loads(categories_json or "[]"))
+    return [r.to_dict() for r in merge_rules([c for c in config.categories if c.name in names])]
 
 
 def _loads(text: str | None) -> Any:
@@ -108,6 +109,20 @@ CR_FIELDS = ("id", "repo", "target", "title", "categories", "financial", "ticket
              "emergency_reason", "emergency_deadline", "retro_approved_at", "state", "ticket_state")
 
 
+def _fetch(conn: Any, query: Any) -> list[tuple[Any, ...]]:
+    """Run a Core query on the DB-API cursor: plain tuples, no Row objects (as ``store.log.rows``);
+    at 100,000 CRs building Rows costs more than the queries."""
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    args = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(compiled.string, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def change_batches(services: Services, start: str, end: str, *, session: Session | None = None,
                    batch: int = 1000) -> Iterator[tuple[Session, list[tuple[Any, ...]]]]:
     """The period's CRs as tuples of ``CR_FIELDS`` in change_id order, a batch at a time.
@@ -119,63 +134,78 @@ def change_batches(services: Services, start: str, end: str, *, session: Session
     columns = [_CR[f] for f in CR_FIELDS]
     while True:
         with _session(services, session) as s:
-            crs = [tuple(r) for r in s.connection().execute(
-                sa_select(*columns).where(in_period(start, end), _CR.id > after).order_by(_CR.id).limit(batch)
-            ).all()]
+            crs = _fetch(s.connection(), sa_select(*columns).where(in_period(start, end), _CR.id > after)
+                         .order_by(_CR.id).limit(batch))
             if not crs:
                 return
             yield s, crs
             after = crs[-1][0]
 
 
-def _related(s: Session, ids: list[int]) -> tuple[dict[tuple[int, int], tuple[str, str]],
-                                                  dict[int, list[tuple[str, str, str, str, str]]],
-                                                  dict[int, list[int]]]:
+def _related(s: Session, ids: list[int], with_seqs: bool = True
+             ) -> tuple[dict[tuple[int, int], tuple[str, str, str | None]],
+                        dict[int, list[tuple[str, str, str, str, str]]], dict[int, list[int]]]:
     """Revisions, approving signatures and log seqs of a batch of CRs (ids ascending): one query each.
 
     Queries take the id range rather than an IN list of 1,000 parameters (cheaper to compile and
     run); rows of CRs in the range but outside the period are dropped here.
     """
     conn, lo, hi, wanted = s.connection(), ids[0], ids[-1], set(ids)
-    revs = {(cid, n): (fp, sod) for cid, n, fp, sod in conn.execute(
-        sa_select(_REV.change_id, _REV.number, _REV.fingerprint, _REV.sod_findings)
-        .where(_REV.change_id.between(lo, hi))).all() if cid in wanted}
+    revs = {(cid, n): (fp, sod, req) for cid, n, fp, sod, req in _fetch(conn,
+        sa_select(_REV.change_id, _REV.number, _REV.fingerprint, _REV.sod_findings, _REV.approvals_required)
+        .where(_REV.change_id.between(lo, hi))) if cid in wanted}
     signed: dict[int, list[tuple[str, str, str, str, str]]] = defaultdict(list)
-    for cid, *approval in conn.execute(
+    for cid, *approval in _fetch(conn,
             sa_select(_APP.change_id, _APP.username, _APP.group_name, _APP.meaning, _APP.signed_at, _APP.fingerprint)
-            .where(_APP.change_id.between(lo, hi), _APP.decision == "approve").order_by(_APP.id)).all():
+            .where(_APP.change_id.between(lo, hi), _APP.decision == "approve").order_by(_APP.id)):
         if cid in wanted:
             signed[cid].append(tuple(approval))  # type: ignore[arg-type]
     seqs: dict[int, list[int]] = defaultdict(list)
-    for cid, seq in conn.execute(sa_select(col(ChangeLogRef.change_id), col(ChangeLogRef.seq))
-                                 .where(col(ChangeLogRef.change_id).between(lo, hi))
-                                 .order_by(col(ChangeLogRef.seq))).all():
+    for cid, seq in () if not with_seqs else _fetch(conn, sa_select(col(ChangeLogRef.change_id), col(ChangeLogRef.seq))
+                                                   .where(col(ChangeLogRef.change_id).between(lo, hi))
+                                                   .order_by(col(ChangeLogRef.seq))):
         if cid in wanted:
             seqs[cid].append(seq)
     return revs, signed, seqs
 
 
 def rows(services: Services, start: str, end: str, *, now: str | None = None, session: Session | None = None,
-         batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """Register rows for the period in change_id order; ``now`` decides ``retro_overdue`` (injectable)."""
+         batch: int = 1000, log_seqs: bool = True) -> Iterator[dict[str, Any]]:
+    """Register rows for the period in change_id order; ``now`` decides ``retro_overdue`` (injectable).
+
+    ``log_seqs=False`` leaves ``log_seqs`` empty and skips its query (the largest: every log entry
+    about every change) for readers that only count, such as the metrics.
+    """
     now = now or utc_now()
-    rules: dict[str, list[dict[str, object]]] = {}
+    rules: dict[str, list[dict[str, object]]] = {}     # today's rules per category set (old revisions)
+    recorded: dict[str, list[dict[str, object]]] = {}  # recorded rule sets, parsed once each
     categories: dict[str, list[str]] = {}  # the same few category sets recur on every row
     for s, crs in change_batches(services, start, end, session=session, batch=batch):
-        revs, signed, seqs = _related(s, [cr[0] for cr in crs])
+        revs, signed, seqs = _related(s, [cr[0] for cr in crs], log_seqs)
         for (cid, repo, target, title, cats, financial, ticket, requested_by, requested_at, revision, approved_at,
              deployed_at, deployed_by, deployed_commit, emergency, emergency_reason, deadline, retro_at,
              state, ticket_state) in crs:
-            fp, sod = revs.get((cid, revision), ("", ""))
+            fp, sod, recorded_json = revs.get((cid, revision), ("", "", None))
+            counted = [a for a in signed[cid] if a[4] == fp]  # only signatures of the current content count
             if cats not in categories:
                 categories[cats] = _loads(cats)
+            if recorded_json is None:  # recorded before migration 0007: today's policy, and the row says so
+                if cats not in rules:
+                    rules[cats] = _rules(services.config, cats)
+                required, source = rules[cats], RULES_FROM_CURRENT_POLICY
+            else:
+                if recorded_json not in recorded:
+                    recorded[recorded_json] = _loads(recorded_json)
+                required, source = recorded[recorded_json], RULES_FROM_REVISION
             yield {
                 "change_id": cid, "repo": repo, "target": target, "title": title,
                 "categories": list(categories[cats]), "financial": bool(financial), "ticket": ticket,
                 "requested_by": requested_by, "requested_at": requested_at, "revision": revision,
-                "fingerprint": fp, "approvals_required": [dict(r) for r in _rules(services.config, cats, rules)],
-                # SPEC §9: ``username (group, meaning, timestamp)``; only signatures of the current content count
-                "approvals": "; ".join(f"{u} ({g}, {m}, {t})" for u, g, m, t, f in signed[cid] if f == fp),
+                "fingerprint": fp, "approvals_required": [dict(r) for r in required],
+                "approvals_required_source": source,  # not a column: verification.txt and the report count it
+                # SPEC §9: ``username (group, meaning, timestamp)``
+                "approvals": "; ".join(f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted),
+                "approvals_given": counted,  # not a column: (username, group, meaning, signed_at, fingerprint)
                 "approved_at": approved_at, "sod_findings": _loads(sod), "deployed_at": deployed_at,
                 "deployed_by": deployed_by, "deployed_commit": deployed_commit, "emergency": bool(emergency),
                 "emergency_reason": emergency_reason, "retro_approved_at": retro_at,

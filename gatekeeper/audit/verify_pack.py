@@ -6,7 +6,9 @@ The checks, in order; the first failure stops with its reason:
   (2) every file the pack must hold is there, and every file but the manifest is listed in it;
   (3) each listed file's SHA-256 equals the manifest's;
   (4) ``log.jsonl`` verifies from seq 1 against ``checkpoint.json`` with ``public-key.pem``, and
-      ends exactly at the checkpoint's seq (``ledger.verify``, the code behind ``log verify``).
+      ends exactly at the checkpoint's seq (``ledger.verify``, the code behind ``log verify``);
+  (5) every ``register.csv`` and ``approvals.csv`` row is tied to its log entries, and
+      ``exceptions.csv`` points into the log (the same checks as the pack's ``verify.py``).
 
 Exit 0 when all pass, 1 when the pack was altered (names the file or the first bad seq), 2 when
 the input is not a usable pack. The manifest shows the files were not changed after packing; the
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +54,25 @@ def read_manifest(text: str) -> dict[str, str]:
             raise PackTampered(f"{MANIFEST} lists {m.group(2)} twice")
         entries[m.group(2)] = m.group(1)
     return entries
+
+
+def _tied(zf: zipfile.ZipFile, csv_names: list[str]) -> list[str]:
+    """verify.py's checks (4), on the log ``ledger.verify`` has just verified."""
+    from gatekeeper.audit import verify_standalone as standalone
+
+    with zf.open("log.jsonl") as fh:
+        head, index = standalone.index_log(fh)
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-verify-pack-") as tmp:
+        for name in csv_names:
+            Path(tmp, name).write_bytes(zf.read(name))
+        try:
+            out = [f"OK register.csv: {standalone.check_register(tmp, head, index)} rows tied to their log seqs",
+                   f"OK approvals.csv: {standalone.check_approvals(tmp, head, index)} signatures are the ones "
+                   "the log records",
+                   f"OK exceptions.csv: {standalone.check_exceptions(tmp, head)} rows point into the log"]
+        except standalone.Failed as exc:
+            raise PackTampered(str(exc)) from exc
+    return out
 
 
 def verify_pack(path: Path) -> PackReport:
@@ -101,6 +123,9 @@ def verify_pack(path: Path) -> PackReport:
             raise LedgerBroken(cp.seq + 1, f"log.jsonl goes on to seq {summary.head_seq}, past the signed "
                                            f"checkpoint of seq {cp.seq}")
         report.lines.append(f"OK log.jsonl: {summary.describe()}")
+        # (5) the register tied to the log
+        report.lines.extend(_tied(zf, [n for n in ("register.csv", "approvals.csv", "exceptions.csv")
+                                       if n in names]))
         report.lines.append(f"verify-pack: OK: {len(manifest)} files match {MANIFEST}; the log verifies from "
                             f"seq 1 to the checkpoint of seq {cp.seq} signed by key {cp.key_id}")
     return report

@@ -59,6 +59,8 @@ class Revision(SQLModel, table=True):
     findings: str = Field(default="[]", sa_column=Column(Text, nullable=False))       # JSON
     semantic_diff: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON
     sod_findings: str = Field(default="[]", sa_column=Column(Text, nullable=False))   # JSON (authoring)
+    # JSON [{group, count}]: the rules in force when the revision was opened; NULL before migration 0007
+    approvals_required: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ChangeFile(SQLModel, table=True):

@@ -15,7 +15,8 @@ from tests.audit.conftest import FORMULA_COMMENT, PERIOD, SPEC_COLUMNS, World, c
 
 EXPECTED = {"register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl",
             "checkpoint.json", "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv",
-            "access-review.csv", "controls.md", "MANIFEST.sha256", "drift.csv"}
+            "access-review.csv", "controls.md", "MANIFEST.sha256", "drift.csv", "metrics.csv", "report.html",
+            "verify.py"}
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +168,17 @@ def test_api_evidence_download(world: World, tmp_path: Path) -> None:
     (tmp_path / "api.zip").write_bytes(resp.content)
     rc, _, err = cli(world.plant, "audit", "verify-pack", str(tmp_path / "api.zip"))
     assert rc == 0, err
+
+
+def test_register_row_not_tied_to_the_log_fails_verify_pack(world: World, pack: Path, tmp_path: Path) -> None:
+    """An edit behind a re-made manifest: the hashes match, but the row's log seqs no longer say so."""
+    with zipfile.ZipFile(pack) as zf:
+        lines = zf.read("register.csv").split(b"\r\n")
+    assert lines[1].startswith(b"1,")
+    lines[1] += b" 2"  # log_seqs is the last column; seq 2 is not about change 1
+    bad = rewrite(pack, tmp_path / "bad.zip", "register.csv", b"\r\n".join(lines), fix_manifest=True)
+    rc, _, err = cli(world.plant, "audit", "verify-pack", str(bad))
+    assert rc == 1
+    assert "register.csv, change 1: log seq 2 is not an entry about change 1" in err
+    rc, out, _ = cli(world.plant, "audit", "verify-pack", str(pack))
+    assert rc == 0 and "OK register.csv: 4 rows tied to their log seqs" in out

@@ -52,3 +52,34 @@ def test_push_approve_deploy_on_postgres(pg_plant: Plant, pg_service: Service) -
     proc = gatekeeper(pg_plant, "log", "verify")
     assert proc.returncode == 1
     assert proc.stderr.startswith("gatekeeper: log verify: FAILED at seq 3:")
+
+
+def test_metrics_and_a_pack_that_verifies_without_gatekeeper_on_postgres(pg_plant: Plant, pg_service: Service,
+                                                                         tmp_path: Path) -> None:
+    """The register read model on PostgreSQL: the metrics API, and an evidence pack whose verify.py passes
+    in a bare Python (issue 16)."""
+    import io
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    repo: Repo = make_repo(pg_plant)
+    repo.checkout("topic", create=True)
+    repo.commit({"erp/postings.txt": "FT-204 L\n"}, "first")
+    cid = repo.push("HEAD:refs/heads/topic").change_id()
+    assert not repo.push("HEAD:refs/heads/main").ok
+    for user in ("bob", "carol"):
+        assert pg_service.sign(cid, user).status_code == 201
+    assert repo.push("HEAD:refs/heads/main").ok
+    period = "from=2000-01-01&to=2999-12-31"
+    m = pg_service.get(f"/api/v1/audit/metrics?{period}", "dave").json()
+    assert (m["requested"], m["approved"], m["deployed"], m["refused_pushes"]) == (1, 1, 1, 1)
+    assert m["deployed_with_complete_approvals"] == 1 and m["approval_lead_time_hours"]["count"] == 1
+    resp = pg_service.get(f"/api/v1/audit/evidence?{period}", "dave")
+    assert resp.status_code == 200
+    zipfile.ZipFile(io.BytesIO(resp.content)).extractall(tmp_path / "pack")
+    proc = subprocess.run([sys.executable, "-I", "verify.py"], cwd=tmp_path / "pack", capture_output=True,
+                          text=True, env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": ""}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "OK register.csv: 1 rows tied to their log seqs" in proc.stdout

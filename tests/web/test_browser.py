@@ -122,3 +122,45 @@ def test_auditor_downloads_the_register(sign_in: object, live: Service, seed: Se
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert tuple(rows[0]) == COLUMNS
     assert {int(r["change_id"]) for r in rows} >= {seed.deployed, seed.pending, seed.financial, seed.emergency}
+
+
+CHARTS = ("chart-weekly", "chart-categories", "chart-outcomes", "chart-approvals", "chart-emergency",
+          "chart-refusals", "chart-lead-time")
+
+
+def test_audit_charts_show_data_and_print(sign_in: object, live: Service, seed: Seed, tmp_path: Path) -> None:
+    """Each server-rendered SVG chart has data bars (a screenshot of each is kept), inside the CSP
+    (no CSP console errors: the fixture checks), and the print view drops navigation, keeps the charts."""
+    page = sign_in("dave")  # type: ignore[operator]
+    page.goto(f"{live.url}/audit?from=2000-01-01&to=2999-12-31")
+    expect(page.locator("#metrics-title")).to_be_visible()
+    expect(page.locator("#kpi-complete")).to_contain_text("1 of 1 (100.0 %)")
+    assert page.locator("script").count() == 0
+    for chart in CHARTS:
+        figure = page.locator(f"#{chart}")
+        expect(figure).to_be_visible()
+        bars = figure.locator("svg rect.bar")
+        assert bars.count() > 0, f"{chart} has no data"
+        widths = [float(bars.nth(i).get_attribute("width") or 0) + float(bars.nth(i).get_attribute("height") or 0)
+                  for i in range(bars.count())]
+        assert max(widths) > 12, f"{chart}: bars too small to see: {widths}"
+        box = figure.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 40
+        shot = tmp_path / f"{chart}.png"
+        figure.screenshot(path=str(shot))
+        assert shot.stat().st_size > 2000
+    # charts take their colours from presentation attributes, not (CSP-blocked) style attributes
+    assert page.locator("svg [style]").count() == 0
+    assert page.locator("#chart-refusals rect.bar").first.get_attribute("fill") == "#d35400"
+    page.emulate_media(media="print")
+    expect(page.locator("header.top nav")).to_be_hidden()
+    expect(page.locator("form.filters")).to_be_hidden()
+    expect(page.locator("#chart-weekly svg")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "audit-print.png"), full_page=True)
+    page.pdf(path=str(tmp_path / "audit.pdf"))
+    assert (tmp_path / "audit.pdf").read_bytes()[:5] == b"%PDF-"
+    page.emulate_media(media="screen")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Control report (HTML)").click()
+    report = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Change-management control report" in report and 'class="bar"' in report and "RESULT: OK" in report

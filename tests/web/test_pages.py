@@ -121,7 +121,7 @@ def test_templates_have_no_inline_script_or_style(client: FlaskClient, seed: See
 
 # -- roles ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("user", "status"), [("dave", 200), ("frank", 200), ("carol", 403), ("alice", 403)])
-@pytest.mark.parametrize("path", ["/audit", f"/audit/register?{PERIOD}&format=csv"])
+@pytest.mark.parametrize("path", ["/audit", f"/audit/register?{PERIOD}&format=csv", f"/audit/report?{PERIOD}"])
 def test_audit_needs_auditor_or_admin(client: FlaskClient, user: str, status: int, path: str) -> None:
     login(client, user)
     resp = client.get(path)
@@ -331,7 +331,8 @@ def test_audit_page_and_register_downloads(client: FlaskClient, seed: Seed, app:
     login(client, "dave")
     html = text(client.get(f"/audit?{PERIOD}&verify=1"))
     for fragment in ["Change log status", f"seq {cp.seq}, ", cp.hash, "log intact", "1 in the log verified",
-                     "Refused pushes in the period (1)", "PT-204 nuisance trips", "refusing refs/heads/main"]:
+                     "push.refused: 1", "PT-204 nuisance trips", "refusing refs/heads/main",
+                     'id="chart-weekly"', "Control report (HTML)"]:
         assert fragment in html, fragment
     resp = client.get(f"/audit/register?{PERIOD}&format=csv")
     assert resp.headers["Content-Disposition"].startswith("attachment;")
@@ -343,6 +344,23 @@ def test_audit_page_and_register_downloads(client: FlaskClient, seed: Seed, app:
     assert len(data) == 4 and list(data[0]) == list(COLUMNS)
     assert client.get(f"/audit/register?{PERIOD}&format=pdf").status_code == 400
     assert client.get("/audit?from=yesterday").status_code == 400
+
+
+def test_audit_metrics_filters_and_report(client: FlaskClient, seed: Seed) -> None:
+    login(client, "dave")
+    html = text(client.get(f"/audit?{PERIOD}&category=erp-mapping"))
+    assert '<option value="erp-mapping" selected>' in html and "Control metrics · erp-mapping" in html
+    assert html.count('class="bar"') >= 3 and "style=" not in html
+    resp = client.get(f"/audit?{PERIOD}&category=%3Cscript%3E")
+    assert resp.status_code == 400 and "category &#39;&lt;script&gt;&#39; is not in the policy" in text(resp)
+    assert client.get(f"/audit?{PERIOD}&repo=elsewhere").status_code == 400
+    resp = client.get(f"/audit/report?{PERIOD}")
+    assert resp.status_code == 200 and resp.headers["Content-Disposition"].startswith("attachment;")
+    report = text(resp)
+    for fragment in ("Change-management control report", "2. Controls as configured", "3. Metrics",
+                     "4. Population and reconciliation to Git", "5. Exceptions", "6. Verification", "RESULT: OK",
+                     "PT-204 nuisance trips", "/log?before="):
+        assert fragment in report, fragment
 
 
 def test_evidence_pack_or_a_clear_message(client: FlaskClient) -> None:
@@ -391,6 +409,7 @@ def test_overdue_emergency_is_highlighted(client: FlaskClient, seed: Seed, plant
     html = text(client.get("/"))
     assert "1 overdue" in html and 'class="panel panel-alert"' in html and '<tr class="overdue">' in html
     html = text(client.get(f"/audit?{PERIOD}"))
-    overdue = html.split("Overdue retrospective reviews now (1)")[1].split("</table>")[0]
+    assert "retro-overdue: 1" in html
+    overdue = html.split('<tr class="overdue"><td>retro-overdue</td>')[1].split("</tr>")[0]
     assert f'href="/changes/{seed.emergency}"' in overdue
     assert "state-overdue" in text(client.get(f"/changes/{seed.emergency}"))

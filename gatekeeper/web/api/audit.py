@@ -1,8 +1,9 @@
-"""Auditors' downloads: the change register and the evidence pack (SPEC §6, §9)."""
+"""Auditors' downloads and metrics: the change register, the evidence pack, the control metrics
+(SPEC §6, §9, §11)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 
 from gatekeeper.errors import InputError
 from gatekeeper.web import downloads, services
@@ -36,3 +37,15 @@ def register_export() -> Response:
 def evidence() -> Response:
     start, end = period_args()
     return downloads.evidence_download(services(), start, end, f"{request.args['from']}_{request.args['to']}")
+
+
+@bp.get("/audit/metrics")
+@basic_auth
+@role_required("auditors", "admins")
+def metrics() -> Response:
+    """SPEC §11: the control metrics of the period (optionally one repo / category) as JSON."""
+    from gatekeeper.audit.metrics import compute
+
+    start, end = period_args()
+    repo, category = request.args.get("repo") or None, request.args.get("category") or None
+    return jsonify(compute(services(), start, end, repo=repo, category=category))

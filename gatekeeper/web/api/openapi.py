@@ -60,6 +60,8 @@ SPEC: dict[str, Any] = {
             _q("from", required=True), _q("to", required=True), _q("format")])},
         "/api/v1/audit/evidence": {"get": _op("evidence pack zip (auditors, admins)", params=[
             _q("from", required=True), _q("to", required=True)])},
+        "/api/v1/audit/metrics": {"get": _op("control metrics as JSON (auditors, admins)", params=[
+            _q("from", required=True), _q("to", required=True), _q("repo"), _q("category")])},
     },
     "components": {
         "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},

@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from gatekeeper.actions import views
 from gatekeeper.actions.context import Services
 from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.ledger import entry as kinds
-from gatekeeper.policy.states import State
 from gatekeeper.store import log
-from gatekeeper.store.tables import ChangeLog, ChangeLogRef, ChangeRequest
+from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 from gatekeeper.web import downloads, services
 from gatekeeper.web.forms import PeriodForm
 from gatekeeper.web.pages.auth import login_required, role_required
@@ -56,22 +54,50 @@ def period() -> tuple[PeriodForm, str, str, str, str]:
     return form, start_text, end_text, start, end
 
 
+def filters(svc: Services) -> tuple[str | None, str | None]:
+    """``repo`` and ``category`` of the metrics (names from the policy; anything else is a 400)."""
+    from gatekeeper.audit.metrics import check_filters
+
+    repo, category = request.args.get("repo") or None, request.args.get("category") or None
+    check_filters(svc, repo, category)
+    return repo, category
+
+
 @bp.get("/audit")
 @role_required(*AUDIT_ROLES)
 def index() -> Any:
+    from gatekeeper.audit import charts
+    from gatekeeper.audit.metrics import compute
+
     svc = services()
+    choices = {"repos": [r.name for r in svc.config.repos], "categories": [c.name for c in svc.config.categories]}
     try:
         form, start_text, end_text, start, end = period()
+        repo, category = filters(svc)
     except InputError as exc:
         form = PeriodForm(formdata=request.args)
-        return render_template("audit/index.html", form=form, problem=exc.message, status=None,
-                               exceptions=None, downloads=None), 400
+        return render_template("audit/index.html", form=form, problem=exc.message, status=None, metrics=None,
+                               charts=None, downloads=None, choices=choices, chosen={}), 400
     with svc.store.read() as s:
         status = log_status(svc, s, verify=request.args.get("verify") == "1")
-        exceptions = exception_list(s, start, end)
+        figures = compute(svc, start, end, repo=repo, category=category, session=s)
     links = {"from": start_text, "to": end_text, "formats": [(fmt, True) for fmt in FORMATS], "evidence": True}
-    return render_template("audit/index.html", form=form, problem=None, status=status, exceptions=exceptions,
-                           downloads=links)
+    return render_template("audit/index.html", form=form, problem=None, status=status, metrics=figures,
+                           charts=charts.charts(figures), hours=charts.human_hours, downloads=links, choices=choices,
+                           chosen={"repo": repo, "category": category}, limit=EXCEPTIONS_LIMIT)
+
+
+@bp.get("/audit/report")
+@role_required(*AUDIT_ROLES)
+def report_download() -> Response:
+    """``report.html`` of the period (the evidence pack holds the same report)."""
+    from gatekeeper.audit import report
+
+    _, start_text, end_text, start, end = period()
+    html = report.build(services(), start, end)
+    name = f"control-report_{start_text or 'start'}_{end_text or 'now'}.html"
+    return Response(html, mimetype="text/html",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/audit/register")
@@ -134,35 +160,6 @@ def _public_key(svc: Services) -> Any:
             except GatekeeperError:
                 continue
     return None
-
-
-def exception_list(session: Session, start: str, end: str) -> dict[str, Any]:
-    """Refused pushes and emergency changes in the period, and every review overdue now."""
-    refused_q = select(ChangeLog).where(ChangeLog.kind == kinds.PUSH_REFUSED, col(ChangeLog.ts) >= start,
-                                        col(ChangeLog.ts) < end)
-    refused_total = session.exec(select(func.count()).select_from(refused_q.subquery())).one()
-    refused = [describe(e) for e in session.exec(refused_q.order_by(col(ChangeLog.seq).desc())
-                                                 .limit(EXCEPTIONS_LIMIT)).all()]
-    emergencies = session.exec(select(ChangeRequest).where(
-        col(ChangeRequest.emergency).is_(True), col(ChangeRequest.requested_at) >= start,
-        col(ChangeRequest.requested_at) < end)
-        .order_by(col(ChangeRequest.id).desc()).limit(EXCEPTIONS_LIMIT)).all()
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    overdue = session.exec(select(ChangeRequest).where(
-        ChangeRequest.state == State.EMERGENCY.value, col(ChangeRequest.emergency_deadline) < now)
-        .order_by(col(ChangeRequest.emergency_deadline)).limit(EXCEPTIONS_LIMIT)).all()
-    from gatekeeper.drift.audit import drift_exceptions
-
-    drift = list(drift_exceptions(session, start, end, newest_first=True, limit=EXCEPTIONS_LIMIT))
-    return {"refused": refused, "refused_total": int(refused_total), "drift": drift,
-            "emergencies": [{**_brief(cr), "overdue": views.is_overdue(cr, now)} for cr in emergencies],
-            "overdue": [_brief(cr) for cr in overdue], "limit": EXCEPTIONS_LIMIT}
-
-
-def _brief(cr: ChangeRequest) -> dict[str, Any]:
-    return {"id": cr.id, "title": cr.title, "repo": cr.repo, "target": cr.target, "state": cr.state,
-            "requested_by": cr.requested_by, "requested_at": cr.requested_at, "reason": cr.emergency_reason,
-            "deadline": cr.emergency_deadline, "retro_approved_at": cr.retro_approved_at}
 
 
 # -- the log -----------------------------------------------------------------------------------------

@@ -1,0 +1,123 @@
+"""The control report (issue 16): ``report.html`` in the evidence pack and from ``/audit``.
+
+One self-contained HTML file an auditor prints into the working papers: the period, the controls as
+configured (``controls.md``), the metrics and their charts (inline SVG), the population and how it
+reconciles to Git (counts on both sides), every exception with a link to its log entry, and the
+verification result with the checkpoint it covers. It carries its own stylesheet (screen and print)
+and no script, so it renders the same from a zip, a file share or a browser's print-to-PDF.
+
+No ``report.pdf``: the well-kept HTML-to-PDF library (WeasyPrint) needs Pango and friends from the
+system's package manager on every server that builds packs; every auditor's browser prints this
+file to PDF with the print stylesheet instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from gatekeeper import __version__
+from gatekeeper.actions.context import Services
+from gatekeeper.audit import charts, controls, exceptions, metrics, reconcile, register
+from gatekeeper.ledger.checkpoint import Checkpoint
+from gatekeeper.ledger.verify import verify_rows
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates" / "audit"
+VERIFY_SCRIPT = Path(__file__).with_name("verify_standalone.py")
+
+
+@dataclass
+class Report:
+    start: str
+    end: str
+    built: str
+    metrics: dict[str, Any]
+    controls_md: str
+    checkpoint: Checkpoint
+    verification: str
+    reconciliation: Sequence[reconcile.Result] = ()
+    notes: Sequence[dict[str, Any]] = ()
+    service_url: str = ""
+    policy_sha256: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def verify_script() -> bytes:
+    """The pack's ``verify.py``: the standalone verifier, byte for byte."""
+    return VERIFY_SCRIPT.read_bytes()
+
+
+@cache
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def markdown_html(text: str) -> Markup:
+    """CommonMark with raw HTML disabled (policy names are typed by admins; they are escaped)."""
+    from markdown_it import MarkdownIt
+
+    return Markup(MarkdownIt("commonmark", {"html": False}).render(text))  # noqa: S704 - html off: escaped
+
+
+def reconciliation_rows(results: Sequence[reconcile.Result]) -> list[dict[str, Any]]:
+    """Per repo and branch: what Git shows against what the log recorded."""
+    out = []
+    for r in results:
+        deployments = {d.seq for _, d in r.matched}
+        out.append({"repo": r.repo, "ref": r.ref or "(no protected branch)", "tip": r.tip,
+                    "git_commits": len(r.matched) + len(r.unmatched), "matched": len(r.matched),
+                    "emergency": sum(1 for _, d in r.matched if d.emergency),
+                    "without_change": sum(1 for _, d in r.matched if d.change_id is None and not d.emergency),
+                    "deployments": len(deployments), "unmatched": len(r.unmatched), "missing": len(r.missing),
+                    "drift": len(r.drift), "ok": r.ok, "lines": r.lines()})
+    return out
+
+
+def log_link(service_url: str, seq: Any) -> str | None:
+    """The ``/log`` page scrolled to entry ``seq`` (the pack's ``log.jsonl`` has it on line ``seq``)."""
+    if seq in (None, ""):
+        return None
+    return f"{service_url.rstrip('/')}/log?before={int(seq) + 1}#seq-{int(seq)}"
+
+
+def render(report: Report) -> str:
+    m = report.metrics
+    return _env().get_template("report.html").render(
+        r=report, m=m, charts=charts.charts(m), hours=charts.human_hours, controls=markdown_html(report.controls_md),
+        reconciliation=reconciliation_rows(report.reconciliation), version=__version__,
+        log_link=lambda seq: log_link(report.service_url, seq), ok=report.verification.startswith("RESULT: OK"))
+
+
+def build(services: Services, start: str, end: str, *, now: str | None = None) -> str:
+    """The report for ``[start, end)`` on its own (the ``/audit`` download): signs a checkpoint of the
+    log head and verifies the log up to it, exactly as the evidence pack does."""
+    from gatekeeper.audit import evidence
+    from gatekeeper.store import log as ledger_log
+
+    now = now or register.utc_now()
+    key = evidence._private_key(services)
+    cp = ledger_log.make_checkpoint(services.store, key)
+    with services.store.read() as session:
+        tally = metrics.Tally(start, end)
+        for row in register.rows(services, start, end, now=now, session=session, log_seqs=False):
+            tally.add(row)
+        results, notes = evidence.reconcile_all(services, session, start, end)
+        extra = [*tally.incomplete_exceptions(session), *(row for r in results for row in r.exceptions(now)), *notes]
+        found = list(exceptions.exception_rows(session, start, end, now, extra))
+        figures = metrics.summarise(tally, metrics.log_facts(session, start, end), found,
+                                    hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
+        # the stored rows up to the checkpoint, verified as their export lines (no file in between)
+        outcome = evidence.verification_outcome(
+            lambda: verify_rows(ledger_log.rows(session, upto=cp.seq), [cp], key.public_key()))
+        policy = controls.policy_in_force(session, cp.seq, services.config)
+        text = controls.controls_md(evidence._policy_config(services, policy), policy, now, cp.key_id)
+    return render(Report(start=start, end=end, built=now, metrics=figures, controls_md=text, checkpoint=cp,
+                         verification=outcome, reconciliation=results, notes=notes,
+                         service_url=services.config.service.url, policy_sha256=policy.sha256))
