@@ -172,11 +172,17 @@ def test_api_evidence_download(world: World, tmp_path: Path) -> None:
 
 def test_register_row_not_tied_to_the_log_fails_verify_pack(world: World, pack: Path, tmp_path: Path) -> None:
     """An edit behind a re-made manifest: the hashes match, but the row's log seqs no longer say so."""
+    import csv
+    import io
+
     with zipfile.ZipFile(pack) as zf:
-        lines = zf.read("register.csv").split(b"\r\n")
-    assert lines[1].startswith(b"1,")
-    lines[1] += b" 2"  # log_seqs is the last column; seq 2 is not about change 1
-    bad = rewrite(pack, tmp_path / "bad.zip", "register.csv", b"\r\n".join(lines), fix_manifest=True)
+        rows = list(csv.reader(io.StringIO(zf.read("register.csv").decode("utf-8"), newline="")))
+    assert rows[1][0] == "1"
+    at = rows[0].index("log_seqs")
+    rows[1][at] += " 2"  # seq 2 is not about change 1
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    bad = rewrite(pack, tmp_path / "bad.zip", "register.csv", out.getvalue().encode("utf-8"), fix_manifest=True)
     rc, _, err = cli(world.plant, "audit", "verify-pack", str(bad))
     assert rc == 1
     assert "register.csv, change 1: log seq 2 is not an entry about change 1" in err

@@ -149,10 +149,15 @@ def _other_key(folder: Path) -> None:
 
 
 def _register_seq(folder: Path) -> None:
-    lines = (folder / "register.csv").read_bytes().split(b"\r\n")
-    assert lines[1].startswith(b"1,")
-    lines[1] += b" 2"  # the last cell is log_seqs; log seq 2 is not about change 1
-    (folder / "register.csv").write_bytes(b"\r\n".join(lines))
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((folder / "register.csv").read_text("utf-8"), newline="")))
+    assert rows[1][0] == "1"
+    rows[1][rows[0].index("log_seqs")] += " 2"  # log seq 2 is not about change 1
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    (folder / "register.csv").write_bytes(out.getvalue().encode("utf-8"))
 
 
 def _approval_signer(folder: Path) -> None:
