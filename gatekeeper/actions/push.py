@@ -26,7 +26,7 @@ from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SettleIn, SpooledIn, UpdateIn
 from gatekeeper.config import RepoConfig
 from gatekeeper.directory.base import Directory, Membership, User
-from gatekeeper.errors import DirectoryUnavailable
+from gatekeeper.errors import DirectoryUnavailable, GatekeeperError
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import emergency as em
@@ -248,10 +248,12 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
         return {"messages": [f"repository {req.repo!r} is not in the policy; nothing recorded"]}
     messages: list[str] = []
     handled: set[int] = set(req.intents) | {f.id for f in req.settle}
+    # Protected refs first, in their own transaction: a topic branch moved in the same push must not
+    # change what is recorded, and a failure on a topic branch must not lose a deployment record.
     with services.store.write() as session:
-        # Protected refs first: a topic branch moved in the same push must not change what is recorded.
         messages.extend(_settle_push(services, session, repo, req))
         messages.extend(_housekeeping(services, session, req))
+    with services.store.write() as session:
         for u in req.updates:
             if branch_name(u.ref) is None or _protected(repo, u.ref):
                 continue
@@ -300,13 +302,24 @@ def _housekeeping(services: Services, session: Session, req: HookRequest) -> lis
     repo = services.config.repo(req.repo)
     done = _Settled()
     if repo is not None:
-        for fact in req.settle:
-            settle_intent(services, session, repo, fact, "hook", done)
-        _push_allowed(session, req.repo, None, [], done, "hook")
+        done.lines.extend(settle_from_facts(services, session, repo, req.settle, "hook"))
     for item in req.spooled:
         _deliver_spooled(session, req.repo, item)
     if req.spooled:
         done.lines.append(f"{len(req.spooled)} refusal(s) made while the service was unreachable are now logged")
+    return done.lines
+
+
+def settle_from_facts(services: Services, session: Session, repo: RepoConfig, facts: Sequence[SettleIn],
+                      settled_by: str) -> list[str]:
+    """Settle open intents from what their refs really hold (a later hook run, or ``audit reconcile``)."""
+    done = _Settled()
+    for fact in facts:
+        outcome = settle_intent(services, session, repo, fact, settled_by, done)
+        if outcome is not None:
+            done.lines.append(f"deploy intent {fact.id} {outcome} from the ref's real value "
+                              f"({fact.actual or 'no such ref'})")
+    _push_allowed(session, repo.name, None, [], done, settled_by)
     return done.lines
 
 
@@ -391,7 +404,7 @@ def _emergency(services: Services, session: Session, repo: RepoConfig, intent: D
             with session.begin_nested():
                 cr, lines = open_or_revise(services, session, repo.name, u, intent.pusher, [],
                                            emergency_reason=grant.reason)
-        except DirectoryUnavailable as exc:
+        except GatekeeperError as exc:  # a directory outage must not lose the break-glass record
             note = (note + "; " if note else "") + f"emergency change request not opened: {exc.message}"
     elif u is None:
         note = (note + "; " if note else "") + "no change request opened (recorded without the push's contents)"

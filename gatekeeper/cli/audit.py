@@ -83,9 +83,13 @@ def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: s
         repo_name = reconcile.repo_name(gitrepo, name, [r.name for r in app.config.repos])
         if app.config.repo(repo_name) is None:
             raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path}")
+        from gatekeeper.actions.context import Services
+
+        settled = reconcile.settle_intents(Services(app.config, app.store, app.directory), gitrepo, local,
+                                           repo_name)
         with app.store.read() as session:
             result = reconcile.reconcile(session, gitrepo, local, repo_name, branch, start, end)
-    for line in result.lines(verbose):
+    for line in [*result.lines(verbose), *(f"SETTLED {line}" for line in settled)]:
         click.echo(line)
     return 0 if result.ok else 1
 

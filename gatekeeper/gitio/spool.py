@@ -20,8 +20,8 @@ HOOK_STATE = "gatekeeper"
 _SHELLS = ("pre-receive", "post-receive", "sh", "dash", "bash")
 
 
-def state_dir(name: str) -> str:
-    return os.path.join(os.environ.get("GIT_DIR") or ".", HOOK_STATE, name)
+def state_dir(name: str, git_dir: str | None = None) -> str:
+    return os.path.join(git_dir or os.environ.get("GIT_DIR") or ".", HOOK_STATE, name)
 
 
 def _stat(pid: int) -> tuple[str, int, str] | None:
@@ -122,13 +122,19 @@ def own_intents() -> tuple[list[str], list[int]]:
     return paths, ids
 
 
+def intent_ids(git_dir: str | None = None) -> tuple[set[int], set[int]]:
+    """Ids noted by pushes still running (their post-receive settles them), and by pushes that are gone."""
+    live: set[int] = set()
+    gone: set[int] = set()
+    for _, record in _read(state_dir("intents", git_dir)):
+        running = alive(int(record.get("pid") or 0), str(record.get("start") or ""))  # type: ignore[call-overload]
+        (live if running else gone).update(
+            int(i["id"]) for i in record.get("intents", []) if isinstance(i, dict))  # type: ignore[attr-defined]
+    return live, gone
+
+
 def live_intent_ids() -> set[int]:
-    """Ids held by pushes still running (their post-receive will settle them)."""
-    out: set[int] = set()
-    for _, record in _read(state_dir("intents")):
-        if alive(int(record.get("pid") or 0), str(record.get("start") or "")):  # type: ignore[call-overload]
-            out.update(int(i["id"]) for i in record.get("intents", []) if isinstance(i, dict))  # type: ignore[attr-defined]
-    return out
+    return intent_ids()[0]
 
 
 def stale_intents() -> tuple[list[str], list[dict[str, object]]]:
