@@ -408,6 +408,8 @@ def _emergency(services: Services, session: Session, repo: RepoConfig, intent: D
             note = (note + "; " if note else "") + f"emergency change request not opened: {exc.message}"
     elif u is None:
         note = (note + "; " if note else "") + "no change request opened (recorded without the push's contents)"
+    else:
+        note = (note + "; " if note else "") + "no file changes, so no change request to approve"
     now = log.utc_now()
     deadline = _deadline(services, now)
     if cr is not None:
@@ -425,8 +427,7 @@ def _emergency(services: Services, session: Session, repo: RepoConfig, intent: D
     session.add(Deployment(change_id=cr.id if cr else None, repo=repo.name, ref=intent.ref, old=intent.old,
                            new=intent.new, pushed_by=intent.pusher, at=now, emergency=True, log_seq=entry.seq))
     if cr is None:
-        done.lines.append(f"EMERGENCY update of {intent.ref} by {intent.pusher} recorded ({grant.reason}); "
-                          "no change request to approve" + (f" ({note})" if note else ""))
+        done.lines.append(f"EMERGENCY update of {intent.ref} by {intent.pusher} recorded ({grant.reason}); {note}")
         return entry.seq
     url = services.change_url(cr.id or 0)
     due = (f"nothing to approve retrospectively (no approval rules apply): {url}"
