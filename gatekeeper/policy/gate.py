@@ -51,15 +51,6 @@ class Candidate:
     state: str = ""
 
 
-@dataclass(frozen=True)
-class GateResult:
-    allow: bool
-    messages: tuple[str, ...]
-    deployed: tuple[int, ...] = ()               # CR ids the push deploys
-    unapproved_ok: tuple[str, ...] = ()          # paths allowed without approval
-    approvals: tuple[tuple[int, tuple[dict[str, object], ...]], ...] = ()  # per deployed CR
-
-
 def partition(needed: frozenset[FileChange], allowed: frozenset[FileChange],
               candidates: Sequence[Candidate]) -> list[Candidate] | None:
     """Disjoint ready CRs covering every needed change exactly once, or None.
