@@ -250,9 +250,10 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
     handled: set[int] = set(req.intents) | {f.id for f in req.settle}
     # Protected refs first, in their own transaction: a topic branch moved in the same push must not
     # change what is recorded, and a failure on a topic branch must not lose a deployment record.
-    with services.store.write() as session:
-        messages.extend(_settle_push(services, session, repo, req))
-        messages.extend(_housekeeping(services, session, req))
+    if req.intents or req.settle or req.spooled or any(_protected(repo, u.ref) for u in req.updates):
+        with services.store.write() as session:
+            messages.extend(_settle_push(services, session, repo, req))
+            messages.extend(_housekeeping(services, session, req))
     with services.store.write() as session:
         for u in req.updates:
             if branch_name(u.ref) is None or _protected(repo, u.ref):
