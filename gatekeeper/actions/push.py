@@ -269,8 +269,9 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
             else:
                 messages.extend(open_or_revise(services, session, req.repo, u, req.pusher, req.push_options)[1])
         cutoff = (datetime.now(UTC) - SETTLE_GRACE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        unsettled = [{"id": i.id, "ref": i.ref, "old": i.old, "new": i.new}
-                     for i in q.open_intents(session, repo.name) if i.id not in handled and i.decided_at < cutoff]
+        unsettled = [{"id": i, "ref": ref, "old": old, "new": new}
+                     for i, ref, old, new, at in q.open_intents_brief(session, repo.name)
+                     if i not in handled and at < cutoff]
     return {"messages": messages, "unsettled": unsettled}
 
 

@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from gatekeeper.policy.fingerprint import FileChange
@@ -188,24 +189,44 @@ def gate_state(session: Session, change_ids: Sequence[int]) -> dict[int, tuple[s
     return out
 
 
+_PATHS = ChangePath.__table__  # type: ignore[attr-defined]
+_UNINDEX = _PATHS.delete().where(_PATHS.c.change_id == bindparam("cid"))
+_INDEX = _PATHS.insert()
+
+
 def index_revision(session: Session, cr: ChangeRequest, revision_id: int, paths: Sequence[str]) -> None:
-    """Point the gate's path index at a CR's new current revision (emergency CRs are never candidates)."""
-    unindex(session, cr.id or 0)
+    """Point the gate's path index at a CR's new current revision (emergency CRs are never candidates).
+
+    Core statements compiled once: this runs in every topic push's write transaction.
+    """
+    conn = session.connection()
+    if cr.current_revision:  # a CR's first revision has nothing to replace
+        conn.execute(_UNINDEX, {"cid": cr.id})
     if cr.emergency:
         return
     rows = [{"change_id": cr.id, "path": p, "repo": cr.repo, "target": cr.target, "revision_id": revision_id}
             for p in sorted(set(paths))]
     if rows:
-        session.execute(insert(ChangePath), rows)
+        conn.execute(_INDEX, rows)
 
 
 def unindex(session: Session, change_id: int) -> None:
-    session.execute(delete(ChangePath).where(col(ChangePath.change_id) == change_id))
+    session.connection().execute(_UNINDEX, {"cid": change_id})
 
 
 # --- deploy intents (SPEC §11) -------------------------------------------------------------------
 
 INTENT_OPEN, INTENT_CONFIRMED, INTENT_VOIDED = "open", "confirmed", "voided"
+
+
+_INTENTS = DeployIntent.__table__  # type: ignore[attr-defined]
+_OPEN_BRIEF = sa_select(_INTENTS.c.id, _INTENTS.c.ref, _INTENTS.c.old, _INTENTS.c.new, _INTENTS.c.decided_at).where(
+    _INTENTS.c.repo == bindparam("repo"), _INTENTS.c.state == INTENT_OPEN).order_by(_INTENTS.c.id)
+
+
+def open_intents_brief(session: Session, repo: str) -> list[tuple[int, str, str, str, str]]:
+    """``(id, ref, old, new, decided_at)`` of the repo's open intents: one indexed query, no ORM objects."""
+    return [tuple(r) for r in session.connection().execute(_OPEN_BRIEF, {"repo": repo}).all()]  # type: ignore[misc]
 
 
 def open_intents(session: Session, repo: str) -> list[DeployIntent]:
@@ -228,4 +249,6 @@ def intent_change_ids(intent: DeployIntent) -> list[int]:
 
 def claimed(session: Session, repo: str) -> dict[int, int]:
     """CR id → the open deploy intent deploying it (racing pushes must not deploy a CR twice)."""
+    if not open_intents_brief(session, repo):  # the usual case: one cheap query
+        return {}
     return {cid: i.id or 0 for i in open_intents(session, repo) for cid in intent_change_ids(i)}
