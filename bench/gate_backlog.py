@@ -138,28 +138,37 @@ def backlog(label: str, plant: Plant) -> None:
 
 
 def contention(label: str, plant: Plant, repo: Repo, svc: Service) -> None:
-    """A topic push alone, and started while protected pushes keep the gate busy (10,000 open CRs)."""
+    """A topic push and a signature alone, and started just after a protected push's gate call began."""
     def topic_push(i: int) -> float:
         git(repo.work, "checkout", "-q", "-B", f"t-{i}", "main")
         repo.commit({f"cfg/t{i}.txt": f"{i}\n"}, f"t{i}")
         return timed(repo.work, "push", "-q", "origin", f"HEAD:refs/heads/t-{i}")
 
-    alone = statistics.median(topic_push(i) for i in range(3))
+    def signature(cid: int) -> float:
+        t = time.perf_counter()
+        assert svc.sign(cid, "carol").status_code == 201
+        return time.perf_counter() - t
+
+    def during(action: object, arg: int) -> float:
+        thread = threading.Thread(target=gate_call, args=(svc, data))
+        thread.start()
+        time.sleep(0.005)
+        elapsed = action(arg)  # type: ignore[operator]
+        thread.join()
+        return elapsed
+
     head = approved_topic(repo, svc, "busy")
     data = body_for(plant, repo, head)
-    stop = threading.Event()
-    calls: list[float] = []
-
-    def busy() -> None:
-        while not stop.is_set():
-            calls.append(gate_call(svc, data))
-
-    thread = threading.Thread(target=busy)
-    thread.start()
-    time.sleep(0.3)
-    during = statistics.median(topic_push(10 + i) for i in range(3))
-    stop.set()
-    thread.join()
+    pending = []
+    for i in range(6):
+        git(repo.work, "checkout", "-q", "-B", f"s-{i}", "main")
+        repo.commit({f"cfg/s{i}.txt": f"{i}\n"}, f"s{i}")
+        pending.append(repo.push(f"HEAD:refs/heads/s-{i}").change_id())
+    topic_alone = statistics.median(topic_push(i) for i in range(3))
+    topic_during = statistics.median(during(topic_push, 10 + i) for i in range(3))
+    sign_alone = statistics.median(signature(cid) for cid in pending[:3])
+    sign_during = statistics.median(during(signature, cid) for cid in pending[3:])
+    calls = [gate_call(svc, data) for _ in range(3)]
     # The protected push's own write: the decision's transaction, timed in-process on the same database.
     from gatekeeper.actions import push as actions
     from gatekeeper.actions.context import Services
@@ -188,9 +197,10 @@ def contention(label: str, plant: Plant, repo: Repo, svc: Service) -> None:
     actions.record_push(services, HookRequest.model_validate(
         {"repo": "plant-a-ot", "updates": [], "intents": [i["id"] for i in out["intents"]]}))
     store.dispose()
-    print(f"{label}: topic push alone {alone:.3f} s; started during protected pushes {during:.3f} s "
-          f"(+{during - alone:.3f} s); the protected push's write transaction {held[0] * 1000:.1f} ms, "
-          f"gate call {statistics.median(calls):.3f} s")
+    print(f"{label}, 10,000 open CRs: topic push alone {topic_alone:.3f} s, started during a protected push "
+          f"{topic_during:.3f} s (+{topic_during - topic_alone:.3f} s); signature alone {sign_alone:.3f} s, during "
+          f"{sign_during:.3f} s (+{sign_during - sign_alone:.3f} s); the protected push's gate call "
+          f"{statistics.median(calls):.3f} s, of which its write transaction {held[0] * 1000:.1f} ms")
 
 
 def many_refs(plant: Plant) -> None:
@@ -199,7 +209,7 @@ def many_refs(plant: Plant) -> None:
         repo = make_repo(plant)
         git(repo.work, "checkout", "-q", "-b", "main")
         repo.commit({"docs/base.md": "base\n"}, "base")
-        for n in (250, 1000):
+        for n in (250, 2000):
             refs = [f"{n}-{i}" for i in range(n)]
             # one commit per ref, built with plumbing (fast), each touching its own file
             base = repo.head()
