@@ -287,7 +287,9 @@ def _settle_push(services: Services, session: Session, repo: RepoConfig, req: Ho
         intent = next((i for i in own.values() if i.state == q.INTENT_OPEN and (i.ref, i.old, i.new) == key),
                       None) or next((i for i in open_ if i.state == q.INTENT_OPEN and (i.ref, i.old, i.new) == key),
                                     None)
-        if intent is None:
+        if intent is None and q.confirmed_intent(session, repo.name, u.ref, u.old, u.new) is not None:
+            done.lines.append(f"{u.ref}: already recorded (its deploy intent was settled from the ref)")
+        elif intent is None:
             done.lines.extend(_unrecorded(session, repo, u, req.pusher or "(unknown)"))
         else:
             _confirm(services, session, repo, intent, u, "post-receive", done)

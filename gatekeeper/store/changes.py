@@ -235,6 +235,12 @@ def open_intents(session: Session, repo: str) -> list[DeployIntent]:
                              .order_by(col(DeployIntent.id))).all())
 
 
+def confirmed_intent(session: Session, repo: str, ref: str, old: str, new: str) -> DeployIntent | None:
+    return session.exec(select(DeployIntent).where(
+        DeployIntent.repo == repo, DeployIntent.ref == ref, DeployIntent.old == old, DeployIntent.new == new,
+        DeployIntent.state == INTENT_CONFIRMED)).first()
+
+
 def intents(session: Session, ids: Sequence[int]) -> list[DeployIntent]:
     if not ids:
         return []

@@ -196,3 +196,13 @@ def test_the_gate_reads_only_crs_whose_current_revision_touches_the_push(service
     refused = push.decide_push(services, req([main_update(("cfg/a.txt", "A"))]))
     assert not refused["allow"] and "no change request covers it" in refused["messages"][0]
     assert json.dumps(refused)  # the hook's answer is plain JSON
+
+
+def test_a_late_post_receive_for_an_update_already_settled_records_nothing_twice(services: Services) -> None:
+    cid = topic(services, "refs/heads/t", ("cfg/a.txt", "A"))
+    approve(services, cid)
+    intent = push.decide_push(services, req([main_update(("cfg/a.txt", "A"))]))["intents"][0]
+    push.record_push(services, req([], settle=[{"id": intent["id"], "actual": "b" * 40, "reached": True}]))
+    out = push.record_push(services, req([main_update(("cfg/a.txt", "A"))]))
+    assert any("already recorded" in m for m in out["messages"])
+    assert [d["change_id"] for d in payloads(services, "change.deployed")] == [cid]
