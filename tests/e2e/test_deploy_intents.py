@@ -261,3 +261,26 @@ def test_refusals_made_while_the_service_is_down_are_spooled_and_delivered(repo:
     with zipfile.ZipFile(repo.plant.dir / "pack.zip") as z:
         rows = z.read("exceptions.csv").decode()
     assert "while the service was unreachable" in rows and "mallory" in rows
+
+
+def test_a_racing_topic_push_between_gate_and_record_does_not_change_what_is_recorded(
+        repo: Repo, service: Service) -> None:
+    """Item 1, the race: the topic moves to revision 2 after the gate checked revision 1, before post-receive."""
+    bootstrap(repo, service)
+    cid = open_cr(repo, {"cfg/race.txt": "1\n"}, "race")
+    rev1 = repo.head()
+    fp1 = service.get(f"/api/v1/changes/{cid}", "carol").json()["revisions"][0]["fingerprint"]
+    assert service.sign(cid, "carol").status_code == 201
+    rev2 = repo.commit({"cfg/race.txt": "2\n"}, "unapproved")
+    racer = (f"cat > /dev/null\nfor v in $(env | grep '^GIT_' | cut -d= -f1); do unset $v; done\n"
+             f"cd '{repo.work}' && GATEKEEPER_USER=alice GATEKEEPER_HOOK_TOKEN={HOOK_TOKEN} "
+             f"git push -q origin {rev2}:refs/heads/race >/dev/null 2>&1\n")
+    hook(repo, "post-receive.chained", racer)
+    r = push_many(repo, f"{rev1}:refs/heads/main")
+    assert r.ok, r.stderr
+    assert ref(repo, "refs/heads/race") == rev2  # the racing push happened in between
+    dep = [e for e in entries(service, "change.deployed") if e["payload"]["change_id"] == cid]
+    assert len(dep) == 1 and (dep[0]["payload"]["revision"], dep[0]["payload"]["fingerprint"]) == (1, fp1)
+    cr = service.get(f"/api/v1/changes/{cid}", "carol").json()
+    assert cr["state"] == "deployed" and [rv["number"] for rv in cr["revisions"]] == [1]
+    log_verifies(repo)
