@@ -82,7 +82,7 @@ def _spool(updates: list[RefUpdate], who: str | None, options: list[str], reason
     from gatekeeper.gitio import spool
 
     try:
-        spool.spool_refusal({"pusher": who, "push_options": options, "reason": reason,
+        spool.spool_refusal({"pusher": who, "push_options": options, "reason": reason[:4000],
                              "refused_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                              "refs": [{"ref": u.ref, "old": u.old, "new": u.new} for u in updates]})
     except OSError as exc:

@@ -179,6 +179,32 @@ def spool_refusal(record: dict[str, object]) -> str:
     return _write(state_dir("spool"), f"{time.time_ns()}-{os.getpid()}.json", record)
 
 
+def _valid(record: dict[str, object]) -> bool:
+    """The shape the service accepts: one bad file must not make every later push's call fail."""
+    refs = record.get("refs")
+    hexdigits = set("0123456789abcdef")
+
+    def sha(v: object) -> bool:
+        return isinstance(v, str) and len(v) in (40, 64) and set(v) <= hexdigits
+
+    return (isinstance(refs, list) and bool(refs) and isinstance(record.get("refused_at"), str)
+            and isinstance(record.get("pusher"), str | None) and isinstance(record.get("reason", ""), str)
+            and isinstance(record.get("push_options", []), list)
+            and all(isinstance(o, str) for o in record.get("push_options", []))  # type: ignore[attr-defined]
+            and all(isinstance(r, dict) and isinstance(r.get("ref"), str) and r["ref"]
+                    and sha(r.get("old")) and sha(r.get("new")) for r in refs))
+
+
 def spooled() -> tuple[list[str], list[dict[str, object]]]:
-    found = _read(state_dir("spool"))
-    return [p for p, _ in found], [r for _, r in found]
+    """Refusals to deliver; a file the service would not accept is set aside as ``*.json.bad``."""
+    paths, records = [], []
+    for path, record in _read(state_dir("spool")):
+        if _valid(record):
+            paths.append(path)
+            records.append(record)
+        else:
+            try:  # noqa: SIM105 (contextlib is one more import on every push)
+                os.replace(path, path + ".bad")
+            except OSError:
+                pass
+    return paths, records

@@ -64,9 +64,20 @@ def test_notes_of_a_finished_push_are_stale_and_settled_from_the_refs(bare: Path
 
 def test_refusals_are_spooled_until_delivered(bare: Path) -> None:
     assert spool.spooled() == ([], [])
-    spool.spool_refusal({"pusher": "mallory", "refs": [{"ref": "refs/heads/main"}], "refused_at": "t"})
+    spool.spool_refusal({"pusher": "mallory", "refused_at": "t",
+                         "refs": [{"ref": "refs/heads/main", "old": "1" * 40, "new": "2" * 40}]})
     paths, records = spool.spooled()
     assert [r["pusher"] for r in records] == ["mallory"]
     spool.remove(paths)
     assert spool.spooled() == ([], [])
     assert not list((bare / "gatekeeper" / "spool").glob("*.tmp"))
+
+
+def test_a_spool_file_the_service_would_refuse_is_set_aside(bare: Path) -> None:
+    folder = bare / "gatekeeper" / "spool"
+    folder.mkdir(parents=True)
+    (folder / "1.json").write_text(json.dumps({"pusher": "x", "refused_at": "t", "refs": [{"ref": "r", "old": "z",
+                                                                                           "new": "0" * 40}]}))
+    (folder / "2.json").write_text("not json")
+    assert spool.spooled() == ([], [])
+    assert (folder / "1.json.bad").exists()
