@@ -13,7 +13,7 @@ FORBIDDEN = {"flask", "sqlmodel", "sqlalchemy", "git", "ldap3", "requests", "url
              "gatekeeper.store", "gatekeeper.web", "gatekeeper.directory.file", "gatekeeper.directory.ldap"}
 # The hook runs on every push: it must not pay for the heavy libraries.
 HOOK = ["gitio/hook.py", "gitio/hookconfig.py", "gitio/pushinfo.py", "gitio/receive.py", "gitio/plumbing.py",
-        "gitio/http.py", "errors.py", "policy/categories.py", "policy/registry.py"]
+        "gitio/http.py", "gitio/spool.py", "errors.py", "policy/categories.py", "policy/registry.py"]
 HEAVY = {"flask", "sqlmodel", "sqlalchemy", "git", "ldap3", "requests", "pydantic", "click", "dataclasses",
          "gatekeeper.config", "typing", "tomllib", "urllib", "http", "json"}
 

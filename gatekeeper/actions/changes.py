@@ -114,6 +114,7 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
          "old_mode": c.old_mode, "new_mode": c.new_mode, "categories": q.dumps([x.name for x in classified[c.path]])}
         for c in update.changes])
+    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
     cr.current_revision = number
     cr.categories = q.dumps(cat_names)
     cr.financial = any(c.financial for c in categories)
@@ -248,5 +249,6 @@ def withdraw(services: Services, change_id: int, user: User, *, is_admin: bool =
 def withdraw_in(session: Session, cr: ChangeRequest, actor: str, reason: str) -> None:
     now = log.utc_now()
     cr.state, cr.updated_at = State.WITHDRAWN, now
+    q.unindex(session, cr.id or 0)
     log.append(session, kinds.CHANGE_WITHDRAWN, actor,
                {"change_id": cr.id, "reason": reason, "state": cr.state}, [cr.id or 0], ts=now)

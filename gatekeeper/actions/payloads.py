@@ -83,11 +83,39 @@ class UpdateIn(_Strict):
         return not self.old.strip("0")
 
 
+class SettleIn(_Strict):
+    """What git did with an open deploy intent, as a later hook run found it (SPEC §11)."""
+
+    id: int = Field(ge=1)
+    actual: str | None = Field(default=None, pattern=_SHA)   # the ref's real value; None: no such ref
+    reached: bool = False                                      # the intent's ``new`` is in the ref's history
+    commits: list[str] = Field(default=[], max_length=10000)   # first-parent commits old..new when reached
+
+
+class RefIn(_Strict):
+    ref: str = Field(min_length=1, max_length=1024)
+    old: str = Field(pattern=_SHA)
+    new: str = Field(pattern=_SHA)
+
+
+class SpooledIn(_Strict):
+    """A refusal the hook made while the service was unreachable, delivered later from the repo's spool."""
+
+    pusher: str | None = None
+    push_options: list[str] = []
+    refused_at: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="", max_length=4096)
+    refs: list[RefIn] = Field(min_length=1)
+
+
 class HookRequest(_Strict):
     repo: str = Field(min_length=1)
     pusher: str | None = None
     updates: list[UpdateIn]
     push_options: list[str] = []
+    intents: list[int] = []          # post-receive: the deploy intents pre-receive got for this push
+    settle: list[SettleIn] = []      # stale intents of earlier pushes, with what git did
+    spooled: list[SpooledIn] = []    # refusals made while the service was unreachable
 
 
 class SignRequest(_Strict):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from gatekeeper.audit.register import in_period, retro_overdue
+from gatekeeper.ledger import events
 from gatekeeper.ledger.entry import EMERGENCY_DEPLOYED, PUSH_REFUSED
 from gatekeeper.store.tables import ChangeLog, ChangeRequest, Deployment
 
@@ -36,27 +37,29 @@ def _entries(session: Session, kind: str, start: str, end: str, batch: int = 100
 
 def refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     for e in _entries(session, PUSH_REFUSED, start, end):
-        p = json.loads(e.payload)
-        refs = [r for r in p.get("refs", []) if not r.get("allow")] or [{"ref": None, "reasons": []}]
+        p = events.PushRefused.from_payload(json.loads(e.payload))
+        refs = [r for r in p.refs if not r.allow] or [events.RefOutcome(ref="")]
         for r in refs:
-            detail = " | ".join(r.get("reasons") or []) or "refused"
-            if p.get("emergency") is not None:
-                detail = f"emergency requested ({p['emergency']}): {detail}"
-            yield {"kind": "push.refused", "at": e.ts, "actor": e.actor, "repo": p.get("repo"),
-                   "ref": r.get("ref"), "change_id": None, "detail": detail, "log_seq": e.seq}
+            detail = " | ".join(r.reasons) or "refused"
+            if p.emergency is not None:
+                detail = f"emergency requested ({p.emergency}): {detail}"
+            if p.spooled:  # refused by the hook while the service was unreachable, logged on delivery
+                detail = f"refused by the hook at {p.refused_at} while the service was unreachable: {detail}"
+            yield {"kind": "push.refused", "at": p.refused_at if p.spooled else e.ts, "actor": e.actor,
+                   "repo": p.repo, "ref": r.ref or None, "change_id": None, "detail": detail, "log_seq": e.seq}
 
 
 def emergencies(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     for e in _entries(session, EMERGENCY_DEPLOYED, start, end):
-        p = json.loads(e.payload)
-        cid = p.get("change_id")
+        d = events.EmergencyDeployed.from_payload(json.loads(e.payload))
+        cid = d.change_id
         cr = session.get(ChangeRequest, cid) if cid is not None else None
-        detail = f"break-glass deployment of {str(p.get('new', ''))[:12]}: {p.get('reason', '')}"
+        detail = f"break-glass deployment of {d.new[:12]}: {d.reason}" + (f" ({d.note})" if d.note else "")
         if cr is not None:
             detail += f"; retrospective approval due by {cr.emergency_deadline}; state now {cr.state}"
             if cr.retro_approved_at:
                 detail += f" (retro-approved {cr.retro_approved_at})"
-        yield {"kind": "emergency", "at": e.ts, "actor": e.actor, "repo": p.get("repo"), "ref": p.get("ref"),
+        yield {"kind": "emergency", "at": e.ts, "actor": e.actor, "repo": d.repo, "ref": d.ref,
                "change_id": cid, "detail": detail, "log_seq": e.seq}
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from gatekeeper.errors import InputError
+from gatekeeper.ledger import events
 from gatekeeper.ledger.entry import CHANGE_DEPLOYED, EMERGENCY_DEPLOYED, HOOKS_ATTESTED
 from gatekeeper.store.tables import ChangeLog
 
@@ -184,14 +185,13 @@ def deployments(session: Session, repo: str, ref: str) -> list[Deployed]:
     for e in session.exec(select(ChangeLog).where(col(ChangeLog.kind).in_(kinds),
                                                   col(ChangeLog.payload).like(pattern))
                           .order_by(col(ChangeLog.seq))).all():
-        p = json.loads(e.payload)
-        if p.get("repo") != repo or p.get("ref") != ref:
+        d = (events.EmergencyDeployed if e.kind == EMERGENCY_DEPLOYED else events.ChangeDeployed).from_payload(
+            json.loads(e.payload))
+        if d.repo != repo or d.ref != ref:
             continue
-        allowed = (e.kind == EMERGENCY_DEPLOYED or p.get("change_id") is not None
-                   or bool(p.get("allowed_by_gate")))
-        out.append(Deployed(seq=e.seq, at=e.ts, actor=e.actor, kind=e.kind, change_id=p.get("change_id"),
-                            old=p.get("old", ""), new=p.get("new", ""), commits=tuple(p.get("commits") or ()),
-                            allowed=allowed))
+        allowed = isinstance(d, events.EmergencyDeployed) or d.change_id is not None or d.allowed_by_gate
+        out.append(Deployed(seq=e.seq, at=e.ts, actor=e.actor, kind=e.kind, change_id=d.change_id,
+                            old=d.old, new=d.new, commits=tuple(d.commits), allowed=allowed))
     return out
 
 
@@ -282,6 +282,49 @@ def reconcile(session: Session, gitrepo: Any, local: Path | None, name: str, bra
     if drift:
         check_drift(session, local, name, result)
     return result
+
+
+def settle_intents(services: Any, gitrepo: Any, local: Path | None, name: str,
+                   grace_seconds: float = 120.0) -> list[str]:
+    """Settle the repo's open deploy intents from the refs' real values (SPEC §11); one line each.
+
+    An intent a running push noted in the repo is left to that push; one noted by a push that is
+    gone is settled now; one the repo has no note of, once it is ``grace_seconds`` old (until then
+    it may belong to a push git is still applying).
+    """
+    from datetime import datetime, timedelta
+
+    from gatekeeper.actions.push import settle_from_facts
+    from gatekeeper.gitio.spool import intent_ids
+    from gatekeeper.store import changes as q
+
+    repo = services.config.repo(name)
+    if repo is None:
+        return []
+    live, gone = intent_ids(str(local)) if local is not None else (set(), set())
+    cutoff = (datetime.now(UTC) - timedelta(seconds=grace_seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with services.store.write() as session:
+        facts = [_settle_fact(gitrepo, i.id or 0, i.ref, i.old, i.new) for i in q.open_intents(session, name)
+                 if i.id not in live and (i.id in gone or i.decided_at < cutoff)]
+        return settle_from_facts(services, session, repo, facts, "reconcile") if facts else []
+
+
+def _settle_fact(gitrepo: Any, intent_id: int, ref: str, old: str, new: str) -> Any:
+    import git
+
+    from gatekeeper.actions.payloads import SettleIn
+
+    try:
+        actual: str | None = gitrepo.commit(ref).hexsha
+    except (git.BadName, ValueError, git.GitCommandError):
+        actual = None
+    null = not new.strip("0")
+    reached = actual is None if null else bool(actual and (actual == new or _reachable(gitrepo, new, actual)))
+    commits: list[str] = []
+    if reached and not null:
+        span = [new] if not old.strip("0") else [new, f"^{old}"]
+        commits = str(gitrepo.git.rev_list("--first-parent", "--max-count=10000", *span)).split()
+    return SettleIn(id=intent_id, actual=actual, reached=reached, commits=commits)
 
 
 def _reachable(gitrepo: Any, sha: str, tip: str) -> bool:

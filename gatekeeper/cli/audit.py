@@ -84,6 +84,10 @@ def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: s
         if app.config.repo(repo_name) is None:
             raise InputError(f"repo {repo_name!r} is not in the policy file {app.config.path} (repos: "
                              f"{', '.join(r.name for r in app.config.repos)}; choose one with --name)")
+        from gatekeeper.actions.context import Services
+
+        settled = reconcile.settle_intents(Services(app.config, app.store, app.directory), gitrepo, local,
+                                           repo_name)
         with app.store.read() as session:
             result = reconcile.reconcile(session, gitrepo, local, repo_name, branch, start, end)
     from gatekeeper.policy.categories import is_protected
@@ -92,7 +96,7 @@ def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: s
     if not is_protected(branch, patterns):
         result.notes.append(f"{branch} is not a protected branch of {repo_name} under the current policy "
                             f"(protected: {', '.join(patterns)}): the gate does not check pushes to it")
-    for line in result.lines(verbose):
+    for line in [*result.lines(verbose), *(f"SETTLED {line}" for line in settled)]:
         click.echo(line)
     return 0 if result.ok else 1
 

@@ -83,8 +83,64 @@ def main(argv: Sequence[str]) -> int:
         say(f"cannot check this push: {message}")
         if protected_hit:
             say("refusing the push (fail closed); ask your Gatekeeper administrator")
+            _spool(updates, None, [], message)
             return 1
         return 0
+
+
+def _spool(updates: list[RefUpdate], who: str | None, options: list[str], reason: str) -> None:
+    """Keep a refusal made without the service, for the next hook run to deliver (SPEC §11)."""
+    import time
+
+    from gatekeeper.gitio import spool
+
+    try:
+        spool.spool_refusal({"pusher": who, "push_options": options, "reason": reason[:4000],
+                             "refused_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                             "refs": [{"ref": u.ref, "old": u.old, "new": u.new} for u in updates]})
+    except OSError as exc:
+        say(f"could not spool this refusal for the log: {exc}")
+
+
+def _pending(body: dict[str, object], post_receive: bool) -> list[str]:
+    """Add what earlier runs left in the repo (stale intents, spooled refusals); returns files to drop."""
+    from gatekeeper.gitio import spool
+
+    done: list[str] = []
+    if post_receive:
+        own, ids = spool.own_intents()
+        body["intents"] = ids
+        done += own
+    stale, entries = spool.stale_intents()
+    if entries:
+        body["settle"] = spool.settle_facts(entries)
+    done += stale
+    paths, records = spool.spooled()
+    if records:
+        body["spooled"] = records
+    return done + paths
+
+
+def _settle_unsettled(config: HookConfig, repo_name: str, result: dict[str, object]) -> None:
+    """Open intents the service knows of with no live push behind them: settle from the refs' values."""
+    from gatekeeper.gitio import spool
+
+    unsettled = result.get("unsettled")
+    if not isinstance(unsettled, list) or not unsettled:
+        return
+    live = spool.live_intent_ids()
+    entries = [e for e in unsettled if isinstance(e, dict) and e.get("id") not in live]
+    if not entries:
+        return
+    body: dict[str, object] = {"repo": repo_name, "updates": [], "settle": spool.settle_facts(entries)}
+    try:
+        again = post(config, "/api/v1/hooks/post-receive", body, 60.0)
+    except ConnectionError as exc:
+        say(f"could not settle earlier deploy intents: {exc}")
+        return
+    messages = again.get("messages")
+    for line in messages if isinstance(messages, list) else []:
+        say(str(line))
 
 
 def _run(which: str, updates: list[RefUpdate]) -> int:
@@ -123,6 +179,7 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
             say(f"{u.ref}: pushed, but no change request was opened or revised: {exc.message}")
     body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options, "updates": described}
     timeout = 30.0 if which == "pre-receive" else 120.0
+    consumed = _pending(body, post_receive)
     try:
         result = post(config, f"/api/v1/hooks/{which}", body, timeout)
     except ConnectionError as exc:
@@ -145,10 +202,22 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
                 "topic branches are still accepted; " + ("push again when the service is back"
                                                          if isinstance(exc, ServiceDown) else
                                                          "ask your Gatekeeper administrator to fix the cause above"))
+        _spool(protected, who, options, str(exc))
         return 1
+    from gatekeeper.gitio import spool
+
+    spool.remove(consumed)  # delivered: the service has logged them
     messages = result.get("messages")
     for line in messages if isinstance(messages, list) else []:
         say(str(line))
     if which == "pre-receive":
-        return 0 if result.get("allow") is True else 1
+        allowed = result.get("allow") is True
+        intents = result.get("intents")
+        if allowed and isinstance(intents, list) and intents:
+            try:
+                spool.record_intents([i for i in intents if isinstance(i, dict)])
+            except OSError as exc:  # post-receive still confirms by (ref, old, new); reconcile settles the rest
+                say(f"could not note the deploy intents in the repository: {exc}")
+        return 0 if allowed else 1
+    _settle_unsettled(config, repo_name, result)
     return 0

@@ -6,11 +6,22 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.states import OPEN_STATES, State
-from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Deployment, Repo, Revision
+from gatekeeper.store.tables import (
+    Approval,
+    ChangeFile,
+    ChangePath,
+    ChangeRequest,
+    DeployIntent,
+    Deployment,
+    Repo,
+    Revision,
+)
 
 
 def loads(text: str | None) -> Any:
@@ -31,10 +42,15 @@ def ensure_repo(session: Session, name: str, now: str) -> None:
 
 
 def open_for_topic(session: Session, repo: str, topic_ref: str, target: str) -> ChangeRequest | None:
-    return session.exec(select(ChangeRequest).where(
+    """The CR a topic push revises. A CR an open deploy intent is deploying is not revised (issue 11
+    item 1): the revision the gate checked stays the one recorded; the push opens a new CR instead."""
+    cr = session.exec(select(ChangeRequest).where(
         ChangeRequest.repo == repo, ChangeRequest.topic_ref == topic_ref, ChangeRequest.target == target,
         col(ChangeRequest.state).in_([s.value for s in OPEN_STATES]), col(ChangeRequest.emergency).is_(False),
     ).order_by(col(ChangeRequest.id).desc())).first()
+    if cr is not None and cr.id in claimed(session, repo):
+        return None
+    return cr
 
 
 def open_for_topic_any_target(session: Session, repo: str, topic_ref: str) -> list[ChangeRequest]:
@@ -101,3 +117,144 @@ def listing(session: Session, *, state: str | None = None, repo: str | None = No
     total = session.exec(select(func.count()).select_from(q.subquery())).one()
     rows = session.exec(q.order_by(col(ChangeRequest.id).desc()).offset(offset).limit(limit)).all()
     return list(rows), int(total)
+
+
+# --- the gate's reads (issue 18): one query per kind of fact, never one per CR ----------------------
+
+_GATE_STATES = (State.PENDING.value, State.APPROVED.value)
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)] or [[]]
+
+
+def candidates_touching(session: Session, repo: str, target: str, paths: Sequence[str]
+                        ) -> list[tuple[ChangeRequest, Revision]]:
+    """Open CRs for ``target`` whose current revision touches one of ``paths`` (the ``change_path`` index)."""
+    found: dict[int, tuple[ChangeRequest, Revision]] = {}
+    for part in _chunks(sorted(set(paths))):
+        if not part:
+            continue
+        rows = session.exec(
+            select(ChangeRequest, Revision)
+            .join(ChangePath, col(ChangePath.change_id) == col(ChangeRequest.id))
+            .join(Revision, col(Revision.id) == col(ChangePath.revision_id))
+            .where(ChangePath.repo == repo, ChangePath.target == target, col(ChangePath.path).in_(part),
+                   col(ChangeRequest.state).in_(_GATE_STATES), col(ChangeRequest.emergency).is_(False))
+            .distinct()).all()
+        for cr, rev in rows:
+            found[cr.id or 0] = (cr, rev)
+    return [found[k] for k in sorted(found)]
+
+
+def files_by_revision(session: Session, revision_ids: Sequence[int]) -> dict[int, list[ChangeFile]]:
+    out: dict[int, list[ChangeFile]] = {rid: [] for rid in revision_ids}
+    for part in _chunks(list(revision_ids)):
+        if part:
+            for f in session.exec(select(ChangeFile).where(col(ChangeFile.revision_id).in_(part))).all():
+                out[f.revision_id].append(f)
+    return out
+
+
+def approvals_by_change(session: Session, change_ids: Sequence[int]) -> dict[int, list[Approval]]:
+    out: dict[int, list[Approval]] = {cid: [] for cid in change_ids}
+    for part in _chunks(list(change_ids)):
+        if part:
+            for a in session.exec(select(Approval).where(col(Approval.change_id).in_(part))
+                                  .order_by(col(Approval.id))).all():
+                out[a.change_id].append(a)
+    return out
+
+
+def revisions_by_change(session: Session, change_ids: Sequence[int]) -> dict[int, list[Revision]]:
+    out: dict[int, list[Revision]] = {cid: [] for cid in change_ids}
+    for part in _chunks(list(change_ids)):
+        if part:
+            for r in session.exec(select(Revision).where(col(Revision.change_id).in_(part))
+                                  .order_by(col(Revision.number))).all():
+                out[r.change_id].append(r)
+    return out
+
+
+def gate_state(session: Session, change_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+    """``(state, current_revision)`` per CR: what the write transaction re-checks before deciding."""
+    out: dict[int, tuple[str, int]] = {}
+    for part in _chunks(list(change_ids)):
+        if part:
+            for cid, state, number in session.exec(
+                    select(ChangeRequest.id, ChangeRequest.state, ChangeRequest.current_revision)
+                    .where(col(ChangeRequest.id).in_(part))).all():
+                out[int(cid or 0)] = (state, number)
+    return out
+
+
+_PATHS = ChangePath.__table__  # type: ignore[attr-defined]
+_UNINDEX = _PATHS.delete().where(_PATHS.c.change_id == bindparam("cid"))
+_INDEX = _PATHS.insert()
+
+
+def index_revision(session: Session, cr: ChangeRequest, revision_id: int, paths: Sequence[str]) -> None:
+    """Point the gate's path index at a CR's new current revision (emergency CRs are never candidates).
+
+    Core statements compiled once: this runs in every topic push's write transaction.
+    """
+    conn = session.connection()
+    if cr.current_revision:  # a CR's first revision has nothing to replace
+        conn.execute(_UNINDEX, {"cid": cr.id})
+    if cr.emergency:
+        return
+    rows = [{"change_id": cr.id, "path": p, "repo": cr.repo, "target": cr.target, "revision_id": revision_id}
+            for p in sorted(set(paths))]
+    if rows:
+        conn.execute(_INDEX, rows)
+
+
+def unindex(session: Session, change_id: int) -> None:
+    session.connection().execute(_UNINDEX, {"cid": change_id})
+
+
+# --- deploy intents (SPEC §11) -------------------------------------------------------------------
+
+INTENT_OPEN, INTENT_CONFIRMED, INTENT_VOIDED = "open", "confirmed", "voided"
+
+
+_INTENTS = DeployIntent.__table__  # type: ignore[attr-defined]
+_OPEN_BRIEF = sa_select(_INTENTS.c.id, _INTENTS.c.ref, _INTENTS.c.old, _INTENTS.c.new, _INTENTS.c.decided_at).where(
+    _INTENTS.c.repo == bindparam("repo"), _INTENTS.c.state == INTENT_OPEN).order_by(_INTENTS.c.id)
+
+
+def open_intents_brief(session: Session, repo: str) -> list[tuple[int, str, str, str, str]]:
+    """``(id, ref, old, new, decided_at)`` of the repo's open intents: one indexed query, no ORM objects."""
+    return [tuple(r) for r in session.connection().execute(_OPEN_BRIEF, {"repo": repo}).all()]  # type: ignore[misc]
+
+
+def open_intents(session: Session, repo: str) -> list[DeployIntent]:
+    return list(session.exec(select(DeployIntent).where(DeployIntent.repo == repo,
+                                                        DeployIntent.state == INTENT_OPEN)
+                             .order_by(col(DeployIntent.id))).all())
+
+
+def confirmed_intent(session: Session, repo: str, ref: str, old: str, new: str) -> DeployIntent | None:
+    return session.exec(select(DeployIntent).where(
+        DeployIntent.repo == repo, DeployIntent.ref == ref, DeployIntent.old == old, DeployIntent.new == new,
+        DeployIntent.state == INTENT_CONFIRMED)).first()
+
+
+def intents(session: Session, ids: Sequence[int]) -> list[DeployIntent]:
+    if not ids:
+        return []
+    return list(session.exec(select(DeployIntent).where(col(DeployIntent.id).in_(list(ids)))
+                             .order_by(col(DeployIntent.id))).all())
+
+
+def intent_change_ids(intent: DeployIntent) -> list[int]:
+    return [int(c["change_id"]) for c in loads(intent.decision).get("changes", []) if c.get("change_id")] \
+        if intent.decision else []
+
+
+def claimed(session: Session, repo: str) -> dict[int, int]:
+    """CR id → the open deploy intent deploying it (racing pushes must not deploy a CR twice)."""
+    if not open_intents_brief(session, repo):  # the usual case: one cheap query
+        return {}
+    return {cid: i.id or 0 for i in open_intents(session, repo) for cid in intent_change_ids(i)}

@@ -187,3 +187,44 @@ class DriftState(SQLModel, table=True):
     checked_at: str
     since: str                     # when the current state began
     log_seq: int                   # the drift.checked entry of the last check
+
+
+class DeployIntent(SQLModel, table=True):
+    """The gate's decision for one protected ref update, recorded before git moves the ref (SPEC §11).
+
+    ``state``: ``open`` until post-receive (or a later hook run, or ``audit reconcile``) settles it as
+    ``confirmed`` (git made the update) or ``voided`` (it did not). ``decision`` is the canonical JSON
+    of ``ledger.events.DeployIntent`` — what post-receive records, never re-decided.
+    """
+
+    __tablename__ = "deploy_intent"
+    __table_args__ = (Index("ix_deploy_intent_repo_state", "repo", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    repo: str
+    ref: str
+    old: str
+    new: str
+    pusher: str
+    decided_at: str
+    decision_seq: int
+    emergency: bool = False
+    decision: str = Field(sa_column=Column(Text, nullable=False))                     # JSON
+    state: str = "open"
+    settled_at: str | None = None
+    settled_seq: int | None = None
+
+
+class ChangePath(SQLModel, table=True):
+    """Index (repo, target, path) → the current revision of an open, non-emergency CR (issue 18).
+
+    The gate reads only the CRs whose current revision touches a path of the push, in one query.
+    Rows are replaced when a CR gets a new revision and removed when it is deployed or withdrawn.
+    """
+
+    __tablename__ = "change_path"
+    __table_args__ = (Index("ix_change_path_lookup", "repo", "target", "path"),)
+    change_id: int = Field(primary_key=True, foreign_key="change_request.id")
+    path: str = Field(primary_key=True)
+    repo: str
+    target: str
+    revision_id: int

@@ -48,8 +48,8 @@ def test_csv_rows_hold_exact_values(world: World, out: Path) -> None:
         assert RFC3339.fullmatch(one[key]), key
     seqs = [int(s) for s in one["log_seqs"].split(" ")]
     assert seqs == cr1["log_seqs"]
-    assert kinds(world, seqs) == ["change.opened", "change.approved", "change.approved", "push.allowed",
-                                  "change.deployed"]
+    assert kinds(world, seqs) == ["change.opened", "change.approved", "change.approved", "deploy.intent",
+                                  "change.deployed", "push.allowed"]
     two = by_id["2"]
     assert (two["state"], two["approvals"], two["approved_at"], two["deployed_at"]) == (
         "rejected", "", "", "")

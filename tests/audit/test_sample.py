@@ -39,7 +39,7 @@ def test_sample_json_trail(world: World) -> None:
     assert one["gate"][0]["refs"][0]["new"] == world.commits["deploy1"]
     assert one["deployed_commit"] == world.commits["deploy1"]
     assert [e["seq"] for e in one["log"]] == api["log_seqs"]
-    assert [e["kind"] for e in one["log"]][-1] == "change.deployed"
+    assert [e["kind"] for e in one["log"]][-3:] == ["deploy.intent", "change.deployed", "push.allowed"]
     three = data["changes"][2]
     # Every gate decision on the deployed commit: the refused attempts, then erin's break-glass.
     assert [(g["decision"], g["pusher"], g["emergency"]) for g in three["gate"]] == [

@@ -1,5 +1,12 @@
+"""The gate's pure decisions (SPEC §2): partition, candidate assessment, and decide() step by step."""
+
 from __future__ import annotations
 
+import pytest
+
+from gatekeeper.config import ApprovalRule, Category
+from gatekeeper.directory.base import Membership, User
+from gatekeeper.policy import emergency, gate, sod
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.gate import Candidate, partition
 
@@ -38,3 +45,98 @@ def test_cr_may_include_no_approval_files_of_the_push() -> None:
     x, d = fc("x"), fc("docs/d.md")
     chosen = partition(frozenset({x}), frozenset({x, d}), [cand(1, x, d)])
     assert chosen is not None and [c.id for c in chosen] == [1]
+
+
+# --- decide(): SPEC §2 steps and the emergency option, from values ---------------------------------
+
+LEADS = ApprovalRule("leads", 1)
+CATS = (Category("recipes", ("recipes/**",), (LEADS,)), Category("docs", ("docs/**",), ()),
+        Category("default", (), (LEADS,)))
+OLD, NEW, NULL = "1" * 40, "2" * 40, "0" * 40
+CAROL = User("carol", "Carol", "carol@x")
+IN_LEADS = (Membership("leads", ("leads",)),)
+
+
+def facts(cid: int, *patch: FileChange, state: str = "approved", signers: dict[str, object] | None = None,
+          given: tuple[sod.GivenApproval, ...] = (sod.GivenApproval("carol", "leads"),),
+          people: tuple[sod.Person, ...] = (sod.Person("pusher", username="alice"),),
+          claimed_by: int | None = None, errors: tuple[dict[str, str], ...] = ()) -> gate.CandidateFacts:
+    return gate.CandidateFacts(
+        id=cid, url=f"u/{cid}", state=state, revision=2, revision_id=20 + cid, fingerprint=f"fp{cid}",
+        patch=frozenset(patch), rules=(LEADS,), given=given,
+        signers=signers if signers is not None else {"carol": (CAROL, IN_LEADS)},  # type: ignore[arg-type]
+        people=people, emails={}, errors=errors, claimed_by=claimed_by)
+
+
+def upd(*changes: FileChange, old: str = OLD, new: str = NEW, **kw: object) -> gate.UpdateFacts:
+    return gate.UpdateFacts("refs/heads/main", old, new, frozenset(changes), **kw)  # type: ignore[arg-type]
+
+
+def test_an_approved_cr_whose_approvals_still_count_is_deployed_with_what_counted() -> None:
+    x = fc("recipes/a.xml")
+    cand = gate.assess(facts(1, x))
+    d = gate.decide(upd(x, fast_forward=True), pusher="alice", categories=CATS, candidates=[cand])
+    assert d.allow and d.action == "deploy" and [c.id for c in d.deploys] == [1]
+    c = d.deploys[0]
+    assert (c.revision, c.revision_id, c.fingerprint) == (2, 21, "fp1")
+    assert c.approvals == ({"username": "carol", "group": "leads",
+                            "memberships": [{"group": "leads", "via": ["leads"], "dn": None}]},)
+
+
+@pytest.mark.parametrize(("kw", "problem"), [
+    ({"signers": {"carol": (CAROL, ())}}, "approval by carol no longer counts: not in leads any more"),
+    ({"signers": {"carol": (None, ())}}, "approval by carol no longer counts: user not found in the directory"),
+    ({"people": (sod.Person("author", username="carol"),)}, "does not count: took part in the change (author)"),
+    ({"given": ()}, "lacks 1 approval by leads"),
+    ({"state": "pending", "given": ()}, "lacks 1 approval by leads"),
+    ({"claimed_by": 9}, "is being deployed by another push (deploy intent 9)"),
+    ({"errors": ({"path": "recipes/a.xml", "location": "l1", "message": "bad"},)}, "has 1 validation error(s)"),
+])
+def test_a_cr_that_no_longer_passes_blocks_with_the_reason(kw: dict[str, object], problem: str) -> None:
+    x = fc("recipes/a.xml")
+    cand = gate.assess(facts(1, x, **kw))  # type: ignore[arg-type]
+    assert not cand.ready and any(problem in p for p in cand.problems), cand.problems
+    d = gate.decide(upd(x, fast_forward=True), pusher="alice", categories=CATS, candidates=[cand])
+    assert not d.allow and d.action == "refused" and problem in d.messages[0] and "u/1" in d.messages[0]
+
+
+def test_steps_in_order() -> None:
+    x = fc("recipes/a.xml")
+    ready = [gate.assess(facts(1, x))]
+    no_pusher = gate.decide(upd(x), pusher=None, categories=CATS, candidates=ready, pusher_env=("GATEKEEPER_USER",))
+    assert not no_pusher.allow and "no pusher identity" in no_pusher.messages[0] and "GATEKEEPER_USER" in \
+        no_pusher.messages[0]
+    assert "deleting a protected branch" in gate.decide(upd(new=NULL), pusher="a", categories=CATS,
+                                                        candidates=ready).messages[0]
+    assert "non-fast-forward" in gate.decide(upd(x, fast_forward=False), pusher="a", categories=CATS,
+                                             candidates=ready).messages[0]
+    copy = gate.decide(upd(old=NULL, copy_of=("refs/heads/release/1",)), pusher="a", categories=CATS, candidates=[])
+    assert copy.allow and copy.action == "copy"
+    assert not gate.decide(upd(x, old=NULL), pusher="a", categories=CATS, candidates=ready).allow
+    boot = gate.decide(upd(x, old=NULL, protected_exists=False), pusher="a", categories=CATS, candidates=ready)
+    assert boot.allow and [c.id for c in boot.deploys] == [1]
+
+
+def test_files_needing_no_approval_pass_and_are_named() -> None:
+    d = gate.decide(upd(fc("docs/a.md"), fast_forward=True), pusher="a", categories=CATS, candidates=[])
+    assert d.allow and d.action == "no-approval" and d.unapproved_ok == ("docs/a.md",)
+
+
+def test_emergency_passes_every_step_only_when_allowed() -> None:
+    ok = emergency.decide("line 3 down", ["oncall"], "erin", [Membership("oncall", ("oncall",))])
+    d = gate.decide(upd(new=NULL), pusher="erin", categories=CATS, candidates=[], emergency=ok)
+    assert d.allow and d.action == "emergency" and d.emergency.text == "line 3 down"
+    no = emergency.decide("line 3 down", ["oncall"], "mallory", [])
+    d = gate.decide(upd(fc("recipes/a.xml"), fast_forward=True), pusher="mallory", categories=CATS,
+                    candidates=[gate.assess(facts(1, fc("recipes/a.xml")))], emergency=no)
+    assert not d.allow and "may not push emergency changes" in d.messages[0]
+
+
+def test_a_cr_is_deployed_only_whole_and_only_with_its_exact_content() -> None:
+    x, y = fc("recipes/a.xml"), fc("recipes/b.xml")
+    whole = gate.assess(facts(1, x, y))
+    d = gate.decide(upd(x, fast_forward=True), pusher="a", categories=CATS, candidates=[whole])
+    assert not d.allow and "approved in CR 1, but the push does not deploy that CR whole" in d.messages[0]
+    d = gate.decide(upd(fc("recipes/a.xml", "c"), fast_forward=True), pusher="a", categories=CATS,
+                    candidates=[gate.assess(facts(1, x))])
+    assert not d.allow and "content differs from what CR 1 covers" in d.messages[0]

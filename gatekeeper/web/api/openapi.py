@@ -76,6 +76,14 @@ SPEC: dict[str, Any] = {
             "HookRequest": {"type": "object", "required": ["repo", "updates"], "properties": {
                 "repo": {"type": "string"}, "pusher": {"type": "string", "nullable": True},
                 "push_options": {"type": "array", "items": {"type": "string"}},
+                "intents": {"type": "array", "items": {"type": "integer"},
+                            "description": "post-receive: the deploy intent ids pre-receive answered"},
+                "settle": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+                    "id": {"type": "integer"}, "actual": {"type": "string", "nullable": True},
+                    "reached": {"type": "boolean"}, "commits": {"type": "array", "items": {"type": "string"}}}},
+                    "description": "open intents of earlier pushes, with the ref's real value"},
+                "spooled": {"type": "array", "items": {"type": "object"},
+                            "description": "refusals the hook made while the service was unreachable"},
                 "updates": {"type": "array", "items": {"type": "object", "required": ["ref", "old", "new"],
                                                        "properties": {
                     "ref": {"type": "string"}, "old": {"type": "string"}, "new": {"type": "string"},

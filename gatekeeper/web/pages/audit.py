@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from gatekeeper.actions.context import Services
 from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.ledger import entry as kinds
+from gatekeeper.ledger import events
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 from gatekeeper.web import downloads, services
@@ -228,6 +229,13 @@ def summary(kind: str, actor: str, p: dict[str, Any]) -> str:
         reasons = [r for ref in refs for r in (ref.get("reasons") or [])[:1] if not ref.get("allow", True)]
         text = f"push by {actor} to {', '.join(r.get('ref', '?') for r in refs) or p.get('repo')} {verb}"
         return text + (f": {reasons[0]}" if reasons else "")
+    if kind == events.DEPLOY_INTENT:
+        d = events.DeployIntent.from_payload(p)
+        what = ", ".join(f"change request {c.change_id} (revision {c.revision})" for c in d.changes) or d.action
+        return f"gate allowed {d.ref} {d.old[:12]} → {d.new[:12]} by {actor}: {what}; deploy intent {d.intent_id}"
+    if kind == events.DEPLOY_VOIDED:
+        v = events.DeployVoided.from_payload(p)
+        return f"deploy intent {v.intent_id} voided ({v.settled_by}): {v.reason}"
     if kind == kinds.CONFIG_LOADED:
         return f"policy loaded: {p.get('path')} (sha256 {str(p.get('sha256', ''))[:12]})"
     if kind == kinds.LOG_CHECKPOINT:
