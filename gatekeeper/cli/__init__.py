@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "keys": "gatekeeper.cli.keys:keys",
     "db": "gatekeeper.cli.db:db",
     "demo": "gatekeeper.cli.demo:demo",
+    "session": "gatekeeper.cli.session:session",
 }
 
 

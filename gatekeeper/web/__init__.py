@@ -10,12 +10,22 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from gatekeeper import config as config_mod
 from gatekeeper.actions.context import Services
 from gatekeeper.config import Config
 
 MAX_BODY_BYTES = 512 * 1024 * 1024  # a push of thousands of files with contents
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` for ids: at most 2^31 - 1 (the INTEGER id columns, 32-bit on PostgreSQL), so a larger
+    id (2^63 included) is a plain 404 on the API and the pages instead of an overflow (500) in the driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: Config | str | os.PathLike[str] | None = None,
@@ -34,6 +44,7 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides or {})
+    app.url_map.converters["int"] = BoundedInt  # before any blueprint: every <int:…> route is bounded
     if cfg.service.trusted_proxies:
         # Behind a reverse proxy the client address (lockout, logs) comes from X-Forwarded-For.
         from werkzeug.middleware.proxy_fix import ProxyFix

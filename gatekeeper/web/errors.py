@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.errors import DatabaseUnavailable, GatekeeperError, RateLimited
 
 log = logging.getLogger("gatekeeper.web")
 
@@ -28,6 +29,8 @@ def init_app(app: Flask) -> None:
         resp = _json(exc.code, exc.message, exc.http_status) if _wants_json() else _page(exc.http_status, exc.message)
         if exc.http_status == 401 and _wants_json():
             resp[0].headers["WWW-Authenticate"] = 'Basic realm="gatekeeper", charset="UTF-8"'
+        if isinstance(exc, RateLimited):
+            resp[0].headers["Retry-After"] = str(exc.retry_after)
         return resp
 
     @app.errorhandler(HTTPException)
@@ -36,9 +39,18 @@ def init_app(app: Flask) -> None:
         message = exc.description or exc.name
         if exc.code == 413:
             message = "request body too large"
-        if _wants_json():
-            return _json(code, message, exc.code or 500)
-        return _page(exc.code or 500, message)
+        resp = _json(code, message, exc.code or 500) if _wants_json() else _page(exc.code or 500, message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 names what is allowed
+            resp[0].headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return resp
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database(exc: SQLAlchemyError):  # type: ignore[no-untyped-def]
+        from gatekeeper.store.db import is_unreachable
+
+        if not is_unreachable(exc):
+            return _other(exc)
+        return _gatekeeper(DatabaseUnavailable(database_down_message(exc)))
 
     @app.errorhandler(Exception)
     def _other(exc: Exception):  # type: ignore[no-untyped-def]
@@ -46,6 +58,13 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return _json("internal", "internal error; see the service log", 500)
         return _page(500, "internal error; see the service log")
+
+
+def database_down_message(exc: BaseException) -> str:
+    """What the API, the pages and (through the API) the hook say while the database is down."""
+    orig = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = orig[0][:200] if orig else type(exc).__name__
+    return f"the database is unreachable, nothing was recorded; try again when it is back ({detail})"
 
 
 def _page(status: int, message: str) -> tuple[Response, int]:
