@@ -16,7 +16,8 @@ _B64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"  # st
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # strict: JSON types as written (0 is not false, "1" is not 1), as the OpenAPI document says
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class CommitIn(_Strict):

@@ -80,7 +80,10 @@ def _download(kind: str) -> dict[str, Any]:
 _CHANGE_LINKS = {
     "GetChange": {"operationId": "getChange", "parameters": {"id": "$response.body#/id"}},
     "SignChange": {"operationId": "signChange", "parameters": {"id": "$response.body#/id"}},
+    "WithdrawChange": {"operationId": "withdrawChange", "parameters": {"id": "$response.body#/id"}},
 }
+_LIST_LINKS = {name: {**link, "parameters": {"id": "$response.body#/changes/0/id"}}
+               for name, link in _CHANGE_LINKS.items()}
 _PERIOD = (Param("from", DATE, required=True), Param("to", DATE, required=True))
 _ATTACHMENT = {"Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=..."}}
 
@@ -94,9 +97,9 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/changes", "list change requests", m.ChangeList, params=(
         _text("state", "only CRs in this state"), _text("repo", "only this repository"),
         _text("category", "only CRs touching this category"),
-        _int("limit", 1, 1000, 100, "page size"), _int("offset", 0, 10**9, 0, "CRs to skip"))),
+        _int("limit", 1, 1000, 100, "page size"), _int("offset", 0, 10**9, 0, "CRs to skip")), links=_LIST_LINKS),
     Operation("get", "/api/v1/changes/{id}", "one change request", m.Change, params=(_id(),),
-              links={"SignChange": _CHANGE_LINKS["SignChange"]}),
+              links={k: _CHANGE_LINKS[k] for k in ("SignChange", "WithdrawChange")}),
     Operation("post", "/api/v1/changes/{id}/approvals", "sign: approve or reject (an electronic signature)",
               m.Change, status=201, params=(_id(),), body=SignRequest, errors=(400, 401, 403, 404, 409),
               links={"GetChange": _CHANGE_LINKS["GetChange"]}),
@@ -117,7 +120,8 @@ OPERATIONS: list[Operation] = [
 
 
 def _operation_id(op: Operation) -> str:
-    known = {("/api/v1/changes/{id}", "get"): "getChange", ("/api/v1/changes/{id}/approvals", "post"): "signChange"}
+    known = {("/api/v1/changes/{id}", "get"): "getChange", ("/api/v1/changes/{id}/approvals", "post"): "signChange",
+             ("/api/v1/changes/{id}/withdraw", "post"): "withdrawChange"}
     if (op.path, op.method) in known:
         return known[(op.path, op.method)]
     words = [w for w in op.path.replace("/api/v1/", "/").replace("{id}", "by-id").replace("-", "/").split("/") if w]
