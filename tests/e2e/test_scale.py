@@ -139,7 +139,8 @@ def test_sign_out_on_one_host_ends_the_session_on_the_other(cluster: Cluster) ->
                             auth=("frank", password("frank")), timeout=10)
     assert revoked.json() == {"username": "bob", "revoked": 2}
     for s, host in ((s1, b), (s2, a)):
-        assert requests.get(host.url + "/", cookies=dict(s.cookies), allow_redirects=False, timeout=10).status_code == 302
+        resp = requests.get(host.url + "/", cookies=dict(s.cookies), allow_redirects=False, timeout=10)
+        assert resp.status_code == 302
 
 
 def test_database_outage_is_a_plain_503_and_the_hook_says_so(cluster: Cluster, tmp_path: Path) -> None:
