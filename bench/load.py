@@ -22,6 +22,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import queue
 import re
 import shutil
 import statistics
@@ -108,7 +109,7 @@ def pusher(idx: int, plant: Plant, bare: Path, deadline: float, opened: Any, app
     while time.time() < deadline:
         try:
             cid = approved.get_nowait()
-        except Exception:
+        except queue.Empty:
             cid = None
         if cid is not None and cid in mine:
             out.append(_deploy(work, env, mine.pop(cid), cid, deploy_lock))
@@ -165,7 +166,7 @@ def approver(idx: int, urls: list[str], deadline: float, opened: Any, approved: 
     while time.time() < deadline:
         try:
             cid, owner = opened.get(timeout=0.5)
-        except Exception:
+        except queue.Empty:
             continue
         k += 1
         url, page_session = urls[k % 2], sessions[k % 2]
