@@ -153,6 +153,7 @@ def _deploy(work: Path, env: dict[str, str], branch: str, cid: int, lock: Any) -
             return {"kind": "protected", "t": time.time(), "s": 0.0, "ok": False, "text": "rebase failed",
                     "cid": cid}
         res = _push(work, env, "HEAD:refs/heads/main", "protected")
+        res["sha"] = git(work, "rev-parse", "HEAD")
     res["cid"] = cid
     return res
 
@@ -346,10 +347,19 @@ def _report(args: argparse.Namespace, plant: Plant, bare: Path, rows: list[dict[
     rec = subprocess.run([*gk, "audit", "reconcile", "--repo", str(bare), "--branch", "main", "--from", today,
                           "--to", today], capture_output=True, text=True, env=env)
     commits = git(bare, "rev-list", "--first-parent", "--count", "main")
+    unmatched = set(re.findall(r"^UNMATCHED ([0-9a-f]+)", rec.stdout, re.M))
+    announced = {r.get("sha") for r in rows if r["kind"] == "protected" and r["ok"]
+                 and "deployment was not recorded" in r["text"]}
     if rec.returncode != 0:
         violations.append("audit reconcile: " + (rec.stdout + rec.stderr).strip()[-500:])
     print(f"  invariant: every commit on main ({commits}) matched by audit reconcile: "
-          f"{'ok' if rec.returncode == 0 else 'VIOLATED'}")
+          f"{'ok' if rec.returncode == 0 else f'VIOLATED: {len(unmatched)} unmatched'}")
+    if unmatched:
+        silent = unmatched - announced
+        print(f"    of which announced by the hook (\"the deployment was not recorded\", post-receive during a "
+              f"fault) and caught by reconcile: {len(unmatched & announced)}; silent: {len(silent)}")
+        if silent:
+            violations.append(f"{len(silent)} commit(s) on main unmatched without the hook saying so")
     gate_refusals = sum(1 for r in rows if r["kind"] == "protected" and not r["ok"] and "refusing" in r["text"]
                         and "cannot check" not in r["text"] and "service" not in r["text"])
     if refused_logged < gate_refusals:

@@ -43,13 +43,8 @@ class TcpProxy:
                 client, _ = server.accept()
             except OSError:
                 return
-            with self._lock:
-                target = self.upstreams[self.connections % len(self.upstreams)]
-                self.connections += 1
-            try:
-                upstream = socket.create_connection(target, timeout=10)
-                upstream.settimeout(None)
-            except OSError:
+            upstream = self._connect()
+            if upstream is None:
                 client.close()
                 continue
             with self._lock:
@@ -57,6 +52,22 @@ class TcpProxy:
             pending = [2]  # both directions; the pair is closed when both have ended
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b, pending), daemon=True).start()
+
+    def _connect(self) -> socket.socket | None:
+        """The next upstream in turn; one that refuses the connection is skipped (as nginx's
+        ``proxy_next_upstream error`` does), so a host being restarted costs no request."""
+        with self._lock:
+            first = self.connections
+            self.connections += 1
+        for i in range(len(self.upstreams)):
+            target = self.upstreams[(first + i) % len(self.upstreams)]
+            try:
+                upstream = socket.create_connection(target, timeout=10)
+            except OSError:
+                continue
+            upstream.settimeout(None)
+            return upstream
+        return None
 
     def _pipe(self, src: socket.socket, dst: socket.socket, pending: list[int]) -> None:
         try:
