@@ -162,11 +162,12 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def open_store(config: Any) -> Store:
-    """The store for a loaded ``Config``: ``service.database``, checkpoints every ``checkpoint_every``."""
+def open_store(config: Any, *, create: bool = True) -> Store:
+    """The store for a loaded ``Config``: ``service.database``, checkpoints every ``checkpoint_every``;
+    ``create=False`` leaves the migrations to the caller (the web app, which may start before the database)."""
     from gatekeeper.store.log import CheckpointPolicy
 
-    store = Store(config.service.database)
+    store = Store(config.service.database, create=create)
     every = config.service.checkpoint_every
     if every > 0:
         store.checkpoint_policy = CheckpointPolicy(every, config.service.signing_key)

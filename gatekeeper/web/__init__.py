@@ -58,13 +58,11 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
                           file=str(cfg.path))
     from gatekeeper.directory import open_directory
     from gatekeeper.store.db import open_store
-    from gatekeeper.store.signing import ensure_key
 
-    store = open_store(cfg)
+    store = open_store(cfg, create=False)
     directory = open_directory(cfg)
-    ensure_key(cfg, store)  # SPEC §10: serve (and each gunicorn worker) creates it when missing
     app.extensions["gatekeeper"] = Services(config=cfg, store=store, directory=directory)
-    _record_policy(app.extensions["gatekeeper"])
+    _start(app)
 
     from gatekeeper.web import errors, health
     from gatekeeper.web.api import register as register_api
@@ -76,6 +74,52 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
     register_api(app)
     register_pages(app)
     return app
+
+
+def _start(app: Flask) -> None:
+    """What needs the database at start: migrations, the signing key's ``key.created``, ``config.loaded``.
+
+    A worker (re)started while the database is unreachable (a PostgreSQL restart, a network cut) must
+    not die: gunicorn halts the whole instance when workers fail to boot. It starts anyway, answers
+    503 ``database_unavailable`` and finishes these steps on the first request that finds the
+    database back. A schema it may not migrate is still a hard error.
+    """
+    from gatekeeper.errors import DatabaseUnavailable, ServiceUnavailable
+    from gatekeeper.store.db import is_unreachable
+    from gatekeeper.store.signing import ensure_key
+
+    svc: Services = app.extensions["gatekeeper"]
+
+    def steps() -> None:
+        svc.store.create_schema()
+        ensure_key(svc.config, svc.store)  # SPEC §10: serve (and each gunicorn worker) creates it when missing
+        _record_policy(svc)
+
+    try:
+        steps()
+        return
+    except ServiceUnavailable as exc:
+        if not (exc.__cause__ is not None and is_unreachable(exc.__cause__)):
+            raise
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+    import logging
+
+    logging.getLogger("gatekeeper.web").warning("database unreachable at start; answering 503 until it is back")
+    pending = [True]
+
+    @app.before_request
+    def _finish_start() -> None:
+        from flask import request
+
+        if not pending[0] or request.endpoint in ("health.healthz", "static"):
+            return
+        try:
+            steps()
+        except ServiceUnavailable as exc:
+            raise DatabaseUnavailable(exc.message) from exc
+        pending[0] = False
 
 
 def _record_policy(services: Services) -> None:
