@@ -79,9 +79,9 @@ def test_schemathesis_finds_no_drift_between_code_and_document(repo: Repo, unlim
          "run", unlimited.url + "/api/v1/openapi.json", "--url", unlimited.url, "--checks", "all",
          "--max-examples", "10", "--seed", "12", "--workers", "1", "--no-color", "--generation-database", "none",
          "--request-timeout", "20"], env=env, capture_output=True, text=True, timeout=170)
-    took = time.monotonic() - started
     assert proc.returncode == 0, proc.stdout[-12000:] + proc.stderr[-2000:]
-    assert took < 60, f"schemathesis took {took:.0f} s"
+    # bounded by --max-examples, not by a timer (no timed tests): ~20 s on the 2-core machine
+    print(f"schemathesis: {time.monotonic() - started:.0f} s")
 
 
 def test_downloads_are_documented_as_what_they_are(service: Service) -> None:

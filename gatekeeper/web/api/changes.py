@@ -10,7 +10,7 @@ from gatekeeper.errors import InputError
 from gatekeeper.store import changes as q
 from gatekeeper.web import services
 from gatekeeper.web.api import json_body
-from gatekeeper.web.api.schemas import Change, ChangeList, respond
+from gatekeeper.web.api.schemas import Change, ChangeList, WithdrawRequest, respond
 from gatekeeper.web.auth import basic_auth, roles_of
 
 bp = Blueprint("api_changes", __name__)
@@ -59,7 +59,6 @@ def sign(change_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/changes/<int:change_id>/withdraw")
 @basic_auth
 def withdraw(change_id: int):  # type: ignore[no-untyped-def]
-    body = request.get_json(silent=True) or {}
-    reason = body.get("reason", "") if isinstance(body, dict) else ""
-    changes.withdraw(services(), change_id, g.user, is_admin="admins" in roles_of(g.user), reason=str(reason))
+    body = WithdrawRequest() if not request.get_data() else parse(WithdrawRequest, json_body())
+    changes.withdraw(services(), change_id, g.user, is_admin="admins" in roles_of(g.user), reason=body.reason)
     return respond(Change, views.change_json(services(), change_id))

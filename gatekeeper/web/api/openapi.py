@@ -54,6 +54,7 @@ class Operation:
     security: str | None = "basic"
     params: tuple[Param, ...] = ()
     body: type[BaseModel] | None = None
+    body_required: bool = True
     errors: tuple[int, ...] = (400, 401, 404)
     extra: dict[int, tuple[str, type[BaseModel]]] = field(default_factory=dict)  # other statuses with a body
     links: dict[str, Any] = field(default_factory=dict)
@@ -104,7 +105,8 @@ OPERATIONS: list[Operation] = [
               m.Change, status=201, params=(_id(),), body=SignRequest, errors=(400, 401, 403, 404, 409),
               links={"GetChange": _CHANGE_LINKS["GetChange"]}),
     Operation("post", "/api/v1/changes/{id}/withdraw", "withdraw (its author or an admin)", m.Change,
-              params=(_id(),), errors=(400, 401, 403, 404, 409), links={"GetChange": _CHANGE_LINKS["GetChange"]}),
+              params=(_id(),), body=m.WithdrawRequest, body_required=False, errors=(400, 401, 403, 404, 409),
+              links={"GetChange": _CHANGE_LINKS["GetChange"]}),
     Operation("get", "/api/v1/log", "log entries with their hashes", m.LogPage, params=(
         _int("after", 0, m.MAX_ID, 0, "entries with seq > after"), _int("limit", 1, 10_000, 100, "at most this many"))),
     Operation("get", "/api/v1/log/checkpoint", "the latest signed checkpoint", m.Checkpoint),
@@ -174,7 +176,7 @@ def document() -> dict[str, Any]:
                                    **({"description": p.description} if p.description else {})} for p in op.params]
         if op.body is not None:
             models.add(op.body)
-            item["requestBody"] = {"required": True, "content": _json(_ref(op.body))}
+            item["requestBody"] = {"required": op.body_required, "content": _json(_ref(op.body))}
         if isinstance(op.ok, type):
             models.add(op.ok)
         models.update(model for _, model in op.extra.values())
@@ -182,7 +184,8 @@ def document() -> dict[str, Any]:
             item["responses"][str(op.status)]["links"] = op.links
         paths.setdefault(op.path, {})[op.method] = item
     ordered = sorted(models, key=lambda c: c.__name__)
-    _, defs = models_json_schema([(c, "validation" if c in (HookRequest, SignRequest, m.RevokeRequest)
+    requests_ = (HookRequest, SignRequest, m.RevokeRequest, m.WithdrawRequest)
+    _, defs = models_json_schema([(c, "validation" if c in requests_
                                    else "serialization") for c in ordered], ref_template=REF)
     return {
         "openapi": "3.1.0",

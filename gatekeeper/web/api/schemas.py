@@ -181,6 +181,13 @@ class Checkpoint(Out):
     signature: str
 
 
+class WithdrawRequest(BaseModel):
+    """The optional body of a withdrawal."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    reason: str = Field(default="", max_length=1000)
+
+
 class RevokeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=256)
