@@ -117,6 +117,26 @@ def test_lockout_holds_across_hosts_with_one_lock_entry(cluster: Cluster) -> Non
     assert [e["username"] for e in _entries(cluster.plant, "auth.locked")] == ["gina"]
 
 
+def test_concurrent_guessing_on_all_workers_checks_at_most_a_few_more_passwords(cluster: Cluster) -> None:
+    """20 wrong passwords at once over both hosts (4 workers): every one is counted in the database,
+    so the lock lands at the 5th; only attempts already in flight then (at most one per other worker)
+    still reach the directory. In-process counters let all 20 through (issue 12)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    hosts = cluster.hosts()
+
+    def guess(i: int) -> str:
+        resp = requests.get(f"{hosts[i % 2].url}/api/v1/changes", auth=("erin", f"guess-{i}"), timeout=60)
+        assert resp.status_code == 401
+        return str(resp.json()["error"]["message"])
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(guess, range(20)))
+    checked = sum(1 for a in answers if "too many failed attempts" not in a)
+    assert 5 <= checked <= 5 + 3, answers
+    assert [e["username"] for e in _entries(cluster.plant, "auth.locked")].count("erin") == 1
+
+
 def test_sign_out_on_one_host_ends_the_session_on_the_other(cluster: Cluster) -> None:
     a, b = cluster.hosts()
     session = _sign_in(a.url, "carol")
