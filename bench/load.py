@@ -217,6 +217,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--pushers", type=int, default=8)
     ap.add_argument("--approvers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (gthread)")
     ap.add_argument("--faults", action="store_true", help="kill a worker, restart PostgreSQL and one instance")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -231,8 +232,8 @@ def main() -> int:
         plant.config.write_text(plant.config.read_text().replace(
             "[service]\n", "[service]\nrate_limit_api = 0\nrate_limit_login = 0\n", 1))
         env = service_env()
-        hosts = [Gunicorn(plant.config, f"127.0.0.{2 + i}", free_port(), env, log=tmp / f"gunicorn-{i}.log")
-                 for i in range(2)]
+        hosts = [Gunicorn(plant.config, f"127.0.0.{2 + i}", free_port(), env, threads=args.threads,
+                          log=tmp / f"gunicorn-{i}.log") for i in range(2)]
         for h in hosts:
             h.start()
         lb = TcpProxy(("127.0.0.1", plant.port), [(h.host, h.port) for h in hosts]).start()
@@ -309,7 +310,8 @@ def _report(args: argparse.Namespace, plant: Plant, bare: Path, rows: list[dict[
     pages = [r["s"] * 1000 for r in ok if r["kind"] == "page"]
     signs = [r for r in ok if r["kind"] == "sign"]
     failed = {k: sum(1 for r in rows if r["kind"] == k and not r["ok"]) for k in ("topic", "protected", "page", "sign")}
-    print(f"load: {args.pushers} pushers + {args.approvers} approvers, 2 gunicorn instances x 2 workers, "
+    print(f"load: {args.pushers} pushers + {args.approvers} approvers, 2 gunicorn instances x 2 workers x "
+          f"{args.threads} threads, "
           f"PostgreSQL 15, {elapsed:.0f} s{' with faults' if faults else ''}")
     for f in faults:
         print(f"  fault: {f}")

@@ -21,6 +21,7 @@ class Gunicorn:
     port: int
     env: dict[str, str]
     workers: int = 2
+    threads: int = 1  # > 1: the gthread worker, so a page need not wait behind a push in the same worker
     log: Path | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -33,7 +34,8 @@ class Gunicorn:
         out = open(self.log or os.devnull, "ab")  # noqa: SIM115 - owned by the child
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.proc = subprocess.Popen(
-            [str(gunicorn), "-w", str(self.workers), "-b", f"{self.host}:{self.port}", "--timeout", "120",
+            [str(gunicorn), "-w", str(self.workers), "--threads", str(self.threads), "-b", f"{self.host}:{self.port}",
+             "--timeout", "120",
              "--graceful-timeout", "10", "gatekeeper.web:create_app()"], env=env, stdout=out, stderr=out)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
