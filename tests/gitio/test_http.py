@@ -67,3 +67,39 @@ def test_a_whole_answer_still_parses() -> None:
 
     with server(ok) as url:
         assert post_json(url, "/x", b"{}", "t", 5) == (200, b"{}")
+
+
+def test_a_real_push_says_the_service_closed_the_connection(tmp_path: object) -> None:
+    """A real git push through the installed hooks, the service's worker dying mid-request (it reads
+    the request, then the connection closes): the protected push is refused, and the pusher is told why."""
+    from pathlib import Path
+
+    from tests.support.git import make_repo
+    from tests.support.plant import make_plant
+
+    plant = make_plant(Path(str(tmp_path)) / "plant")
+    repo = make_repo(plant)
+    repo.commit({"cfg/a.txt": "a\n"}, "a")
+    listener = socket.create_server(("127.0.0.1", plant.port))
+
+    def dying_worker() -> None:
+        for _ in range(2):  # pre-receive only (refused), but tolerate a second call
+            try:
+                listener.settimeout(20)
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=dying_worker, daemon=True)
+    thread.start()
+    try:
+        pushed = repo.push("HEAD:refs/heads/main")
+    finally:
+        listener.close()
+        thread.join(5)
+    assert not pushed.ok
+    assert f"service at {plant.url}: the service closed the connection without answering" in pushed.text()
+    assert "malformed" not in pushed.stderr
+    assert "refusing refs/heads/main: protected branch, and the service cannot check it (fail closed)" in pushed.text()
