@@ -118,7 +118,9 @@ def _start(app: Flask) -> None:
         try:
             steps()
         except ServiceUnavailable as exc:
-            raise DatabaseUnavailable(exc.message) from exc
+            logging.getLogger("gatekeeper.web").warning("start not finished: %s", exc.message)
+            raise DatabaseUnavailable("the database is unreachable, nothing was recorded; try again when it "
+                                      "is back") from exc
         pending[0] = False
 
 

@@ -61,10 +61,12 @@ def init_app(app: Flask) -> None:
 
 
 def database_down_message(exc: BaseException) -> str:
-    """What the API, the pages and (through the API) the hook say while the database is down."""
+    """What the API, the pages and (through the API) the hook say while the database is down; the
+    driver's detail (host, port, reason) goes to the service log only, not to anonymous callers."""
     orig = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    detail = orig[0][:200] if orig else type(exc).__name__
-    return f"the database is unreachable, nothing was recorded; try again when it is back ({detail})"
+    log.warning("database unreachable on %s %s: %s", request.method, request.path,
+                orig[0][:300] if orig else type(exc).__name__)
+    return "the database is unreachable, nothing was recorded; try again when it is back"
 
 
 def _page(status: int, message: str) -> tuple[Response, int]:
