@@ -91,11 +91,11 @@ def identity_key(directory: Directory | None, name: str) -> str:
     return fold(name)
 
 
-def _pair(user: str, addr: str) -> str:
+def pair_key(user: str, addr: str) -> str:
     return f"{CLIENT}\x1f{user}\x1f{addr}"
 
 
-def _name(user: str) -> str:
+def name_key(user: str) -> str:
     return f"{USERNAME}\x1f{user}"
 
 
@@ -184,7 +184,7 @@ class Lockout:
     def remaining_in(self, counters: Counters, username: str, client: str | None) -> float:
         """Seconds until ``username`` may try again from ``client`` (0 when it may now)."""
         now, user = self.clock(), fold(username)
-        pair, name = counters.get(_pair(user, client or "")), counters.get(_name(user))
+        pair, name = counters.get(pair_key(user, client or "")), counters.get(name_key(user))
         until = max(pair.locked_until if pair else 0.0, name.locked_until if name else 0.0)
         return max(0.0, until - now)
 
@@ -197,7 +197,7 @@ class Lockout:
         """Count a wrong password; returns the locks this failure imposed (usually none)."""
         now, user, addr = self.clock(), fold(username), client or ""
         imposed: list[Lock] = []
-        pair = counters.get(_pair(user, addr)) or Counter()
+        pair = counters.get(pair_key(user, addr)) or Counter()
         if now - pair.locked_until > self.max_lock_seconds:
             pair.locks = 0  # quiet for long enough: start doubling from the bottom again
         if self._count(pair, now) >= self.max_failures:
@@ -205,20 +205,20 @@ class Lockout:
             pair.locked_until, pair.locks = now + seconds, pair.locks + 1
             pair.failures.clear()
             imposed.append(Lock(CLIENT, user, addr, seconds))
-        counters.put(_pair(user, addr), pair)
-        name = counters.get(_name(user)) or Counter()
+        counters.put(pair_key(user, addr), pair)
+        name = counters.get(name_key(user)) or Counter()
         if self._count(name, now) >= self.user_max_failures:
             name.locked_until = now + self.user_lock_seconds
             name.failures.clear()
             imposed.append(Lock(USERNAME, user, addr, self.user_lock_seconds))
-        counters.put(_name(user), name)
+        counters.put(name_key(user), name)
         counters.prune(now, now - max(self.window, self.max_lock_seconds), self.max_entries)
         return imposed
 
     def success_in(self, counters: Counters, username: str, client: str | None) -> None:
         """The password was right: forget this pair's failures (the username-wide count stays),
         unless the pair is locked (a lock is served in full)."""
-        key = _pair(fold(username), client or "")
+        key = pair_key(fold(username), client or "")
         pair = counters.get(key)
         if pair is not None and pair.locked_until <= self.clock():
             counters.delete(key)

@@ -33,7 +33,7 @@ def check_password(username: str, password: str) -> User:
     password is a read, so a successful call (every API request) writes nothing; attempts already in
     flight when a lock lands may still finish (at most one per busy worker thread).
     """
-    from gatekeeper.directory.lockout import _pair, fold, identity_key
+    from gatekeeper.directory.lockout import fold, identity_key, pair_key
     from gatekeeper.store import log as ledger
     from gatekeeper.store.counters import SqlCounters
 
@@ -44,7 +44,7 @@ def check_password(username: str, password: str) -> User:
     with svc.store.read() as s:
         counters = SqlCounters(s)
         guard.check_in(counters, ident, client)
-        had_pair = counters.get(_pair(fold(ident), client)) is not None
+        had_pair = counters.get(pair_key(fold(ident), client)) is not None
     try:
         user = svc.directory.authenticate(username, password)
     except AuthError:
@@ -53,7 +53,7 @@ def check_password(username: str, password: str) -> User:
             for lock in guard.failure_in(SqlCounters(session), ident, client):
                 # A lock is evidence of an attack on an account: the change log, not only the service log.
                 ledger.append(session, "auth.locked", ident, {
-                    "username": ident, "typed": username, "client": client, "lock": dataclasses.asdict(lock)})
+                    "username": ident, "typed": username[:256], "client": client, "lock": dataclasses.asdict(lock)})
         raise
     if had_pair:
         with svc.store.side_write() as session:
