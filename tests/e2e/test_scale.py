@@ -187,3 +187,37 @@ def test_database_outage_is_a_plain_503_and_the_hook_says_so(cluster: Cluster, t
     finally:
         cluster.db_cable.start()
     assert requests.get(f"{cluster.a.url}/healthz", timeout=30).status_code == 200
+
+
+def test_pg_backup_restores_and_verifies_and_warns_when_older_than_a_checkpoint(
+        cluster: Cluster, pg_server: PgServer, tmp_path: Path) -> None:  # noqa: F811
+    """What `gatekeeper db backup` prints for PostgreSQL, done for real: pg_dump, pg_restore into a scratch
+    database, `log verify --database` on it; after a later signed checkpoint the old backup warns."""
+    import os
+    import subprocess
+
+    from tests.support.postgres import create_database, drop_database
+
+    printed = gatekeeper(cluster.plant, "db", "backup", str(tmp_path / "gk.dump"))
+    assert printed.returncode == 0 and "pg_dump --format=custom" in printed.stdout
+    pg_env = {**os.environ, "PGPASSWORD": pg_server.password}
+    live = pg_server.url("x").rsplit("/", 1)[0]
+    database = cluster.plant.database.rsplit("/", 1)[1]
+    conninfo = f"postgresql://{pg_server.user}@{pg_server.host}:{pg_server.port}/{database}"
+    subprocess.run(["pg_dump", "--format=custom", f"--file={tmp_path / 'gk.dump'}", conninfo], env=pg_env,
+                   check=True, capture_output=True)
+    restored = create_database(pg_server, "restored")
+    try:
+        subprocess.run(["pg_restore", "--no-owner", f"--dbname=postgresql://{pg_server.user}@{pg_server.host}:"
+                        f"{pg_server.port}/{restored}", str(tmp_path / "gk.dump")], env=pg_env, check=True,
+                       capture_output=True)
+        url = f"{live}/{restored}"
+        ok = gatekeeper(cluster.plant, "log", "verify", "--database", url)
+        assert ok.returncode == 0 and "log intact" in ok.stdout, ok.stderr
+        cp = tmp_path / "cp.json"
+        for _ in range(2):  # the first logs log.checkpoint after the backup; the second covers that entry
+            assert gatekeeper(cluster.plant, "log", "checkpoint", "-o", str(cp)).returncode == 0
+        stale = gatekeeper(cluster.plant, "log", "verify", "--database", url, "--checkpoint", str(cp))
+        assert stale.returncode == 0 and "warning: this backup ends at seq" in stale.stderr
+    finally:
+        drop_database(pg_server, restored)
