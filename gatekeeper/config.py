@@ -36,6 +36,9 @@ class ServiceConfig:
     checkpoint_every: int = 1000
     session_idle_minutes: int = 30
     trusted_proxies: int = 0  # reverse-proxy hops whose X-Forwarded-For/-Proto are believed
+    session_absolute_hours: int = 12  # a web session ends this long after sign-in, active or not
+    rate_limit_api: int = 600  # API requests per minute per client address (0: off; hooks exempt)
+    rate_limit_login: int = 30  # login attempts per minute per client address (0: off)
 
 
 @dataclass(frozen=True)
@@ -321,7 +324,16 @@ def _service(r: _Reader, base: Path) -> ServiceConfig:
         checkpoint_every=r.get("checkpoint_every", int, d.checkpoint_every),
         session_idle_minutes=r.get("session_idle_minutes", int, d.session_idle_minutes),
         trusted_proxies=r.get("trusted_proxies", int, d.trusted_proxies),
+        session_absolute_hours=r.get("session_absolute_hours", int, d.session_absolute_hours),
+        rate_limit_api=r.get("rate_limit_api", int, d.rate_limit_api),
+        rate_limit_login=r.get("rate_limit_login", int, d.rate_limit_login),
     )
+    for key in ("session_idle_minutes", "session_absolute_hours"):
+        if getattr(svc, key) < 1:
+            raise r.fail(key, "must be at least 1")
+    for key in ("rate_limit_api", "rate_limit_login"):
+        if getattr(svc, key) < 0:
+            raise r.fail(key, "must be a number of requests per minute (0: no limit)")
     if not 0 <= svc.trusted_proxies <= 5:
         raise r.fail("trusted_proxies", "must be the number of reverse proxies in front of the service (0 to 5)")
     if svc.checkpoint_every < 0:

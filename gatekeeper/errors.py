@@ -86,6 +86,24 @@ class DirectoryUnavailable(ServiceUnavailable):
     code = "directory_unavailable"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached (down, restarting, network): 503, and the hook says so (SPEC §11)."""
+
+    code = "database_unavailable"
+
+
+class RateLimited(GatekeeperError):
+    """Too many requests from one client in the current window; ``retry_after`` seconds to wait."""
+
+    code = "rate_limited"
+    http_status = 429
+    exit_code = 1
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class LedgerBroken(GatekeeperError):
     """The change log does not verify; names the first bad sequence number (SPEC §10)."""
 

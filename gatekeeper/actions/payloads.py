@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -11,10 +12,12 @@ from gatekeeper.errors import InputError
 from gatekeeper.policy.fingerprint import FileChange
 
 _SHA = r"^([0-9a-f]{40}|[0-9a-f]{64})$"
+_B64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"  # standard base64, padded
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # strict: JSON types as written (0 is not false, "1" is not 1), as the OpenAPI document says
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 class CommitIn(_Strict):
@@ -36,8 +39,8 @@ class ChangeIn(_Strict):
     new_blob: str = Field(pattern=_SHA)
     old_mode: str = Field(pattern=r"^[0-7]{6}$")
     new_mode: str = Field(pattern=r"^[0-7]{6}$")
-    old_content: str | None = None
-    new_content: str | None = None
+    old_content: str | None = Field(default=None, pattern=_B64)
+    new_content: str | None = Field(default=None, pattern=_B64)
     old_too_large: int | None = None
     new_too_large: int | None = None
     binary: bool = False
@@ -55,7 +58,7 @@ class ContextFileIn(_Strict):
     path: str
     format: str
     blob: str = ""
-    content: str
+    content: str = Field(pattern=_B64)
 
     def data(self) -> bytes:
         return _b64(self.content, self.path)
@@ -132,7 +135,10 @@ def _b64(value: str, path: str) -> bytes:
         raise InputError(f"{path}: content is not valid base64") from exc
 
 
-def parse(model: type[_Strict], data: object) -> _Strict:
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: object) -> M:
     if not isinstance(data, dict):
         raise InputError("request body must be a JSON object")
     try:

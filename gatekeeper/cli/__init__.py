@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "config": "gatekeeper.cli.policy:config_group",
     "notify": "gatekeeper.cli.notify:notify",
     "drift": "gatekeeper.cli.drift:drift",
+    "session": "gatekeeper.cli.session:session",
 }
 
 

@@ -36,10 +36,13 @@ def log() -> None:
               help="Verify this export instead of the database (no config needed).")
 @click.option("--public-key", type=_PATH, metavar="PEM",
               help="Ed25519 public key (default for the database: the one beside service.signing_key).")
+@click.option("--database", metavar="URL_OR_FILE",
+              help="Verify this database (a backup: a SQLite file or a restored copy's URL) instead of "
+                   "service.database; a signed checkpoint beyond its end is a warning, not a failure.")
 @sub_config_option
 @pass_app
 def verify(app: AppContext, checkpoint_files: tuple[Path, ...], git_anchor: Path | None,
-           export_file: Path | None, public_key: Path | None) -> int:
+           export_file: Path | None, public_key: Path | None, database: str | None) -> int:
     """Check the whole chain and the signed checkpoints; exit 0 intact, 1 tampered, 2 unusable input."""
     from gatekeeper.ledger.verify import verify_lines, verify_rows
     from gatekeeper.store import anchor, signing
@@ -57,8 +60,10 @@ def verify(app: AppContext, checkpoint_files: tuple[Path, ...], git_anchor: Path
             from gatekeeper.store import log as ledger_log
 
             key = key or _configured_public_key(app)
-            with _reading(app) as session:
+            with _reading(app, database) as session:
                 last = ledger_log.head(session)
+                if database:
+                    checkpoints = _older_backup(last.seq if last else 0, checkpoints)
                 with _progress(last.seq if last else 0) as tick:
                     summary = verify_rows(ledger_log.rows(session), checkpoints, key, progress=tick)
     except LedgerBroken as exc:
@@ -154,20 +159,38 @@ def anchor_cmd(app: AppContext, git_repo: Path | None, anchor_path: Path | None,
 
 
 
+def _older_backup(end: int, checkpoints: list[Any]) -> list[Any]:
+    """A backup may legitimately end before checkpoints signed after it was taken: warn (with what is
+    missing) and verify it against the checkpoints it covers. On the live database that is truncation."""
+    later = [cp for cp in checkpoints if cp.seq > end]
+    if later:
+        last = max(cp.seq for cp in later)
+        click.echo(f"gatekeeper: log verify: warning: this backup ends at seq {end}, before the last signed "
+                   f"checkpoint known elsewhere (seq {last}): entries {end + 1}..{last} are not in it. Restoring it "
+                   "would lose them; use a newer backup.", err=True)
+    return [cp for cp in checkpoints if cp.seq <= end]
+
+
 @contextlib.contextmanager
-def _reading(app: AppContext) -> Iterator[Any]:
-    """A read session on ``service.database`` that never migrates; a log it cannot read is unusable input."""
+def _reading(app: AppContext, database: str | None = None) -> Iterator[Any]:
+    """A read session on ``service.database`` (or ``database``: a URL or a SQLite file) that never
+    migrates; a log it cannot read is unusable input."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from gatekeeper.store.db import Store
 
-    store = Store(app.config.service.database, create=False)
+    url = database or app.config.service.database
+    if database and "://" not in database:
+        if not Path(database).is_file():
+            raise InputError(f"{database}: no such database file")
+        url = f"sqlite:///{Path(database).resolve()}"
+    store = Store(url, create=False)
     try:
         with store.read() as session:
             yield session
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise InputError(f"cannot read the change log in {app.config.service.database}: "
+        raise InputError(f"cannot read the change log in {url}: "
                          f"{first[0] if first else type(exc).__name__}") from exc
     finally:
         store.dispose()

@@ -1,14 +1,13 @@
-"""Brute-force protection for the login and e-signature paths (issue 6), in process and pure.
+"""Brute-force protection for the login and e-signature paths (issues 6 and 12).
 
-Two counters, both keyed on the username: the caller passes the directory's canonical spelling when
-the name resolves (``Directory.canonical``), else the submitted name; either way it is folded here
-(``base.fold``: NFKC + case folding, as OpenLDAP matches uids), so ``Carol``, ``ＣＡＲＯＬ`` and ``carol``
-share one counter, and an unknown name is counted and locked exactly like a real one:
+Two counters, both keyed on the *canonical identity* (``identity_key``: the directory's own spelling
+of the name when the user exists, else the NFKC-casefolded typed name), so an unknown name is
+counted and locked exactly like a real one and the answer reveals nothing:
 
-1. per (username, client address): ``max_failures`` failures within ``window`` lock that pair for
+1. per (identity, client address): ``max_failures`` failures within ``window`` lock that pair for
    ``lock_seconds``, doubling with each further lock up to ``max_lock_seconds``. Only the guesser's
    own address is locked, so nobody can lock another person out this way.
-2. per username, across all clients: a higher threshold (``user_max_failures`` within ``window``)
+2. per identity, across all clients: a higher threshold (``user_max_failures`` within ``window``)
    locks the name everywhere for ``user_lock_seconds``. This caps a botnet spreading guesses over
    many addresses, which (1) alone would let through at ``max_failures`` per address per window.
 
@@ -18,8 +17,10 @@ not grow, touches one name per threshold's worth of guesses, and is logged, so i
 it a distributed attacker could guess passwords at an unbounded rate. Successful logins reset (1)
 only; (2) is a property of the name, not of the client that finally knew the password.
 
-The state lives in one process: with several workers each keeps its own counts (the effective limits
-multiply by the number of workers); a restart forgets them. The clock is injected for tests.
+Where the counts live is a ``Counters`` object: ``MemoryCounters`` (one process, tests) or the
+database (``store.counters.SqlCounters``), which every worker on every host shares; the service uses
+the database inside one serialised write transaction, so N workers count as one and a lock is
+imposed (and logged) exactly once. Times are epoch seconds from an injected clock.
 """
 
 from __future__ import annotations
@@ -27,16 +28,18 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, Protocol
 
 from gatekeeper.directory.base import fold
-from gatekeeper.errors import AuthError
+from gatekeeper.errors import AuthError, GatekeeperError
+
+if TYPE_CHECKING:
+    from gatekeeper.directory.base import Directory
 
 CLIENT, USERNAME = "client", "username"  # Lock.scope values, for the log entry
-K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,45 @@ class Lock:
 
 
 @dataclass
-class _Counter:
-    failures: deque[float] = field(default_factory=deque)
+class Counter:
+    failures: list[float] = field(default_factory=list)
     locked_until: float = 0.0
     locks: int = 0  # locks in a row, for the doubling
     last: float = 0.0
 
 
-def _key(username: str) -> str:
-    return fold(username)
+class Counters(Protocol):
+    """Storage of the counters, keyed "client US identity US addr" and "username US identity" (US: 0x1f)."""
+
+    def get(self, key: str) -> Counter | None: ...
+
+    def put(self, key: str, counter: Counter) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def prune(self, now: float, horizon: float, max_entries: int) -> None: ...
+
+
+def identity_key(directory: Directory | None, name: str) -> str:
+    """The canonical identity the counters are keyed on: the directory's own spelling of the user
+    when they exist, else the folded typed name (so ``ALICE``, ``alice`` and ``ａｌｉｃｅ`` share one
+    count; ``Directory.canonical`` matches as OpenLDAP does, so ``𝐚𝐥𝐢𝐜𝐞`` is ``alice`` too)."""
+    if directory is not None:
+        try:
+            canonical = directory.canonical(name.strip())
+        except GatekeeperError:
+            canonical = None  # directory down: authentication fails anyway; count the typed name
+        if canonical is not None:
+            return canonical
+    return fold(name)
+
+
+def pair_key(user: str, addr: str) -> str:
+    return f"{CLIENT}\x1f{user}\x1f{addr}"
+
+
+def name_key(user: str) -> str:
+    return f"{USERNAME}\x1f{user}"
 
 
 def _message(seconds: float) -> str:
@@ -66,30 +99,67 @@ def _message(seconds: float) -> str:
     return f"too many failed attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}"
 
 
+class MemoryCounters:
+    """Counters in this process only (tests, single-process tools)."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, Counter] = {}
+
+    def get(self, key: str) -> Counter | None:
+        return self.table.get(key)
+
+    def put(self, key: str, counter: Counter) -> None:
+        self.table.pop(key, None)  # re-inserted at the end: insertion order tracks recent activity
+        self.table[key] = counter
+
+    def delete(self, key: str) -> None:
+        self.table.pop(key, None)
+
+    def prune(self, now: float, horizon: float, max_entries: int) -> None:
+        """Bound memory against floods of made-up names: idle counters first, then the oldest unlocked
+        ones; a locked counter goes last, so flooding cannot evict one's own lock cheaply."""
+        table = self.table
+        if len(table) <= max_entries:
+            return
+        for key in [k for k, c in table.items() if c.last < horizon and c.locked_until <= now]:
+            del table[key]
+        for locked_too in (False, True):
+            for key in [k for k, c in table.items() if locked_too or c.locked_until <= now]:
+                if len(table) <= max_entries * 9 // 10:
+                    return
+                del table[key]
+
+
 class Lockout:
-    """Thread-safe failure counters; call ``check`` before the password check, then ``failure`` or
-    ``success`` after it."""
+    """The policy; ``check`` before the password check, then ``failure`` or ``success`` after it.
+
+    The ``*_in`` methods work on a caller's ``Counters`` (the database, inside the caller's
+    transaction); the plain methods use this object's in-process counters under a thread lock.
+    ``username`` is the identity key (``identity_key``); it is folded again here, harmlessly, so
+    callers passing a typed name still share counts across spellings.
+    """
 
     def __init__(self, *, max_failures: int = 5, window: float = 900.0, lock_seconds: float = 900.0,
                  max_lock_seconds: float = 86_400.0, user_max_failures: int = 25,
                  user_lock_seconds: float = 900.0, max_entries: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         if not 0 < max_failures <= user_max_failures:
             raise ValueError("need 0 < max_failures <= user_max_failures")
         self.max_failures, self.window, self.lock_seconds = max_failures, window, lock_seconds
         self.max_lock_seconds, self.user_max_failures = max_lock_seconds, user_max_failures
-        self.user_lock_seconds, self.max_entries, self._clock = user_lock_seconds, max_entries, clock
-        self._pairs: dict[tuple[str, str], _Counter] = {}
-        self._users: dict[str, _Counter] = {}
+        self.user_lock_seconds, self.max_entries, self.clock = user_lock_seconds, max_entries, clock
+        self.memory = MemoryCounters()
         self._lock = threading.Lock()
 
-    def remaining(self, username: str, client: str | None) -> float:
-        """Seconds until ``username`` may try again from ``client`` (0 when it may now)."""
-        now, user = self._clock(), _key(username)
+    @contextmanager
+    def _mem(self) -> Iterator[Counters]:
         with self._lock:
-            pair, name = self._pairs.get((user, client or "")), self._users.get(user)
-            until = max(pair.locked_until if pair else 0.0, name.locked_until if name else 0.0)
-        return max(0.0, until - now)
+            yield self.memory
+
+    # -- in-process convenience ------------------------------------------------------------------
+    def remaining(self, username: str, client: str | None) -> float:
+        with self._mem() as c:
+            return self.remaining_in(c, username, client)
 
     def check(self, username: str, client: str | None) -> None:
         """Raise ``AuthError`` while locked; the same answer for known and unknown names."""
@@ -98,60 +168,58 @@ class Lockout:
             raise AuthError(_message(left))
 
     def failure(self, username: str, client: str | None) -> list[Lock]:
-        """Count a wrong password; returns the locks this failure imposed (usually none)."""
-        now, user, addr = self._clock(), _key(username), client or ""
-        imposed: list[Lock] = []
-        with self._lock:
-            pair = self._touch(self._pairs, (user, addr), now)
-            if now - pair.locked_until > self.max_lock_seconds:
-                pair.locks = 0  # quiet for long enough: start doubling from the bottom again
-            if self._count(pair, now) >= self.max_failures:
-                seconds = min(self.lock_seconds * 2 ** pair.locks, self.max_lock_seconds)
-                pair.locked_until, pair.locks = now + seconds, pair.locks + 1
-                pair.failures.clear()
-                imposed.append(Lock(CLIENT, user, addr, seconds))
-            name = self._touch(self._users, user, now)
-            if self._count(name, now) >= self.user_max_failures:
-                name.locked_until = now + self.user_lock_seconds
-                name.failures.clear()
-                imposed.append(Lock(USERNAME, user, addr, self.user_lock_seconds))
-            self._prune(now)
-        return imposed
+        with self._mem() as c:
+            return self.failure_in(c, username, client)
 
     def success(self, username: str, client: str | None) -> None:
-        """The password was right: forget this pair's failures (the username-wide count stays)."""
-        with self._lock:
-            self._pairs.pop((_key(username), client or ""), None)
+        with self._mem() as c:
+            self.success_in(c, username, client)
 
-    # -- internals (called with the lock held) ---------------------------------------------------
-    def _touch(self, table: dict[K, _Counter], key: K, now: float) -> _Counter:
-        """The counter for ``key``, moved to the end so insertion order tracks recent activity."""
-        counter = table.pop(key, None) or _Counter()
+    # -- on any storage --------------------------------------------------------------------------
+    def remaining_in(self, counters: Counters, username: str, client: str | None) -> float:
+        """Seconds until ``username`` may try again from ``client`` (0 when it may now)."""
+        now, user = self.clock(), fold(username)
+        pair, name = counters.get(pair_key(user, client or "")), counters.get(name_key(user))
+        until = max(pair.locked_until if pair else 0.0, name.locked_until if name else 0.0)
+        return max(0.0, until - now)
+
+    def check_in(self, counters: Counters, username: str, client: str | None) -> None:
+        left = self.remaining_in(counters, username, client)
+        if left > 0:
+            raise AuthError(_message(left))
+
+    def failure_in(self, counters: Counters, username: str, client: str | None) -> list[Lock]:
+        """Count a wrong password; returns the locks this failure imposed (usually none)."""
+        now, user, addr = self.clock(), fold(username), client or ""
+        imposed: list[Lock] = []
+        pair = counters.get(pair_key(user, addr)) or Counter()
+        if now - pair.locked_until > self.max_lock_seconds:
+            pair.locks = 0  # quiet for long enough: start doubling from the bottom again
+        if self._count(pair, now) >= self.max_failures:
+            seconds = min(self.lock_seconds * 2 ** pair.locks, self.max_lock_seconds)
+            pair.locked_until, pair.locks = now + seconds, pair.locks + 1
+            pair.failures.clear()
+            imposed.append(Lock(CLIENT, user, addr, seconds))
+        counters.put(pair_key(user, addr), pair)
+        name = counters.get(name_key(user)) or Counter()
+        if self._count(name, now) >= self.user_max_failures:
+            name.locked_until = now + self.user_lock_seconds
+            name.failures.clear()
+            imposed.append(Lock(USERNAME, user, addr, self.user_lock_seconds))
+        counters.put(name_key(user), name)
+        counters.prune(now, now - max(self.window, self.max_lock_seconds), self.max_entries)
+        return imposed
+
+    def success_in(self, counters: Counters, username: str, client: str | None) -> None:
+        """The password was right: forget this pair's failures (the username-wide count stays),
+        unless the pair is locked (a lock is served in full)."""
+        key = pair_key(fold(username), client or "")
+        pair = counters.get(key)
+        if pair is not None and pair.locked_until <= self.clock():
+            counters.delete(key)
+
+    def _count(self, counter: Counter, now: float) -> int:
         counter.last = now
-        table[key] = counter
-        return counter
-
-    def _count(self, counter: _Counter, now: float) -> int:
-        while counter.failures and counter.failures[0] <= now - self.window:
-            counter.failures.popleft()
+        counter.failures = [t for t in counter.failures if t > now - self.window]
         counter.failures.append(now)
         return len(counter.failures)
-
-    def _prune(self, now: float) -> None:
-        """Bound memory against floods of made-up names: drop idle counters first, then the oldest
-        unlocked ones; a locked counter goes last, so flooding cannot evict one's own lock cheaply.
-        Pruning to 90 % keeps the scan rare under a flood."""
-        self._prune_table(self._pairs, now)
-        self._prune_table(self._users, now)
-
-    def _prune_table(self, table: dict[K, _Counter], now: float) -> None:
-        if len(table) <= self.max_entries:
-            return
-        horizon = now - max(self.window, self.max_lock_seconds)
-        for key in [k for k, c in table.items() if c.last < horizon and c.locked_until <= now]:
-            del table[key]
-        for locked_too in (False, True):
-            for key in [k for k, c in table.items() if locked_too or c.locked_until <= now]:
-                if len(table) <= self.max_entries * 9 // 10:
-                    return
-                del table[key]

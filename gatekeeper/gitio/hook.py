@@ -45,7 +45,8 @@ def post(config: HookConfig, path: str, body: dict[str, object], timeout: float)
     try:
         status, raw = post_json(config.url, path, data, token, timeout)
     except (OSError, ValueError) as exc:
-        raise ServiceDown(f"service unreachable at {config.url}: {exc}") from exc
+        reached = "closed the connection" in str(exc)  # gitio.http.CLOSED: it was reached, then went away
+        raise ServiceDown(f"service {'at' if reached else 'unreachable at'} {config.url}: {exc}") from exc
     try:
         result = json.loads(raw.decode("utf-8"))
     except ValueError:

@@ -8,6 +8,9 @@ it anyway).
 
 from __future__ import annotations
 
+CLOSED = ("the service closed the connection without answering (its worker was killed or restarted "
+          "mid-request?)")
+
 
 def post_json(url: str, path: str, body: bytes, token: str, timeout: float) -> tuple[int, bytes]:
     """POST ``body`` to ``url + path``; returns (status, response body). Raises ``OSError`` on failure."""
@@ -24,17 +27,22 @@ def post_json(url: str, path: str, body: bytes, token: str, timeout: float) -> t
             conn.request("POST", target, body=body, headers=headers)
             resp = conn.getresponse()
             return resp.status, resp.read()
+        except (http.client.RemoteDisconnected, http.client.IncompleteRead, ConnectionResetError) as exc:
+            raise OSError(CLOSED) from exc
         finally:
             conn.close()
     import socket
 
     host, port = _split(hostport)
     head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    chunks: list[bytes] = []
     with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(head.encode("latin-1") + body)
-        chunks = []
-        while data := sock.recv(65536):
-            chunks.append(data)
+        try:
+            sock.sendall(head.encode("latin-1") + body)
+            while data := sock.recv(65536):
+                chunks.append(data)
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            raise OSError(CLOSED) from exc  # the peer went away: say so, not "connection reset by peer"
     return _parse(b"".join(chunks))
 
 
@@ -47,16 +55,23 @@ def _split(hostport: str) -> tuple[str, int]:
 
 
 def _parse(raw: bytes) -> tuple[int, bytes]:
+    if not raw:
+        raise OSError(CLOSED)
     head, sep, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
     if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        if not sep and raw.startswith(b"HTTP/"):
+            raise OSError(CLOSED.replace("without answering", "in the middle of its answer"))
         raise OSError("malformed HTTP response from the service")
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = _dechunk(body)
     elif "content-length" in headers:
-        body = body[: int(headers["content-length"])]
+        length = int(headers["content-length"])
+        if len(body) < length:
+            raise OSError(CLOSED.replace("without answering", "in the middle of its answer"))
+        body = body[:length]
     return int(parts[1]), body
 
 
@@ -64,7 +79,9 @@ def _dechunk(data: bytes) -> bytes:
     out: list[bytes] = []
     pos = 0
     while True:
-        end = data.index(b"\r\n", pos)
+        end = data.find(b"\r\n", pos)
+        if end < 0:  # the last chunk never came: the service went away mid-answer
+            raise OSError(CLOSED.replace("without answering", "in the middle of its answer"))
         size = int(data[pos:end].split(b";")[0], 16)
         if size == 0:
             return b"".join(out)

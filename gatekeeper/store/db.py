@@ -70,6 +70,20 @@ class Store:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def side_write(self) -> Iterator[Session]:
+        """A write that is not evidence (sessions, rate counters): committed on success, but not
+        serialised with the log's appends on PostgreSQL, so it never waits behind a push. SQLite still
+        begins it IMMEDIATE (its only safe way to write)."""
+        engine = self.engine.execution_options(gatekeeper_write=True) if self.is_sqlite else self.engine
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
     def health(self) -> str:
         try:
             with self.engine.connect() as conn:
@@ -80,6 +94,31 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a database error means "cannot talk to the database" (down, restarting, network),
+    as opposed to a bug or a constraint: those get the 503 ``database_unavailable`` answer."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    # PostgreSQL: class 08 connection exceptions, 57P0x admin/crash shutdown, cannot connect now.
+    if sqlstate.startswith(("08", "57P")) or (orig is not None and sqlstate == "" and not _is_sqlite_error(orig)):
+        return True
+    message = str(orig or exc).lower()
+    return any(s in message for s in ("unable to open database", "disk i/o error", "database is locked"))
+
+
+def _is_sqlite_error(orig: BaseException) -> bool:
+    return type(orig).__module__.startswith("sqlite3")
 
 
 def _short(exc: Exception) -> str:
@@ -129,11 +168,12 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def open_store(config: Any) -> Store:
-    """The store for a loaded ``Config``: ``service.database``, checkpoints every ``checkpoint_every``."""
+def open_store(config: Any, *, create: bool = True) -> Store:
+    """The store for a loaded ``Config``: ``service.database``, checkpoints every ``checkpoint_every``;
+    ``create=False`` leaves the migrations to the caller (the web app, which may start before the database)."""
     from gatekeeper.store.log import CheckpointPolicy
 
-    store = Store(config.service.database)
+    store = Store(config.service.database, create=create)
     every = config.service.checkpoint_every
     if every > 0:
         store.checkpoint_policy = CheckpointPolicy(every, config.service.signing_key)

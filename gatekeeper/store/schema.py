@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL_REVISION = "0001"
 APPEND_ONLY = ("change_log", "change_log_ref")
+# Shared runtime state, not evidence: expired counters and sessions are pruned (issue 12).
+PRUNABLE = ("auth_counter", "rate_counter", "web_session")
 # Arbitrary constant naming the migration lock among other advisory locks (not the writer lock).
 PG_MIGRATE_LOCK_ID = 0x6774_6B70_6D69_6772
 
@@ -96,7 +98,8 @@ def service_grants(role: str, schema: str = "public") -> list[str]:
 
     The log tables get SELECT and INSERT only: no UPDATE, DELETE or TRUNCATE, and since the role
     owns nothing it cannot drop or disable the triggers either. Other tables get SELECT, INSERT and
-    UPDATE (Gatekeeper deletes no rows). Run again after every ``db upgrade`` that adds a table.
+    UPDATE; DELETE only on PRUNABLE (expired counters and sessions).
+    Run again after every ``db upgrade`` that adds a table.
     """
     from sqlmodel import SQLModel
 
@@ -111,6 +114,7 @@ def service_grants(role: str, schema: str = "public") -> list[str]:
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",
         f"GRANT SELECT, INSERT ON {log_tables} TO {role}",
         f"GRANT SELECT, INSERT, UPDATE ON {others} TO {role}",
+        f"GRANT DELETE ON {', '.join(f'{schema}.{t}' for t in PRUNABLE)} TO {role}",
         f"GRANT SELECT ON {schema}.alembic_version TO {role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
     ]

@@ -228,3 +228,38 @@ class ChangePath(SQLModel, table=True):
     repo: str
     target: str
     revision_id: int
+
+
+class AuthCounter(SQLModel, table=True):
+    """Brute-force counters shared by every worker and host (directory.lockout): one row per
+    (client address, identity) pair and one per identity; ``failures`` is a JSON list of epoch times."""
+
+    __tablename__ = "auth_counter"
+    key: str = Field(primary_key=True)
+    failures: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    locked_until: float = 0.0
+    locks: int = 0
+    last: float = Field(default=0.0, index=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (web.sessions): the cookie holds a random id, this row holds its SHA-256,
+    so sign-out and an admin's "sign out everywhere" end it on every worker and host."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True)  # sha256 hex of the cookie's token
+    username: str = Field(index=True)
+    client: str = ""
+    created_at: float
+    last_seen: float
+    revoked_at: float | None = None
+    revoked_by: str | None = None
+
+
+class RateCounter(SQLModel, table=True):
+    """Fixed-window request counters for the rate limits (web.ratelimit), shared by all workers."""
+
+    __tablename__ = "rate_counter"
+    key: str = Field(primary_key=True)
+    window: int = Field(index=True)
+    count: int = 0

@@ -10,12 +10,22 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from gatekeeper import config as config_mod
 from gatekeeper.actions.context import Services
 from gatekeeper.config import Config
 
 MAX_BODY_BYTES = 512 * 1024 * 1024  # a push of thousands of files with contents
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` for ids: at most 2^31 - 1 (the INTEGER id columns, 32-bit on PostgreSQL), so a larger
+    id (2^63 included) is a plain 404 on the API and the pages instead of an overflow (500) in the driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: Config | str | os.PathLike[str] | None = None,
@@ -34,6 +44,7 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides or {})
+    app.url_map.converters["int"] = BoundedInt  # before any blueprint: every <int:…> route is bounded
     if cfg.service.trusted_proxies:
         # Behind a reverse proxy the client address (lockout, logs) comes from X-Forwarded-For.
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -47,13 +58,11 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
                           file=str(cfg.path))
     from gatekeeper.directory import open_directory
     from gatekeeper.store.db import open_store
-    from gatekeeper.store.signing import ensure_key
 
-    store = open_store(cfg)
+    store = open_store(cfg, create=False)
     directory = open_directory(cfg)
-    ensure_key(cfg, store)  # SPEC §10: serve (and each gunicorn worker) creates it when missing
     app.extensions["gatekeeper"] = Services(config=cfg, store=store, directory=directory)
-    _record_policy(app.extensions["gatekeeper"])
+    _start(app)
 
     from gatekeeper.web import errors, health
     from gatekeeper.web.api import register as register_api
@@ -69,6 +78,54 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
 
         app.extensions["gatekeeper.drift"] = schedule.start(app.extensions["gatekeeper"])
     return app
+
+
+def _start(app: Flask) -> None:
+    """What needs the database at start: migrations, the signing key's ``key.created``, ``config.loaded``.
+
+    A worker (re)started while the database is unreachable (a PostgreSQL restart, a network cut) must
+    not die: gunicorn halts the whole instance when workers fail to boot. It starts anyway, answers
+    503 ``database_unavailable`` and finishes these steps on the first request that finds the
+    database back. A schema it may not migrate is still a hard error.
+    """
+    from gatekeeper.errors import DatabaseUnavailable, ServiceUnavailable
+    from gatekeeper.store.db import is_unreachable
+    from gatekeeper.store.signing import ensure_key
+
+    svc: Services = app.extensions["gatekeeper"]
+
+    def steps() -> None:
+        svc.store.create_schema()
+        ensure_key(svc.config, svc.store)  # SPEC §10: serve (and each gunicorn worker) creates it when missing
+        _record_policy(svc)
+
+    try:
+        steps()
+        return
+    except ServiceUnavailable as exc:
+        if not (exc.__cause__ is not None and is_unreachable(exc.__cause__)):
+            raise
+    except Exception as exc:
+        if not is_unreachable(exc):
+            raise
+    import logging
+
+    logging.getLogger("gatekeeper.web").warning("database unreachable at start; answering 503 until it is back")
+    pending = [True]
+
+    @app.before_request
+    def _finish_start() -> None:
+        from flask import request
+
+        if not pending[0] or request.endpoint in ("health.healthz", "static"):
+            return
+        try:
+            steps()
+        except ServiceUnavailable as exc:
+            logging.getLogger("gatekeeper.web").warning("start not finished: %s", exc.message)
+            raise DatabaseUnavailable("the database is unreachable, nothing was recorded; try again when it "
+                                      "is back") from exc
+        pending[0] = False
 
 
 def _record_policy(services: Services) -> None:

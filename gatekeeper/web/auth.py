@@ -25,41 +25,66 @@ log = logging.getLogger("gatekeeper.auth")
 
 
 def check_password(username: str, password: str) -> User:
-    """Directory check with brute-force protection shared by login, Basic auth and signatures."""
+    """Directory check with brute-force protection shared by login, Basic auth and signatures.
+
+    The counters live in the database (``auth_counter``), keyed on the canonical identity, so the
+    limits hold for every worker on every host. A failure is counted, and any lock it imposes
+    logged, in one serialised write transaction: however many workers see wrong passwords at once,
+    each lock is imposed, and logged as ``auth.locked``, exactly once. The check before the
+    password is a read, so a successful call (every API request) writes nothing; attempts already in
+    flight when a lock lands may still finish (at most one per busy worker thread).
+    """
+    from gatekeeper.directory.base import fold
+    from gatekeeper.directory.lockout import identity_key, pair_key
+    from gatekeeper.store import log as ledger
+    from gatekeeper.store.counters import SqlCounters
+
     svc = services()
     guard = _lockout()
     client = request.remote_addr or "-"
-    # One person, one counter: the directory's spelling when the name resolves (so a fullwidth or
-    # mathematical spelling of a locked name is still locked), else the typed name (unknown names are
-    # counted the same way, so the answer reveals nothing).
-    key = svc.directory.canonical(username) or username
-    guard.check(key, client)
+    ident = identity_key(svc.directory, username)
+    with svc.store.read() as s:
+        counters = SqlCounters(s)
+        guard.check_in(counters, ident, client)
+        had_pair = counters.get(pair_key(fold(ident), client)) is not None
     try:
         user = svc.directory.authenticate(username, password)
     except AuthError:
         log.warning("authentication failed for %r from %s", username, client)
-        for lock in guard.failure(key, client):
-            _log_lock(key, client, lock)
+        with svc.store.write() as session:
+            for lock in guard.failure_in(SqlCounters(session), ident, client):
+                # A lock is evidence of an attack on an account: the change log, not only the service log.
+                ledger.append(session, "auth.locked", ident, {
+                    "username": ident, "typed": username[:256], "client": client, "lock": dataclasses.asdict(lock)})
         raise
-    guard.success(key, client)
+    if had_pair:
+        with svc.store.side_write() as session:
+            guard.success_in(SqlCounters(session), ident, client)
     return user
 
 
-def _log_lock(username: str, client: str, lock: Any) -> None:
-    """A lock is evidence of an attack on an account: it goes into the change log, not only the service log."""
-    from gatekeeper.store import log as ledger
-
-    with services().store.write() as session:
-        ledger.append(session, "auth.locked", username, {
-            "username": username, "client": client,
-            "lock": dataclasses.asdict(lock)})
-
-
 def _lockout() -> Lockout:
-    """One lockout per app (per worker process)."""
+    """The lockout policy (thresholds); its counts are in the database."""
     from flask import current_app
 
     return current_app.extensions.setdefault("gatekeeper.lockout", Lockout())  # type: ignore[no-any-return]
+
+
+def rate_limit(bucket: str, per_minute: int) -> None:
+    """Count this request against ``bucket`` for the client address (all workers share the count);
+    over the limit: 429 with ``Retry-After``."""
+    import time
+
+    from gatekeeper.errors import RateLimited
+    from gatekeeper.store import ratelimit
+
+    if per_minute <= 0:
+        return
+    client = request.remote_addr or "-"
+    count, left = ratelimit.hit(services().store, f"{bucket}\x1f{client}", time.time())
+    if count > per_minute:
+        raise RateLimited(f"too many requests from {client}: at most {per_minute} a minute; "
+                          f"try again in {left} s", left)
 
 
 def basic_auth(f: F) -> F:

@@ -14,7 +14,8 @@ from gatekeeper.actions.context import Services
 from gatekeeper.errors import InputError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MIMETYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json", "xlsx": XLSX, "zip": "application/zip"}
+# text/csv: send_file adds "; charset=utf-8" itself (naming it here too sent the charset twice).
+MIMETYPES = {"csv": "text/csv", "json": "application/json", "xlsx": XLSX, "zip": "application/zip"}
 SPOOL_BYTES = 8 * 1024 * 1024
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.errors import DatabaseUnavailable, GatekeeperError, RateLimited
 
 log = logging.getLogger("gatekeeper.web")
 
@@ -35,6 +36,8 @@ def init_app(app: Flask) -> None:
         resp = _json(exc.code, exc.message, exc.http_status) if _wants_json() else _page(exc.http_status, exc.message)
         if exc.http_status == 401 and _wants_json():
             resp[0].headers["WWW-Authenticate"] = _challenge()
+        if isinstance(exc, RateLimited):
+            resp[0].headers["Retry-After"] = str(exc.retry_after)
         return resp
 
     @app.errorhandler(HTTPException)
@@ -50,9 +53,18 @@ def init_app(app: Flask) -> None:
             allowed = ", ".join(m for m in exc.valid_methods or () if m not in ("HEAD", "OPTIONS"))
             message = f"{request.method} is not allowed on {request.path}"
             message += f" (allowed: {allowed})" if allowed else ""
-        if _wants_json():
-            return _json(code, message, exc.code or 500)
-        return _page(exc.code or 500, message)
+        resp = _json(code, message, exc.code or 500) if _wants_json() else _page(exc.code or 500, message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:  # RFC 9110: a 405 names what is allowed
+            resp[0].headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return resp
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database(exc: SQLAlchemyError):  # type: ignore[no-untyped-def]
+        from gatekeeper.store.db import is_unreachable
+
+        if not is_unreachable(exc):
+            return _other(exc)
+        return _gatekeeper(DatabaseUnavailable(database_down_message(exc)))
 
     @app.errorhandler(Exception)
     def _other(exc: Exception):  # type: ignore[no-untyped-def]
@@ -60,6 +72,15 @@ def init_app(app: Flask) -> None:
         if _wants_json():
             return _json("internal", "internal error; see the service log", 500)
         return _page(500, "internal error; see the service log")
+
+
+def database_down_message(exc: BaseException) -> str:
+    """What the API, the pages and (through the API) the hook say while the database is down; the
+    driver's detail (host, port, reason) goes to the service log only, not to anonymous callers."""
+    orig = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    log.warning("database unreachable on %s %s: %s", request.method, request.path,
+                orig[0][:300] if orig else type(exc).__name__)
+    return "the database is unreachable, nothing was recorded; try again when it is back"
 
 
 def _page(status: int, message: str) -> tuple[Response, int]:

@@ -74,6 +74,11 @@ class LogoutForm(FlaskForm):
     submit = SubmitField("Sign out")
 
 
+class RevokeForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField("Sign out everywhere")
+
+
 class PeriodForm(FlaskForm):
     """The auditor's period picker (GET, so no CSRF token: it only selects what to show)."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 from gatekeeper.web import services
+from gatekeeper.web.api.schemas import Health, respond
 
 bp = Blueprint("health", __name__)
 
@@ -19,4 +20,4 @@ def healthz():  # type: ignore[no-untyped-def]
         directory = f"unreachable: {exc}"
     ok = database == "ok" and directory == "ok"
     body = {"status": "ok" if ok else "degraded", "database": database, "directory": directory}
-    return jsonify(body), 200 if ok else 503
+    return respond(Health, body, 200 if ok else 503)

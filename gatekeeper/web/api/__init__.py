@@ -16,7 +16,18 @@ def json_body() -> object:
 
 
 def register(app: Flask) -> None:
-    from gatekeeper.web.api import audit, changes, hooks, ledger, openapi
+    from gatekeeper.web.api import audit, changes, hooks, ledger, openapi, sessions
 
-    for bp in (hooks.bp, changes.bp, ledger.bp, audit.bp, openapi.bp):
+    for bp in (hooks.bp, changes.bp, ledger.bp, audit.bp, openapi.bp, sessions.bp):
         app.register_blueprint(bp, url_prefix="/api/v1")
+
+    @app.before_request
+    def _rate_limit() -> None:
+        """People's API calls count against ``service.rate_limit_api`` per client address; the hooks
+        (the git server, bearer token) and the document are exempt."""
+        from gatekeeper.web import services
+        from gatekeeper.web.auth import rate_limit
+
+        bp = request.blueprint or ""
+        if bp.startswith("api_") and bp not in ("api_hooks", "api_openapi"):
+            rate_limit("api", services().config.service.rate_limit_api)

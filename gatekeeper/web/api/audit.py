@@ -48,4 +48,7 @@ def metrics() -> Response:
 
     start, end = period_args()
     repo, category = request.args.get("repo") or None, request.args.get("category") or None
-    return jsonify(compute(services(), start, end, repo=repo, category=category))
+    from gatekeeper.web.api.schemas import Metrics
+
+    return jsonify(Metrics.model_validate(compute(services(), start, end, repo=repo, category=category))
+                   .model_dump(mode="json"))

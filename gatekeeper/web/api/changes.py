@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, request
 
 from gatekeeper.actions import changes, views
 from gatekeeper.actions.payloads import SignRequest, parse
@@ -10,6 +10,7 @@ from gatekeeper.errors import InputError
 from gatekeeper.store import changes as q
 from gatekeeper.web import services
 from gatekeeper.web.api import json_body
+from gatekeeper.web.api.schemas import Change, ChangeList, WithdrawRequest, respond
 from gatekeeper.web.auth import basic_auth, roles_of
 
 bp = Blueprint("api_changes", __name__)
@@ -38,13 +39,13 @@ def list_changes():  # type: ignore[no-untyped-def]
         rows, total = q.listing(s, state=request.args.get("state") or None, repo=request.args.get("repo") or None,
                                 category=request.args.get("category") or None, limit=limit, offset=offset)
         items = [views.summary(svc, cr) for cr in rows]
-    return jsonify({"changes": items, "total": total, "limit": limit, "offset": offset})
+    return respond(ChangeList, {"changes": items, "total": total, "limit": limit, "offset": offset})
 
 
 @bp.get("/changes/<int:change_id>")
 @basic_auth
 def show_change(change_id: int):  # type: ignore[no-untyped-def]
-    return jsonify(views.change_json(services(), change_id))
+    return respond(Change, views.change_json(services(), change_id))
 
 
 @bp.post("/changes/<int:change_id>/approvals")
@@ -52,13 +53,12 @@ def show_change(change_id: int):  # type: ignore[no-untyped-def]
 def sign(change_id: int):  # type: ignore[no-untyped-def]
     req = parse(SignRequest, json_body())
     changes.sign(services(), change_id, g.user, req)  # type: ignore[arg-type]
-    return jsonify(views.change_json(services(), change_id)), 201
+    return respond(Change, views.change_json(services(), change_id), 201)
 
 
 @bp.post("/changes/<int:change_id>/withdraw")
 @basic_auth
 def withdraw(change_id: int):  # type: ignore[no-untyped-def]
-    body = request.get_json(silent=True) or {}
-    reason = body.get("reason", "") if isinstance(body, dict) else ""
-    changes.withdraw(services(), change_id, g.user, is_admin="admins" in roles_of(g.user), reason=str(reason))
-    return jsonify(views.change_json(services(), change_id))
+    body = WithdrawRequest() if not request.get_data() else parse(WithdrawRequest, json_body())
+    changes.withdraw(services(), change_id, g.user, is_admin="admins" in roles_of(g.user), reason=body.reason)
+    return respond(Change, views.change_json(services(), change_id))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 from gatekeeper.actions import push
 from gatekeeper.actions.payloads import HookRequest, parse
 from gatekeeper.web import services
 from gatekeeper.web.api import json_body
+from gatekeeper.web.api.schemas import HookDecision, HookRecord, respond
 from gatekeeper.web.auth import hook_token
 
 bp = Blueprint("api_hooks", __name__)
@@ -17,11 +18,11 @@ bp = Blueprint("api_hooks", __name__)
 @hook_token
 def pre_receive():  # type: ignore[no-untyped-def]
     req = parse(HookRequest, json_body())
-    return jsonify(push.decide_push(services(), req))  # type: ignore[arg-type]
+    return respond(HookDecision, push.decide_push(services(), req))  # type: ignore[arg-type]
 
 
 @bp.post("/hooks/post-receive")
 @hook_token
 def post_receive():  # type: ignore[no-untyped-def]
     req = parse(HookRequest, json_body())
-    return jsonify(push.record_push(services(), req))  # type: ignore[arg-type]
+    return respond(HookRecord, push.record_push(services(), req))  # type: ignore[arg-type]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 
 from gatekeeper.errors import InputError, NotFound
 from gatekeeper.store import log
 from gatekeeper.web import services
+from gatekeeper.web.api.schemas import MAX_ID, Checkpoint, LogPage, respond
 from gatekeeper.web.auth import basic_auth
 
 bp = Blueprint("api_log", __name__)
@@ -20,12 +21,12 @@ def entries():  # type: ignore[no-untyped-def]
         limit = int(request.args.get("limit", "100"))
     except ValueError as exc:
         raise InputError("after and limit must be integers") from exc
-    if after < 0 or not 1 <= limit <= 10_000:
-        raise InputError("after must be >= 0 and limit between 1 and 10000")
+    if not 0 <= after <= MAX_ID or not 1 <= limit <= 10_000:
+        raise InputError(f"after must be between 0 and {MAX_ID} and limit between 1 and 10000")
     with services().store.read() as s:
         items = [e.to_dict() for e in log.entries(s, after=after, limit=limit)]
         head = log.head(s)
-    return jsonify({"entries": items, "head_seq": head.seq if head else 0})
+    return respond(LogPage, {"entries": items, "head_seq": head.seq if head else 0})
 
 
 @bp.get("/log/checkpoint")
@@ -35,4 +36,4 @@ def checkpoint():  # type: ignore[no-untyped-def]
         cp = log.latest_checkpoint(s)
     if cp is None:
         raise NotFound("no checkpoint has been made yet (gatekeeper log checkpoint)")
-    return jsonify(cp.to_dict())
+    return respond(Checkpoint, cp.to_dict())

@@ -57,6 +57,8 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["utc"] = utc
     app.jinja_env.filters["short"] = short
+    app.jinja_env.filters["epoch_utc"] = lambda t: datetime.fromtimestamp(float(t), UTC).strftime(
+        "%Y-%m-%d %H:%M:%S UTC")
     app.jinja_env.globals["change_icon"] = ICONS.get
     for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp):
         app.register_blueprint(bp)

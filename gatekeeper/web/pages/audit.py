@@ -170,8 +170,8 @@ def log_page() -> Any:
     """Newest first, 50 a page; ``before`` pages back, ``kind`` and ``change`` filter."""
     args = request.args
     kind = args.get("kind") or None
-    before = int(args["before"]) if args.get("before", "").isdigit() else None
-    change = int(args["change"]) if args.get("change", "").isdigit() else None
+    before = _bounded(args.get("before", ""))
+    change = _bounded(args.get("change", ""))
     with services().store.read() as s:
         head = log.head(s)
         q = select(ChangeLog)
@@ -244,3 +244,8 @@ def summary(kind: str, actor: str, p: dict[str, Any]) -> str:
         detail = p.get("summary") or p.get("error") or p.get("previous") or ""
         return f"{kind}: {p.get('source')} ({p.get('repo')}:{p.get('path')}) {p.get('result') or ''} {detail}"
     return kind
+
+
+def _bounded(text: str) -> int | None:
+    """A non-negative id from a query string, or None: ids beyond the INTEGER columns match nothing."""
+    return int(text) if text.isdigit() and int(text) < 2**31 else None

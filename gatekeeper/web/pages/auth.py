@@ -1,7 +1,10 @@
-"""Sign-in for the pages: directory credentials, a session holding only the username, idle timeout.
+"""Sign-in for the pages: directory credentials, server-side sessions, idle and absolute timeouts.
 
-The user is re-read from the directory on every request, so someone removed from the directory (or
-from a group) loses access at their next click, not at the end of their session.
+The cookie holds only a random session token; the ``web_session`` row (store.sessions) says whose it
+is and whether it still counts, so sign-out, an admin's "sign out everywhere" and both timeouts hold
+on every worker and host, and a cookie copied before sign-out is worthless after it. The token is
+new at every sign-in. The user is re-read from the directory on every request, so someone removed
+from the directory (or from a group) loses access at their next click.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from werkzeug.wrappers import Response
 
 from gatekeeper.directory.base import User
 from gatekeeper.errors import AuthError, GatekeeperError, ServiceUnavailable
+from gatekeeper.store import sessions as web_sessions
 from gatekeeper.web import services
-from gatekeeper.web.auth import check_password, require_role, roles_of
-from gatekeeper.web.forms import LoginForm, LogoutForm
+from gatekeeper.web.auth import check_password, rate_limit, require_role, roles_of
+from gatekeeper.web.forms import LoginForm, LogoutForm, RevokeForm
 
 bp = Blueprint("pages_auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,29 +48,38 @@ def init_app(app: Flask) -> None:
                 "logout_form": LogoutForm() if user else None}
 
 
+SIGNED_OUT = {
+    web_sessions.IDLE: "You were signed out after {minutes} minutes without activity.",
+    web_sessions.EXPIRED: "Your session reached its maximum length ({hours} hours): please sign in again.",
+    web_sessions.REVOKED: "You were signed out (from this or another window, or by an administrator).",
+}
+
+
 def load_user() -> None:
-    """Who is signed in; ends the session after ``service.session_idle_minutes`` without a request."""
+    """Who is signed in, from the server-side session the cookie's token names."""
     from gatekeeper.web.pages import is_api_request
 
     g.user = None
     if is_api_request() or request.endpoint == "static":
         return
-    username = session.get("user")
-    if not username:
+    token = session.get("sid")
+    if not isinstance(token, str) or not token:
         return
-    now = int(time.time())
-    minutes = services().config.service.session_idle_minutes
-    if now - int(session.get("seen", 0)) > minutes * 60:
+    cfg = services().config.service
+    minutes, hours = cfg.session_idle_minutes, cfg.session_absolute_hours
+    found = web_sessions.lookup(services().store, token, time.time(), minutes * 60, hours * 3600)
+    if found.username is None:
         session.clear()
-        flash(f"You were signed out after {minutes} minutes without activity.", "info")
+        if found.reason in SIGNED_OUT:
+            flash(SIGNED_OUT[found.reason].format(minutes=minutes, hours=hours), "info")
         return
-    user = services().directory.get_user(username)
+    user = services().directory.get_user(found.username)
     if user is None:
+        web_sessions.revoke(services().store, token, time.time(), "gatekeeper")
         session.clear()
         flash("You were signed out: your account is no longer in the directory.", "error")
         return
     session.permanent = True  # the cookie's lifetime is the idle timeout, renewed on each request
-    session["seen"] = now
     g.user = user
 
 
@@ -127,6 +140,7 @@ def login() -> Any:
             return redirect(safe_next(request.args.get("next")))
         form.next.data = request.args.get("next", "")
         return render_template("login.html", form=form)
+    rate_limit("login", services().config.service.rate_limit_login)
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400
     try:
@@ -138,10 +152,12 @@ def login() -> Any:
         return render_template("login.html", form=form, failure=failure), 503
     except GatekeeperError as exc:  # lockout after repeated failures: its message says how long
         return render_template("login.html", form=form, failure=exc.message), exc.http_status
-    session.clear()  # a fresh session (and CSRF token) for the new identity
+    old = session.get("sid")
+    if isinstance(old, str) and old:
+        web_sessions.revoke(services().store, old, time.time(), user.username)
+    session.clear()  # a fresh session id (and CSRF token) for the new identity: no fixation
     session.permanent = True
-    session["user"] = user.username
-    session["seen"] = int(time.time())
+    session["sid"] = web_sessions.create(services().store, user.username, request.remote_addr or "-", time.time())
     return redirect(safe_next(form.next.data))
 
 
@@ -151,6 +167,32 @@ def logout() -> Response | str:
         if current_user() is None:
             return redirect(url_for("pages_auth.login"))
         return render_template("logout.html")
+    token = session.get("sid")
+    if isinstance(token, str) and token:
+        user = current_user()
+        web_sessions.revoke(services().store, token, time.time(), user.username if user else "-")
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("pages_auth.login"))
+
+
+@bp.route("/admin/sessions", methods=["GET", "POST"])
+@role_required("admins")
+def admin_sessions() -> Any:
+    """Admins: who is signed in, and "sign out everywhere" for one user (a lost laptop, a leaver)."""
+    from gatekeeper.actions.sessions import revoke_everywhere
+    from gatekeeper.directory.lockout import identity_key
+
+    form = RevokeForm()
+    cfg = services().config.service
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("admin_sessions.html", form=form, rows=[]), 400
+        name = identity_key(services().directory, form.username.data or "")
+        me = current_user()
+        n = revoke_everywhere(services().store, name, me.username if me else "-", "page")
+        flash(f"{n} session{'s' if n != 1 else ''} of {name} signed out.", "info")
+        return redirect(url_for("pages_auth.admin_sessions"))
+    rows = web_sessions.open_counts(services().store, time.time(), cfg.session_idle_minutes * 60,
+                                    cfg.session_absolute_hours * 3600)
+    return render_template("admin_sessions.html", form=form, rows=rows)

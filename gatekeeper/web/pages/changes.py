@@ -84,7 +84,7 @@ def index() -> Any:
     state = args.get("state") or None
     financial = {"yes": True, "no": False}.get(args.get("financial", ""))
     page = args.get("page", "1")
-    page_no = int(page) if page.isdigit() and int(page) > 0 else 1
+    page_no = int(page) if page.isdigit() and 0 < int(page) <= 10**9 else 1
     since = until = None
     try:
         if state and state not in {s.value for s in State}:
