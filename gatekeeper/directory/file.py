@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from gatekeeper.directory.base import Membership, User, fold
-from gatekeeper.errors import AuthError, ConfigError
+from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
 
 _hasher = PasswordHasher()
 # Verified against when the user is unknown, so a wrong name costs as long as a wrong password.
@@ -98,10 +98,14 @@ class FileDirectory:
         with self._lock:
             try:
                 mtime = self.path.stat().st_mtime_ns
-            except OSError as exc:
-                raise ConfigError(f"cannot read directory file: {exc.strerror}", file=str(self.path)) from exc
-            if mtime != self._mtime:
-                self._data = self._load()
+                if mtime != self._mtime:
+                    self._data = self._load()
+            except OSError as exc:  # at run time a file that cannot be read is a directory outage (503)
+                raise DirectoryUnavailable(f"directory unreachable: cannot read the directory file {self.path}: "
+                                           f"{exc.strerror}") from exc
+            except ConfigError as exc:
+                raise DirectoryUnavailable(f"directory unreachable: the directory file is not usable: "
+                                           f"{exc.message}") from exc
             return self._data
 
     # -- Directory protocol ----------------------------------------------------------------------
@@ -159,7 +163,7 @@ class FileDirectory:
     def health(self) -> str:
         try:
             self._current()
-        except ConfigError as exc:
+        except DirectoryUnavailable as exc:
             return exc.message
         return "ok"
 

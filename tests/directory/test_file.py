@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 
 from gatekeeper.directory.base import Membership
 from gatekeeper.directory.file import FileDirectory
-from gatekeeper.errors import AuthError, ConfigError
+from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
 
 _fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # same verify path, cheap to compute
 GENERIC = r"^invalid username or password$"
@@ -117,7 +117,7 @@ def test_changes_on_disk_are_seen_at_the_next_lookup(directory: FileDirectory, p
 def test_a_broken_reload_fails_closed_until_fixed(directory: FileDirectory, path: Path) -> None:
     good = path.read_text()
     rewrite(path, "[[users]\nbroken")
-    with pytest.raises(ConfigError, match="invalid TOML"):
+    with pytest.raises(DirectoryUnavailable, match="invalid TOML"):  # at run time: an outage, a 503
         directory.memberships("bob")
     assert "invalid TOML" in directory.health()
     rewrite(path, good)

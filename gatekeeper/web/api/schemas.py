@@ -154,6 +154,8 @@ class ChangeSummary(Out):
     topic_ref: str
     title: str
     ticket: str
+    ticket_state: str | None = Field(None, description="the ITSM's state of the ticket when last checked "
+                                     "([itsm] configured), else null")
     state: str
     requested_by: str
     requested_at: str
