@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from gatekeeper.errors import InputError
 from gatekeeper.policy.fingerprint import FileChange
 
 _SHA = r"^([0-9a-f]{40}|[0-9a-f]{64})$"
 _B64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"  # standard base64, padded
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (32-bit on PostgreSQL)
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: ``12.0`` is the integer 12 (JSON Schema's ``integer``), ``12.5`` is not."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+IntentId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
 
 
 class _Strict(BaseModel):
@@ -41,8 +55,8 @@ class ChangeIn(_Strict):
     new_mode: str = Field(pattern=r"^[0-7]{6}$")
     old_content: str | None = Field(default=None, pattern=_B64)
     new_content: str | None = Field(default=None, pattern=_B64)
-    old_too_large: int | None = None
-    new_too_large: int | None = None
+    old_too_large: JsonInt | None = None
+    new_too_large: JsonInt | None = None
     binary: bool = False
     format: str | None = None
 
@@ -89,7 +103,7 @@ class UpdateIn(_Strict):
 class SettleIn(_Strict):
     """What git did with an open deploy intent, as a later hook run found it (SPEC §11)."""
 
-    id: int = Field(ge=1)
+    id: IntentId
     actual: str | None = Field(default=None, pattern=_SHA)   # the ref's real value; None: no such ref
     reached: bool = False                                      # the intent's ``new`` is in the ref's history
     commits: list[str] = Field(default=[], max_length=10000)   # first-parent commits old..new when reached
@@ -116,7 +130,7 @@ class HookRequest(_Strict):
     pusher: str | None = None
     updates: list[UpdateIn]
     push_options: list[str] = []
-    intents: list[int] = []          # post-receive: the deploy intents pre-receive got for this push
+    intents: list[IntentId] = []     # post-receive: the deploy intents pre-receive got for this push
     settle: list[SettleIn] = []      # stale intents of earlier pushes, with what git did
     spooled: list[SpooledIn] = []    # refusals made while the service was unreachable
 

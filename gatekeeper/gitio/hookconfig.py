@@ -74,7 +74,8 @@ class HookConfig:
             return read_token_file(self.hook_token_file, owner=os.geteuid())
         token = os.environ.get(self.hook_token_env, "")
         if not token:
-            raise ConfigError(f"hook token not set (environment variable {self.hook_token_env})")
+            raise ConfigError(f"hook token not set: the git server must give its hook processes the environment "
+                              f"variable {self.hook_token_env}, holding the service's hook token")
         return token
 
     def format_of(self, path: str) -> str | None:

@@ -208,7 +208,7 @@ def decide(u: UpdateFacts, *, pusher: str | None, categories: Sequence[Category]
     bad = malformed({fc.path for fc in u.changes})
     if bad:
         return _refuse(*(f"refusing {ref}: {b}" for b in bad))
-    patterns = f" (protected by {', '.join(protected_by)})" if protected_by else ""
+    patterns = ", ".join(protected_by) or "the policy"
     if emergency.requested:
         if not emergency.allowed:
             return _refuse(f"refusing {ref}: {emergency.text}")
@@ -216,15 +216,15 @@ def decide(u: UpdateFacts, *, pusher: str | None, categories: Sequence[Category]
                         action="emergency", emergency=emergency)
     # (1) deletion
     if u.deleted:
-        return _refuse(f"refusing {ref}: deleting a protected branch is not allowed{patterns}; its history is the "
-                       "record of what was deployed")
+        return _refuse(f"refusing {ref}: deleting a protected branch is not allowed (protected by {patterns}; its "
+                       "history is the record of what was deployed)")
     # (3) creation / (2) non-fast-forward
     if u.created:
         if u.copy_of:
             return Decision(True, (f"{ref}: created as an exact copy of {u.copy_of[0]}",), action="copy")
         if u.protected_exists:
-            return _refuse(f"refusing {ref}: it would be a new protected branch{patterns}, and a new protected "
-                           "branch must start as an exact copy of an existing one: push that branch's commit "
+            return _refuse(f"refusing {ref}: it would be a new protected branch (it matches {patterns}), and a new "
+                           "protected branch must start as an exact copy of an existing one: push that branch's commit "
                            "first (git push origin main:<branch>), then bring changes through change requests")
     elif u.fast_forward is False:
         return _refuse(f"refusing {ref}: non-fast-forward update of a protected branch (history may not be "

@@ -127,7 +127,7 @@ def test_gitolite_user_unknown_to_the_directory_is_refused(env: Env, tmp_path: P
     commit(work, {"docs/zed.md": "# zed\n"}, "docs only: needs no approval")
     r = push(env, "zed", work, "HEAD:refs/heads/main")
     assert not r.ok
-    assert any("pusher 'zed' is not a user in the directory" in ln for ln in r.lines), r.stderr
+    assert any("pusher 'zed' is not a directory user" in ln for ln in r.lines), r.stderr
 
 
 def test_token_file_too_open_is_refused_naming_it(env: Env, tmp_path: Path) -> None:

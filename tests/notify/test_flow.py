@@ -150,9 +150,8 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             # the ITSM states are in the log entries of the decisions that used them
             [signed] = [e["payload"] for e in log if e["kind"] == "change.approved"]
             assert (signed["ticket"], signed["ticket_state"]) == ("CHG0000002", "Scheduled")
-            [allowed] = [e["payload"] for e in log
-                         if e["kind"] == "push.allowed" and e["payload"]["refs"][0]["deploys"]]
-            assert allowed["refs"][0]["ticket_states"] == {str(cid): {"ticket": "CHG0000002", "state": "Implement"}}
+            [intent] = [e["payload"] for e in log if e["kind"] == "deploy.intent" and e["payload"]["changes"]]
+            assert [(c["change_id"], c["ticket_state"]) for c in intent["changes"]] == [(cid, "Implement")]
             refused_at_gate = [e["payload"] for e in log if e["kind"] == "push.refused"][-1]
             assert "is Closed in servicenow" in " ".join(refused_at_gate["refs"][0]["reasons"])
             sent = [e["payload"] for e in log if e["kind"] == "notify.sent"]

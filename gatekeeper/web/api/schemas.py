@@ -61,6 +61,7 @@ class HookRecord(Out):
 
 
 class LeadTime(BaseModel):
+    model_config = ConfigDict(extra="allow")
     median: float | None = None
     p90: float | None = None
 
