@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert
@@ -13,8 +14,8 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions.analysis import analyze
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SignRequest, UpdateIn
-from gatekeeper.config import RepoConfig
-from gatekeeper.directory.base import User
+from gatekeeper.config import Category, RepoConfig
+from gatekeeper.directory.base import Membership, User
 from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputError, NotFound
 from gatekeeper.gitio.pushinfo import default_target, option
 from gatekeeper.ledger import entry as kinds
@@ -58,21 +59,30 @@ def _no_target(repo: str, repo_cfg: RepoConfig | None, target: str | None) -> st
     return f"target {target!r} is not a protected branch of {repo} (protected: {patterns})"
 
 
-def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
-                   options: Sequence[str], *, emergency_reason: str | None = None
-                   ) -> tuple[ChangeRequest | None, list[str]]:
-    """A topic push (or an emergency deployment) becomes a CR revision; returns it and the push messages."""
+@dataclass(frozen=True)
+class Prepared:
+    """What a revision needs that does not depend on the store: worked out before the write lock."""
+
+    fingerprint: str
+    classified: dict[str, tuple[Category, ...]]
+    cat_names: list[str]
+    categories: list[Category]
+    findings: list[dict[str, Any]]
+    semantic: list[dict[str, Any]]
+    memberships: list[Membership]
+    author_findings: list[str]
+
+
+def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
+    """Fingerprint, classification, format analysis and the pusher's directory facts of a topic update.
+
+    The slow part of a revision (parsing and diffing formatted files, directory lookups) runs here,
+    outside the serialised write transaction, so other pushes and signatures do not wait for it
+    (issue 12's topic-push tail); it also asks the request's directory memo about the commits' people,
+    so the review under the lock finds its answers there.
+    """
     cfg = services.config
-    target = update.target if emergency_reason is None else update.ref.removeprefix("refs/heads/")
-    repo_cfg = cfg.repo(repo)
-    if not target or repo_cfg is None or not is_protected(target, repo_cfg.protected) or set(target) & set("*?["):
-        return None, [f"{update.ref}: no change request opened: {_no_target(repo, repo_cfg, target)}; to open one, "
-                      "push a new commit to this branch with -o gatekeeper.target=<protected branch>"]
-    if not update.changes:
-        return None, [f"{update.ref}: no changes against {target}; no change request opened"]
-    now = log.utc_now()
-    patch = [c.file_change() for c in update.changes]
-    fp = fingerprint(patch)
+    fp = fingerprint([c.file_change() for c in update.changes])
     classified = {c.path: classify(c.path, cfg.categories) for c in update.changes}
     cat_names = sorted({c.name for cats in classified.values() for c in cats})
     categories = [c for c in cfg.categories if c.name in cat_names]
@@ -84,6 +94,29 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     memberships = services.directory.memberships(pusher) if known else []
     author_findings = (sod.author_findings(pusher, memberships, categories) if known
                        else [sod.unknown_pusher(pusher)])
+    rv.email_map(services, [sod.Person(role, email=e) for c in update.commits
+                            for role, e in (("author", c.author_email), ("committer", c.committer_email))])
+    return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings)
+
+
+def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
+                   options: Sequence[str], *, emergency_reason: str | None = None, prepared: Prepared | None = None
+                   ) -> tuple[ChangeRequest | None, list[str]]:
+    """A topic push (or an emergency deployment) becomes a CR revision; returns it and the push messages.
+
+    ``prepared``: ``prepare``'s result, when the caller worked it out before opening the transaction."""
+    cfg = services.config
+    target = update.target if emergency_reason is None else update.ref.removeprefix("refs/heads/")
+    repo_cfg = cfg.repo(repo)
+    if not target or repo_cfg is None or not is_protected(target, repo_cfg.protected) or set(target) & set("*?["):
+        return None, [f"{update.ref}: no change request opened: {_no_target(repo, repo_cfg, target)}; to open one, "
+                      "push a new commit to this branch with -o gatekeeper.target=<protected branch>"]
+    if not update.changes:
+        return None, [f"{update.ref}: no changes against {target}; no change request opened"]
+    p = prepared or prepare(services, update, pusher)
+    fp, classified, cat_names, categories = p.fingerprint, p.classified, p.cat_names, p.categories
+    findings, semantic, memberships, author_findings = list(p.findings), p.semantic, p.memberships, p.author_findings
+    now = log.utc_now()
     q.ensure_repo(session, repo, now)
     cr = None if emergency_reason is not None else q.open_for_topic(session, repo, update.ref, target)
     title = option(options, "title") or (update.commits[0].subject if update.commits else update.ref)

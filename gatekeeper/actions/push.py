@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from gatekeeper import itsm
 from gatekeeper.actions import review as rv
-from gatekeeper.actions.changes import identify, open_or_revise, withdraw_in
+from gatekeeper.actions.changes import identify, open_or_revise, prepare, withdraw_in
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SettleIn, SpooledIn, UpdateIn
 from gatekeeper.config import RepoConfig
@@ -230,6 +230,9 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
         with services.store.write() as session:
             messages.extend(_settle_push(services, session, repo, req))
             messages.extend(_housekeeping(services, session, req))
+    # The slow part of each revision (format analysis, directory lookups) before the write lock.
+    prepared = {u.ref: prepare(services, u, req.pusher) for u in req.updates
+                if req.pusher and u.changes and not u.deleted and branch_name(u.ref) and not _protected(repo, u.ref)}
     with services.store.write() as session:
         for u in req.updates:
             if branch_name(u.ref) is None or _protected(repo, u.ref):
@@ -244,7 +247,8 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
                                 f"server must set one of {envs} (for a local push: export GATEKEEPER_USER=<your "
                                 "username>), then push a new commit")
             else:
-                messages.extend(open_or_revise(services, session, req.repo, u, req.pusher, req.push_options)[1])
+                messages.extend(open_or_revise(services, session, req.repo, u, req.pusher, req.push_options,
+                                               prepared=prepared.get(u.ref))[1])
         cutoff = (datetime.now(UTC) - SETTLE_GRACE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         unsettled = [{"id": i, "ref": ref, "old": old, "new": new}
                      for i, ref, old, new, at in q.open_intents_brief(session, repo.name)
