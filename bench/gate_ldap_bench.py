@@ -58,6 +58,11 @@ def main() -> None:
                 r = requests.post(svc.url + "/api/v1/hooks/pre-receive", data=data, headers=headers, timeout=30)
                 times.append(time.perf_counter() - t)
                 assert r.json()["allow"] is True, r.text
+                # git "did not make" the update: post-receive voids the intent, so the next call is fresh
+                void = {"repo": "plant-a-ot", "pusher": "alice", "updates": [],
+                        "intents": [i["id"] for i in r.json()["intents"]]}
+                assert requests.post(svc.url + "/api/v1/hooks/post-receive", json=void, headers=headers,
+                                     timeout=30).status_code == 200
             print(f"gate, CR with 3 approvers on slapd: cold {times[0] * 1000:.1f} ms, "
                   f"warm median {statistics.median(times[1:]) * 1000:.1f} ms (HTTP round trip included)")
 
