@@ -218,7 +218,23 @@ def load(session: Session, change_id: int) -> ChangeRequest:
 
 
 def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> None:
-    """Record one electronic signature (SPEC §3, §10): SoD is decided in the same transaction."""
+    """Record one electronic signature (SPEC §3, §10): SoD is decided in the same transaction.
+
+    A signature refused by ``signing_blockers`` (the 403) is itself logged, as ``change.sign_refused``
+    with the reasons, after the refused transaction rolled back: an author trying to approve her own
+    change is exactly what an auditor must be able to count (the metrics' ``sod_refusals``).
+    """
+    try:
+        _sign(services, change_id, signer, req)
+    except Forbidden as exc:
+        with services.store.write() as session:
+            log.append(session, kinds.SIGN_REFUSED, signer.username, {
+                "change_id": change_id, "signer": signer.username, "decision": req.decision,
+                "group": req.group, "reasons": exc.message}, [change_id])
+        raise
+
+
+def _sign(services: Services, change_id: int, signer: User, req: SignRequest) -> None:
     ticket_verdict = None
     if req.decision == "approve" and services.config.itsm is not None:  # asked before taking the writer lock
         with services.store.read() as session:

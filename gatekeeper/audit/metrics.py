@@ -37,7 +37,7 @@ from gatekeeper.actions.context import Services
 from gatekeeper.audit import exceptions as exc_mod
 from gatekeeper.audit import register
 from gatekeeper.errors import InputError
-from gatekeeper.ledger.entry import PUSH_REFUSED
+from gatekeeper.ledger.entry import PUSH_REFUSED, SIGN_REFUSED
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 
 COUNTS = ("requested", "approved", "rejected", "deployed", "withdrawn", "emergency")
@@ -197,20 +197,27 @@ class LogFacts:
     by_reason: Counter[str] = field(default_factory=Counter)
     by_week: Counter[str] = field(default_factory=Counter)
     sod_refusals: int = 0
+    refused_signatures: int = 0
     drift_events: int = 0
 
 
 def log_facts(session: Session, start: str, end: str, repo: str | None = None, batch: int = 2000) -> LogFacts:
-    """One streaming pass over the period's ``push.refused`` and ``drift.detected`` entries."""
+    """One streaming pass over the period's ``push.refused``, ``change.sign_refused`` and ``drift.detected``
+    entries."""
     facts = LogFacts()
     weeks: dict[str, str] = {}
     after = 0
     while True:
         chunk = session.exec(select(ChangeLog.seq, ChangeLog.ts, ChangeLog.kind, ChangeLog.payload).where(
-            col(ChangeLog.kind).in_([PUSH_REFUSED, DRIFT_DETECTED]), col(ChangeLog.ts) >= start,
+            col(ChangeLog.kind).in_([PUSH_REFUSED, SIGN_REFUSED, DRIFT_DETECTED]), col(ChangeLog.ts) >= start,
             col(ChangeLog.ts) < end, col(ChangeLog.seq) > after).order_by(col(ChangeLog.seq)).limit(batch)).all()
         for _seq, ts, kind, payload in chunk:
             p = json.loads(payload)
+            if kind == SIGN_REFUSED:  # a refused signature names its change, not a repo
+                if repo is None or repo in signed_repos(session, p.get("change_id")):
+                    facts.sod_refusals += 1
+                    facts.refused_signatures += 1
+                continue
             if repo is not None and p.get("repo") != repo:
                 continue
             if kind == DRIFT_DETECTED:
@@ -227,6 +234,14 @@ def log_facts(session: Session, start: str, end: str, repo: str | None = None, b
         if len(chunk) < batch:
             return facts
         after = chunk[-1][0]
+
+
+def signed_repos(session: Session, change_id: object) -> set[str]:
+    """The repo of the change a refused signature was for (empty when unknown)."""
+    from gatekeeper.store.tables import ChangeRequest
+
+    cr = session.get(ChangeRequest, change_id) if isinstance(change_id, int) else None
+    return {cr.repo} if cr is not None else set()
 
 
 def check_filters(services: Services, repo: str | None, category: str | None) -> None:
@@ -258,6 +273,7 @@ def summarise(tally: Tally, facts: LogFacts, exceptions: Iterable[dict[str, Any]
         "refused_pushes": facts.refused_pushes,
         "refused_pushes_by_reason": dict(sorted(facts.by_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
         "sod_refusals": facts.sod_refusals,
+        "refused_signatures": facts.refused_signatures,
         "deployed_with_complete_approvals": c["deployed_with_complete_approvals"],
         "deployed_with_complete_approvals_share": (round(c["deployed_with_complete_approvals"] / deployed, 4)
                                                    if deployed else None),

@@ -21,6 +21,7 @@ CHANGE_REVISED = "change.revised"
 CHANGE_APPROVED = "change.approved"
 CHANGE_REJECTED = "change.rejected"
 CHANGE_WITHDRAWN = "change.withdrawn"
+SIGN_REFUSED = "change.sign_refused"  # a signature refused for segregation of duties (the 403)
 CHANGE_DEPLOYED = "change.deployed"
 PUSH_ALLOWED = "push.allowed"
 PUSH_REFUSED = "push.refused"

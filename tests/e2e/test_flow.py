@@ -120,6 +120,15 @@ def test_sod_refusals_give_the_exact_reason(repo: Repo, service: Service, author
     assert resp.status_code == 403
     assert reason in resp.json()["error"]["message"]
     assert service.get(f"/api/v1/changes/{cid}", "gina").json()["state"] == "pending"
+    # The refusal is evidence: logged with its reasons, tied to the change, counted by the metrics.
+    log = service.get("/api/v1/log?limit=1000", "dave").json()["entries"]
+    [refused] = [e for e in log if e["kind"] == "change.sign_refused"]
+    assert refused["actor"] == signer and refused["payload"]["change_id"] == cid
+    assert reason in refused["payload"]["reasons"]
+    assert not [e for e in log if e["kind"] == "change.approved"]  # nothing else was recorded
+    assert refused["seq"] in service.get(f"/api/v1/changes/{cid}", "gina").json()["log_seqs"]
+    metrics = service.get("/api/v1/audit/metrics?from=2000-01-01&to=2999-12-31", "dave").json()
+    assert metrics["refused_signatures"] == 1 and metrics["sod_refusals"] >= 1
 
 
 def test_one_person_one_slot_and_unauthorized_author(repo: Repo, service: Service, plant) -> None:  # type: ignore[no-untyped-def]
