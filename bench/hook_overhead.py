@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.git import git, make_repo, no_git_env
+from tests.support.git import ALICE, git, make_repo, no_git_env
 from tests.support.plant import make_plant
 from tests.support.service import HOOK_TOKEN, running
 
@@ -35,6 +35,20 @@ def commit_files(work: Path, n: int, tag: str) -> None:
     git(work, "commit", "-q", "-m", tag)
 
 
+def alternating_medians(works: dict[str, Path], n_files: int, runs: int, env: dict[str, str]) -> dict[str, float]:
+    """The same ``n_files``-file topic push to each clone in turn (alternated, so machine noise hits
+    both alike), ``runs`` times after one warm-up: the median seconds per clone."""
+    times: dict[str, list[float]] = {name: [] for name in works}
+    for i in range(runs + 1):  # the first run warms caches and is not counted
+        for name, work in works.items():
+            git(work, "checkout", "-q", "-B", f"topic-{i}")
+            commit_files(work, n_files, f"run {i}")
+            t = timed_push(work, f"HEAD:refs/heads/topic-{i}", env)
+            if i:
+                times[name].append(t)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def measure(n_files: int, runs: int, tmp: Path) -> tuple[float, float]:
     plant = make_plant(tmp / f"plant{n_files}")
     hooked = make_repo(plant)
@@ -42,19 +56,10 @@ def measure(n_files: int, runs: int, tmp: Path) -> tuple[float, float]:
     git(tmp, "init", "-q", "--bare", str(plain_bare))
     plain_work = tmp / f"plainwork{n_files}"
     git(tmp, "clone", "-q", str(plain_bare), str(plain_work))
-    env = no_git_env({"GATEKEEPER_USER": "alice", "GATEKEEPER_HOOK_TOKEN": HOOK_TOKEN,
-                      "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@plant.example",
-                      "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@plant.example"})
-    times: dict[str, list[float]] = {"plain": [], "hooked": []}
+    env = no_git_env({"GATEKEEPER_USER": "alice", "GATEKEEPER_HOOK_TOKEN": HOOK_TOKEN, **ALICE})
     with running(plant):
-        for i in range(runs + 1):  # the first run warms caches and is not counted
-            for kind, work in (("plain", plain_work), ("hooked", hooked.work)):
-                git(work, "checkout", "-q", "-B", f"topic-{i}")
-                commit_files(work, n_files, f"run {i}")
-                t = timed_push(work, f"HEAD:refs/heads/topic-{i}", env)
-                if i:
-                    times[kind].append(t)
-    return statistics.median(times["plain"]), statistics.median(times["hooked"])
+        medians = alternating_medians({"plain": plain_work, "hooked": hooked.work}, n_files, runs, env)
+    return medians["plain"], medians["hooked"]
 
 
 def main() -> None:

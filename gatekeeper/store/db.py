@@ -56,27 +56,28 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A serialised write transaction: committed on success, rolled back on any error."""
-        engine = self.engine.execution_options(gatekeeper_write=True) if self.is_sqlite else self.engine
         info = {CHECKPOINT_POLICY: self.checkpoint_policy} if self.checkpoint_policy is not None else None
         if self.notify_router is not None:
             info = {**(info or {}), NOTIFY_ROUTER: self.notify_router}
-        with Session(engine, expire_on_commit=False, info=info) as session:
-            if not self.is_sqlite:
-                session.connection().execute(_PG_LOCK, {"k": PG_WRITE_LOCK_ID})
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with self._transaction(info, serialised=True) as session:
+            yield session
 
     @contextmanager
     def side_write(self) -> Iterator[Session]:
         """A write that is not evidence (sessions, rate counters): committed on success, but not
         serialised with the log's appends on PostgreSQL, so it never waits behind a push. SQLite still
         begins it IMMEDIATE (its only safe way to write)."""
+        with self._transaction(None, serialised=False) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, info: dict[str, Any] | None, *, serialised: bool) -> Iterator[Session]:
+        """Committed on success, rolled back on any error; SQLite begins IMMEDIATE, PostgreSQL takes the
+        write lock first when ``serialised``."""
         engine = self.engine.execution_options(gatekeeper_write=True) if self.is_sqlite else self.engine
-        with Session(engine, expire_on_commit=False) as session:
+        with Session(engine, expire_on_commit=False, info=info) as session:
+            if serialised and not self.is_sqlite:
+                session.connection().execute(_PG_LOCK, {"k": PG_WRITE_LOCK_ID})
             try:
                 yield session
                 session.commit()

@@ -18,19 +18,12 @@ from gatekeeper.store.db import Store
 from gatekeeper.store.tables import ChangeLog
 from tests.drift.conftest import DriftPlant
 from tests.support.plant import free_port
-from tests.support.postgres import pg_database, pg_server, pg_url  # noqa: F401  (fixtures)
+from tests.support.postgres import db_url, pg_database, pg_server, pg_url  # noqa: F401  (fixtures)
 from tests.support.service import running
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db')}/gatekeeper.db"
-    return str(request.getfixturevalue("pg_url"))
-
-
 @pytest.fixture
-def stores(db_url: str) -> Iterator[list[Store]]:
+def stores(db_url: str) -> Iterator[list[Store]]:  # noqa: F811
     made = [Store(db_url) for _ in range(6)]  # one engine each: six workers
     yield made
     for store in made:

@@ -4,7 +4,6 @@ is REMOTE_USER, the hook token comes from ``hook_token_file`` owned by www-data.
 
 from __future__ import annotations
 
-import os
 import pwd
 import subprocess
 from collections.abc import Iterator
@@ -17,10 +16,10 @@ import requests
 from tests.e2e.test_ldap_flow import ldap_policy
 from tests.support import slapd as ldap
 from tests.support.apache import RUN_AS, Apache, LdapAuth, htpasswd_file, running_apache
-from tests.support.git import PushResult, git, no_git_env
-from tests.support.gitolite import hook_package, install_hooks
-from tests.support.plant import Plant, make_plant
-from tests.support.service import HOOK_TOKEN, Service, running
+from tests.support.git import PushResult, commit_all, git, no_git_env
+from tests.support.gitolite import hook_package, install_hooks, token_file_plant
+from tests.support.plant import Plant
+from tests.support.service import Service, running
 from tests.support.sshd import readable_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.ldap]
@@ -40,13 +39,7 @@ def env() -> Iterator[Env]:
     package = hook_package()
     www = pwd.getpwnam(RUN_AS)
     with ldap.running_slapd() as server:
-        policy = ldap_policy(server).replace("fail_open = false\n",
-                                             'fail_open = false\nhook_token_file = "hook-token"\n')
-        plant = make_plant(readable_dir("gk-httpplant-") / "plant", policy=policy)
-        token = plant.dir / "hook-token"
-        token.write_text(HOOK_TOKEN + "\n")
-        token.chmod(0o400)
-        os.chown(token, www.pw_uid, www.pw_gid)
+        plant = token_file_plant("gk-httpplant-", www.pw_uid, www.pw_gid, policy=ldap_policy(server), mode=0o400)
         git_root = readable_dir("gk-httproot-")
         bare = git_root / "plant-a-ot.git"
         git(git_root, "init", "-q", "--bare", "--initial-branch=main", str(bare))
@@ -77,16 +70,7 @@ def clone(env: Env, tmp: Path, prefix: str, user: str, password: str) -> Path:
 
 def push(work: Path, refspec: str) -> PushResult:
     proc = run_git(work, "push", "--porcelain", "origin", refspec)
-    lines = [ln.split("gatekeeper: ", 1)[1].rstrip() for ln in proc.stderr.splitlines() if "gatekeeper: " in ln]
-    return PushResult(proc.returncode, lines, proc.stderr)
-
-
-def commit(work: Path, files: dict[str, str], message: str) -> None:
-    for path, content in files.items():
-        (work / path).parent.mkdir(parents=True, exist_ok=True)
-        (work / path).write_text(content)
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", message)
+    return PushResult.of(proc)
 
 
 def sign(env: Env, cid: int, user: str) -> requests.Response:
@@ -103,7 +87,7 @@ def change(env: Env, cid: int) -> dict[str, object]:
 def test_ldap_basic_auth_push_approve_deploy(env: Env, tmp_path: Path) -> None:
     work = clone(env, tmp_path, "ldap", "alice", ldap.password("alice"))  # non-ASCII password, UTF-8
     git(work, "checkout", "-q", "-b", "dosing")
-    commit(work, {"cfg/dosing.txt": "pump 3: 12 l/h\n"}, "dosing")
+    commit_all(work, {"cfg/dosing.txt": "pump 3: 12 l/h\n"}, "dosing")
     r = push(work, "HEAD:refs/heads/dosing")
     assert r.ok, r.stderr
     cid = r.change_id()
@@ -120,7 +104,7 @@ def test_ldap_basic_auth_push_approve_deploy(env: Env, tmp_path: Path) -> None:
 def test_remote_user_is_the_directorys_spelling(env: Env, tmp_path: Path) -> None:
     work = clone(env, tmp_path, "ldap", "ALICE", ldap.password("alice"))  # LDAP matches uid case-insensitively
     git(work, "checkout", "-q", "-b", "upper")
-    commit(work, {"cfg/upper.txt": "x\n"}, "upper")
+    commit_all(work, {"cfg/upper.txt": "x\n"}, "upper")
     r = push(work, "HEAD:refs/heads/upper")
     assert r.ok, r.stderr
     assert change(env, r.change_id())["requested_by"] == "alice"
@@ -136,7 +120,7 @@ def test_wrong_password_is_refused_by_apache(env: Env, tmp_path: Path) -> None:
 def test_htpasswd_variant_names_the_pusher(env: Env, tmp_path: Path) -> None:
     work = clone(env, tmp_path, "file", "erin", HTTP_PASSWORDS["erin"])
     git(work, "checkout", "-q", "-b", "erin-topic")
-    commit(work, {"cfg/erin.txt": "on call\n"}, "erin")
+    commit_all(work, {"cfg/erin.txt": "on call\n"}, "erin")
     r = push(work, "HEAD:refs/heads/erin-topic")
     assert r.ok, r.stderr
     cr = change(env, r.change_id())

@@ -5,7 +5,6 @@ with Debian's python3 and survive ``gitolite setup``; gitolite's own access rule
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.git import PushResult, git
-from tests.support.gitolite import Gitolite, hook_package, install_hooks, running_gitolite
-from tests.support.plant import POLICY, Plant, make_plant
-from tests.support.service import HOOK_TOKEN, Service, running
-from tests.support.sshd import readable_dir
+from tests.support.git import PushResult, commit_all, git
+from tests.support.gitolite import Gitolite, hook_package, install_hooks, running_gitolite, token_file_plant
+from tests.support.plant import Plant
+from tests.support.service import Service, running
 
 pytestmark = pytest.mark.e2e
 
@@ -27,10 +25,6 @@ repo plant-a-ot
     RW+ = alice zed
     R   = carol dave
 """
-
-
-def token_policy() -> str:
-    return POLICY.replace("fail_open = false\n", 'fail_open = false\nhook_token_file = "hook-token"\n')
 
 
 @dataclass
@@ -46,16 +40,12 @@ def env() -> Iterator[Env]:
     package = hook_package()
     with running_gitolite(["alice", "carol", "dave", "zed"]) as gl:
         gl.configure(CONF)
-        plant = make_plant(readable_dir("gk-glplant-") / "plant", policy=token_policy())
-        token = plant.dir / "hook-token"
-        token.write_text(HOOK_TOKEN + "\n")
-        token.chmod(0o600)
-        os.chown(token, gl.user.uid, gl.user.gid)
+        plant = token_file_plant("gk-glplant-", gl.user.uid, gl.user.gid)
         with running(plant) as svc:
             proc = install_hooks(plant.config, gl.repo("plant-a-ot"), "plant-a-ot", "gitolite", package)
             assert proc.returncode == 0, proc.stderr
             gl.configure(CONF + "repo other\n    RW+ = alice\n")  # a compile: our hooks must survive it
-            yield Env(gl, plant, svc, token)
+            yield Env(gl, plant, svc, plant.dir / "hook-token")
 
 
 def clone(env: Env, person: str, tmp: Path) -> Path:
@@ -68,20 +58,11 @@ def clone(env: Env, person: str, tmp: Path) -> Path:
     return work
 
 
-def commit(work: Path, files: dict[str, str], message: str) -> None:
-    for path, content in files.items():
-        (work / path).parent.mkdir(parents=True, exist_ok=True)
-        (work / path).write_text(content)
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", message)
-
-
 def push(env: Env, person: str, work: Path, refspec: str) -> PushResult:
     # GATEKEEPER_USER on the client must not matter: ssh does not carry it, gitolite names the pusher.
     proc = subprocess.run(["git", "push", "--porcelain", "origin", refspec], cwd=work,
                           env=env.gl.env(person, {"GATEKEEPER_USER": "carol"}), capture_output=True, text=True)
-    lines = [ln.split("gatekeeper: ", 1)[1].rstrip() for ln in proc.stderr.splitlines() if "gatekeeper: " in ln]
-    return PushResult(proc.returncode, lines, proc.stderr)
+    return PushResult.of(proc)
 
 
 def test_hooks_survive_gitolite_setup_and_run_as_the_gitolite_user(env: Env) -> None:
@@ -96,7 +77,7 @@ def test_hooks_survive_gitolite_setup_and_run_as_the_gitolite_user(env: Env) -> 
 def test_topic_approve_deploy_over_ssh(env: Env, tmp_path: Path) -> None:
     work = clone(env, "alice", tmp_path)
     git(work, "checkout", "-q", "-b", "setpoints")
-    commit(work, {"cfg/line3.txt": "setpoint 42\n"}, "line 3 setpoint")
+    commit_all(work, {"cfg/line3.txt": "setpoint 42\n"}, "line 3 setpoint")
     r = push(env, "alice", work, "HEAD:refs/heads/setpoints")
     assert r.ok, r.stderr
     cid = r.change_id()
@@ -114,7 +95,7 @@ def test_topic_approve_deploy_over_ssh(env: Env, tmp_path: Path) -> None:
 
 def test_gitolite_denies_before_our_hooks(env: Env, tmp_path: Path) -> None:
     work = clone(env, "dave", tmp_path)  # dave may read, not write
-    commit(work, {"cfg/dave.txt": "x\n"}, "dave")
+    commit_all(work, {"cfg/dave.txt": "x\n"}, "dave")
     before = len(env.svc.get("/api/v1/log?limit=1000", "dave").json()["entries"])
     r = push(env, "dave", work, "HEAD:refs/heads/dave-topic")
     assert not r.ok and "DENIED" in r.stderr and not r.lines, r.stderr
@@ -124,7 +105,7 @@ def test_gitolite_denies_before_our_hooks(env: Env, tmp_path: Path) -> None:
 def test_gitolite_user_unknown_to_the_directory_is_refused(env: Env, tmp_path: Path) -> None:
     work = clone(env, "zed", tmp_path)  # zed has a key and RW+ in gitolite, but no directory entry
     git(work, "checkout", "-q", "-B", "main", "origin/main")
-    commit(work, {"docs/zed.md": "# zed\n"}, "docs only: needs no approval")
+    commit_all(work, {"docs/zed.md": "# zed\n"}, "docs only: needs no approval")
     r = push(env, "zed", work, "HEAD:refs/heads/main")
     assert not r.ok
     assert any("pusher 'zed' is not a directory user" in ln for ln in r.lines), r.stderr
@@ -133,7 +114,7 @@ def test_gitolite_user_unknown_to_the_directory_is_refused(env: Env, tmp_path: P
 def test_token_file_too_open_is_refused_naming_it(env: Env, tmp_path: Path) -> None:
     work = clone(env, "alice", tmp_path)
     git(work, "checkout", "-q", "-B", "main", "origin/main")
-    commit(work, {"docs/notes.md": "# notes\n"}, "docs")
+    commit_all(work, {"docs/notes.md": "# notes\n"}, "docs")
     env.token.chmod(0o644)
     try:
         r = push(env, "alice", work, "HEAD:refs/heads/main")

@@ -7,25 +7,16 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.gitio import plumbing
-from tests.support.git import crafted_tree_commit, fast_import_chain, git, no_git_env
+from tests.support.git import ALICE, crafted_tree_commit, fast_import_chain, git, init_work, no_git_env
 
 
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
-    w = tmp_path / "work"
-    git(tmp_path, "init", "-q", "--initial-branch=main", str(w))
-    (w / "README.md").write_text("hello\n")
-    git(w, "add", "-A")
-    env = no_git_env({"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@plant.example",
-                      "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@plant.example"})
-    git(w, "commit", "-q", "-m", "root", env=env)
-    return w
+    return init_work(tmp_path / "work", "hello\n")
 
 
 def commit_with(work: Path, message: str) -> str:
-    env = no_git_env({"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@plant.example",
-                      "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@plant.example"})
-    git(work, "commit", "-q", "--allow-empty", "-m", message, env=env)
+    git(work, "commit", "-q", "--allow-empty", "-m", message, env=no_git_env(ALICE))
     return git(work, "rev-parse", "HEAD")
 
 

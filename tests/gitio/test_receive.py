@@ -14,7 +14,7 @@ from gatekeeper.gitio.hookconfig import load
 from gatekeeper.gitio.pushinfo import RefUpdate
 from gatekeeper.gitio.receive import PayloadBuilder
 from gatekeeper.policy.registry import format_of
-from tests.support.git import fast_import_chain, git, no_git_env
+from tests.support.git import fast_import_chain, git, init_work
 from tests.support.plant import Plant, make_plant
 
 ZERO = "0" * 40
@@ -23,13 +23,7 @@ ZERO = "0" * 40
 @pytest.fixture
 def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Plant, Path, Path]:
     plant = make_plant(tmp_path / "plant")
-    work = tmp_path / "work"
-    git(tmp_path, "init", "-q", "--initial-branch=main", str(work))
-    (work / "README.md").write_text("plant\n")
-    git(work, "add", "-A")
-    env = no_git_env({"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@plant.example",
-                      "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@plant.example"})
-    git(work, "commit", "-q", "-m", "root", env=env)
+    work = init_work(tmp_path / "work", "plant\n")
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
     for k in [k for k in os.environ if k.startswith("GIT_")]:

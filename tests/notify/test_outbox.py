@@ -8,26 +8,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from gatekeeper.notify import outbox
 from gatekeeper.notify.worker import Worker
 from gatekeeper.store import log
 from tests.notify.conftest import notify_policy, services_of
 from tests.support.http_receiver import Receiver
 from tests.support.plant import make_plant
-from tests.support.postgres import pg_database, pg_server, pg_url  # noqa: F401  (fixtures)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db')}/gatekeeper.db"
-    return str(request.getfixturevalue("pg_url"))
+from tests.support.postgres import db_url, pg_database, pg_server, pg_url  # noqa: F401  (fixtures)
 
 
 def test_concurrent_claims_never_share_a_row_and_all_get_delivered(
-        tmp_path: Path, db_url: str, receiver: Receiver, notify_env: dict[str, str]) -> None:
+        tmp_path: Path, db_url: str, receiver: Receiver, notify_env: dict[str, str]) -> None:  # noqa: F811
     plant = make_plant(tmp_path / "plant", database=db_url,
                        policy=notify_policy(webhooks=[("soc", "standard", receiver.url)]))
     svc = services_of(plant)

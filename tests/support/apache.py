@@ -10,8 +10,7 @@ reaches the hooks as ``REMOTE_USER``. The same vhost, with TLS, is in docs/deplo
 from __future__ import annotations
 
 import contextlib
-import signal
-import socket
+import shutil
 import subprocess
 import tempfile
 import time
@@ -19,7 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.sshd import free_port, require
+from tests.support import process
+from tests.support.process import free_port, require
 
 APACHE = Path("/usr/sbin/apache2")
 MODULES = Path("/usr/lib/apache2/modules")
@@ -97,40 +97,24 @@ class Apache:
         return f"http://{cred}127.0.0.1:{self.port}/{prefix}/{repo}.git"
 
     def start(self) -> None:
-        log = (self.root / "stderr.log").open("ab")
-        self.proc = subprocess.Popen([str(APACHE), "-f", str(self.root / "httpd.conf"), "-DFOREGROUND"],
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                     env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                                     start_new_session=True)  # prefork signals its whole process group
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"apache2 exited with {self.proc.returncode}: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                time.sleep(0.2)  # httpd listens before its modules' post-config, which may still fail
-                if self.proc.poll() is None:
-                    return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"apache2 did not listen on {self.port}: {self.log_tail()}")
+        proc = self.proc = process.spawn([str(APACHE), "-f", str(self.root / "httpd.conf"), "-DFOREGROUND"],
+                                         self.root / "stderr.log", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                                         start_new_session=True)  # prefork signals its whole process group
+
+        def ready() -> bool:
+            if not process.port_open("127.0.0.1", self.port):
+                return False
+            time.sleep(0.2)  # httpd listens before its modules' post-config, which may still fail
+            return proc.poll() is None
+
+        process.wait_ready(proc, ready, name="apache2", what=f"listen on {self.port}", tail=self.log_tail)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # the parent stops its children
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        process.stop(self.proc)  # SIGTERM to the parent stops its children
         self.proc = None
 
     def log_tail(self, lines: int = 20) -> str:
-        text = ""
-        for name in ("stderr.log", "error.log"):
-            path = self.root / name
-            text += path.read_text(errors="replace") if path.exists() else ""
-        return " | ".join(text.strip().splitlines()[-lines:])
+        return process.log_tail(self.root, "stderr.log", "error.log", lines=lines)
 
 
 @contextlib.contextmanager
@@ -140,23 +124,20 @@ def running_apache(git_root: Path, *, ldap: LdapAuth | None = None,
     require(str(MODULES / "mod_authnz_ldap.so"), "apache2-bin")
     require(str(BACKEND), "git")
     root = Path(tempfile.mkdtemp(prefix="gk-httpd-"))
+
+    def start() -> Apache:
+        server = Apache(root=root, port=free_port())
+        (root / "httpd.conf").write_text(httpd_conf(root, server.port, git_root, ldap, htpasswd))
+        server.start()
+        return server
+
     try:
-        for attempt in range(3):
-            server = Apache(root=root, port=free_port())
-            (root / "httpd.conf").write_text(httpd_conf(root, server.port, git_root, ldap, htpasswd))
-            try:
-                server.start()
-                break
-            except RuntimeError:
-                if attempt == 2:
-                    raise
+        server = process.start_retrying(start)
         try:
             yield server
         finally:
             server.stop()
     finally:
-        import shutil
-
         shutil.rmtree(root, ignore_errors=True)
 
 

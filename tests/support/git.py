@@ -21,6 +21,11 @@ def no_git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# Author and committer for commits made outside a ``Repo`` (``no_git_env({**ALICE, ...})``).
+ALICE = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@plant.example",
+         "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@plant.example"}
+
+
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
     proc = subprocess.run(["git", *args], cwd=cwd, env=env or no_git_env(), capture_output=True, text=True)
     if check and proc.returncode != 0:
@@ -37,6 +42,12 @@ class PushResult:
     @property
     def ok(self) -> bool:
         return self.rc == 0
+
+    @classmethod
+    def of(cls, proc: subprocess.CompletedProcess[str]) -> PushResult:
+        """A finished ``git push``: the hooks' ``gatekeeper: `` lines picked out of its stderr."""
+        lines = [ln.split("gatekeeper: ", 1)[1].rstrip() for ln in proc.stderr.splitlines() if "gatekeeper: " in ln]
+        return cls(proc.returncode, lines, proc.stderr)
 
     def text(self) -> str:
         return "\n".join(self.lines)
@@ -96,8 +107,7 @@ class Repo:
         if force:
             args.insert(1, "--force")
         proc = subprocess.run(["git", *args], cwd=self.work, env=no_git_env(extra), capture_output=True, text=True)
-        lines = [ln.split("gatekeeper: ", 1)[1].rstrip() for ln in proc.stderr.splitlines() if "gatekeeper: " in ln]
-        return PushResult(proc.returncode, lines, proc.stderr)
+        return PushResult.of(proc)
 
     def checkout(self, branch: str, create: bool = False, start: str | None = None) -> None:
         args = ["checkout", "-q"] + (["-b", branch] if create else [branch]) + ([start] if start else [])
@@ -105,6 +115,24 @@ class Repo:
 
     def head(self) -> str:
         return git(self.work, "rev-parse", "HEAD")
+
+
+def commit_all(work: Path, files: dict[str, str], message: str) -> None:
+    """Write ``files`` into a clone and commit everything (as the clone's configured user)."""
+    for path, content in files.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text(content)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", message)
+
+
+def init_work(work: Path, readme: str) -> Path:
+    """A new repo on ``main`` at ``work`` with one root commit (README.md) by Alice."""
+    git(work.parent, "init", "-q", "--initial-branch=main", str(work))
+    (work / "README.md").write_text(readme)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "root", env=no_git_env(ALICE))
+    return work
 
 
 def make_repo(plant: Plant, name: str = "plant-a-ot") -> Repo:

@@ -26,7 +26,10 @@ from pathlib import Path
 
 import gatekeeper
 from tests.support.git import no_git_env
-from tests.support.sshd import Sshd, SystemUser, keygen, readable_dir, require, running_sshd, system_user
+from tests.support.plant import POLICY, Plant, make_plant
+from tests.support.process import require
+from tests.support.service import HOOK_TOKEN
+from tests.support.sshd import Sshd, SystemUser, keygen, readable_dir, running_sshd, system_user
 
 GITOLITE = "/usr/bin/gitolite"
 HOOK_PYTHON = "/usr/bin/python3"
@@ -60,6 +63,18 @@ def install_hooks(config: Path, repo: Path, name: str, layout: str, package: Pat
     return subprocess.run([sys.executable, "-m", "gatekeeper", "--config", str(config), "repo", "install-hooks",
                            str(repo), "--name", name, "--layout", layout, "--python", python],
                           capture_output=True, text=True, env=env)
+
+
+def token_file_plant(prefix: str, uid: int, gid: int, policy: str = POLICY, mode: int = 0o600) -> Plant:
+    """A plant in a folder other users may read whose hooks take the token from ``hook_token_file``
+    (hooks under sshd or a CGI do not inherit the service's environment), owned by the hooks' user."""
+    policy = policy.replace("fail_open = false\n", 'fail_open = false\nhook_token_file = "hook-token"\n')
+    plant = make_plant(readable_dir(prefix) / "plant", policy=policy)
+    token = plant.dir / "hook-token"
+    token.write_text(HOOK_TOKEN + "\n")
+    token.chmod(mode)
+    os.chown(token, uid, gid)
+    return plant
 
 
 @dataclass

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support import process
+
 
 @dataclass
 class Gunicorn:
@@ -62,11 +64,5 @@ class Gunicorn:
         return pid
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        process.stop(self.proc, timeout=20)
         self.proc = None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from argon2 import PasswordHasher
+
+from tests.support.process import free_port
 
 _fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
@@ -32,12 +33,6 @@ GROUPS = {
 
 def password(user: str) -> str:
     return f"pw-{user}-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 POLICY = """\

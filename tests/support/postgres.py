@@ -6,7 +6,8 @@ as a superuser role made here. Set ``GATEKEEPER_TEST_PG_URL`` (a superuser's
 ``postgresql+psycopg://`` URL) to use another server. A server that cannot be reached fails the
 test with a message naming the apt package; it is never skipped.
 
-Use from a conftest: ``from tests.support.postgres import pg_server, pg_database, pg_url``.
+Use from a conftest: ``from tests.support.postgres import pg_server, pg_database, pg_url`` (and
+``db_url`` for tests that run on both SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -147,3 +148,11 @@ def pg_url(pg_server: PgServer, pg_database: str) -> str:
     schema = "t_" + secrets.token_hex(6)
     pg_server.execute(f"CREATE SCHEMA {schema}", pg_database)
     return pg_server.url(pg_database, schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty database: a SQLite file, or a fresh schema in the module's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db')}/gatekeeper.db"
+    return str(request.getfixturevalue("pg_url"))

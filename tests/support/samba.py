@@ -14,31 +14,24 @@ sessions do not collide. Searches from the domain root return referrals, which t
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
-import ipaddress
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ldap3
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ldap3.core.exceptions import LDAPException
 
 from gatekeeper.config import DirectoryConfig
-from tests.support.slapd import _make_ca, password
-from tests.support.sshd import require
+from tests.support import process
+from tests.support.process import Tls, make_tls, require
+from tests.support.slapd import password
 
 SAMBA = Path("/usr/sbin/samba")
 SAMBA_TOOL = Path("/usr/bin/samba-tool")
@@ -89,27 +82,20 @@ db.disable_account(f"(sAMAccountName={spec['disabled']})")
 
 
 def _version() -> str:
-    out = subprocess.run([str(SAMBA), "--version"], capture_output=True, text=True, check=False)
-    return out.stdout.strip()
-
-
-def _run(cmd: list[str], **kw: object) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)  # type: ignore[call-overload]
-    if proc.returncode:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-2000:]}")
+    return process.run([str(SAMBA), "--version"], check=False).stdout.strip()
 
 
 def _provision(target: Path) -> None:
     """Provision a domain into ``target`` and add the plant's people and groups (slow: cached)."""
-    _run([str(SAMBA_TOOL), "domain", "provision", "--targetdir", str(target), f"--realm={REALM}",
-          f"--domain={DOMAIN}", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
-          f"--adminpass={ADMIN_PASSWORD}", "--option=interfaces = 127.0.0.2/8",
-          "--option=bind interfaces only = yes"])
+    process.run([str(SAMBA_TOOL), "domain", "provision", "--targetdir", str(target), f"--realm={REALM}",
+                 f"--domain={DOMAIN}", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
+                 f"--adminpass={ADMIN_PASSWORD}", "--option=interfaces = 127.0.0.2/8",
+                 "--option=bind interfaces only = yes"])
     import json
 
     spec = {"service_password": SERVICE_PASSWORD, "disabled": DISABLED, "groups": GROUPS,
             "people": {u: (g, s, password(u)) for u, (g, s) in PEOPLE.items()}}
-    _run([SYSTEM_PYTHON, "-c", _POPULATE, str(target / "etc" / "smb.conf")], input=json.dumps(spec))
+    process.run([SYSTEM_PYTHON, "-c", _POPULATE, str(target / "etc" / "smb.conf")], input=json.dumps(spec))
 
 
 def provisioned() -> Path:
@@ -140,36 +126,9 @@ def provisioned() -> Path:
     return cached
 
 
-@dataclass(frozen=True)
-class Tls:
-    ca: Path
-    wrong_ca: Path
-    cert: Path
-    key: Path
-
-
 def _tls(folder: Path, ip: str) -> Tls:
     folder.mkdir(mode=0o700)
-    ca_key, ca_cert = _make_ca("Gatekeeper Test AD CA")
-    _, wrong = _make_ca("Some Other CA")
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    files = Tls(ca=folder / "ca.pem", wrong_ca=folder / "wrong-ca.pem", cert=folder / "cert.pem",
-                key=folder / "key.pem")
-    files.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    files.wrong_ca.write_bytes(wrong.public_bytes(serialization.Encoding.PEM))
-    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                            serialization.NoEncryption()))
-    files.key.chmod(0o600)  # samba refuses a key others may read
-    return files
+    return make_tls(folder, ip, ips=[ip], ca_name="Gatekeeper Test AD CA")
 
 
 def _conf(text: str, old_root: str, root: Path, ip: str, tls: Tls) -> str:
@@ -216,38 +175,25 @@ class Samba:
                 f'group_base = "{BASE}"\nnested = true\ntimeout = 5.0\n')
 
     def start(self) -> None:
-        log = (self.root / "samba.out").open("ab")
-        self.proc = subprocess.Popen([str(SAMBA), "-i", "-M", "single", "--no-process-group", "-s",
-                                      str(self.root / "etc" / "smb.conf")],
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"samba exited with {self.proc.returncode}: {self.log_tail()}")
+        self.proc = process.spawn([str(SAMBA), "-i", "-M", "single", "--no-process-group", "-s",
+                                   str(self.root / "etc" / "smb.conf")], self.root / "samba.out",
+                                  start_new_session=True)
+
+        def ready() -> bool:
             with contextlib.suppress(OSError, LDAPException), socket.create_connection((self.ip, 636), 0.2), \
                     self.admin():
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"samba did not answer LDAP on {self.ip} within 30 s: {self.log_tail()}")
+                return True
+            return False
+
+        process.wait_ready(self.proc, ready, name="samba", what=f"answer LDAP on {self.ip} within 30 s",
+                           tail=self.log_tail, timeout=30, interval=0.05)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        process.stop(self.proc)
         self.proc = None
 
     def log_tail(self, lines: int = 20) -> str:
-        text = ""
-        for name in ("samba.out", "log.samba"):
-            p = self.root / name
-            text += p.read_text(errors="replace") if p.exists() else ""
-        return " | ".join(text.strip().splitlines()[-lines:])
+        return process.log_tail(self.root, "samba.out", "log.samba", lines=lines)
 
     # -- changes at runtime, as the domain administrator ---------------------------------------------
     def admin(self) -> ldap3.Connection:

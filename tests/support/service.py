@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from tests.support import process
 from tests.support.plant import Plant
 
 HOOK_TOKEN = "test-hook-token-" + secrets.token_hex(8)
@@ -55,13 +55,7 @@ class Service:
         raise RuntimeError("gatekeeper serve did not become healthy in time")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        process.stop(self.proc)
         self.proc = None
 
     def get(self, path: str, user: str | None = None, **kw: object) -> requests.Response:

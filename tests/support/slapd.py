@@ -13,28 +13,21 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as dt
 import hashlib
-import ipaddress
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import ldap3
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gatekeeper.config import DirectoryConfig
+from tests.support import process
+from tests.support.process import Tls, free_port, make_tls
 
 SLAPD = Path("/usr/sbin/slapd")
 SLAPADD = Path("/usr/sbin/slapadd")
@@ -132,7 +125,7 @@ def plant_ldif(ppolicy: bool) -> str:
     return "\n".join(out)
 
 
-def _config_ldif(root: Path, modules: list[str], tls: _TlsFiles | None) -> str:
+def _config_ldif(root: Path, modules: list[str], tls: Tls | None) -> str:
     tls_attrs = ""
     if tls:
         tls_attrs = (f"olcTLSCACertificateFile: {tls.ca}\nolcTLSCertificateFile: {tls.cert}\n"
@@ -191,64 +184,6 @@ olcAccess: {{1}}to * by dn.exact="{SERVICE_DN}" read by self read by * none
 {overlays}"""
 
 
-@dataclass(frozen=True)
-class _TlsFiles:
-    ca: Path
-    cert: Path
-    key: Path
-    wrong_ca: Path  # a CA that did not sign the server certificate
-
-
-def _make_ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
-                decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def _make_tls(folder: Path) -> _TlsFiles:
-    """A test CA, a server certificate for 127.0.0.1/localhost signed by it, and an unrelated CA."""
-    ca_key, ca_cert = _make_ca("Gatekeeper Test CA")
-    _, wrong_cert = _make_ca("Some Other CA")
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    san = x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                       x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    cert = (x509.CertificateBuilder().subject_name(subject)
-            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(san, critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    files = _TlsFiles(ca=folder / "ca.pem", cert=folder / "server.pem", key=folder / "server-key.pem",
-                      wrong_ca=folder / "wrong-ca.pem")
-    files.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    files.wrong_ca.write_bytes(wrong_cert.public_bytes(serialization.Encoding.PEM))
-    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
-    return files
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _require_slapd() -> None:
     missing = [str(p) for p in (SLAPD, SLAPADD) if not p.exists()]
     if missing:
@@ -263,7 +198,7 @@ class Slapd:
     root: Path
     port: int
     ldaps_port: int | None
-    tls: _TlsFiles | None
+    tls: Tls | None
     modules: list[str]
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -300,30 +235,13 @@ class Slapd:
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         urls = self.url + "/" + (f" ldaps://127.0.0.1:{self.ldaps_port}/" if self.ldaps_port else "")
-        log = (self.root / "slapd.log").open("ab")
-        self.proc = subprocess.Popen([str(SLAPD), "-h", urls, "-F", str(self.root / "slapd.d"), "-d", "0"],
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"slapd exited with {self.proc.returncode}: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"slapd did not listen on {self.port} within 10 s: {self.log_tail()}")
+        self.proc = process.spawn([str(SLAPD), "-h", urls, "-F", str(self.root / "slapd.d"), "-d", "0"],
+                                  self.root / "slapd.log")
+        process.wait_ready(self.proc, lambda: process.port_open("127.0.0.1", self.port), name="slapd",
+                           what=f"listen on {self.port} within 10 s", tail=self.log_tail)
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        process.stop(self.proc)
         self.proc = None
 
     def restart(self) -> None:
@@ -331,9 +249,7 @@ class Slapd:
         self.start()
 
     def log_tail(self, lines: int = 20) -> str:
-        path = self.root / "slapd.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        return " | ".join(text.strip().splitlines()[-lines:])
+        return process.log_tail(self.root, "slapd.log", lines=lines)
 
     # -- changes at runtime (as the rootdn, so the directory changes under a running Gatekeeper) ----
     def admin(self) -> ldap3.Connection:
@@ -349,12 +265,6 @@ class Slapd:
             conn.modify(_g(group), {attr: [(ldap3.MODIFY_DELETE, [member_dn])]})
 
 
-def _run(cmd: list[str]) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
-
-
 @contextlib.contextmanager
 def running_slapd(*, tls: bool = False, keep: bool = False) -> Iterator[Slapd]:
     """Start a throwaway slapd with the plant directory; stop it and remove its files afterwards."""
@@ -364,20 +274,19 @@ def running_slapd(*, tls: bool = False, keep: bool = False) -> Iterator[Slapd]:
         (root / "slapd.d").mkdir()
         (root / "data").mkdir()
         modules = ["back_mdb"] + [m for m in ("memberof", "ppolicy") if (MODULE_DIR / f"{m}.so").exists()]
-        tls_files = _make_tls(root) if tls else None
+        tls_files = make_tls(root, "localhost", dns=["localhost"], ips=["127.0.0.1"]) if tls else None
         (root / "config.ldif").write_text(_config_ldif(root, modules, tls_files))
         (root / "plant.ldif").write_text(plant_ldif(ppolicy="ppolicy" in modules))
-        _run([str(SLAPADD), "-n0", "-F", str(root / "slapd.d"), "-l", str(root / "config.ldif")])
-        _run([str(SLAPADD), "-q", "-b", SUFFIX, "-F", str(root / "slapd.d"), "-l", str(root / "plant.ldif")])
-        for attempt in range(3):
+        process.run([str(SLAPADD), "-n0", "-F", str(root / "slapd.d"), "-l", str(root / "config.ldif")])
+        process.run([str(SLAPADD), "-q", "-b", SUFFIX, "-F", str(root / "slapd.d"), "-l", str(root / "plant.ldif")])
+
+        def start() -> Slapd:
             server = Slapd(root=root, port=free_port(), ldaps_port=free_port() if tls else None,
                            tls=tls_files, modules=modules)
-            try:
-                server.start()
-                break
-            except RuntimeError:
-                if attempt == 2:  # a port taken between probing and binding: try other ports
-                    raise
+            server.start()
+            return server
+
+        server = process.start_retrying(start)
         try:
             yield server
         finally:

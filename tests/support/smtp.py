@@ -25,7 +25,7 @@ except ImportError as exc:  # a missing component fails, it is never skipped
     raise RuntimeError("aiosmtpd is required by the notification tests: pip install aiosmtpd "
                        "(it is in the project's dependencies)") from exc
 
-from tests.support.plant import free_port
+from tests.support.process import free_port
 
 USER = "gatekeeper-mailer"
 PASSWORD = "smtp-test-password"

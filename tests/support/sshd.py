@@ -14,29 +14,18 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.support import process
+from tests.support.process import free_port, require
+
 SSHD = Path("/usr/sbin/sshd")
-
-
-def require(path: str, package: str) -> None:
-    if not Path(path).exists():
-        pytest.fail(f"{path} not found: install the apt package {package} (scripts/system-deps.sh)", pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def readable_dir(prefix: str) -> Path:
@@ -60,11 +49,8 @@ class SystemUser:
     def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
         """``args`` as this user, in its HOME, with a login-like environment."""
-        proc = subprocess.run(list(args), user=self.uid, group=self.gid, extra_groups=[], cwd=self.home,
-                              env=self.env(env), capture_output=True, text=True, input=input, check=False)
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)} as {self.name} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        return proc
+        return process.run(args, check=check, what=f"{' '.join(args)} as {self.name}", user=self.uid,
+                           group=self.gid, extra_groups=[], cwd=self.home, env=self.env(env), input=input)
 
 
 @contextlib.contextmanager
@@ -108,33 +94,17 @@ class Sshd:
                 "-o LogLevel=ERROR -F /dev/null")
 
     def start(self) -> None:
-        log = (self.root / "sshd.log").open("ab")
-        self.proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(self.root / "sshd_config")],
-                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        log.close()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sshd exited with {self.proc.returncode}: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"sshd did not listen on {self.port}: {self.log_tail()}")
+        self.proc = process.spawn([str(SSHD), "-D", "-e", "-f", str(self.root / "sshd_config")],
+                                  self.root / "sshd.log")
+        process.wait_ready(self.proc, lambda: process.port_open("127.0.0.1", self.port), name="sshd",
+                           what=f"listen on {self.port}", tail=self.log_tail)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        process.stop(self.proc)
         self.proc = None
 
     def log_tail(self, lines: int = 20) -> str:
-        path = self.root / "sshd.log"
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:]) if path.exists() else ""
+        return process.log_tail(self.root, "sshd.log", lines=lines)
 
 
 @contextlib.contextmanager
@@ -145,7 +115,8 @@ def running_sshd(user: SystemUser) -> Iterator[Sshd]:
     root = Path(tempfile.mkdtemp(prefix="gk-sshd-"))
     try:
         host_key = keygen(root / "host_ed25519", "gatekeeper-test-host")
-        for attempt in range(3):
+
+        def start() -> Sshd:
             server = Sshd(root=root, user=user, port=free_port())
             (root / "sshd_config").write_text(f"""Port {server.port}
 ListenAddress 127.0.0.1
@@ -167,12 +138,10 @@ LogLevel INFO
 """)
             pub = (root / "host_ed25519.pub").read_text().split()
             (root / "known_hosts").write_text(f"[127.0.0.1]:{server.port} {pub[0]} {pub[1]}\n")
-            try:
-                server.start()
-                break
-            except RuntimeError:
-                if attempt == 2:
-                    raise
+            server.start()
+            return server
+
+        server = process.start_retrying(start)
         try:
             yield server
         finally:
