@@ -60,14 +60,6 @@ def open_for_topic_any_target(session: Session, repo: str, topic_ref: str) -> li
     )).all())
 
 
-def open_for_target(session: Session, repo: str, target: str) -> list[ChangeRequest]:
-    return list(session.exec(select(ChangeRequest).where(
-        ChangeRequest.repo == repo, ChangeRequest.target == target,
-        col(ChangeRequest.state).in_([State.PENDING.value, State.APPROVED.value]),
-        col(ChangeRequest.emergency).is_(False),
-    ).order_by(col(ChangeRequest.id))).all())
-
-
 def revisions(session: Session, change_id: int) -> list[Revision]:
     return list(session.exec(select(Revision).where(Revision.change_id == change_id)
                              .order_by(col(Revision.number))).all())
