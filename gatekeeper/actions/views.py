@@ -10,18 +10,18 @@ from sqlmodel import Session
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.changes import load
 from gatekeeper.actions.context import Services
-from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeRequest
 
 
 def is_overdue(cr: ChangeRequest, now: str | None = None) -> bool:
-    """An emergency CR still awaiting retrospective approval after its deadline (SPEC §2)."""
-    if cr.state != State.EMERGENCY or not cr.emergency_deadline:
-        return False
+    """An emergency CR still awaiting retrospective approval after its deadline (SPEC §2): the register's
+    one definition (``audit.register.overdue``), for a CR not yet ratified."""
+    from gatekeeper.audit.register import overdue
+
     now = now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return now > cr.emergency_deadline
+    return overdue(bool(cr.emergency), cr.emergency_deadline, None, cr.state, now)
 
 
 def summary(services: Services, cr: ChangeRequest) -> dict[str, Any]:
