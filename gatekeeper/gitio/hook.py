@@ -191,8 +191,8 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
                     ("push a new commit when the service is back" if isinstance(exc, ServiceDown) else
                      "ask your Gatekeeper administrator to fix the cause above, then push a new commit"))
             if protected:
-                say("the deployment was not recorded; tell your Gatekeeper administrator (`gatekeeper audit "
-                    "reconcile` will report it as unmatched)")
+                say("the deployment is not confirmed yet: its deploy intent stays open and is settled from the "
+                    "branch's real value by the next push to this repository or by `gatekeeper audit reconcile`")
             return 0
         say(str(exc))
         if config.fail_open:
