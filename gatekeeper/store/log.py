@@ -25,6 +25,7 @@ from gatekeeper.ledger.canonical import canon
 from gatekeeper.ledger.checkpoint import Checkpoint, sign
 from gatekeeper.ledger.entry import GENESIS_HASH, LOG_CHECKPOINT, Entry, entry_hash
 from gatekeeper.ledger.jsonl import row_line
+from gatekeeper.store import tree
 from gatekeeper.store.db import CHECKPOINT_POLICY, NOTIFY_ROUTER
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 
@@ -62,6 +63,7 @@ def append(session: Session, kind: str, actor: str, payload: dict[str, Any],
     h = entry_hash(seq, ts, kind, actor, payload, prev)
     conn.execute(_INSERT_ENTRY, {"seq": seq, "ts": ts, "kind": kind, "actor": actor,
                                  "payload": payload_text, "prev_hash": prev, "hash": h})
+    tree.add_leaf(conn, seq, h, prev)  # the Merkle tree grows in the same transaction (SPEC §12)
     refs = sorted(set(change_ids))
     if refs:
         conn.execute(_INSERT_REF, [{"seq": seq, "change_id": cid} for cid in refs])

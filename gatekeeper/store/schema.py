@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL_REVISION = "0001"
-APPEND_ONLY = ("change_log", "change_log_ref")
+APPEND_ONLY = ("change_log", "change_log_ref", "merkle_node", "witness_cosignature")
 # Shared runtime state, not evidence: expired counters and sessions are pruned (issue 12).
 PRUNABLE = ("auth_counter", "rate_counter", "web_session")
 # Arbitrary constant naming the migration lock among other advisory locks (not the writer lock).

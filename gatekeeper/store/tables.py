@@ -6,7 +6,7 @@ The change log table is named ``change_log`` (SPEC §10) and is append-only (tri
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -263,3 +263,28 @@ class RateCounter(SQLModel, table=True):
     key: str = Field(primary_key=True)
     window: int = Field(index=True)
     count: int = 0
+
+
+class MerkleNode(SQLModel, table=True):
+    """One perfect subtree of the log's Merkle tree (store.tree, SPEC §12): ``level`` ≥ 1 (2^level
+    leaves), ``idx`` its position at that level, ``hash`` its RFC 6962 hash (32 bytes). Leaves are the
+    entries' hashes in ``change_log``; written by ``store.log.append`` in the entry's transaction and
+    append-only like the log (triggers, migration 0008)."""
+
+    __tablename__ = "merkle_node"
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WitnessCosignature(SQLModel, table=True):
+    """A witness's cosignature of one checkpoint (store.witnesses, SPEC §12): the note signature line
+    the witness returned for the checkpoint of ``size`` leaves (C2SP tlog-cosignature)."""
+
+    __tablename__ = "witness_cosignature"
+    __table_args__ = (UniqueConstraint("size", "witness"),)
+    id: int | None = Field(default=None, primary_key=True)
+    size: int = Field(index=True)
+    witness: str
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: str

@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from gatekeeper.ledger.verify import verify_rows
-from gatekeeper.store import log
+from gatekeeper.ledger import merkle
+from gatekeeper.store import log, tree
 from gatekeeper.store.db import Store
 
 ROOT = Path(__file__).parents[2]
@@ -80,6 +81,11 @@ def test_eight_processes_append_2000_entries_without_a_fork(store: Store, tmp_pa
     assert [r[0] for r in rows] == list(range(1, 2001))
     assert {r[3] for r in rows} == {f"w{i}" for i in range(8)}
     assert verify_rows(rows).head_hash == rows[-1][6]
+    built = merkle.TreeBuilder()  # the stored tree is the tree of exactly these entries (SPEC §12)
+    for r in rows:
+        built.append(merkle.leaf_hash(bytes.fromhex(r[6])))
+    with store.read() as s:
+        assert tree.root(s.connection()) == built.root()
 
 
 def test_a_writer_killed_mid_transaction_leaves_no_partial_entry(store: Store) -> None:
