@@ -39,6 +39,12 @@ class ServiceConfig:
     session_absolute_hours: int = 12  # a web session ends this long after sign-in, active or not
     rate_limit_api: int = 600  # API requests per minute per client address (0: off; hooks exempt)
     rate_limit_login: int = 30  # login attempts per minute per client address (0: off)
+    name: str = "gatekeeper"  # the log's origin is gatekeeper/<name> (SPEC §12); default: the URL's host
+
+    @property
+    def origin(self) -> str:
+        """The origin line of the log's checkpoints and its note key name (C2SP tlog-checkpoint)."""
+        return f"gatekeeper/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,21 @@ class ItsmConfig:
 
 
 @dataclass(frozen=True)
+class WitnessConfig:
+    """One ``[[ledger.witnesses]]``: a C2SP tlog-witness that cosigns the log's checkpoints (SPEC §12)."""
+
+    name: str
+    url: str
+    key: str          # the witness's note verifier key (vkey, type 0x04)
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    witnesses: tuple[WitnessConfig, ...] = ()
+    witness_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     raw: bytes
@@ -196,6 +217,7 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     itsm: ItsmConfig | None = None
     drift: DriftConfig = field(default_factory=DriftConfig)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
 
     @property
     def sha256(self) -> str:
@@ -270,10 +292,12 @@ def parse(raw: bytes, path: Path) -> Config:
     notify = _notify(root, base) if "notify" in data else NotifyConfig()
     itsm = _itsm(_table(root, "itsm")) if "itsm" in data else None
     drift = _drift(_table(root, "drift"), base, {r.name for r in repos})
+    ledger = _ledger(_table(root, "ledger"))
     root.finish()
     _check_whole(repos, categories, root)
     return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
-                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift)
+                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift,
+                  ledger=ledger)
 
 
 def _table(root: _Reader, name: str) -> _Reader:
@@ -327,7 +351,11 @@ def _service(r: _Reader, base: Path) -> ServiceConfig:
         session_absolute_hours=r.get("session_absolute_hours", int, d.session_absolute_hours),
         rate_limit_api=r.get("rate_limit_api", int, d.rate_limit_api),
         rate_limit_login=r.get("rate_limit_login", int, d.rate_limit_login),
+        name=r.get("name", str, _host(url)),
     )
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:\-/]*", svc.name):
+        raise r.fail("name", "may hold letters, digits, '.', '_', ':', '-' and '/' only (the log's origin "
+                             "is gatekeeper/<name>)")
     for key in ("session_idle_minutes", "session_absolute_hours"):
         if getattr(svc, key) < 1:
             raise r.fail(key, "must be at least 1")
@@ -340,6 +368,43 @@ def _service(r: _Reader, base: Path) -> ServiceConfig:
         raise r.fail("checkpoint_every", "must be 0 (off) or a positive number of entries")
     r.finish()
     return svc
+
+
+def _host(url: str) -> str:
+    """The default ``service.name``: the URL's host and port (``127.0.0.1:8080``)."""
+    rest = url.split("://", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._:\-]", "-", rest.split("/", 1)[0].rsplit("@", 1)[-1]) or "gatekeeper"
+
+
+def _ledger(r: _Reader) -> LedgerConfig:
+    """``[ledger]`` with ``[[ledger.witnesses]]`` (``name``, ``url``, ``key``: SPEC §12)."""
+    from gatekeeper.ledger.note import SIG_COSIGNATURE, parse_vkey
+
+    witnesses = []
+    for i, item in enumerate(r.get("witnesses", list, [])):
+        if not isinstance(item, dict):
+            raise r.fail("witnesses", "must be an array of tables ([[ledger.witnesses]])")
+        w = _Reader(item, "ledger.witnesses", i, r.file, r.loc, label=f"ledger.witnesses[{i}]")
+        name, url, key = (w.get("name", str, required=True), w.get("url", str, required=True),
+                          w.get("key", str, required=True))
+        w.finish()
+        if not url.startswith(("http://", "https://")):
+            raise w.fail("url", "must start with http:// or https://")
+        try:
+            vkey = parse_vkey(key)
+        except ValueError as exc:
+            raise w.fail("key", f"is not a note verifier key: {exc}") from exc
+        if vkey.sig_type != SIG_COSIGNATURE:
+            raise w.fail("key", "must be a witness cosignature key (type 0x04, printed by `gatekeeper witness "
+                                "serve`)")
+        if name in {x.name for x in witnesses}:
+            raise w.fail("name", "witness defined twice")
+        witnesses.append(WitnessConfig(name=name, url=url.rstrip("/"), key=key.strip()))
+    timeout = float(r.get("witness_timeout", (int, float), LedgerConfig.witness_timeout))
+    if timeout <= 0:
+        raise r.fail("witness_timeout", "must be a positive number of seconds")
+    r.finish()
+    return LedgerConfig(witnesses=tuple(witnesses), witness_timeout=timeout)
 
 
 def _git(r: _Reader) -> GitConfig:

@@ -123,7 +123,7 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
 
     now = now or register.utc_now()
     key = _private_key(services)
-    cp = ledger_log.make_checkpoint(services.store, key)
+    cp = ledger_log.make_checkpoint(services.store, key, services.config.service.origin)
     with services.store.read() as session, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         pack = _Pack(zf)
         tally = metrics.Tally(start, end)  # fed from the very rows written to the register

@@ -103,7 +103,7 @@ def build(services: Services, start: str, end: str, *, now: str | None = None) -
 
     now = now or register.utc_now()
     key = evidence._private_key(services)
-    cp = ledger_log.make_checkpoint(services.store, key)
+    cp = ledger_log.make_checkpoint(services.store, key, services.config.service.origin)
     with services.store.read() as session:
         tally = metrics.Tally(start, end)
         for row in register.rows(services, start, end, now=now, session=session, log_seqs=False):

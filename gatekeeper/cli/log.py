@@ -81,7 +81,7 @@ def checkpoint(app: AppContext, output: Path | None) -> int:
     """Sign a checkpoint of the current head with service.signing_key and log it."""
     from gatekeeper.store import log as ledger_log
 
-    cp = ledger_log.make_checkpoint(app.store, _private_key(app))
+    cp = ledger_log.make_checkpoint(app.store, _private_key(app), app.config.service.origin)
     _write(output, cp.to_json())
     click.echo(f"gatekeeper: checkpoint of seq {cp.seq} signed with key {cp.key_id}"
                + (f", written to {output}" if output else ""), err=True)
@@ -103,7 +103,7 @@ def export(app: AppContext, from_: str | None, to: str | None, output: Path,
     from gatekeeper.store import log as ledger_log
 
     start, end = parse_period(from_, to) if (from_ or to) else (None, None)
-    cp = ledger_log.make_checkpoint(app.store, _private_key(app)) if checkpoint_out is not None else None
+    cp = ledger_log.make_checkpoint(app.store, _private_key(app), app.config.service.origin) if checkpoint_out is not None else None
     with _reading(app) as session:
         last = ledger_log.head(session)
         upto = cp.seq if cp else (last.seq if last else 0)  # a snapshot, however busy the service is

@@ -177,7 +177,7 @@ def open_store(config: Any, *, create: bool = True) -> Store:
     store = Store(config.service.database, create=create)
     every = config.service.checkpoint_every
     if every > 0:
-        store.checkpoint_policy = CheckpointPolicy(every, config.service.signing_key)
+        store.checkpoint_policy = CheckpointPolicy(every, config.service.signing_key, origin=config.service.origin)
     if config.notify.enabled or config.itsm is not None:
         from gatekeeper.notify.events import Router
 

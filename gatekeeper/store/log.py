@@ -75,7 +75,7 @@ def append(session: Session, kind: str, actor: str, payload: dict[str, Any],
     if policy is not None and kind != LOG_CHECKPOINT and seq % policy.every == 0:
         key = policy.private_key()  # read only when due: the key file is not touched on other appends
         if key is not None:
-            maybe_checkpoint(session, key, policy.every, entry)
+            maybe_checkpoint(session, key, policy.every, entry, origin=policy.origin)
     return entry
 
 
@@ -115,6 +115,7 @@ class CheckpointPolicy:
     every: int
     key_path: Path | None = None
     key: Ed25519PrivateKey | None = None
+    origin: str | None = None     # the log's origin: checkpoints carry a signed note of the tree (SPEC §12)
     _warned: bool = field(default=False, repr=False)
 
     def private_key(self) -> Ed25519PrivateKey | None:
@@ -131,7 +132,7 @@ class CheckpointPolicy:
 
 
 def maybe_checkpoint(session: Session, private_key: Ed25519PrivateKey, every: int,
-                     entry: Entry | None = None) -> Checkpoint | None:
+                     entry: Entry | None = None, *, origin: str | None = None) -> Checkpoint | None:
     """Checkpoint the head when its seq is a multiple of ``every`` (0: never); cheap otherwise.
 
     ``append`` calls this in a ``Store.write()`` of a store with a ``checkpoint_policy`` (``open_store``
@@ -148,23 +149,29 @@ def maybe_checkpoint(session: Session, private_key: Ed25519PrivateKey, every: in
         seq, kind = entry.seq, entry.kind
     if kind == LOG_CHECKPOINT or seq % every:
         return None
-    return checkpoint_head(session, private_key)
+    return checkpoint_head(session, private_key, origin=origin)
 
 
-def checkpoint_head(session: Session, private_key: Ed25519PrivateKey, ts: str | None = None) -> Checkpoint:
-    """Sign the current head and log it as a ``log.checkpoint`` entry (the next seq), in this transaction."""
+def checkpoint_head(session: Session, private_key: Ed25519PrivateKey, ts: str | None = None, *,
+                    origin: str | None = None) -> Checkpoint:
+    """Sign the current head and log it as a ``log.checkpoint`` entry (the next seq), in this transaction.
+
+    With the log's ``origin`` the checkpoint also carries the C2SP signed note of the Merkle tree of
+    the entries up to the head (tree size = head seq).
+    """
     last = head(session)
     if last is None:
         raise InputError("the log is empty: there is nothing to checkpoint yet")
-    cp = sign(last.seq, last.hash, ts or utc_now(), private_key)
+    root = tree.root(session.connection(), last.seq) if origin is not None else None
+    cp = sign(last.seq, last.hash, ts or utc_now(), private_key, origin=origin, root=root)
     append(session, LOG_CHECKPOINT, "gatekeeper", cp.to_dict(), ts=cp.ts)
     return cp
 
 
-def make_checkpoint(store: Any, private_key: Ed25519PrivateKey) -> Checkpoint:
+def make_checkpoint(store: Any, private_key: Ed25519PrivateKey, origin: str | None = None) -> Checkpoint:
     """A signed checkpoint of the head, logged; what ``gatekeeper log checkpoint`` writes out."""
     with store.write() as session:
-        return checkpoint_head(session, private_key)
+        return checkpoint_head(session, private_key, origin=origin)
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:
