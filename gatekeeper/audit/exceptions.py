@@ -3,7 +3,10 @@
 Kinds: ``push.refused`` (one row per refused ref of a refused push), ``emergency`` (each
 break-glass deployment), ``retro-overdue`` (an emergency CR not ratified by its deadline, or
 ratified late), ``reconcile-gap`` and ``hook-drift`` (from ``audit.reconcile``), ``drift`` (a live
-source that differs from the approved content, or cannot be read: ``drift.audit``). Refusals and
+source that differs from the approved content, or cannot be read: ``drift.audit``),
+``sign-refused`` (a signature refused for segregation of duties) and ``deploy-voided`` (a gate
+decision git did not carry out). The rows one entry makes are ``verifier.tables``'s, shared with
+the pack's projection. Refusals and
 emergencies are read from the hash-chained log, so a row always points at the entry behind it.
 """
 
@@ -17,10 +20,10 @@ from sqlmodel import Session, col, or_, select
 
 from gatekeeper.audit.register import in_period, retro_overdue
 from gatekeeper.ledger import events
-from gatekeeper.ledger.entry import EMERGENCY_DEPLOYED, PUSH_REFUSED
+from gatekeeper.ledger.entry import EMERGENCY_DEPLOYED, PUSH_REFUSED, SIGN_REFUSED
 from gatekeeper.store.tables import ChangeLog, ChangeRequest, Deployment
-
-EXCEPTION_COLUMNS = ("kind", "at", "actor", "repo", "ref", "change_id", "detail", "log_seq")
+from gatekeeper.verifier import tables
+from gatekeeper.verifier.tables import EXCEPTION_COLUMNS  # noqa: F401  (re-exported)
 
 
 def _entries(session: Session, kind: str, start: str, end: str, batch: int = 1000) -> Iterator[ChangeLog]:
@@ -37,16 +40,19 @@ def _entries(session: Session, kind: str, start: str, end: str, batch: int = 100
 
 def refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     for e in _entries(session, PUSH_REFUSED, start, end):
-        p = events.PushRefused.from_payload(json.loads(e.payload))
-        refs = [r for r in p.refs if not r.allow] or [events.RefOutcome(ref="")]
-        for r in refs:
-            detail = " | ".join(r.reasons) or "refused"
-            if p.emergency is not None:
-                detail = f"emergency requested ({p.emergency}): {detail}"
-            if p.spooled:  # refused by the hook while the service was unreachable, logged on delivery
-                detail = f"refused by the hook at {p.refused_at} while the service was unreachable: {detail}"
-            yield {"kind": "push.refused", "at": p.refused_at if p.spooled else e.ts, "actor": e.actor,
-                   "repo": p.repo, "ref": r.ref or None, "change_id": None, "detail": detail, "log_seq": e.seq}
+        yield from tables.refused_rows(e.seq, e.ts, e.actor, json.loads(e.payload))
+
+
+def sign_refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    for e in _entries(session, SIGN_REFUSED, start, end):
+        p = json.loads(e.payload)
+        cr = session.get(ChangeRequest, p.get("change_id")) if isinstance(p.get("change_id"), int) else None
+        yield tables.sign_refused_row(e.seq, e.ts, e.actor, p, cr.repo if cr is not None else None)
+
+
+def voided(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    for e in _entries(session, events.DEPLOY_VOIDED, start, end):
+        yield tables.voided_row(e.seq, e.ts, e.actor, json.loads(e.payload))
 
 
 def emergencies(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
@@ -92,4 +98,6 @@ def exception_rows(session: Session, start: str, end: str, now: str,
     from gatekeeper.drift.audit import drift_exceptions
 
     yield from drift_exceptions(session, start, end)
+    yield from sign_refused(session, start, end)
+    yield from voided(session, start, end)
     yield from extra

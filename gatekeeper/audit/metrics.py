@@ -1,34 +1,15 @@
-"""Control metrics for a period (issue 16, SPEC §11): the numbers an auditor tests and a manager watches.
+"""Control metrics for a period from the database (issue 16, SPEC §11): the API and the /audit page.
 
-One read model: the change requests are the register's rows (``register.rows``, the same population,
-the same ``retro_overdue`` and ``approvals_required``), the exceptions are ``exceptions.exception_rows``
-and refused pushes come from the hash-chained log, so every number here can be traced to register
-rows and log seqs in the evidence pack. The evidence pack feeds the rows it writes anyway into a
-``Tally`` (one pass for both); the page and the API read them on their own.
-
-What each count means (a change counts in a period by the moment named):
-  requested   opened (requested_at) in the period, emergencies included
-  approved    prior approval completed (approved_at) in the period
-  deployed    deployed through the gate (deployed_at) in the period, emergencies excluded
-  emergency   break-glass deployments in the period; their retrospective approval is
-              ``in_time``, ``late`` (ratified after the deadline) or ``open`` (not ratified yet)
-  rejected, withdrawn   changes of the period's population whose state is now rejected / withdrawn
-              (counted in the week they were requested)
-  deployed_with_complete_approvals   deployments whose approvals (signatures of the deployed
-              content, signed before the deployment) filled every rule required; each one that did
-              not is an ``incomplete-approvals`` exception
-  approval_lead_time_hours   request → last approval (approved_at), of changes approved in the
-              period that needed any approval: median and 90th percentile (inclusive method)
+The numbers and what they mean are ``verifier.metrics`` (pure, also run by the pack's verify.py);
+this module feeds it: the change requests are the register's rows (``register.rows``), the
+exceptions ``exceptions.exception_rows``, and refused pushes, refused signatures and drift events
+come from the hash-chained log.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -39,166 +20,26 @@ from gatekeeper.audit import register
 from gatekeeper.errors import InputError
 from gatekeeper.ledger.entry import PUSH_REFUSED, SIGN_REFUSED
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
-
-COUNTS = ("requested", "approved", "rejected", "deployed", "withdrawn", "emergency")
-METRICS_COLUMNS = ("metric", "value")
-DRIFT_DETECTED = "drift.detected"  # SPEC §11 drift kind; counted when the drift checker logs it
-INCOMPLETE = "incomplete-approvals"
-
-# Refusal reasons as the gate words them (policy/gate.py, actions/push.py, policy/sod.py), first match wins.
-REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("no pusher identity", ("no pusher identity",)),
-    ("repository not in the policy", ("is not in the policy",)),
-    ("directory unavailable", ("directory unreachable", "directory unavailable", "cannot be re-checked")),
-    ("emergency refused", ("may not push emergency", "emergency changes are disabled", "gatekeeper.emergency needs")),
-    ("branch deletion", ("deleting a protected branch",)),
-    ("history rewrite", ("non-fast-forward",)),
-    ("new branch not a copy", ("must be an exact copy",)),
-    ("segregation of duties", ("cannot approve", "took part in", "unauthorized author", "not in an approving group",
-                               "no longer counts", "one slot", "segregation")),
-    ("validation errors", ("validation error",)),
-    ("approved changes not deployed whole", ("overlap or are not included whole", "does not deploy that CR whole",
-                                             "content differs from what CR")),
-    ("missing approvals", ("lacks ", "needs ", "not approved", " is pending", " is rejected")),
+from gatekeeper.verifier.metrics import (  # noqa: F401  (the pure metrics, used through this module too)
+    COUNTS,
+    DRIFT_DETECTED,
+    INCOMPLETE,
+    REASONS,
+    SOD_REASON,
+    LogFacts,
+    Tally,
+    approvals_complete,
+    csv_rows,
+    iso_week,
+    quantiles,
+    refusal_reason,
+    summarise,
 )
-SOD_REASON = "segregation of duties"
+from gatekeeper.verifier.tables import METRICS_COLUMNS  # noqa: F401
 
 
-def refusal_reason(text: str) -> str:
-    """The kind of one refusal message (for "refused pushes by reason")."""
-    low = text.lower()
-    for name, needles in REASONS:
-        if any(n in low for n in needles):
-            return name
-    return "other"
-
-
-def iso_week(ts: str, cache: dict[str, str] | None = None) -> str:
-    """``2026-W05`` for an RFC 3339 timestamp (ISO 8601 weeks, Monday first)."""
-    day = ts[:10]
-    if cache is not None and day in cache:
-        return cache[day]
-    y, w, _ = date.fromisoformat(day).isocalendar()
-    week = f"{y}-W{w:02d}"
-    if cache is not None:
-        cache[day] = week
-    return week
-
-
-def _hours(a: str, b: str) -> float:
-    return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds() / 3600
-
-
-def approvals_complete(row: dict[str, Any]) -> bool:
-    """Did the signatures of the deployed content, given before the deployment, fill every rule?"""
-    deployed_at = row.get("deployed_at") or ""
-    for rule in row.get("approvals_required") or []:
-        signers = {u for u, g, _m, t, _f in row.get("approvals_given") or () if g == rule["group"] and t <= deployed_at}
-        if len(signers) < int(rule["count"]):
-            return False
-    return True
-
-
-def quantiles(values: Sequence[float]) -> dict[str, float | int | None]:
-    """Median and p90 (inclusive method: within the observed range), rounded to 10⁻⁶ h (3.6 ms)."""
-    if not values:
-        return {"median": None, "p90": None, "count": 0}
-    if len(values) == 1:
-        return {"median": round(values[0], 6), "p90": round(values[0], 6), "count": 1}
-    return {"median": round(statistics.median(values), 6),
-            "p90": round(statistics.quantiles(values, n=10, method="inclusive")[8], 6), "count": len(values)}
-
-
-@dataclass
-class Tally:
-    """Accumulates register rows of one period (optionally one repo / category) into the metrics."""
-
-    start: str
-    end: str
-    repo: str | None = None
-    category: str | None = None
-    rows: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-    by_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    by_week: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    lead_times: list[float] = field(default_factory=list)
-    incomplete: list[dict[str, Any]] = field(default_factory=list)
-    from_current_policy: int = 0
-    _weeks: dict[str, str] = field(default_factory=dict)
-
-    def wants(self, row: dict[str, Any]) -> bool:
-        return ((self.repo is None or row["repo"] == self.repo)
-                and (self.category is None or self.category in row["categories"]))
-
-    def add(self, row: dict[str, Any]) -> None:
-        if not self.wants(row):
-            return
-        self.rows += 1
-        start, end, weeks = self.start, self.end, self._weeks
-        hits: list[tuple[str, str]] = []
-        if start <= row["requested_at"] < end:
-            hits.append(("requested", row["requested_at"]))
-        approved_at, deployed_at = row["approved_at"], row["deployed_at"]
-        if row["emergency"]:
-            if deployed_at and start <= deployed_at < end:
-                hits.append(("emergency", deployed_at))
-                outcome = ("emergency_open" if not row["retro_approved_at"] else
-                           "emergency_retro_late" if row["retro_overdue"] else "emergency_retro_in_time")
-                self.counts[outcome] += 1
-        else:
-            if approved_at and start <= approved_at < end:
-                hits.append(("approved", approved_at))
-                if row["approvals_required"]:
-                    self.lead_times.append(_hours(row["requested_at"], approved_at))
-            if deployed_at and start <= deployed_at < end:
-                hits.append(("deployed", deployed_at))
-                if approvals_complete(row):
-                    self.counts["deployed_with_complete_approvals"] += 1
-                else:
-                    self.incomplete.append(row)
-        if row["state"] in ("rejected", "withdrawn"):
-            hits.append((row["state"], row["requested_at"]))
-        if row.get("approvals_required_source") == register.RULES_FROM_CURRENT_POLICY:
-            self.from_current_policy += 1
-        cats = row["categories"] or ["(none)"]
-        for what, ts in hits:
-            self.counts[what] += 1
-            self.by_week[iso_week(ts, weeks)][what] += 1
-            for c in cats:
-                self.by_category[c][what] += 1
-
-    def incomplete_exceptions(self, session: Session | None = None) -> Iterator[dict[str, Any]]:
-        """``incomplete-approvals`` rows for exceptions.csv: a deployment the approvals did not cover.
-
-        ``log_seq`` is the change's last log entry (its deployment); rows read without ``log_seqs``
-        look it up in ``session``.
-        """
-        for row in self.incomplete:
-            need = register.flat(row["approvals_required"]) or "nothing"
-            got = row["approvals"] or "none"
-            yield {"kind": INCOMPLETE, "at": row["deployed_at"], "actor": row["deployed_by"], "repo": row["repo"],
-                   "ref": f"refs/heads/{row['target']}", "change_id": row["change_id"],
-                   "detail": f"deployed without complete prior approval: required {need}; counted {got}",
-                   "log_seq": row["log_seqs"][-1] if row["log_seqs"] else _last_seq(session, row["change_id"])}
-
-
-def _last_seq(session: Session | None, change_id: int) -> int | None:
-    if session is None:
-        return None
+def _last_seq(session: Session, change_id: int) -> int | None:
     return session.exec(select(func.max(ChangeLogRef.seq)).where(ChangeLogRef.change_id == change_id)).one()
-
-
-@dataclass
-class LogFacts:
-    """What the metrics read from the log itself: refused pushes (by reason) and drift events."""
-
-    refused_pushes: int = 0
-    refused_refs: int = 0
-    by_reason: Counter[str] = field(default_factory=Counter)
-    by_week: Counter[str] = field(default_factory=Counter)
-    sod_refusals: int = 0
-    refused_signatures: int = 0
-    drift_events: int = 0
 
 
 def log_facts(session: Session, start: str, end: str, repo: str | None = None, batch: int = 2000) -> LogFacts:
@@ -212,25 +53,7 @@ def log_facts(session: Session, start: str, end: str, repo: str | None = None, b
             col(ChangeLog.kind).in_([PUSH_REFUSED, SIGN_REFUSED, DRIFT_DETECTED]), col(ChangeLog.ts) >= start,
             col(ChangeLog.ts) < end, col(ChangeLog.seq) > after).order_by(col(ChangeLog.seq)).limit(batch)).all()
         for _seq, ts, kind, payload in chunk:
-            p = json.loads(payload)
-            if kind == SIGN_REFUSED:  # a refused signature names its change, not a repo
-                if repo is None or repo in signed_repos(session, p.get("change_id")):
-                    facts.sod_refusals += 1
-                    facts.refused_signatures += 1
-                continue
-            if repo is not None and p.get("repo") != repo:
-                continue
-            if kind == DRIFT_DETECTED:
-                facts.drift_events += 1
-                continue
-            facts.refused_pushes += 1
-            facts.by_week[iso_week(ts, weeks)] += 1
-            refs = [r for r in p.get("refs") or [] if not r.get("allow")] or [{"reasons": []}]
-            for r in refs:
-                facts.refused_refs += 1
-                reason = refusal_reason(" ".join(r.get("reasons") or []) or "refused")
-                facts.by_reason[reason] += 1
-                facts.sod_refusals += reason == SOD_REASON
+            facts.add(kind, ts, json.loads(payload), repo, lambda cid: signed_repos(session, cid), weeks)
         if len(chunk) < batch:
             return facts
         after = chunk[-1][0]
@@ -252,42 +75,6 @@ def check_filters(services: Services, repo: str | None, category: str | None) ->
     if category is not None and category not in {c.name for c in services.config.categories}:
         raise InputError(f"category {category!r} is not in the policy (known: "
                          f"{', '.join(c.name for c in services.config.categories)})")
-
-
-def summarise(tally: Tally, facts: LogFacts, exceptions: Iterable[dict[str, Any]] = (),
-              hook_drift: int = 0) -> dict[str, Any]:
-    """The metrics document (the JSON of ``GET /api/v1/audit/metrics``)."""
-    c = tally.counts
-    deployed = c["deployed"]
-    emergencies = c["emergency"]
-    all_deployments = deployed + emergencies
-    weeks = sorted(set(tally.by_week) | set(facts.by_week))
-    exc_list = list(exceptions)
-    return {
-        "period": {"start": tally.start, "end": tally.end}, "repo": tally.repo, "category": tally.category,
-        "population": tally.rows,
-        **{k: c[k] for k in COUNTS},
-        "emergency_retro_in_time": c["emergency_retro_in_time"], "emergency_retro_late": c["emergency_retro_late"],
-        "emergency_open": c["emergency_open"],
-        "emergency_share": round(emergencies / all_deployments, 4) if all_deployments else None,
-        "refused_pushes": facts.refused_pushes,
-        "refused_pushes_by_reason": dict(sorted(facts.by_reason.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "sod_refusals": facts.sod_refusals,
-        "refused_signatures": facts.refused_signatures,
-        "deployed_with_complete_approvals": c["deployed_with_complete_approvals"],
-        "deployed_with_complete_approvals_share": (round(c["deployed_with_complete_approvals"] / deployed, 4)
-                                                   if deployed else None),
-        "approval_lead_time_hours": quantiles(tally.lead_times),
-        "hook_drift": hook_drift,
-        "drift_events": facts.drift_events,
-        "approvals_required_from_current_policy": tally.from_current_policy,
-        "by_category": {name: {k: tally.by_category[name][k] for k in COUNTS} for name in sorted(tally.by_category)},
-        "by_week": [{"week": w, **{k: tally.by_week[w][k] for k in COUNTS},
-                     "refused_pushes": facts.by_week[w]} for w in weeks],
-        "exceptions_total": len(exc_list),
-        "exceptions_by_kind": dict(Counter(e["kind"] for e in exc_list)),
-        "exceptions": exc_list,
-    }
 
 
 def compute(services: Services, start: str, end: str, *, repo: str | None = None, category: str | None = None,
@@ -318,25 +105,8 @@ def compute(services: Services, start: str, end: str, *, repo: str | None = None
 def finish(session: Session, tally: Tally, now: str, reconcile_rows: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Log facts and exceptions added to a tally the caller filled (the evidence pack's single pass)."""
     facts = log_facts(session, tally.start, tally.end, tally.repo)
-    extra = [*tally.incomplete_exceptions(session), *reconcile_rows]
+    extra = [*tally.incomplete_exceptions(lambda cid: _last_seq(session, cid)), *reconcile_rows]
     exc = [e for e in exc_mod.exception_rows(session, tally.start, tally.end, now, extra)
            if tally.repo is None or e.get("repo") in (None, tally.repo)]
     drift = sum(1 for e in exc if e["kind"] == "hook-drift")
     return summarise(tally, facts, exc, hook_drift=drift)
-
-
-def csv_rows(metrics: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """``metrics.csv`` (``metric, value``): every number flattened to a dotted name; no exception rows
-    (they are in ``exceptions.csv``)."""
-    def walk(prefix: str, value: Any) -> Iterator[dict[str, Any]]:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                yield from walk(f"{prefix}.{k}" if prefix else str(k), v)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict) and "week" in item:
-                    yield from walk(f"{prefix}.{item['week']}", {k: v for k, v in item.items() if k != "week"})
-        else:
-            yield {"metric": prefix, "value": "" if value is None else value}
-
-    yield from walk("", {k: v for k, v in metrics.items() if k != "exceptions"})

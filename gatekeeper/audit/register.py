@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -21,35 +21,25 @@ from sqlmodel import Session, SQLModel, col, or_
 from gatekeeper.actions.context import Services
 from gatekeeper.config import Config
 from gatekeeper.policy.categories import merge_rules
-from gatekeeper.policy.states import State
 from gatekeeper.store.tables import Approval, ChangeLogRef, ChangeRequest, Revision
-
-COLUMNS = (
-    "change_id", "repo", "target", "title", "categories", "financial", "ticket", "requested_by",
-    "requested_at", "revision", "fingerprint", "approvals_required", "approvals", "approved_at",
-    "sod_findings", "deployed_at", "deployed_by", "deployed_commit", "emergency", "emergency_reason",
-    "retro_approved_at", "retro_overdue", "state", "log_seqs",
-    "ticket_state",  # SPEC §11: appended after log_seqs (the ITSM state last checked)
+from gatekeeper.verifier.tables import (  # noqa: F401  (one definition, re-exported for the register's users)
+    APPROVAL_COLUMNS,
+    REGISTER_COLUMNS,
+    RULES_FROM_CURRENT_POLICY,
+    RULES_FROM_REVISION,
+    TIME_COLUMNS,
+    flat,
+    memberships_text,
+    overdue,
+    parse_ts,
 )
-APPROVAL_COLUMNS = ("change_id", "revision", "fingerprint", "username", "name", "group", "decision",
-                    "meaning", "comment", "signed_at", "memberships", "log_seq")
-# ``approvals_required_source`` of a row (not a column): recorded on the revision when it was opened, or,
-# for revisions recorded before that (migration 0007), today's policy.
-RULES_FROM_REVISION = "revision"
-RULES_FROM_CURRENT_POLICY = "current policy"
-# Columns holding RFC 3339 times (written as real dates in XLSX).
-TIME_COLUMNS = frozenset({"requested_at", "approved_at", "deployed_at", "retro_approved_at", "signed_at",
-                          "at", "ts"})
+
+COLUMNS = REGISTER_COLUMNS
 
 
 def utc_now() -> str:
     """Now, in the stored timestamp format (``store.log.utc_now``)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_ts(ts: str) -> datetime:
-    """A stored RFC 3339 timestamp as an aware UTC datetime (stored: ``…SSZ`` or ``…SS.ffffffZ``)."""
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def in_period(start: str, end: str) -> Any:
@@ -66,16 +56,6 @@ def retro_overdue(cr: Any, now: str) -> bool:
     for the auditor a late ratification is an exception even once it is given.
     """
     return overdue(cr.emergency, cr.emergency_deadline, cr.retro_approved_at, cr.state, now)
-
-
-def overdue(emergency: bool, deadline: str | None, retro_approved_at: str | None, state: str, now: str) -> bool:
-    """``retro_overdue`` from plain values (the register reads rows as tuples)."""
-    if not emergency or not deadline:
-        return False
-    due = parse_ts(deadline)
-    if retro_approved_at:
-        return parse_ts(retro_approved_at) > due
-    return state == State.EMERGENCY and parse_ts(now) > due
 
 
 def _rules(config: Config, categories_json: str) -> list[dict[str, object]]:
@@ -225,26 +205,3 @@ def approval_rows(services: Services, start: str, end: str, *, session: Session 
                    "username": a.username, "name": a.name, "group": a.group_name, "decision": a.decision,
                    "meaning": a.meaning, "comment": a.comment, "signed_at": a.signed_at,
                    "memberships": memberships_text(_loads(a.memberships)), "log_seq": a.log_seq}
-
-
-def memberships_text(memberships: Sequence[dict[str, Any]]) -> str:
-    """``group (via a > b)``: the group memberships a decision used, with their nesting path."""
-    out = []
-    for m in memberships:
-        via = list(m.get("via") or [])
-        out.append(m["group"] + (f" (via {' > '.join(via)})" if len(via) > 1 else ""))
-    return "; ".join(out)
-
-
-def flat(value: Any) -> str:
-    """One CSV cell: booleans true/false, lists joined, rules as group×count, None empty."""
-    if value is None:
-        return ""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if type(value) is list:
-        parts = []
-        for v in value:
-            parts.append(f"{v['group']}×{v['count']}" if isinstance(v, dict) and "group" in v else str(v))
-        return " ".join(parts) if all(isinstance(v, int) for v in value) else "; ".join(parts)
-    return str(value)

@@ -109,7 +109,8 @@ def build(services: Services, start: str, end: str, *, now: str | None = None) -
         for row in register.rows(services, start, end, now=now, session=session, log_seqs=False):
             tally.add(row)
         results, notes = evidence.reconcile_all(services, session, start, end)
-        extra = [*tally.incomplete_exceptions(session), *(row for r in results for row in r.exceptions(now)), *notes]
+        extra = [*tally.incomplete_exceptions(lambda cid: metrics._last_seq(session, cid)),
+                 *(row for r in results for row in r.exceptions(now)), *notes]
         found = list(exceptions.exception_rows(session, start, end, now, extra))
         figures = metrics.summarise(tally, metrics.log_facts(session, start, end), found,
                                     hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 
 from gatekeeper.drift import DRIFT_CHECKED, DRIFT_DETECTED, DRIFT_ERROR
 from gatekeeper.store.tables import ChangeLog
-
-DRIFT_COLUMNS = ("ts", "repo", "source", "path", "state", "summary", "log_seq")
+from gatekeeper.verifier import tables
+from gatekeeper.verifier.tables import DRIFT_COLUMNS  # noqa: F401  (re-exported)
 
 
 def _entries(session: Session, kinds: tuple[str, ...], start: str, end: str, batch: int = 1000,
@@ -45,18 +45,11 @@ def _entries(session: Session, kinds: tuple[str, ...], start: str, end: str, bat
 def drift_rows(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     """``drift.csv``: every check of the period."""
     for e in _entries(session, (DRIFT_CHECKED,), start, end):
-        p = json.loads(e.payload)
-        yield {"ts": e.ts, "repo": p.get("repo"), "source": p.get("source"), "path": p.get("path"),
-               "state": p.get("result"), "summary": p.get("summary"), "log_seq": e.seq}
+        yield tables.drift_row(e.seq, e.ts, json.loads(e.payload))
 
 
 def drift_exceptions(session: Session, start: str, end: str, *, newest_first: bool = False,
                      limit: int | None = None) -> Iterator[dict[str, Any]]:
     """``exceptions.csv`` rows of kind ``drift``: each drift detected and each unreadable source."""
     for e in _entries(session, (DRIFT_DETECTED, DRIFT_ERROR), start, end, newest_first=newest_first, limit=limit):
-        p = json.loads(e.payload)
-        what = (f"drift detected: {p.get('summary', '')}" if e.kind == DRIFT_DETECTED
-                else f"source cannot be read: {p.get('error', '')}")
-        yield {"kind": "drift", "at": e.ts, "actor": e.actor, "repo": p.get("repo"), "ref": None,
-               "change_id": p.get("matches_change"), "detail": f"{p.get('source')} ({p.get('path')}): {what}",
-               "log_seq": e.seq}
+        yield tables.drift_exception_row(e.seq, e.ts, e.kind, e.actor, json.loads(e.payload))
