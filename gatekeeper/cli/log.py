@@ -103,7 +103,8 @@ def export(app: AppContext, from_: str | None, to: str | None, output: Path,
     from gatekeeper.store import log as ledger_log
 
     start, end = parse_period(from_, to) if (from_ or to) else (None, None)
-    cp = ledger_log.make_checkpoint(app.store, _private_key(app), app.config.service.origin) if checkpoint_out is not None else None
+    cp = (ledger_log.make_checkpoint(app.store, _private_key(app), app.config.service.origin)
+          if checkpoint_out is not None else None)
     with _reading(app) as session:
         last = ledger_log.head(session)
         upto = cp.seq if cp else (last.seq if last else 0)  # a snapshot, however busy the service is

@@ -105,8 +105,8 @@ def sign(seq: int, hash: str, ts: str, private_key: Ed25519PrivateKey, *, origin
     signature = private_key.sign(signed_message(seq, hash, ts, kid))
     note = ""
     if origin is not None and root is not None:
-        note = notes.sign_note(notes.checkpoint_body(origin, seq, root), origin, raw_public_key(private_key.public_key()),
-                               private_key.sign)
+        body = notes.checkpoint_body(origin, seq, root)
+        note = notes.sign_note(body, origin, raw_public_key(private_key.public_key()), private_key.sign)
     return Checkpoint(seq=seq, hash=hash, ts=ts, key_id=kid, signature=base64.b64encode(signature).decode(),
                       note=note)
 

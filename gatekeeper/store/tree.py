@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import tuple_
 from sqlalchemy import select as sa_select
+from sqlalchemy import tuple_
 from sqlalchemy.engine import Connection
 
 from gatekeeper.errors import InputError
