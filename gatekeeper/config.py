@@ -380,7 +380,7 @@ def _ledger(r: _Reader) -> LedgerConfig:
     """``[ledger]`` with ``[[ledger.witnesses]]`` (``name``, ``url``, ``key``: SPEC §12)."""
     from gatekeeper.ledger.note import SIG_COSIGNATURE, parse_vkey
 
-    witnesses = []
+    witnesses: list[WitnessConfig] = []
     for i, item in enumerate(r.get("witnesses", list, [])):
         if not isinstance(item, dict):
             raise r.fail("witnesses", "must be an array of tables ([[ledger.witnesses]])")

@@ -172,10 +172,12 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         "warnings": sum(1 for f in findings if f["severity"] == "warning"),
         "author_memberships": [m.to_dict() for m in memberships], "sod_findings": author_findings,
         "state": cr.state, "approvals_kept": kept if number > 1 else None,
+        # what the register shows, logged so the evidence pack can derive it from the log (issue 21)
+        "categories": list(cat_names), "financial": cr.financial, "approvals_required": q.loads(rev.approvals_required),
     }
     if emergency_reason is not None:
         payload["emergency_reason"] = emergency_reason
-    log.append(session, kind, pusher, payload, [cr.id or 0])
+    log.append(session, kind, pusher, payload, [cr.id or 0], ts=now)  # ts = requested_at / approved_at
     return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings)
 
 

@@ -17,8 +17,8 @@ from gatekeeper.store.tables import ChangeRequest
 
 def is_overdue(cr: ChangeRequest, now: str | None = None) -> bool:
     """An emergency CR still awaiting retrospective approval after its deadline (SPEC §2): the register's
-    one definition (``audit.register.overdue``), for a CR not yet ratified."""
-    from gatekeeper.audit.register import overdue
+    one definition (``verifier.tables.overdue``), for a CR not yet ratified."""
+    from gatekeeper.verifier.tables import overdue
 
     now = now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return overdue(bool(cr.emergency), cr.emergency_deadline, None, cr.state, now)

@@ -19,7 +19,6 @@ from gatekeeper.config import Category, Config
 from gatekeeper.directory.base import Directory
 from gatekeeper.ledger.entry import CONFIG_LOADED
 from gatekeeper.store.tables import ChangeLog
-from gatekeeper.verifier.tables import POLICY_HISTORY_COLUMNS  # noqa: F401  (re-exported)
 
 ACCESS_COLUMNS = ("group", "role", "username", "name", "email", "via")
 

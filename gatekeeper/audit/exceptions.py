@@ -23,7 +23,6 @@ from gatekeeper.ledger import events
 from gatekeeper.ledger.entry import EMERGENCY_DEPLOYED, PUSH_REFUSED, SIGN_REFUSED
 from gatekeeper.store.tables import ChangeLog, ChangeRequest, Deployment
 from gatekeeper.verifier import tables
-from gatekeeper.verifier.tables import EXCEPTION_COLUMNS  # noqa: F401  (re-exported)
 
 
 def _entries(session: Session, kind: str, start: str, end: str, batch: int = 1000) -> Iterator[ChangeLog]:
@@ -57,16 +56,11 @@ def voided(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
 
 def emergencies(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     for e in _entries(session, EMERGENCY_DEPLOYED, start, end):
-        d = events.EmergencyDeployed.from_payload(json.loads(e.payload))
-        cid = d.change_id
+        p = json.loads(e.payload)
+        cid = p.get("change_id")
         cr = session.get(ChangeRequest, cid) if cid is not None else None
-        detail = f"break-glass deployment of {d.new[:12]}: {d.reason}" + (f" ({d.note})" if d.note else "")
-        if cr is not None:
-            detail += f"; retrospective approval due by {cr.emergency_deadline}; state now {cr.state}"
-            if cr.retro_approved_at:
-                detail += f" (retro-approved {cr.retro_approved_at})"
-        yield {"kind": "emergency", "at": e.ts, "actor": e.actor, "repo": d.repo, "ref": d.ref,
-               "change_id": cid, "detail": detail, "log_seq": e.seq}
+        yield tables.emergency_row(e.seq, e.ts, e.actor, p, cr.emergency_deadline if cr else None,
+                                   cr.state if cr else None, cr.retro_approved_at if cr else None)
 
 
 def overdue(session: Session, start: str, end: str, now: str) -> Iterator[dict[str, Any]]:
@@ -81,12 +75,8 @@ def overdue(session: Session, start: str, end: str, now: str) -> Iterator[dict[s
         seq = session.exec(select(Deployment.log_seq).where(Deployment.change_id == cr.id,
                                                             col(Deployment.emergency).is_(True))
                            .order_by(col(Deployment.log_seq))).first()
-        detail = (f"retro-approved {cr.retro_approved_at}, after the deadline {cr.emergency_deadline}"
-                  if cr.retro_approved_at else
-                  f"no retrospective approval; the deadline {cr.emergency_deadline} has passed "
-                  f"(state {cr.state})")
-        yield {"kind": "retro-overdue", "at": cr.emergency_deadline, "actor": cr.deployed_by, "repo": cr.repo,
-               "ref": f"refs/heads/{cr.target}", "change_id": cr.id, "detail": detail, "log_seq": seq}
+        yield tables.overdue_row(cr.id or 0, cr.repo, cr.target, cr.emergency_deadline or "", cr.deployed_by,
+                                 cr.retro_approved_at, cr.state, seq)
 
 
 def exception_rows(session: Session, start: str, end: str, now: str,

@@ -20,7 +20,7 @@ from gatekeeper.audit import register
 from gatekeeper.errors import InputError
 from gatekeeper.ledger.entry import PUSH_REFUSED, SIGN_REFUSED
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
-from gatekeeper.verifier.metrics import (  # noqa: F401  (the pure metrics, used through this module too)
+from gatekeeper.verifier.metrics import (
     COUNTS,
     DRIFT_DETECTED,
     INCOMPLETE,
@@ -35,7 +35,7 @@ from gatekeeper.verifier.metrics import (  # noqa: F401  (the pure metrics, used
     refusal_reason,
     summarise,
 )
-from gatekeeper.verifier.tables import METRICS_COLUMNS  # noqa: F401
+from gatekeeper.verifier.tables import METRICS_COLUMNS
 
 
 def _last_seq(session: Session, change_id: int) -> int | None:
@@ -110,3 +110,9 @@ def finish(session: Session, tally: Tally, now: str, reconcile_rows: Sequence[di
            if tally.repo is None or e.get("repo") in (None, tally.repo)]
     drift = sum(1 for e in exc if e["kind"] == "hook-drift")
     return summarise(tally, facts, exc, hook_drift=drift)
+
+
+# The pure metrics (verifier.metrics), re-exported for this module's users.
+__all__ = ["COUNTS", "DRIFT_DETECTED", "INCOMPLETE", "METRICS_COLUMNS", "REASONS", "SOD_REASON", "LogFacts", "Tally",
+           "approvals_complete", "check_filters", "compute", "csv_rows", "finish", "iso_week", "log_facts", "quantiles",
+           "refusal_reason", "signed_repos", "summarise"]

@@ -22,7 +22,7 @@ from gatekeeper.actions.context import Services
 from gatekeeper.config import Config
 from gatekeeper.policy.categories import merge_rules
 from gatekeeper.store.tables import Approval, ChangeLogRef, ChangeRequest, Revision
-from gatekeeper.verifier.tables import (  # noqa: F401  (one definition, re-exported for the register's users)
+from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
     REGISTER_COLUMNS,
     RULES_FROM_CURRENT_POLICY,
@@ -205,3 +205,9 @@ def approval_rows(services: Services, start: str, end: str, *, session: Session 
                    "username": a.username, "name": a.name, "group": a.group_name, "decision": a.decision,
                    "meaning": a.meaning, "comment": a.comment, "signed_at": a.signed_at,
                    "memberships": memberships_text(_loads(a.memberships)), "log_seq": a.log_seq}
+
+
+# One definition each (verifier.tables), re-exported for the register's users.
+__all__ = ["APPROVAL_COLUMNS", "COLUMNS", "REGISTER_COLUMNS", "RULES_FROM_CURRENT_POLICY", "RULES_FROM_REVISION",
+           "TIME_COLUMNS", "approval_rows", "flat", "in_period", "memberships_text", "overdue", "parse_ts",
+           "retro_overdue", "rows", "utc_now"]

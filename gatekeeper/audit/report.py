@@ -27,6 +27,7 @@ from gatekeeper.actions.context import Services
 from gatekeeper.audit import charts, controls, exceptions, metrics, reconcile, register
 from gatekeeper.ledger.checkpoint import Checkpoint
 from gatekeeper.ledger.verify import verify_rows
+from gatekeeper.verifier.metrics import Tally, summarise
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates" / "audit"
 VERIFY_SCRIPT = Path(__file__).with_name("verify_standalone.py")
@@ -105,14 +106,14 @@ def build(services: Services, start: str, end: str, *, now: str | None = None) -
     key = evidence._private_key(services)
     cp = ledger_log.make_checkpoint(services.store, key, services.config.service.origin)
     with services.store.read() as session:
-        tally = metrics.Tally(start, end)
+        tally = Tally(start, end)
         for row in register.rows(services, start, end, now=now, session=session, log_seqs=False):
             tally.add(row)
         results, notes = evidence.reconcile_all(services, session, start, end)
         extra = [*tally.incomplete_exceptions(lambda cid: metrics._last_seq(session, cid)),
                  *(row for r in results for row in r.exceptions(now)), *notes]
         found = list(exceptions.exception_rows(session, start, end, now, extra))
-        figures = metrics.summarise(tally, metrics.log_facts(session, start, end), found,
+        figures = summarise(tally, metrics.log_facts(session, start, end), found,
                                     hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
         # the stored rows up to the checkpoint, verified as their export lines (no file in between)
         outcome = evidence.verification_outcome(

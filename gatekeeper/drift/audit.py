@@ -17,7 +17,6 @@ from sqlmodel import Session, col, select
 from gatekeeper.drift import DRIFT_CHECKED, DRIFT_DETECTED, DRIFT_ERROR
 from gatekeeper.store.tables import ChangeLog
 from gatekeeper.verifier import tables
-from gatekeeper.verifier.tables import DRIFT_COLUMNS  # noqa: F401  (re-exported)
 
 
 def _entries(session: Session, kinds: tuple[str, ...], start: str, end: str, batch: int = 1000,

@@ -145,6 +145,7 @@ class ChangeDeployed(Event):
     intent_seq: int | None = None
     settled_by: str = "post-receive"
     note: str = ""
+    ticket_state: str = ""        # the ITSM ticket state the gate saw (the register's ticket_state)
 
 
 @dataclass(frozen=True)

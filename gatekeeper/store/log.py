@@ -168,6 +168,21 @@ def checkpoint_head(session: Session, private_key: Ed25519PrivateKey, ts: str | 
     return cp
 
 
+def checkpoint_of(session: Session, entry: Entry, private_key: Ed25519PrivateKey, origin: str) -> Checkpoint:
+    """The signed checkpoint of the log ending with ``entry``, appended in this transaction (the evidence
+    pack's ``audit.exported``): logged as the next entry, or the automatic one that already followed it."""
+    last = head(session)
+    if last is not None and last.seq == entry.seq:
+        return checkpoint_head(session, private_key, origin=origin)
+    if last is not None and last.kind == LOG_CHECKPOINT and last.seq == entry.seq + 1:
+        cp = Checkpoint.from_dict(json.loads(last.payload), f"log.checkpoint at seq {last.seq}")
+        if cp.note:
+            return cp
+        return sign(entry.seq, entry.hash, utc_now(), private_key, origin=origin,
+                    root=tree.root(session.connection(), entry.seq))
+    raise InputError(f"seq {entry.seq} is no longer the head of the log in this transaction")
+
+
 def make_checkpoint(store: Any, private_key: Ed25519PrivateKey, origin: str | None = None) -> Checkpoint:
     """A signed checkpoint of the head, logged; what ``gatekeeper log checkpoint`` writes out."""
     with store.write() as session:

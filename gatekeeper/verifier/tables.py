@@ -148,3 +148,26 @@ def voided_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str,
                       f"(settled by {p.get('settled_by')}): {p.get('reason')}"
                       + (f"; changes {', '.join(map(str, ids))}" if len(ids) > 1 else ""),
             "log_seq": seq}
+
+
+def emergency_row(seq: int, ts: str, actor: str, p: Mapping[str, Any], deadline: str | None, state: str | None,
+                  retro_approved_at: str | None) -> dict[str, Any]:
+    """exceptions.csv kind ``emergency``: one break-glass deployment, with its CR's state now."""
+    detail = f"break-glass deployment of {str(p.get('new', ''))[:12]}: {p.get('reason', '')}"
+    if p.get("note"):
+        detail += f" ({p['note']})"
+    if state is not None:
+        detail += f"; retrospective approval due by {deadline}; state now {state}"
+        if retro_approved_at:
+            detail += f" (retro-approved {retro_approved_at})"
+    return {"kind": "emergency", "at": ts, "actor": actor, "repo": p.get("repo", ""), "ref": p.get("ref", ""),
+            "change_id": p.get("change_id"), "detail": detail, "log_seq": seq}
+
+
+def overdue_row(change_id: int, repo: str, target: str, deadline: str, deployed_by: str | None,
+                retro_approved_at: str | None, state: str, seq: int | None) -> dict[str, Any]:
+    """exceptions.csv kind ``retro-overdue``: an emergency CR ratified late, or not by its deadline."""
+    detail = (f"retro-approved {retro_approved_at}, after the deadline {deadline}" if retro_approved_at else
+              f"no retrospective approval; the deadline {deadline} has passed (state {state})")
+    return {"kind": "retro-overdue", "at": deadline, "actor": deployed_by, "repo": repo, "ref": f"refs/heads/{target}",
+            "change_id": change_id, "detail": detail, "log_seq": seq}
