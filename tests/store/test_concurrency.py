@@ -15,8 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from gatekeeper.ledger.verify import verify_rows
 from gatekeeper.ledger import merkle
+from gatekeeper.ledger.verify import verify_rows
 from gatekeeper.store import log, tree
 from gatekeeper.store.db import Store
 
