@@ -5,12 +5,12 @@ Order of work, so that every table is a function of the signed log (issue 21):
      the one input the log cannot derive by itself;
   2. project the log up to that entry (``verifier.projection``, the code the pack's ``verify.py``
      runs again) into the tables, and write them with the files bound to them (policy, controls,
-     access review, report) into the zip, hashing each;
+     access review, report, verification.txt) into the zip, hashing each;
   3. log ``audit.exported`` (period, filters, the SHA-256 of every derived file) and, in the same
      transaction, sign the checkpoint of the log ending with it (legacy signature and C2SP note);
   4. ask the configured witnesses to cosign it (``witness.client``);
   5. add ``log.jsonl`` (seq 1 to that checkpoint), ``proofs.jsonl``, ``checkpoint.json``, the public
-     key, ``verification.txt``, ``verify.py`` and ``MANIFEST.sha256``.
+     key and ``MANIFEST.sha256`` (``verify.py`` is bound by its SHA-256 in the export entry).
 Everything streams; the Merkle tree for the proofs is kept in memory (about 64 bytes per entry).
 """
 
@@ -29,11 +29,11 @@ from git import GitCommandError
 
 from gatekeeper.actions.context import Services
 from gatekeeper.audit import controls, packtext, reconcile, register
-from gatekeeper.audit.packzip import MANIFEST, Pack
+from gatekeeper.audit.packzip import Pack
 from gatekeeper.audit.xlsx import write_xlsx
 from gatekeeper.errors import InputError, LedgerBroken
 from gatekeeper.ledger import events
-from gatekeeper.ledger.checkpoint import Checkpoint, public_key_pem, sign
+from gatekeeper.ledger.checkpoint import public_key_pem, sign
 from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash
 from gatekeeper.ledger.verify import verify_lines
 from gatekeeper.policy.categories import is_protected
@@ -120,6 +120,11 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
             policy_sha256=policy.sha256)).encode("utf-8"))
         verifier = bundle.build()
         pack.put("verify.py", verifier)
+        pack.put("verification.txt", packtext.verification_text(
+            start=start, end=end, now=now, actor=actor, key_id=report_cp.key_id, origin=origin, upto=upto,
+            outcome=outcome, lines=lines, policy=policy, config_sha256=services.config.sha256, tables=tables,
+            verifier_sha256=hashlib.sha256(verifier).hexdigest(),
+            witnesses=[w.name for w in services.config.ledger.witnesses]).encode("utf-8"))
         # 3. the export, logged, and the checkpoint that covers it
         exported = events.AuditExported(from_=start, to=end, filters={}, upto=upto, now=now, reconciled_seq=upto,
                                         files={n: pack.digests[n] for n in DERIVED},
@@ -130,7 +135,7 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         # 4. witnesses
         from gatekeeper.witness.client import cosign
 
-        cp, refusals = cosign(services.config, services.store, cp)
+        cp, _refusals = cosign(services.config, services.store, cp)  # refusals are logged (and shown on /audit)
         # 5. the log, its proofs, the checkpoint and what lets the auditor check it all
         with tempfile.TemporaryFile() as log_file, services.store.read() as session:
             built = TreeBuilder(keep=True)
@@ -141,8 +146,6 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
                 built.append(leaf_hash(raw))
                 hashes += raw
             log_file.seek(0)
-            pack_outcome = verification_outcome(lambda: verify_lines(log_file, [cp], key.public_key()))
-            log_file.seek(0)
             pack.file("log.jsonl", log_file)  # type: ignore[arg-type]
         with pack.text("proofs.jsonl") as text:
             proofs = Proofs(built, cp.seq)
@@ -150,10 +153,6 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
                 text.write(proofs.line(seq, hashes[(seq - 1) * 32:seq * 32].hex()).decode("ascii"))
         pack.put("checkpoint.json", cp.to_json())
         pack.put("public-key.pem", public_key_pem(key.public_key()))
-        pack.put("verification.txt", packtext.verification_text(
-            start=start, end=end, now=now, actor=actor, cp=cp, export_seq=entry.seq, upto=upto, outcome=pack_outcome,
-            lines=lines, policy=policy, config_sha256=services.config.sha256, tables=tables,
-            verifier_sha256=exported.verifier_sha256, refusals=refusals).encode("utf-8"))
         pack.manifest()
     return len(tables.register)
 
@@ -252,5 +251,3 @@ def _policy_config(services: Services, policy: controls.PolicyInForce) -> Any:
     except ConfigError:
         return services.config
 
-
-__all__ = ["FILES", "MANIFEST", "Checkpoint", "build_pack", "reconcile_all", "verification_outcome"]

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from gatekeeper import __version__
-from gatekeeper.ledger.checkpoint import Checkpoint
 from gatekeeper.verifier.tables import RULES_NOT_LOGGED
 
 VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpoint.json "
@@ -14,12 +13,10 @@ VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpo
 STANDALONE_COMMAND = "python3 verify.py"
 
 
-def verification_text(*, start: str, end: str, now: str, actor: str, cp: Checkpoint, export_seq: int, upto: int,
+def verification_text(*, start: str, end: str, now: str, actor: str, key_id: str, origin: str, upto: int,
                       outcome: str, lines: Sequence[str], policy: Any, config_sha256: str, tables: Any,
-                      verifier_sha256: str, refusals: Sequence[str]) -> str:
-    body = cp.body()
-    origin = body.origin if body else "?"
-    witnesses = ", ".join(line.split(" ")[1] for line in cp.cosignatures) or "none"
+                      verifier_sha256: str, witnesses: Sequence[str]) -> str:
+    """Written before the export is logged, so the export entry binds it like every other derived file."""
     out = [
         "Gatekeeper evidence pack: verification", "",
         f"Built: {now} by {actor} with gatekeeper {__version__}",
@@ -30,7 +27,7 @@ def verification_text(*, start: str, end: str, now: str, actor: str, cp: Checkpo
         "or the copy you kept from the last engagement. Its first line prints its own SHA-256: compare it with "
         "the one docs/audit.md lists for the release. The pack's own verify.py (SHA-256 "
         f"{verifier_sha256}) is a convenience: a forger can replace it. In the unpacked folder:", "",
-        f"    python3 /path/to/your/verify.py --key-id {cp.key_id} .", "",
+        f"    python3 /path/to/your/verify.py --key-id {key_id} .", "",
         "where the key id is the one your organisation gave you at the first engagement (`gatekeeper keys "
         "show`), or with your trust file (key ids, witness keys, `min-witnesses N`) and the checkpoint you "
         "kept from the last engagement:", "",
@@ -39,19 +36,17 @@ def verification_text(*, start: str, end: str, now: str, actor: str, cp: Checkpo
         "check passed and the origin is pinned by your key id; 1: it names the first failure (the file, the "
         "row and the log seq); 3: every check passed but you pinned nothing, so it proves only that the pack "
         "is consistent with itself. With Gatekeeper installed, `gatekeeper audit verify-pack --key-id "
-        f"{cp.key_id} PACK.zip` runs the same checks. Keep this pack's checkpoint.json for the next engagement "
+        f"{key_id} PACK.zip` runs the same checks. Keep this pack's checkpoint.json for the next engagement "
         "(`--since`).",
         "", "2. The log, the export entry and the checkpoint", "",
-        f"log.jsonl holds every entry from seq 1 to seq {cp.seq}; the last one, seq {export_seq}, is this "
-        f"export (audit.exported), which records the SHA-256 of every file derived from the log. The tables "
-        f"are the projection of seq 1..{upto}, the entry at seq {upto} recording what reconciliation against "
-        "git found. verify.py recomputes every table from the log and compares both ways.",
-        f"checkpoint.json signs seq {cp.seq} (hash {cp.hash}, {cp.ts}) with the Ed25519 key {cp.key_id} in "
-        f"public-key.pem, and its C2SP note signs the Merkle tree of those {cp.seq} entries (origin {origin}). "
-        f"Witness cosignatures: {witnesses}.",
-    ]
-    out += [f"Witness refusal: {r}" for r in refusals]
-    out += ["", "Verifying log.jsonl against checkpoint.json when the pack was built gave:", "", outcome, "",
+        "log.jsonl holds every entry from seq 1 to the pack's checkpoint; the last one is this export "
+        "(audit.exported), which records the SHA-256 of every file derived from the log, this one included. "
+        f"The tables are the projection of seq 1..{upto}, the entry at seq {upto} recording what reconciliation "
+        "against git found. verify.py recomputes every table from the log and compares both ways.",
+        f"checkpoint.json signs the export entry's seq and hash with the Ed25519 key {key_id} in public-key.pem, "
+        f"and its C2SP note (origin {origin}) signs the Merkle tree of the whole log. Witnesses asked to cosign "
+        f"it: {', '.join(witnesses) or 'none configured'} (checkpoint.json holds the cosignatures given).",
+        "", f"Verifying seq 1..{upto} of the log when the pack was built gave:", "", outcome, "",
             f"The same check with Gatekeeper installed: {VERIFY_COMMAND}",
             "MANIFEST.sha256 lists the SHA-256 of every other file (`sha256sum -c MANIFEST.sha256`); it is not "
             "signed: the export entry is.",

@@ -176,4 +176,6 @@ def _strict(line: bytes, n: int, prev: bytes) -> tuple[dict[str, Any], bytes]:
         raise Failed(f"seq {n}: cannot encode the entry canonically ({exc})") from None
     if raw.hex() != entry["hash"]:
         raise Failed(f"seq {n}: hash does not recompute from the entry's fields (the entry was edited)")
+    if canon(entry) + b"\n" != line:
+        raise Failed(f"log.jsonl line {n} is not in the canonical form the log writes (the file was altered)")
     return entry, raw

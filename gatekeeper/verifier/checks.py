@@ -36,18 +36,18 @@ from gatekeeper.ledger.note import (
     split_note,
     verify_signatures,
 )
-from gatekeeper.verifier.chain import Failed, LogPass, canon, read_log, strict_json
+from gatekeeper.verifier.chain import MAX_LINE, Failed, LogPass, canon, read_log, strict_json
 from gatekeeper.verifier.files import FILE_CHECKS, Context, bound_by_hash
-from gatekeeper.verifier.packdir import list_pack, open_file, read_small, sha256_of
+from gatekeeper.verifier.packdir import NAME, list_pack, open_file, read_small, sha256_of
 from gatekeeper.verifier.projection import Params, Projection
-from gatekeeper.verifier.trust import Trust, follows, key_chain, key_id_of, openssl_verify, pem_public_key
+from gatekeeper.verifier.trust import Trust, follows, key_chain, key_id_of, openssl_verify, pem_of, pem_public_key
 
 MANIFEST = "MANIFEST.sha256"
 REQUIRED = (MANIFEST, "log.jsonl", "checkpoint.json", "public-key.pem", "proofs.jsonl", "verification.txt",
             "verify.py")
 # Files derived from the log: the export entry must record each one's SHA-256.
 DERIVED = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv",
-           "policy.toml", "policy-history.csv", "access-review.csv", "controls.md", "report.html")
+           "policy.toml", "policy-history.csv", "access-review.csv", "controls.md", "report.html", "verification.txt")
 CHECKPOINT_DOMAIN = b"gatekeeper.checkpoint.v1\x00"
 CHECKPOINT_FIELDS = ("seq", "hash", "ts", "key_id", "signature")
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -109,7 +109,10 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     emit(f"OK log.jsonl: {lp.size} entries from seq 1, every hash and link recomputed; Merkle tree root "
          f"{base64.b64encode(root).decode()}")
     # (3) the signatures of the checkpoint
-    pack_key = pem_public_key(read_small(folder, "public-key.pem").decode("ascii", "replace"), "public-key.pem")
+    pem = read_small(folder, "public-key.pem")
+    pack_key = pem_public_key(pem.decode("ascii", "replace"), "public-key.pem")
+    if pem != pem_of(pack_key).encode("ascii"):
+        raise Failed("public-key.pem is not in the canonical PEM form Gatekeeper writes (the file was altered)")
     kid = key_id_of(pack_key)
     _signatures(cp, body, signatures, pack_key, kid, root, lp, opts)
     emit(f"OK checkpoint.json: key {kid} signs seq {cp['seq']} (hash {cp['hash'][:16]}...) and the C2SP checkpoint "
@@ -149,6 +152,8 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
 
 def _checkpoint(data: bytes) -> dict[str, Any]:
     cp = strict_json(data, "checkpoint.json")
+    if isinstance(cp, dict) and canon(cp) + b"\n" != data:
+        raise Failed("checkpoint.json is not in the canonical form Gatekeeper writes (the file was altered)")
     if not isinstance(cp, dict) or not set(CHECKPOINT_FIELDS) <= set(cp) or set(cp) - {*CHECKPOINT_FIELDS, "note",
                                                                                           "cosignatures"}:
         raise Failed(f"checkpoint.json: a checkpoint holds the fields {', '.join(CHECKPOINT_FIELDS)}, note and "
@@ -178,16 +183,22 @@ def _note(cp: dict[str, Any]) -> tuple[Any, list[Any]]:
 
 
 def _tail(fh: IO[bytes], size: int) -> dict[str, Any]:
-    """The last line of log.jsonl, parsed (read backwards in bounded chunks)."""
-    end, chunk, data = size, 1 << 16, b""
-    while end > 0 and data.count(b"\n") < 2 and len(data) < (64 << 20):
-        start = max(0, end - chunk)
+    """The last line of log.jsonl, parsed (read backwards in chunks, at most ``MAX_LINE`` bytes)."""
+    chunks: list[bytes] = []
+    end, newlines, total = size, 0, 0
+    while end > 0 and newlines < 2 and total <= MAX_LINE:
+        start = max(0, end - (1 << 16))
         fh.seek(start)
-        data = fh.read(end - start) + data
+        chunk = fh.read(end - start)
+        chunks.append(chunk)
+        newlines += chunk.count(b"\n")
+        total += len(chunk)
         end = start
+    data = b"".join(reversed(chunks))
     lines = data.rstrip(b"\n").rsplit(b"\n", 1)
-    if not data.endswith(b"\n") or not lines[-1]:
-        raise Failed("log.jsonl is empty or does not end with a newline (the file was cut off)")
+    if not data.endswith(b"\n") or not lines[-1] or total > MAX_LINE:
+        raise Failed("log.jsonl is empty or does not end with a newline (the file was cut off), or its last line "
+                     "is not a log entry")
     entry = strict_json(lines[-1], "log.jsonl, its last line")
     if not isinstance(entry, dict) or not isinstance(entry.get("payload"), dict):
         raise Failed("log.jsonl, its last line: not a log entry")
@@ -209,6 +220,8 @@ def _manifest(folder: str, files: dict[str, int]) -> dict[str, str]:
             raise Failed(f"{MANIFEST} line {n} is not `<sha256>  <file>` (the manifest was altered)")
         if m.group(2) in listed:
             raise Failed(f"{MANIFEST} lists {m.group(2)} twice")
+        if not NAME.fullmatch(m.group(2)):
+            raise Failed(f"{MANIFEST} line {n} names {m.group(2)!r}, which is not a file at the pack's root")
         listed[m.group(2)] = m.group(1)
     for name in sorted(files):
         if name != MANIFEST and name not in listed:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.audit.evidence import FILES, MANIFEST, VERIFY_COMMAND
+from gatekeeper.audit.evidence import FILES, VERIFY_COMMAND
+from gatekeeper.audit.packzip import MANIFEST
 from tests.audit.conftest import FORMULA_COMMENT, PERIOD, SPEC_COLUMNS, World, change, cli, export
 
 EXPECTED = {"register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl",

@@ -72,7 +72,7 @@ def write_pack(folder: Path, entries: Sequence[Entry], key: Ed25519PrivateKey, *
         "policy-history.csv": csv_bytes(POLICY_HISTORY_COLUMNS, tables.policy_history),
         "policy.toml": tables.policy.encode("utf-8"),
         **{n: f"{n} of the export\n".encode() for n in ("register.xlsx", "access-review.csv", "controls.md",
-                                                          "report.html")},
+                                                          "report.html", "verification.txt")},
         **(bound or {}),
     }
     verifier = bundle.build()
@@ -93,7 +93,6 @@ def write_pack(folder: Path, entries: Sequence[Entry], key: Ed25519PrivateKey, *
         "checkpoint.json": cp.to_json(),
         "public-key.pem": public_key_pem(key.public_key()),
         "proofs.jsonl": b"".join(proofs.line(s, hashes[(s - 1) * 32:s * 32].hex()) for s in tables.proof_seqs),
-        "verification.txt": b"made by tests/support/packs.py\n",
         "verify.py": verifier,
     })
     for name, data in files.items():
@@ -121,7 +120,7 @@ def resign(folder: Path, key: Ed25519PrivateKey, edit: Any = None, origin: str |
     if edit is not None:
         entries = [edit(e) for e in entries]
     bound = {n: (folder / n).read_bytes() for n in ("register.xlsx", "access-review.csv", "controls.md",
-                                                    "report.html")}
+                                                    "report.html", "verification.txt")}
     cp = json.loads((folder / "checkpoint.json").read_text())
     write_pack(folder, entries, key, start=export["from"], end=export["to"], now=export["now"], bound=bound,
                origin=origin or cp["note"].split("\n", 1)[0])
