@@ -264,6 +264,7 @@ class KeyRotated(Event):
     KIND: ClassVar[str] = KEY_ROTATED
     old_key_id: str = ""
     new_key_id: str = ""
+    old_public_key: str = ""                      # PEM: the key that signs this rotation
     new_public_key: str = ""                      # PEM (SubjectPublicKeyInfo)
     signature: str = ""                           # base64 Ed25519 by the old key (ledger.keychain.message)
 

@@ -44,6 +44,7 @@ def rotate_key(config: Any, store: Any) -> tuple[str, str, int]:
         os.fsync(fh.fileno())
     try:
         event = events.KeyRotated(old_key_id=old_id, new_key_id=new_id, new_public_key=pem,
+                                  old_public_key=public_key_pem(old.public_key()).decode("ascii"),
                                   signature=base64.b64encode(old.sign(rotation_message(old_id, new_id, pem))).decode())
         with store.write() as session:
             entry = log.append(session, event.KIND, "gatekeeper", event.to_payload())

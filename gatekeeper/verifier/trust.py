@@ -149,6 +149,11 @@ def key_chain(keys: list[tuple[int, str, Any]], pack_key: bytes) -> tuple[dict[s
         raw = pem_public_key(pem, where)
         if key_id_of(raw) != new:
             raise Failed(f"{where}: new_key_id {new} is not the id of new_public_key")
+        if isinstance(p.get("old_public_key"), str):  # the signing key, identified by its id (a hash of it)
+            old_raw = pem_public_key(p["old_public_key"], where)
+            if key_id_of(old_raw) != old:
+                raise Failed(f"{where}: old_key_id {old} is not the id of old_public_key")
+            known.setdefault(old, old_raw)
         if old not in known:
             raise Failed(f"{where}: the old key {old} is not in the log, so its signature cannot be checked")
         try:
