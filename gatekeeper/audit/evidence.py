@@ -157,11 +157,12 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
     return len(tables.register)
 
 
-def _entries(session: Any, upto: int) -> Iterator[tuple[int, str, str, str, Any]]:
+def _entries(session: Any, upto: int) -> Iterator[tuple[int, str, str, str, Any, bytes]]:
+    """The stored entries with their payload's canonical text (stored byte for byte: ``store.log.append``)."""
     from gatekeeper.store import log as ledger_log
 
     for seq, ts, kind, actor, payload, _prev, _hash in ledger_log.rows(session, upto=upto):
-        yield seq, ts, kind, actor, json.loads(payload)
+        yield seq, ts, kind, actor, json.loads(payload), payload.encode("utf-8")
 
 
 def _lines(session: Any, upto: int) -> Iterator[bytes]:

@@ -64,8 +64,9 @@ def strict_json(text: bytes | str, where: str) -> Any:
         raise Failed(f"{where}: not valid JSON ({exc})") from None
 
 
-Feed = Callable[[int, str, str, str, Any], None]       # (seq, ts, kind, actor, payload)
-Wants = Callable[[int, str, bytes], bool]              # (seq, kind, payload bytes) -> parse it?
+Feed = Callable[[int, str, str, str, Any, bytes], None]    # (seq, ts, kind, actor, payload, canonical payload)
+Wants = Callable[[int, str, bytes], bool]              # (seq, kind, payload bytes) -> parse it and feed it?
+Named = Callable[[int, bytes], None]                   # (seq, payload bytes) of an entry not parsed
 
 
 @dataclass
@@ -82,8 +83,10 @@ class LogPass:
     log_checkpoints: int = 0
 
 
-def read_log(fh: IO[bytes], feed: Feed | None = None, wants: Wants | None = None) -> LogPass:
-    """Check the chain of ``fh`` (a binary file) from seq 1 and return what it established."""
+def read_log(fh: IO[bytes], feed: Feed | None = None, wants: Wants | None = None,
+             named: Named | None = None) -> LogPass:
+    """Check the chain of ``fh`` (a binary file) from seq 1 and return what it established. Entries
+    ``wants`` accepts are parsed and fed to ``feed``; the others' payload bytes go to ``named``."""
     out = LogPass()
     file_hash = hashlib.sha256()
     domain = hashlib.sha256(LOG_DOMAIN)
@@ -125,9 +128,12 @@ def read_log(fh: IO[bytes], feed: Feed | None = None, wants: Wants | None = None
                     actor_raw = line[9:h]
                     actor = (actor_raw[1:-1].decode() if b"\\" not in actor_raw else json.loads(actor_raw))
                     payload = json.loads(raw_payload)
-                    _seen(out, n, line[-30:-3].decode(), kind, actor, payload, prev.decode(), feed)
+                    _seen(out, n, line[-30:-3].decode(), kind, actor, payload, raw_payload, prev.decode(), feed)
+                elif named is not None:
+                    named(n, raw_payload)
         else:
-            _seen(out, n, entry["ts"], entry["kind"], entry["actor"], entry["payload"], prev.decode(), feed)
+            _seen(out, n, entry["ts"], entry["kind"], entry["actor"], entry["payload"], canon(entry["payload"]),
+                  prev.decode(), feed)
         prev = raw.hex().encode()
     out.size, out.head_hash, out.sha256 = n, prev.decode(), file_hash.hexdigest()
     if n:
@@ -135,7 +141,8 @@ def read_log(fh: IO[bytes], feed: Feed | None = None, wants: Wants | None = None
     return out
 
 
-def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, prev: str, feed: Feed | None) -> None:
+def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, raw: bytes, prev: str,
+          feed: Feed | None) -> None:
     if kind == "log.checkpoint":
         cert = payload if isinstance(payload, dict) else {}
         if cert.get("seq") != seq - 1 or cert.get("hash") != prev:
@@ -145,7 +152,7 @@ def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, 
         out.keys.append((seq, kind, payload))
     if feed is not None:
         try:
-            feed(seq, ts, kind, actor, payload)
+            feed(seq, ts, kind, actor, payload, raw)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise Failed(f"log.jsonl seq {seq} ({kind}): a payload the tables cannot be made of "
                          f"({type(exc).__name__}: {exc})") from None

@@ -102,7 +102,8 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     projection = Projection(params)
     upto = params.upto
     with open_file(folder, "log.jsonl") as fh:
-        lp = read_log(fh, projection.add, lambda seq, kind, raw: seq <= upto and projection.wants_payload(kind, raw))
+        lp = read_log(fh, projection.add, lambda seq, kind, raw: seq <= upto and projection.wants_payload(kind, raw),
+                      projection.named)
     _log_matches(lp, cp, hashes, tail)
     hashes["log.jsonl"] = lp.sha256
     root = lp.tree.root()

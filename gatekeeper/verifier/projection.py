@@ -22,10 +22,12 @@ list of your own that ``finish`` orders), and keep the exporter unchanged: it wr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatekeeper.verifier.chain import canon
 from gatekeeper.verifier.metrics import LogFacts, Tally, csv_rows, summarise
 from gatekeeper.verifier.tables import (
     RULES_FROM_REVISION,
@@ -41,27 +43,25 @@ from gatekeeper.verifier.tables import (
     voided_row,
 )
 
-CHANGE_KEYS = ("change_id", "change_ids", "deploys", "matches_change")
 OPENED, REVISED, APPROVED_KIND = "change.opened", "change.revised", "change.approved"
 
 
-def changes_named(payload: Any) -> set[int]:
-    """Every change id an entry's payload names (``change_id``, ``change_ids``, any key containing
-    ``change_id``, a ref's ``deploys``, a drift's ``matches_change``), at any depth: the links a
-    register row's ``log_seqs`` are made of."""
+# In canonical JSON (the log's payloads, byte for byte) a key is always preceded by an unescaped quote and
+# followed by ``":``, which cannot occur inside a string (its quotes are escaped), so a match is a real key.
+_NAMED = re.compile(rb'"([A-Za-z0-9_]*change_id[A-Za-z0-9_]*|deploys|matches_change)":(-?[0-9]+|\[[^\]]*\])')
+
+
+def changes_named(raw: bytes) -> set[int]:
+    """Every change id an entry's canonical payload names (``change_id``, ``change_ids``, any key
+    containing ``change_id``, a ref's ``deploys``, a drift's ``matches_change``; a number, or the
+    numbers of a list), at any depth: the links a register row's ``log_seqs`` are made of."""
     found: set[int] = set()
-    stack = [payload]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            for key, value in item.items():
-                if key in CHANGE_KEYS or "change_id" in key:
-                    values = value if isinstance(value, list) else [value]
-                    found.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
-                else:
-                    stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(item)
+    for m in _NAMED.finditer(raw):
+        value = m.group(2)
+        if value[:1] != b"[":
+            found.add(int(value))
+        else:
+            found.update(int(v) for v in value[1:-1].split(b",") if v.lstrip(b"-").isdigit())
     return found
 
 
@@ -215,22 +215,35 @@ class Projection:
             c = self.changes[change_id] = Change(change_id)
         return c
 
-    def add(self, seq: int, ts: str, kind: str, actor: str, payload: Mapping[str, Any]) -> None:
-        """One entry, in seq order; entries after ``upto`` are not the tables' business."""
+    def add(self, seq: int, ts: str, kind: str, actor: str, payload: Mapping[str, Any], raw: bytes | None = None
+            ) -> None:
+        """One entry, in seq order; ``raw`` is its payload's canonical JSON (computed when not given).
+        Entries after ``upto`` are not the tables' business."""
         if seq > self.params.upto:
             return
         if seq <= self.last:
             raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
         self.last = seq
-        for cid in changes_named(payload):
+        for cid in changes_named(canon(payload) if raw is None else raw):
             self.change(cid).seqs.append(seq)
         handler = HANDLERS.get(kind)
         if handler is not None:
             handler(self, seq, ts, actor, payload)
 
     def wants_payload(self, kind: str, raw: bytes) -> bool:
-        """Whether ``add`` needs this entry's payload (lets a caller skip parsing the rest)."""
-        return kind in HANDLERS or b"change_id" in raw or b'"deploys"' in raw or b"matches_change" in raw
+        """Whether ``add`` needs this entry's parsed payload; for other kinds ``named`` is all it needs."""
+        return kind in HANDLERS
+
+    def named(self, seq: int, raw: bytes) -> None:
+        """An entry of a kind no handler reads: only the changes it names (its ``log_seqs``), from its
+        canonical payload, unparsed."""
+        if seq > self.params.upto or not (b"change_id" in raw or b'"deploys"' in raw or b"matches_change" in raw):
+            return
+        if seq <= self.last:
+            raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
+        self.last = seq
+        for cid in changes_named(raw):
+            self.change(cid).seqs.append(seq)
 
     def finish(self) -> Tables:
         p, now = self.params, self.params.now
@@ -461,8 +474,9 @@ def _reconciled(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, A
         pr.reconciliation = [str(line) for line in p.get("lines") or ()]
 
 
-def project(params: Params, entries: Iterable[tuple[int, str, str, str, Mapping[str, Any]]]) -> Tables:
-    """The tables of ``params`` from ``(seq, ts, kind, actor, payload)`` in seq order."""
+def project(params: Params, entries: Iterable[tuple[int, str, str, str, Mapping[str, Any], bytes | None]]
+            ) -> Tables:
+    """The tables of ``params`` from ``(seq, ts, kind, actor, payload, raw payload or None)`` in seq order."""
     pr = Projection(params)
     for entry in entries:
         pr.add(*entry)

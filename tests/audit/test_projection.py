@@ -20,7 +20,7 @@ def test_the_projection_of_the_log_is_the_database_register(world: World, servic
     with services.store.read() as s:
         rows = list(log.rows(s))
         tables = project(Params(start, end, NOW, len(rows)),
-                         ((r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows))
+                         ((r[0], r[1], r[2], r[3], json.loads(r[4]), r[4].encode()) for r in rows))
         db_rows = list(register.rows(services, start, end, now=NOW, session=s))
         db_approvals = list(register.approval_rows(services, start, end, session=s))
         db_exceptions = list(exceptions.exception_rows(s, start, end, NOW))

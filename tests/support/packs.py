@@ -22,7 +22,7 @@ from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash
 from gatekeeper.verifier import bundle
 from gatekeeper.verifier.checks import DERIVED, MANIFEST
 from gatekeeper.verifier.files import Proofs
-from gatekeeper.verifier.projection import Params, project
+from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
     DRIFT_COLUMNS,
@@ -42,54 +42,52 @@ def csv_bytes(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def lines_of(entries: Sequence[Entry], key: Ed25519PrivateKey | None = None) -> list[dict[str, Any]]:
-    """Entries with seq, prev_hash and hash as the writer makes them; ``log.checkpoint`` entries signed
-    again with ``key`` (a forger re-signs those too)."""
-    out, prev = [], GENESIS_HASH
-    for seq, (ts, kind, actor, payload) in enumerate(entries, 1):
-        if kind == "log.checkpoint" and key is not None:
-            payload = sign(seq - 1, prev, ts, key).to_dict()
-        h = entry_hash(seq, ts, kind, actor, payload, prev)
-        out.append({"seq": seq, "ts": ts, "kind": kind, "actor": actor, "payload": payload, "prev_hash": prev,
-                    "hash": h})
-        prev = h
-    return out
-
-
-def write_pack(folder: Path, entries: Sequence[Entry], key: Ed25519PrivateKey, *, start: str, end: str, now: str,
-               bound: dict[str, bytes] | None = None, origin: str = ORIGIN) -> None:
-    """A whole pack in ``folder`` whose log is ``entries`` followed by the export entry."""
+def write_pack(folder: Path, entries: Iterable[Entry], key: Ed25519PrivateKey, *, start: str, end: str, now: str,
+               bound: dict[str, bytes] | None = None, origin: str = ORIGIN) -> int:
+    """A whole pack in ``folder`` whose log is ``entries`` (streamed: a million is fine) followed by the export
+    entry; ``log.checkpoint`` entries are signed again with ``key`` (a forger re-signs those too). Returns
+    the log's size."""
     folder.mkdir(parents=True, exist_ok=True)
-    upto = len(entries)
-    tables = project(Params(start, end, now, upto, None, {}),
-                     ((i, ts, kind, actor, p) for i, (ts, kind, actor, p) in enumerate(entries, 1)))
-    files = {
-        "register.csv": csv_bytes(REGISTER_COLUMNS, tables.register),
-        "approvals.csv": csv_bytes(APPROVAL_COLUMNS, tables.approvals),
-        "exceptions.csv": csv_bytes(EXCEPTION_COLUMNS, tables.exceptions),
-        "drift.csv": csv_bytes(DRIFT_COLUMNS, tables.drift),
-        "metrics.csv": csv_bytes(METRICS_COLUMNS, tables.metrics_rows()),
-        "policy-history.csv": csv_bytes(POLICY_HISTORY_COLUMNS, tables.policy_history),
-        "policy.toml": tables.policy.encode("utf-8"),
-        **{n: f"{n} of the export\n".encode() for n in ("register.xlsx", "access-review.csv", "controls.md",
-                                                          "report.html", "verification.txt")},
-        **(bound or {}),
-    }
-    verifier = bundle.build()
-    export = {"from": start, "to": end, "filters": {}, "upto": upto, "now": now, "reconciled_seq": None,
-              "files": {n: hashlib.sha256(files[n]).hexdigest() for n in DERIVED},
-              "verifier_sha256": hashlib.sha256(verifier).hexdigest()}
-    log = lines_of([*entries, (now, "audit.exported", "dave", export)], key)
-    tree, hashes = TreeBuilder(keep=True), bytearray()
-    for e in log:
-        raw = bytes.fromhex(e["hash"])
+    projection = Projection(Params(start, end, now, 1 << 62, None, {}))
+    tree, hashes, prev, seq = TreeBuilder(keep=True), bytearray(), GENESIS_HASH, 0
+
+    def add(fh: Any, seq: int, ts: str, kind: str, actor: str, payload: dict[str, Any]) -> str:
+        h = entry_hash(seq, ts, kind, actor, payload, prev)
+        fh.write(canon({"seq": seq, "ts": ts, "kind": kind, "actor": actor, "payload": payload, "prev_hash": prev,
+                        "hash": h}) + b"\n")
+        raw = bytes.fromhex(h)
         tree.append(leaf_hash(raw))
-        hashes += raw
-    size = len(log)
-    cp = sign(size, log[-1]["hash"], now, key, origin=origin, root=tree.root())
+        hashes.extend(raw)
+        return h
+
+    with open(folder / "log.jsonl", "wb") as fh:
+        for seq, (ts, kind, actor, payload) in enumerate(entries, 1):
+            if kind == "log.checkpoint":
+                payload = sign(seq - 1, prev, ts, key).to_dict()
+            prev = add(fh, seq, ts, kind, actor, payload)
+            projection.add(seq, ts, kind, actor, payload)
+        tables = projection.finish()
+        files = {
+            "register.csv": csv_bytes(REGISTER_COLUMNS, tables.register),
+            "approvals.csv": csv_bytes(APPROVAL_COLUMNS, tables.approvals),
+            "exceptions.csv": csv_bytes(EXCEPTION_COLUMNS, tables.exceptions),
+            "drift.csv": csv_bytes(DRIFT_COLUMNS, tables.drift),
+            "metrics.csv": csv_bytes(METRICS_COLUMNS, tables.metrics_rows()),
+            "policy-history.csv": csv_bytes(POLICY_HISTORY_COLUMNS, tables.policy_history),
+            "policy.toml": tables.policy.encode("utf-8"),
+            **{n: f"{n} of the export\n".encode() for n in ("register.xlsx", "access-review.csv", "controls.md",
+                                                              "report.html", "verification.txt")},
+            **(bound or {}),
+        }
+        verifier = bundle.build()
+        export = {"from": start, "to": end, "filters": {}, "upto": seq, "now": now, "reconciled_seq": None,
+                  "files": {n: hashlib.sha256(files[n]).hexdigest() for n in DERIVED},
+                  "verifier_sha256": hashlib.sha256(verifier).hexdigest()}
+        prev = add(fh, seq + 1, now, "audit.exported", "dave", export)
+    size = seq + 1
+    cp = sign(size, prev, now, key, origin=origin, root=tree.root())
     proofs = Proofs(tree, size)
     files.update({
-        "log.jsonl": b"".join(canon(e) + b"\n" for e in log),
         "checkpoint.json": cp.to_json(),
         "public-key.pem": public_key_pem(key.public_key()),
         "proofs.jsonl": b"".join(proofs.line(s, hashes[(s - 1) * 32:s * 32].hex()) for s in tables.proof_seqs),
@@ -98,6 +96,7 @@ def write_pack(folder: Path, entries: Sequence[Entry], key: Ed25519PrivateKey, *
     for name, data in files.items():
         (folder / name).write_bytes(data)
     remanifest(folder)
+    return size
 
 
 def remanifest(folder: Path) -> None:
