@@ -30,7 +30,6 @@ from gatekeeper.ledger.verify import verify_rows
 from gatekeeper.verifier.metrics import Tally, summarise
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates" / "audit"
-VERIFY_SCRIPT = Path(__file__).with_name("verify_standalone.py")
 
 
 @dataclass
@@ -47,11 +46,6 @@ class Report:
     service_url: str = ""
     policy_sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def verify_script() -> bytes:
-    """The pack's ``verify.py``: the standalone verifier, byte for byte."""
-    return VERIFY_SCRIPT.read_bytes()
 
 
 @cache
