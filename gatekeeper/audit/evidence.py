@@ -80,81 +80,103 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
                actor: str | None = None) -> int:
     """Write the evidence pack for [start, end) to ``out``; returns the number of CRs in the register."""
     from gatekeeper.store import log as ledger_log
+    from gatekeeper.witness.client import cosign
 
     now = now or register.utc_now()
-    actor = actor or exporter()
-    key = _private_key(services)
-    origin = services.config.service.origin
-    # 1. reconciliation against git, logged
-    with services.store.read() as session:
-        results, notes = reconcile_all(services, session, start, end)
-    found = [*(row for r in results for row in r.exceptions(now)), *notes]
-    lines = [*(line for r in results for line in r.lines()), *(f"NOTE {n['repo']}: {n['detail']}" for n in notes)]
-    reconciled = events.AuditReconciled(from_=start, to=end, rows=tuple(found), lines=tuple(lines))
-    with services.store.write() as session:
-        upto = ledger_log.append(session, reconciled.KIND, actor, reconciled.to_payload()).seq
-    params = Params(start, end, now, upto, upto, {})
+    run = _Run(services, start, end, now, actor or exporter(), _private_key(services), services.config.service.origin)
+    upto = run.reconcile()                                                   # 1.
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         pack = Pack(zf)
-        # 2. the tables, from the log, and the files bound to them
-        with services.store.read() as session:
-            tables = project(params, _entries(session, upto))
-            upto_hash = ledger_log.rows(session, after=upto - 1, upto=upto).__next__()[6]
-            from gatekeeper.store import tree
-
-            report_cp = sign(upto, upto_hash, now, key, origin=origin, root=tree.root(session.connection(), upto))
-            outcome = verification_outcome(
-                lambda: verify_lines(_lines(session, upto), [report_cp], key.public_key()))
-        _tables(pack, tables)
-        policy = _policy(tables)
-        pack.put("policy.toml", policy.raw)
-        pack.csv("access-review.csv", controls.ACCESS_COLUMNS,
-                 controls.access_rows(services.config, services.directory))
-        controls_text = controls.controls_md(_policy_config(services, policy), policy, now, report_cp.key_id)
-        pack.put("controls.md", controls_text.encode("utf-8"))
-        from gatekeeper.audit import report
-
-        pack.put("report.html", report.render(report.Report(
-            start=start, end=end, built=now, metrics=tables.metrics, controls_md=controls_text, checkpoint=report_cp,
-            verification=outcome, reconciliation=results, notes=notes, service_url=services.config.service.url,
-            policy_sha256=policy.sha256)).encode("utf-8"))
+        tables = run.derived(pack, Params(start, end, now, upto, upto, {}))  # 2.
         verifier = bundle.build()
         pack.put("verify.py", verifier)
-        pack.put("verification.txt", packtext.verification_text(
-            start=start, end=end, now=now, actor=actor, key_id=report_cp.key_id, origin=origin, upto=upto,
-            outcome=outcome, lines=lines, policy=policy, config_sha256=services.config.sha256, tables=tables,
-            verifier_sha256=hashlib.sha256(verifier).hexdigest(),
-            witnesses=[w.name for w in services.config.ledger.witnesses]).encode("utf-8"))
-        # 3. the export, logged, and the checkpoint that covers it
         exported = events.AuditExported(from_=start, to=end, filters={}, upto=upto, now=now, reconciled_seq=upto,
                                         files={n: pack.digests[n] for n in DERIVED},
                                         verifier_sha256=hashlib.sha256(verifier).hexdigest())
-        with services.store.write() as session:
-            entry = ledger_log.append(session, exported.KIND, actor, exported.to_payload())
-            cp = ledger_log.checkpoint_of(session, entry, key, origin)
-        # 4. witnesses
-        from gatekeeper.witness.client import cosign
-
-        cp, _refusals = cosign(services.config, services.store, cp)  # refusals are logged (and shown on /audit)
-        # 5. the log, its proofs, the checkpoint and what lets the auditor check it all
-        with tempfile.TemporaryFile() as log_file, services.store.read() as session:
-            built = TreeBuilder(keep=True)
-            hashes = bytearray()
-            for r in ledger_log.rows(session, upto=cp.seq):
-                log_file.write(_row_line(r))
-                raw = bytes.fromhex(r[6])
-                built.append(leaf_hash(raw))
-                hashes += raw
-            log_file.seek(0)
-            pack.file("log.jsonl", log_file)  # type: ignore[arg-type]
-        with pack.text("proofs.jsonl") as text:
-            proofs = Proofs(built, cp.seq)
-            for seq in tables.proof_seqs:
-                text.write(proofs.line(seq, hashes[(seq - 1) * 32:seq * 32].hex()).decode("ascii"))
+        with services.store.write() as session:                             # 3.
+            entry = ledger_log.append(session, exported.KIND, run.actor, exported.to_payload())
+            cp = ledger_log.checkpoint_of(session, entry, run.key, run.origin)
+        cp, _refusals = cosign(services.config, services.store, cp)          # 4. (refusals are logged, on /audit)
+        _log_and_proofs(pack, services, cp, tables)                          # 5.
         pack.put("checkpoint.json", cp.to_json())
-        pack.put("public-key.pem", public_key_pem(key.public_key()))
+        pack.put("public-key.pem", public_key_pem(run.key.public_key()))
         pack.manifest()
     return len(tables.register)
+
+
+class _Run:
+    """One export's inputs and the reconciliation it logged."""
+
+    def __init__(self, services: Services, start: str, end: str, now: str, actor: str, key: Any, origin: str) -> None:
+        self.services, self.start, self.end, self.now, self.actor = services, start, end, now, actor
+        self.key, self.origin = key, origin
+        self.results: list[reconcile.Result] = []
+        self.notes: list[dict[str, Any]] = []
+        self.lines: list[str] = []
+
+    def reconcile(self) -> int:
+        """Reconciliation against git, logged as ``audit.reconciled``; returns its seq (the tables' ``upto``)."""
+        from gatekeeper.store import log as ledger_log
+
+        with self.services.store.read() as session:
+            self.results, self.notes = reconcile_all(self.services, session, self.start, self.end)
+        found = [*(row for r in self.results for row in r.exceptions(self.now)), *self.notes]
+        self.lines = [*(line for r in self.results for line in r.lines()),
+                      *(f"NOTE {n['repo']}: {n['detail']}" for n in self.notes)]
+        event = events.AuditReconciled(from_=self.start, to=self.end, rows=tuple(found), lines=tuple(self.lines))
+        with self.services.store.write() as session:
+            return ledger_log.append(session, event.KIND, self.actor, event.to_payload()).seq
+
+    def derived(self, pack: Pack, params: Params) -> Tables:
+        """The projection of the log up to ``params.upto`` and every file derived from it, into the pack."""
+        from gatekeeper.audit import report
+        from gatekeeper.store import log as ledger_log
+        from gatekeeper.store import tree
+
+        svc, upto = self.services, params.upto
+        with svc.store.read() as session:
+            tables = project(params, _entries(session, upto))
+            upto_hash = next(iter(ledger_log.rows(session, after=upto - 1, upto=upto)))[6]
+            # the report's checkpoint: the log up to ``upto`` (the pack's own is signed after the export entry)
+            report_cp = sign(upto, upto_hash, self.now, self.key, origin=self.origin,
+                             root=tree.root(session.connection(), upto))
+            outcome = verification_outcome(lambda: verify_lines(_lines(session, upto), [report_cp],
+                                                                self.key.public_key()))
+        _tables(pack, tables)
+        policy = _policy(tables)
+        pack.put("policy.toml", policy.raw)
+        pack.csv("access-review.csv", controls.ACCESS_COLUMNS, controls.access_rows(svc.config, svc.directory))
+        controls_text = controls.controls_md(_policy_config(svc, policy), policy, self.now, report_cp.key_id)
+        pack.put("controls.md", controls_text.encode("utf-8"))
+        pack.put("report.html", report.render(report.Report(
+            start=self.start, end=self.end, built=self.now, metrics=tables.metrics, controls_md=controls_text,
+            checkpoint=report_cp, verification=outcome, reconciliation=self.results, notes=self.notes,
+            service_url=svc.config.service.url, policy_sha256=policy.sha256)).encode("utf-8"))
+        pack.put("verification.txt", packtext.verification_text(
+            start=self.start, end=self.end, now=self.now, actor=self.actor, key_id=report_cp.key_id,
+            origin=self.origin, upto=upto, outcome=outcome, lines=self.lines, policy=policy,
+            config_sha256=svc.config.sha256, tables=tables, verifier_sha256=bundle.sha256(),
+            witnesses=[w.name for w in svc.config.ledger.witnesses]).encode("utf-8"))
+        return tables
+
+
+def _log_and_proofs(pack: Pack, services: Services, cp: Any, tables: Tables) -> None:
+    """``log.jsonl`` from seq 1 to the checkpoint, and ``proofs.jsonl`` from its tree (kept in memory)."""
+    from gatekeeper.store import log as ledger_log
+
+    built, hashes = TreeBuilder(keep=True), bytearray()
+    with tempfile.TemporaryFile() as log_file, services.store.read() as session:
+        for r in ledger_log.rows(session, upto=cp.seq):
+            log_file.write(_row_line(r))
+            raw = bytes.fromhex(r[6])
+            built.append(leaf_hash(raw))
+            hashes += raw
+        log_file.seek(0)
+        pack.file("log.jsonl", log_file)  # type: ignore[arg-type]
+    with pack.text("proofs.jsonl") as text:
+        proofs = Proofs(built, cp.seq)
+        for seq in tables.proof_seqs:
+            text.write(proofs.line(seq, hashes[(seq - 1) * 32:seq * 32].hex()).decode("ascii"))
 
 
 def _entries(session: Any, upto: int) -> Iterator[tuple[int, str, str, str, Any, bytes]]:

@@ -115,8 +115,10 @@ def read_log(fh: IO[bytes], feed: Feed | None = None, wants: Wants | None = None
             digest = raw.hex().encode()
             if not line.startswith(digest + _KIND_KEY, h + 9):
                 entry, raw = _strict(line, n, prev)
+                digest = raw.hex().encode()
         else:
             entry, raw = _strict(line, n, prev)
+            digest = raw.hex().encode()
         append(sha(b"\x00" + raw).digest())
         hashes += raw
         if entry is None:
@@ -134,7 +136,7 @@ def read_log(fh: IO[bytes], feed: Feed | None = None, wants: Wants | None = None
         else:
             _seen(out, n, entry["ts"], entry["kind"], entry["actor"], entry["payload"], canon(entry["payload"]),
                   prev.decode(), feed)
-        prev = raw.hex().encode()
+        prev = digest
     out.size, out.head_hash, out.sha256 = n, prev.decode(), file_hash.hexdigest()
     if n:
         out.last = strict_json(last, f"log.jsonl line {n}")
