@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gatekeeper.ledger.canonical import canon
 from gatekeeper.ledger.checkpoint import ed25519_verify
 from gatekeeper.verifier import bundle, cli
 from tests.audit.conftest import World, export
@@ -133,7 +134,7 @@ def test_a_tail_cut_back_to_an_earlier_checkpoint_fails(pack: Path, tmp_path: Pa
     at = max(e["seq"] for e in log if e["kind"] == "log.checkpoint")
     lines = (folder / "log.jsonl").read_bytes().splitlines(keepends=True)
     (folder / "log.jsonl").write_bytes(b"".join(lines[:at - 1]))
-    (folder / "checkpoint.json").write_text(json.dumps(log[at - 1]["payload"]))
+    (folder / "checkpoint.json").write_bytes(canon(log[at - 1]["payload"]) + b"\n")  # canonical, as we write it
     remanifest(folder)
     proc = bare(folder, "--key-id", key_id(folder))
     assert proc.returncode == 1 and "not with the pack's own audit.exported entry" in proc.stderr, proc.stderr
