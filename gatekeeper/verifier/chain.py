@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from gatekeeper.ledger.jsoncodec import canon, loads_strict
 from gatekeeper.ledger.merkle import TreeBuilder
 
 MAX_LINE = 64 << 20
@@ -38,28 +39,10 @@ class Failed(Exception):
     """The first check that failed; its message is what the auditor reads."""
 
 
-def canon(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        seen: set[str] = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ValueError(f"duplicate key {dup!r}")
-    return data
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(name + " is not JSON")
-
-
 def strict_json(text: bytes | str, where: str) -> Any:
     """JSON with duplicate keys and NaN/Infinity refused: what a hash covers must be all there is."""
     try:
-        return json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
+        return loads_strict(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Failed(f"{where}: not valid JSON ({exc})") from None
 

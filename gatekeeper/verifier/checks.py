@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from gatekeeper.ledger.jsoncodec import canon
 from gatekeeper.ledger.note import (
     SIG_ED25519,
     NoteVerifier,
@@ -36,7 +37,7 @@ from gatekeeper.ledger.note import (
     split_note,
     verify_signatures,
 )
-from gatekeeper.verifier.chain import MAX_LINE, Failed, LogPass, canon, read_log, strict_json
+from gatekeeper.verifier.chain import MAX_LINE, Failed, LogPass, read_log, strict_json
 from gatekeeper.verifier.files import FILE_CHECKS, Context, bound_by_hash
 from gatekeeper.verifier.packdir import NAME, list_pack, open_file, read_small, sha256_of
 from gatekeeper.verifier.projection import Params, Projection

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper.verifier.chain import canon
+from gatekeeper.ledger.jsoncodec import canon
 from gatekeeper.verifier.kinds import HANDLERS, Change
 from gatekeeper.verifier.metrics import LogFacts, Tally, csv_rows, summarise
 from gatekeeper.verifier.tables import (
