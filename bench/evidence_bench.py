@@ -100,13 +100,15 @@ def fill(path: Path, n: int) -> None:
     Store(f"sqlite:///{path}").dispose()  # the schema
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
-    prev, last, batch, nodes = GENESIS_HASH, [], [], []  # type: str, list[bytes], list[tuple[Any, ...]], list[tuple[Any, ...]]
+    prev, state = GENESIS_HASH, tree.Rebuild()
+    batch: list[tuple[Any, ...]] = []
+    nodes: list[tuple[Any, ...]] = []
     for seq in range(1, n + 1):
         ts = f"2026-01-01T00:00:{seq % 60:02d}.{seq % 1000000:06d}Z"
         payload = {"change_id": seq, "reason": "bench", "state": "withdrawn"}
         h = entry_hash(seq, ts, "change.withdrawn", "alice", payload, prev)
         batch.append((seq, ts, "change.withdrawn", "alice", canon(payload).decode(), prev, h))
-        nodes.extend(tree.nodes_for_hashes(seq, h, prev, last))
+        nodes.extend(state.add(seq, h))
         prev = h
         if len(batch) >= 50_000:
             _flush(conn, batch, nodes)

@@ -50,7 +50,7 @@ def build(folder: Path, count: int) -> None:
         MerkleNode,
         Revision,
     )
-    from gatekeeper.store.tree import nodes_for_hashes
+    from gatekeeper.store.tree import Rebuild
 
     # The test suite's plant policy and directory (tests/support/plant.py): one source for both.
     (folder / "gatekeeper.toml").write_text(POLICY.format(url="http://127.0.0.1:9",
@@ -60,14 +60,14 @@ def build(folder: Path, count: int) -> None:
     store = Store(f"sqlite:///{folder / 'gatekeeper.db'}")
     seq, prev = 0, GENESIS_HASH
     chunk = 5000
-    last: list[bytes] = []
+    state = Rebuild()
     nodes: list[dict[str, object]] = []   # the Merkle tree (store.tree), as appends would have written it
 
     def entry(at: str, kind: str, actor: str, payload: dict[str, object]) -> dict[str, object]:
         nonlocal seq, prev
         seq += 1
         h = entry_hash(seq, at, kind, actor, payload, prev)
-        nodes.extend({"level": lv, "idx": ix, "hash": hh} for lv, ix, hh in nodes_for_hashes(seq, h, prev, last))
+        nodes.extend({"level": lv, "idx": ix, "hash": hh} for lv, ix, hh in state.add(seq, h))
         row = {"seq": seq, "ts": at, "kind": kind, "actor": actor, "payload": canon(payload).decode(),
                "prev_hash": prev, "hash": h}
         prev = h

@@ -1,11 +1,13 @@
 """The log's Merkle tree in the database (SPEC §12): roots and proofs in O(log n) reads.
 
-Every perfect subtree of two or more leaves is a ``merkle_node`` row (level, index, hash); the
-leaves are the entries' own hashes in ``change_log``. ``store.log.append`` calls ``add_leaf`` in
-the entry's transaction, under the writer lock that serialises appends, so the tree grows exactly
-with the log and concurrent writers can never fork it. An odd leaf completes a node at level 1,
-and each further trailing one bit of its index a node one level up: half the appends write nothing,
-the others one row per completed level, on average one row per entry. The hashing is
+The leaves are the entries' own hashes in ``change_log``; every perfect subtree of ``SPAN`` (16)
+leaves or more is a ``merkle_node`` row (level ≥ 4, index, hash), and a smaller one is hashed from
+at most 16 consecutive entry hashes, read in one range query. ``store.log.append`` calls
+``add_leaf`` in the entry's transaction, under the writer lock that serialises appends, so the tree
+grows exactly with the log and concurrent writers can never fork it. Fifteen appends in sixteen do
+nothing; the sixteenth reads the fifteen hashes before it (and, when it completes bigger subtrees,
+their left siblings) and writes one row per completed level: about one row per 16 entries, which
+keeps the tree's cost on an append far below a database round trip. The hashing is
 ``ledger.merkle`` (RFC 6962); this module only reads and writes rows.
 
 Why not ``pymerkle``: its SQLite backend keeps its own leaf table and sizes, so every entry would be
@@ -27,22 +29,24 @@ from gatekeeper.ledger import merkle
 from gatekeeper.store.tables import ChangeLog
 
 _LOG = ChangeLog.__table__  # type: ignore[attr-defined]
+LOW = 4                 # levels below this are not stored: hashed from the entries when needed
+SPAN = 1 << LOW
 
 Node = tuple[int, int, bytes]
 
 
-def new_nodes(seq: int, entry_hash: str, prev_hash: str, sibling: Callable[[int, int], bytes]) -> list[Node]:
-    """The subtrees the entry ``seq`` completes: (level, index, hash) from level 1 up.
+def new_nodes(seq: int, leaves: Sequence[bytes], sibling: Callable[[int, int], bytes]) -> list[Node]:
+    """The stored subtrees entry ``seq`` completes: (level, index, hash), level ``LOW`` up.
 
-    ``prev_hash`` is the entry before it (its left neighbour leaf); ``sibling(level, index)`` gives
-    the left sibling of each further level.
+    ``leaves`` are the leaf hashes of the ``SPAN`` entries ending with ``seq`` (only needed when ``seq``
+    is a multiple of ``SPAN``); ``sibling(level, index)`` gives the left sibling of each further level.
     """
     i = seq - 1
-    if not i & 1:
+    if seq % SPAN:
         return []
-    h = merkle.node_hash(merkle.leaf_hash(bytes.fromhex(prev_hash)), merkle.leaf_hash(bytes.fromhex(entry_hash)))
-    out = [(1, i >> 1, h)]
-    level = 1
+    h = _low(leaves, LOW, 0)
+    out = [(LOW, i >> LOW, h)]
+    level = LOW
     while (i >> level) & 1:
         h = merkle.node_hash(sibling(level, (i >> level) - 1), h)
         level += 1
@@ -50,30 +54,45 @@ def new_nodes(seq: int, entry_hash: str, prev_hash: str, sibling: Callable[[int,
     return out
 
 
-def nodes_for_hashes(seq: int, entry_hash: str, prev_hash: str | None, last: list[bytes]) -> list[Node]:
-    """``new_nodes`` for a streaming rebuild (migration 0008): ``last[level]`` is the newest node of each
-    level, which is always the left sibling the next completed node needs."""
-    made = new_nodes(seq, entry_hash, prev_hash or "", lambda level, _idx: last[level])
-    for level, _idx, h in made:
-        while len(last) <= level:
-            last.append(b"")
-        last[level] = h
-    return made
+def _low(leaves: Sequence[bytes], level: int, index: int) -> bytes:
+    """A perfect subtree of the ``leaves`` window (leaf hashes) by level and index within it."""
+    nodes = list(leaves[index << level:(index + 1) << level])
+    while len(nodes) > 1:
+        nodes = [merkle.node_hash(nodes[k], nodes[k + 1]) for k in range(0, len(nodes), 2)]
+    return nodes[0]
+
+
+class Rebuild:
+    """``new_nodes`` for a streaming rebuild (migration 0008, benchmarks): the last ``SPAN`` leaves and
+    the newest node of each level, which is always the left sibling the next completed node needs."""
+
+    def __init__(self) -> None:
+        self.window: list[bytes] = []
+        self.last: dict[int, bytes] = {}
+
+    def add(self, seq: int, entry_hash: str) -> list[Node]:
+        self.window = [*self.window[-(SPAN - 1):], merkle.leaf_hash(bytes.fromhex(entry_hash))]
+        made = new_nodes(seq, self.window, lambda level, _idx: self.last[level])
+        for level, _idx, h in made:
+            self.last[level] = h
+        return made
 
 
 def add_leaf(conn: Connection, seq: int, entry_hash: str, prev_hash: str) -> None:
     """Store the nodes entry ``seq`` completes (``store.log.append``, inside its transaction)."""
-    i = seq - 1
-    if not i & 1:
+    if seq % SPAN:
         return
-    wanted = []
-    level = 1
+    i, m = seq - 1, _marker(conn)
+    leaves = [merkle.leaf_hash(bytes.fromhex(h)) for _s, h in _run(conn, _window_sql(m), [seq - SPAN, seq])]
+    if len(leaves) != SPAN:
+        raise InputError(f"the log lacks entries before seq {seq}: its Merkle tree cannot grow")
+    wanted, level = [], LOW
     while (i >> level) & 1:
         wanted.append((level, (i >> level) - 1))
         level += 1
     siblings = _fetch_nodes(conn, wanted) if wanted else {}
-    rows = new_nodes(seq, entry_hash, prev_hash, lambda lv, ix: siblings[(lv, ix)])
-    _run(conn, _insert_sql(_marker(conn)), [(lv, ix, h) for lv, ix, h in rows], many=True)
+    rows = new_nodes(seq, leaves, lambda lv, ix: siblings[(lv, ix)])
+    _run(conn, _insert_sql(m), [(lv, ix, h) for lv, ix, h in rows], many=True)
 
 
 # Plain SQL on the transaction's DB-API cursor, its text cached per shape: building and compiling a
@@ -95,8 +114,14 @@ def _nodes_sql(m: str, n: int) -> str:
 
 
 @cache
+def _window_sql(m: str) -> str:
+    return f"SELECT seq, hash FROM change_log WHERE seq > {m} AND seq <= {m} ORDER BY seq"
+
+
+@cache
 def _leaves_sql(m: str, n: int) -> str:
-    return f"SELECT seq, hash FROM change_log WHERE seq IN ({', '.join([m] * n)})"
+    return ("SELECT seq, hash FROM change_log WHERE "
+            + " OR ".join([f"(seq > {m} AND seq <= {m})"] * n))
 
 
 def _run(conn: Connection, sql: str, params: Sequence[Any], *, many: bool = False) -> list[tuple[Any, ...]]:
@@ -112,15 +137,21 @@ def _run(conn: Connection, sql: str, params: Sequence[Any], *, many: bool = Fals
 
 
 def _fetch_nodes(conn: Connection, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Perfect subtrees by (level, index): level 0 from the log's entry hashes, the others from merkle_node."""
+    """Perfect subtrees by (level, index): below ``LOW`` hashed from the log's entry hashes (one query for
+    all of them), the others from merkle_node (one query)."""
     wanted = set(wanted)
     got: dict[tuple[int, int], bytes] = {}
     m = _marker(conn)
-    leaves = sorted(ix + 1 for lv, ix in wanted if lv == 0)
-    if leaves:
-        for seq, h in _run(conn, _leaves_sql(m, len(leaves)), leaves):
-            got[(0, seq - 1)] = merkle.leaf_hash(bytes.fromhex(h))
-    inner = sorted((lv, ix) for lv, ix in wanted if lv > 0)
+    low = sorted((lv, ix) for lv, ix in wanted if lv < LOW)
+    if low:
+        spans = sorted({(ix << lv, (ix + 1) << lv) for lv, ix in low})   # leaf index ranges [a, b)
+        leaf = {seq - 1: merkle.leaf_hash(bytes.fromhex(h))
+                for seq, h in _run(conn, _leaves_sql(m, len(spans)), [x for a, b in spans for x in (a, b)])}
+        for lv, ix in low:
+            a = ix << lv
+            if all(a + k in leaf for k in range(1 << lv)):
+                got[(lv, ix)] = _low([leaf[a + k] for k in range(1 << lv)], lv, 0)
+    inner = sorted((lv, ix) for lv, ix in wanted if lv >= LOW)
     if inner:
         for lv, ix, h in _run(conn, _nodes_sql(m, len(inner)), [x for pair in inner for x in pair]):
             got[(lv, ix)] = bytes(h)

@@ -1,7 +1,7 @@
 """The Merkle tree over the change log and the witnesses' cosignatures (issue 21, SPEC §12).
 
-``merkle_node`` holds every perfect subtree of two or more leaves; the migration builds it for the
-entries already logged (one streaming pass, batched inserts). Both tables are append-only like the
+``merkle_node`` holds every perfect subtree of 16 leaves or more (``store.tree``); the migration
+builds it for the entries already logged (one streaming pass, batched inserts). Both tables are append-only like the
 log itself: triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL).
 
 Revision ID: 0008
@@ -77,21 +77,20 @@ def upgrade() -> None:
 
 def _build_tree(bind: sa.engine.Connection) -> None:
     """The nodes of every entry logged so far (none when the table already has them)."""
-    from gatekeeper.store.tree import nodes_for_hashes
+    from gatekeeper.store.tree import Rebuild
 
     if bind.execute(sa.text("SELECT 1 FROM merkle_node LIMIT 1")).first() is not None:
         return
-    after, prev, batch = 0, None, []
+    after, batch, state = 0, [], Rebuild()
     insert = sa.text("INSERT INTO merkle_node (level, idx, hash) VALUES (:level, :idx, :hash)")
-    state: list[bytes] = []
     while True:
         rows = bind.execute(sa.text("SELECT seq, hash FROM change_log WHERE seq > :a ORDER BY seq LIMIT 5000"),
                             {"a": after}).all()
         if not rows:
             break
         for seq, h in rows:
-            batch.extend(nodes_for_hashes(seq, h, prev, state))
-            prev, after = h, seq
+            batch.extend(state.add(seq, h))
+            after = seq
         if batch:
             bind.execute(insert, [{"level": lv, "idx": ix, "hash": hh} for lv, ix, hh in batch])
             batch = []
