@@ -101,7 +101,7 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         pack.put("checkpoint.json", cp.to_json())
         pack.put("public-key.pem", public_key_pem(run.key.public_key()))
         pack.manifest()
-    return len(tables.register)
+    return len(tables.changes)
 
 
 class _Run:
@@ -174,9 +174,8 @@ def _log_and_proofs(pack: Pack, services: Services, cp: Any, tables: Tables) -> 
         log_file.seek(0)
         pack.file("log.jsonl", log_file)  # type: ignore[arg-type]
     with pack.text("proofs.jsonl") as text:
-        proofs = Proofs(built, cp.seq)
-        for seq in tables.proof_seqs:
-            text.write(proofs.line(seq, hashes[(seq - 1) * 32:seq * 32].hex()).decode("ascii"))
+        for line in Proofs(built, cp.seq).lines(tables.proof_seqs, hashes):
+            text.write(line.decode("ascii"))
 
 
 def _entries(session: Any, upto: int) -> Iterator[tuple[int, str, str, str, Any, bytes]]:
@@ -202,12 +201,12 @@ def _row_line(r: Any) -> bytes:
 
 def _tables(pack: Pack, tables: Tables) -> None:
     """The projected tables into the pack (the register as CSV and XLSX)."""
-    pack.csv("register.csv", REGISTER_COLUMNS, tables.register)
+    pack.csv("register.csv", REGISTER_COLUMNS, tables.register())
     with tempfile.NamedTemporaryFile(suffix=".xlsx") as xlsx_file:
-        write_xlsx(xlsx_file.name, REGISTER_COLUMNS, tables.register)
+        write_xlsx(xlsx_file.name, REGISTER_COLUMNS, tables.register())
         with open(xlsx_file.name, "rb") as fh:
             pack.file("register.xlsx", fh)
-    pack.csv("approvals.csv", APPROVAL_COLUMNS, tables.approvals)
+    pack.csv("approvals.csv", APPROVAL_COLUMNS, tables.approvals())
     pack.csv("exceptions.csv", EXCEPTION_COLUMNS, tables.exceptions)
     pack.csv("drift.csv", DRIFT_COLUMNS, tables.drift)
     pack.csv("metrics.csv", METRICS_COLUMNS, tables.metrics_rows())

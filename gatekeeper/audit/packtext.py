@@ -66,7 +66,7 @@ def verification_text(*, start: str, end: str, now: str, actor: str, key_id: str
     out += ["", "4. Reconciliation of protected branches against recorded deployments (logged at seq "
             f"{upto})", ""]
     out += list(lines) or ["No repository has attested hooks in the log; nothing to reconcile."]
-    legacy = sum(1 for r in tables.register if r.get("approvals_required_source") == RULES_NOT_LOGGED)
+    legacy = sum(1 for c in tables.changes if c.rules_source == RULES_NOT_LOGGED)
     out += ["", "5. approvals_required", ""]
     out.append("Every register row's approvals_required is the rule set logged with its revision when it was "
                "opened (the policy in force then)." if not legacy else

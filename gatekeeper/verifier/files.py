@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,34 +85,35 @@ def _csv_rows(ctx: Context, name: str) -> Iterator[list[str]]:
             raise Failed(f"{name}: not readable CSV ({exc})") from None
 
 
-def compare(ctx: Context, name: str, columns: Sequence[str], expected: Sequence[Mapping[str, Any]],
+def compare(ctx: Context, name: str, columns: Sequence[str], expected: Callable[[], Iterable[Mapping[str, Any]]],
             label: Callable[[Mapping[str, Any]], str], key: Sequence[str]) -> int:
-    """The file's rows against the projection's, both ways; the first difference fails, named by the
-    row and by ``label`` (which names the log seqs)."""
+    """The file's rows against the projection's (``expected()`` makes them afresh, one at a time), both
+    ways; the first difference fails, named by the row and by ``label`` (which names the log seqs)."""
     rows = _csv_rows(ctx, name)
     header = next(rows, None)
     if header != list(columns):
         raise Failed(f"{name}: the header is not {', '.join(columns)}")
     at = [columns.index(c) for c in key]
-    want = [cells(r, columns) for r in expected]
-    keys = {tuple(w[i] for i in at) for w in want}
+    want = iter(expected())
     n = 0
     for n, got in enumerate(rows, 1):
-        if n > len(want):
+        exp = next(want, None)
+        if exp is None:
             raise Failed(f"{name} row {n}: {', '.join(got[:3])}... is not in the log's tables for the period "
-                         f"(the log supports {len(want)} rows)")
-        if got == want[n - 1]:
+                         f"(the log supports {n - 1} rows)")
+        w = cells(exp, columns)
+        if got == w:
             continue
-        exp, w = expected[n - 1], want[n - 1]
         got_key = tuple(got[i] for i in at) if len(got) == len(columns) else None
         if got_key == tuple(w[i] for i in at):
             i = next(i for i, (a, b) in enumerate(zip(got, w, strict=True)) if a != b)
             raise Failed(f"{name} row {n} ({label(exp)}): {columns[i]} is {got[i]!r} but the log records {w[i]!r}")
-        if got_key in keys:
+        if got_key in {tuple(cells(r, columns)[i] for i in at) for r in expected()}:
             raise Failed(f"{name} lacks {label(exp)} (before row {n}): the log records it")
         raise Failed(f"{name} row {n}: {', '.join(got[:3])}... is not in the log's tables for the period")
-    if n < len(want):
-        raise Failed(f"{name} lacks {label(expected[n])}: the log records it")
+    missing = next(want, None)
+    if missing is not None:
+        raise Failed(f"{name} lacks {label(missing)}: the log records it")
     bound(ctx, name)
     return n
 
@@ -139,7 +140,7 @@ def check_approvals(ctx: Context) -> str:
 
 @file_check("exceptions.csv")
 def check_exceptions(ctx: Context) -> str:
-    n = compare(ctx, "exceptions.csv", EXCEPTION_COLUMNS, ctx.tables.exceptions,
+    n = compare(ctx, "exceptions.csv", EXCEPTION_COLUMNS, lambda: ctx.tables.exceptions,
                 lambda r: f"the {r.get('kind')} exception at log seq {r.get('log_seq')}",
                 ("kind", "log_seq", "ref", "change_id"))
     return f"OK exceptions.csv: {n} rows, every exception the log records for the period"
@@ -147,21 +148,21 @@ def check_exceptions(ctx: Context) -> str:
 
 @file_check("drift.csv")
 def check_drift(ctx: Context) -> str:
-    n = compare(ctx, "drift.csv", DRIFT_COLUMNS, ctx.tables.drift,
+    n = compare(ctx, "drift.csv", DRIFT_COLUMNS, lambda: ctx.tables.drift,
                 lambda r: f"the drift check at log seq {r.get('log_seq')}", ("log_seq",))
     return f"OK drift.csv: {n} drift checks, every drift.checked entry of the period"
 
 
 @file_check("metrics.csv")
 def check_metrics(ctx: Context) -> str:
-    n = compare(ctx, "metrics.csv", METRICS_COLUMNS, ctx.tables.metrics_rows(),
+    n = compare(ctx, "metrics.csv", METRICS_COLUMNS, ctx.tables.metrics_rows,
                 lambda r: f"metric {r.get('metric')}", ("metric",))
     return f"OK metrics.csv: {n} figures recomputed from the log"
 
 
 @file_check("policy-history.csv")
 def check_policy_history(ctx: Context) -> str:
-    n = compare(ctx, "policy-history.csv", POLICY_HISTORY_COLUMNS, ctx.tables.policy_history,
+    n = compare(ctx, "policy-history.csv", POLICY_HISTORY_COLUMNS, lambda: ctx.tables.policy_history,
                 lambda r: f"the config.loaded entry at log seq {r.get('log_seq')}", ("log_seq",))
     return f"OK policy-history.csv: {n} config.loaded entries"
 
@@ -212,25 +213,32 @@ class Proofs:
 
     def line(self, seq: int, entry_hash: str) -> bytes:
         """One ``proofs.jsonl`` line (canonical JSON), as the exporter writes it and the verifier expects."""
-        path = self.hashes(seq - 1)
-        hashes = '"' + '","'.join(path) + '"' if path else ""
-        return (f'{{"hash":"{entry_hash}","hashes":[{hashes}],"leaf_index":{seq - 1},"seq":{seq},'
-                f'"tree_size":{self.size}}}\n').encode()
+        return _proof_line(seq, entry_hash, self.hashes(seq - 1), self.size)
+
+    def lines(self, seqs: Sequence[int], entry_hashes: bytes | bytearray) -> Iterator[bytes]:
+        """``line`` for each of ``seqs``, one at a time."""
+        for seq in seqs:
+            yield _proof_line(seq, entry_hashes[(seq - 1) * 32:seq * 32].hex(), self.hashes(seq - 1), self.size)
+
+
+def _proof_line(seq: int, entry_hash: str, path: Sequence[str], size: int) -> bytes:
+    hashes = '"' + '","'.join(path) + '"' if path else ""
+    return (f'{{"hash":"{entry_hash}","hashes":[{hashes}],"leaf_index":{seq - 1},"seq":{seq},'
+            f'"tree_size":{size}}}\n').encode()
 
 
 @file_check("proofs.jsonl")
 def check_proofs(ctx: Context) -> str:
-    seqs, hashes = ctx.tables.proof_seqs, ctx.log.entry_hashes
-    proofs = Proofs(ctx.log.tree, ctx.log.size)
+    seqs = ctx.tables.proof_seqs
+    expected = Proofs(ctx.log.tree, ctx.log.size).lines(seqs, ctx.log.entry_hashes)
     n = 0
     with open_file(ctx.folder, "proofs.jsonl") as fh:
         for n, line in enumerate(iter(lambda: fh.readline(1 << 20), b""), 1):
             if n > len(seqs):
                 raise Failed(f"proofs.jsonl line {n}: more proofs than the {len(seqs)} log seqs the tables name")
-            seq = seqs[n - 1]
-            if line != proofs.line(seq, hashes[(seq - 1) * 32:seq * 32].hex()):
-                raise Failed(f"proofs.jsonl line {n}: not the inclusion proof of log seq {seq} in the tree of "
-                             f"{ctx.log.size} entries")
+            if line != next(expected):
+                raise Failed(f"proofs.jsonl line {n}: not the inclusion proof of log seq {seqs[n - 1]} in the tree "
+                             f"of {ctx.log.size} entries")
     if n < len(seqs):
         raise Failed(f"proofs.jsonl lacks the inclusion proof of log seq {seqs[n]}")
     bound_proofs = "" if "proofs.jsonl" not in ctx.export_files else " (bound by the export entry)"

@@ -8,13 +8,14 @@ with ``@handles("the.kind")``; ``projection.py`` says what the tables are made o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gatekeeper.verifier.tables import (
     RULES_FROM_REVISION,
     RULES_NOT_LOGGED,
     drift_exception_row,
     drift_row,
+    memberships_text,
     refused_rows,
     voided_row,
 )
@@ -23,6 +24,22 @@ if TYPE_CHECKING:
     from gatekeeper.verifier.projection import Projection
 
 OPENED, REVISED, APPROVED_KIND = "change.opened", "change.revised", "change.approved"
+
+
+class Signed(NamedTuple):
+    """One signature as its log entry records it (kept small: a pack may hold a hundred thousand)."""
+
+    seq: int
+    ts: str
+    revision: Any
+    fingerprint: Any
+    signer: Any
+    name: Any
+    group: Any
+    decision: Any
+    meaning: Any
+    comment: Any
+    memberships: str
 
 
 class Change:
@@ -79,8 +96,7 @@ class Change:
         self.ticket_state: str | None = None
         self.emergency_seq: int | None = None
         self.seqs: list[int] = []
-        # (seq, ts, payload) of each change.approved / change.rejected
-        self.signatures: list[tuple[int, str, Mapping[str, Any]]] = []
+        self.signatures: list[Signed] = []   # each change.approved / change.rejected, in log order
 
     def moments(self) -> tuple[str | None, ...]:
         return (self.requested_at, self.approved_at, self.deployed_at, self.retro_approved_at)
@@ -146,7 +162,9 @@ def _signed(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any])
     if cid is None:
         return
     c = pr.change(cid)
-    c.signatures.append((seq, ts, p))
+    c.signatures.append(Signed(seq, ts, p.get("revision"), p.get("fingerprint"), p.get("signer"), p.get("name"),
+                               p.get("group"), p.get("decision"), p.get("meaning"), p.get("comment"),
+                               memberships_text(p.get("memberships") or ())))
     if p.get("ticket_state"):
         c.ticket_state = p["ticket_state"]
     if isinstance(p.get("state"), str):

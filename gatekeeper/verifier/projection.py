@@ -24,16 +24,15 @@ to the exporter and ``checks.DERIVED``, and a check to ``files.FILE_CHECKS``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.ledger.jsoncodec import canon
-from gatekeeper.verifier.kinds import HANDLERS, Change
+from gatekeeper.verifier.kinds import HANDLERS, Change, Signed
 from gatekeeper.verifier.metrics import LogFacts, Tally, csv_rows, summarise
 from gatekeeper.verifier.tables import (
     emergency_row,
-    memberships_text,
     overdue,
     overdue_row,
     sign_refused_row,
@@ -44,10 +43,17 @@ from gatekeeper.verifier.tables import (
 _NAMED = re.compile(rb'"([A-Za-z0-9_]*change_id[A-Za-z0-9_]*|deploys|matches_change)":(-?[0-9]+|\[[^\]]*\])')
 
 
+_ONE = re.compile(rb'"change_id":(-?[0-9]+)[,}]')
+
+
 def changes_named(raw: bytes) -> set[int]:
     """Every change id an entry's canonical payload names (``change_id``, ``change_ids``, any key
     containing ``change_id``, a ref's ``deploys``, a drift's ``matches_change``; a number, or the
     numbers of a list), at any depth: the links a register row's ``log_seqs`` are made of."""
+    if raw.count(b"change_id") == 1 and b'"deploys"' not in raw and b"matches_change" not in raw:
+        one = _ONE.search(raw)  # the usual payload: one plain change_id (fast path, same answer)
+        if one is not None:
+            return {int(one.group(1))}
     found: set[int] = set()
     for m in _NAMED.finditer(raw):
         value = m.group(2)
@@ -87,10 +93,11 @@ class Params:
 
 @dataclass
 class Tables:
-    """The projection's result: rows in file order (dicts keyed by column) and the policy text."""
+    """The projection's result, each table in file order; the register and the signatures are made
+    row by row from the population's changes (``register``, ``approvals``), never all held at once."""
 
-    register: list[dict[str, Any]]
-    approvals: list[dict[str, Any]]
+    changes: list[Change]                 # the register's population, in change_id order
+    now: str
     exceptions: list[dict[str, Any]]
     drift: list[dict[str, Any]]
     metrics: dict[str, Any]
@@ -100,6 +107,12 @@ class Tables:
     policy_sha256: str | None
     reconciliation: list[str]             # audit.reconciled's summary lines
     proof_seqs: list[int]                 # every log seq register.csv and approvals.csv name
+
+    def register(self) -> Iterator[dict[str, Any]]:
+        return (register_row(c, self.now) for c in self.changes)
+
+    def approvals(self) -> Iterator[dict[str, Any]]:
+        return (approval_row(c.id, s) for c in self.changes for s in c.signatures)
 
     def metrics_rows(self) -> list[dict[str, Any]]:
         return list(csv_rows(self.metrics))
@@ -168,30 +181,29 @@ class Projection:
     def finish(self) -> Tables:
         p, now = self.params, self.params.now
         repo, category = p.filters.get("repo"), p.filters.get("category")
-        rows: list[dict[str, Any]] = []
-        approvals: list[dict[str, Any]] = []
+        population: list[Change] = []
         tally = Tally(p.start, p.end)
+        seqs: set[int] = set()
         for cid in sorted(self.changes):
             c = self.changes[cid]
             if not c.requested_at or not any(self.in_period(t) for t in c.moments()):
                 continue
             if (repo is not None and c.repo != repo) or (category is not None and category not in c.categories):
                 continue
-            row = register_row(c, now)
-            rows.append(row)
-            tally.add(row)
-            approvals.extend(approval_row(cid, seq, ts, sp) for seq, ts, sp in c.signatures)
+            population.append(c)
+            tally.add(register_row(c, now))
+            seqs.update(c.seqs)
+            seqs.update(s.seq for s in c.signatures)
         found = self._exceptions(tally, repo)
         facts, weeks = LogFacts(), dict[str, str]()
         repo_of = self._repo_of
         for kind, ts, payload in self.facts_in:
             facts.add(kind, ts, payload, repo, repo_of, weeks)
         metrics = summarise(tally, facts, found, hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
-        seqs = sorted({s for r in rows for s in r["log_seqs"]} | {a["log_seq"] for a in approvals})
         text, seq, sha = self.policy or ("", None, None)
         drift = [d for d in self.drift if repo is None or d["repo"] == repo]
-        return Tables(rows, approvals, found, drift, metrics, self.policy_history, text, seq, sha,
-                      self.reconciliation, seqs)
+        return Tables(population, now, found, drift, metrics, self.policy_history, text, seq, sha,
+                      self.reconciliation, sorted(seqs))
 
     def _repo_of(self, change_id: Any) -> set[str]:
         c = self.changes.get(change_id) if isinstance(change_id, int) else None
@@ -226,9 +238,8 @@ class Projection:
 
 def register_row(c: Change, now: str) -> dict[str, Any]:
     """A register row (SPEC §9 columns, plus the values metrics need), as ``audit.register.rows`` gives it."""
-    counted = [(sp.get("signer"), sp.get("group"), sp.get("meaning"), ts, sp.get("fingerprint"))
-               for _seq, ts, sp in c.signatures
-               if sp.get("decision") == "approve" and sp.get("fingerprint") == c.fingerprint]
+    counted = [(s.signer, s.group, s.meaning, s.ts, s.fingerprint) for s in c.signatures
+               if s.decision == "approve" and s.fingerprint == c.fingerprint]
     return {
         "change_id": c.id, "repo": c.repo, "target": c.target, "title": c.title, "categories": list(c.categories),
         "financial": c.financial, "ticket": c.ticket, "requested_by": c.requested_by, "requested_at": c.requested_at,
@@ -243,12 +254,11 @@ def register_row(c: Change, now: str) -> dict[str, Any]:
     }
 
 
-def approval_row(change_id: int, seq: int, ts: str, p: Mapping[str, Any]) -> dict[str, Any]:
+def approval_row(change_id: int, s: Signed) -> dict[str, Any]:
     """An approvals.csv row: one signature as its ``change.approved`` / ``change.rejected`` entry records it."""
-    return {"change_id": change_id, "revision": p.get("revision"), "fingerprint": p.get("fingerprint"),
-            "username": p.get("signer"), "name": p.get("name"), "group": p.get("group"),
-            "decision": p.get("decision"), "meaning": p.get("meaning"), "comment": p.get("comment"),
-            "signed_at": ts, "memberships": memberships_text(p.get("memberships") or ()), "log_seq": seq}
+    return {"change_id": change_id, "revision": s.revision, "fingerprint": s.fingerprint, "username": s.signer,
+            "name": s.name, "group": s.group, "decision": s.decision, "meaning": s.meaning, "comment": s.comment,
+            "signed_at": s.ts, "memberships": s.memberships, "log_seq": s.seq}
 
 
 def project(params: Params, entries: Iterable[tuple[int, str, str, str, Mapping[str, Any], bytes | None]]

@@ -24,7 +24,8 @@ def test_the_projection_of_the_log_is_the_database_register(world: World, servic
         db_rows = list(register.rows(services, start, end, now=NOW, session=s))
         db_approvals = list(register.approval_rows(services, start, end, session=s))
         db_exceptions = list(exceptions.exception_rows(s, start, end, NOW))
-    assert [cells(r, REGISTER_COLUMNS) for r in tables.register] == [cells(r, REGISTER_COLUMNS) for r in db_rows]
-    assert [cells(r, APPROVAL_COLUMNS) for r in tables.approvals] == [cells(r, APPROVAL_COLUMNS) for r in db_approvals]
+    assert [cells(r, REGISTER_COLUMNS) for r in tables.register()] == [cells(r, REGISTER_COLUMNS) for r in db_rows]
+    projected = [cells(r, APPROVAL_COLUMNS) for r in tables.approvals()]
+    assert projected == [cells(r, APPROVAL_COLUMNS) for r in db_approvals]
     tally_rows = [e for e in tables.exceptions if e["kind"] != "incomplete-approvals"]
     assert [cells(e, EXCEPTION_COLUMNS) for e in tally_rows] == [cells(e, EXCEPTION_COLUMNS) for e in db_exceptions]

@@ -68,8 +68,8 @@ def write_pack(folder: Path, entries: Iterable[Entry], key: Ed25519PrivateKey, *
             projection.add(seq, ts, kind, actor, payload)
         tables = projection.finish()
         files = {
-            "register.csv": csv_bytes(REGISTER_COLUMNS, tables.register),
-            "approvals.csv": csv_bytes(APPROVAL_COLUMNS, tables.approvals),
+            "register.csv": csv_bytes(REGISTER_COLUMNS, tables.register()),
+            "approvals.csv": csv_bytes(APPROVAL_COLUMNS, tables.approvals()),
             "exceptions.csv": csv_bytes(EXCEPTION_COLUMNS, tables.exceptions),
             "drift.csv": csv_bytes(DRIFT_COLUMNS, tables.drift),
             "metrics.csv": csv_bytes(METRICS_COLUMNS, tables.metrics_rows()),
@@ -90,7 +90,7 @@ def write_pack(folder: Path, entries: Iterable[Entry], key: Ed25519PrivateKey, *
     files.update({
         "checkpoint.json": cp.to_json(),
         "public-key.pem": public_key_pem(key.public_key()),
-        "proofs.jsonl": b"".join(proofs.line(s, hashes[(s - 1) * 32:s * 32].hex()) for s in tables.proof_seqs),
+        "proofs.jsonl": b"".join(proofs.lines(tables.proof_seqs, hashes)),
         "verify.py": verifier,
     })
     for name, data in files.items():
