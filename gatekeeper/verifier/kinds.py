@@ -8,7 +8,7 @@ with ``@handles("the.kind")``; ``projection.py`` says what the tables are made o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from gatekeeper.verifier.tables import (
     RULES_FROM_REVISION,
@@ -19,9 +19,6 @@ from gatekeeper.verifier.tables import (
     refused_rows,
     voided_row,
 )
-
-if TYPE_CHECKING:
-    from gatekeeper.verifier.projection import Projection
 
 OPENED, REVISED, APPROVED_KIND = "change.opened", "change.revised", "change.approved"
 
@@ -102,7 +99,30 @@ class Change:
         return (self.requested_at, self.approved_at, self.deployed_at, self.retro_approved_at)
 
 
-Handler = Callable[["Projection", int, str, str, Mapping[str, Any]], None]
+class Collector(Protocol):
+    """What a handler may read and fill (``projection.Projection``): the CRs, the rows of the kinds it
+    collects, and the period."""
+
+    params: Any
+    refused: list[dict[str, Any]]
+    emergencies: list[tuple[int, str, str, Mapping[str, Any]]]
+    drift: list[dict[str, Any]]
+    drift_exceptions: list[dict[str, Any]]
+    sign_refused: list[tuple[int, str, str, Mapping[str, Any]]]
+    voided: list[dict[str, Any]]
+    extra: list[dict[str, Any]]
+    reconciled: list[dict[str, Any]]
+    reconciliation: list[str]
+    facts_in: list[tuple[str, str, Mapping[str, Any]]]
+    policy_history: list[dict[str, Any]]
+    policy: tuple[str, int, str | None] | None
+
+    def change(self, change_id: int) -> Change: ...
+
+    def in_period(self, ts: str | None) -> bool: ...
+
+
+Handler = Callable[["Collector", int, str, str, Mapping[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -120,7 +140,7 @@ def _cid(p: Mapping[str, Any]) -> int | None:
 
 
 @handles(OPENED, REVISED)
-def _opened(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _opened(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     cid = _cid(p)
     if cid is None:
         return
@@ -157,7 +177,7 @@ def _state(c: Change, state: str, ts: str) -> None:
 
 
 @handles(APPROVED_KIND, "change.rejected")
-def _signed(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _signed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     cid = _cid(p)
     if cid is None:
         return
@@ -172,14 +192,14 @@ def _signed(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any])
 
 
 @handles("change.withdrawn")
-def _withdrawn(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _withdrawn(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     cid = _cid(p)
     if cid is not None and isinstance(p.get("state"), str):
         _state(pr.change(cid), p["state"], ts)
 
 
 @handles("change.deployed")
-def _deployed(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _deployed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     cid = _cid(p)
     if cid is None:
         return
@@ -192,7 +212,7 @@ def _deployed(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any
 
 
 @handles("emergency.deployed")
-def _emergency(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _emergency(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if pr.in_period(ts):
         pr.emergencies.append((seq, ts, actor, p))
     cid = _cid(p)
@@ -206,53 +226,53 @@ def _emergency(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, An
 
 
 @handles("push.refused")
-def _refused(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _refused(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if pr.in_period(ts):
         pr.refused.extend(refused_rows(seq, ts, actor, p))
         pr.facts_in.append(("push.refused", ts, p))
 
 
 @handles("change.sign_refused")
-def _sign_refused(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _sign_refused(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if pr.in_period(ts):
         pr.sign_refused.append((seq, ts, actor, p))
         pr.facts_in.append(("change.sign_refused", ts, p))
 
 
 @handles("deploy.voided")
-def _voided(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _voided(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if pr.in_period(ts):
         pr.voided.append(voided_row(seq, ts, actor, p))
 
 
 @handles("drift.checked")
-def _drift_checked(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _drift_checked(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if pr.in_period(ts):
         pr.drift.append(drift_row(seq, ts, p))
 
 
 @handles("drift.detected")
-def _drift_detected(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _drift_detected(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if pr.in_period(ts):
         pr.drift_exceptions.append(drift_exception_row(seq, ts, "drift.detected", actor, p))
         pr.facts_in.append(("drift.detected", ts, p))
 
 
 @handles("drift.error")
-def _drift_error(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _drift_error(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if pr.in_period(ts):
         pr.drift_exceptions.append(drift_exception_row(seq, ts, "drift.error", actor, p))
 
 
 @handles("config.loaded")
-def _policy(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _policy(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     pr.policy_history.append({"ts": ts, "sha256": p.get("sha256"), "log_seq": seq})
     text = p.get("policy")
     pr.policy = (text if isinstance(text, str) else "", seq, p.get("sha256"))
 
 
 @handles("audit.reconciled")
-def _reconciled(pr: Projection, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+def _reconciled(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
     if seq == pr.params.reconciled_seq:
         pr.reconciled = [dict(r) for r in p.get("rows") or ()]
         pr.reconciliation = [str(line) for line in p.get("lines") or ()]
