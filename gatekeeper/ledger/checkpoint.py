@@ -62,9 +62,8 @@ class Checkpoint:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seq": self.seq, "hash": self.hash, "ts": self.ts, "key_id": self.key_id,
                                "signature": self.signature}
-        if self.note:
+        if self.note or self.cosignatures:  # SPEC §12: the note and the witnesses' cosignatures (maybe none yet)
             out["note"] = self.note
-        if self.cosignatures:
             out["cosignatures"] = list(self.cosignatures)
         return out
 

@@ -65,7 +65,7 @@ def test_verify_database_and_export(logged: Plant, capsys: pytest.CaptureFixture
 
 def test_checkpoint_json_is_the_spec_shape(logged: Plant) -> None:
     cp = json.loads((logged.dir / "cp.json").read_text())
-    assert set(cp) == {"seq", "hash", "ts", "key_id", "signature", "note"} and cp["seq"] == 30
+    assert set(cp) == {"seq", "hash", "ts", "key_id", "signature", "note", "cosignatures"} and cp["seq"] == 30
     origin, size, root = cp["note"].split("\n")[:3]  # SPEC §12: a C2SP checkpoint of the same tree
     assert origin.startswith("gatekeeper/") and size == "30" and len(base64.b64decode(root)) == 32
 
