@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
+from gatekeeper.ledger.events import SessionRevoked
 from gatekeeper.store import log
 from gatekeeper.store import sessions as web_sessions
 from gatekeeper.store.db import Store
-
-SESSION_REVOKED = "session.revoked"
 
 
 def revoke_everywhere(store: Store, username: str, by: str, via: str) -> int:
@@ -17,5 +16,5 @@ def revoke_everywhere(store: Store, username: str, by: str, via: str) -> int:
     sessions were open."""
     n = web_sessions.revoke_user(store, username, time.time(), by)
     with store.write() as session:
-        log.append(session, SESSION_REVOKED, by, {"username": username, "sessions": n, "via": via})
+        log.append(session, SessionRevoked(username=username, sessions=n, via=via), by)
     return n

@@ -8,17 +8,17 @@ export time, with the nesting path that gives it to them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from gatekeeper.config import Category, Config
+from gatekeeper.config import Config
 from gatekeeper.directory.base import Directory
-from gatekeeper.ledger.entry import CONFIG_LOADED
-from gatekeeper.store.tables import ChangeLog
+from gatekeeper.ledger.events import CONFIG_LOADED, ConfigLoaded
+from gatekeeper.policy.rules import Category
+from gatekeeper.store import log
 
 ACCESS_COLUMNS = ("group", "role", "username", "name", "email", "via")
 POLICY_HISTORY_COLUMNS = ("ts", "sha256", "log_seq")
@@ -35,19 +35,30 @@ class PolicyInForce:
 
 
 def policy_history(session: Session, upto: int) -> Iterator[dict[str, Any]]:
-    for e in session.exec(select(ChangeLog).where(ChangeLog.kind == CONFIG_LOADED, col(ChangeLog.seq) <= upto)
-                          .order_by(col(ChangeLog.seq))).all():
-        yield {"ts": e.ts, "sha256": json.loads(e.payload).get("sha256"), "log_seq": e.seq}
+    for e in log.of_kinds(session, [CONFIG_LOADED], upto=upto):
+        yield {"ts": e.ts, "sha256": ConfigLoaded.from_payload(e.payload).sha256, "log_seq": e.seq}
 
 
 def policy_in_force(session: Session, upto: int, config: Config) -> PolicyInForce:
-    row = session.exec(select(ChangeLog).where(ChangeLog.kind == CONFIG_LOADED, col(ChangeLog.seq) <= upto)
-                       .order_by(col(ChangeLog.seq).desc()).limit(1)).first()
-    if row is not None:
-        p = json.loads(row.payload)
-        if isinstance(p.get("policy"), str):
-            return PolicyInForce(p["policy"].encode("utf-8"), str(p.get("sha256")), row.seq, row.ts)
+    entry = log.last_of_kind(session, CONFIG_LOADED, upto=upto)
+    if entry is not None:
+        loaded = ConfigLoaded.from_payload(entry.payload)
+        if loaded.policy is not None:
+            return PolicyInForce(loaded.policy.encode("utf-8"), loaded.sha256, entry.seq, entry.ts)
     return PolicyInForce(config.raw, config.sha256, None, None)
+
+
+def policy_config(config: Config, policy: PolicyInForce) -> Config:
+    """The policy in force as a ``Config`` (to describe its controls); the loaded one when it cannot be read."""
+    from gatekeeper.config import parse
+    from gatekeeper.errors import ConfigError
+
+    if policy.raw == config.raw:
+        return config
+    try:
+        return parse(policy.raw, config.path)
+    except ConfigError:
+        return config
 
 
 def roles_of_groups(config: Config) -> list[tuple[str, str]]:

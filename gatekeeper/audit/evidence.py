@@ -19,17 +19,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from git import GitCommandError
-
 from gatekeeper import __version__
 from gatekeeper.actions.context import Services
-from gatekeeper.audit import controls, exceptions, metrics, reconcile, register
+from gatekeeper.audit import controls, exceptions, metrics, reconcile, register, report
 from gatekeeper.audit.writers import cell, write_csv
 from gatekeeper.audit.xlsx import write_xlsx
-from gatekeeper.errors import InputError, LedgerBroken
+from gatekeeper.checkpoints.keys import require_private_key
+from gatekeeper.checkpoints.sign import make_checkpoint
 from gatekeeper.ledger.checkpoint import Checkpoint, public_key_pem
 from gatekeeper.ledger.verify import verify_lines
-from gatekeeper.policy.categories import is_protected
+from gatekeeper.store import log
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
@@ -106,31 +105,18 @@ class _Hashing(io.RawIOBase):
         return len(data)
 
 
-def _private_key(services: Services) -> Any:
-    from gatekeeper.store.signing import load_private_key
-
-    path = Path(services.config.service.signing_key)
-    if not path.exists():
-        raise InputError(f"no signing key at {path}: the evidence pack needs a signed checkpoint; create "
-                         "the key with `gatekeeper keys generate` (or start `gatekeeper serve`, which "
-                         "creates it)")
-    return load_private_key(path)
-
-
 def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now: str | None = None) -> int:
     """Write the evidence pack for [start, end) to ``out``; returns the number of CRs in the register."""
-    from gatekeeper.store import log as ledger_log
-
     now = now or register.utc_now()
-    key = _private_key(services)
-    cp = ledger_log.make_checkpoint(services.store, key)
+    key = require_private_key(Path(services.config.service.signing_key))
+    cp = make_checkpoint(services.store, key)
     with services.store.read() as session, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         pack = _Pack(zf)
         tally = metrics.Tally(start, end)  # fed from the very rows written to the register
         n = _register(pack, register.rows(services, start, end, now=now, session=session), tally)
         pack.csv("approvals.csv", register.APPROVAL_COLUMNS,
                  register.approval_rows(services, start, end, session=session))
-        results, notes = reconcile_all(services, session, start, end)
+        results, notes = reconcile.reconcile_all(services, session, start, end)
         extra = [*tally.incomplete_exceptions(), *(row for r in results for row in r.exceptions(now)), *notes]
         found = list(exceptions.exception_rows(session, start, end, now, extra))
         pack.csv("exceptions.csv", exceptions.EXCEPTION_COLUMNS, found)
@@ -138,7 +124,7 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
                                     hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
         pack.csv("metrics.csv", metrics.METRICS_COLUMNS, metrics.csv_rows(figures))
         with tempfile.TemporaryFile() as log_file:
-            ledger_log.export_jsonl(session, log_file, upto=cp.seq)  # type: ignore[arg-type]
+            log.export_jsonl(session, log_file, upto=cp.seq)  # type: ignore[arg-type]
             log_file.seek(0)
             outcome = _verify(log_file, cp, key.public_key())
             log_file.seek(0)
@@ -156,10 +142,8 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         from gatekeeper.drift.audit import DRIFT_COLUMNS, drift_rows
 
         pack.csv("drift.csv", DRIFT_COLUMNS, drift_rows(session, start, end))
-        controls_text = controls.controls_md(_policy_config(services, policy), policy, now, cp.key_id)
+        controls_text = controls.controls_md(controls.policy_config(services.config, policy), policy, now, cp.key_id)
         pack.put("controls.md", controls_text.encode("utf-8"))
-        from gatekeeper.audit import report
-
         pack.put("report.html", report.render(report.Report(
             start=start, end=end, built=now, metrics=figures, controls_md=controls_text, checkpoint=cp,
             verification=outcome, reconciliation=results, notes=notes, service_url=services.config.service.url,
@@ -196,62 +180,7 @@ def _register(pack: _Pack, rows: Iterator[dict[str, Any]], tally: metrics.Tally)
 
 
 def _verify(log_file: IO[bytes], cp: Checkpoint, public_key: Any) -> str:
-    return verification_outcome(lambda: verify_lines(log_file, [cp], public_key))
-
-
-def verification_outcome(run: Any) -> str:
-    """``RESULT: OK`` and the summary, or ``RESULT: FAILED`` and why (verification.txt, report.html)."""
-    try:
-        summary = run()
-    except LedgerBroken as exc:
-        return f"RESULT: FAILED\ngatekeeper: log verify: {exc.message}"
-    except InputError as exc:
-        return f"RESULT: FAILED (unusable input)\ngatekeeper: error: {exc.message}"
-    return f"RESULT: OK\n{summary.describe()}"
-
-
-def reconcile_all(services: Services, session: Any, start: str, end: str
-                  ) -> tuple[list[reconcile.Result], list[dict[str, Any]]]:
-    """Reconcile every protected branch of every repo whose attested bare repo is reachable from here."""
-    results: list[reconcile.Result] = []
-    notes: list[dict[str, Any]] = []
-    for name, (seq, payload) in sorted(reconcile.attested_repos(session).items()):
-        repo_cfg = services.config.repo(name)
-        if repo_cfg is None:
-            continue
-        path = Path(str(payload.get("path", "")))
-        try:
-            if not path.is_dir():
-                raise InputError("no such folder")
-            with reconcile.open_repo(str(path)) as (gitrepo, local):
-                branches = sorted(h.name for h in gitrepo.heads if is_protected(h.name, repo_cfg.protected))
-                for i, branch in enumerate(branches):
-                    results.append(reconcile.reconcile(session, gitrepo, local, name, branch, start, end,
-                                                       drift=i == 0))
-                if not branches:
-                    r = reconcile.Result(repo=name, ref="", start=start, end=end, tip=None)
-                    reconcile.check_drift(session, local, name, r)
-                    results.append(r)
-        except (InputError, GitCommandError) as exc:
-            reason = exc.message if isinstance(exc, InputError) else str(exc.stderr).strip()
-            notes.append({"kind": "reconcile-gap", "at": register.utc_now(), "actor": None, "repo": name,
-                          "ref": None, "change_id": None, "log_seq": seq,
-                          "detail": f"not reconciled: the bare repo attested at {path} cannot be read from "
-                                    f"where this pack was built ({reason}); run `gatekeeper audit "
-                                    "reconcile` on the git server"})
-    return results, notes
-
-
-def _policy_config(services: Services, policy: controls.PolicyInForce) -> Any:
-    from gatekeeper.config import parse
-    from gatekeeper.errors import ConfigError
-
-    if policy.raw == services.config.raw:
-        return services.config
-    try:
-        return parse(policy.raw, services.config.path)
-    except ConfigError:
-        return services.config
+    return report.verification_outcome(lambda: verify_lines(log_file, [cp], public_key))
 
 
 def _rules_note(figures: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ emergencies are read from the hash-chained log, so a row always points at the en
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,30 +16,19 @@ from sqlmodel import Session, col, or_, select
 
 from gatekeeper.audit.register import in_period, retro_overdue
 from gatekeeper.ledger import events
-from gatekeeper.ledger.entry import EMERGENCY_DEPLOYED, PUSH_REFUSED
-from gatekeeper.store.tables import ChangeLog, ChangeRequest, Deployment
+from gatekeeper.policy.reasons import messages
+from gatekeeper.store import log
+from gatekeeper.store.tables import ChangeRequest, Deployment
 
 EXCEPTION_COLUMNS = ("kind", "at", "actor", "repo", "ref", "change_id", "detail", "log_seq")
 
 
-def _entries(session: Session, kind: str, start: str, end: str, batch: int = 1000) -> Iterator[ChangeLog]:
-    after = 0
-    while True:
-        chunk = session.exec(select(ChangeLog).where(ChangeLog.kind == kind, col(ChangeLog.ts) >= start,
-                                                     col(ChangeLog.ts) < end, col(ChangeLog.seq) > after)
-                             .order_by(col(ChangeLog.seq)).limit(batch)).all()
-        yield from chunk
-        if len(chunk) < batch:
-            return
-        after = chunk[-1].seq
-
-
 def refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
-    for e in _entries(session, PUSH_REFUSED, start, end):
-        p = events.PushRefused.from_payload(json.loads(e.payload))
+    for e in log.of_kinds(session, [events.PUSH_REFUSED], start=start, end=end):
+        p = events.PushRefused.from_payload(e.payload)
         refs = [r for r in p.refs if not r.allow] or [events.RefOutcome(ref="")]
         for r in refs:
-            detail = " | ".join(r.reasons) or "refused"
+            detail = " | ".join(messages(r.reasons)) or "refused"
             if p.emergency is not None:
                 detail = f"emergency requested ({p.emergency}): {detail}"
             if p.spooled:  # refused by the hook while the service was unreachable, logged on delivery
@@ -50,8 +38,8 @@ def refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
 
 
 def emergencies(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
-    for e in _entries(session, EMERGENCY_DEPLOYED, start, end):
-        d = events.EmergencyDeployed.from_payload(json.loads(e.payload))
+    for e in log.of_kinds(session, [events.EMERGENCY_DEPLOYED], start=start, end=end):
+        d = events.EmergencyDeployed.from_payload(e.payload)
         cid = d.change_id
         cr = session.get(ChangeRequest, cid) if cid is not None else None
         detail = f"break-glass deployment of {d.new[:12]}: {d.reason}" + (f" ({d.note})" if d.note else "")

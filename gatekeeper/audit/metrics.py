@@ -23,7 +23,6 @@ What each count means (a change counts in a period by the moment named):
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,47 +30,32 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from gatekeeper.actions.context import Services
 from gatekeeper.audit import exceptions as exc_mod
 from gatekeeper.audit import register
+from gatekeeper.audit.reconcile import reconcile_all
 from gatekeeper.errors import InputError
-from gatekeeper.ledger.entry import PUSH_REFUSED, SIGN_REFUSED
-from gatekeeper.store.tables import ChangeLog, ChangeLogRef
+from gatekeeper.ledger.events import (
+    DRIFT_DETECTED,
+    PUSH_REFUSED,
+    SIGN_REFUSED,
+    DriftDetected,
+    PushRefused,
+    RefOutcome,
+    SignRefused,
+)
+from gatekeeper.policy.approvals import Slot, filled
+from gatekeeper.policy.reasons import Code, area, primary
+from gatekeeper.policy.rules import ApprovalRule
+from gatekeeper.policy.states import State
+from gatekeeper.store import log
+from gatekeeper.store.tables import ChangeLogRef
 
 COUNTS = ("requested", "approved", "rejected", "deployed", "withdrawn", "emergency")
 METRICS_COLUMNS = ("metric", "value")
-DRIFT_DETECTED = "drift.detected"  # SPEC §11 drift kind; counted when the drift checker logs it
 INCOMPLETE = "incomplete-approvals"
-
-# Refusal reasons as the gate words them (policy/gate.py, actions/push.py, policy/sod.py), first match wins.
-REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("no pusher identity", ("no pusher identity",)),
-    ("repository not in the policy", ("is not in the policy",)),
-    ("directory unavailable", ("directory unreachable", "directory unavailable", "cannot be re-checked")),
-    ("emergency refused", ("may not push emergency", "emergency changes are disabled", "gatekeeper.emergency needs")),
-    ("branch deletion", ("deleting a protected branch",)),
-    ("history rewrite", ("non-fast-forward",)),
-    ("new branch not a copy", ("must be an exact copy",)),
-    ("segregation of duties", ("cannot approve", "took part in", "unauthorized author", "not in an approving group",
-                               "no longer counts", "one slot", "segregation")),
-    ("validation errors", ("validation error",)),
-    ("approved changes not deployed whole", ("overlap or are not included whole", "does not deploy that CR whole",
-                                             "content differs from what CR")),
-    ("missing approvals", ("lacks ", "needs ", "not approved", " is pending", " is rejected")),
-)
-SOD_REASON = "segregation of duties"
-
-
-def refusal_reason(text: str) -> str:
-    """The kind of one refusal message (for "refused pushes by reason")."""
-    low = text.lower()
-    for name, needles in REASONS:
-        if any(n in low for n in needles):
-            return name
-    return "other"
-
 
 def iso_week(ts: str, cache: dict[str, str] | None = None) -> str:
     """``2026-W05`` for an RFC 3339 timestamp (ISO 8601 weeks, Monday first)."""
@@ -90,13 +74,12 @@ def _hours(a: str, b: str) -> float:
 
 
 def approvals_complete(row: dict[str, Any]) -> bool:
-    """Did the signatures of the deployed content, given before the deployment, fill every rule?"""
+    """Did the signatures of the deployed content, given before the deployment, fill every rule?
+    (``policy.approvals.filled``; ``approvals_given`` are the register's counting signatures.)"""
     deployed_at = row.get("deployed_at") or ""
-    for rule in row.get("approvals_required") or []:
-        signers = {u for u, g, _m, t, _f in row.get("approvals_given") or () if g == rule["group"] and t <= deployed_at}
-        if len(signers) < int(rule["count"]):
-            return False
-    return True
+    rules = [ApprovalRule(str(r["group"]), int(r["count"])) for r in row.get("approvals_required") or []]
+    slots = [Slot(a.username, a.group) for a in row.get("approvals_given") or () if a.signed_at <= deployed_at]
+    return filled(rules, slots)
 
 
 def quantiles(values: Sequence[float]) -> dict[str, float | int | None]:
@@ -156,7 +139,7 @@ class Tally:
                     self.counts["deployed_with_complete_approvals"] += 1
                 else:
                     self.incomplete.append(row)
-        if row["state"] in ("rejected", "withdrawn"):
+        if row["state"] in (State.REJECTED, State.WITHDRAWN):
             hits.append((row["state"], row["requested_at"]))
         if row.get("approvals_required_source") == register.RULES_FROM_CURRENT_POLICY:
             self.from_current_policy += 1
@@ -190,7 +173,7 @@ def _last_seq(session: Session | None, change_id: int) -> int | None:
 
 @dataclass
 class LogFacts:
-    """What the metrics read from the log itself: refused pushes (by reason) and drift events."""
+    """What the metrics read from the log itself: refused pushes (by reason code) and drift events."""
 
     refused_pushes: int = 0
     refused_refs: int = 0
@@ -203,37 +186,34 @@ class LogFacts:
 
 def log_facts(session: Session, start: str, end: str, repo: str | None = None, batch: int = 2000) -> LogFacts:
     """One streaming pass over the period's ``push.refused``, ``change.sign_refused`` and ``drift.detected``
-    entries."""
+    entries. A refused ref counts under the code of its primary reason (``policy.reasons.primary``);
+    entries logged before reason codes read back with codes (``ledger.legacy``)."""
     facts = LogFacts()
     weeks: dict[str, str] = {}
-    after = 0
-    while True:
-        chunk = session.exec(select(ChangeLog.seq, ChangeLog.ts, ChangeLog.kind, ChangeLog.payload).where(
-            col(ChangeLog.kind).in_([PUSH_REFUSED, SIGN_REFUSED, DRIFT_DETECTED]), col(ChangeLog.ts) >= start,
-            col(ChangeLog.ts) < end, col(ChangeLog.seq) > after).order_by(col(ChangeLog.seq)).limit(batch)).all()
-        for _seq, ts, kind, payload in chunk:
-            p = json.loads(payload)
-            if kind == SIGN_REFUSED:  # a refused signature names its change, not a repo
-                if repo is None or repo in signed_repos(session, p.get("change_id")):
-                    facts.sod_refusals += 1
-                    facts.refused_signatures += 1
-                continue
-            if repo is not None and p.get("repo") != repo:
-                continue
-            if kind == DRIFT_DETECTED:
+    for e in log.of_kinds(session, [PUSH_REFUSED, SIGN_REFUSED, DRIFT_DETECTED], start=start, end=end,
+                          batch=batch):
+        if e.kind == SIGN_REFUSED:  # a refused signature names its change, not a repo
+            refused = SignRefused.from_payload(e.payload)
+            if repo is None or repo in signed_repos(session, refused.change_id):
+                facts.sod_refusals += 1
+                facts.refused_signatures += 1
+            continue
+        if e.kind == DRIFT_DETECTED:
+            if repo is None or DriftDetected.from_payload(e.payload).repo == repo:
                 facts.drift_events += 1
-                continue
-            facts.refused_pushes += 1
-            facts.by_week[iso_week(ts, weeks)] += 1
-            refs = [r for r in p.get("refs") or [] if not r.get("allow")] or [{"reasons": []}]
-            for r in refs:
-                facts.refused_refs += 1
-                reason = refusal_reason(" ".join(r.get("reasons") or []) or "refused")
-                facts.by_reason[reason] += 1
-                facts.sod_refusals += reason == SOD_REASON
-        if len(chunk) < batch:
-            return facts
-        after = chunk[-1][0]
+            continue
+        push = PushRefused.from_payload(e.payload)
+        if repo is not None and push.repo != repo:
+            continue
+        facts.refused_pushes += 1
+        facts.by_week[iso_week(e.ts, weeks)] += 1
+        for r in [r for r in push.refs if not r.allow] or [RefOutcome()]:
+            facts.refused_refs += 1
+            first = primary(r.reasons)
+            code = first.code if first is not None else Code.LEGACY_UNCLASSIFIED
+            facts.by_reason[code] += 1
+            facts.sod_refusals += area(code) == "sod"
+    return facts
 
 
 def signed_repos(session: Session, change_id: object) -> set[str]:
@@ -308,8 +288,6 @@ def compute(services: Services, start: str, end: str, *, repo: str | None = None
         tally.add(row)
     found: list[dict[str, Any]] = []
     if reconcile:
-        from gatekeeper.audit.evidence import reconcile_all
-
         results, notes = reconcile_all(services, session, start, end)
         found = [*(row for r in results for row in r.exceptions(now)), *notes]
     return finish(session, tally, now, found)

@@ -20,7 +20,8 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet.filters import AutoFilter  # type: ignore[import-untyped]
 
-from gatekeeper.audit.register import TIME_COLUMNS, flat, parse_ts
+from gatekeeper.audit.register import TIME_COLUMNS, flat
+from gatekeeper.policy.emergency import parse_ts
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MAX_CELL = 32767  # Excel's limit on characters in a cell

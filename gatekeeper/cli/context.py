@@ -33,7 +33,7 @@ class AppContext:
     @property
     def store(self) -> Store:
         if "store" not in self._cache:
-            from gatekeeper.store.db import open_store
+            from gatekeeper.bootstrap import open_store
 
             self._cache["store"] = open_store(self.config)
         return self._cache["store"]  # type: ignore[no-any-return]

@@ -152,7 +152,6 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     from waitress.server import create_server
 
     from gatekeeper.gitio import install
-    from gatekeeper.ledger.entry import HOOKS_ATTESTED
     from gatekeeper.store import log
     from gatekeeper.web import create_app
 
@@ -169,9 +168,9 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
 
     click.echo(f"1. bare repo {d.bare} with the Gatekeeper hooks")
     install.init_bare(d.bare)
-    payload = install.install(d.bare, REPO, d.config_path, python=sys.executable)
+    attested = install.install(d.bare, REPO, d.config_path, python=sys.executable)
     with app.store.write() as session:
-        log.append(session, HOOKS_ATTESTED, "gatekeeper", payload)
+        log.append(session, attested)
     _git(d.root, "clone", "-q", str(d.bare), str(d.work))
     _git(d.work, "checkout", "-q", "-b", "initial-config")
     _copy_resource(resources.files("gatekeeper").joinpath("demo", "plant"), d.work)

@@ -22,8 +22,8 @@ def keys() -> None:
 @pass_app
 def generate(app: AppContext, output: Path | None) -> int:
     """Create the signing key: PKCS#8 PEM, mode 0600, and its public key beside it."""
+    from gatekeeper.checkpoints.keys import generate_key, public_key_path
     from gatekeeper.ledger.checkpoint import key_id
-    from gatekeeper.store.signing import generate_key, public_key_path
 
     path = output or Path(app.config.service.signing_key)
     if path.exists():

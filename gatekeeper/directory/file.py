@@ -14,8 +14,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from gatekeeper.directory.base import Membership, User, fold
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
+from gatekeeper.policy.people import Membership, User, fold
 
 _hasher = PasswordHasher()
 # Verified against when the user is unknown, so a wrong name costs as long as a wrong password.

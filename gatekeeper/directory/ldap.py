@@ -33,8 +33,9 @@ from ldap3.utils.dn import parse_dn
 
 from gatekeeper.config import DirectoryConfig
 from gatekeeper.directory import ldap_ad
-from gatekeeper.directory.base import Membership, User
+from gatekeeper.directory.ldap_entry import Entry, Search
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable, GatekeeperError
+from gatekeeper.policy.people import Membership, User
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,31 +48,6 @@ PERMANENT_LOCK = "000001010000Z"  # ppolicy's administrative lock: pwdAccountLoc
 GROUP_CLASSES = ("groupOfNames", "groupOfUniqueNames", "posixGroup", "groupOfMembers")
 _OPENLDAP_GROUPS = "(|" + "".join(f"(objectClass={c})" for c in GROUP_CLASSES) + ")"
 _NO_SUCH_USER = "cn=gatekeeper-no-such-user"  # bound as for unknown names, so they cost the same
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A search result: lower-cased attribute names, text values (raw bytes decoded once)."""
-
-    dn: str
-    attrs: Mapping[str, tuple[str, ...]]
-
-    @property
-    def key(self) -> str:  # a server always spells an entry's own DN the same way
-        return self.dn.lower()
-
-    def values(self, name: str) -> tuple[str, ...]:
-        return self.attrs.get(name.lower(), ())
-
-    def first(self, name: str) -> str | None:
-        return next(iter(self.values(name)), None)
-
-    def name(self, attr: str) -> str:
-        """The group name used in rules: ``attr``'s value, else the RDN value."""
-        return self.first(attr) or str(parse_dn(self.dn)[0][1])
-
-
-Search = Callable[..., list[Entry]]  # (base, filter, attributes, *, scope, limit, missing_ok)
 
 
 def _any(terms: Sequence[str]) -> str:

@@ -18,20 +18,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
 
 from ldap3.utils.conv import escape_filter_chars
 
-from gatekeeper.directory.base import Membership, User
+from gatekeeper.directory.ldap_entry import Entry, Search
+from gatekeeper.policy.people import Membership, User
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from gatekeeper.directory.ldap import Entry, Search
-
-    _ToUser = Callable[[Entry], User | None]
-    Via = tuple[str, ...]
+_ToUser = Callable[[Entry], User | None]
+Via = tuple[str, ...]
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from gatekeeper.directory.base import Directory, Membership, User
+from gatekeeper.directory.base import Directory
+from gatekeeper.policy.people import Membership, User
 
 T = TypeVar("T")
 _MISSING = object()

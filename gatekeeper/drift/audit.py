@@ -8,55 +8,43 @@ what an auditor follows up. Both are read from the hash-chained log, each row na
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from gatekeeper.drift import DRIFT_CHECKED, DRIFT_DETECTED, DRIFT_ERROR
-from gatekeeper.store.tables import ChangeLog
+from gatekeeper.ledger.events import (
+    DRIFT_CHECKED,
+    DRIFT_DETECTED,
+    DRIFT_ERROR,
+    DriftChecked,
+    DriftDetected,
+    DriftError,
+)
+from gatekeeper.store import log
 
 DRIFT_COLUMNS = ("ts", "repo", "source", "path", "state", "summary", "log_seq")
 
 
-def _entries(session: Session, kinds: tuple[str, ...], start: str, end: str, batch: int = 1000,
-             newest_first: bool = False, limit: int | None = None) -> Iterator[ChangeLog]:
-    after, before, seen = 0, None, 0
-    while True:
-        q = select(ChangeLog).where(col(ChangeLog.kind).in_(kinds), col(ChangeLog.ts) >= start,
-                                    col(ChangeLog.ts) < end)
-        if newest_first:
-            q = q.where(col(ChangeLog.seq) < before) if before is not None else q
-            q = q.order_by(col(ChangeLog.seq).desc())
-        else:
-            q = q.where(col(ChangeLog.seq) > after).order_by(col(ChangeLog.seq))
-        chunk = session.exec(q.limit(batch)).all()
-        for row in chunk:
-            yield row
-            seen += 1
-            if limit is not None and seen >= limit:
-                return
-        if len(chunk) < batch:
-            return
-        after, before = chunk[-1].seq, chunk[-1].seq
-
-
 def drift_rows(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     """``drift.csv``: every check of the period."""
-    for e in _entries(session, (DRIFT_CHECKED,), start, end):
-        p = json.loads(e.payload)
-        yield {"ts": e.ts, "repo": p.get("repo"), "source": p.get("source"), "path": p.get("path"),
-               "state": p.get("result"), "summary": p.get("summary"), "log_seq": e.seq}
+    for e in log.of_kinds(session, [DRIFT_CHECKED], start=start, end=end):
+        c = DriftChecked.from_payload(e.payload)
+        yield {"ts": e.ts, "repo": c.repo, "source": c.source, "path": c.path, "state": c.result,
+               "summary": c.summary, "log_seq": e.seq}
 
 
 def drift_exceptions(session: Session, start: str, end: str, *, newest_first: bool = False,
                      limit: int | None = None) -> Iterator[dict[str, Any]]:
     """``exceptions.csv`` rows of kind ``drift``: each drift detected and each unreadable source."""
-    for e in _entries(session, (DRIFT_DETECTED, DRIFT_ERROR), start, end, newest_first=newest_first, limit=limit):
-        p = json.loads(e.payload)
-        what = (f"drift detected: {p.get('summary', '')}" if e.kind == DRIFT_DETECTED
-                else f"source cannot be read: {p.get('error', '')}")
-        yield {"kind": "drift", "at": e.ts, "actor": e.actor, "repo": p.get("repo"), "ref": None,
-               "change_id": p.get("matches_change"), "detail": f"{p.get('source')} ({p.get('path')}): {what}",
-               "log_seq": e.seq}
+    for e in log.of_kinds(session, [DRIFT_DETECTED, DRIFT_ERROR], start=start, end=end, newest_first=newest_first,
+                          limit=limit):
+        d: DriftDetected | DriftError
+        if e.kind == DRIFT_DETECTED:
+            d = DriftDetected.from_payload(e.payload)
+            what, change_id = f"drift detected: {d.summary}", d.matches_change
+        else:
+            d = DriftError.from_payload(e.payload)
+            what, change_id = f"source cannot be read: {d.error}", None
+        yield {"kind": "drift", "at": e.ts, "actor": e.actor, "repo": d.repo, "ref": None,
+               "change_id": change_id, "detail": f"{d.source} ({d.path}): {what}", "log_seq": e.seq}

@@ -13,17 +13,22 @@ from typing import Any, Literal
 Severity = Literal["error", "warning"]
 
 
+FORMAT_INVALID = "format.invalid"  # the reason code of a format's validation finding (docs/codes.md)
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One validation result; ``location`` is ``line N`` or a JSON path such as ``$.tags[3].name``."""
+    """One validation result; ``location`` is ``line N`` or a JSON path such as ``$.tags[3].name``;
+    ``code`` is its reason code (SPEC §12: ``format.*``)."""
 
     path: str
     location: str
     severity: Severity
     message: str
+    code: str = FORMAT_INVALID
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "location": self.location, "severity": self.severity,
+        return {"path": self.path, "location": self.location, "severity": self.severity, "code": self.code,
                 "message": self.message}
 
 

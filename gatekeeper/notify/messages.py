@@ -12,12 +12,14 @@ from sqlmodel import Session
 
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.context import Services
-from gatekeeper.policy.sod import describe_missing
+from gatekeeper.notify.events import Snapshot
+from gatekeeper.policy.approvals import APPROVE, describe_missing
+from gatekeeper.policy.notices import Notice
 from gatekeeper.store import changes as q
 from gatekeeper.store.tables import ChangeRequest
 
 DIFF_LINES = 12
-HEADLINES = {
+HEADLINES = {  # by ``policy.notices.Notice``
     "change.waiting": "Change request {id} waits for your signature: {title}",
     "change.approved": "Change request {id} approved: {title}",
     "change.rejected": "Change request {id} rejected: {title}",
@@ -71,47 +73,45 @@ class Message:
         return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>"
 
 
-def compose(services: Services, session: Session, event: str, cr: ChangeRequest | None,
-            payload: dict[str, Any]) -> Message:
-    data: dict[str, Any] = {k: v for k, v in payload.items() if k != "event_ts"}
+def compose(services: Services, session: Session, event: str, cr: ChangeRequest | None, snap: Snapshot) -> Message:
+    data: dict[str, Any] = snap.data()
     url = None
     facts: list[tuple[str, str]] = []
     diff: list[str] = []
     if cr is not None:
         url = services.change_url(cr.id or 0)
         data.update({"change_id": cr.id, "url": url, "repo": cr.repo, "target": cr.target, "title": cr.title,
-                     "state": payload.get("state") or cr.state, "financial": cr.financial, "ticket": cr.ticket,
+                     "state": snap.state or cr.state, "financial": cr.financial, "ticket": cr.ticket,
                      "ticket_state": cr.ticket_state, "requested_by": cr.requested_by,
                      "categories": q.loads(cr.categories)})
         facts += [("Change request", f"{cr.id} ({data['state']})"), ("Repository", f"{cr.repo} → {cr.target}"),
                   ("Requested by", cr.requested_by), ("Financial", "yes" if cr.financial else "no")]
         if cr.ticket:
             facts.append(("Ticket", cr.ticket + (f" ({cr.ticket_state})" if cr.ticket_state else "")))
-        if event in ("change.waiting", "emergency.opened", "retro.due", "retro.overdue"):
+        if event in (Notice.WAITING, Notice.EMERGENCY_OPENED, Notice.RETRO_DUE, Notice.RETRO_OVERDUE):
             review = rv.review(services, session, cr)
             if review.missing:
                 facts.append(("Still needed", describe_missing(review.missing)))
                 data["approvals_missing"] = [{"group": g, "count": n} for g, n in review.missing]
             diff = _diff_summary(session, cr)
-        if cr.emergency_deadline and event in ("emergency.opened", "retro.due", "retro.overdue"):
+        if cr.emergency_deadline and event in (Notice.EMERGENCY_OPENED, Notice.RETRO_DUE, Notice.RETRO_OVERDUE):
             facts.append(("Retrospective approval due", cr.emergency_deadline))
             data["deadline"] = cr.emergency_deadline
-        if event in ("change.approved", "change.rejected") and payload.get("signer"):
-            facts.append(("Signed by", f"{payload.get('signer')} ({payload.get('meaning') or ''})"))
-            if payload.get("comment"):
-                facts.append(("Comment", str(payload["comment"])))
-        if event == "change.deployed" and payload.get("new"):
-            facts.append(("Commit", str(payload["new"])))
+        if event in (Notice.APPROVED, Notice.REJECTED) and snap.signer:
+            facts.append(("Signed by", f"{snap.signer} ({snap.meaning or ''})"))
+            if snap.comment:
+                facts.append(("Comment", snap.comment))
+        if event == Notice.DEPLOYED and snap.new:
+            facts.append(("Commit", snap.new))
     else:
-        if payload.get("repo"):
-            facts.append(("Repository", str(payload["repo"])))
-        if payload.get("pusher"):
-            facts.append(("Pushed by", str(payload["pusher"])))
-        for ref in payload.get("refs") or []:
-            for reason in (ref.get("reasons") or [])[:5]:
-                diff.append(str(reason))
-        if payload.get("summary"):
-            diff.append(str(payload["summary"]))
+        if snap.repo:
+            facts.append(("Repository", snap.repo))
+        if snap.pusher:
+            facts.append(("Pushed by", snap.pusher))
+        for ref in snap.refs or ():
+            diff.extend(r.message for r in ref.reasons[:5])
+        if snap.summary:
+            diff.append(snap.summary)
         data.setdefault("url", None)
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
            "repo": data.get("repo") or ""}
@@ -134,13 +134,13 @@ def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:
     return out
 
 
-def work_note(services: Services, session: Session, cr: ChangeRequest, payload: dict[str, Any]) -> str:
+def work_note(services: Services, session: Session, cr: ChangeRequest, snap: Snapshot) -> str:
     """The ITSM work note on deployment: the CR link, the commit and the approvals."""
-    approvals = [a for a in q.approvals(session, cr.id or 0) if a.decision == "approve"]
+    approvals = [a for a in q.approvals(session, cr.id or 0) if a.decision == APPROVE]
     lines = [f"Gatekeeper: change request {cr.id} was deployed to {cr.repo} {cr.target}.",
              f"Change request: {services.change_url(cr.id or 0)}",
-             f"Commit: {payload.get('new') or cr.deployed_commit or ''}",
-             f"Deployed by: {cr.deployed_by or payload.get('pusher') or ''} at {cr.deployed_at or ''}",
+             f"Commit: {snap.new or cr.deployed_commit or ''}",
+             f"Deployed by: {cr.deployed_by or snap.pusher or ''} at {cr.deployed_at or ''}",
              "Approvals:"]
     lines.extend(f"- {a.name} ({a.username}), {a.group}, \"{a.meaning}\", {a.signed_at}" for a in approvals)
     if not approvals:

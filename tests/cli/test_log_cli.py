@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.cli import main
+from gatekeeper.ledger import events as ev
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
 from tests.support.plant import Plant
@@ -26,7 +27,7 @@ def logged(plant: Plant, capsys: pytest.CaptureFixture[str]) -> Plant:
     store = Store(plant.database)
     for i in range(30):
         with store.write() as s:
-            log.append(s, "change.opened", "alice", {"change_id": i, "title": f"Rezept {i}"})
+            log.append(s, ev.ChangeOpened(change_id=i, title=f"Rezept {i}"), "alice")
     store.dispose()
     assert run(plant, "log", "checkpoint", "-o", str(plant.dir / "cp.json")) == 0
     assert run(plant, "log", "export", "-o", str(plant.dir / "log.jsonl")) == 0

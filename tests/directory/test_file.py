@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from gatekeeper.directory.base import Membership
 from gatekeeper.directory.file import FileDirectory
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
+from gatekeeper.policy.people import Membership
 
 _fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # same verify path, cheap to compute
 GENERIC = r"^invalid username or password$"

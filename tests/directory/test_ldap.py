@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.directory.base import Membership
 from gatekeeper.directory.ldap import LdapDirectory
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
+from gatekeeper.policy.people import Membership
 from tests.support.slapd import (
     DECOY_DN,
     LOCKED_UID,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,12 @@ def test_fsck_objects_is_set_and_attested(plant: Plant, tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "--bare", str(bare))
     attested = install.install(bare, "plant-a-ot", plant.config)
     assert git(bare, "config", "receive.fsckObjects") == "true"
-    assert attested["git_config"]["receive.fsckObjects"] == "true"
+    assert attested.git_config["receive.fsckObjects"] == "true"
     assert install.drift(bare, "plant-a-ot", attested) == []
     git(bare, "config", "receive.fsckObjects", "false")
     assert install.drift(bare, "plant-a-ot", attested) == [
         "git config receive.fsckObjects: 'false', attested 'true'"]
-    older = {**attested, "git_config": {"receive.advertisePushOptions": "true"}}  # attested before the setting
+    older = replace(attested, git_config={"receive.advertisePushOptions": "true"})  # attested before the setting
     assert install.drift(bare, "plant-a-ot", older) == [
         "git config receive.fsckObjects: 'false', install-hooks sets 'true'"]
 
@@ -87,8 +88,8 @@ def test_layout_attestation_and_drift(plant: Plant, tmp_path: Path, layout: str,
         (bare / "hooks" / hook).write_text("#!/bin/sh\n# dispatcher\n")
         (bare / "hooks" / hook).chmod(0o755)
     payload = install.install(bare, "plant-a-ot", plant.config, layout=layout)
-    assert payload["layout"] == layout and ours in payload["files"]
-    assert ("hooks/pre-receive" in payload["files"]) == (layout == "gitea")  # the dispatcher is attested
+    assert payload.layout == layout and ours in payload.files
+    assert ("hooks/pre-receive" in payload.files) == (layout == "gitea")  # the dispatcher is attested
     assert install.drift(bare, "plant-a-ot", payload) == []
     (bare / ours).write_text("#!/bin/sh\nexit 0\n")
     assert [d.split(":")[0] for d in install.drift(bare, "plant-a-ot", payload)] == [ours]

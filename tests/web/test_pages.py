@@ -338,10 +338,11 @@ def test_api_is_exempt_from_csrf(csrf_client: FlaskClient, seed: Seed) -> None:
 
 # -- audit and log ---------------------------------------------------------------------------------------
 def test_audit_page_and_register_downloads(client: FlaskClient, seed: Seed, app: Flask, plant: Plant) -> None:
-    from gatekeeper.store.signing import load_private_key
+    from gatekeeper.checkpoints.keys import load_private_key
+    from gatekeeper.checkpoints.sign import make_checkpoint
 
     store = app.extensions["gatekeeper"].store
-    cp = log.make_checkpoint(store, load_private_key(plant.dir / "signing-key.pem"))
+    cp = make_checkpoint(store, load_private_key(plant.dir / "signing-key.pem"))
     login(client, "dave")
     html = text(client.get(f"/audit?{PERIOD}&verify=1"))
     for fragment in ["Change log status", f"seq {cp.seq}, ", cp.hash, "log intact", "1 in the log verified",

@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from gatekeeper.directory.base import User
 from gatekeeper.errors import AuthError, GatekeeperError, ServiceUnavailable
+from gatekeeper.policy.people import User
 from gatekeeper.store import sessions as web_sessions
-from gatekeeper.web import services
 from gatekeeper.web.auth import check_password, rate_limit, require_role, roles_of
+from gatekeeper.web.context import services
 from gatekeeper.web.forms import LoginForm, LogoutForm, RevokeForm
 
 bp = Blueprint("pages_auth", __name__)

@@ -19,23 +19,23 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions import views
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest
-from gatekeeper.directory.base import User
 from gatekeeper.errors import AuthError, GatekeeperError, InputError
 from gatekeeper.policy import sod
+from gatekeeper.policy.people import User
+from gatekeeper.policy.review import Review
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store.tables import ChangeLog, ChangeRequest
-from gatekeeper.web import services
 from gatekeeper.web.auth import check_password
+from gatekeeper.web.context import services
 from gatekeeper.web.forms import SignForm, WithdrawForm
 from gatekeeper.web.pages.audit import describe
-from gatekeeper.web.pages.auth import current_roles, current_user, failure_text, login_required
+from gatekeeper.web.pages.auth import current_user, failure_text, login_required
 
 bp = Blueprint("pages_changes", __name__)
 
 PER_PAGE = 50
 PANEL_LIMIT = 60
-WITHDRAWABLE = (State.PENDING, State.APPROVED, State.REJECTED)
 NOT_RECORDED = "the signature was not recorded: "
 
 
@@ -51,7 +51,7 @@ class Signer:
     reject: sod.SignerCheck
 
 
-def check(svc: Services, session: Session, cr: ChangeRequest, user: User, review: rv.Review) -> Signer:
+def check(svc: Services, session: Session, cr: ChangeRequest, user: User, review: Review) -> Signer:
     """``signing_blockers`` for one person: the same answer the signature action (and the 403) gives."""
     verdict = rv.signing(svc, session, cr, user, review)
     rule_groups = {r.group for r in review.rules}
@@ -59,7 +59,7 @@ def check(svc: Services, session: Session, cr: ChangeRequest, user: User, review
     return Signer(user.username, user.name, tuple(sorted(groups)), verdict.approve, verdict.reject)
 
 
-def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: rv.Review
+def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: Review
           ) -> tuple[list[Signer], bool]:
     """Me first, then every member of an approving group and everyone who took part."""
     users: dict[str, User] = {me.username: me}
@@ -139,7 +139,7 @@ def render_change(change_id: int, form: SignForm | None = None, problem: str | N
         form.printed_name.data = me.name
         form.meaning.choices = [(m, m) for m in data["meanings"]]
     withdraw = None
-    if cr.state in WITHDRAWABLE and (cr.requested_by == me.username or "admins" in current_roles()):
+    if actions.withdrawal_refused(svc, cr, me) is None:  # the withdrawal's own answer
         withdraw = WithdrawForm(formdata=None)
     return render_template(
         "changes/show.html", cr=data, form=form, problem=problem, signers=signers, truncated=truncated,
@@ -200,8 +200,7 @@ def withdraw(change_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400, "the withdrawal form was incomplete")
     try:
-        actions.withdraw(services(), change_id, me, is_admin="admins" in current_roles(),
-                         reason=(form.reason.data or "").strip())
+        actions.withdraw(services(), change_id, me, reason=(form.reason.data or "").strip())
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise

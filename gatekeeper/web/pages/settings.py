@@ -11,7 +11,7 @@ from wtforms import RadioField, SubmitField  # type: ignore[import-untyped]
 
 from gatekeeper.store import log
 from gatekeeper.store.tables import NotifyPref
-from gatekeeper.web import services
+from gatekeeper.web.context import services
 from gatekeeper.web.pages.auth import current_user, login_required
 
 bp = Blueprint("pages_settings", __name__)

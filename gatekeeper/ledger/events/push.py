@@ -1,8 +1,4 @@
-"""Typed log events: one frozen dataclass per log kind of the push and deployment record (SPEC §8, §11).
-
-Writers build an event and log ``event.to_payload()`` under ``event.KIND``; readers call
-``Event.from_payload(payload)`` instead of reading keys by string, so a renamed field fails in one
-place. Payloads logged before a field existed read back with its default. Pure: no I/O.
+"""Log kinds of the push and deployment record (SPEC §7, §8, §11).
 
 Kinds and what they mean to an auditor (README, "The change log"):
 - ``deploy.intent``: the gate allowed one protected ref update, before git moved the ref; it names
@@ -19,8 +15,10 @@ Kinds and what they mean to an auditor (README, "The change log"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Self
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from gatekeeper.ledger.events.base import Event, Reason, Record
 
 DEPLOY_INTENT = "deploy.intent"
 DEPLOY_VOIDED = "deploy.voided"
@@ -30,40 +28,8 @@ PUSH_ALLOWED = "push.allowed"
 PUSH_REFUSED = "push.refused"
 
 
-def _plain(value: Any) -> Any:
-    """Tuples → lists, nested events → payloads: what canonical JSON stores."""
-    if isinstance(value, Event):
-        return value.to_payload()
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
 @dataclass(frozen=True)
-class Event:
-    """Base: ``to_payload``/``from_payload`` over the dataclass fields."""
-
-    KIND: ClassVar[str] = ""
-
-    def to_payload(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        kw = {f.name: _frozen(payload[f.name]) for f in fields(cls) if f.name in payload}
-        return cls(**kw)
-
-
-@dataclass(frozen=True)
-class CountedChange(Event):
+class CountedChange(Record):
     """One CR a protected update deploys, as the gate checked it (issue 11 item 1)."""
 
     change_id: int = 0
@@ -76,7 +42,7 @@ class CountedChange(Event):
 
 
 @dataclass(frozen=True)
-class EmergencyGrant(Event):
+class EmergencyGrant(Record):
     """The emergency decision, taken once by the gate (issue 11 item 6)."""
 
     reason: str = ""
@@ -97,14 +63,7 @@ class DeployIntent(Event):
     unapproved_ok: tuple[str, ...] = ()
     emergency: EmergencyGrant | None = None
     messages: tuple[str, ...] = ()
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        base = super().from_payload(payload)
-        em = payload.get("emergency")
-        return cls(**{**{f.name: getattr(base, f.name) for f in fields(base)},
-                      "changes": tuple(CountedChange.from_payload(c) for c in payload.get("changes") or ()),
-                      "emergency": EmergencyGrant.from_payload(em) if isinstance(em, Mapping) else None})
+    reasons: tuple[Reason, ...] = ()  # the messages with their codes (SPEC §12); empty in intents logged before
 
 
 @dataclass(frozen=True)
@@ -136,7 +95,7 @@ class ChangeDeployed(Event):
     commits: tuple[str, ...] = ()
     state: str | None = None
     allowed_by_gate: bool = True
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
     intent_id: int | None = None
     intent_seq: int | None = None
     settled_by: str = "post-receive"
@@ -163,7 +122,7 @@ class EmergencyDeployed(Event):
 
 
 @dataclass(frozen=True)
-class RefOutcome(Event):
+class RefOutcome(Record):
     """One protected ref of a push in ``push.allowed`` / ``push.refused``."""
 
     ref: str = ""
@@ -172,7 +131,7 @@ class RefOutcome(Event):
     allow: bool = False
     deploys: tuple[int, ...] = ()
     unapproved_ok: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
     approvals: Mapping[str, Any] = field(default_factory=dict)   # str(change_id) -> counted approvals
     intent_id: int | None = None
 
@@ -184,12 +143,6 @@ class _PushEvent(Event):
     push_options: tuple[str, ...] = ()
     emergency: str | None = None
     refs: tuple[RefOutcome, ...] = ()
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        base = super().from_payload(payload)
-        return cls(**{**{f.name: getattr(base, f.name) for f in fields(base)},
-                      "refs": tuple(RefOutcome.from_payload(r) for r in payload.get("refs") or ())})
 
 
 @dataclass(frozen=True)
@@ -203,13 +156,3 @@ class PushRefused(_PushEvent):
     KIND: ClassVar[str] = PUSH_REFUSED
     spooled: bool = False            # refused by the hook while the service was unreachable
     refused_at: str | None = None    # when the hook refused it (spooled refusals are logged later)
-
-
-BY_KIND: dict[str, type[Event]] = {cls.KIND: cls for cls in (
-    DeployIntent, DeployVoided, ChangeDeployed, EmergencyDeployed, PushAllowed, PushRefused)}
-
-
-def parse(kind: str, payload: Mapping[str, Any]) -> Event | None:
-    """The typed event of a log entry, or None for kinds this module does not type."""
-    cls = BY_KIND.get(kind)
-    return cls.from_payload(payload) if cls is not None else None
