@@ -21,8 +21,10 @@ import subprocess
 import sys
 from dataclasses import replace
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
+import gatekeeper
 from gatekeeper.errors import InputError
 from gatekeeper.ledger.events import HooksAttested
 
@@ -43,9 +45,17 @@ def hook_files(layout: str) -> dict[str, str]:
     return {h: f"hooks/{h}" for h in HOOKS}
 
 
+def shim_dir() -> Traversable:
+    """Where the hook shims are: ``gatekeeper/shims/`` in an installed package (``setup.py`` maps the
+    top-level ``hooks/`` there), the checkout's own ``hooks/`` when running from source (an editable
+    install). One source either way."""
+    installed = resources.files("gatekeeper").joinpath("shims")
+    return installed if installed.is_dir() else Path(gatekeeper.__file__).resolve().parents[1] / "hooks"
+
+
 def _shim(name: str, values: dict[str, str]) -> bytes:
     """The hook template with its ``@KEY@`` placeholders filled in, shell-quoted."""
-    text = resources.files("gatekeeper.gitio").joinpath("shims", name).read_text(encoding="utf-8")
+    text = shim_dir().joinpath(name).read_text(encoding="utf-8")
     for key, value in values.items():
         text = text.replace(f"@{key}@", shlex.quote(value))
     return text.encode("utf-8")
@@ -92,7 +102,6 @@ def install(repo: Path, name: str, config_path: Path, python: str | None = None,
         raise InputError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
     import json
 
-    import gatekeeper
     from gatekeeper.config import load
     from gatekeeper.gitio.hookconfig import view
 

@@ -93,3 +93,37 @@ def test_layout_attestation_and_drift(plant: Plant, tmp_path: Path, layout: str,
     assert install.drift(bare, "plant-a-ot", payload) == []
     (bare / ours).write_text("#!/bin/sh\nexit 0\n")
     assert [d.split(":")[0] for d in install.drift(bare, "plant-a-ot", payload)] == [ours]
+
+
+def test_an_installed_package_carries_the_shims_from_the_top_level_hooks_folder(tmp_path: Path) -> None:
+    """``hooks/`` is the shims' one source; a non-editable install has them as ``gatekeeper/shims/`` and
+    install-hooks finds them there (setup.py's package_dir mapping), byte for byte."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).parents[2]
+    src = tmp_path / "src"  # a clean copy: building in the checkout would leave build/ and *.egg-info there
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(root / name, src / name)
+    for folder in ("gatekeeper", "hooks"):
+        shutil.copytree(root / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                           "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = (tmp_path / "dist").glob("gatekeeper-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        assert {"gatekeeper/shims/pre-receive", "gatekeeper/shims/post-receive"} <= names
+        assert not any(n.startswith("hooks/") for n in names)  # no top-level package named hooks
+        zf.extractall(tmp_path / "site")  # a pure-Python wheel: installed is unpacked
+    probe = ("import sys; from gatekeeper.gitio.install import shim_dir; d = shim_dir(); "
+             "print(d); sys.stdout.write(d.joinpath('pre-receive').read_text())")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    where, _, text = out.stdout.partition("\n")
+    assert where == str(tmp_path / "site" / "gatekeeper" / "shims")
+    assert text == (root / "hooks" / "pre-receive").read_text()

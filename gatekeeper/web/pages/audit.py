@@ -230,14 +230,11 @@ def summary(event: events.Event, actor: str) -> str:
         return f"policy loaded: {event.path} (sha256 {event.sha256[:12]})"
     if isinstance(event, events.LogCheckpoint):
         return f"signed checkpoint of seq {event.seq} (key {event.key_id})"
-    if isinstance(event, events.DriftChecked):
-        return f"{event.KIND}: {event.source} ({event.repo}:{event.path}) {event.result} {event.summary}"
-    if isinstance(event, events.DriftDetected):
-        return f"{event.KIND}: {event.source} ({event.repo}:{event.path})  {event.summary}"
-    if isinstance(event, events.DriftCleared):
-        return f"{event.KIND}: {event.source} ({event.repo}:{event.path})  {event.previous}"
-    if isinstance(event, events.DriftError):
-        return f"{event.KIND}: {event.source} ({event.repo}:{event.path})  {event.error}"
+    if isinstance(event, events.DriftChecked | events.DriftDetected | events.DriftCleared | events.DriftError):
+        result = event.result if isinstance(event, events.DriftChecked) else ""
+        detail = (event.error if isinstance(event, events.DriftError) else
+                  event.previous if isinstance(event, events.DriftCleared) else event.summary)
+        return f"{event.KIND}: {event.source} ({event.repo}:{event.path}) {result} {detail}"
     return event.KIND
 
 
