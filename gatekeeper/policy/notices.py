@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from gatekeeper.ledger import events as ev
-from gatekeeper.ledger.events import Event
-from gatekeeper.policy.states import State
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the policy file's loader needs only the names (and so does the hook when the policy changed)
+    from gatekeeper.ledger.events import Event
 
 
 class Notice(StrEnum):
@@ -34,6 +34,9 @@ MANDATORY = frozenset({Notice.EMERGENCY_OPENED, Notice.RETRO_DUE, Notice.RETRO_O
 def for_event(event: Event) -> list[Notice]:
     """The notification events a log entry stands for (``[]`` for most kinds: ``notify.*`` entries are
     never told, so logging a delivery enqueues nothing)."""
+    from gatekeeper.ledger import events as ev
+    from gatekeeper.policy.states import State
+
     if isinstance(event, ev.ChangeOpened | ev.ChangeRevised):
         return [Notice.WAITING] if event.state == State.PENDING else []
     if isinstance(event, ev.ChangeApproved):

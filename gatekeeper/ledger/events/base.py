@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self, get_args, get_origin, get_type_hints
 from gatekeeper.ledger import legacy
 
 _OMIT = "gatekeeper.omit_default"
+_SCALARS = frozenset({str, int, float, bool})
 
 
 def omitted_when_default(default: Any = None) -> Any:
@@ -26,6 +27,8 @@ def omitted_when_default(default: Any = None) -> Any:
 
 def _plain(value: Any) -> Any:
     """Tuples → lists, nested records → payloads: what canonical JSON stores."""
+    if value is None or type(value) in _SCALARS:
+        return value
     if isinstance(value, Record):
         return value.to_payload()
     if isinstance(value, tuple | list):
@@ -57,11 +60,11 @@ class Record:
 
     def to_payload(self) -> dict[str, Any]:
         out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.metadata.get(_OMIT) and value == f.default:
+        for name, omit, default in _layout(type(self)):
+            value = getattr(self, name)
+            if omit and value == default:
                 continue
-            out[f.name] = _plain(value)
+            out[name] = _plain(value)
         return out
 
     @classmethod
@@ -79,6 +82,18 @@ class Record:
     def coerce(cls, value: Any) -> Self:
         """A nested value of a payload as this record."""
         return cls.from_payload(value)
+
+
+def _layout(cls: type[Record]) -> tuple[tuple[str, bool, Any], ...]:
+    """``(name, omitted when default, default)`` per field, worked out once per class (payloads of
+    thousands of files are written on the push path)."""
+    cached = _LAYOUTS.get(cls)
+    if cached is None:
+        cached = _LAYOUTS[cls] = tuple((f.name, bool(f.metadata.get(_OMIT)), f.default) for f in fields(cls))
+    return cached
+
+
+_LAYOUTS: dict[type, tuple[tuple[str, bool, Any], ...]] = {}
 
 
 def _hints(cls: type[Record]) -> dict[str, Any]:
