@@ -102,7 +102,7 @@ def test_approver_signs_with_password(sign_in: object, live: Service, seed: Seed
     record = page.locator("#signatures tbody tr").first
     expect(record).to_contain_text("Carol Lead")
     expect(record).to_contain_text("Approved for production")
-    expect(record).to_contain_text(" UTC")
+    expect(record).to_contain_text("+00:00")
     expect(page.locator("#timeline")).to_contain_text("change.approved")
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert live.get(f"/api/v1/changes/{seed.pending}", "dave").json()["state"] == "approved"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions import changes as actions
@@ -36,7 +37,10 @@ bp = Blueprint("pages_changes", __name__)
 PER_PAGE = 50
 PANEL_LIMIT = 60
 WITHDRAWABLE = (State.PENDING, State.APPROVED, State.REJECTED)
-NOT_RECORDED = "the signature was not recorded: "
+
+
+def not_recorded(reason: str) -> str:
+    return _("the signature was not recorded: %(reason)s", reason=reason)
 
 
 # -- who may sign ------------------------------------------------------------------------------------
@@ -168,15 +172,15 @@ def sign(change_id: int) -> Any:
     form = SignForm()
     form.meaning.choices = [(m, m) for m in meanings]
     if not form.validate_on_submit():
-        return render_change(change_id, form, "the signature was not recorded: see the form", 400)
+        return render_change(change_id, form, _("the signature was not recorded: see the form"), 400)
     try:
         signer = check_password(me.username, form.password.data or "")
     except AuthError as exc:
-        form.password.errors = [failure_text(exc, "wrong password")]
-        return render_change(change_id, form, failure_text(exc, "wrong password") + ": the signature was not recorded",
-                             401)
+        form.password.errors = [failure_text(exc, _("wrong password"))]
+        return render_change(change_id, form, _("%(reason)s: the signature was not recorded",
+                                                reason=failure_text(exc, _("wrong password"))), 401)
     except GatekeeperError as exc:  # lockout or directory down
-        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
+        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
     decision = form.decision or "approve"
     req = SignRequest(decision=decision, meaning=form.meaning.data or "", comment=form.comment.data or "")
     try:
@@ -184,10 +188,15 @@ def sign(change_id: int) -> Any:
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
-    verb = "approved" if decision == "approve" else "rejected"
+        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
     meaning = req.meaning or meanings[0]
-    flash(f"Signature recorded: {signer.name} {verb} change request {change_id} — “{meaning}”.", "success")
+    if decision == "approve":
+        done = _("Signature recorded: %(name)s approved change request %(id)s — “%(meaning)s”.",
+                 name=signer.name, id=change_id, meaning=meaning)
+    else:
+        done = _("Signature recorded: %(name)s rejected change request %(id)s — “%(meaning)s”.",
+                 name=signer.name, id=change_id, meaning=meaning)
+    flash(done, "success")
     return redirect(url_for("pages_changes.show", change_id=change_id, _anchor="signatures"), 303)
 
 
@@ -198,13 +207,13 @@ def withdraw(change_id: int) -> Any:
     assert me is not None
     form = WithdrawForm()
     if not form.validate_on_submit():
-        abort(400, "the withdrawal form was incomplete")
+        abort(400, _("The withdrawal form was incomplete."))
     try:
         actions.withdraw(services(), change_id, me, is_admin="admins" in current_roles(),
                          reason=(form.reason.data or "").strip())
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        return render_change(change_id, None, f"not withdrawn: {exc.message}", exc.http_status)
-    flash(f"Change request {change_id} withdrawn.", "success")
+        return render_change(change_id, None, _("not withdrawn: %(reason)s", reason=exc.message), exc.http_status)
+    flash(_("Change request %(id)s withdrawn.", id=change_id), "success")
     return redirect(url_for("pages_changes.show", change_id=change_id), 303)
