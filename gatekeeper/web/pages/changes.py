@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions import changes as actions
@@ -40,7 +41,7 @@ WITHDRAWABLE = (State.PENDING, State.APPROVED, State.REJECTED)
 
 
 def not_recorded(reason: str) -> str:
-    return _("the signature was not recorded: %(reason)s", reason=reason)
+    return str(_("the signature was not recorded: %(reason)s", reason=reason))
 
 
 # -- who may sign ------------------------------------------------------------------------------------
@@ -68,7 +69,7 @@ def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: 
     """Me first, then every member of an approving group and everyone who took part."""
     users: dict[str, User] = {me.username: me}
     for rule in review.rules:
-        for member, _ in svc.directory.group_members(rule.group):
+        for member, _via in svc.directory.group_members(rule.group):
             users.setdefault(member.username, member)
     involved = {p.username for p in review.people if p.username} | set(review.emails.values())
     for name in sorted(involved):
@@ -84,11 +85,16 @@ def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: 
 def index() -> Any:
     svc = services()
     args = request.args
-    problem = None
+    problem: str | None = None
+    status = 0
     state = args.get("state") or None
     financial = {"yes": True, "no": False}.get(args.get("financial", ""))
-    page = args.get("page", "1")
-    page_no = int(page) if page.isdigit() and 0 < int(page) <= 10**9 else 1
+    page = args.get("page", "1").strip() or "1"
+    page_no = 1
+    if page.isdigit() and 0 < int(page) <= 10**9:
+        page_no = int(page)
+    else:
+        problem = _("“%(page)s” is not a page number: use a whole number from 1.", page=page[:20])
     since = until = None
     try:
         if state and state not in {s.value for s in State}:
@@ -99,18 +105,28 @@ def index() -> Any:
             since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
     except InputError as exc:
         problem, state, since, until = exc.message, None, None, None
-    with svc.store.read() as s:
-        rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
-                                category=args.get("category") or None, financial=financial, since=since,
-                                until=until, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
-        items = [views.summary(svc, cr) for cr in rows]
+
+    def listing(number: int) -> tuple[list[dict[str, Any]], int]:
+        with svc.store.read() as s:
+            rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
+                                    category=args.get("category") or None, financial=financial, since=since,
+                                    until=until, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
+            return [views.summary(svc, cr) for cr in rows], total
+
+    items, total = listing(page_no)
     filters = {k: v for k, v in args.items() if k != "page" and v}
     pages = max(1, -(-total // PER_PAGE))
+    if page_no > pages and problem is None:  # ?page=999: say so in words, and show the last page there is
+        problem = ngettext("There is no page %(page)s: the list has %(num)s page. Showing it.",
+                           "There is no page %(page)s: the list has %(num)s pages. Showing the last one.",
+                           pages, page=page_no)
+        page_no, status = pages, 404
+        items, total = listing(page_no)
     return render_template("changes/list.html", items=items, total=total, page=page_no, pages=pages,
                            filters=filters, states=[s.value for s in State],
                            repos=[r.name for r in svc.config.repos],
                            categories=[c.name for c in svc.config.categories], problem=problem), \
-        400 if problem else 200
+        status if problem and status else (400 if problem else 200)
 
 
 @bp.get("/changes/<int:change_id>")
