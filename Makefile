@@ -35,7 +35,7 @@ lint: $(STAMP)
 # Catalogues (SPEC §12): extract the strings, merge them into en/nl/de, check they compile. The .po
 # files are the source (committed); the service compiles them in memory, so no .mo is committed.
 TRANSLATIONS := gatekeeper/web/translations
-BABEL_KEYWORDS := -k _l -k translate:2 -k translate_n:2,3
+BABEL_KEYWORDS := -k _l -k N_ -k translate:2 -k translate_n:2,3
 translations: translations-update translations-compile
 
 translations-extract: $(STAMP)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.messages.mofile import write_mo
@@ -41,6 +42,11 @@ def translations(lang: str) -> NullTranslations:
     write_mo(buf, catalog, use_fuzzy=False)
     buf.seek(0)
     return Translations(fp=buf, domain=DOMAIN)
+
+
+def N_(text: str) -> str:
+    """Marks a msgid where the text is defined and translated later (gettext_noop): pybabel finds it."""
+    return text
 
 
 def translate(lang: str, text: str, **values: object) -> str:
@@ -98,3 +104,18 @@ def local_time(ts: object, tz: ZoneInfo, *, seconds: bool = True) -> str:
     offset = local.strftime("%z")
     offset = f"{offset[:3]}:{offset[3:]}" if offset else "+00:00"
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " " + offset
+
+
+def user_preferences(session: Any, username: str) -> tuple[str | None, str | None]:
+    """A user's chosen ``(language, time zone)`` from the ``setting`` table; None where they chose nothing."""
+    from gatekeeper.store.tables import Setting
+
+    lang = session.get(Setting, f"lang:{username}")
+    tz = session.get(Setting, f"tz:{username}")
+    return (lang.value if lang else None), (tz.value if tz else None)
+
+
+def language_of(session: Any, username: str | None, offered: Iterable[str], default: str) -> str:
+    """The language a mail or hook message to ``username`` is written in: their setting, else ``default``."""
+    chosen = user_preferences(session, username)[0] if username else None
+    return chosen if chosen in set(offered) else default

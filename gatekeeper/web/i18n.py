@@ -30,11 +30,7 @@ class PoDomain(Domain):  # type: ignore[misc]
         return i18n.translations(language())
 
 
-def preferences(session: Session, username: str) -> tuple[str | None, str | None]:
-    """A user's chosen ``(language, time zone)``; None where they chose nothing."""
-    lang = session.get(Setting, f"lang:{username}")
-    tz = session.get(Setting, f"tz:{username}")
-    return (lang.value if lang else None), (tz.value if tz else None)
+preferences = i18n.user_preferences
 
 
 def save_preferences(session: Session, username: str, lang: str, tz: str) -> None:

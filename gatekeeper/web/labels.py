@@ -46,4 +46,6 @@ def status_title(status: int) -> str:
 def period_label(start: str | None, end: str | None) -> str:
     """The one way pages and the report write a period: ``2026-05-01 – 2026-05-31`` (UTC days, both
     included); an open end says so."""
-    return f"{start or _('the beginning')} – {end or _('now')}"
+    first = start or _("the beginning")
+    last = end or _("now")
+    return f"{first} – {last}"
