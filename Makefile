@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint venv system-deps clean translations translations-extract translations-update translations-compile
+.PHONY: demo test bench lint venv system-deps clean screens translations translations-extract translations-update translations-compile
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,6 +53,11 @@ translations-compile: $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d $(TRANSLATIONS) -o /dev/null -l en -i $(TRANSLATIONS)/en/LC_MESSAGES/messages.po
 	$(VENV)/bin/pybabel compile --statistics -d $(TRANSLATIONS) -o /dev/null -l nl -i $(TRANSLATIONS)/nl/LC_MESSAGES/messages.po
 	$(VENV)/bin/pybabel compile --statistics -d $(TRANSLATIONS) -o /dev/null -l de -i $(TRANSLATIONS)/de/LC_MESSAGES/messages.po
+
+# The README's screenshots (docs/screens/*.png), from the demo data at 390 and 1280 px.
+screens: $(STAMP)
+	$(PY) -m pip install -q pillow
+	$(PY) scripts/screens.py
 
 clean:
 	rm -rf $(VENV) demo-data var .pytest_cache
