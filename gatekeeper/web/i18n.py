@@ -8,10 +8,11 @@ read once per request; mails and the hook's messages use the same ``preferences(
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from babel.support import NullTranslations
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, Domain
 from markupsafe import Markup, escape
 from sqlmodel import Session
@@ -47,11 +48,13 @@ def _mine() -> tuple[str | None, str | None]:
         from gatekeeper.web import services
 
         user = g.get("user")
-        if user is None:
-            g.gk_prefs = (None, None)
-        else:
-            with services().store.read() as s:
-                g.gk_prefs = preferences(s, user.username)
+        g.gk_prefs = (None, None)
+        if user is not None:
+            try:
+                with services().store.read() as s:
+                    g.gk_prefs = preferences(s, user.username)
+            except Exception:  # the database is down: the error page still renders, in the defaults
+                logging.getLogger("gatekeeper.web").warning("language settings unreadable; using the defaults")
     prefs: tuple[str | None, str | None] = g.gk_prefs
     return prefs
 
@@ -60,6 +63,8 @@ def language() -> str:
     from gatekeeper.web import services
 
     cfg = services().config.service
+    if not has_request_context():
+        return cfg.default_language
     chosen, _ = _mine()
     if chosen in cfg.languages:
         return chosen
