@@ -122,3 +122,25 @@ def test_bad_query_input_is_answered_in_words(client: FlaskClient, app: Flask, s
     assert resp.status_code == 400 and "is not a page number" in resp.get_data(as_text=True)
     resp = client.get("/audit?from=2026-13-01")
     assert resp.status_code == 400 and "YYYY-MM-DD" in resp.get_data(as_text=True)
+
+
+def test_hook_messages_speak_the_pushers_language(app: Flask, seed: Seed) -> None:
+    """What ``remote: gatekeeper:`` says after a topic push, from the real CR: German for a pusher who
+    chose German; the findings and group names stay as the policy words them."""
+    from gatekeeper.actions import changes as actions
+    from gatekeeper.actions import review as rv
+    from gatekeeper.store import changes as q
+    from gatekeeper.web.i18n import save_preferences
+
+    svc = app.extensions["gatekeeper"]
+    with svc.store.write() as s:
+        save_preferences(s, "alice", "de", "Europe/Berlin")
+    with svc.store.read() as s:
+        cr = actions.load(s, seed.pending)
+        rev = q.current_revision(s, cr)
+        lang = i18n.language_of(s, "alice", svc.config.service.languages, svc.config.service.default_language)
+        lines = actions._push_messages(svc, cr, rev.number, rev.fingerprint, False, False, rv.review(svc, s, cr),
+                                       [], lang)
+    assert lang == "de"
+    assert lines[0].startswith(f"Änderungsantrag {seed.pending} eröffnet: refs/heads/")
+    assert lines[1].startswith("prüfen: http") and lines[2].startswith("benötigt: 1 approval")
