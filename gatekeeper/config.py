@@ -39,6 +39,10 @@ class ServiceConfig:
     session_absolute_hours: int = 12  # a web session ends this long after sign-in, active or not
     rate_limit_api: int = 600  # API requests per minute per client address (0: off; hooks exempt)
     rate_limit_login: int = 30  # login attempts per minute per client address (0: off)
+    # Pages and mails (SPEC §12): languages offered, the fallback, and the time zone pages show by default.
+    languages: tuple[str, ...] = ("en", "nl", "de")
+    default_language: str = "en"
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -305,6 +309,28 @@ def _optional_path(r: _Reader, base: Path, key: str) -> Path | None:
     return resolve_path(base, value) if value else None
 
 
+LANGUAGES = ("en", "nl", "de")  # the catalogues shipped in gatekeeper/web/translations
+
+
+def _languages(r: _Reader, d: ServiceConfig) -> dict[str, Any]:
+    """``languages``, ``default_language`` and ``timezone`` (SPEC §12), each checked against what exists."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    languages = r.strings("languages", d.languages)
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise r.fail("languages", f"{lang!r} has no catalogue (available: {', '.join(LANGUAGES)})")
+    default = r.get("default_language", str, d.default_language)
+    if default not in languages:
+        raise r.fail("default_language", f"must be one of languages ({', '.join(languages)})")
+    tz = r.get("timezone", str, d.timezone)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise r.fail("timezone", f"{tz!r} is not an IANA time zone (e.g. \"Europe/Amsterdam\", \"UTC\")") from exc
+    return {"languages": languages, "default_language": default, "timezone": tz}
+
+
 def _service(r: _Reader, base: Path) -> ServiceConfig:
     d = ServiceConfig()
     url = r.get("url", str, d.url).rstrip("/")
@@ -327,6 +353,7 @@ def _service(r: _Reader, base: Path) -> ServiceConfig:
         session_absolute_hours=r.get("session_absolute_hours", int, d.session_absolute_hours),
         rate_limit_api=r.get("rate_limit_api", int, d.rate_limit_api),
         rate_limit_login=r.get("rate_limit_login", int, d.rate_limit_login),
+        **_languages(r, d),
     )
     for key in ("session_idle_minutes", "session_absolute_hours"):
         if getattr(svc, key) < 1:

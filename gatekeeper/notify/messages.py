@@ -10,23 +10,29 @@ from typing import Any
 
 from sqlmodel import Session
 
+from gatekeeper import i18n
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.context import Services
+from gatekeeper.i18n import N_
 from gatekeeper.policy.sod import describe_missing
 from gatekeeper.store import changes as q
 from gatekeeper.store.tables import ChangeRequest
 
 DIFF_LINES = 12
-HEADLINES = {
-    "change.waiting": "Change request {id} waits for your signature: {title}",
-    "change.approved": "Change request {id} approved: {title}",
-    "change.rejected": "Change request {id} rejected: {title}",
-    "change.deployed": "Change request {id} deployed to {target}: {title}",
-    "emergency.opened": "EMERGENCY change request {id} deployed: {title}",
-    "retro.due": "Retrospective approval of emergency change request {id} is due within 24 hours: {title}",
-    "retro.overdue": "Retrospective approval of emergency change request {id} is OVERDUE: {title}",
-    "push.refused": "Push to {repo} refused",
-    "drift.detected": "Drift detected in {repo}",
+# Fact labels stay English in the Message (webhooks, Teams, Slack) and are translated when a mail is rendered.
+FACTS = (N_("Change request"), N_("Repository"), N_("Requested by"), N_("Financial"), N_("Ticket"),
+         N_("Still needed"), N_("Retrospective approval due"), N_("Signed by"), N_("Comment"), N_("Commit"),
+         N_("Pushed by"))
+HEADLINES = {  # msgids for the recipient's catalogue (i18n.translate); %(…)s filled per message
+    "change.waiting": N_("Change request %(id)s waits for your signature: %(title)s"),
+    "change.approved": N_("Change request %(id)s approved: %(title)s"),
+    "change.rejected": N_("Change request %(id)s rejected: %(title)s"),
+    "change.deployed": N_("Change request %(id)s deployed to %(target)s: %(title)s"),
+    "emergency.opened": N_("EMERGENCY change request %(id)s deployed: %(title)s"),
+    "retro.due": N_("Retrospective approval of emergency change request %(id)s is due within 24 hours: %(title)s"),
+    "retro.overdue": N_("Retrospective approval of emergency change request %(id)s is OVERDUE: %(title)s"),
+    "push.refused": N_("Push to %(repo)s refused"),
+    "drift.detected": N_("Drift detected in %(repo)s"),
 }
 
 
@@ -39,6 +45,10 @@ class Message:
     facts: list[tuple[str, str]] = field(default_factory=list)
     diff: list[str] = field(default_factory=list)
     settings_url: str = ""
+    lang: str = "en"
+
+    def _(self, text: str, **values: object) -> str:
+        return i18n.translate(self.lang, text, **values)
 
     @property
     def subject(self) -> str:
@@ -49,30 +59,37 @@ class Message:
         lines = [greeting, ""] if greeting else []
         lines.append(self.headline)
         lines.append("")
-        lines.extend(f"{k}: {v}" for k, v in self.facts)
+        lines.extend(f"{self._(k)}: {v}" for k, v in self.facts)
         if self.diff:
-            lines.extend(["", "What changes:", *(f"  {d}" for d in self.diff)])
+            lines.extend(["", i18n.translate(self.lang, "What changes:"), *(f"  {d}" for d in self.diff)])
         if self.url:
-            lines.extend(["", f"Open it: {self.url}"])
-        lines.extend(["", "-- ", f"Gatekeeper change control. Choose which mail you get: {self.settings_url}"])
+            lines.extend(["", i18n.translate(self.lang, "Open it: %(url)s", url=self.url)])
+        lines.extend(["", "-- ", i18n.translate(self.lang, "Gatekeeper change control. Choose which mail you get: "
+                                                "%(url)s", url=self.settings_url)])
         return "\n".join(lines) + "\n"
 
     def html(self, greeting: str = "") -> str:
         e = html.escape
+        what = i18n.translate(self.lang, "What changes")
+        open_it = i18n.translate(self.lang, "Open it in Gatekeeper")
+        footer = i18n.translate(self.lang, "Gatekeeper change control.")
+        choose = i18n.translate(self.lang, "Choose which mail you get")
         parts = [f"<p>{e(greeting)}</p>" if greeting else "", f"<h2>{e(self.headline)}</h2>", "<table>"]
-        parts.extend(f"<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in self.facts)
+        parts.extend(f"<tr><th align='left'>{e(self._(k))}</th><td>{e(v)}</td></tr>" for k, v in self.facts)
         parts.append("</table>")
         if self.diff:
-            parts.append("<h3>What changes</h3><ul>" + "".join(f"<li>{e(d)}</li>" for d in self.diff) + "</ul>")
+            parts.append(f"<h3>{e(what)}</h3><ul>" + "".join(f"<li>{e(d)}</li>" for d in self.diff) + "</ul>")
         if self.url:
-            parts.append(f"<p><a href=\"{e(self.url, quote=True)}\">Open it in Gatekeeper</a></p>")
-        parts.append(f"<p><small>Gatekeeper change control. <a href=\"{e(self.settings_url, quote=True)}\">Choose "
-                     "which mail you get</a>.</small></p>")
-        return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>"
+            parts.append(f"<p><a href=\"{e(self.url, quote=True)}\">{e(open_it)}</a></p>")
+        parts.append(f"<p><small>{e(footer)} <a href=\"{e(self.settings_url, quote=True)}\">{e(choose)}</a>."
+                     "</small></p>")
+        return f"<!DOCTYPE html><html lang=\"{e(self.lang)}\"><body>" + "".join(parts) + "</body></html>"
 
 
 def compose(services: Services, session: Session, event: str, cr: ChangeRequest | None,
-            payload: dict[str, Any]) -> Message:
+            payload: dict[str, Any], lang: str = "en") -> Message:
+    """The message of one event; ``lang`` is the recipient's language (mails), English for webhooks.
+    Facts keep English keys (translated when rendered); meanings stay as the policy words them."""
     data: dict[str, Any] = {k: v for k, v in payload.items() if k != "event_ts"}
     url = None
     facts: list[tuple[str, str]] = []
@@ -84,7 +101,7 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
                      "ticket_state": cr.ticket_state, "requested_by": cr.requested_by,
                      "categories": q.loads(cr.categories)})
         facts += [("Change request", f"{cr.id} ({data['state']})"), ("Repository", f"{cr.repo} → {cr.target}"),
-                  ("Requested by", cr.requested_by), ("Financial", "yes" if cr.financial else "no")]
+                  ("Requested by", cr.requested_by), ("Financial", _yes_no(lang, cr.financial))]
         if cr.ticket:
             facts.append(("Ticket", cr.ticket + (f" ({cr.ticket_state})" if cr.ticket_state else "")))
         if event in ("change.waiting", "emergency.opened", "retro.due", "retro.overdue"):
@@ -115,8 +132,14 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
         data.setdefault("url", None)
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
            "repo": data.get("repo") or ""}
-    headline = HEADLINES.get(event, event).format(**fmt)
-    return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings/notifications")
+    headline = i18n.translate(lang, HEADLINES[event], **fmt) if event in HEADLINES else event
+    return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings",
+                   lang=lang)
+
+
+
+def _yes_no(lang: str, value: bool) -> str:
+    return i18n.translate(lang, "yes") if value else i18n.translate(lang, "no")
 
 
 def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:
