@@ -1,9 +1,11 @@
-""""Sign out everywhere" (issue 12): one use case for the admin page, the API and the CLI."""
+""""Sign out everywhere" (issue 12): one use case for the admin page, the API and the CLI; and the
+sign-in record that the access review's ``last_activity`` reads (issue 24)."""
 
 from __future__ import annotations
 
 import time
 
+from gatekeeper.ledger import events as ev
 from gatekeeper.store import log
 from gatekeeper.store import sessions as web_sessions
 from gatekeeper.store.db import Store
@@ -19,3 +21,11 @@ def revoke_everywhere(store: Store, username: str, by: str, via: str) -> int:
     with store.write() as session:
         log.append(session, SESSION_REVOKED, by, {"username": username, "sessions": n, "via": via})
     return n
+
+
+def signed_in(store: Store, username: str, client: str) -> None:
+    """Log a web sign-in (``auth.signed_in``): the last sign-in is part of a person's activity, and an
+    account nobody signs in to shows as dormant in the access review."""
+    event = ev.AuthSignedIn(username=username, client=client)
+    with store.write() as session:
+        log.append(session, event.KIND, username, event.to_payload())

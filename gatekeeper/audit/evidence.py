@@ -33,7 +33,7 @@ from gatekeeper.policy.categories import is_protected
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
-         "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py")
+         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py")
 MANIFEST = "MANIFEST.sha256"
 VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpoint.json "
                   "--public-key public-key.pem")
@@ -151,8 +151,10 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         pack.put("policy.toml", policy.raw)
         pack.csv("policy-history.csv", controls.POLICY_HISTORY_COLUMNS,
                  controls.policy_history(session, cp.seq))
-        pack.csv("access-review.csv", controls.ACCESS_COLUMNS,
-                 controls.access_rows(services.config, services.directory))
+        from gatekeeper.audit import access
+
+        pack.csv("access-review.csv", access.REVIEW_COLUMNS, access.review_rows(session, start, end, cp.seq))
+        pack.csv("access-changes.csv", access.CHANGE_COLUMNS, access.change_rows(session, start, end, cp.seq))
         from gatekeeper.drift.audit import DRIFT_COLUMNS, drift_rows
 
         pack.csv("drift.csv", DRIFT_COLUMNS, drift_rows(session, start, end))

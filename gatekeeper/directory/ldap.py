@@ -429,6 +429,52 @@ class LdapDirectory:
                 group=group, user_attrs=list(self._user_attrs.values()), to_user=self._to_user))
         return self._run(lambda search: self._group_members(search, group))
 
+    def group_accounts(self, groups: Sequence[str]) -> dict[str, list[tuple[User, Membership, bool]]]:
+        """Every account in each group, disabled ones flagged (access review). OpenLDAP: two searches
+        whatever the numbers, all groups (``group_graph``) and all accounts under ``user_base``, walked
+        in memory; Active Directory: its in-chain queries, three per group."""
+        c = self.config
+        if self._ad:
+            return self._run(lambda search: {g: ldap_ad.group_accounts(
+                search, group_base=c.group_base, user_base=c.user_base, name_attr=c.group_name_attr, group=g,
+                user_attrs=list(self._user_attrs.values()), to_user=self._to_user) for g in groups})
+        graph = self.group_graph()
+        assert graph is not None
+        flt = self._user_filter.replace("{username}", "*")  # a presence filter: every account
+        entries = self._run(lambda search: search(c.user_base, flt, self._wanted_attrs()))
+        by_dn: dict[str, tuple[User, bool]] = {}
+        for e in entries:
+            if (user := self._to_user(e)) is not None:
+                by_dn[_dn_key(e.dn)] = (user, self._disabled(e))
+        by_uid = {u.username: (u, off) for u, off in by_dn.values()}
+        return {g: self._accounts_in(graph, g, by_dn, by_uid) for g in groups}
+
+    def _accounts_in(self, graph: GroupGraph, group: str, by_dn: Mapping[str, tuple[User, bool]],
+                     by_uid: Mapping[str, tuple[User, bool]]) -> list[tuple[User, Membership, bool]]:
+        """``group``'s accounts from the group graph: breadth-first downwards (shortest paths first,
+        cycles stop), ``via`` growing at the front as in ``group_members_in``."""
+        out: dict[str, tuple[User, Membership, bool]] = {}
+        wanted = group.strip().lower()
+        for target in [k for k, (name, _) in graph.groups.items() if name.lower() == wanted]:
+            tname, tdn = graph.groups[target]
+            seen: set[str] = set()
+            todo: deque[tuple[str, tuple[str, ...]]] = deque([(target, (tname,))])
+            while todo:
+                key, via = todo.popleft()
+                if key in seen:
+                    continue
+                seen.add(key)
+                dns, uids = graph.members.get(key, ((), ()))
+                found = [(_dn_key(dn), by_dn.get(_dn_key(dn))) for dn in dns]
+                found += [(_dn_key(hit[0].dn or uid), hit) for uid in uids if (hit := by_uid.get(uid))]
+                for mkey, hit in found:
+                    if mkey in graph.groups:
+                        if self.config.nested:
+                            todo.append((mkey, (graph.groups[mkey][0], *via)))
+                    elif hit is not None and mkey not in out:
+                        out[mkey] = (hit[0], Membership(group=tname, via=via, dn=tdn), hit[1])
+        return sorted(out.values(), key=lambda t: t[0].username)
+
     def _group_members(self, search: Search, group: str) -> list[tuple[User, Membership]]:
         """Breadth-first downwards, reading each member; ``via`` grows at the front."""
         cfg, member_attrs = self.config, self._dn_attrs + self._uid_attrs

@@ -27,6 +27,8 @@ HEADLINES = {
     "retro.overdue": "Retrospective approval of emergency change request {id} is OVERDUE: {title}",
     "push.refused": "Push to {repo} refused",
     "drift.detected": "Drift detected in {repo}",
+    "access.review_signed": "Access review {review_id} signed: {revoked} right(s) to revoke in the directory",
+    "access.revocation_open": "Revoked rights still held on {day}: the directory was not changed yet",
 }
 
 
@@ -110,13 +112,30 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
         for ref in payload.get("refs") or []:
             for reason in (ref.get("reasons") or [])[:5]:
                 diff.append(str(reason))
-        if payload.get("summary"):
+        if isinstance(payload.get("summary"), str):
             diff.append(str(payload["summary"]))
+        diff += _revocations(payload)
         data.setdefault("url", None)
+    if payload.get("review_id"):
+        data["url"] = url = f"{services.config.service.url}/access/reviews/{payload['review_id']}"
+        facts.append(("Signed by", f"{payload.get('signer')} ({payload.get('meaning') or ''})"))
+        facts.append(("Rows", f"{payload.get('kept')} kept, {payload.get('revoked')} revoked"))
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
-           "repo": data.get("repo") or ""}
+           "repo": data.get("repo") or "", "review_id": data.get("review_id") or "", "day": data.get("day") or "",
+           "revoked": data.get("revoked") if data.get("revoked") is not None else ""}
     headline = HEADLINES.get(event, event).format(**fmt)
     return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings/notifications")
+
+
+def _revocations(payload: dict[str, Any]) -> list[str]:
+    """Access reviews: each revoked right, as work for the directory's owners (at most DIFF_LINES)."""
+    items = [r for r in (payload.get("revocations") or payload.get("revocations_open") or []) if isinstance(r, dict)]
+    out = [f"remove {r.get('username')} from {r.get('group')} ({r.get('right')}"
+           + (f", {r.get('repo')}" if r.get("repo") else "") + (f", {r.get('category')}" if r.get("category") else "")
+           + f"; review {r.get('review_id')} row {r.get('row')})" for r in items[:DIFF_LINES]]
+    if len(items) > DIFF_LINES:
+        out.append(f"… and {len(items) - DIFF_LINES} more")
+    return out
 
 
 def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:

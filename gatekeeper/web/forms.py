@@ -90,3 +90,35 @@ class PeriodForm(FlaskForm):
     end = StringField("To (inclusive)", name="to", validators=[Optional(), Regexp(DATE, message=DATE_HINT)],
                       render_kw={"type": "date"})
     submit = SubmitField("Show")
+
+
+class OpenReviewForm(FlaskForm):
+    """Open an access review campaign for one repo or every repo (``repo`` "": every repo)."""
+
+    repo = SelectField("Scope", choices=[], validate_choice=True)
+    submit = SubmitField("Open an access review")
+
+
+class DecideForm(FlaskForm):
+    """Keep or revoke the rows ticked on the page (``row`` checkboxes, read from the request)."""
+
+    comment = TextAreaField("Comment (required to revoke)", validators=[Optional(), Length(max=4000)],
+                            render_kw={"rows": 2})
+    keep = SubmitField("Keep the selected rights")
+    revoke = SubmitField("Revoke the selected rights")
+
+    @property
+    def decision(self) -> str | None:
+        return "revoke" if self.revoke.data else "keep" if self.keep.data else None
+
+
+class SignReviewForm(FlaskForm):
+    """The whole review signed like an approval: printed name, meaning, password re-entered."""
+
+    printed_name = StringField("Printed name", render_kw={"readonly": True})
+    meaning = SelectField("Meaning of this signature", choices=[], validate_choice=True)
+    comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=4000)], render_kw={"rows": 2})
+    password = PasswordField("Your password (re-entered for this signature)",
+                             validators=[DataRequired(message="enter your password to sign"), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField("Sign the access review")

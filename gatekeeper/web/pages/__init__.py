@@ -29,7 +29,7 @@ def is_api_request() -> bool:
 
 
 def register(app: Flask) -> None:
-    from gatekeeper.web.pages import audit, auth, changes, dashboard
+    from gatekeeper.web.pages import access, audit, auth, changes, dashboard
     from gatekeeper.web.pages import drift as drift_page
 
     # Our own hook decides which requests need a token, so blueprints registered later stay covered.
@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["epoch_utc"] = lambda t: datetime.fromtimestamp(float(t), UTC).strftime(
         "%Y-%m-%d %H:%M:%S UTC")
     app.jinja_env.globals["change_icon"] = ICONS.get
-    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp):
+    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp, access.bp):
         app.register_blueprint(bp)
     from gatekeeper.web.pages import settings  # mail settings (issue 14)
 
