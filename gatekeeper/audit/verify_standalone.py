@@ -372,14 +372,29 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def access_entries(folder: str) -> dict[int, dict[str, Any]]:
-    """The access.* entries of log.jsonl (already verified by ``check_log``), by seq."""
+    """The access.* (and audit.exported) entries of log.jsonl (already verified by ``check_log``), by seq."""
     found: dict[int, dict[str, Any]] = {}
     with open(os.path.join(folder, "log.jsonl"), "rb") as fh:
         for line in fh:
-            if b'"kind":"access.' in line:
+            if b'"kind":"access.' in line or b'"kind":"audit.exported"' in line:
                 entry = json.loads(line)
                 found[entry["seq"]] = entry
     return found
+
+
+def pack_period(folder: str, entries: dict[int, dict[str, Any]]) -> tuple[str, str] | None:
+    """The pack's period ``[from, to)``: from the log's last ``audit.exported`` entry when it has one
+    (signed with the log), else from verification.txt's ``Period: FROM .. TO`` line."""
+    exported = [e["payload"] for _, e in sorted(entries.items()) if e["kind"] == "audit.exported"]
+    if exported and isinstance(exported[-1].get("from"), str) and isinstance(exported[-1].get("to"), str):
+        return exported[-1]["from"], exported[-1]["to"]
+    path = os.path.join(folder, "verification.txt")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            m = re.search(r"^Period: (\S+) \.\. (\S+)", fh.read(), re.M)
+        if m:
+            return m.group(1), m.group(2)
+    return None
 
 
 def unguard(cell: str) -> str:
@@ -553,10 +568,11 @@ def verify(folder: str, expected_key: str | None = None) -> list[str]:
     out.append(f"OK exceptions.csv: {check_exceptions(folder, head)} rows point into the log")
     if all(os.path.isfile(os.path.join(folder, n)) for n in ("access-review.csv", "access-changes.csv")):
         found = access_entries(folder)
-        out.append(f"OK access-review.csv: {check_access_review(folder, head, found)} decisions are the log's, "
-                   "both ways, and signed reviews hash to what they certify")
-        out.append(f"OK access-changes.csv: {check_access_changes(folder, head, found)} changes of rights "
-                   "recomputed from the access snapshots")
+        period = pack_period(folder, found)
+        out.append(f"OK access-review.csv: {check_access_review(folder, head, found, period)} decisions are the "
+                   "log's, both ways, and signed reviews hash to what they certify")
+        out.append(f"OK access-changes.csv: {check_access_changes(folder, head, found, period)} changes of rights "
+                   "recomputed from the access snapshots, both ways")
     out.append(f"verify.py: OK: the pack is intact; the log verifies from seq 1 to the checkpoint of seq {cp['seq']} "
                f"signed by key {kid}")
     return out
