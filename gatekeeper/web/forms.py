@@ -95,7 +95,7 @@ class PeriodForm(FlaskForm):
 class OpenReviewForm(FlaskForm):
     """Open an access review campaign for one repo or every repo (``repo`` "": every repo)."""
 
-    repo = SelectField("Scope", choices=[], validate_choice=True)
+    repo = SelectField("Scope of the new review", choices=[], validate_choice=True)
     submit = SubmitField("Open an access review")
 
 
