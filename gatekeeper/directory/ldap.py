@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -465,7 +465,7 @@ class LdapDirectory:
                     continue
                 seen.add(key)
                 dns, uids = graph.members.get(key, ((), ()))
-                found = [(_dn_key(dn), by_dn.get(_dn_key(dn))) for dn in dns]
+                found = [(k, by_dn.get(k)) for k in map(_dn_key, dns)]
                 found += [(_dn_key(hit[0].dn or uid), hit) for uid in uids if (hit := by_uid.get(uid))]
                 for mkey, hit in found:
                     if mkey in graph.groups:
@@ -538,9 +538,11 @@ class GroupGraph:
     members: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]  # key -> (member DNs, member uids)
 
 
+@lru_cache(maxsize=1 << 16)
 def _dn_key(dn: str) -> str:
     """A DN compared as distinguishedNameMatch does for our attributes: RDN by RDN, attribute types and
-    (case-ignore) values lower-cased, spaces around separators dropped."""
+    (case-ignore) values lower-cased, spaces around separators dropped. Memoised: a group walk of
+    thousands of members meets the same DNs again and again (a pure function of the text)."""
     try:
         return ",".join(f"{a.strip().lower()}={_unescape(v.strip()).lower()}" for a, v, _ in parse_dn(dn))
     except (LDAPException, ValueError):  # an unparsable member value matches nothing but itself
