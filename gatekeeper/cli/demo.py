@@ -216,6 +216,7 @@ Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
          log in as alice on the same page: the SoD panel says why she cannot sign
          log in as dave and download the register and evidence pack at {url}/audit
          {url}/drift: the live Ignition export differs from main (gatekeeper drift check)
+         log in as frank at {url}/access: who holds which right, conflicts; open and sign an access review
   git:   source {d.root / 'env.sh'}; cd {d.work}; edit; git push origin HEAD:refs/heads/my-topic
          (export GATEKEEPER_USER=alice first: on a real server the git host sets it)
   cli:   gatekeeper log verify; gatekeeper audit export --from 2026-01-01 --to 2026-12-31 -o register.csv
