@@ -32,6 +32,7 @@ from gatekeeper.store.tables import AccessReview, AccessReviewRow, ChangeLog, Se
 logger = logging.getLogger(__name__)
 SNAPSHOT_DAY = "access.snapshot_day"   # the UTC day of the last snapshot (checked in its write transaction)
 NEXT_RUN = "access.next_run_at"        # the scheduler's claim (drift.schedule.claim)
+RETRY = timedelta(minutes=10)          # a failed snapshot is tried again this much later
 # Log kinds whose actor acted: pushes, signatures, withdrawals, reviews and web sign-ins (``last_activity``).
 # Not ``auth.locked``: its actor is the account someone else was guessing the password of.
 ACTIVITY = ("change.opened", "change.revised", "change.approved", "change.rejected", "change.sign_refused",
@@ -234,7 +235,14 @@ def run_due(services: Services, now: datetime | None = None) -> bool:
     midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
     if not claim(services.store, 0, now, key=NEXT_RUN, until=midnight):
         return False
-    return take_snapshot(services, now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) is not None
+    try:
+        return take_snapshot(services, now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) is not None
+    except Exception:  # e.g. the directory is down: give the day back, a later tick tries again
+        with services.store.write() as s:
+            row = s.get(Setting, NEXT_RUN)
+            if row is not None:
+                row.value = (now + RETRY).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        raise
 
 
 # -- joiners, movers, leavers ------------------------------------------------------------------------

@@ -23,9 +23,10 @@ def revoke_everywhere(store: Store, username: str, by: str, via: str) -> int:
     return n
 
 
-def signed_in(store: Store, username: str, client: str) -> None:
-    """Log a web sign-in (``auth.signed_in``): the last sign-in is part of a person's activity, and an
-    account nobody signs in to shows as dormant in the access review."""
+def sign_in(store: Store, username: str, client: str) -> str:
+    """A new web session for ``username``, logged as ``auth.signed_in`` in the same transaction: the
+    last sign-in is part of a person's activity (an account nobody signs in to shows as dormant in the
+    access review), and the log never holds a sign-in that made no session, nor the reverse."""
     event = ev.AuthSignedIn(username=username, client=client)
-    with store.write() as session:
-        log.append(session, event.KIND, username, event.to_payload())
+    return web_sessions.create(store, username, client, time.time(),
+                               record=lambda s: log.append(s, event.KIND, username, event.to_payload()))

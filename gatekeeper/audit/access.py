@@ -56,8 +56,12 @@ def _entries(session: Session, kinds: tuple[str, ...], start: str | None = None,
 
 def campaigns_in(session: Session, start: str, end: str, upto: int | None = None) -> set[int]:
     """The campaigns with an entry in ``[start, end)``."""
-    return {int(json.loads(p).get("review_id") or 0)
-            for _, _, _, _, p in _entries(session, _CAMPAIGN_KINDS, start, end, upto)}
+    found: set[int] = set()
+    for _, _, kind, _, payload in _entries(session, _CAMPAIGN_KINDS, start, end, upto):
+        event = ev.parse(kind, json.loads(payload))
+        assert isinstance(event, ev.AccessReviewOpened | ev.AccessDecided | ev.AccessReviewSigned)
+        found.add(event.review_id)
+    return found
 
 
 def review_rows(session: Session, start: str, end: str, upto: int | None = None) -> Iterator[dict[str, Any]]:

@@ -109,13 +109,14 @@ def changes_cmd(app: AppContext, from_: str, to: str, fmt: str, output: Path | N
 def snapshot_cmd(app: AppContext) -> int:
     """Log today's access.snapshot now (once a UTC day; the service takes it daily on its own)."""
     from gatekeeper.actions.access import take_snapshot
+    from gatekeeper.ledger.events import AccessSnapshot
 
     entry = take_snapshot(_services(app))
     if entry is None:
         click.echo("gatekeeper: today's access snapshot was already taken; nothing written", err=True)
         return 0
-    p = entry.payload
-    click.echo(f"gatekeeper: access snapshot {p['day']} at log seq {entry.seq}: {p['count']} rights, "
-               f"{len(p['gained'])} gained, {len(p['lost'])} lost, {len(p['changed'])} changed, "
-               f"{len(p['revocations_open'])} revoked right(s) still held", err=True)
+    p = AccessSnapshot.from_payload(entry.payload)
+    click.echo(f"gatekeeper: access snapshot {p.day} at log seq {entry.seq}: {p.count} rights, "
+               f"{len(p.gained)} gained, {len(p.lost)} lost, {len(p.changed)} changed, "
+               f"{len(p.revocations_open)} revoked right(s) still held", err=True)
     return 0

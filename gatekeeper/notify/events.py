@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from gatekeeper.config import Config, WebhookConfig
+from gatekeeper.ledger import events as ev
 from gatekeeper.ledger.entry import Entry
 from gatekeeper.store.tables import ChangeRequest, NotifyOutbox
 
@@ -50,10 +51,10 @@ def events_for(kind: str, payload: dict[str, Any]) -> list[str]:
         return ["push.refused"]
     if kind == DRIFT_DETECTED:
         return ["drift.detected"]
-    if kind == "access.review_signed":
+    if kind == ev.ACCESS_REVIEW_SIGNED:
         return ["access.review_signed"]
-    if kind == "access.snapshot":  # revoked rights still held: work the directory's owners have not done
-        return ["access.revocation_open"] if payload.get("revocations_open") else []
+    if kind == ev.ACCESS_SNAPSHOT:  # revoked rights still held: work the directory's owners have not done
+        return ["access.revocation_open"] if ev.AccessSnapshot.from_payload(payload).revocations_open else []
     return []
 
 

@@ -222,3 +222,18 @@ def test_notification_for_a_signed_review_lists_the_revocations(svc: Services) -
     assert "remove grace from ot-engineering-leads (approve, plant-a-ot, recipes; review 3 row 7)" in msg.text()
     assert msg.url and msg.url.endswith("/access/reviews/3")
     assert {r.user.username for r in people} == {"frank", "dave", "mallory"}
+
+
+def test_a_snapshot_the_directory_could_not_answer_is_tried_again(svc: Services, plant: Plant) -> None:
+    from gatekeeper.errors import DirectoryUnavailable
+
+    svc.config = replace(svc.config, access=replace(svc.config.access, daily_snapshot=True))
+    good = plant.directory.read_text()
+    plant.directory.write_text("[[users]\n")  # unreadable: the directory is down, fail closed
+    now = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    with pytest.raises(DirectoryUnavailable):
+        access.run_due(svc, now)
+    plant.directory.write_text(good)
+    assert not access.run_due(svc, now.replace(minute=35))  # not at once: in ten minutes
+    assert access.run_due(svc, now.replace(minute=41))
+    assert kinds(svc).count(ev.ACCESS_SNAPSHOT) == 1
