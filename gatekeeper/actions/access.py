@@ -27,11 +27,12 @@ from gatekeeper.ledger import events as ev
 from gatekeeper.ledger.entry import Entry
 from gatekeeper.policy import access as pa
 from gatekeeper.store import log
+from gatekeeper.store.claim import FORMAT, claim, postpone
 from gatekeeper.store.tables import AccessReview, AccessReviewRow, ChangeLog, Setting
 
 logger = logging.getLogger(__name__)
 SNAPSHOT_DAY = "access.snapshot_day"   # the UTC day of the last snapshot (checked in its write transaction)
-NEXT_RUN = "access.next_run_at"        # the scheduler's claim (drift.schedule.claim)
+NEXT_RUN = "access.next_run_at"        # the scheduler's claim (store.claim)
 RETRY = timedelta(minutes=10)          # a failed snapshot is tried again this much later
 # Log kinds whose actor acted: pushes, signatures, withdrawals, reviews and web sign-ins (``last_activity``).
 # Not ``auth.locked``: its actor is the account someone else was guessing the password of.
@@ -227,21 +228,17 @@ def revocation(row: AccessReviewRow) -> ev.Revocation:
 
 def run_due(services: Services, now: datetime | None = None) -> bool:
     """The scheduler's job: claim today's run (once across workers), then take the snapshot."""
-    from gatekeeper.drift.schedule import claim
-
     if not services.config.access.daily_snapshot:
         return False
     now = now or datetime.now(UTC)
     midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-    if not claim(services.store, 0, now, key=NEXT_RUN, until=midnight):
+    if not claim(services.store, NEXT_RUN, midnight, now):
         return False
     try:
-        return take_snapshot(services, now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")) is not None
+        return take_snapshot(services, now.strftime(FORMAT)) is not None
     except Exception:  # e.g. the directory is down: give the day back, a later tick tries again
         with services.store.write() as s:
-            row = s.get(Setting, NEXT_RUN)
-            if row is not None:
-                row.value = (now + RETRY).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            postpone(s, NEXT_RUN, now + RETRY)
         raise
 
 

@@ -19,7 +19,7 @@ import re
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any, TypeVar
@@ -377,6 +377,21 @@ class LdapDirectory:
         only when ``known`` (users already looked up in this request) does not hold it."""
         by_dn = {_dn_key(u.dn): u for u in known if u.dn}
         out: dict[str, tuple[User, Membership]] = {}
+        for m, dn, uid in self._walk_down(graph, group):
+            if dn is not None:
+                mkey = _dn_key(dn)
+                user = None if mkey in out else by_dn.get(mkey) or self._read_member(dn)
+            else:
+                user = next((u for u in known if u.username == uid), None) or self.get_user(uid or "")
+                mkey = _dn_key(user.dn) if user is not None and user.dn else ""
+            if user is not None and mkey and mkey not in out:
+                out[mkey] = (user, m)
+        return sorted(out.values(), key=lambda um: um[0].username)
+
+    def _walk_down(self, graph: GroupGraph, group: str) -> Iterator[tuple[Membership, str | None, str | None]]:
+        """Every non-group member of ``group`` in a ``group_graph``, breadth-first downwards (shortest
+        paths first, cycles stop): ``(membership with its via, member DN or None, memberUid or None)``;
+        ``via`` grows at the front, from the member's own group up to ``group``."""
         wanted = group.strip().lower()  # cn is a case-ignore attribute
         for target in [k for k, (name, _) in graph.groups.items() if name.lower() == wanted]:
             tname, tdn = graph.groups[target]
@@ -387,21 +402,16 @@ class LdapDirectory:
                 if key in seen:
                     continue
                 seen.add(key)
+                m = Membership(group=tname, via=via, dn=tdn)
                 dns, uids = graph.members.get(key, ((), ()))
                 for dn in dns:
                     mkey = _dn_key(dn)
-                    if mkey in graph.groups:
-                        if self.config.nested:
-                            todo.append((mkey, (graph.groups[mkey][0], *via)))
-                        continue
-                    user = by_dn.get(mkey) or self._read_member(dn)
-                    if user is not None and mkey not in out:
-                        out[mkey] = (user, Membership(group=tname, via=via, dn=tdn))
+                    if mkey not in graph.groups:
+                        yield m, dn, None
+                    elif self.config.nested:
+                        todo.append((mkey, (graph.groups[mkey][0], *via)))
                 for uid in uids:
-                    user = next((u for u in known if u.username == uid), None) or self.get_user(uid)
-                    if user is not None and user.dn and _dn_key(user.dn) not in out:
-                        out[_dn_key(user.dn)] = (user, Membership(group=tname, via=via, dn=tdn))
-        return sorted(out.values(), key=lambda um: um[0].username)
+                    yield m, None, uid
 
     def _read_member(self, dn: str) -> User | None:
         """One member entry by DN: an enabled user under ``user_base``, else None."""
@@ -451,28 +461,12 @@ class LdapDirectory:
 
     def _accounts_in(self, graph: GroupGraph, group: str, by_dn: Mapping[str, tuple[User, bool]],
                      by_uid: Mapping[str, tuple[User, bool]]) -> list[tuple[User, Membership, bool]]:
-        """``group``'s accounts from the group graph: breadth-first downwards (shortest paths first,
-        cycles stop), ``via`` growing at the front as in ``group_members_in``."""
+        """``group``'s accounts from the group graph and every account read in bulk: no further search."""
         out: dict[str, tuple[User, Membership, bool]] = {}
-        wanted = group.strip().lower()
-        for target in [k for k, (name, _) in graph.groups.items() if name.lower() == wanted]:
-            tname, tdn = graph.groups[target]
-            seen: set[str] = set()
-            todo: deque[tuple[str, tuple[str, ...]]] = deque([(target, (tname,))])
-            while todo:
-                key, via = todo.popleft()
-                if key in seen:
-                    continue
-                seen.add(key)
-                dns, uids = graph.members.get(key, ((), ()))
-                found = [(k, by_dn.get(k)) for k in map(_dn_key, dns)]
-                found += [(_dn_key(hit[0].dn or uid), hit) for uid in uids if (hit := by_uid.get(uid))]
-                for mkey, hit in found:
-                    if mkey in graph.groups:
-                        if self.config.nested:
-                            todo.append((mkey, (graph.groups[mkey][0], *via)))
-                    elif hit is not None and mkey not in out:
-                        out[mkey] = (hit[0], Membership(group=tname, via=via, dn=tdn), hit[1])
+        for m, dn, uid in self._walk_down(graph, group):
+            hit = by_dn.get(_dn_key(dn)) if dn is not None else by_uid.get(uid or "")
+            if hit is not None and (mkey := _dn_key(hit[0].dn or "")) not in out:
+                out[mkey] = (hit[0], m, hit[1])
         return sorted(out.values(), key=lambda t: t[0].username)
 
     def _group_members(self, search: Search, group: str) -> list[tuple[User, Membership]]:

@@ -2,11 +2,10 @@
 ``drift.interval_minutes`` and the daily access snapshot (``actions.access.run_due``, issue 24).
 
 Every worker of every host runs a small timer thread; before a run each one tries to *claim* it:
-in one serialised write transaction (SQLite ``BEGIN IMMEDIATE``, PostgreSQL the store's advisory
-lock) it reads the job's ``*.next_run_at`` setting and, when due, moves it ahead (one interval, or
-to the next UTC midnight). Only the worker whose transaction moved it runs the job, so N gunicorn
-workers on M hosts sharing the database run each scheduled job once. A worker that dies mid-run
-costs that run only.
+in one serialised write transaction (``store.claim``) it reads the job's ``*.next_run_at`` setting
+and, when due, moves it ahead (one interval, or to the next UTC midnight). Only the worker whose
+transaction moved it runs the job, so N gunicorn workers on M hosts sharing the database run each
+scheduled job once. A worker that dies mid-run costs that run only.
 """
 
 from __future__ import annotations
@@ -17,32 +16,19 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from gatekeeper.actions.context import Services
+from gatekeeper.store.claim import claim as store_claim
 from gatekeeper.store.db import Store
-from gatekeeper.store.tables import Setting
 
 logger = logging.getLogger(__name__)
 NEXT_RUN = "drift.next_run_at"
 TICK_SECONDS = 30.0
 """How often a worker looks whether a run is due (runs start at most this late)."""
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def claim(store: Store, interval_minutes: int, now: datetime | None = None, *, key: str = NEXT_RUN,
-          until: datetime | None = None) -> bool:
-    """True for exactly one caller per interval (across processes sharing the database); the next
-    run is due ``interval_minutes`` later, or at ``until``."""
+def claim(store: Store, interval_minutes: int, now: datetime | None = None) -> bool:
+    """True for exactly one caller per interval (across processes sharing the database)."""
     now = now or datetime.now(UTC)
-    stamp = now.strftime(_FORMAT)
-    with store.write() as session:
-        row = session.get(Setting, key)
-        if row is not None and row.value > stamp:
-            return False
-        following = (until or now + timedelta(minutes=interval_minutes)).strftime(_FORMAT)
-        if row is None:
-            session.add(Setting(key=key, value=following))
-        else:
-            row.value = following
-    return True
+    return store_claim(store, NEXT_RUN, now + timedelta(minutes=interval_minutes), now)
 
 
 def run_due(services: Services) -> bool:

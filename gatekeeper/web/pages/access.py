@@ -30,6 +30,7 @@ VIEW_ROLES = ("auditors", "admins", "access_reviewers")
 PER_PAGE = 200
 CHANGES_DAYS = 30
 CHANGES_LIMIT = 200
+NOT_SIGNED = "the signature was not recorded: "
 
 
 def _page() -> int:
@@ -149,6 +150,13 @@ def render_review(review_id: int, *, decide: DecideForm | None = None, sign: Sig
                            decide=decide if reviewer else None, sign=sign if reviewer else None), status
 
 
+def _refused(exc: GatekeeperError, review_id: int, prefix: str, **forms: Any) -> Any:
+    """The page again with why nothing was recorded; a 5xx (database, directory) goes to the error page."""
+    if exc.http_status >= 500:
+        raise exc
+    return render_review(review_id, problem=prefix + exc.message, status=exc.http_status, **forms)
+
+
 @bp.post("/access/reviews/<int:review_id>/decide")
 @role_required("access_reviewers")
 def decide(review_id: int) -> Any:
@@ -164,10 +172,7 @@ def decide(review_id: int) -> Any:
         n = campaigns.decide(services(), review_id, me, [int(p) for p in picked], form.decision,
                              form.comment.data or "")
     except GatekeeperError as exc:
-        if exc.http_status >= 500:
-            raise
-        return render_review(review_id, decide=form, problem="nothing was recorded: " + exc.message,
-                             status=exc.http_status)
+        return _refused(exc, review_id, "nothing was recorded: ", decide=form)
     flash(f"{n} row{'s' if n != 1 else ''} decided: {form.decision}.", "success")
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("page", "undecided")}
     return redirect(url_for("pages_access.show", review_id=review_id, **args), 303)
@@ -181,22 +186,18 @@ def sign(review_id: int) -> Any:
     form = SignReviewForm()
     form.meaning.choices = [(m, m) for m in campaigns.MEANINGS]
     if not form.validate_on_submit():
-        return render_review(review_id, sign=form, problem="the signature was not recorded: see the form", status=400)
+        return render_review(review_id, sign=form, problem=NOT_SIGNED + "see the form", status=400)
     try:
         signer = check_password(me.username, form.password.data or "")
     except AuthError as exc:
         form.password.errors = [failure_text(exc, "wrong password")]
         return render_review(review_id, sign=form, status=401,
                              problem=failure_text(exc, "wrong password") + ": the signature was not recorded")
-    except GatekeeperError as exc:  # lockout or directory down
-        return render_review(review_id, sign=form, problem="the signature was not recorded: " + exc.message,
-                             status=exc.http_status)
+    except GatekeeperError as exc:  # lockout or directory down: said on the page, whatever the status
+        return render_review(review_id, sign=form, problem=NOT_SIGNED + exc.message, status=exc.http_status)
     try:
         seq = campaigns.sign(services(), review_id, signer, form.meaning.data or "", form.comment.data or "")
     except GatekeeperError as exc:
-        if exc.http_status >= 500:
-            raise
-        return render_review(review_id, sign=form, problem="the signature was not recorded: " + exc.message,
-                             status=exc.http_status)
+        return _refused(exc, review_id, NOT_SIGNED, sign=form)
     flash(f"Signature recorded: {signer.name} signed access review {review_id} (log seq {seq}).", "success")
     return redirect(url_for("pages_access.show", review_id=review_id), 303)
