@@ -174,7 +174,7 @@ def take_snapshot(services: Services, now: str | None = None) -> Entry | None:
     with services.store.read() as s:
         history = replay(s)
         found = review(services, now=now, rights=rights, session=s, history=history)
-        pending = _pending_revocations(s)
+        pending = pending_revocations(s)
     d = pa.diff(history.state, rights)
     held = {r.key for r in rights}
     still = tuple(r for r in pending if (r.username, r.right, r.repo, r.category, r.group) in held)
@@ -210,7 +210,7 @@ def _snapshot_day(session: Session) -> str | None:
     return row.value if row is not None else None
 
 
-def _pending_revocations(session: Session) -> list[ev.Revocation]:
+def pending_revocations(session: Session) -> list[ev.Revocation]:
     """Revocations of signed reviews that no snapshot has yet found done."""
     query = (select(AccessReviewRow).join(AccessReview, col(AccessReview.id) == col(AccessReviewRow.review_id))
              .where(AccessReviewRow.decision == "revoke", col(AccessReviewRow.closed_seq).is_(None),

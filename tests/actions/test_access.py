@@ -154,7 +154,16 @@ def test_one_snapshot_a_day_among_racing_workers(db_url: str, tmp_path: Path) ->
         w.store.dispose()
 
 
-def test_a_campaign_from_opening_to_signature_and_revocation(svc: Services, plant: Plant) -> None:
+@pytest.fixture
+def on_both(db_url: str, tmp_path: Path) -> Iterator[tuple[Services, Plant]]:  # noqa: F811
+    plant = make_access_plant(tmp_path / "both", database=db_url)
+    s = services(plant)
+    yield s, plant
+    s.store.dispose()
+
+
+def test_a_campaign_from_opening_to_signature_and_revocation(on_both: tuple[Services, Plant]) -> None:
+    svc, plant = on_both
     with pytest.raises(Forbidden, match="alice needs the access_reviewers role"):
         campaigns.open_review(svc, User("alice", "Alice", "a@x"))
     review_id = campaigns.open_review(svc, MALLORY, "plant-a-ot")

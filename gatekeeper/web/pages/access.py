@@ -60,6 +60,7 @@ def index() -> Any:
         repo = _repo()
     except InputError as exc:
         return render_template("access/index.html", problem=exc.message, review=None, rows=[], page=1, pages=1,
+                               pending=[],
                                changes=[], campaigns=[], open_form=_open_form(), repos=_repos(), repo=None), 400
     found = actions.review(svc, repo)
     page = _page()
@@ -69,7 +70,8 @@ def index() -> Any:
     with svc.store.read() as s:
         changes = actions.change_rows(s, since, utc_now())
         listed = [(c, campaigns.progress(s, c.id or 0)) for c in campaigns.campaigns(s)]
-    return render_template("access/index.html", problem=None, review=found,
+        pending = actions.pending_revocations(s)
+    return render_template("access/index.html", problem=None, review=found, pending=pending,
                            rows=found.rows[(page - 1) * PER_PAGE:page * PER_PAGE], page=page, pages=pages,
                            changes=changes[-CHANGES_LIMIT:], changes_total=len(changes), changes_days=CHANGES_DAYS,
                            campaigns=listed, open_form=_open_form(), repos=_repos(), repo=repo)
