@@ -163,12 +163,13 @@ def review(services: Services, repo: str | None = None, *, now: str | None = Non
 
 # -- the daily snapshot ------------------------------------------------------------------------------
 def take_snapshot(services: Services, now: str | None = None) -> Entry | None:
-    """Log today's ``access.snapshot`` unless one was logged today (idempotent per UTC day: the check
-    runs in the write transaction, so two workers never write two); ``None`` when nothing was written."""
+    """Log today's ``access.snapshot`` unless one was logged today or for a later day (idempotent per UTC
+    day: the check runs in the write transaction, so two workers never write two); ``None`` when
+    nothing was written."""
     now = now or log.utc_now()
     day = now[:10]
     with services.store.read() as s:
-        if _snapshot_day(s) == day:
+        if (_snapshot_day(s) or "") >= day:
             return None
     rights = current_rights(services)  # the directory is asked outside the write lock
     with services.store.read() as s:
@@ -185,7 +186,7 @@ def take_snapshot(services: Services, now: str | None = None) -> Entry | None:
         changed=tuple(tuple(r.to_list()) for r in d.changed), summary=found.summary, revocations_open=still,
         revocations_closed=gone, directory=services.directory.kind)
     with services.store.write() as s:
-        if _snapshot_day(s) == day:
+        if (_snapshot_day(s) or "") >= day:  # today's is there (or a later day's: a host whose clock is behind)
             return None
         head = s.exec(select(func.max(ChangeLog.seq)).where(ChangeLog.kind == ev.ACCESS_SNAPSHOT)).one()
         if head != history.last_seq:  # another snapshot landed meanwhile (another host's clock): next time

@@ -78,9 +78,7 @@ def review_rows(session: Session, start: str, end: str, upto: int | None = None)
 
 def revocation_exceptions(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     """Revoked rights the last snapshot of the period still found, one row each."""
-    last: tuple[int, str, ev.AccessSnapshot] | None = None
-    for seq, ts, _, _, payload in _entries(session, (ev.ACCESS_SNAPSHOT,), start, end):
-        last = (seq, ts, ev.AccessSnapshot.from_payload(json.loads(payload)))
+    last = _last_snapshot(session, end, start)
     if last is None:
         return
     seq, ts, snap = last
@@ -92,12 +90,21 @@ def revocation_exceptions(session: Session, start: str, end: str) -> Iterator[di
                          f"(row {r.row}, log seq {r.decided_seq}); seen by the access snapshot of {snap.day}"}
 
 
+def _last_snapshot(session: Session, end: str, start: str | None = None
+                   ) -> tuple[int, str, ev.AccessSnapshot] | None:
+    """The last ``access.snapshot`` logged before ``end`` (and at or after ``start``)."""
+    query = select(ChangeLog).where(ChangeLog.kind == ev.ACCESS_SNAPSHOT, col(ChangeLog.ts) < end)
+    if start is not None:
+        query = query.where(col(ChangeLog.ts) >= start)
+    row = session.exec(query.order_by(col(ChangeLog.seq).desc()).limit(1)).first()
+    return (row.seq, row.ts, ev.AccessSnapshot.from_payload(json.loads(row.payload))) if row else None
+
+
 def metrics(session: Session, start: str, end: str) -> dict[str, Any]:
     """Reviews signed in the period; conflicts and dormant people as of the period's last snapshot."""
     signed = sum(1 for _ in _entries(session, (ev.ACCESS_REVIEW_SIGNED,), start, end))
-    row = session.exec(select(ChangeLog.payload).where(ChangeLog.kind == ev.ACCESS_SNAPSHOT, col(ChangeLog.ts) < end)
-                       .order_by(col(ChangeLog.seq).desc()).limit(1)).first()
-    summary = ev.AccessSnapshot.from_payload(json.loads(row)).summary if row else {}
+    last = _last_snapshot(session, end)
+    summary = last[2].summary if last else {}
     return {"access_reviews_signed": signed, "access_conflicts": summary.get("conflict_pairs"),
             "dormant_accounts": summary.get("dormant")}
 
