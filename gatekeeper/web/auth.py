@@ -141,14 +141,14 @@ def hook_token(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+ROLES = ("auditors", "admins", "emergency", "access_reviewers")
+
+
 def roles_of(user: User) -> set[str]:
-    """The Gatekeeper roles (auditors, admins, emergency, access_reviewers) the user holds right now."""
+    """The Gatekeeper roles (``ROLES``) the user holds right now."""
     svc = services()
     groups = {m.group for m in svc.directory.memberships(user.username)}
     return {name for name in ROLES if groups.intersection(role_groups(name))}
-
-
-ROLES = ("auditors", "admins", "emergency", "access_reviewers")
 
 
 def role_groups(name: str) -> tuple[str, ...]:

@@ -48,6 +48,9 @@ def entries(app: Flask, kind: str) -> list[ChangeLog]:
 
 
 def test_who_may_look_and_who_may_act(access_app: Flask) -> None:
+    for path in ("/access", "/access/export", "/access/reviews/1"):
+        assert access_app.test_client().get(path).status_code == 302  # sign in first
+    assert access_app.test_client().post("/access/reviews/1/sign").status_code == 302
     assert as_user(access_app, "alice").get("/access").status_code == 403
     page = text(as_user(access_app, "frank").get("/access"))  # an admin looks, opens nothing
     assert 'id="conflict-summary"' in page and "Open an access review" not in page
