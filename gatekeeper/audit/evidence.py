@@ -272,7 +272,8 @@ def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: 
     lines = [
         "Gatekeeper evidence pack: verification", "",
         f"Built: {now} by gatekeeper {__version__}",
-        f"Period: {start} .. {end} (register.csv, register.xlsx, approvals.csv, exceptions.csv)",
+        f"Period: {start} .. {end} (register.csv, register.xlsx, approvals.csv, exceptions.csv, "
+        "access-review.csv, access-changes.csv)",
         "", "1. Change log", "",
         f"log.jsonl holds every entry from seq 1 to seq {cp.seq}; checkpoint.json signs seq {cp.seq} "
         f"(hash {cp.hash}, {cp.ts}) with the Ed25519 key {cp.key_id} in public-key.pem.",
@@ -292,8 +293,9 @@ def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: 
         f"    {STANDALONE_COMMAND}", "",
         "It checks MANIFEST.sha256, recomputes every log hash and link (SPEC §10), checks the checkpoint "
         "signature with `openssl pkeyutl -verify -pubin -rawin`, and ties every register and approvals row "
-        "to its log entries. It prints \"verify.py: OK ...\" and exits 0, or names the first failure and "
-        "exits 1. Read it first: it is short, and what it checks is all it claims. Add `--key-id <id>` with "
+        "to its log entries, and the access review files to their access.* entries, both ways. It prints "
+        "\"verify.py: OK ...\" and exits 0, or names the first failure and exits 1. Read it first: it is "
+        "short, and what it checks is all it claims. Add `--key-id <id>` with "
         "the key id your organisation keeps on record to have it refuse any other key.",
         "", "4. Policy", "",
         f"policy.toml is the policy in force, SHA-256 {policy.sha256}"

@@ -371,14 +371,14 @@ DECISIONS_DOMAIN = b"gatekeeper.access-decisions.v1\x00"
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def access_entries(folder: str) -> dict[int, dict[str, Any]]:
-    """The access.* (and audit.exported) entries of log.jsonl (already verified by ``check_log``), by seq."""
+def access_entries(lines: Any) -> dict[int, dict[str, Any]]:
+    """The access.* (and audit.exported) entries of log.jsonl's lines (already verified by
+    ``check_log``), by seq."""
     found: dict[int, dict[str, Any]] = {}
-    with open(os.path.join(folder, "log.jsonl"), "rb") as fh:
-        for line in fh:
-            if b'"kind":"access.' in line or b'"kind":"audit.exported"' in line:
-                entry = json.loads(line)
-                found[entry["seq"]] = entry
+    for line in lines:
+        if b'"kind":"access.' in line or b'"kind":"audit.exported"' in line:
+            entry = json.loads(line)
+            found[entry["seq"]] = entry
     return found
 
 
@@ -553,6 +553,15 @@ def check_access_changes(folder: str, head: int, entries: dict[int, dict[str, An
     return len(rows)
 
 
+def check_access(folder: str, head: int, found: dict[int, dict[str, Any]]) -> list[str]:
+    """Both access files against the log (``gatekeeper audit verify-pack`` runs this too)."""
+    period = pack_period(folder, found)
+    return [f"OK access-review.csv: {check_access_review(folder, head, found, period)} decisions are the "
+            "log's, both ways, and signed reviews hash to what they certify",
+            f"OK access-changes.csv: {check_access_changes(folder, head, found, period)} changes of rights "
+            "recomputed from the access snapshots, both ways"]
+
+
 def verify(folder: str, expected_key: str | None = None) -> list[str]:
     """All checks; returns the lines to print. Raises ``Failed`` at the first failure."""
     out = [f"OK {check_manifest(folder)} files match {MANIFEST}"]
@@ -567,12 +576,9 @@ def verify(folder: str, expected_key: str | None = None) -> list[str]:
     out.append(f"OK approvals.csv: {check_approvals(folder, head, index)} signatures are the ones the log records")
     out.append(f"OK exceptions.csv: {check_exceptions(folder, head)} rows point into the log")
     if all(os.path.isfile(os.path.join(folder, n)) for n in ("access-review.csv", "access-changes.csv")):
-        found = access_entries(folder)
-        period = pack_period(folder, found)
-        out.append(f"OK access-review.csv: {check_access_review(folder, head, found, period)} decisions are the "
-                   "log's, both ways, and signed reviews hash to what they certify")
-        out.append(f"OK access-changes.csv: {check_access_changes(folder, head, found, period)} changes of rights "
-                   "recomputed from the access snapshots, both ways")
+        with open(os.path.join(folder, "log.jsonl"), "rb") as fh:
+            found = access_entries(fh)
+        out += check_access(folder, head, found)
     out.append(f"verify.py: OK: the pack is intact; the log verifies from seq 1 to the checkpoint of seq {cp['seq']} "
                f"signed by key {kid}")
     return out

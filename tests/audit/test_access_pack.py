@@ -129,3 +129,30 @@ def test_an_edited_row_fails_behind_a_remade_manifest(pack: Path, tmp_path: Path
     remanifest(folder)
     proc = run(folder)
     assert proc.returncode == 1 and re.search(message, proc.stderr), proc.stderr
+
+
+def test_verify_pack_runs_the_same_access_checks(pack: Path, tmp_path: Path) -> None:
+    from tests.audit.test_evidence import rewrite
+
+    plant_config = pack.parent / "plant" / "gatekeeper.toml"
+    rc, out, err = main_cli(plant_config, "audit", "verify-pack", str(pack))
+    assert rc == 0, err
+    assert "OK access-review.csv: " in out and "OK access-changes.csv: " in out
+    with zipfile.ZipFile(pack) as zf:
+        text = zf.read("access-changes.csv").decode()
+    forged = rewrite(pack, tmp_path / "forged.zip", "access-changes.csv",
+                     text.replace(",lost,erin,", ",changed,erin,").encode(), fix_manifest=True)
+    rc, _, err = main_cli(plant_config, "audit", "verify-pack", str(forged))
+    assert rc == 1 and "access-changes.csv: " in err, err
+
+
+def main_cli(config_path: Path, *args: str) -> tuple[int, str, str]:
+    """``gatekeeper --config FILE ARGS`` in this process (``tests.audit.conftest.cli`` for a path)."""
+    import contextlib
+
+    from gatekeeper.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["--config", str(config_path), *args])
+    return rc, out.getvalue(), err.getvalue()
