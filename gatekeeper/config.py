@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.policy.access import DEFAULT_CONFLICTS, DEFAULT_DORMANT_DAYS, conflict_pair, conflict_problem
 from gatekeeper.policy.categories import branch_pattern, branch_pattern_problem, path_pattern_problem
 from gatekeeper.policy.registry import FORMAT_NAMES  # the one format registry (re-exported)
 from gatekeeper.tomlcheck import Locator as _Locator
@@ -133,7 +134,8 @@ class Category:
 
 # -- notifications and the ITSM (SPEC §11) ----------------------------------------------------------
 NOTIFY_EVENTS = ("change.waiting", "change.approved", "change.rejected", "change.deployed", "emergency.opened",
-                 "retro.due", "retro.overdue", "push.refused", "drift.detected")
+                 "retro.due", "retro.overdue", "push.refused", "drift.detected", "access.review_signed",
+                 "access.revocation_open")
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,16 @@ class ItsmConfig:
 
 
 @dataclass(frozen=True)
+class AccessConfig:
+    """``[access]`` and ``roles.access_reviewers`` (SPEC §12): the conflict matrix, dormancy, reviewers."""
+
+    conflicts: tuple[str, ...] = DEFAULT_CONFLICTS
+    dormant_days: int = DEFAULT_DORMANT_DAYS
+    reviewers: tuple[str, ...] = ()  # roles.access_reviewers: groups whose members run access reviews
+    daily_snapshot: bool = True  # the service logs ``access.snapshot`` once a UTC day
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     raw: bytes
@@ -200,6 +212,7 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     itsm: ItsmConfig | None = None
     drift: DriftConfig = field(default_factory=DriftConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
 
     @property
     def sha256(self) -> str:
@@ -268,7 +281,9 @@ def parse(raw: bytes, path: Path) -> Config:
     service = _service(_table(root, "service"), base)
     git = _git(_table(root, "git"))
     directory = _directory(_table(root, "directory"), base)
-    roles = _roles(_table(root, "roles"))
+    roles_table = _table(root, "roles")
+    access = _access(_table(root, "access"), roles_table)
+    roles = _roles(roles_table)
     repos = tuple(_repo(r, base) for r in _tables(root, "repos"))
     categories = tuple(_category(c) for c in _tables(root, "categories"))
     notify = _notify(root, base) if "notify" in data else NotifyConfig()
@@ -277,7 +292,8 @@ def parse(raw: bytes, path: Path) -> Config:
     root.finish()
     _check_whole(repos, categories, root)
     return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
-                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift)
+                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift,
+                  access=access)
 
 
 def _table(root: _Reader, name: str) -> _Reader:
@@ -435,6 +451,26 @@ def _roles(r: _Reader) -> RolesConfig:
         raise r.fail("emergency_review_hours", "must be a positive number of hours")
     r.finish()
     return roles
+
+
+def _access(r: _Reader, roles: _Reader) -> AccessConfig:
+    """``[access]`` (``conflicts``, ``dormant_days``, ``daily_snapshot``) and ``roles.access_reviewers``."""
+    codes = r.strings("conflicts", DEFAULT_CONFLICTS)
+    seen: set[frozenset[str]] = set()
+    for code in codes:
+        if problem := conflict_problem(code):
+            raise r.fail("conflicts", problem)
+        pair = frozenset(conflict_pair(code))
+        if pair in seen:
+            raise r.fail("conflicts", f"{code!r} is listed twice (the order of the two rights does not matter)")
+        seen.add(pair)
+    days = r.get("dormant_days", int, AccessConfig.dormant_days)
+    if days < 1:
+        raise r.fail("dormant_days", "must be a positive number of days")
+    cfg = AccessConfig(conflicts=codes, dormant_days=days, reviewers=roles.strings("access_reviewers"),
+                       daily_snapshot=r.get("daily_snapshot", bool, True))
+    r.finish()
+    return cfg
 
 
 def _repo(r: _Reader, base: Path) -> RepoConfig:
@@ -703,6 +739,8 @@ def check_groups(config: Config, known: set[str] | None = None, exists: Any = No
     for role in ("auditors", "admins", "emergency"):
         for g in getattr(config.roles, role):
             _check_group(config, locator, "roles", 0, role, f"roles.{role}", g, known, exists)
+    for g in config.access.reviewers:
+        _check_group(config, locator, "roles", 0, "access_reviewers", "roles.access_reviewers", g, known, exists)
 
 
 def _check_group(config: Config, loc: _Locator, table: str, index: int, key: str, label: str, group: str,

@@ -1,9 +1,8 @@
-"""The policy side of the evidence pack: ``controls.md``, ``access-review.csv``, ``policy-history.csv``.
+"""The policy side of the evidence pack: ``controls.md`` and ``policy-history.csv``.
 
 ``controls.md`` is generated from the policy in force, in sentences an auditor can paste into the
 description of the control (SOC 1 / ISAE 3402 "description of the system"), so the description
-can never drift from what the gate enforces. The access review lists who holds each role at
-export time, with the nesting path that gives it to them.
+can never drift from what the gate enforces. (Who holds which right: ``audit.access``.)
 """
 
 from __future__ import annotations
@@ -16,11 +15,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from gatekeeper.config import Category, Config
-from gatekeeper.directory.base import Directory
 from gatekeeper.ledger.entry import CONFIG_LOADED
 from gatekeeper.store.tables import ChangeLog
 
-ACCESS_COLUMNS = ("group", "role", "username", "name", "email", "via")
 POLICY_HISTORY_COLUMNS = ("ts", "sha256", "log_seq")
 
 
@@ -48,29 +45,6 @@ def policy_in_force(session: Session, upto: int, config: Config) -> PolicyInForc
         if isinstance(p.get("policy"), str):
             return PolicyInForce(p["policy"].encode("utf-8"), str(p.get("sha256")), row.seq, row.ts)
     return PolicyInForce(config.raw, config.sha256, None, None)
-
-
-def roles_of_groups(config: Config) -> list[tuple[str, str]]:
-    """Every (group, role) the policy names: author, approver, emergency, admin, auditor."""
-    pairs: set[tuple[str, str]] = set()
-    for cat in config.categories:
-        pairs |= {(g, "author") for g in cat.authors}
-        pairs |= {(r.group, "approver") for r in cat.approvals}
-    pairs |= {(g, "emergency") for g in config.roles.emergency}
-    pairs |= {(g, "admin") for g in config.roles.admins}
-    pairs |= {(g, "auditor") for g in config.roles.auditors}
-    return sorted(pairs)
-
-
-def access_rows(config: Config, directory: Directory) -> Iterator[dict[str, Any]]:
-    """Members of every group with a role, nested groups resolved (``via`` is the path, SPEC §10)."""
-    members: dict[str, list[Any]] = {}
-    for group, role in roles_of_groups(config):
-        if group not in members:
-            members[group] = directory.group_members(group)
-        for user, m in members[group]:
-            yield {"group": group, "role": role, "username": user.username, "name": user.name,
-                   "email": user.email, "via": " > ".join(m.via)}
 
 
 def _list(items: Iterable[str], word: str = "and") -> str:
@@ -180,6 +154,8 @@ def controls_md(config: Config, policy: PolicyInForce, generated_at: str, key_id
         f"- Auditors (read the register and evidence): {_list(roles.auditors, 'or')}.",
         f"- Administrators: {_list(roles.admins, 'or')}.",
         f"- Emergency deployers: {_list(roles.emergency, 'or')}.", "",
-        "Current members of every group named here are listed in `access-review.csv`.", "",
+        "Who holds each right (author, approve, emergency, audit, admin), through which group, is resolved "
+        "from the directory every day and logged as `access.snapshot`; `access-changes.csv` lists the rights "
+        "gained and lost in the period and `access-review.csv` the signed access reviews' decisions.", "",
     ]
     return "\n".join(out)

@@ -19,6 +19,9 @@ What each count means (a change counts in a period by the moment named):
               not is an ``incomplete-approvals`` exception
   approval_lead_time_hours   request → last approval (approved_at), of changes approved in the
               period that needed any approval: median and 90th percentile (inclusive method)
+  access_reviews_signed   access reviews signed in the period (``access.review_signed``)
+  access_conflicts, dormant_accounts   (person, conflict code) pairs and dormant people as of the
+              last ``access.snapshot`` before the period's end (service-wide; none: no snapshot)
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ COUNTS = ("requested", "approved", "rejected", "deployed", "withdrawn", "emergen
 METRICS_COLUMNS = ("metric", "value")
 DRIFT_DETECTED = "drift.detected"  # SPEC §11 drift kind; counted when the drift checker logs it
 INCOMPLETE = "incomplete-approvals"
+ACCESS_METRICS = ("access_reviews_signed", "access_conflicts", "dormant_accounts")  # SPEC §12
 
 # Refusal reasons as the gate words them (policy/gate.py, actions/push.py, policy/sod.py), first match wins.
 REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -199,12 +203,15 @@ class LogFacts:
     sod_refusals: int = 0
     refused_signatures: int = 0
     drift_events: int = 0
+    access: dict[str, Any] = field(default_factory=dict)  # audit.access.metrics: service-wide, not per repo
 
 
 def log_facts(session: Session, start: str, end: str, repo: str | None = None, batch: int = 2000) -> LogFacts:
     """One streaming pass over the period's ``push.refused``, ``change.sign_refused`` and ``drift.detected``
     entries."""
-    facts = LogFacts()
+    from gatekeeper.audit import access
+
+    facts = LogFacts(access=access.metrics(session, start, end))
     weeks: dict[str, str] = {}
     after = 0
     while True:
@@ -280,6 +287,7 @@ def summarise(tally: Tally, facts: LogFacts, exceptions: Iterable[dict[str, Any]
         "approval_lead_time_hours": quantiles(tally.lead_times),
         "hook_drift": hook_drift,
         "drift_events": facts.drift_events,
+        **{k: facts.access.get(k) for k in ACCESS_METRICS},
         "approvals_required_from_current_policy": tally.from_current_policy,
         "by_category": {name: {k: tally.by_category[name][k] for k in COUNTS} for name in sorted(tally.by_category)},
         "by_week": [{"week": w, **{k: tally.by_week[w][k] for k in COUNTS},

@@ -31,6 +31,7 @@ SUBCOMMANDS = {
     "notify": "gatekeeper.cli.notify:notify",
     "drift": "gatekeeper.cli.drift:drift",
     "session": "gatekeeper.cli.session:session",
+    "access": "gatekeeper.cli.access:access",
 }
 
 

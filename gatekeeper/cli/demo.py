@@ -173,6 +173,7 @@ Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
          log in as alice on the same page: the SoD panel says why she cannot sign
          log in as dave and download the register and evidence pack at {url}/audit
          {url}/drift: the live Ignition export differs from main
+         log in as frank at {url}/access: who holds which right, conflicts; open and sign an access review
   cli:   (in another terminal; env.sh sets GATEKEEPER_CONFIG and the secrets)
          . {env}
          {gk} log verify

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from gatekeeper.config import Config, WebhookConfig
+from gatekeeper.ledger import events as ev
 from gatekeeper.ledger.entry import Entry
 from gatekeeper.store.tables import ChangeRequest, NotifyOutbox
 
@@ -27,7 +28,8 @@ DRIFT_DETECTED = "drift.detected"  # logged by the drift checker (another module
 # Payload keys kept in a delivery's snapshot (file lists and memberships stay in the log).
 SNAPSHOT_KEYS = ("change_id", "repo", "target", "title", "state", "ticket", "pusher", "ref", "old", "new",
                  "reason", "deadline", "revision", "fingerprint", "signer", "name", "group", "decision",
-                 "meaning", "comment", "refs", "source", "path", "summary", "errors", "emergency")
+                 "meaning", "comment", "refs", "source", "path", "summary", "errors", "emergency",
+                 "review_id", "kept", "revoked", "revocations", "revocations_open", "day")
 _OUTBOX = NotifyOutbox.__table__  # type: ignore[attr-defined]
 _CR = ChangeRequest.__table__  # type: ignore[attr-defined]
 
@@ -49,6 +51,10 @@ def events_for(kind: str, payload: dict[str, Any]) -> list[str]:
         return ["push.refused"]
     if kind == DRIFT_DETECTED:
         return ["drift.detected"]
+    if kind == ev.ACCESS_REVIEW_SIGNED:
+        return ["access.review_signed"]
+    if kind == ev.ACCESS_SNAPSHOT:  # revoked rights still held: work the directory's owners have not done
+        return ["access.revocation_open"] if ev.AccessSnapshot.from_payload(payload).revocations_open else []
     return []
 
 

@@ -22,7 +22,7 @@ DIFF_LINES = 12
 # Fact labels stay English in the Message (webhooks, Teams, Slack) and are translated when a mail is rendered.
 FACTS = (N_("Change request"), N_("Repository"), N_("Requested by"), N_("Financial"), N_("Ticket"),
          N_("Still needed"), N_("Retrospective approval due"), N_("Signed by"), N_("Comment"), N_("Commit"),
-         N_("Pushed by"))
+         N_("Pushed by"), N_("Rows"))
 HEADLINES = {  # msgids for the recipient's catalogue (i18n.translate); %(…)s filled per message
     "change.waiting": N_("Change request %(id)s waits for your signature: %(title)s"),
     "change.approved": N_("Change request %(id)s approved: %(title)s"),
@@ -33,6 +33,8 @@ HEADLINES = {  # msgids for the recipient's catalogue (i18n.translate); %(…)s 
     "retro.overdue": N_("Retrospective approval of emergency change request %(id)s is OVERDUE: %(title)s"),
     "push.refused": N_("Push to %(repo)s refused"),
     "drift.detected": N_("Drift detected in %(repo)s"),
+    "access.review_signed": N_("Access review %(review_id)s signed: %(revoked)s right(s) to revoke in the directory"),
+    "access.revocation_open": N_("Revoked rights still held on %(day)s: the directory was not changed yet"),
 }
 
 
@@ -127,19 +129,35 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
         for ref in payload.get("refs") or []:
             for reason in (ref.get("reasons") or [])[:5]:
                 diff.append(str(reason))
-        if payload.get("summary"):
+        if isinstance(payload.get("summary"), str):
             diff.append(str(payload["summary"]))
+        diff += _revocations(payload)
         data.setdefault("url", None)
+    if payload.get("review_id"):
+        data["url"] = url = f"{services.config.service.url}/access/reviews/{payload['review_id']}"
+        facts.append(("Signed by", f"{payload.get('signer')} ({payload.get('meaning') or ''})"))
+        facts.append(("Rows", f"{payload.get('kept')} kept, {payload.get('revoked')} revoked"))
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
-           "repo": data.get("repo") or ""}
+           "repo": data.get("repo") or "", "review_id": data.get("review_id") or "", "day": data.get("day") or "",
+           "revoked": data.get("revoked") if data.get("revoked") is not None else ""}
     headline = i18n.translate(lang, HEADLINES[event], **fmt) if event in HEADLINES else event
     return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings",
                    lang=lang)
 
 
-
 def _yes_no(lang: str, value: bool) -> str:
     return i18n.translate(lang, "yes") if value else i18n.translate(lang, "no")
+
+
+def _revocations(payload: dict[str, Any]) -> list[str]:
+    """Access reviews: each revoked right, as work for the directory's owners (at most DIFF_LINES)."""
+    items = [r for r in (payload.get("revocations") or payload.get("revocations_open") or []) if isinstance(r, dict)]
+    out = [f"remove {r.get('username')} from {r.get('group')} ({r.get('right')}"
+           + (f", {r.get('repo')}" if r.get("repo") else "") + (f", {r.get('category')}" if r.get("category") else "")
+           + f"; review {r.get('review_id')} row {r.get('row')})" for r in items[:DIFF_LINES]]
+    if len(items) > DIFF_LINES:
+        out.append(f"… and {len(items) - DIFF_LINES} more")
+    return out
 
 
 def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:

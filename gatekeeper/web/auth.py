@@ -141,18 +141,26 @@ def hook_token(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+ROLES = ("auditors", "admins", "emergency", "access_reviewers")
+
+
 def roles_of(user: User) -> set[str]:
-    """The Gatekeeper roles (auditors, admins, emergency) the user holds right now."""
+    """The Gatekeeper roles (``ROLES``) the user holds right now."""
     svc = services()
     groups = {m.group for m in svc.directory.memberships(user.username)}
-    roles = svc.config.roles
-    return {name for name in ("auditors", "admins", "emergency") if groups.intersection(getattr(roles, name))}
+    return {name for name in ROLES if groups.intersection(role_groups(name))}
+
+
+def role_groups(name: str) -> tuple[str, ...]:
+    """The groups whose members hold role ``name`` (``roles.<name>`` in the policy)."""
+    cfg = services().config
+    return cfg.access.reviewers if name == "access_reviewers" else tuple(getattr(cfg.roles, name))
 
 
 def require_role(user: User, *names: str) -> None:
     held = roles_of(user)
     if not held.intersection(names):
-        groups = sorted({grp for n in names for grp in getattr(services().config.roles, n)})
+        groups = sorted({grp for n in names for grp in role_groups(n)})
         raise Forbidden(f"{user.username} needs the {' or '.join(names)} role, which members of "
                         f"{', '.join(groups) or '(no group: see [roles] in the policy)'} hold")
 

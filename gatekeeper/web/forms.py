@@ -89,3 +89,35 @@ class PeriodForm(FlaskForm):
     start = StringField(_l("From"), name="from", validators=[Optional(), Regexp(DATE, message=DATE_HINT)])
     end = StringField(_l("To (inclusive)"), name="to", validators=[Optional(), Regexp(DATE, message=DATE_HINT)])
     submit = SubmitField(_l("Show"))
+
+
+class OpenReviewForm(FlaskForm):
+    """Open an access review campaign for one repo or every repo (``repo`` "": every repo)."""
+
+    repo = SelectField(_l("Scope of the new review"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Open an access review"))
+
+
+class DecideForm(FlaskForm):
+    """Keep or revoke the rows ticked on the page (``row`` checkboxes, read from the request)."""
+
+    comment = TextAreaField(_l("Comment (required to revoke)"), validators=[Optional(), Length(max=4000)],
+                            render_kw={"rows": 2})
+    keep = SubmitField(_l("Keep the selected rights"))
+    revoke = SubmitField(_l("Revoke the selected rights"))
+
+    @property
+    def decision(self) -> str | None:
+        return "revoke" if self.revoke.data else "keep" if self.keep.data else None
+
+
+class SignReviewForm(FlaskForm):
+    """The whole review signed like an approval: printed name, meaning, password re-entered."""
+
+    printed_name = StringField(_l("Printed name"), render_kw={"readonly": True})
+    meaning = SelectField(_l("Meaning of this signature"), choices=[], validate_choice=True)
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 2})
+    password = PasswordField(_l("Your password (re-entered for this signature)"),
+                             validators=[DataRequired(message=_l("enter your password to sign")), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(_l("Sign the access review"))

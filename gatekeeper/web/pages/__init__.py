@@ -29,7 +29,7 @@ def is_api_request() -> bool:
 
 
 def register(app: Flask) -> None:
-    from gatekeeper.web.pages import audit, auth, changes, dashboard
+    from gatekeeper.web.pages import access, audit, auth, changes, dashboard
     from gatekeeper.web.pages import drift as drift_page
 
     # Our own hook decides which requests need a token, so blueprints registered later stay covered.
@@ -66,7 +66,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(state_label=labels.state_label, kind_label=labels.kind_label,
                                  severity_label=labels.severity_label, drift_label=labels.drift_label,
                                  status_title=labels.status_title, period_label=labels.period_label)
-    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp):
+    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp, access.bp):
         app.register_blueprint(bp)
     from gatekeeper.web.pages import settings  # mail settings (issue 14)
 

@@ -160,7 +160,9 @@ def login() -> Any:
         web_sessions.revoke(services().store, old, time.time(), user.username)
     session.clear()  # a fresh session id (and CSRF token) for the new identity: no fixation
     session.permanent = True
-    session["sid"] = web_sessions.create(services().store, user.username, request.remote_addr or "-", time.time())
+    from gatekeeper.actions.sessions import sign_in
+
+    session["sid"] = sign_in(services().store, user.username, request.remote_addr or "-")
     return redirect(safe_next(form.next.data))
 
 
