@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from gatekeeper.errors import ConfigError
 from gatekeeper.formats import batchml, erp_mapping, ignition, kepware, plcopen
 from gatekeeper.formats._common import NO_CONTEXT, ContentError, error
+from gatekeeper.formats._raw import uninterpreted
 from gatekeeper.formats.base import Analysis, Context, Finding, SemanticChange, TagInfo
 from gatekeeper.policy.registry import CROSS_FILE_FORMATS, FORMAT_NAMES, TAG_FORMATS
 
@@ -35,6 +36,10 @@ class _Format(Protocol):
     def check(self, path: str, model: Any, context: Context = ...) -> list[Finding]: ...
 
     def changes(self, old: Any, new: Any) -> list[SemanticChange]: ...
+
+
+# A module may also define ``check_change(path, old_model, new_model) -> list[Finding]``: rules on the
+# change itself (a unit changed while its conversion factor stayed), run when both sides parse.
 
 
 _FORMATS: dict[str, _Format] = {"batchml": batchml, "ignition-tags": ignition, "kepware-project": kepware,
@@ -90,8 +95,26 @@ def _analyze(module: _Format, path: str, old: bytes | None, new: bytes | None, c
     elif old is None or new is None:
         changes = _capped(module.changes(old_model, new_model), ADDED_LIMIT)
     else:
-        changes = _capped(module.changes(old_model, new_model), CHANGE_LIMIT)
+        changes = module.changes(old_model, new_model)
+        if not changes and old != new:  # the safety net: what the model does not explain is still shown
+            changes = _uninterpreted(path, old, new)
+        check_change = getattr(module, "check_change", None)
+        if check_change is not None:
+            findings.extend(check_change(path, old_model, new_model))
+        changes = _capped(changes, CHANGE_LIMIT)
     return Analysis(tuple(findings), tuple(changes))
+
+
+def _uninterpreted(path: str, old: bytes | None, new: bytes | None) -> list[SemanticChange]:
+    if old is None or new is None:
+        return []
+    kind = "csv" if path.lower().endswith(".csv") else "xml" if new.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<" \
+        or new.startswith((b"\xff\xfe", b"\xfe\xff")) else "json"
+    try:
+        return uninterpreted(old, new, kind)
+    except ContentError:
+        return [SemanticChange("changed", "(file)", "uninterpreted change: the file changed in a way this "
+                               "format does not read, and it cannot be compared value by value")]
 
 
 def _capped(changes: list[SemanticChange], limit: int) -> list[SemanticChange]:

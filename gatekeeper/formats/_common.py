@@ -145,11 +145,13 @@ def brief(value: str | None) -> str:
     return one_line if len(one_line) <= TEXT_VALUE_CHARS else one_line[:TEXT_VALUE_CHARS] + "…"
 
 
-def error(path: str, location: str, message: str) -> Finding:
+def error(path: str, location: str, message: str, code: str = "") -> Finding:
+    """An error finding; ``code`` is its stable reason code (SPEC §12), kept next to the rule so the
+    reason-code work can carry it into :class:`Finding` (not stored yet)."""
     return Finding(path=path, location=location, severity="error", message=message)
 
 
-def finding(path: str, location: str, severity: Severity, message: str) -> Finding:
+def finding(path: str, location: str, severity: Severity, message: str, code: str = "") -> Finding:
     return Finding(path=path, location=location, severity=severity, message=message)
 
 
