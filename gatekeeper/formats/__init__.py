@@ -184,6 +184,8 @@ def tag_catalog(files: Iterable[tuple[str, str, bytes]]) -> dict[str, TagInfo]:
 
 def tag_context(files: Iterable[tuple[str, str, bytes]]) -> Context:
     """The cross-file :class:`Context` of a repo's tag configuration files (paths and facts)."""
+    files = list(files)
     catalog = tag_catalog(files)
-    return Context(tag_paths=frozenset(catalog), tags=catalog)
+    drivers = kepware.drivers([(path, data) for path, name, data in files if name == "kepware-project"])
+    return Context(tag_paths=frozenset(catalog), tags=catalog, drivers=drivers)
 

@@ -76,6 +76,8 @@ class Context:
 
     tag_paths: frozenset[str] | None = None
     tags: Mapping[str, TagInfo] | None = None
+    drivers: Mapping[str, str] | None = None
+    """Kepware Project Maker tag CSV path (normalised) → the driver of the channel naming it."""
 
 
 @dataclass(frozen=True)
