@@ -12,7 +12,8 @@ import re
 BAD_ADDRESS = "kepware.bad_address"
 """Reason code: a tag address the channel's driver cannot accept."""
 
-_SIEMENS_TYPES = "REAL|LREAL|INT|DINT|SINT|UINT|UDINT|USINT|LINT|ULINT|WORD|DWORD|BYTE|CHAR|BOOL|STRING|DT|DATE|TIME|X|B|W|D"
+_SIEMENS_TYPES = ("REAL|LREAL|INT|DINT|SINT|UINT|UDINT|USINT|LINT|ULINT|WORD|DWORD|BYTE|CHAR|BOOL|STRING|DT|DATE|"
+                  "TIME|X|B|W|D")
 ADDRESS_SYNTAX: dict[str, tuple[re.Pattern[str], str]] = {
     "modbus tcp/ip ethernet": (
         re.compile(r"[0-46]\d{4,5}(\.\d{1,2}[HLhl]?|_[0-9]+)?(\s*\[\d+\](\s*\[\d+\])?)?"),
