@@ -194,8 +194,10 @@ def summary_of(element: Element, keys: tuple[str, ...], labels: Mapping[str, str
 
 def compare(old: Mapping[str, Element], new: Mapping[str, Element], describe: Describe = describe_plain,
             summarize: Callable[[Element], str] = lambda _e: "",
-            financial: Callable[[Element], bool] = lambda _e: False) -> list[SemanticChange]:
-    """Removed, added, changed (per property) and moved elements, in the new file's order."""
+            financial: Callable[[Element], bool] = lambda _e: False,
+            detail: Callable[[str, str, str], str | None] = lambda _p, _o, _n: None) -> list[SemanticChange]:
+    """Removed, added, changed (per property) and moved elements, in the new file's order;
+    ``detail(prop, old, new)`` may add a line diff (code), computed on the whole values."""
     changes: list[SemanticChange] = []
     for key, element in old.items():
         if key not in new:
@@ -211,7 +213,8 @@ def compare(old: Mapping[str, Element], new: Mapping[str, Element], describe: De
             was, now = before.props.get(prop), element.props.get(prop)
             if was != now:
                 text, money = describe(element, prop, was, now)
-                changes.append(SemanticChange("changed", key, text, clip(was), clip(now), money))
+                lines = detail(prop, was, now) if was is not None and now is not None else None
+                changes.append(SemanticChange("changed", key, text, clip(was), clip(now), money, lines))
         if before.parent != element.parent:
             was_in, now_in = before.parent_name or "top level", element.parent_name or "top level"
             changes.append(SemanticChange("moved", key, f"{element.kind} {element.name} moved from {was_in}"
