@@ -85,6 +85,8 @@ def _describe(element: Element, prop: str, old: str | None, new: str | None) -> 
         return f"{element.kind} {element.name} {prop} changed (+{added} −{removed} lines)", False
     if prop.startswith("body") and old is not None and new is not None:
         return f"{element.kind} {element.name} {prop} changed", False
+    if prop.startswith("layout") and old is not None and new is not None:
+        return f"{element.kind} {element.name} {prop} changed: elements moved or resized on the diagram", False
     return describe_plain(element, prop, old, new)
 
 
@@ -226,7 +228,11 @@ class _Reader:
         self.scope.names.update(value.get("name", "").casefold() for value in xml.iter() if local(value.tag) == "value"
                                 and value.get("name"))  # enumeration values are names a body may use
         props = {"type": type_text(child(xml, "baseType")), "initial": value_text(child(xml, "initialValue"))}
-        self._add(f"type:{name}", "data type", name, {k: v for k, v in props.items() if v}, xml)
+        props = {k: v for k, v in props.items() if v}
+        for part in xml:  # documentation, vendor extensions (addData): compared, never dropped
+            if local(part.tag) not in ("baseType", "initialValue"):
+                props[local(part.tag)] = _canonical(part)
+        self._add(f"type:{name}", "data type", name, props, xml)
 
     def _pou(self, xml: ET.Element) -> None:
         name, pou_type = xml.get("name", ""), xml.get("pouType", "")
@@ -248,6 +254,8 @@ class _Reader:
             if part_name == "body":
                 for language in part:
                     props[f"body ({local(language.tag)})"] = _body_text(language)
+                    if local(language.tag) in GRAPHICAL:
+                        props[f"layout ({local(language.tag)})"] = _layout(language)
             elif part_name != "interface":
                 props[part_name] = _canonical(part)
         if self._add(f"pou:{name}", "POU", name, props, xml) is None:
@@ -356,6 +364,14 @@ def _body_text(language: ET.Element) -> str:
     if local(language.tag) in GRAPHICAL:
         return _canonical(language)
     return "\n".join(line.rstrip() for line in "".join(language.itertext()).strip().splitlines())
+
+
+def _layout(xml: ET.Element) -> str:
+    """Positions and sizes of a diagram, compared apart from its logic: a move is shown as one line
+    (in LD the order of rungs follows their position, so a move is not nothing)."""
+    return " ".join(f"{local(node.tag)}:{node.get('localId', '')}:{node.get('x', '')},{node.get('y', '')}"
+                    f":{node.get('width', '')}x{node.get('height', '')}" for node in xml.iter()
+                    if local(node.tag) in LAYOUT or node.get("width") or node.get("height"))
 
 
 def _canonical(xml: ET.Element) -> str:
