@@ -13,6 +13,7 @@ import random
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped, unused-ignore]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,7 +50,7 @@ def _serialised(root: ET.Element) -> bytes:
 @given(which=st.integers(0, len(XML_FILES) - 1), pick=st.integers(min_value=0), value=NEW_VALUE)
 def test_xml_any_changed_leaf_shows(which: int, pick: int, value: str) -> None:
     fmt, name = XML_FILES[which]
-    root = ET.fromstring(read(name))
+    root = fromstring(read(name))
     old = _serialised(root)
     node, attr = (slots := _xml_slots(root))[pick % len(slots)]
     before = node.get(attr, "") if attr else (node.text or "").strip()
@@ -70,7 +71,7 @@ def test_xml_any_changed_leaf_shows(which: int, pick: int, value: str) -> None:
 def test_xml_indentation_and_encoding_show_nothing(which: int, indent: str, encoding: str) -> None:
     fmt, name = XML_FILES[which]
     old = read(name)
-    root = ET.fromstring(old)
+    root = fromstring(old)
     if indent:
         ET.indent(root, space=indent)
     new = ET.tostring(root, encoding=encoding, xml_declaration=True)

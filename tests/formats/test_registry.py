@@ -122,8 +122,8 @@ def test_mapping_checked_against_the_index_through_analyze() -> None:
     assert len([f for f in bad.findings if f.severity == "error"]) == 4
 
 
-ALLOWED_IMPORTS = {"__future__", "collections", "csv", "dataclasses", "difflib", "io", "json", "math", "posixpath", "re",
-                   "typing", "xml", "defusedxml", "gatekeeper"}
+ALLOWED_IMPORTS = {"__future__", "collections", "csv", "dataclasses", "difflib", "io", "json", "math", "posixpath",
+                   "re", "typing", "xml", "defusedxml", "gatekeeper"}
 
 
 @pytest.mark.parametrize("module", sorted(Path(gatekeeper.formats.__file__).parent.glob("*.py")),
