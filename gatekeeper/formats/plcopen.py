@@ -133,6 +133,7 @@ class _Reader:
         self.scope = Scope()  # what every body may name: globals, POUs, types, enum values, libraries
         self.bodies: list[tuple[str, ET.Element, Scope]] = []  # (POU name, POU element, its own scope)
         self.pins: dict[str, dict[str, str]] = dict(STANDARD_PINS)
+        self.external_types = False  # the file uses types it does not define (libraries, the runtime's)
 
     def read(self) -> Project:
         root = self.doc.root
@@ -163,7 +164,9 @@ class _Reader:
         for owner, type_name, where in self.derived:
             if "." in type_name:  # a library's type (``Standard.TON``, ``OSCAT_BASIC.TON``): not in the export
                 self.scope.names.add(type_name.partition(".")[0].casefold())
+                self.external_types = self.external_types or base_name(type_name).upper() not in STANDARD_BLOCKS
             elif type_name.casefold() not in self.types and type_name.upper() not in STANDARD_BLOCKS:
+                self.external_types = True
                 self._problem(where, f"{owner}: type {type_name} is not defined in this project", "warning")
         self._check_bodies()
         for owner, where in self.externals:
@@ -182,9 +185,11 @@ class _Reader:
     def _check_bodies(self) -> None:
         """Every body's references against the declarations in scope, and its connections' types."""
         own_scopes = {name.casefold(): (pou, own) for name, pou, own in self.bodies}
-        # An export carrying vendor extensions (CODESYS addData) may use names its IDE declares outside the
-        # PLCopen file (libraries, the I/O mapping): there an undeclared name is a warning, elsewhere an error.
-        severity = "warning" if any(local(e.tag) == "addData" for e in self.doc.root.iter()) else "error"
+        # A file that relies on declarations outside it (vendor extensions such as CODESYS addData, or types it
+        # uses but does not define: libraries, the runtime's LOGLEVEL, the I/O mapping) may use names declared
+        # there: an undeclared name is then a warning; in a self-contained file it is an error.
+        external = self.external_types or any(local(e.tag) == "addData" for e in self.doc.root.iter())
+        severity = "warning" if external else "error"
         for name, pou, own in self.bodies:
             scope = Scope(self.scope.names | own.names, {**self.scope.types, **own.types})
             for base in _bases(pou, own_scopes):  # CODESYS: FB EXTENDS base, whose variables it inherits
