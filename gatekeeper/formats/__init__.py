@@ -20,7 +20,7 @@ from gatekeeper.formats.base import Analysis, Context, Finding, SemanticChange, 
 from gatekeeper.policy.registry import CROSS_FILE_FORMATS, FORMAT_NAMES, TAG_FORMATS
 
 __all__ = ["CROSS_FILE_FORMATS", "FORMAT_NAMES", "TAG_FORMATS", "Analysis", "Context", "Finding",
-           "SemanticChange", "TagInfo", "analyze", "tag_catalog", "tag_context", "tag_index"]
+           "SemanticChange", "TagInfo", "analyze", "tag_catalog", "tag_context", "tag_index", "validate"]
 
 ADDED_LIMIT = 200
 """An added or removed file lists at most this many elements, then one summary line."""
@@ -59,6 +59,23 @@ def analyze(format_name: str, path: str, old: bytes | None, new: bytes | None,
         return Analysis(findings=(error(path, "line 1", f"internal error while checking {format_name} "
                                         f"({type(exc).__name__}: {exc}); the file cannot be approved until "
                                         "this is fixed"),))
+
+
+def validate(format_name: str, path: str, data: bytes, context: Context = NO_CONTEXT) -> tuple[Finding, ...]:
+    """The findings of one file without a diff (``gatekeeper check``): what :func:`analyze` reports for
+    ``new``, without listing its elements as added. Raises only :class:`ConfigError` (unknown format)."""
+    module = _FORMATS.get(format_name)
+    if module is None:
+        raise ConfigError(f"unknown format '{format_name}' (known: {', '.join(FORMAT_NAMES)})", key="format")
+    try:
+        try:
+            model = module.parse(data, path)
+        except ContentError as exc:
+            return (error(path, exc.location, exc.message),)
+        return tuple(_capped_findings(list(module.check(path, model, context))))
+    except Exception as exc:  # fail closed, as analyze does
+        return (error(path, "line 1", f"internal error while checking {format_name} ({type(exc).__name__}: "
+                      f"{exc}); the file cannot be approved until this is fixed"),)
 
 
 def _analyze(module: _Format, path: str, old: bytes | None, new: bytes | None, context: Context) -> Analysis:
