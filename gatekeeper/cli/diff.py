@@ -51,14 +51,20 @@ def diff(app: AppContext, files: tuple[str, ...], path: str | None, git: bool) -
 
 def _read(name: str) -> bytes | None:
     """File content; ``/dev/null`` (git's side of an added or deleted file) is no file."""
+    from gatekeeper.formats._common import MAX_BYTES
+
     if name == NULL:
         return None
     try:
-        return Path(name).read_bytes()
+        with Path(name).open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)  # bounded: a huge file or a device is refused, not read whole
     except IsADirectoryError as exc:
         raise InputError(f"{name}: is a directory, not a file") from exc
     except OSError as exc:
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_BYTES:
+        raise InputError(f"{name}: larger than the {MAX_BYTES // (1024 * 1024)} MB limit for configuration files")
+    return data
 
 
 def _show(app: AppContext, path: str, old: bytes | None, new: bytes | None, explicit_path: bool = True) -> None:

@@ -14,7 +14,8 @@ import re
 from gatekeeper.formats.batchml import ROOTS
 
 _ROOT = re.compile(rb"<(?:[\w.-]+:)?([\w.-]+)[\s>/]")
-_PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*", re.S)
+_PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>\s*)*",
+                     re.S)
 
 
 def infer_format(path: str, data: bytes) -> str | None:

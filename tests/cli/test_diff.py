@@ -55,6 +55,20 @@ def test_the_policy_format_for_path_is_used_and_unreadable_input_exits_2(plant: 
     assert proc.stderr.strip() == f"gatekeeper: error: {missing}: cannot read: No such file or directory"
 
 
+def test_hostile_input_is_one_clear_finding_or_exit_2(tmp_path: Path) -> None:
+    old, _new = edited(tmp_path)
+    xxe = FIX / "hostile" / "xxe.xml"
+    proc = run(str(old), str(xxe), "--path", "recipes/r.xml", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "error: XML external entities are not allowed" in proc.stdout and "root:" not in proc.stdout
+    huge = tmp_path / "huge.xml"
+    with huge.open("wb") as handle:
+        handle.truncate(21 * 1024 * 1024)
+    proc = run(str(old), str(huge), cwd=tmp_path)
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2, f"gatekeeper: error: {huge}: larger than the 20 MB limit for configuration files")
+
+
 def test_works_as_git_external_diff_driver(tmp_path: Path) -> None:
     work = tmp_path / "work"
     git(tmp_path, "init", "-q", str(work))
