@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from gatekeeper.formats._common import brief, clip, decode_text, load_json, read_csv, show
+from gatekeeper.formats._common import brief, clip, load_json, show
 from gatekeeper.formats._xml import local, parse_xml
 from gatekeeper.formats.base import SemanticChange
 
@@ -25,13 +25,11 @@ UNINTERPRETED = "uninterpreted change"
 
 
 def leaves(data: bytes, kind: str) -> list[Leaf]:
-    """The leaves of ``data`` read as ``kind`` (``xml``, ``json`` or ``csv``); raises ContentError."""
+    """The leaves of ``data`` read as ``kind`` (``xml`` or ``json``); raises ContentError."""
     if kind == "xml":
         root = parse_xml(data, "XML").root
         return list(_xml(root, f"/{local(root.tag)}", f"/{local(root.tag)}"))
-    if kind == "json":
-        return list(_json(load_json(data, "JSON"), "", ""))
-    return list(_csv(decode_text(data, "CSV")))
+    return list(_json(load_json(data, "JSON"), "", ""))
 
 
 def uninterpreted(old: bytes, new: bytes, kind: str) -> list[SemanticChange]:
@@ -113,16 +111,3 @@ def _json(value: Any, key: str, pointer: str) -> Iterator[Leaf]:
             yield from _json(item, f"{key}/[{ident}]", f"{pointer}/{index}")
     else:
         yield key or "/", show(value), pointer or "/"
-
-
-def _csv(text: str) -> Iterator[Leaf]:
-    first = text.split("\n", 1)[0]
-    rows = read_csv(text, ";" if first.count(";") > first.count(",") else ",")
-    if not rows:
-        return
-    header = [cell.strip() for cell in rows[0][1]]
-    for line, row in rows[1:]:
-        ident = row[0].strip().casefold() if row else ""
-        for index, cell in enumerate(row):
-            column = header[index] if index < len(header) else f"column {index + 1}"
-            yield f"{ident}/{column}", cell.strip(), f"line {line} column {column}"
