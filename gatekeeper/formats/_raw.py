@@ -2,8 +2,8 @@
 is shown as ``uninterpreted change at <XPath / JSON pointer>: old → new``, never as nothing.
 
 Approvers sign what the diff shows, so a byte change that changes meaning must never vanish. The
-document is reduced to its leaves (XML element text and attributes, JSON scalars, CSV cells), each
-keyed by its path without sibling positions; comparing the two multisets ignores what carries no
+document is reduced to its leaves (XML element text and attributes, JSON scalars), each keyed by its
+path with its ancestors' identities (a name, an ID) instead of sibling positions; comparing the two multisets ignores what carries no
 meaning (sibling order, indentation, key order, encoding, namespace prefixes, comments) and keeps
 every value that changed, with the path where it sits.
 """
