@@ -116,6 +116,12 @@ def show(value: Any) -> str:
     """One canonical string per JSON value: strings raw, the rest as compact JSON."""
     if isinstance(value, str):
         return value
+    if value is True or value is False or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and math.isfinite(value):
+        return repr(value)  # what json.dumps writes for a float, without its machinery (17 MB exports)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -123,8 +129,10 @@ def flatten(props: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested objects become dotted keys, so every leaf shows in the diff (none dropped)."""
     flat: dict[str, str] = {}
     for key, value in props.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        name = prefix + key if prefix else key
+        if type(value) is str:
+            flat[name] = value
+        elif isinstance(value, dict) and value:
             flat.update(flatten(value, name + "."))
         else:
             flat[name] = show(value)
