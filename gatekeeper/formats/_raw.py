@@ -3,9 +3,9 @@ is shown as ``uninterpreted change at <XPath / JSON pointer>: old → new``, nev
 
 Approvers sign what the diff shows, so a byte change that changes meaning must never vanish. The
 document is reduced to its leaves (XML element text and attributes, JSON scalars), each keyed by its
-path with its ancestors' identities (a name, an ID) instead of sibling positions; comparing the two multisets ignores what carries no
-meaning (sibling order, indentation, key order, encoding, namespace prefixes, comments) and keeps
-every value that changed, with the path where it sits.
+path with its ancestors' identities (a name, an ID) instead of sibling positions; comparing the two
+multisets ignores what carries no meaning (sibling order, indentation, key order, encoding, namespace
+prefixes, comments) and keeps every value that changed, with the path where it sits.
 """
 
 from __future__ import annotations
