@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "serve": "gatekeeper.cli.serve:serve",
     "repo": "gatekeeper.cli.repo:repo",
     "check": "gatekeeper.cli.check:check",
+    "diff": "gatekeeper.cli.diff:diff",
     "change": "gatekeeper.cli.change:change",
     "log": "gatekeeper.cli.log:log",
     "audit": "gatekeeper.cli.audit:audit",
