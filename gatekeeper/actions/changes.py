@@ -178,7 +178,11 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         author_memberships=tuple(m.to_dict() for m in memberships), sod_findings=tuple(author_findings),
         state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason),
         pusher, [cr.id or 0])
-    return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings)
+    from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
+
+    lang = i18n.language_of(session, pusher, services.config.service.languages,
+                            services.config.service.default_language)
+    return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings, lang)
 
 
 def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:
@@ -189,26 +193,34 @@ def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> 
 
 
 def _push_messages(services: Services, cr: ChangeRequest, number: int, fp: str, kept: bool, revised: bool,
-                   review: Review, findings: list[dict[str, Any]]) -> list[str]:
+                   review: Review, findings: list[dict[str, Any]], lang: str = "en") -> list[str]:
+    """What the pusher reads after ``remote: gatekeeper:``, in their language; findings, SoD reasons and
+    group names stay as the policy core words them."""
+    from gatekeeper.i18n import translate
+
     url = services.change_url(cr.id or 0)
     if revised:
-        what = "approvals kept (same content)" if kept else "approvals reset (content changed)"
-        lines = [f"change request {cr.id} revised: revision {number}, fingerprint {fp[:12]}; {what}"]
+        what = (translate(lang, "approvals kept (same content)") if kept
+                else translate(lang, "approvals reset (content changed)"))
+        lines = [translate(lang, "change request %(id)s revised: revision %(n)s, fingerprint %(fp)s; %(what)s",
+                           id=cr.id, n=number, fp=fp[:12], what=what)]
     else:
-        lines = [f"change request {cr.id} opened: {cr.topic_ref} -> {cr.target}, revision {number}, "
-                 f"fingerprint {fp[:12]}"]
-    lines.append(f"review: {url}")
+        lines = [translate(lang, "change request %(id)s opened: %(topic)s -> %(target)s, revision %(n)s, "
+                                 "fingerprint %(fp)s", id=cr.id, topic=cr.topic_ref, target=cr.target, n=number,
+                           fp=fp[:12])]
+    lines.append(translate(lang, "review: %(url)s", url=url))
     for f in findings[:MAX_FINDING_LINES]:
         lines.append(f"{f['severity']}: {f['path']} {f['location']}: {f['message']}")
     if len(findings) > MAX_FINDING_LINES:
-        lines.append(f"... and {len(findings) - MAX_FINDING_LINES} more findings (see {url})")
+        lines.append(translate(lang, "... and %(n)s more findings (see %(url)s)",
+                               n=len(findings) - MAX_FINDING_LINES, url=url))
     if review.errors:
-        lines.append("this change cannot be approved until its validation errors are fixed")
+        lines.append(translate(lang, "this change cannot be approved until its validation errors are fixed"))
     lines.extend(messages(review.author_findings))
     if review.missing and cr.state != State.EMERGENCY:
-        lines.append("needs " + describe_missing(review.missing))
+        lines.append(translate(lang, "needs %(rules)s", rules=describe_missing(review.missing)))
     elif cr.state == State.APPROVED:
-        lines.append("approved: ready to merge into " + cr.target)
+        lines.append(translate(lang, "approved: ready to merge into %(target)s", target=cr.target))
     return lines
 
 

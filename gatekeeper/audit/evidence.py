@@ -32,7 +32,7 @@ from gatekeeper.store import log
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
-         "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py")
+         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py")
 MANIFEST = "MANIFEST.sha256"
 VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpoint.json "
                   "--public-key public-key.pem")
@@ -137,8 +137,10 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         pack.put("policy.toml", policy.raw)
         pack.csv("policy-history.csv", controls.POLICY_HISTORY_COLUMNS,
                  controls.policy_history(session, cp.seq))
-        pack.csv("access-review.csv", controls.ACCESS_COLUMNS,
-                 controls.access_rows(services.config, services.directory))
+        from gatekeeper.audit import access
+
+        pack.csv("access-review.csv", access.REVIEW_COLUMNS, access.review_rows(session, start, end, cp.seq))
+        pack.csv("access-changes.csv", access.CHANGE_COLUMNS, access.change_rows(session, start, end, cp.seq))
         from gatekeeper.drift.audit import DRIFT_COLUMNS, drift_rows
 
         pack.csv("drift.csv", DRIFT_COLUMNS, drift_rows(session, start, end))
@@ -199,7 +201,8 @@ def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: 
     lines = [
         "Gatekeeper evidence pack: verification", "",
         f"Built: {now} by gatekeeper {__version__}",
-        f"Period: {start} .. {end} (register.csv, register.xlsx, approvals.csv, exceptions.csv)",
+        f"Period: {start} .. {end} (register.csv, register.xlsx, approvals.csv, exceptions.csv, "
+        "access-review.csv, access-changes.csv)",
         "", "1. Change log", "",
         f"log.jsonl holds every entry from seq 1 to seq {cp.seq}; checkpoint.json signs seq {cp.seq} "
         f"(hash {cp.hash}, {cp.ts}) with the Ed25519 key {cp.key_id} in public-key.pem.",
@@ -219,8 +222,9 @@ def _verification_text(start: str, end: str, now: str, cp: Checkpoint, outcome: 
         f"    {STANDALONE_COMMAND}", "",
         "It checks MANIFEST.sha256, recomputes every log hash and link (SPEC §10), checks the checkpoint "
         "signature with `openssl pkeyutl -verify -pubin -rawin`, and ties every register and approvals row "
-        "to its log entries. It prints \"verify.py: OK ...\" and exits 0, or names the first failure and "
-        "exits 1. Read it first: it is short, and what it checks is all it claims. Add `--key-id <id>` with "
+        "to its log entries, and the access review files to their access.* entries, both ways. It prints "
+        "\"verify.py: OK ...\" and exits 0, or names the first failure and exits 1. Read it first: it is "
+        "short, and what it checks is all it claims. Add `--key-id <id>` with "
         "the key id your organisation keeps on record to have it refuse any other key.",
         "", "4. Policy", "",
         f"policy.toml is the policy in force, SHA-256 {policy.sha256}"

@@ -3,7 +3,9 @@
 Kinds: ``push.refused`` (one row per refused ref of a refused push), ``emergency`` (each
 break-glass deployment), ``retro-overdue`` (an emergency CR not ratified by its deadline, or
 ratified late), ``reconcile-gap`` and ``hook-drift`` (from ``audit.reconcile``), ``drift`` (a live
-source that differs from the approved content, or cannot be read: ``drift.audit``). Refusals and
+source that differs from the approved content, or cannot be read: ``drift.audit``),
+``access-revocation-open`` (a right a signed access review revoked, still held at the period's last
+access snapshot: ``audit.access``). Refusals and
 emergencies are read from the hash-chained log, so a row always points at the entry behind it.
 """
 
@@ -77,7 +79,9 @@ def exception_rows(session: Session, start: str, end: str, now: str,
     yield from refused(session, start, end)
     yield from emergencies(session, start, end)
     yield from overdue(session, start, end, now)
+    from gatekeeper.audit.access import revocation_exceptions
     from gatekeeper.drift.audit import drift_exceptions
 
     yield from drift_exceptions(session, start, end)
+    yield from revocation_exceptions(session, start, end)
     yield from extra

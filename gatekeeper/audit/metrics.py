@@ -19,6 +19,9 @@ What each count means (a change counts in a period by the moment named):
               not is an ``incomplete-approvals`` exception
   approval_lead_time_hours   request → last approval (approved_at), of changes approved in the
               period that needed any approval: median and 90th percentile (inclusive method)
+  access_reviews_signed   access reviews signed in the period (``access.review_signed``)
+  access_conflicts, dormant_accounts   (person, conflict code) pairs and dormant people as of the
+              last ``access.snapshot`` before the period's end (service-wide; none: no snapshot)
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from gatekeeper.store.tables import ChangeLogRef
 COUNTS = ("requested", "approved", "rejected", "deployed", "withdrawn", "emergency")
 METRICS_COLUMNS = ("metric", "value")
 INCOMPLETE = "incomplete-approvals"
+ACCESS_METRICS = ("access_reviews_signed", "access_conflicts", "dormant_accounts")  # SPEC §12
 
 def iso_week(ts: str, cache: dict[str, str] | None = None) -> str:
     """``2026-W05`` for an RFC 3339 timestamp (ISO 8601 weeks, Monday first)."""
@@ -182,13 +186,16 @@ class LogFacts:
     sod_refusals: int = 0
     refused_signatures: int = 0
     drift_events: int = 0
+    access: dict[str, Any] = field(default_factory=dict)  # audit.access.metrics: service-wide, not per repo
 
 
 def log_facts(session: Session, start: str, end: str, repo: str | None = None, batch: int = 2000) -> LogFacts:
     """One streaming pass over the period's ``push.refused``, ``change.sign_refused`` and ``drift.detected``
     entries. A refused ref counts under the code of its primary reason (``policy.reasons.primary``);
     entries logged before reason codes read back with codes (``ledger.legacy``)."""
-    facts = LogFacts()
+    from gatekeeper.audit import access
+
+    facts = LogFacts(access=access.metrics(session, start, end))
     weeks: dict[str, str] = {}
     for e in log.of_kinds(session, [PUSH_REFUSED, SIGN_REFUSED, DRIFT_DETECTED], start=start, end=end,
                           batch=batch):
@@ -260,6 +267,7 @@ def summarise(tally: Tally, facts: LogFacts, exceptions: Iterable[dict[str, Any]
         "approval_lead_time_hours": quantiles(tally.lead_times),
         "hook_drift": hook_drift,
         "drift_events": facts.drift_events,
+        **{k: facts.access.get(k) for k in ACCESS_METRICS},
         "approvals_required_from_current_policy": tally.from_current_policy,
         "by_category": {name: {k: tally.by_category[name][k] for k in COUNTS} for name in sorted(tally.by_category)},
         "by_week": [{"week": w, **{k: tally.by_week[w][k] for k in COUNTS},

@@ -91,12 +91,44 @@ def log_link(service_url: str, seq: Any) -> str | None:
     return f"{service_url.rstrip('/')}/log?before={int(seq) + 1}#seq-{int(seq)}"
 
 
+METRIC_NAMES = (  # report.html names each metric in words, with its metrics.csv key beside it
+    ("population", "Change requests in the register"), ("requested", "Requested"), ("approved", "Approved"),
+    ("rejected", "Rejected"), ("deployed", "Deployed"), ("withdrawn", "Withdrawn"),
+    ("emergency", "Emergency changes"), ("emergency_share", "Emergency changes, share of deployments"),
+    ("emergency_retro_in_time", "Emergency changes retro-approved in time"),
+    ("emergency_retro_late", "Emergency changes retro-approved late"),
+    ("emergency_open", "Emergency changes still awaiting retrospective approval"),
+    ("refused_pushes", "Refused pushes"), ("sod_refusals", "Segregation-of-duties refusals"),
+    ("refused_signatures", "Refused signatures"),
+    ("deployed_with_complete_approvals", "Deployments with complete prior approval"),
+    ("deployed_with_complete_approvals_share", "Deployments with complete prior approval, share"),
+    ("hook_drift", "Hook attestation drift"), ("drift_events", "Drift events"),
+)
+
+
+def period_text(start: str, end: str) -> str:
+    """``[start, end)`` as the pages write a period: ``2026-05-01 – 2026-05-31``, whole UTC days, both
+    included (an end that is not midnight keeps its time; an open end says so)."""
+    from datetime import timedelta
+
+    from gatekeeper.period import MAX_TS, MIN_TS, parse_instant
+
+    first = "the beginning" if start == MIN_TS else (start[:10] if start[10:] == "T00:00:00.000000Z" else start)
+    if end == MAX_TS:
+        return f"{first} – now"
+    instant, _ = parse_instant(end, "to")
+    if end[10:] == "T00:00:00.000000Z":
+        return f"{first} – {(instant - timedelta(days=1)).date().isoformat()}"
+    return f"{first} – {end} (not included)"
+
+
 def render(report: Report) -> str:
     m = report.metrics
     return _env().get_template("report.html").render(
         r=report, m=m, charts=charts.charts(m), hours=charts.human_hours, controls=markdown_html(report.controls_md),
         reconciliation=reconciliation_rows(report.reconciliation), version=__version__,
-        log_link=lambda seq: log_link(report.service_url, seq), ok=report.verification.startswith("RESULT: OK"))
+        log_link=lambda seq: log_link(report.service_url, seq), ok=report.verification.startswith("RESULT: OK"),
+        period=period_text(report.start, report.end), metric_names=METRIC_NAMES)
 
 
 def verification_outcome(run: Callable[[], Summary]) -> str:

@@ -57,19 +57,22 @@ def read_manifest(text: str) -> dict[str, str]:
 
 
 def _tied(zf: zipfile.ZipFile, csv_names: list[str]) -> list[str]:
-    """verify.py's checks (4), on the log ``ledger.verify`` has just verified."""
+    """verify.py's checks (4) and (5), on the log ``ledger.verify`` has just verified."""
     from gatekeeper.audit import verify_standalone as standalone
 
     with zf.open("log.jsonl") as fh:
         head, index = standalone.index_log(fh)
+    with zf.open("log.jsonl") as fh:
+        access = standalone.access_entries(fh)
     with tempfile.TemporaryDirectory(prefix="gatekeeper-verify-pack-") as tmp:
-        for name in csv_names:
+        for name in (*csv_names, "verification.txt"):
             Path(tmp, name).write_bytes(zf.read(name))
         try:
             out = [f"OK register.csv: {standalone.check_register(tmp, head, index)} rows tied to their log seqs",
                    f"OK approvals.csv: {standalone.check_approvals(tmp, head, index)} signatures are the ones "
                    "the log records",
-                   f"OK exceptions.csv: {standalone.check_exceptions(tmp, head)} rows point into the log"]
+                   f"OK exceptions.csv: {standalone.check_exceptions(tmp, head)} rows point into the log",
+                   *standalone.check_access(tmp, head, access)]
         except standalone.Failed as exc:
             raise PackTampered(str(exc)) from exc
     return out
@@ -124,8 +127,8 @@ def verify_pack(path: Path) -> PackReport:
                                            f"checkpoint of seq {cp.seq}")
         report.lines.append(f"OK log.jsonl: {summary.describe()}")
         # (5) the register tied to the log
-        report.lines.extend(_tied(zf, [n for n in ("register.csv", "approvals.csv", "exceptions.csv")
-                                       if n in names]))
+        report.lines.extend(_tied(zf, [n for n in ("register.csv", "approvals.csv", "exceptions.csv",
+                                                   "access-review.csv", "access-changes.csv") if n in names]))
         report.lines.append(f"verify-pack: OK: {len(manifest)} files match {MANIFEST}; the log verifies from "
                             f"seq 1 to the checkpoint of seq {cp.seq} signed by key {cp.key_id}")
     return report

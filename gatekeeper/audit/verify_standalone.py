@@ -22,7 +22,11 @@ in order:
      it was made with this key); and the log ends exactly at the signed checkpoint;
   4. every register.csv row is tied to its log entries: each of its log_seqs is an entry about that
      change, its fingerprint, approvals and deployed commit appear in those entries; every
-     approvals.csv row is the signature its log_seq records; every exceptions.csv log_seq exists.
+     approvals.csv row is the signature its log_seq records; every exceptions.csv log_seq exists;
+  5. access-review.csv is the access.decided entries of its reviews, both ways, and each signed
+     review's rows and decisions hash to what its access.review_opened / _signed entries certify;
+     access-changes.csv is what the access.snapshot entries say, replayed from the first one (each
+     snapshot's rights recomputed and hashed), both ways.
 
 This file is copied verbatim from gatekeeper/audit/verify_standalone.py into each pack.
 """
@@ -355,6 +359,209 @@ def check_exceptions(folder: str, head: int) -> int:
     return len(rows)
 
 
+# -- 5. the access review tied to the log (SPEC §12, issue 24) -----------------------------------
+ACCESS_COLUMNS = ("username", "name", "right", "repo", "category", "group", "via", "conflicts", "last_activity",
+                  "dormant")
+ACCESS_REVIEW_COLUMNS = (*ACCESS_COLUMNS, "decision", "decided_by", "decided_at", "log_seq")
+ACCESS_CHANGE_COLUMNS = ("day", "change", "username", "name", "right", "repo", "category", "group", "via",
+                         "disabled", "log_seq")
+RIGHTS_DOMAIN = b"gatekeeper.access.v1\x00"
+ROWS_DOMAIN = b"gatekeeper.access-review.v1\x00"
+DECISIONS_DOMAIN = b"gatekeeper.access-decisions.v1\x00"
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def access_entries(lines: Any) -> dict[int, dict[str, Any]]:
+    """The access.* (and audit.exported) entries of log.jsonl's lines (already verified by
+    ``check_log``), by seq."""
+    found: dict[int, dict[str, Any]] = {}
+    for line in lines:
+        if b'"kind":"access.' in line or b'"kind":"audit.exported"' in line:
+            entry = json.loads(line)
+            found[entry["seq"]] = entry
+    return found
+
+
+def pack_period(folder: str, entries: dict[int, dict[str, Any]]) -> tuple[str, str] | None:
+    """The pack's period ``[from, to)``: from the log's last ``audit.exported`` entry when it has one
+    (signed with the log), else from verification.txt's ``Period: FROM .. TO`` line."""
+    exported = [e["payload"] for _, e in sorted(entries.items()) if e["kind"] == "audit.exported"]
+    if exported and isinstance(exported[-1].get("from"), str) and isinstance(exported[-1].get("to"), str):
+        return exported[-1]["from"], exported[-1]["to"]
+    path = os.path.join(folder, "verification.txt")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            m = re.search(r"^Period: (\S+) \.\. (\S+)", fh.read(), re.M)
+        if m:
+            return m.group(1), m.group(2)
+    return None
+
+
+def unguard(cell: str) -> str:
+    """A CSV cell as written before the formula guard (a leading ' before = + - @ tab CR)."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA else cell
+
+
+def text_of(value: Any) -> str:
+    """A value as the pack's CSV writes it (booleans true/false, None empty)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _header(folder: str, name: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    with open(os.path.join(folder, name), encoding="utf-8", newline="") as fh:
+        first = fh.readline().strip("\r\n")
+    if first.split(",") != list(columns):
+        raise Failed(f"{name}: the header is not {', '.join(columns)}")
+    return read_csv(folder, name)
+
+
+def in_period(ts: str, period: tuple[str, str] | None) -> bool:
+    return period is None or period[0] <= ts < period[1]
+
+
+def check_access_review(folder: str, head: int, entries: dict[int, dict[str, Any]],
+                        period: tuple[str, str] | None = None) -> int:
+    """Every row is the access.decided entry its log_seq names; every decision of each review the
+    file names (with ``period``: of each review with an entry in it) is a row; a signed review's
+    rows and decisions hash to what its opened and signed entries certify."""
+    rows = _header(folder, "access-review.csv", ACCESS_REVIEW_COLUMNS)
+    decided = {seq: e for seq, e in entries.items() if e["kind"] == "access.decided"}
+    seen: set[int] = set()
+    reviews: set[int] = set()
+    for n, row in enumerate(rows, 2):
+        seq = _int(row.get("log_seq") or "", f"access-review.csv line {n}: log_seq")
+        where = f"access-review.csv line {n} (log seq {seq})"
+        e = decided.get(seq)
+        if seq > head or e is None:
+            raise Failed(f"{where}: not an access.decided entry of log.jsonl")
+        if seq in seen:
+            raise Failed(f"{where}: the decision is listed twice")
+        seen.add(seq)
+        p = e["payload"]
+        cols = p.get("columns") or {}
+        expected = {**{c: text_of(cols.get(c)) for c in ACCESS_COLUMNS}, "decision": text_of(p.get("decision")),
+                    "decided_by": e["actor"], "decided_at": e["ts"]}
+        for column, value in expected.items():
+            if unguard(row.get(column) or "") != value:
+                raise Failed(f"{where}: {column} {row.get(column)!r} is not what the log records ({value!r})")
+        reviews.add(int(p.get("review_id") or 0))
+    if period is not None:
+        reviews |= {int(e["payload"].get("review_id") or 0) for e in entries.values()
+                    if e["kind"] in ("access.review_opened", "access.decided", "access.review_signed")
+                    and in_period(e["ts"], period)}
+    for seq, e in sorted(decided.items()):
+        if int(e["payload"].get("review_id") or 0) in reviews and seq not in seen:
+            raise Failed(f"access-review.csv: the decision at log seq {seq} (access review "
+                         f"{e['payload'].get('review_id')}) is missing")
+    for review in sorted(reviews):
+        _check_signed_review(review, entries, decided)
+    return len(rows)
+
+
+def _check_signed_review(review: int, entries: dict[int, dict[str, Any]], decided: dict[int, dict[str, Any]]) -> None:
+    opened = [e["payload"] for e in entries.values() if e["kind"] == "access.review_opened"
+              and e["payload"].get("review_id") == review]
+    signed = [e["payload"] for e in entries.values() if e["kind"] == "access.review_signed"
+              and e["payload"].get("review_id") == review]
+    if not signed:
+        return  # still open: nothing is certified yet
+    where = f"access review {review}"
+    if len(opened) != 1 or len(signed) != 1:
+        raise Failed(f"{where}: the log holds {len(opened)} opening(s) and {len(signed)} signature(s), not one each")
+    mine = sorted((s, e) for s, e in decided.items() if e["payload"].get("review_id") == review)
+    positions = [e["payload"].get("row") for _, e in mine]
+    if sorted(positions) != list(range(1, len(mine) + 1)) or len(mine) != opened[0].get("rows"):
+        raise Failed(f"{where}: its decisions do not cover rows 1..{opened[0].get('rows')} once each")
+    items = sorted([[e["payload"]["columns"].get(c) for c in ACCESS_COLUMNS] for _, e in mine])
+    rows_hash = hashlib.sha256(ROWS_DOMAIN + canon(items)).hexdigest()
+    if not rows_hash == opened[0].get("rows_sha256") == signed[0].get("rows_sha256"):
+        raise Failed(f"{where}: the decided rows do not hash to the rows_sha256 it was opened and signed for")
+    decisions = sorted([e["payload"].get("row"), e["payload"].get("decision"), s] for s, e in mine)
+    if hashlib.sha256(DECISIONS_DOMAIN + canon(decisions)).hexdigest() != signed[0].get("decisions_sha256"):
+        raise Failed(f"{where}: the decisions do not hash to the decisions_sha256 it was signed for")
+    revoked = sum(1 for d in decisions if d[1] == "revoke")
+    if (signed[0].get("kept"), signed[0].get("revoked")) != (len(mine) - revoked, revoked):
+        raise Failed(f"{where}: the signature's kept/revoked counts differ from its decisions")
+
+
+Replayed = list[tuple[int, str, dict[str, Any], list[tuple[str, list[Any]]]]]
+
+
+def replay_access(entries: dict[int, dict[str, Any]]) -> Replayed:
+    """Replay every access.snapshot from the first: each must follow from the one before, and the
+    rights it leaves must hash to its rights_sha256. Returns (seq, ts, payload, [(change, right)])."""
+    state: dict[tuple[Any, ...], list[Any]] = {}
+    out = []
+    last: int | None = None
+    for seq, e in sorted(entries.items()):
+        if e["kind"] != "access.snapshot":
+            continue
+        p = e["payload"]
+        where = f"seq {seq} (access.snapshot)"
+        if p.get("previous_seq") != last:
+            raise Failed(f"{where}: previous_seq {p.get('previous_seq')} is not the snapshot before ({last})")
+        changes: list[tuple[str, list[Any]]] = []
+        for what in ("lost", "changed", "gained"):
+            for item in p.get(what) or []:
+                if not isinstance(item, list) or len(item) != 8:
+                    raise Failed(f"{where}: a {what} right is not 8 values")
+                key = tuple(item[:5])
+                if what == "lost" and state.get(key) != item:
+                    raise Failed(f"{where}: lost right {key} was not held as recorded")
+                if what == "changed" and (key not in state or state[key] == item):
+                    raise Failed(f"{where}: changed right {key} was not held, or did not change")
+                if what == "gained" and key in state:
+                    raise Failed(f"{where}: gained right {key} was already held")
+                if what == "lost":
+                    del state[key]
+                else:
+                    state[key] = item
+                changes.append(("baseline" if what == "gained" and last is None else what, item))
+        digest = hashlib.sha256(RIGHTS_DOMAIN + canon(sorted(state.values()))).hexdigest()
+        if digest != p.get("rights_sha256") or len(state) != p.get("count"):
+            raise Failed(f"{where}: the replayed rights do not hash to its rights_sha256 (or count)")
+        out.append((seq, e["ts"], p, changes))
+        last = seq
+    return out
+
+
+def check_access_changes(folder: str, head: int, entries: dict[int, dict[str, Any]],
+                         period: tuple[str, str] | None = None) -> int:
+    """access-changes.csv, both ways, against the snapshots it names (with ``period``: every snapshot
+    logged in it), recomputed by replaying all of them from the first."""
+    rows = _header(folder, "access-changes.csv", ACCESS_CHANGE_COLUMNS)
+    replayed = replay_access(entries)
+    named = {_int(r.get("log_seq") or "", "access-changes.csv log_seq") for r in rows}
+    expected: list[tuple[str, ...]] = []
+    for seq, ts, p, changes in replayed:
+        if seq in named or (period is not None and in_period(ts, period)):
+            expected += [(text_of(p.get("day")), what, *(text_of(v) for v in item[:6]), " > ".join(item[6]),
+                          text_of(item[7]), str(seq)) for what, item in changes]
+    got = [tuple(unguard(r.get(c) or "") for c in ("day", "change", "username", "right", "repo", "category",
+                                                   "group", "name", "via", "disabled", "log_seq")) for r in rows]
+    want = sorted(expected)
+    if sorted(got) != want:
+        extra = sorted(set(got) - set(want))
+        missing = sorted(set(want) - set(got))
+        what = f"row {extra[0]} is not a change the snapshots record" if extra else \
+            f"the change {missing[0]} the snapshots record is missing"
+        raise Failed(f"access-changes.csv: {what}")
+    if any(int(r.get("log_seq") or 0) > head for r in rows):
+        raise Failed("access-changes.csv: a log_seq is past the end of log.jsonl")
+    return len(rows)
+
+
+def check_access(folder: str, head: int, found: dict[int, dict[str, Any]]) -> list[str]:
+    """Both access files against the log (``gatekeeper audit verify-pack`` runs this too)."""
+    period = pack_period(folder, found)
+    return [f"OK access-review.csv: {check_access_review(folder, head, found, period)} decisions are the "
+            "log's, both ways, and signed reviews hash to what they certify",
+            f"OK access-changes.csv: {check_access_changes(folder, head, found, period)} changes of rights "
+            "recomputed from the access snapshots, both ways"]
+
+
 def verify(folder: str, expected_key: str | None = None) -> list[str]:
     """All checks; returns the lines to print. Raises ``Failed`` at the first failure."""
     out = [f"OK {check_manifest(folder)} files match {MANIFEST}"]
@@ -368,6 +575,10 @@ def verify(folder: str, expected_key: str | None = None) -> list[str]:
     out.append(f"OK register.csv: {check_register(folder, head, index)} rows tied to their log seqs")
     out.append(f"OK approvals.csv: {check_approvals(folder, head, index)} signatures are the ones the log records")
     out.append(f"OK exceptions.csv: {check_exceptions(folder, head)} rows point into the log")
+    if all(os.path.isfile(os.path.join(folder, n)) for n in ("access-review.csv", "access-changes.csv")):
+        with open(os.path.join(folder, "log.jsonl"), "rb") as fh:
+            found = access_entries(fh)
+        out += check_access(folder, head, found)
     out.append(f"verify.py: OK: the pack is intact; the log verifies from seq 1 to the checkpoint of seq {cp['seq']} "
                f"signed by key {kid}")
     return out

@@ -39,9 +39,15 @@ DEFAULT_WIDTH = 16
 
 
 def write_xlsx(out: IO[bytes] | str, columns: Sequence[str], rows: Iterable[dict[str, Any]],
-               title: str = "register") -> int:
-    """Stream ``rows`` into a one-sheet workbook; returns the number of data rows."""
+               title: str = "register", head: Sequence[tuple[str, Any]] = ()) -> int:
+    """Stream ``rows`` into a one-sheet workbook; returns the number of data rows. ``head`` (name,
+    value) pairs go first, on a sheet of their own named ``summary`` (the access review's)."""
     wb = Workbook(write_only=True)
+    if head:
+        summary = wb.create_sheet("summary")
+        summary.column_dimensions["A"].width, summary.column_dimensions["B"].width = 30, 40
+        for name, value in head:
+            summary.append([_text(summary, name), _cell(summary, "", value)])
     ws = wb.create_sheet(title)
     for i, column in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = WIDTHS.get(column, DEFAULT_WIDTH)

@@ -180,6 +180,10 @@ def _reading(app: AppContext, database: str | None = None) -> Iterator[Any]:
 
     from gatekeeper.store.db import Store
 
+    if not database:
+        from gatekeeper.cli.context import require_database
+
+        require_database(app.config)  # an absent SQLite file is one clear error, and stays absent
     url = database or app.config.service.database
     if database and "://" not in database:
         if not Path(database).is_file():

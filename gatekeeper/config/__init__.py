@@ -6,16 +6,35 @@
 ``toml`` reports **file:line: key** for every mistake. This face hands the names on.
 """
 
+from gatekeeper.config.access import AccessConfig
 from gatekeeper.config.directory import DirectoryConfig
 from gatekeeper.config.drift import DriftConfig, DriftSource
 from gatekeeper.config.loader import ENV_CONFIG, Config, check_groups, find_config_path, load, parse
 from gatekeeper.config.notify import ItsmConfig, NotifyConfig, SmtpConfig, WebhookConfig
 from gatekeeper.config.policy import RepoConfig
-from gatekeeper.config.service import DEFAULT_PUSHER_ENV, GitConfig, ServiceConfig, resolve_database_url
+from gatekeeper.config.service import DEFAULT_PUSHER_ENV, LANGUAGES, GitConfig, ServiceConfig, resolve_database_url
 from gatekeeper.config.toml import resolve_path
 
 __all__ = [
-    "DEFAULT_PUSHER_ENV", "ENV_CONFIG", "Config", "DirectoryConfig", "DriftConfig", "DriftSource", "GitConfig",
-    "ItsmConfig", "NotifyConfig", "RepoConfig", "ServiceConfig", "SmtpConfig", "WebhookConfig", "check_groups",
-    "find_config_path", "load", "parse", "resolve_database_url", "resolve_path",
+    "DEFAULT_PUSHER_ENV",
+    "ENV_CONFIG",
+    "LANGUAGES",
+    "AccessConfig",
+    "Config",
+    "DirectoryConfig",
+    "DriftConfig",
+    "DriftSource",
+    "GitConfig",
+    "ItsmConfig",
+    "NotifyConfig",
+    "RepoConfig",
+    "ServiceConfig",
+    "SmtpConfig",
+    "WebhookConfig",
+    "check_groups",
+    "find_config_path",
+    "load",
+    "parse",
+    "resolve_database_url",
+    "resolve_path",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gatekeeper.config.access import AccessConfig, read_access
 from gatekeeper.config.directory import DirectoryConfig, read_directory
 from gatekeeper.config.drift import DriftConfig, read_drift
 from gatekeeper.config.notify import ItsmConfig, NotifyConfig, read_itsm, read_notify
@@ -40,6 +41,7 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     itsm: ItsmConfig | None = None
     drift: DriftConfig = field(default_factory=DriftConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
 
     @property
     def sha256(self) -> str:
@@ -91,6 +93,7 @@ def parse(raw: bytes, path: Path) -> Config:
     git = read_git(table(root, "git"))
     directory = read_directory(table(root, "directory"), base)
     roles = read_roles(table(root, "roles"))
+    access = read_access(table(root, "access"))
     repos = tuple(read_repo(r, base) for r in tables(root, "repos"))
     categories = tuple(read_category(c) for c in tables(root, "categories"))
     notify = read_notify(root, base) if "notify" in data else NotifyConfig()
@@ -99,7 +102,8 @@ def parse(raw: bytes, path: Path) -> Config:
     root.finish()
     check_whole(repos, categories, root)
     return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
-                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift)
+                  roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift,
+                  access=access)
 
 
 def check_groups(config: Config, known: set[str] | None = None,

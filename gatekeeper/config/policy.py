@@ -37,6 +37,7 @@ def read_roles(r: Reader) -> Roles:
         admins=r.strings("admins"),
         emergency=r.strings("emergency"),
         emergency_review_hours=r.get("emergency_review_hours", int, Roles.emergency_review_hours),
+        access_reviewers=r.strings("access_reviewers"),
     )
     if roles.emergency_review_hours <= 0:
         raise r.fail("emergency_review_hours", "must be a positive number of hours")

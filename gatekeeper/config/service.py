@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gatekeeper.config.toml import Reader, env_name, http_url_problem, optional_path, resolve_path
 
 DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER")
+LANGUAGES = ("en", "nl", "de")  # the catalogues shipped in gatekeeper/web/translations
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,10 @@ class ServiceConfig:
     session_absolute_hours: int = 12  # a web session ends this long after sign-in, active or not
     rate_limit_api: int = 600  # API requests per minute per client address (0: off; hooks exempt)
     rate_limit_login: int = 30  # login attempts per minute per client address (0: off)
+    # Pages and mails (SPEC §12): languages offered, the fallback, and the time zone pages show by default.
+    languages: tuple[str, ...] = ("en", "nl", "de")
+    default_language: str = "en"
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,25 @@ def resolve_database_url(base: Path, url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
         return prefix + str(resolve_path(base, url[len(prefix):]).resolve())
     return url
+
+
+def _languages(r: Reader, d: ServiceConfig) -> dict[str, Any]:
+    """``languages``, ``default_language`` and ``timezone`` (SPEC §12), each checked against what exists."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    languages = r.strings("languages", d.languages)
+    for lang in languages:
+        if lang not in LANGUAGES:
+            raise r.fail("languages", f"{lang!r} has no catalogue (available: {', '.join(LANGUAGES)})")
+    default = r.get("default_language", str, d.default_language)
+    if default not in languages:
+        raise r.fail("default_language", f"must be one of languages ({', '.join(languages)})")
+    tz = r.get("timezone", str, d.timezone)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise r.fail("timezone", f"{tz!r} is not an IANA time zone (e.g. \"Europe/Amsterdam\", \"UTC\")") from exc
+    return {"languages": languages, "default_language": default, "timezone": tz}
 
 
 def read_service(r: Reader, base: Path) -> ServiceConfig:
@@ -65,6 +90,7 @@ def read_service(r: Reader, base: Path) -> ServiceConfig:
         session_absolute_hours=r.get("session_absolute_hours", int, d.session_absolute_hours),
         rate_limit_api=r.get("rate_limit_api", int, d.rate_limit_api),
         rate_limit_login=r.get("rate_limit_login", int, d.rate_limit_login),
+        **_languages(r, d),
     )
     for key in ("session_idle_minutes", "session_absolute_hours"):
         if getattr(svc, key) < 1:

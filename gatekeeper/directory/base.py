@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from gatekeeper.policy.people import Membership, User
@@ -38,6 +39,12 @@ class Directory(Protocol):
 
     def group_members(self, group: str) -> list[tuple[User, Membership]]:
         """Every user in ``group`` (nested included), for the access review."""
+        ...
+
+    def group_accounts(self, groups: Sequence[str]) -> dict[str, list[tuple[User, Membership, bool]]]:
+        """Every account in each of ``groups`` (nested included), disabled ones too, flagged ``True``:
+        the access review shows who still sits in a group. Read in bulk (one or two searches on
+        OpenLDAP, three per group on Active Directory), never per person."""
         ...
 
     def health(self) -> str:

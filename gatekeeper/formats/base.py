@@ -46,10 +46,15 @@ class SemanticChange:
     old: str | None = None
     new: str | None = None
     financial: bool = False
+    diff: str | None = None
+    """A unified line diff shown under the sentence (ST/IL code), already capped; ``None``: none."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "element": self.element, "text": self.text, "old": self.old,
-                "new": self.new, "financial": self.financial}
+        out: dict[str, Any] = {"kind": self.kind, "element": self.element, "text": self.text, "old": self.old,
+                               "new": self.new, "financial": self.financial}
+        if self.diff is not None:
+            out["diff"] = self.diff
+        return out
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class Context:
 
     tag_paths: frozenset[str] | None = None
     tags: Mapping[str, TagInfo] | None = None
+    drivers: Mapping[str, str] | None = None
+    """Kepware Project Maker tag CSV path (normalised) → the driver of the channel naming it."""
 
 
 @dataclass(frozen=True)

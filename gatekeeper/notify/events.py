@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from gatekeeper.config import Config, WebhookConfig
 from gatekeeper.ledger.entry import Entry
-from gatekeeper.ledger.events import Event, Record, RefOutcome, omitted_when_default
+from gatekeeper.ledger.events import Event, Record, RefOutcome, Revocation, omitted_when_default
 from gatekeeper.policy.notices import Notice, for_event
 from gatekeeper.store.tables import ChangeRequest, NotifyOutbox
 
@@ -59,6 +59,12 @@ class Snapshot(Record):
     errors: int | None = omitted_when_default()
     emergency: str | None = omitted_when_default()
     event_ts: str | None = omitted_when_default()
+    review_id: int | None = omitted_when_default()           # an access review (SPEC §12)
+    kept: int | None = omitted_when_default()
+    revoked: int | None = omitted_when_default()
+    revocations: tuple[Revocation, ...] | None = omitted_when_default()
+    revocations_open: tuple[Revocation, ...] | None = omitted_when_default()
+    day: str | None = omitted_when_default()
     items: tuple[int, ...] | None = omitted_when_default()   # a daily digest: the outbox rows it bundles
 
     @classmethod

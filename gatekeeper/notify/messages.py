@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from gatekeeper import i18n
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.context import Services
+from gatekeeper.i18n import N_
 from gatekeeper.notify.events import Snapshot
 from gatekeeper.policy.approvals import APPROVE, describe_missing
 from gatekeeper.policy.notices import Notice
@@ -19,16 +21,22 @@ from gatekeeper.store import changes as q
 from gatekeeper.store.tables import ChangeRequest
 
 DIFF_LINES = 12
-HEADLINES = {  # by ``policy.notices.Notice``
-    "change.waiting": "Change request {id} waits for your signature: {title}",
-    "change.approved": "Change request {id} approved: {title}",
-    "change.rejected": "Change request {id} rejected: {title}",
-    "change.deployed": "Change request {id} deployed to {target}: {title}",
-    "emergency.opened": "EMERGENCY change request {id} deployed: {title}",
-    "retro.due": "Retrospective approval of emergency change request {id} is due within 24 hours: {title}",
-    "retro.overdue": "Retrospective approval of emergency change request {id} is OVERDUE: {title}",
-    "push.refused": "Push to {repo} refused",
-    "drift.detected": "Drift detected in {repo}",
+# Fact labels stay English in the Message (webhooks, Teams, Slack) and are translated when a mail is rendered.
+FACTS = (N_("Change request"), N_("Repository"), N_("Requested by"), N_("Financial"), N_("Ticket"),
+         N_("Still needed"), N_("Retrospective approval due"), N_("Signed by"), N_("Comment"), N_("Commit"),
+         N_("Pushed by"), N_("Rows"))
+HEADLINES = {  # by ``policy.notices.Notice``: msgids for the recipient's catalogue (i18n.translate)
+    "change.waiting": N_("Change request %(id)s waits for your signature: %(title)s"),
+    "change.approved": N_("Change request %(id)s approved: %(title)s"),
+    "change.rejected": N_("Change request %(id)s rejected: %(title)s"),
+    "change.deployed": N_("Change request %(id)s deployed to %(target)s: %(title)s"),
+    "emergency.opened": N_("EMERGENCY change request %(id)s deployed: %(title)s"),
+    "retro.due": N_("Retrospective approval of emergency change request %(id)s is due within 24 hours: %(title)s"),
+    "retro.overdue": N_("Retrospective approval of emergency change request %(id)s is OVERDUE: %(title)s"),
+    "push.refused": N_("Push to %(repo)s refused"),
+    "drift.detected": N_("Drift detected in %(repo)s"),
+    "access.review_signed": N_("Access review %(review_id)s signed: %(revoked)s right(s) to revoke in the directory"),
+    "access.revocation_open": N_("Revoked rights still held on %(day)s: the directory was not changed yet"),
 }
 
 
@@ -41,6 +49,10 @@ class Message:
     facts: list[tuple[str, str]] = field(default_factory=list)
     diff: list[str] = field(default_factory=list)
     settings_url: str = ""
+    lang: str = "en"
+
+    def _(self, text: str, **values: object) -> str:
+        return i18n.translate(self.lang, text, **values)
 
     @property
     def subject(self) -> str:
@@ -51,29 +63,37 @@ class Message:
         lines = [greeting, ""] if greeting else []
         lines.append(self.headline)
         lines.append("")
-        lines.extend(f"{k}: {v}" for k, v in self.facts)
+        lines.extend(f"{self._(k)}: {v}" for k, v in self.facts)
         if self.diff:
-            lines.extend(["", "What changes:", *(f"  {d}" for d in self.diff)])
+            lines.extend(["", i18n.translate(self.lang, "What changes:"), *(f"  {d}" for d in self.diff)])
         if self.url:
-            lines.extend(["", f"Open it: {self.url}"])
-        lines.extend(["", "-- ", f"Gatekeeper change control. Choose which mail you get: {self.settings_url}"])
+            lines.extend(["", i18n.translate(self.lang, "Open it: %(url)s", url=self.url)])
+        lines.extend(["", "-- ", i18n.translate(self.lang, "Gatekeeper change control. Choose which mail you get: "
+                                                "%(url)s", url=self.settings_url)])
         return "\n".join(lines) + "\n"
 
     def html(self, greeting: str = "") -> str:
         e = html.escape
+        what = i18n.translate(self.lang, "What changes")
+        open_it = i18n.translate(self.lang, "Open it in Gatekeeper")
+        footer = i18n.translate(self.lang, "Gatekeeper change control.")
+        choose = i18n.translate(self.lang, "Choose which mail you get")
         parts = [f"<p>{e(greeting)}</p>" if greeting else "", f"<h2>{e(self.headline)}</h2>", "<table>"]
-        parts.extend(f"<tr><th align='left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in self.facts)
+        parts.extend(f"<tr><th align='left'>{e(self._(k))}</th><td>{e(v)}</td></tr>" for k, v in self.facts)
         parts.append("</table>")
         if self.diff:
-            parts.append("<h3>What changes</h3><ul>" + "".join(f"<li>{e(d)}</li>" for d in self.diff) + "</ul>")
+            parts.append(f"<h3>{e(what)}</h3><ul>" + "".join(f"<li>{e(d)}</li>" for d in self.diff) + "</ul>")
         if self.url:
-            parts.append(f"<p><a href=\"{e(self.url, quote=True)}\">Open it in Gatekeeper</a></p>")
-        parts.append(f"<p><small>Gatekeeper change control. <a href=\"{e(self.settings_url, quote=True)}\">Choose "
-                     "which mail you get</a>.</small></p>")
-        return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>"
+            parts.append(f"<p><a href=\"{e(self.url, quote=True)}\">{e(open_it)}</a></p>")
+        parts.append(f"<p><small>{e(footer)} <a href=\"{e(self.settings_url, quote=True)}\">{e(choose)}</a>."
+                     "</small></p>")
+        return f"<!DOCTYPE html><html lang=\"{e(self.lang)}\"><body>" + "".join(parts) + "</body></html>"
 
 
-def compose(services: Services, session: Session, event: str, cr: ChangeRequest | None, snap: Snapshot) -> Message:
+def compose(services: Services, session: Session, event: str, cr: ChangeRequest | None, snap: Snapshot,
+            lang: str = "en") -> Message:
+    """The message of one event; ``lang`` is the recipient's language (mails), English for webhooks.
+    Facts keep English keys (translated when rendered); meanings stay as the policy words them."""
     data: dict[str, Any] = snap.data()
     url = None
     facts: list[tuple[str, str]] = []
@@ -85,7 +105,7 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
                      "ticket_state": cr.ticket_state, "requested_by": cr.requested_by,
                      "categories": q.loads(cr.categories)})
         facts += [("Change request", f"{cr.id} ({data['state']})"), ("Repository", f"{cr.repo} → {cr.target}"),
-                  ("Requested by", cr.requested_by), ("Financial", "yes" if cr.financial else "no")]
+                  ("Requested by", cr.requested_by), ("Financial", _yes_no(lang, cr.financial))]
         if cr.ticket:
             facts.append(("Ticket", cr.ticket + (f" ({cr.ticket_state})" if cr.ticket_state else "")))
         if event in (Notice.WAITING, Notice.EMERGENCY_OPENED, Notice.RETRO_DUE, Notice.RETRO_OVERDUE):
@@ -112,11 +132,33 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
             diff.extend(r.message for r in ref.reasons[:5])
         if snap.summary:
             diff.append(snap.summary)
+        diff += _revocations(snap)
         data.setdefault("url", None)
+    if snap.review_id:
+        data["url"] = url = f"{services.config.service.url}/access/reviews/{snap.review_id}"
+        facts.append(("Signed by", f"{snap.signer} ({snap.meaning or ''})"))
+        facts.append(("Rows", f"{snap.kept} kept, {snap.revoked} revoked"))
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
-           "repo": data.get("repo") or ""}
-    headline = HEADLINES.get(event, event).format(**fmt)
-    return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings/notifications")
+           "repo": data.get("repo") or "", "review_id": snap.review_id or "", "day": snap.day or "",
+           "revoked": snap.revoked if snap.revoked is not None else ""}
+    headline = i18n.translate(lang, HEADLINES[event], **fmt) if event in HEADLINES else event
+    return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings",
+                   lang=lang)
+
+
+def _yes_no(lang: str, value: bool) -> str:
+    return i18n.translate(lang, "yes") if value else i18n.translate(lang, "no")
+
+
+def _revocations(snap: Snapshot) -> list[str]:
+    """Access reviews: each revoked right, as work for the directory's owners (at most DIFF_LINES)."""
+    items = list(snap.revocations or snap.revocations_open or ())
+    out = [f"remove {r.username} from {r.group} ({r.right}" + (f", {r.repo}" if r.repo else "")
+           + (f", {r.category}" if r.category else "") + f"; review {r.review_id} row {r.row})"
+           for r in items[:DIFF_LINES]]
+    if len(items) > DIFF_LINES:
+        out.append(f"… and {len(items) - DIFF_LINES} more")
+    return out
 
 
 def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:

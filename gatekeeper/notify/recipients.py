@@ -5,6 +5,8 @@
 - ``change.approved``, ``change.rejected``, ``change.deployed``: the author (who requested the CR).
 - ``retro.due``, ``retro.overdue``: the emergency group and the admins (``roles``).
 - ``push.refused``: the pusher; ``drift.detected``: the admins.
+- ``access.review_signed``, ``access.revocation_open``: the admins and the access reviewers (the
+  revocations are work for whoever administers the directory; Gatekeeper never writes to it).
 Reminders about retrospective approval and emergencies are mandatory (a user's opt-out does not
 stop them); the rest can be opted out of or collected into a daily digest.
 """
@@ -69,4 +71,6 @@ def for_event(services: Services, session: Session, event: str, cr: ChangeReques
         users = [pusher] if pusher else []
     elif event == Notice.DRIFT_DETECTED:
         users = _members(services, roles.admins)
+    elif event in (Notice.ACCESS_REVIEW_SIGNED, Notice.ACCESS_REVOCATION_OPEN):
+        users = _members(services, [*roles.admins, *roles.access_reviewers])
     return [Recipient(u, event in MANDATORY) for u in users if u.email]

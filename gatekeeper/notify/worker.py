@@ -141,8 +141,12 @@ class Worker:
                 if d.event == "digest":
                     subject, text, html = self._digest(s, d)
                 else:
-                    msg = messages.compose(svc, s, d.event, cr, d.snapshot)
-                    hello = f"Hello {user.name},"
+                    from gatekeeper import i18n
+
+                    lang = i18n.language_of(s, user.username, svc.config.service.languages,
+                                            svc.config.service.default_language)
+                    msg = messages.compose(svc, s, d.event, cr, d.snapshot, lang)
+                    hello = i18n.translate(lang, "Hello %(name)s,", name=user.name)
                     subject, text, html = msg.subject, msg.text(hello), msg.html(hello)
                 mailer.send(mail.build(self.cfg.smtp.from_, user.name, user.email, subject, text, html,
                                        d.delivery_id))

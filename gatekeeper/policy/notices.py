@@ -23,6 +23,8 @@ class Notice(StrEnum):
     RETRO_OVERDUE = "retro.overdue"
     PUSH_REFUSED = "push.refused"
     DRIFT_DETECTED = "drift.detected"
+    ACCESS_REVIEW_SIGNED = "access.review_signed"
+    ACCESS_REVOCATION_OPEN = "access.revocation_open"
 
 
 NOTICES: tuple[str, ...] = tuple(n.value for n in Notice)
@@ -51,4 +53,8 @@ def for_event(event: Event) -> list[Notice]:
         return [Notice.PUSH_REFUSED]
     if isinstance(event, ev.DriftDetected):
         return [Notice.DRIFT_DETECTED]
+    if isinstance(event, ev.AccessReviewSigned):
+        return [Notice.ACCESS_REVIEW_SIGNED]
+    if isinstance(event, ev.AccessSnapshot):  # revoked rights still held: work the directory's owners have not done
+        return [Notice.ACCESS_REVOCATION_OPEN] if event.revocations_open else []
     return []

@@ -67,6 +67,7 @@ class Role(StrEnum):
     AUDITORS = "auditors"
     ADMINS = "admins"
     EMERGENCY = "emergency"
+    ACCESS_REVIEWERS = "access_reviewers"  # run access reviews (SPEC §12)
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,11 @@ class Roles:
     admins: tuple[str, ...] = ()
     emergency: tuple[str, ...] = ()
     emergency_review_hours: int = 72
+    access_reviewers: tuple[str, ...] = ()
 
     def groups(self, role: Role) -> tuple[str, ...]:
-        return {Role.AUDITORS: self.auditors, Role.ADMINS: self.admins, Role.EMERGENCY: self.emergency}[role]
+        return {Role.AUDITORS: self.auditors, Role.ADMINS: self.admins, Role.EMERGENCY: self.emergency,
+                Role.ACCESS_REVIEWERS: self.access_reviewers}[role]
 
 
 def roles_of(groups: Iterable[str], roles: Roles) -> frozenset[Role]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
 import subprocess
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_unusable_input_exits_2(logged: Plant, capsys: pytest.CaptureFixture[str
 
 def test_checkpoint_without_a_key_or_entries_exits_2(plant: Plant, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(plant, "log", "checkpoint") == 2
+    assert "no database at" in capsys.readouterr().err  # nothing to sign, and none is created (issue 25)
+    assert run(plant, "db", "upgrade") == 0
+    assert run(plant, "log", "checkpoint") == 2
     assert "no signing key" in capsys.readouterr().err
     assert run(plant, "keys", "generate") == 0
     assert run(plant, "log", "checkpoint") == 2
@@ -166,5 +170,8 @@ def test_db_upgrade_and_grants(plant: Plant, capsys: pytest.CaptureFixture[str])
 
 
 def test_a_database_without_a_log_is_unusable_input(plant: Plant, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(plant, "log", "verify") == 2
+    assert "no database at" in capsys.readouterr().err  # an absent file is said so, and stays absent (issue 25)
+    sqlite3.connect(plant.dir / "gatekeeper.db").close()  # a file without the schema
     assert run(plant, "log", "verify") == 2
     assert "cannot read the change log" in capsys.readouterr().err

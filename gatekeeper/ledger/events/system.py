@@ -14,6 +14,7 @@ HOOKS_ATTESTED = "hooks.attested"
 LOG_CHECKPOINT = "log.checkpoint"
 KEY_CREATED = "key.created"
 AUTH_LOCKED = "auth.locked"
+AUTH_SIGNED_IN = "auth.signed_in"
 SESSION_REVOKED = "session.revoked"
 NOTIFY_SENT = "notify.sent"
 NOTIFY_FAILED = "notify.failed"
@@ -76,6 +77,15 @@ class AuthLocked(Event):
     typed: str = ""
     client: str = ""
     lock: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuthSignedIn(Event):
+    """A sign-in to the web pages: part of a person's ``last_activity`` (API calls count by what they do)."""
+
+    KIND: ClassVar[str] = AUTH_SIGNED_IN
+    username: str = ""
+    client: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions import changes as actions
@@ -36,7 +38,10 @@ bp = Blueprint("pages_changes", __name__)
 
 PER_PAGE = 50
 PANEL_LIMIT = 60
-NOT_RECORDED = "the signature was not recorded: "
+
+
+def not_recorded(reason: str) -> str:
+    return str(_("the signature was not recorded: %(reason)s", reason=reason))
 
 
 # -- who may sign ------------------------------------------------------------------------------------
@@ -64,7 +69,7 @@ def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: 
     """Me first, then every member of an approving group and everyone who took part."""
     users: dict[str, User] = {me.username: me}
     for rule in review.rules:
-        for member, _ in svc.directory.group_members(rule.group):
+        for member, _via in svc.directory.group_members(rule.group):
             users.setdefault(member.username, member)
     involved = {p.username for p in review.people if p.username} | set(review.emails.values())
     for name in sorted(involved):
@@ -80,11 +85,16 @@ def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: 
 def index() -> Any:
     svc = services()
     args = request.args
-    problem = None
+    problem: str | None = None
+    status = 0
     state = args.get("state") or None
     financial = {"yes": True, "no": False}.get(args.get("financial", ""))
-    page = args.get("page", "1")
-    page_no = int(page) if page.isdigit() and 0 < int(page) <= 10**9 else 1
+    page = args.get("page", "1").strip() or "1"
+    page_no = 1
+    if page.isdigit() and 0 < int(page) <= 10**9:
+        page_no = int(page)
+    else:
+        problem = _("“%(page)s” is not a page number: use a whole number from 1.", page=page[:20])
     since = until = None
     try:
         if state and state not in {s.value for s in State}:
@@ -95,18 +105,28 @@ def index() -> Any:
             since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
     except InputError as exc:
         problem, state, since, until = exc.message, None, None, None
-    with svc.store.read() as s:
-        rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
-                                category=args.get("category") or None, financial=financial, since=since,
-                                until=until, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
-        items = [views.summary(svc, cr) for cr in rows]
+
+    def listing(number: int) -> tuple[list[dict[str, Any]], int]:
+        with svc.store.read() as s:
+            rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
+                                    category=args.get("category") or None, financial=financial, since=since,
+                                    until=until, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
+            return [views.summary(svc, cr) for cr in rows], total
+
+    items, total = listing(page_no)
     filters = {k: v for k, v in args.items() if k != "page" and v}
     pages = max(1, -(-total // PER_PAGE))
+    if page_no > pages and problem is None:  # ?page=999: say so in words, and show the last page there is
+        problem = ngettext("There is no page %(page)s: the list has %(num)s page. Showing it.",
+                           "There is no page %(page)s: the list has %(num)s pages. Showing the last one.",
+                           pages, page=page_no)
+        page_no, status = pages, 404
+        items, total = listing(page_no)
     return render_template("changes/list.html", items=items, total=total, page=page_no, pages=pages,
                            filters=filters, states=[s.value for s in State],
                            repos=[r.name for r in svc.config.repos],
                            categories=[c.name for c in svc.config.categories], problem=problem), \
-        400 if problem else 200
+        status if problem and status else (400 if problem else 200)
 
 
 @bp.get("/changes/<int:change_id>")
@@ -168,15 +188,15 @@ def sign(change_id: int) -> Any:
     form = SignForm()
     form.meaning.choices = [(m, m) for m in meanings]
     if not form.validate_on_submit():
-        return render_change(change_id, form, "the signature was not recorded: see the form", 400)
+        return render_change(change_id, form, _("the signature was not recorded: see the form"), 400)
     try:
         signer = check_password(me.username, form.password.data or "")
     except AuthError as exc:
-        form.password.errors = [failure_text(exc, "wrong password")]
-        return render_change(change_id, form, failure_text(exc, "wrong password") + ": the signature was not recorded",
-                             401)
+        form.password.errors = [failure_text(exc, _("wrong password"))]
+        return render_change(change_id, form, _("%(reason)s: the signature was not recorded",
+                                                reason=failure_text(exc, _("wrong password"))), 401)
     except GatekeeperError as exc:  # lockout or directory down
-        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
+        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
     decision = form.decision or "approve"
     req = SignRequest(decision=decision, meaning=form.meaning.data or "", comment=form.comment.data or "")
     try:
@@ -184,10 +204,15 @@ def sign(change_id: int) -> Any:
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
-    verb = "approved" if decision == "approve" else "rejected"
+        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
     meaning = req.meaning or meanings[0]
-    flash(f"Signature recorded: {signer.name} {verb} change request {change_id} — “{meaning}”.", "success")
+    if decision == "approve":
+        done = _("Signature recorded: %(name)s approved change request %(id)s — “%(meaning)s”.",
+                 name=signer.name, id=change_id, meaning=meaning)
+    else:
+        done = _("Signature recorded: %(name)s rejected change request %(id)s — “%(meaning)s”.",
+                 name=signer.name, id=change_id, meaning=meaning)
+    flash(done, "success")
     return redirect(url_for("pages_changes.show", change_id=change_id, _anchor="signatures"), 303)
 
 
@@ -198,12 +223,12 @@ def withdraw(change_id: int) -> Any:
     assert me is not None
     form = WithdrawForm()
     if not form.validate_on_submit():
-        abort(400, "the withdrawal form was incomplete")
+        abort(400, _("The withdrawal form was incomplete."))
     try:
         actions.withdraw(services(), change_id, me, reason=(form.reason.data or "").strip())
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        return render_change(change_id, None, f"not withdrawn: {exc.message}", exc.http_status)
-    flash(f"Change request {change_id} withdrawn.", "success")
+        return render_change(change_id, None, _("not withdrawn: %(reason)s", reason=exc.message), exc.http_status)
+    flash(_("Change request %(id)s withdrawn.", id=change_id), "success")
     return redirect(url_for("pages_changes.show", change_id=change_id), 303)
