@@ -93,6 +93,7 @@ def test_a_review_decided_and_signed_with_the_password(access_app: Flask) -> Non
     revoke = f"{url}/decide"
     resp = mallory.post(revoke, data={"row": picks[:1], "revoke": "Revoke the selected rights", "comment": ""})
     assert resp.status_code == 400 and "a comment is required to revoke" in text(resp)
+    assert re.search(r'<textarea aria-invalid="true"[^>]* id="comment"', text(resp)), "the field says so"
     resp = mallory.post(revoke, data={"row": picks[:1], "revoke": "Revoke", "comment": "left the team"})
     assert resp.status_code == 303
     resp = mallory.post(revoke, data={"row": picks[1:], "keep": "Keep", "comment": ""})
