@@ -111,7 +111,7 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
             if review.missing:
                 facts.append(("Still needed", describe_missing(review.missing)))
                 data["approvals_missing"] = [{"group": g, "count": n} for g, n in review.missing]
-            diff = _diff_summary(session, cr)
+            diff = _diff_summary(session, cr, lang)
         if cr.emergency_deadline and event in ("emergency.opened", "retro.due", "retro.overdue"):
             facts.append(("Retrospective approval due", cr.emergency_deadline))
             data["deadline"] = cr.emergency_deadline
@@ -131,12 +131,13 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
                 diff.append(str(reason))
         if isinstance(payload.get("summary"), str):
             diff.append(str(payload["summary"]))
-        diff += _revocations(payload)
+        diff += _revocations(payload, lang)
         data.setdefault("url", None)
     if payload.get("review_id"):
         data["url"] = url = f"{services.config.service.url}/access/reviews/{payload['review_id']}"
         facts.append(("Signed by", f"{payload.get('signer')} ({payload.get('meaning') or ''})"))
-        facts.append(("Rows", f"{payload.get('kept')} kept, {payload.get('revoked')} revoked"))
+        facts.append(("Rows", i18n.translate(lang, "%(kept)s kept, %(revoked)s revoked", kept=payload.get("kept"),
+                                             revoked=payload.get("revoked"))))
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
            "repo": data.get("repo") or "", "review_id": data.get("review_id") or "", "day": data.get("day") or "",
            "revoked": data.get("revoked") if data.get("revoked") is not None else ""}
@@ -149,18 +150,25 @@ def _yes_no(lang: str, value: bool) -> str:
     return i18n.translate(lang, "yes") if value else i18n.translate(lang, "no")
 
 
-def _revocations(payload: dict[str, Any]) -> list[str]:
-    """Access reviews: each revoked right, as work for the directory's owners (at most DIFF_LINES)."""
+def _revocations(payload: dict[str, Any], lang: str) -> list[str]:
+    """Access reviews: each revoked right, as work for the directory's owners (at most DIFF_LINES). The
+    right, repo and category stay as the log and the exports spell them, so a line can be searched for."""
     items = [r for r in (payload.get("revocations") or payload.get("revocations_open") or []) if isinstance(r, dict)]
-    out = [f"remove {r.get('username')} from {r.get('group')} ({r.get('right')}"
-           + (f", {r.get('repo')}" if r.get("repo") else "") + (f", {r.get('category')}" if r.get("category") else "")
-           + f"; review {r.get('review_id')} row {r.get('row')})" for r in items[:DIFF_LINES]]
-    if len(items) > DIFF_LINES:
-        out.append(f"… and {len(items) - DIFF_LINES} more")
-    return out
+    out = []
+    for r in items[:DIFF_LINES]:
+        what = ", ".join(str(r[k]) for k in ("right", "repo", "category") if r.get(k))
+        out.append(i18n.translate(lang, "remove %(username)s from %(group)s (%(what)s; review %(review_id)s row "
+                                        "%(row)s)", username=r.get("username"), group=r.get("group"), what=what,
+                                  review_id=r.get("review_id"), row=r.get("row")))
+    return out + _more(lang, len(items) - len(out))
 
 
-def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:
+def _more(lang: str, n: int) -> list[str]:
+    """The line that says how many were left out of a list (none when nothing was)."""
+    return [i18n.translate(lang, "… and %(n)s more", n=n)] if n > 0 else []
+
+
+def _diff_summary(session: Session, cr: ChangeRequest, lang: str) -> list[str]:
     """The semantic diff's first lines ("setpoint TT-101.high 85.0 → 90.0 °C"), per file."""
     rev = q.current_revision(session, cr)
     out: list[str] = []
@@ -170,9 +178,7 @@ def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:
             total += 1
             if len(out) < DIFF_LINES:
                 out.append(f"{item.get('path')}: {change.get('text') or change.get('kind')}")
-    if total > len(out):
-        out.append(f"… and {total - len(out)} more")
-    return out
+    return out + _more(lang, total - len(out))
 
 
 def work_note(services: Services, session: Session, cr: ChangeRequest, payload: dict[str, Any]) -> str:
