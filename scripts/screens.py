@@ -33,6 +33,7 @@ PAGES = [
     ("change-sod", "alice", "/changes/2#sod"),
     ("audit", "dave", "/audit?from=2026-01-01&to=2026-12-31"),
     ("log", "dave", "/log"),
+    ("access", "frank", "/access"),
     ("drift", "frank", "/drift"),
     ("settings", "alice", "/settings"),
     ("sessions", "frank", "/admin/sessions"),

@@ -113,7 +113,7 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
             if review.missing:
                 facts.append(("Still needed", describe_missing(review.missing)))
                 data["approvals_missing"] = [{"group": g, "count": n} for g, n in review.missing]
-            diff = _diff_summary(session, cr)
+            diff = _diff_summary(session, cr, lang)
         if cr.emergency_deadline and event in (Notice.EMERGENCY_OPENED, Notice.RETRO_DUE, Notice.RETRO_OVERDUE):
             facts.append(("Retrospective approval due", cr.emergency_deadline))
             data["deadline"] = cr.emergency_deadline
@@ -132,12 +132,13 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
             diff.extend(r.message for r in ref.reasons[:5])
         if snap.summary:
             diff.append(snap.summary)
-        diff += _revocations(snap)
+        diff += _revocations(snap, lang)
         data.setdefault("url", None)
     if snap.review_id:
         data["url"] = url = f"{services.config.service.url}/access/reviews/{snap.review_id}"
         facts.append(("Signed by", f"{snap.signer} ({snap.meaning or ''})"))
-        facts.append(("Rows", f"{snap.kept} kept, {snap.revoked} revoked"))
+        facts.append(("Rows", i18n.translate(lang, "%(kept)s kept, %(revoked)s revoked", kept=snap.kept,
+                                             revoked=snap.revoked)))
     fmt = {"id": data.get("change_id") or "", "title": data.get("title") or "", "target": data.get("target") or "",
            "repo": data.get("repo") or "", "review_id": snap.review_id or "", "day": snap.day or "",
            "revoked": snap.revoked if snap.revoked is not None else ""}
@@ -150,18 +151,25 @@ def _yes_no(lang: str, value: bool) -> str:
     return i18n.translate(lang, "yes") if value else i18n.translate(lang, "no")
 
 
-def _revocations(snap: Snapshot) -> list[str]:
-    """Access reviews: each revoked right, as work for the directory's owners (at most DIFF_LINES)."""
+def _revocations(snap: Snapshot, lang: str) -> list[str]:
+    """Access reviews: each revoked right, as work for the directory's owners (at most DIFF_LINES). The
+    right, repo and category stay as the log and the exports spell them, so a line can be searched for."""
     items = list(snap.revocations or snap.revocations_open or ())
-    out = [f"remove {r.username} from {r.group} ({r.right}" + (f", {r.repo}" if r.repo else "")
-           + (f", {r.category}" if r.category else "") + f"; review {r.review_id} row {r.row})"
-           for r in items[:DIFF_LINES]]
-    if len(items) > DIFF_LINES:
-        out.append(f"… and {len(items) - DIFF_LINES} more")
-    return out
+    out = []
+    for r in items[:DIFF_LINES]:
+        what = ", ".join(v for v in (r.right, r.repo, r.category) if v)
+        out.append(i18n.translate(lang, "remove %(username)s from %(group)s (%(what)s; review %(review_id)s row "
+                                        "%(row)s)", username=r.username, group=r.group, what=what,
+                                  review_id=r.review_id, row=r.row))
+    return out + _more(lang, len(items) - len(out))
 
 
-def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:
+def _more(lang: str, n: int) -> list[str]:
+    """The line that says how many were left out of a list (none when nothing was)."""
+    return [i18n.translate(lang, "… and %(n)s more", n=n)] if n > 0 else []
+
+
+def _diff_summary(session: Session, cr: ChangeRequest, lang: str) -> list[str]:
     """The semantic diff's first lines ("setpoint TT-101.high 85.0 → 90.0 °C"), per file."""
     rev = q.current_revision(session, cr)
     out: list[str] = []
@@ -171,9 +179,7 @@ def _diff_summary(session: Session, cr: ChangeRequest) -> list[str]:
             total += 1
             if len(out) < DIFF_LINES:
                 out.append(f"{item.get('path')}: {change.get('text') or change.get('kind')}")
-    if total > len(out):
-        out.append(f"… and {total - len(out)} more")
-    return out
+    return out + _more(lang, total - len(out))
 
 
 def work_note(services: Services, session: Session, cr: ChangeRequest, snap: Snapshot) -> str:

@@ -110,6 +110,14 @@ class DecideForm(FlaskForm):
     def decision(self) -> str | None:
         return "revoke" if self.revoke.data else "keep" if self.keep.data else None
 
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Said at the field, in the reader's language; the use case refuses it too (fail closed)."""
+        ok = super().validate(extra_validators)
+        if self.decision == "revoke" and not (self.comment.data or "").strip():
+            self.comment.errors = [*self.comment.errors, str(_l("a comment is required to revoke"))]
+            ok = False
+        return ok
+
 
 class SignReviewForm(FlaskForm):
     """The whole review signed like an approval: printed name, meaning, password re-entered."""

@@ -1,4 +1,5 @@
-"""Words the pages show for SPEC's fixed values (states, change kinds, severities, HTTP statuses).
+"""Words the pages show for SPEC's fixed values (states, change kinds, severities, access rights and
+decisions, HTTP statuses).
 
 The values themselves (``retro-approved``, ``error``) stay as SPEC spells them in the API, the log and
 the exports; only their label on a page is translated. Signature meanings are not here: they are
@@ -17,6 +18,12 @@ STATES = {
 }
 KINDS = {"added": _l("added"), "removed": _l("removed"), "changed": _l("changed"), "moved": _l("moved")}
 SEVERITIES = {"error": _l("error"), "warning": _l("warning")}
+ACCESS = {  # access review (SPEC §12): rights, decisions, review states, snapshot changes; conflict codes stay codes
+    "author": _l("author"), "approve": _l("approve"), "emergency": _l("emergency"), "audit": _l("audit"),
+    "admin": _l("admin"), "keep": _l("keep"), "revoke": _l("revoke"), "open": _l("open"), "signed": _l("signed"),
+    "baseline": _l("baseline"), "gained": _l("gained"), "lost": _l("lost"), "changed": _l("changed"),
+    "disabled": _l("disabled"),
+}
 DRIFT = {"in line": _l("in line"), "drift": _l("drift"), "error": _l("error")}
 STATUS = {400: _l("Bad request"), 401: _l("Sign-in required"), 403: _l("Not allowed"), 404: _l("Not found"),
           405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("Too large"), 429: _l("Too many requests"),
@@ -33,6 +40,10 @@ def kind_label(value: str) -> str:
 
 def severity_label(value: str) -> str:
     return str(SEVERITIES.get(value, value))
+
+
+def access_label(value: str) -> str:
+    return str(ACCESS.get(value, value))
 
 
 def drift_label(value: str) -> str:

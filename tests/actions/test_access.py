@@ -236,6 +236,11 @@ def test_notification_for_a_signed_review_lists_the_revocations(svc: Services) -
     assert "remove grace from ot-engineering-leads (approve, plant-a-ot, recipes; review 3 row 7)" in msg.text()
     assert msg.url and msg.url.endswith("/access/reviews/3")
     assert {r.user.username for r in people} == {"frank", "dave", "mallory"}
+    with svc.store.read() as s:  # a German recipient reads it in German; values stay as the log spells them
+        text = messages.compose(svc, s, "access.review_signed", None, snap, lang="de").text()
+    assert "Zugriffsprüfung 3 signiert: 1 Recht(e) im Verzeichnis zu entziehen" in text
+    assert "Zeilen: 5 beibehalten, 1 entzogen" in text
+    assert "grace aus ot-engineering-leads entfernen (approve, plant-a-ot, recipes; Prüfung 3 Zeile 7)" in text
 
 
 def test_a_snapshot_the_directory_could_not_answer_is_tried_again(svc: Services, plant: Plant) -> None:

@@ -96,7 +96,9 @@ def test_demo_names_a_taken_port_before_building(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [["log", "verify"], ["log", "export", "-o", "x.jsonl"],
-                                  ["audit", "export", "--from", "2026-01-01", "--to", "2026-01-31", "-o", "r.csv"]])
+                                  ["audit", "export", "--from", "2026-01-01", "--to", "2026-01-31", "-o", "r.csv"],
+                                  ["access", "review"],
+                                  ["access", "changes", "--from", "2026-01-01", "--to", "2026-01-31"]])
 def test_read_only_commands_never_create_a_database(tmp_path: Path, plant: Plant, args: list[str]) -> None:
     db = Path(plant.config.read_text().split('database = "sqlite:///', 1)[1].split('"', 1)[0])
     db = db if db.is_absolute() else (plant.config.parent / db)

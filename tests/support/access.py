@@ -42,3 +42,27 @@ def set_groups(plant: Plant, groups: dict[str, tuple[list[str], list[str]]]) -> 
 def services(plant: Plant) -> Services:
     cfg = config.load(plant.config)
     return Services(config=cfg, store=open_store(cfg), directory=open_directory(cfg))
+
+
+def three_reviews(svc: Services) -> dict[str, int]:
+    """A review of each state on the access plant, as the pages show them: ``signed`` (grace's rights
+    revoked, so /access lists revocations to carry out), ``to_sign`` (every row decided, the signature
+    form up) and ``open`` (every repo, nothing decided: the checkboxes)."""
+    from gatekeeper.actions import access_review as campaigns
+
+    mallory, dave = svc.directory.get_user("mallory"), svc.directory.get_user("dave")
+    assert mallory is not None and dave is not None
+
+    def decide_all(review_id: int) -> None:
+        with svc.store.read() as s:
+            rows = campaigns.rows_of(s, review_id, limit=10_000)
+        leaver = [r.position for r in rows if r.username == "grace"]
+        campaigns.decide(svc, review_id, mallory, leaver, "revoke", "left the plant in January")
+        campaigns.decide(svc, review_id, mallory, [r.position for r in rows if r.username != "grace"], "keep")
+
+    signed = campaigns.open_review(svc, mallory, "plant-a-ot")
+    decide_all(signed)
+    campaigns.sign(svc, signed, mallory, campaigns.MEANINGS[0], "Q1")
+    to_sign = campaigns.open_review(svc, mallory, "plant-a-ot")
+    decide_all(to_sign)
+    return {"signed": signed, "to_sign": to_sign, "open": campaigns.open_review(svc, dave)}

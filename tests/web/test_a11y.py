@@ -1,8 +1,9 @@
 """Phones and keyboards (issue 25, WCAG 2.2): axe-core on every page for every role at 390 and 1280 px,
 no sideways scrolling of the page at 320 px, and the whole sign flow by keyboard alone.
 
-One Chromium and one live service for the module; one browser context (one sign-in) per role, whose
-viewport is resized between widths, so each page is loaded once per role per width.
+One Chromium and two live services for the module (the seeded plant; the access plant with a review
+in each state); one browser context (one sign-in) per role, whose viewport is resized between widths,
+so each page is loaded once per role per width.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.access import make_access_plant, services, three_reviews
 from tests.support.plant import password
-from tests.support.service import Service
+from tests.support.service import Service, running
 from tests.web.conftest import Seed
 from tests.web.test_browser import chromium, live  # noqa: F401 - the module's browser and service
 
@@ -27,6 +29,11 @@ ROLES = {
     "carol": ["/changes/{pending}"],  # the sign form
     "dave": ["/audit?from=2000-01-01&to=2999-12-31", "/log?change={deployed}"],
     "frank": ["/", "/admin/sessions", "/changes?page=999", "/changes/999999"],
+}
+ACCESS_ROLES = {  # the access plant: frank an admin, dave an auditor and access reviewer, mallory a reviewer only
+    "frank": ["/access", "/access/reviews/{signed}"],
+    "dave": ["/access", "/access/reviews/{open}", "/access/reviews/{to_sign}"],
+    "mallory": ["/access?repo=plant-a-ot"],
 }
 
 
@@ -59,19 +66,38 @@ def problems(page: Page, width: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def found(chromium: Browser, live: Service, seed: Seed) -> Iterator[dict[str, list[str]]]:  # noqa: F811
+def access_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, dict[str, int]]]:
+    plant = make_access_plant(tmp_path_factory.mktemp("a11y-access") / "plant")
+    svc = services(plant)
+    try:
+        ids = three_reviews(svc)
+    finally:
+        svc.store.dispose()
+    with running(plant) as served:
+        yield served, ids
+
+
+def visit(chromium: Browser, service: Service, roles: dict[str, list[str]], ids: dict[str, int],  # noqa: F811
+          out: dict[str, list[str]]) -> None:
+    for user, paths in roles.items():
+        page = sign_in(chromium, service, user)
+        for path in paths:
+            url = path.format(**ids)
+            page.goto(service.url + url)
+            out[f"{user} {url}"] = [p for w in WIDTHS for p in problems(page, w)]
+        page.context.close()
+
+
+@pytest.fixture(scope="module")
+def found(chromium: Browser, live: Service, seed: Seed,  # noqa: F811
+          access_live: tuple[Service, dict[str, int]]) -> Iterator[dict[str, list[str]]]:
     out: dict[str, list[str]] = {}
     anon = chromium.new_context().new_page()
     anon.goto(live.url + "/login")
     out["(signed out) /login"] = [p for w in WIDTHS for p in problems(anon, w)]
     anon.context.close()
-    for user, paths in ROLES.items():
-        page = sign_in(chromium, live, user)
-        for path in paths:
-            url = path.format(pending=seed.pending, deployed=seed.deployed)
-            page.goto(live.url + url)
-            out[f"{user} {url}"] = [p for w in WIDTHS for p in problems(page, w)]
-        page.context.close()
+    visit(chromium, live, ROLES, {"pending": seed.pending, "deployed": seed.deployed}, out)
+    visit(chromium, access_live[0], ACCESS_ROLES, access_live[1], out)
     yield out
 
 

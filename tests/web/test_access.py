@@ -55,7 +55,7 @@ def test_who_may_look_and_who_may_act(access_app: Flask) -> None:
     page = text(as_user(access_app, "frank").get("/access"))  # an admin looks, opens nothing
     assert 'id="conflict-summary"' in page and "Open an access review" not in page
     assert "<code>emergency+author</code></dt><dd class=\"problem\">1 person</dd>" in page
-    assert 'class="table-scroll" tabindex="0" role="region" aria-label="Rights per person"' in page
+    assert 'class="scroll" tabindex="0" role="region" aria-label="Table: Rights per person"' in page
     assert as_user(access_app, "frank").post("/access/reviews", data={"repo": ""}).status_code == 403
     dave = as_user(access_app, "dave")
     assert "Open an access review" in text(dave.get("/access")) and "Access</a>" in text(dave.get("/"))
@@ -93,6 +93,7 @@ def test_a_review_decided_and_signed_with_the_password(access_app: Flask) -> Non
     revoke = f"{url}/decide"
     resp = mallory.post(revoke, data={"row": picks[:1], "revoke": "Revoke the selected rights", "comment": ""})
     assert resp.status_code == 400 and "a comment is required to revoke" in text(resp)
+    assert re.search(r'<textarea aria-invalid="true"[^>]* id="comment"', text(resp)), "the field says so"
     resp = mallory.post(revoke, data={"row": picks[:1], "revoke": "Revoke", "comment": "left the team"})
     assert resp.status_code == 303
     resp = mallory.post(revoke, data={"row": picks[1:], "keep": "Keep", "comment": ""})
@@ -131,6 +132,20 @@ def test_a_reviewer_gets_no_checkbox_for_their_own_rights(access_app: Flask) -> 
     resp = dave.post(f"{url}/decide", data={"row": [row.group(1)], "keep": "Keep"})
     assert resp.status_code == 403 and "about their own access" in text(resp)
     assert not entries(access_app, "access.decided")
+
+
+def test_the_pages_speak_the_readers_language(access_app: Flask) -> None:
+    """Words, rights and decisions in the reader's language; codes, names and times as the log has them."""
+    dave = as_user(access_app, "dave")
+    german = {"Accept-Language": "de"}
+    page = text(dave.get("/access", headers=german))
+    assert "Zugriff: wer darf was ändern und freigeben" in page and "<td>Verwaltung</td>" in page
+    assert "<code>emergency+author</code></dt><dd class=\"problem\">1 Person</dd>" in page
+    assert 'aria-label="Tabelle: Rechte je Person"' in page and "<time datetime=" in page
+    url = dave.post("/access/reviews", data={"repo": ""}, headers=german).headers["Location"]
+    page = text(dave.get(url, headers={"Accept-Language": "nl"}))
+    assert "Toegangsreview" in page and "rijen beslist" in page and "een andere reviewer" in page
+    assert "Gekozen rechten intrekken" in page and "Opened by" not in page
 
 
 def test_sign_ins_are_logged_for_last_activity(access_app: Flask) -> None:

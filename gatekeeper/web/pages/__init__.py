@@ -65,6 +65,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["change_icon"] = ICONS.get
     app.jinja_env.globals.update(state_label=labels.state_label, kind_label=labels.kind_label,
                                  severity_label=labels.severity_label, drift_label=labels.drift_label,
+                                 access_label=labels.access_label,
                                  status_title=labels.status_title, period_label=labels.period_label)
     for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp, access.bp):
         app.register_blueprint(bp)

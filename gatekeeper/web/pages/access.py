@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from gatekeeper.actions import access as actions
 from gatekeeper.actions import access_review as campaigns
@@ -22,7 +24,9 @@ from gatekeeper.web.auth import check_password
 from gatekeeper.web.context import services
 from gatekeeper.web.downloads import MIMETYPES, SPOOL_BYTES
 from gatekeeper.web.forms import DecideForm, OpenReviewForm, SignReviewForm
+from gatekeeper.web.labels import access_label
 from gatekeeper.web.pages.auth import current_roles, current_user, failure_text, role_required
+from gatekeeper.web.pages.changes import not_recorded
 
 bp = Blueprint("pages_access", __name__)
 
@@ -30,7 +34,6 @@ VIEW_ROLES = ("auditors", "admins", "access_reviewers")
 PER_PAGE = 200
 CHANGES_DAYS = 30
 CHANGES_LIMIT = 200
-NOT_SIGNED = "the signature was not recorded: "
 
 
 def _page() -> int:
@@ -48,8 +51,13 @@ def _open_form() -> OpenReviewForm | None:
     if "access_reviewers" not in current_roles():
         return None
     form = OpenReviewForm(formdata=None)
-    form.repo.choices = [("", "every repo"), *((r.name, r.name) for r in services().config.repos)]
+    form.repo.choices = _scopes()
     return form
+
+
+def _scopes() -> list[tuple[str, str]]:
+    """The open form's choices: "" (every repo) and each repo of the policy."""
+    return [("", _("every repo")), *((r, r) for r in _repos())]
 
 
 @bp.get("/access")
@@ -102,20 +110,20 @@ def export() -> Response:
 @role_required("access_reviewers")
 def open_review() -> Any:
     form = OpenReviewForm()
-    form.repo.choices = [("", "every repo"), *((r, r) for r in _repos())]
+    form.repo.choices = _scopes()
     me = current_user()
     assert me is not None
     if not form.validate_on_submit():
-        flash("The access review was not opened: choose a scope.", "error")
+        flash(_("The access review was not opened: choose a scope."), "error")
         return redirect(url_for("pages_access.index"), 303)
     try:
         review_id = campaigns.open_review(services(), me, form.repo.data or None)
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        flash(f"The access review was not opened: {exc.message}", "error")
+        flash(_("The access review was not opened: %(reason)s", reason=exc.message), "error")
         return redirect(url_for("pages_access.index"), 303)
-    flash(f"Access review {review_id} opened.", "success")
+    flash(_("Access review %(id)s opened.", id=review_id), "success")
     return redirect(url_for("pages_access.show", review_id=review_id), 303)
 
 
@@ -152,11 +160,11 @@ def render_review(review_id: int, *, decide: DecideForm | None = None, sign: Sig
                            decide=decide if reviewer else None, sign=sign if reviewer else None), status
 
 
-def _refused(exc: GatekeeperError, review_id: int, prefix: str, **forms: Any) -> Any:
+def _refused(exc: GatekeeperError, review_id: int, problem: str, **forms: Any) -> Any:
     """The page again with why nothing was recorded; a 5xx (database, directory) goes to the error page."""
     if exc.http_status >= 500:
         raise exc
-    return render_review(review_id, problem=prefix + exc.message, status=exc.http_status, **forms)
+    return render_review(review_id, problem=problem, status=exc.http_status, **forms)
 
 
 @bp.post("/access/reviews/<int:review_id>/decide")
@@ -167,15 +175,16 @@ def decide(review_id: int) -> Any:
     form = DecideForm()
     picked = request.form.getlist("row")
     if not form.validate_on_submit() or form.decision is None:
-        return render_review(review_id, decide=form, problem="nothing was recorded: see the form", status=400)
+        return render_review(review_id, decide=form, problem=_("nothing was recorded: see the form"), status=400)
     if not all(p.isdigit() and 0 < int(p) <= 10**7 for p in picked):
-        return render_review(review_id, decide=form, problem="nothing was recorded: unknown rows", status=400)
+        return render_review(review_id, decide=form, problem=_("nothing was recorded: unknown rows"), status=400)
     try:
         n = campaigns.decide(services(), review_id, me, [int(p) for p in picked], form.decision,
                              form.comment.data or "")
     except GatekeeperError as exc:
-        return _refused(exc, review_id, "nothing was recorded: ", decide=form)
-    flash(f"{n} row{'s' if n != 1 else ''} decided: {form.decision}.", "success")
+        return _refused(exc, review_id, _("nothing was recorded: %(reason)s", reason=exc.message), decide=form)
+    flash(ngettext("%(num)s row decided: %(decision)s.", "%(num)s rows decided: %(decision)s.", n,
+                   decision=access_label(form.decision)), "success")
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("page", "undecided")}
     return redirect(url_for("pages_access.show", review_id=review_id, **args), 303)
 
@@ -188,18 +197,21 @@ def sign(review_id: int) -> Any:
     form = SignReviewForm()
     form.meaning.choices = [(m, m) for m in campaigns.MEANINGS]
     if not form.validate_on_submit():
-        return render_review(review_id, sign=form, problem=NOT_SIGNED + "see the form", status=400)
+        return render_review(review_id, sign=form, problem=_("the signature was not recorded: see the form"),
+                             status=400)
     try:
         signer = check_password(me.username, form.password.data or "")
     except AuthError as exc:
-        form.password.errors = [failure_text(exc, "wrong password")]
+        form.password.errors = [failure_text(exc, _("wrong password"))]
         return render_review(review_id, sign=form, status=401,
-                             problem=failure_text(exc, "wrong password") + ": the signature was not recorded")
+                             problem=_("%(reason)s: the signature was not recorded",
+                                       reason=failure_text(exc, _("wrong password"))))
     except GatekeeperError as exc:  # lockout or directory down: said on the page, whatever the status
-        return render_review(review_id, sign=form, problem=NOT_SIGNED + exc.message, status=exc.http_status)
+        return render_review(review_id, sign=form, problem=not_recorded(exc.message), status=exc.http_status)
     try:
         seq = campaigns.sign(services(), review_id, signer, form.meaning.data or "", form.comment.data or "")
     except GatekeeperError as exc:
-        return _refused(exc, review_id, NOT_SIGNED, sign=form)
-    flash(f"Signature recorded: {signer.name} signed access review {review_id} (log seq {seq}).", "success")
+        return _refused(exc, review_id, not_recorded(exc.message), sign=form)
+    flash(_("Signature recorded: %(name)s signed access review %(id)s (log seq %(seq)s).",
+            name=signer.name, id=review_id, seq=seq), "success")
     return redirect(url_for("pages_access.show", review_id=review_id), 303)
