@@ -87,8 +87,9 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
                                      emergency=option(req.push_options, "emergency"),
                                      refs=tuple(_outcome(u, d) for u, d in decisions))
             log.append(session, refused, req.pusher or spool.UNKNOWN_PUSHER)
-    messages = [m for _, d in decisions for m in d.messages]
-    return {"allow": allow, "messages": messages, "intents": ids}
+    reasons = [r for _, d in decisions for r in d.reasons]
+    return {"allow": allow, "messages": [r.message for r in reasons], "reasons": [r.to_payload() for r in reasons],
+            "intents": ids}
 
 
 def _push_facts(services: Services, req: HookRequest) -> gate.PushFacts | gate.Decision:

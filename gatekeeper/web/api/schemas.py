@@ -59,6 +59,8 @@ class IntentRef(Out):
 class HookDecision(Out):
     allow: bool
     messages: list[str]
+    reasons: list[ReasonOut] = Field(default_factory=list, description="the messages with their reason codes "
+                                     "(SPEC §12; docs/codes.md), in the same order")
     intents: list[IntentRef] = Field(default_factory=list, description="the deploy intents recorded for the "
                                      "allowed protected updates; post-receive confirms them by id")
 
