@@ -41,6 +41,7 @@ KEY = Ed25519PrivateKey.from_private_bytes(b"\x2a" * 32)
 
 # -- 1. append cost ------------------------------------------------------------------------------------
 def bench_appends(label: str, urls: Iterator[str], n: int) -> None:
+    from gatekeeper.ledger.events import ChangeWithdrawn
     from gatekeeper.store import log, tree
     from gatekeeper.store.db import Store
 
@@ -59,7 +60,7 @@ def bench_appends(label: str, urls: Iterator[str], n: int) -> None:
             start = time.perf_counter()
             for i in range(n):
                 with store.write() as s:
-                    log.append(s, "change.withdrawn", "alice", {"change_id": i, "reason": "x", "state": "withdrawn"})
+                    log.append(s, ChangeWithdrawn(change_id=i, reason="x", state="withdrawn"), "alice")
             return (time.perf_counter() - start) / n * 1000
         finally:
             tree.add_leaf = real  # type: ignore[method-assign]

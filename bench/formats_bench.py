@@ -5,13 +5,17 @@ memory from the sample files in tests/fixtures/formats by replicating their elem
 is the best of a few runs of ``analyze(old, new)`` (both versions parsed, new validated, diffed).
 
 Run: ``.venv/bin/python bench/formats_bench.py``. Targets: ≤ 1 s for the 5 MB Ignition export and
-the 2 MB BatchML recipe.
+the 2 MB BatchML recipe; ``check`` of a 17 MB Ignition export < 2 s and < 200 MB peak RSS (issue 26),
+measured in a fresh process that reads the file and validates it as ``gatekeeper check`` does.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -105,7 +109,36 @@ def fifty_files() -> list[tuple[str, str, bytes, bytes]]:
     return files
 
 
+CHECK_CHILD = """
+import resource, sys, time
+from gatekeeper import formats
+started = time.perf_counter()
+data = open(sys.argv[1], "rb").read()
+findings = formats.validate("ignition-tags", "tags/plant.json", data, formats.tag_context([]))
+seconds = time.perf_counter() - started
+errors = sum(f.severity == "error" for f in findings)
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, errors)
+"""
+
+
+def check_in_fresh_process(data: bytes) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MB, error findings) of validating ``data`` in a new interpreter."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as handle:
+        handle.write(data)
+        handle.flush()
+        runs = [subprocess.run([sys.executable, "-c", CHECK_CHILD, handle.name], capture_output=True, text=True,
+                               check=True).stdout.split() for _ in range(RUNS)]
+    best = min(runs, key=lambda run: float(run[0]))
+    return float(best[0]), max(int(run[1]) for run in runs) / 1024, int(best[2])
+
+
 def main() -> None:
+    _old, big = ignition_export(17 * 1024 * 1024)
+    seconds, peak, errors = check_in_fresh_process(big)
+    verdict = "OK" if seconds < 2 and peak < 200 and errors == 0 else "OVER TARGET"
+    print(f"ignition {len(big) / 1e6:.1f} MB: check {seconds:.2f} s, peak RSS {peak:.0f} MB, {errors} errors "
+          f"(target < 2 s, < 200 MB: {verdict})")
+
     old, new = ignition_export(5 * 1024 * 1024)
     seconds = best_of(lambda: analyze("ignition-tags", "tags/plant.json", old, new))
     changes = len(analyze("ignition-tags", "tags/plant.json", old, new).changes)

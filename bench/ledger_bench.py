@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 
 from gatekeeper.ledger.canonical import canon  # noqa: E402
 from gatekeeper.ledger.checkpoint import Checkpoint, public_key_pem, sign  # noqa: E402
-from gatekeeper.ledger.entry import GENESIS_HASH, LOG_CHECKPOINT, entry_hash  # noqa: E402
+from gatekeeper.ledger.entry import GENESIS_HASH, entry_hash  # noqa: E402
+from gatekeeper.ledger.events import LOG_CHECKPOINT  # noqa: E402
 from gatekeeper.ledger.verify import verify_lines  # noqa: E402
 
 USERS = ["alice", "carol", "bob", "gina", "erin", "deploy-bot"]
@@ -190,6 +191,7 @@ def bench_db_verify(export: Path, tmp: Path, n: int, cp: Checkpoint, key: Ed2551
 
 WRITER = """
 import os, sys, time
+from gatekeeper.ledger import events as ev
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
 url, name, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -201,7 +203,7 @@ while not os.path.exists(go):
     time.sleep(0.001)
 for i in range(count):
     with store.write() as s:
-        log.append(s, "push.allowed", name, {"repo": "plant-a-ot", "writer": name, "i": i})
+        log.append(s, ev.PushAllowed(repo="plant-a-ot", pusher=f"{name} {i}"), name)
 """
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gatekeeper.ledger import events as ev
 from gatekeeper.notify.worker import Worker
 from gatekeeper.store import log
 from tests.notify.conftest import SMTP_PASSWORD_ENV, WEBHOOK_SECRET, WEBHOOK_SECRET_ENV, notify_policy, services_of
@@ -32,7 +33,7 @@ def append_many(svc: object, n: int) -> float:
     t = time.perf_counter()
     for i in range(n):
         with svc.store.write() as s:  # type: ignore[attr-defined]
-            log.append(s, "push.refused", "alice", {"repo": "plant-a-ot", "pusher": "alice", "refs": [], "n": i})
+            log.append(s, ev.PushRefused(repo="plant-a-ot", pusher="alice", refused_at=str(i)), "alice")
     return (time.perf_counter() - t) / n
 
 

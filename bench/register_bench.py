@@ -37,10 +37,10 @@ def build(folder: Path, count: int) -> None:
     """Write policy, directory, key and ``count`` deployed CRs with their log, in bulk."""
     from sqlalchemy import insert
 
+    from gatekeeper.checkpoints.keys import generate_key
     from gatekeeper.ledger.canonical import canon
     from gatekeeper.ledger.entry import GENESIS_HASH, entry_hash
     from gatekeeper.store.db import Store
-    from gatekeeper.store.signing import generate_key
     from gatekeeper.store.tables import (
         Approval,
         ChangeLog,

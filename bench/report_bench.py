@@ -35,6 +35,7 @@ def add_exceptions(folder: Path, count: int) -> None:
     """Refused pushes and emergency CRs after the bulk history, appended through the real log writer."""
     from sqlalchemy import insert
 
+    from gatekeeper.ledger import events as ev
     from gatekeeper.store import log
     from gatekeeper.store.db import Store
     from gatekeeper.store.tables import ChangeRequest, Revision
@@ -42,12 +43,12 @@ def add_exceptions(folder: Path, count: int) -> None:
     store = Store(f"sqlite:///{folder / 'gatekeeper.db'}")
     with store.write() as s:
         for i in range(EXTRA):
-            log.append(s, "push.refused", "mallory", {
-                "repo": "plant-a-ot", "pusher": "mallory", "push_options": [], "emergency": None,
-                "refs": [{"ref": "refs/heads/main", "old": "0" * 40, "new": "1" * 40, "allow": False,
-                          "reasons": ["refusing refs/heads/main: erp/x.csv (erp-mapping) lacks 1 approval by "
-                                      "finance-controllers" if i % 2 else "refusing refs/heads/main: non-fast-forward "
-                                      "update of a protected branch"]}]})
+            why = (ev.Reason("gate.unapproved_file", "refusing refs/heads/main: erp/x.csv (erp-mapping) needs 1 "
+                             "approval by finance-controllers") if i % 2 else
+                   ev.Reason("gate.non_fast_forward", "refusing refs/heads/main: non-fast-forward update of a "
+                             "protected branch"))
+            log.append(s, ev.PushRefused(repo="plant-a-ot", pusher="mallory", refs=(ev.RefOutcome(
+                ref="refs/heads/main", old="0" * 40, new="1" * 40, reasons=(why,)),)), "mallory")
         crs, revs = [], []
         for j in range(EXTRA // 10):
             cid = count + 1 + j

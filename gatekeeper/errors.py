@@ -14,12 +14,16 @@ class GatekeeperError(Exception):
     http_status = 400
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, reasons: tuple[dict[str, str], ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.reasons = reasons  # the coded reasons behind the message (SPEC §12), for the API body
 
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        return {"error": {"code": self.code, "message": self.message}}
+    def to_dict(self) -> dict[str, dict[str, object]]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.reasons:
+            body["reasons"] = list(self.reasons)
+        return {"error": body}
 
 
 class ConfigError(GatekeeperError):

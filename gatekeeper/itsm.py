@@ -26,6 +26,8 @@ import requests
 
 from gatekeeper.config import ItsmConfig
 from gatekeeper.errors import Conflict, Forbidden, ServiceUnavailable
+from gatekeeper.ledger.events import Reason
+from gatekeeper.policy.reasons import Code, reason
 from gatekeeper.policy.tickets import state_allowed
 
 TICKET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,99}")
@@ -123,15 +125,17 @@ class Itsm:
         if resp.status_code == 404:
             raise ItsmUnavailable(f"change ticket {ticket} vanished from the ITSM; no work note posted")
 
-    def verdict(self, ticket: str) -> tuple[str, str | None]:
+    def verdict(self, ticket: str) -> tuple[str, Reason | None]:
         """``(state shown to people, problem or None)`` for a ticket under ``allowed_states``."""
         found = self.lookup(ticket)
         allowed = ", ".join(self.cfg.allowed_states)
         if not found.found:
-            return "not found", f"change ticket {ticket} was not found in {self.cfg.kind}"
+            return "not found", reason(Code.TICKET_NOT_FOUND,
+                                       f"change ticket {ticket} was not found in {self.cfg.kind}")
         if not state_allowed(found.state, self.cfg.allowed_states):
-            return found.state or "unknown", (f"change ticket {ticket} is {found.state or 'without a state'} in "
-                                              f"{self.cfg.kind}; it must be one of: {allowed}")
+            return found.state or "unknown", reason(Code.TICKET_STATE, f"change ticket {ticket} is "
+                                                    f"{found.state or 'without a state'} in {self.cfg.kind}; it must "
+                                                    f"be one of: {allowed}")
         return found.state or "", None
 
 
@@ -142,7 +146,7 @@ def _display(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def check(cfg: ItsmConfig | None, ticket: str) -> tuple[str | None, str | None]:
+def check(cfg: ItsmConfig | None, ticket: str) -> tuple[str | None, Reason | None]:
     """``(state, problem)`` of a CR's ticket; ``(None, None)`` without ``[itsm]`` or without a ticket.
 
     Raises ``ItsmUnavailable`` when the ITSM cannot answer: callers refuse (fail closed).
@@ -158,7 +162,7 @@ class Verdict:
 
     ticket: str
     state: str | None
-    problem: str | None
+    problem: Reason | None
 
 
 def ask(cfg: ItsmConfig | None, ticket: str) -> Verdict | None:
@@ -182,11 +186,11 @@ def require(cfg: ItsmConfig | None, verdict: Verdict | None, cr: Any) -> str | N
         raise Conflict(f"the change ticket changed while signing (now {cr.ticket or 'none'}); sign again")
     cr.ticket_state = verdict.state
     if verdict.problem:
-        raise Forbidden(verdict.problem)
+        raise Forbidden(verdict.problem.message, reasons=(verdict.problem.to_payload(),))
     return verdict.state
 
 
-def gate_problems(cfg: ItsmConfig | None, cr: Any) -> list[str]:
+def gate_problems(cfg: ItsmConfig | None, cr: Any) -> list[Reason]:
     """At the gate: the same check again; a problem keeps the CR from deploying (``ItsmUnavailable`` propagates)."""
     state, problem = check(cfg, cr.ticket)
     if state is not None:

@@ -28,8 +28,9 @@ def parse_instant(value: str, option: str = "--from") -> tuple[datetime, bool]:
     if _DATE.fullmatch(text):
         try:
             return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC), True
-        except ValueError as exc:
-            raise InputError(f"{option} {value!r}: not a valid date ({exc})") from exc
+        except ValueError as exc:  # 2026-13-01, 2026-02-30: the shape is right, the day does not exist
+            raise InputError(f"{option} {value!r}: not a valid date (there is no such day); expected "
+                             "YYYY-MM-DD, for example 2026-05-01") from exc
     if not _RFC3339.fullmatch(text):
         raise InputError(f"{option} {value!r}: expected YYYY-MM-DD or an RFC 3339 timestamp with a time zone "
                          "(e.g. 2024-05-01T08:00:00Z)")
@@ -39,7 +40,8 @@ def parse_instant(value: str, option: str = "--from") -> tuple[datetime, bool]:
     try:
         instant = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
     except ValueError as exc:
-        raise InputError(f"{option} {value!r}: not a valid timestamp ({exc})") from exc
+        raise InputError(f"{option} {value!r}: not a valid timestamp (there is no such time); expected "
+                         "YYYY-MM-DD or an RFC 3339 timestamp such as 2024-05-01T08:00:00Z") from exc
     return instant.astimezone(UTC), False
 
 

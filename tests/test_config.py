@@ -41,9 +41,9 @@ def test_sample_config_loads_and_resolves_relative_paths() -> None:
     ('[service]', '[service\n', r"invalid TOML"),
     ('count = 1 }} ]\nmeanings', 'count = 0 }} ]\nmeanings', r"count must be a positive integer"),
     ('protected = ["main", "release/*"]', 'protected = ["main", "release/[0-9"]',
-     r":\d+: repos\[0\].protected: unterminated character class"),
+     r":\d+: repos\[plant-a-ot\].protected: unterminated character class"),
     ('protected = ["main", "release/*"]', 'protected = ["main", "refs/tags/v*"]',
-     r"repos\[0\].protected: 'refs/tags/v\*': only branches are protected"),
+     r"repos\[plant-a-ot\].protected: 'refs/tags/v\*': only branches are protected"),
     ('paths = ["erp/**"]', 'paths = ["!erp/**"]', r"categories\[erp-mapping\].paths: '!erp/\*\*': negation"),
 ])
 def test_config_errors(tmp_path: Path, old: str, new: str, message: str) -> None:

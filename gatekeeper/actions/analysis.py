@@ -12,6 +12,7 @@ from typing import Any
 from gatekeeper.actions.payloads import ChangeIn, UpdateIn
 from gatekeeper.config import Config
 from gatekeeper.formats.base import Context, Finding
+from gatekeeper.policy.reasons import Code
 from gatekeeper.policy.registry import format_of
 
 MAX_DIFF_LINES = 400
@@ -31,7 +32,7 @@ def analyze(config: Config, update: UpdateIn) -> tuple[list[dict[str, Any]], lis
             if size is not None and fmt and side == "new":
                 findings.append(Finding(ch.path, "file", "error",
                                         f"file of {size} bytes exceeds the {config.git.max_content_bytes}-byte "
-                                        "limit for validated formats").to_dict())
+                                        "limit for validated formats", Code.FORMAT_TOO_LARGE).to_dict())
         if fmt and ch.new_too_large is None:
             result = formats.analyze(fmt, ch.path, ch.content("old"), ch.content("new"), context)
             findings.extend(f.to_dict() for f in result.findings)

@@ -14,16 +14,22 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions.analysis import analyze
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SignRequest, UpdateIn
-from gatekeeper.config import Category, RepoConfig
-from gatekeeper.directory.base import Membership, User
+from gatekeeper.config import RepoConfig
 from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputError, NotFound
-from gatekeeper.gitio.pushinfo import default_target, option
-from gatekeeper.ledger import entry as kinds
-from gatekeeper.policy import sod, tickets
-from gatekeeper.policy.categories import classify, is_protected, merge_rules
+from gatekeeper.gitio.pushinfo import option
+from gatekeeper.ledger import events as ev
+from gatekeeper.policy import rules as policy_rules
+from gatekeeper.policy import sod, states, tickets
+from gatekeeper.policy.approvals import Slot, describe_missing, filled
+from gatekeeper.policy.categories import classify, default_target, valid_target
 from gatekeeper.policy.fingerprint import fingerprint
 from gatekeeper.policy.paths import malformed
-from gatekeeper.policy.states import SIGNABLE_STATES, State
+from gatekeeper.policy.people import Membership, User
+from gatekeeper.policy.reasons import Code, Reason, messages
+from gatekeeper.policy.refs import HEADS, is_pattern
+from gatekeeper.policy.review import Review
+from gatekeeper.policy.rules import Category, Role, merge_rules
+from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
 from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revision
@@ -54,7 +60,7 @@ def _no_target(repo: str, repo_cfg: RepoConfig | None, target: str | None) -> st
         if plain := default_target(repo_cfg.protected):  # a hook normally sends it: a client that did not
             return f"the update names no target branch (Gatekeeper's hook would have aimed it at {plain})"
         return f"no target branch was given and {repo} has no plain protected branch to default to ({patterns})"
-    if set(target) & set("*?["):
+    if is_pattern(target):
         return f"target {target!r} is a pattern; name one branch (protected in {repo}: {patterns})"
     return f"target {target!r} is not a protected branch of {repo} (protected: {patterns})"
 
@@ -70,7 +76,7 @@ class Prepared:
     findings: list[dict[str, Any]]
     semantic: list[dict[str, Any]]
     memberships: list[Membership]
-    author_findings: list[str]
+    author_findings: list[Reason]
 
 
 def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
@@ -88,8 +94,8 @@ def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
     categories = [c for c in cfg.categories if c.name in cat_names]
     findings, semantic = analyze(cfg, update)
     # A malformed path (issue 11 item 5) is an error finding: the CR is opened, visible, and blocked.
-    findings[:0] = [{"path": c.path, "location": "path", "severity": "error", "message": m}
-                    for c in update.changes for m in malformed([c.path])]
+    findings[:0] = [{"path": c.path, "location": "path", "severity": "error", "code": Code.PATH_MALFORMED.value,
+                     "message": m} for c in update.changes for m in malformed([c.path])]
     known = services.directory.get_user(pusher) is not None
     memberships = services.directory.memberships(pusher) if known else []
     author_findings = (sod.author_findings(pusher, memberships, categories) if known
@@ -106,9 +112,9 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
 
     ``prepared``: ``prepare``'s result, when the caller worked it out before opening the transaction."""
     cfg = services.config
-    target = update.target if emergency_reason is None else update.ref.removeprefix("refs/heads/")
+    target = update.target if emergency_reason is None else update.ref.removeprefix(HEADS)
     repo_cfg = cfg.repo(repo)
-    if not target or repo_cfg is None or not is_protected(target, repo_cfg.protected) or set(target) & set("*?["):
+    if repo_cfg is None or target is None or not valid_target(target, repo_cfg.protected):
         return None, [f"{update.ref}: no change request opened: {_no_target(repo, repo_cfg, target)}; to open one, "
                       "push a new commit to this branch with -o gatekeeper.target=<protected branch>"]
     if not update.changes:
@@ -138,7 +144,7 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     rev = Revision(change_id=cr.id or 0, number=number, fingerprint=fp, head=update.new,
                    base=update.base or "", pushed_by=pusher, pushed_at=now,
                    commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
-                   semantic_diff=q.dumps(semantic), sod_findings=q.dumps(author_findings),
+                   semantic_diff=q.dumps(semantic), sod_findings=q.dumps([r.to_payload() for r in author_findings]),
                    approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]))  # policy in force
     session.add(rev)
     session.flush()
@@ -156,59 +162,66 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         cr.title = title[:500]
     if ticket:
         cr.ticket = ticket
-    if not kept and cr.state in (State.APPROVED, State.REJECTED):
-        cr.state, cr.approved_at = State.PENDING, None
+    if (after := states.after_revision(cr.state, kept)) != cr.state:
+        cr.state, cr.approved_at = after, None
     session.flush()
     review = rv.review(services, session, cr, rev)
     if cr.state == State.PENDING and review.complete:
         cr.state, cr.approved_at = State.APPROVED, now  # nothing to approve, nothing wrong
-    kind = kinds.CHANGE_OPENED if number == 1 else kinds.CHANGE_REVISED
-    payload: dict[str, Any] = {
-        "change_id": cr.id, "repo": repo, "topic_ref": update.ref, "target": target, "revision": number,
-        "fingerprint": fp, "head": update.new, "base": update.base, "pusher": pusher, "title": cr.title,
-        "ticket": cr.ticket, "files": [{"path": c.path, "status": c.status,
-                                        "categories": [x.name for x in classified[c.path]]} for c in update.changes],
-        "errors": sum(1 for f in findings if f["severity"] == "error"),
-        "warnings": sum(1 for f in findings if f["severity"] == "warning"),
-        "author_memberships": [m.to_dict() for m in memberships], "sod_findings": author_findings,
-        "state": cr.state, "approvals_kept": kept if number > 1 else None,
-        # what the register shows, logged so the evidence pack can derive it from the log (issue 21)
-        "categories": list(cat_names), "financial": cr.financial, "approvals_required": q.loads(rev.approvals_required),
-    }
-    if emergency_reason is not None:
-        payload["emergency_reason"] = emergency_reason
-    log.append(session, kind, pusher, payload, [cr.id or 0], ts=now)  # ts = requested_at / approved_at
-    return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings)
+    revision = ev.ChangeOpened if number == 1 else ev.ChangeRevised
+    log.append(session, revision(
+        change_id=cr.id or 0, repo=repo, topic_ref=update.ref, target=target or "", revision=number, fingerprint=fp,
+        head=update.new, base=update.base, pusher=pusher, title=cr.title, ticket=cr.ticket,
+        files=tuple(ev.FileRecord(c.path, c.status, tuple(x.name for x in classified[c.path])) for c in update.changes),
+        errors=sum(1 for f in findings if f["severity"] == "error"),
+        warnings=sum(1 for f in findings if f["severity"] == "warning"),
+        author_memberships=tuple(m.to_dict() for m in memberships), sod_findings=tuple(author_findings),
+        state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
+        categories=tuple(cat_names), financial=cr.financial, approvals_required=tuple(q.loads(rev.approvals_required))),
+        pusher, [cr.id or 0], ts=now)  # ts = requested_at / approved_at: the register reads them from the log
+    from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
+
+    lang = i18n.language_of(session, pusher, services.config.service.languages,
+                            services.config.service.default_language)
+    return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings, lang)
 
 
 def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:
     """SPEC §11: a missing or malformed ticket is a blocking finding (a warning on a break-glass CR,
     which cannot be revised to add one and must still be ratifiable)."""
     found = tickets.check(ticket, categories)
-    return [tickets.TicketFinding(f.message, "warning" if emergency else "error").to_dict() for f in found]
+    return [tickets.TicketFinding(f.code, f.message, "warning" if emergency else "error").to_dict() for f in found]
 
 
 def _push_messages(services: Services, cr: ChangeRequest, number: int, fp: str, kept: bool, revised: bool,
-                   review: rv.Review, findings: list[dict[str, Any]]) -> list[str]:
+                   review: Review, findings: list[dict[str, Any]], lang: str = "en") -> list[str]:
+    """What the pusher reads after ``remote: gatekeeper:``, in their language; findings, SoD reasons and
+    group names stay as the policy core words them."""
+    from gatekeeper.i18n import translate
+
     url = services.change_url(cr.id or 0)
     if revised:
-        what = "approvals kept (same content)" if kept else "approvals reset (content changed)"
-        lines = [f"change request {cr.id} revised: revision {number}, fingerprint {fp[:12]}; {what}"]
+        what = (translate(lang, "approvals kept (same content)") if kept
+                else translate(lang, "approvals reset (content changed)"))
+        lines = [translate(lang, "change request %(id)s revised: revision %(n)s, fingerprint %(fp)s; %(what)s",
+                           id=cr.id, n=number, fp=fp[:12], what=what)]
     else:
-        lines = [f"change request {cr.id} opened: {cr.topic_ref} -> {cr.target}, revision {number}, "
-                 f"fingerprint {fp[:12]}"]
-    lines.append(f"review: {url}")
+        lines = [translate(lang, "change request %(id)s opened: %(topic)s -> %(target)s, revision %(n)s, "
+                                 "fingerprint %(fp)s", id=cr.id, topic=cr.topic_ref, target=cr.target, n=number,
+                           fp=fp[:12])]
+    lines.append(translate(lang, "review: %(url)s", url=url))
     for f in findings[:MAX_FINDING_LINES]:
         lines.append(f"{f['severity']}: {f['path']} {f['location']}: {f['message']}")
     if len(findings) > MAX_FINDING_LINES:
-        lines.append(f"... and {len(findings) - MAX_FINDING_LINES} more findings (see {url})")
+        lines.append(translate(lang, "... and %(n)s more findings (see %(url)s)",
+                               n=len(findings) - MAX_FINDING_LINES, url=url))
     if review.errors:
-        lines.append("this change cannot be approved until its validation errors are fixed")
-    lines.extend(review.author_findings)
+        lines.append(translate(lang, "this change cannot be approved until its validation errors are fixed"))
+    lines.extend(messages(review.author_findings))
     if review.missing and cr.state != State.EMERGENCY:
-        lines.append("needs " + sod.describe_missing(review.missing))
+        lines.append(translate(lang, "needs %(rules)s", rules=describe_missing(review.missing)))
     elif cr.state == State.APPROVED:
-        lines.append("approved: ready to merge into " + cr.target)
+        lines.append(translate(lang, "approved: ready to merge into %(target)s", target=cr.target))
     return lines
 
 
@@ -229,10 +242,10 @@ def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> 
     try:
         _sign(services, change_id, signer, req)
     except Forbidden as exc:
+        refused = tuple(ev.Reason(**r) for r in exc.reasons) or (ev.Reason(Code.LEGACY_UNCLASSIFIED, exc.message),)
         with services.store.write() as session:
-            log.append(session, kinds.SIGN_REFUSED, signer.username, {
-                "change_id": change_id, "signer": signer.username, "decision": req.decision,
-                "group": req.group, "reasons": exc.message}, [change_id])
+            log.append(session, ev.SignRefused(change_id=change_id, signer=signer.username, decision=req.decision,
+                                               group=req.group, reasons=refused), signer.username, [change_id])
         raise
 
 
@@ -243,9 +256,8 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
             ticket_verdict = itsm.ask(services.config.itsm, load(session, change_id).ticket)
     with services.store.write() as session:
         cr = load(session, change_id)
-        if cr.state not in SIGNABLE_STATES:
-            raise Conflict(f"change request {change_id} is {cr.state}; signatures are taken while it is pending "
-                           "(or emergency, for retrospective approval)")
+        if (closed := states.not_signable(cr.state)) is not None:
+            raise Conflict(closed.message)
         rev = q.current_revision(session, cr)
         meanings = rv.meanings_of(services, cr)
         meaning = req.meaning or meanings[0]
@@ -257,43 +269,51 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
         verdict = rv.signing(services, session, cr, signer, review, req.group)
         allowed = verdict.may_approve if req.decision == "approve" else verdict.may_reject
         if not allowed:
-            raise Forbidden("; ".join(verdict.reasons(req.decision)))
+            why = verdict.reasons(req.decision)
+            raise Forbidden("; ".join(messages(why)), reasons=tuple(r.to_payload() for r in why))
         check = verdict.approve if req.decision == "approve" else verdict.reject
         ticket_state = itsm.require(services.config.itsm, ticket_verdict, cr) if req.decision == "approve" else None
         now = log.utc_now()
-        slots = [*review.slots, sod.Slot(signer.username, check.group or "")]
-        if req.decision == "reject":
-            if cr.state == State.PENDING:
-                cr.state = State.REJECTED
-        elif not sod.missing(review.rules, slots):
-            if cr.state == State.EMERGENCY:
-                cr.state, cr.retro_approved_at = State.RETRO_APPROVED, now
-            else:
-                cr.state, cr.approved_at = State.APPROVED, now
+        complete = filled(review.rules, [*review.slots, Slot(signer.username, check.group or "")])
+        after = states.after_signature(cr.state, req.decision, complete)
+        if after != cr.state:
+            cr.state = after
+            if after == State.APPROVED:
+                cr.approved_at = now
+            elif after == State.RETRO_APPROVED:
+                cr.retro_approved_at = now
         cr.updated_at = now
-        used = [m.to_dict() for m in check.memberships]
-        entry = log.append(session, kinds.CHANGE_APPROVED if req.decision == "approve" else kinds.CHANGE_REJECTED,
-                           signer.username, {
-                               "change_id": cr.id, "revision": rev.number, "fingerprint": rev.fingerprint,
-                               "signer": signer.username, "name": signer.name, "signer_dn": signer.dn,
-                               "group": check.group, "decision": req.decision, "meaning": meaning,
-                               "comment": req.comment, "memberships": used, "state": cr.state,
-                               **({"ticket": cr.ticket, "ticket_state": ticket_state} if ticket_state else {}),
-                           }, [cr.id or 0], ts=now)
+        used = tuple(m.to_dict() for m in check.memberships)
+        signature = ev.ChangeApproved if req.decision == "approve" else ev.ChangeRejected
+        entry = log.append(session, signature(
+            change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint, signer=signer.username,
+            name=signer.name, signer_dn=signer.dn, group=check.group, decision=req.decision, meaning=meaning,
+            comment=req.comment, memberships=used, state=cr.state,
+            ticket=cr.ticket if ticket_state else None, ticket_state=ticket_state or None),
+            signer.username, [cr.id or 0], ts=now)
         session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
                              username=signer.username, name=signer.name, group=check.group or "",
                              decision=req.decision, meaning=meaning, comment=req.comment, signed_at=now,
-                             memberships=q.dumps(used), log_seq=entry.seq))
+                             memberships=q.dumps(list(used)), log_seq=entry.seq))
 
 
-def withdraw(services: Services, change_id: int, user: User, *, is_admin: bool = False, reason: str = "") -> None:
+def withdrawal_refused(services: Services, cr: ChangeRequest, user: User) -> Reason | None:
+    """Why ``user`` may not withdraw ``cr`` now (None: they may): ``policy.states.may_withdraw`` with the
+    author's and the user's canonical names and the user's roles looked up now. The action and the
+    change page's button both ask this."""
+    author = services.directory.canonical(cr.requested_by)  # the same person however it was spelled
+    held = policy_rules.roles_of((m.group for m in services.directory.memberships(user.username)),
+                                 services.config.roles)
+    return states.may_withdraw(cr.state, author, user.username, Role.ADMINS in held, cr.id or 0, cr.requested_by)
+
+
+def withdraw(services: Services, change_id: int, user: User, *, reason: str = "") -> None:
     with services.store.write() as session:
         cr = load(session, change_id)
-        author = services.directory.canonical(cr.requested_by)  # the same person however it was spelled
-        if author != user.username and not is_admin:
-            raise Forbidden(f"only its author ({cr.requested_by}) or an admin can withdraw change request {change_id}")
-        if cr.state not in (State.PENDING, State.APPROVED, State.REJECTED):
-            raise Conflict(f"change request {change_id} is {cr.state} and cannot be withdrawn")
+        refused = withdrawal_refused(services, cr, user)
+        if refused is not None:
+            error = Forbidden if refused.code == Code.CHANGE_NOT_AUTHOR else Conflict
+            raise error(refused.message, reasons=(refused.to_payload(),))
         withdraw_in(session, cr, user.username, reason or "withdrawn by its author")
 
 
@@ -301,5 +321,5 @@ def withdraw_in(session: Session, cr: ChangeRequest, actor: str, reason: str) ->
     now = log.utc_now()
     cr.state, cr.updated_at = State.WITHDRAWN, now
     q.unindex(session, cr.id or 0)
-    log.append(session, kinds.CHANGE_WITHDRAWN, actor,
-               {"change_id": cr.id, "reason": reason, "state": cr.state}, [cr.id or 0], ts=now)
+    log.append(session, ev.ChangeWithdrawn(change_id=cr.id or 0, reason=reason, state=cr.state), actor,
+               [cr.id or 0], ts=now)

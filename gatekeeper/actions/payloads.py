@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from gatekeeper.errors import InputError
+from gatekeeper.policy import refs
 from gatekeeper.policy.fingerprint import FileChange
 
 _SHA = r"^([0-9a-f]{40}|[0-9a-f]{64})$"
@@ -93,11 +94,11 @@ class UpdateIn(_Strict):
 
     @property
     def deleted(self) -> bool:
-        return not self.new.strip("0")
+        return refs.deleted(self.new)
 
     @property
     def created(self) -> bool:
-        return not self.old.strip("0")
+        return refs.created(self.old)
 
 
 class SettleIn(_Strict):

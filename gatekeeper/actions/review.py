@@ -1,21 +1,26 @@
-"""Who took part in a CR, which rules apply, and which given approvals still count.
+"""The facts of a CR, gathered in one place: who took part, which rules apply, which approvals were
+given, and what the directory says about the people now (``policy.review.ChangeFacts``).
 
-Shared by signing (SPEC §3: "at the moment of signing") and the gate ("and again at the gate"), so
-both decide with the same code and today's directory.
+Signing (SPEC §3: "at the moment of signing"), the change page, the notifications and the gate
+("and again at the gate") all decide from these facts with the same pure code (``policy.review``,
+``policy.gate``) and today's directory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
 from gatekeeper.actions.context import Services
-from gatekeeper.config import ApprovalRule, Category
-from gatekeeper.directory.base import Membership, User
+from gatekeeper.ledger.events import Reason
+from gatekeeper.policy import review as policy_review
+from gatekeeper.policy import rules as policy_rules
 from gatekeeper.policy import sod
-from gatekeeper.policy.categories import merge_rules
+from gatekeeper.policy.approvals import GivenApproval, counting
+from gatekeeper.policy.people import Membership, User
+from gatekeeper.policy.review import ChangeFacts, Review, Signing
+from gatekeeper.policy.rules import ApprovalRule, Category
 from gatekeeper.store import changes as q
 from gatekeeper.store.tables import Approval, ChangeRequest, Revision
 
@@ -26,20 +31,16 @@ def categories_of(services: Services, cr: ChangeRequest) -> list[Category]:
 
 
 def rules_of(services: Services, cr: ChangeRequest) -> tuple[ApprovalRule, ...]:
-    return merge_rules(categories_of(services, cr))
+    return policy_rules.merge_rules(categories_of(services, cr))
 
 
 def meanings_of(services: Services, cr: ChangeRequest) -> list[str]:
-    seen: dict[str, None] = {}
-    for cat in categories_of(services, cr):
-        if cat.approvals:
-            seen.update(dict.fromkeys(cat.meanings))
-    return list(seen) or ["Reviewed and approved"]
+    return policy_rules.meanings(categories_of(services, cr))
 
 
 def people_of(session: Session, cr: ChangeRequest, revisions: Sequence[Revision] | None = None) -> list[sod.Person]:
     """Every pusher of a revision and every author, committer and co-author of a commit in the CR,
-    pushers as stored (``review`` resolves them through the directory again)."""
+    pushers as stored (``facts`` resolves them through the directory again)."""
     people: list[sod.Person] = []
     for rev in q.revisions(session, cr.id or 0) if revisions is None else revisions:
         people.append(sod.Person("pusher", username=rev.pushed_by))
@@ -74,69 +75,44 @@ def email_map(services: Services, people: Sequence[sod.Person]) -> dict[str, str
     return out
 
 
-@dataclass(frozen=True)
-class Review:
-    """The state of a CR's approvals right now, re-checked against the directory."""
+def facts(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None, *,
+          revisions: Sequence[Revision] | None = None, approvals: Sequence[Approval] | None = None,
+          need_emails: bool = True) -> ChangeFacts:
+    """The facts of ``cr`` at its current revision, asked of the store and the directory now.
 
-    rules: tuple[ApprovalRule, ...]
-    slots: tuple[sod.Slot, ...]
-    findings: tuple[str, ...]
-    missing: tuple[tuple[str, int], ...]
-    errors: tuple[dict[str, str], ...]
-    author_findings: tuple[str, ...]
-    memberships: dict[str, list[Membership]]
-    people: tuple[sod.Person, ...] = ()
-    emails: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing and not self.errors and not self.author_findings
-
-    def problems(self) -> list[str]:
-        out = []
-        if self.errors:
-            e = self.errors[0]
-            out.append(f"has {len(self.errors)} validation error(s), first: {e['path']} {e['location']}: "
-                       f"{e['message']}")
-        out.extend(self.author_findings)
-        if self.missing:
-            out.append("lacks " + sod.describe_missing(self.missing))
-        out.extend(self.findings)
-        return out
+    ``revisions`` / ``approvals``: the CR's rows when the caller read them for many CRs at once;
+    ``need_emails=False`` skips matching commit emails when no approval needs re-checking (the gate).
+    """
+    if rev is None and revisions is not None:
+        rev = next((r for r in revisions if r.number == cr.current_revision), None)
+    rev = rev or q.current_revision(session, cr)
+    people, known = canonical_people(services, people_of(session, cr, revisions))
+    given = tuple(GivenApproval(a.username, a.group) for a in counting(
+        q.approvals(session, cr.id or 0) if approvals is None else approvals, rev.fingerprint))
+    emails = email_map(services, people) if need_emails or given else {}
+    blocking, visible = sod.identity_findings(people, known, emails)
+    signers: dict[str, tuple[User | None, tuple[Membership, ...]]] = {}
+    for a in given:
+        if a.username not in signers:
+            user = services.directory.get_user(a.username)
+            signers[a.username] = (user, tuple(services.directory.memberships(user.username)) if user else ())
+    stored = tuple(Reason.coerce(f) for f in q.loads(rev.sod_findings))  # bare sentences: before reason codes
+    return ChangeFacts(
+        id=cr.id or 0, state=cr.state, revision=rev.number, revision_id=rev.id or 0, fingerprint=rev.fingerprint,
+        rules=rules_of(services, cr), given=given, signers=signers, people=tuple(people), emails=emails,
+        errors=tuple(f for f in q.loads(rev.findings) if f.get("severity") == "error"),
+        blocking=tuple(dict.fromkeys([*stored, *blocking])), visible=tuple(visible))
 
 
 def review(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None, *,
            revisions: Sequence[Revision] | None = None, approvals: Sequence[Approval] | None = None) -> Review:
-    """``revisions`` / ``approvals``: the CR's rows when the caller read them for many CRs at once."""
-    if rev is None and revisions is not None:
-        rev = next((r for r in revisions if r.number == cr.current_revision), None)
-    rev = rev or q.current_revision(session, cr)
-    rules = rules_of(services, cr)
-    people, known = canonical_people(services, people_of(session, cr, revisions))
-    emap = email_map(services, people)
-    blocking, visible = sod.identity_findings(people, known, emap)
-    given = [sod.GivenApproval(a.username, a.group)
-             for a in (q.approvals(session, cr.id or 0) if approvals is None else approvals)
-             if a.decision == "approve" and a.fingerprint == rev.fingerprint]
-    signers: dict[str, tuple[User | None, list[Membership]]] = {}
-    for a in given:
-        if a.username not in signers:
-            user = services.directory.get_user(a.username)
-            signers[a.username] = (user, services.directory.memberships(user.username) if user else [])
-    slots, findings = sod.recheck(given, signers, people, emap, rules)
-    errors = tuple(f for f in q.loads(rev.findings) if f.get("severity") == "error")
-    return Review(rules=rules, slots=tuple(slots), findings=tuple([*findings, *visible]),
-                  missing=tuple(sod.missing(rules, slots)), errors=errors,
-                  author_findings=tuple(dict.fromkeys([*q.loads(rev.sod_findings), *blocking])),
-                  memberships={u: list(m) for u, (_, m) in signers.items()},
-                  people=tuple(people), emails=emap)
+    """``policy.review.review`` of the CR's facts now."""
+    return policy_review.review(facts(services, session, cr, rev, revisions=revisions, approvals=approvals))
 
 
 def signing(services: Services, session: Session, cr: ChangeRequest, signer: User,
-            current: Review | None = None, requested_group: str | None = None) -> sod.Signing:
-    """Gathers the inputs of ``sod.signing_blockers`` (one place for the API, the page, the dashboard)."""
+            current: Review | None = None, requested_group: str | None = None) -> Signing:
+    """``policy.review.signing_blockers`` for ``signer`` (one place for the API, the page, the dashboard)."""
     current = current or review(services, session, cr)
-    return sod.signing_blockers(
-        state=cr.state, errors=len(current.errors), author_findings=current.author_findings, signer=signer,
-        memberships=services.directory.memberships(signer.username), people=current.people,
-        email_to_user=current.emails, rules=current.rules, filled=current.slots, requested_group=requested_group)
+    memberships = services.directory.memberships(signer.username)
+    return policy_review.signing_blockers(current, signer, memberships, requested_group)

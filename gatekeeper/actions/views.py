@@ -10,18 +10,18 @@ from sqlmodel import Session
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.changes import load
 from gatekeeper.actions.context import Services
+from gatekeeper.ledger.legacy import with_code
+from gatekeeper.policy.approvals import counting
+from gatekeeper.policy.emergency import retro_overdue
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeRequest
 
 
-def is_overdue(cr: ChangeRequest, now: str | None = None) -> bool:
+def is_overdue(cr: ChangeRequest, now: datetime | None = None) -> bool:
     """An emergency CR still awaiting retrospective approval after its deadline (SPEC §2): the register's
-    one definition (``verifier.tables.overdue``), for a CR not yet ratified."""
-    from gatekeeper.verifier.tables import overdue
-
-    now = now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return overdue(bool(cr.emergency), cr.emergency_deadline, None, cr.state, now)
+    one definition (``policy.emergency.retro_overdue``), for a CR not yet ratified."""
+    return retro_overdue(bool(cr.emergency), cr.emergency_deadline, None, cr.state, now or datetime.now(UTC))
 
 
 def summary(services: Services, cr: ChangeRequest) -> dict[str, Any]:
@@ -45,6 +45,7 @@ def change_json(services: Services, change_id: int, session: Session | None = No
     rev = next(r for r in revs if r.number == cr.current_revision)
     review = rv.review(services, session, cr, rev)
     files = q.files(session, rev.id or 0)
+    signatures = q.approvals(session, change_id)
     out = summary(services, cr)
     out.update({
         "emergency_reason": cr.emergency_reason, "approved_at": cr.approved_at,
@@ -58,19 +59,17 @@ def change_json(services: Services, change_id: int, session: Session | None = No
                       for r in revs],
         "files": [{"path": f.path, "status": f.status, "categories": q.loads(f.categories), "old_blob": f.old_blob,
                    "new_blob": f.new_blob, "old_mode": f.old_mode, "new_mode": f.new_mode} for f in files],
-        "findings": q.loads(rev.findings),
+        "findings": [with_code(f) for f in q.loads(rev.findings)],
         "semantic_diff": q.loads(rev.semantic_diff),
         "approvals_required": [r.to_dict() for r in review.rules],
         "approvals_missing": [{"group": g, "count": n} for g, n in review.missing],
         "approvals": [{"username": a.username, "name": a.name, "group": a.group, "decision": a.decision,
                        "meaning": a.meaning, "comment": a.comment, "signed_at": a.signed_at,
                        "revision": a.revision, "fingerprint": a.fingerprint,
-                       "counts": a.decision == "approve" and any(
-                           s.username == a.username and s.group == a.group for s in review.slots)
-                       and a.fingerprint == rev.fingerprint,
+                       "counts": bool(counting([a], rev.fingerprint)) and review.counts(a.username, a.group),
                        "log_seq": a.log_seq}
-                      for a in q.approvals(session, change_id)],
-        "sod_findings": [*review.author_findings, *review.findings],
+                      for a in signatures],
+        "sod_findings": [r.to_payload() for r in (*review.author_findings, *review.findings)],
         "meanings": rv.meanings_of(services, cr),
         "log_seqs": log.seqs_for_change(session, change_id),
     })

@@ -14,10 +14,16 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-COLOURS = {"requested": "#1f5fa8", "approved": "#2e8b57", "deployed": "#6a3d9a", "emergency": "#c0392b",
-           "rejected": "#8a5a00", "withdrawn": "#7f8c8d", "refused_pushes": "#d35400"}
+# Okabe-Ito (colour-blind-safe): every series also carries a direct label, so colour is never the only cue.
+OKABE_ITO = {"blue": "#0072B2", "green": "#009E73", "vermillion": "#D55E00", "orange": "#E69F00",
+             "purple": "#CC79A7", "sky": "#56B4E9", "black": "#000000", "grey": "#6E6E6E"}
+COLOURS = {"requested": OKABE_ITO["blue"], "approved": OKABE_ITO["green"], "deployed": OKABE_ITO["purple"],
+           "emergency": OKABE_ITO["vermillion"], "rejected": OKABE_ITO["orange"], "withdrawn": OKABE_ITO["grey"],
+           "refused_pushes": OKABE_ITO["black"]}
+GOOD, BAD, OPEN = OKABE_ITO["green"], OKABE_ITO["vermillion"], OKABE_ITO["orange"]
 FONT = 'font-family="system-ui, sans-serif"'
-BAR_H, GAP, LABEL_W, PLOT_W = 18, 8, 190, 360
+TEXT = 14  # user units; the charts are drawn at most at their printed width, so text prints at >= 12 px
+BAR_H, GAP, LABEL_W, PLOT_W = 22, 8, 210, 330
 
 
 def _svg(chart_id: str, title: str, width: int, height: int, body: list[str], desc: str) -> Markup:
@@ -31,7 +37,7 @@ def _svg(chart_id: str, title: str, width: int, height: int, body: list[str], de
 
 def _empty(chart_id: str, title: str) -> Markup:
     return _svg(chart_id, title, LABEL_W + PLOT_W, 40, [
-        f'<text x="8" y="24" font-size="13" fill="#5b6576" {FONT}>No data in this period.</text>'], "no data")
+        f'<text x="8" y="24" font-size="{TEXT}" fill="#5b6576" {FONT}>No data in this period.</text>'], "no data")
 
 
 def _num(v: float) -> str:
@@ -49,60 +55,84 @@ def human_hours(hours: float | None) -> str:
     return f"{hours * 3600:.1f} s"
 
 
-def hbar(chart_id: str, title: str, items: Sequence[tuple[str, float]], *, colour: str = "#1f5fa8",
-         unit: str = "", colours: Sequence[str] | None = None) -> Markup:
-    """Horizontal bars, one per (label, value), scaled to the largest value."""
+def hbar(chart_id: str, title: str, items: Sequence[tuple[str, float]], *, colour: str = OKABE_ITO["blue"],
+         unit: str = "", colours: Sequence[str] | None = None, axis: str = "changes") -> Markup:
+    """Horizontal bars, one per (label, value), scaled to the largest value, each labelled directly;
+    ``axis`` titles the value axis."""
     items = [(label, v) for label, v in items if v is not None]
     if not items or not any(v for _, v in items):
         return _empty(chart_id, title)
     top = max(v for _, v in items) or 1
-    width, height = LABEL_W + PLOT_W + 70, len(items) * (BAR_H + GAP) + GAP
-    body = []
+    width, height = LABEL_W + PLOT_W + 80, len(items) * (BAR_H + GAP) + GAP + 28
+    body = [f'<text x="{LABEL_W + PLOT_W / 2:.0f}" y="{height - 6}" font-size="{TEXT}" text-anchor="middle" '
+            f'fill="#1d2430" {FONT}>{escape(axis)}</text>']
     for i, (label, value) in enumerate(items):
         y = GAP + i * (BAR_H + GAP)
         w = max(2.0, PLOT_W * value / top) if value else 0.0
         fill = colours[i % len(colours)] if colours else colour
         text = f"{label}: {_num(value)}{unit}"
-        body.append(f'<text x="{LABEL_W - 6}" y="{y + 13}" font-size="12" text-anchor="end" fill="#1d2430" {FONT}>'
-                    f'{escape(label)}</text>')
+        body.append(f'<text x="{LABEL_W - 6}" y="{y + 16}" font-size="{TEXT}" text-anchor="end" fill="#1d2430" '
+                    f'{FONT}>{escape(label)}</text>')
         body.append(f'<rect class="bar" x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H}" fill="{fill}" '
-                    f'data-value="{escape(_num(value))}"><title>{escape(text)}</title></rect>')
-        body.append(f'<text x="{LABEL_W + w + 4:.1f}" y="{y + 13}" font-size="12" fill="#1d2430" {FONT}>'
+                    f'stroke="#1d2430" stroke-width="0.5" data-value="{escape(_num(value))}">'
+                    f'<title>{escape(text)}</title></rect>')
+        body.append(f'<text x="{LABEL_W + w + 4:.1f}" y="{y + 16}" font-size="{TEXT}" fill="#1d2430" {FONT}>'
                     f'{escape(_num(value) + unit)}</text>')
     desc = "; ".join(f"{label} {_num(v)}{unit}" for label, v in items)
     return _svg(chart_id, title, width, height, body, desc)
 
 
 def weekly(chart_id: str, title: str, weeks: Sequence[dict[str, Any]], series: Sequence[str]) -> Markup:
-    """Grouped vertical bars per ISO week, one bar per series, with a legend."""
+    """Grouped vertical bars per ISO week, one bar per series, each with its value on top; both axes
+    titled; a legend names the series (colour is never the only cue: the bars' order is fixed)."""
     if not weeks or not any(w.get(s) for w in weeks for s in series):
         return _empty(chart_id, title)
     top = max(w.get(s, 0) for w in weeks for s in series) or 1
-    group_w = len(series) * 12 + 14
-    left, plot_h, bottom = 40, 160, 60
-    width = max(left + len(weeks) * group_w + 20, left + len(series) * 120)
-    height = plot_h + bottom + 30
-    body = [f'<line x1="{left}" y1="{plot_h + 10}" x2="{width - 10}" y2="{plot_h + 10}" stroke="#5b6576"/>',
-            f'<text x="{left - 6}" y="18" font-size="11" text-anchor="end" fill="#5b6576" {FONT}>{top}</text>',
-            f'<text x="{left - 6}" y="{plot_h + 10}" font-size="11" text-anchor="end" fill="#5b6576" {FONT}>0</text>']
+    bar = 18
+    group_w = len(series) * bar + 18
+    left, plot_h, plot_top = 56, 170, 24
+    base = plot_top + plot_h
+    legend_w = 150
+    width = max(left + len(weeks) * group_w + 20, left + min(len(series), 3) * legend_w)
+    legend_rows = -(-len(series) // max(1, (width - left) // legend_w))
+    height = base + 56 + legend_rows * 22
+    body = [f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="#5b6576"/>',
+            f'<line x1="{left}" y1="{plot_top}" x2="{left}" y2="{base}" stroke="#5b6576"/>',
+            f'<text x="{left - 6}" y="{plot_top + 5}" font-size="{TEXT}" text-anchor="end" fill="#1d2430" {FONT}>'
+            f'{top}</text>',
+            f'<text x="{left - 6}" y="{base}" font-size="{TEXT}" text-anchor="end" fill="#1d2430" {FONT}>0</text>',
+            f'<text x="16" y="{plot_top + plot_h / 2:.0f}" font-size="{TEXT}" text-anchor="middle" fill="#1d2430" '
+            f'transform="rotate(-90 16 {plot_top + plot_h / 2:.0f})" {FONT}>changes</text>',
+            f'<text x="{left + (width - left) / 2:.0f}" y="{base + 40}" font-size="{TEXT}" text-anchor="middle" '
+            f'fill="#1d2430" {FONT}>ISO week</text>']
     for i, w in enumerate(weeks):
-        x0 = left + 8 + i * group_w
+        x0 = left + 10 + i * group_w
         for j, s in enumerate(series):
             v = w.get(s, 0)
             h = plot_h * v / top if v else 0
-            body.append(f'<rect class="bar" x="{x0 + j * 12}" y="{plot_h + 10 - h:.1f}" width="10" height="{h:.1f}" '
-                        f'fill="{COLOURS.get(s, "#1f5fa8")}" data-value="{v}">'
-                        f'<title>{escape(w["week"])} {escape(s.replace("_", " "))}: {v}</title></rect>')
-        body.append(f'<text x="{x0 + len(series) * 6}" y="{plot_h + 26}" font-size="10" text-anchor="middle" '
-                    f'fill="#1d2430" {FONT}>{escape(w["week"])}</text>')
-    for j, s in enumerate(series):  # legend
-        x = left + j * 120
-        body.append(f'<rect x="{x}" y="{plot_h + 40}" width="10" height="10" fill="{COLOURS.get(s, "#1f5fa8")}"/>')
-        body.append(f'<text x="{x + 14}" y="{plot_h + 49}" font-size="11" fill="#1d2430" {FONT}>'
-                    f'{escape(s.replace("_", " "))}</text>')
-    desc = "; ".join(f"{w['week']}: " + ", ".join(f"{s.replace('_', ' ')} {w.get(s, 0)}" for s in series)
-                     for w in weeks)
+            x = x0 + j * bar
+            body.append(f'<rect class="bar" x="{x}" y="{base - h:.1f}" width="{bar - 2}" height="{h:.1f}" '
+                        f'fill="{COLOURS.get(s, OKABE_ITO["blue"])}" stroke="#1d2430" stroke-width="0.5" '
+                        f'data-value="{v}"><title>{escape(w["week"])} {escape(label(s))}: {v}</title></rect>')
+            if v:
+                body.append(f'<text x="{x + (bar - 2) / 2:.1f}" y="{base - h - 3:.1f}" font-size="12" '
+                            f'text-anchor="middle" fill="#1d2430" {FONT}>{v}</text>')
+        body.append(f'<text x="{x0 + len(series) * bar / 2:.0f}" y="{base + 18}" font-size="{TEXT}" '
+                    f'text-anchor="middle" fill="#1d2430" {FONT}>{escape(w["week"])}</text>')
+    per_row = max(1, (width - left) // legend_w)
+    for j, s in enumerate(series):  # legend, in the bars' order
+        x = left + (j % per_row) * legend_w
+        y = base + 52 + (j // per_row) * 22
+        body.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{COLOURS.get(s, OKABE_ITO["blue"])}" '
+                    f'stroke="#1d2430" stroke-width="0.5"/>')
+        body.append(f'<text x="{x + 17}" y="{y + 11}" font-size="{TEXT}" fill="#1d2430" {FONT}>'
+                    f'{escape(label(s))}</text>')
+    desc = "; ".join(f"{w['week']}: " + ", ".join(f"{label(s)} {w.get(s, 0)}" for s in series) for w in weeks)
     return _svg(chart_id, title, width, height, body, desc)
+
+
+def label(series: str) -> str:
+    return series.replace("_", " ")
 
 
 def charts(m: dict[str, Any]) -> list[dict[str, Any]]:
@@ -128,18 +158,18 @@ def charts(m: dict[str, Any]) -> list[dict[str, Any]]:
          hbar("chart-approvals", "Deployments with complete prior approval",
               [("complete", m["deployed_with_complete_approvals"]),
                ("incomplete", m["deployed"] - m["deployed_with_complete_approvals"])],
-              colours=["#2e8b57", "#b3261e"])),
+              colours=[GOOD, BAD], axis="deployments")),
         ("chart-emergency", "Emergency changes: retrospective approval",
          hbar("chart-emergency", "Emergency changes: retrospective approval",
               [("in time", m["emergency_retro_in_time"]), ("late", m["emergency_retro_late"]),
-               ("open", m["emergency_open"])], colours=["#2e8b57", "#b3261e", "#8a5a00"])),
+               ("open", m["emergency_open"])], colours=[GOOD, BAD, OPEN], axis="emergency changes")),
         ("chart-refusals", "Refused pushes by reason",
          hbar("chart-refusals", "Refused pushes by reason", list(m["refused_pushes_by_reason"].items()),
-              colour=COLOURS["refused_pushes"])),
+              colour=COLOURS["refused_pushes"], axis="refused pushes")),
         ("chart-lead-time", "Approval lead time, request to last approval",
          hbar("chart-lead-time", "Approval lead time, request to last approval",
               [("median", scale * lead["median"]), ("90th percentile", scale * lead["p90"])] if lead["count"] else [],
-              colour="#1f5fa8", unit=unit)),
+              unit=unit, axis={" h": "hours", " min": "minutes", " s": "seconds"}[unit])),
     ]
     return [{"id": i, "title": t, "svg": svg, "note": (f"{share:.1%} of {m['deployed']} deployments"
                                                          if i == "chart-approvals" and share is not None else "")}

@@ -1,26 +1,21 @@
-"""The policy side of the evidence pack: ``controls.md``, ``access-review.csv``, ``policy-history.csv``.
+"""The policy side of the evidence pack: ``controls.md`` and ``policy-history.csv``.
 
 ``controls.md`` is generated from the policy in force, in sentences an auditor can paste into the
 description of the control (SOC 1 / ISAE 3402 "description of the system"), so the description
-can never drift from what the gate enforces. The access review lists who holds each role at
-export time, with the nesting path that gives it to them.
+can never drift from what the gate enforces. (Who holds which right: ``audit.access``.)
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from gatekeeper.config import Category, Config
-from gatekeeper.directory.base import Directory
-from gatekeeper.ledger.entry import CONFIG_LOADED
-from gatekeeper.store.tables import ChangeLog
-
-ACCESS_COLUMNS = ("group", "role", "username", "name", "email", "via")
+from gatekeeper.config import Config
+from gatekeeper.ledger.events import CONFIG_LOADED, ConfigLoaded
+from gatekeeper.policy.rules import Category
+from gatekeeper.store import log
 
 
 @dataclass(frozen=True)
@@ -33,43 +28,26 @@ class PolicyInForce:
     ts: str | None
 
 
-def policy_history(session: Session, upto: int) -> Iterator[dict[str, Any]]:
-    for e in session.exec(select(ChangeLog).where(ChangeLog.kind == CONFIG_LOADED, col(ChangeLog.seq) <= upto)
-                          .order_by(col(ChangeLog.seq))).all():
-        yield {"ts": e.ts, "sha256": json.loads(e.payload).get("sha256"), "log_seq": e.seq}
-
-
 def policy_in_force(session: Session, upto: int, config: Config) -> PolicyInForce:
-    row = session.exec(select(ChangeLog).where(ChangeLog.kind == CONFIG_LOADED, col(ChangeLog.seq) <= upto)
-                       .order_by(col(ChangeLog.seq).desc()).limit(1)).first()
-    if row is not None:
-        p = json.loads(row.payload)
-        if isinstance(p.get("policy"), str):
-            return PolicyInForce(p["policy"].encode("utf-8"), str(p.get("sha256")), row.seq, row.ts)
+    entry = log.last_of_kind(session, CONFIG_LOADED, upto=upto)
+    if entry is not None:
+        loaded = ConfigLoaded.from_payload(entry.payload)
+        if loaded.policy is not None:
+            return PolicyInForce(loaded.policy.encode("utf-8"), loaded.sha256, entry.seq, entry.ts)
     return PolicyInForce(config.raw, config.sha256, None, None)
 
 
-def roles_of_groups(config: Config) -> list[tuple[str, str]]:
-    """Every (group, role) the policy names: author, approver, emergency, admin, auditor."""
-    pairs: set[tuple[str, str]] = set()
-    for cat in config.categories:
-        pairs |= {(g, "author") for g in cat.authors}
-        pairs |= {(r.group, "approver") for r in cat.approvals}
-    pairs |= {(g, "emergency") for g in config.roles.emergency}
-    pairs |= {(g, "admin") for g in config.roles.admins}
-    pairs |= {(g, "auditor") for g in config.roles.auditors}
-    return sorted(pairs)
+def policy_config(config: Config, policy: PolicyInForce) -> Config:
+    """The policy in force as a ``Config`` (to describe its controls); the loaded one when it cannot be read."""
+    from gatekeeper.config import parse
+    from gatekeeper.errors import ConfigError
 
-
-def access_rows(config: Config, directory: Directory) -> Iterator[dict[str, Any]]:
-    """Members of every group with a role, nested groups resolved (``via`` is the path, SPEC §10)."""
-    members: dict[str, list[Any]] = {}
-    for group, role in roles_of_groups(config):
-        if group not in members:
-            members[group] = directory.group_members(group)
-        for user, m in members[group]:
-            yield {"group": group, "role": role, "username": user.username, "name": user.name,
-                   "email": user.email, "via": " > ".join(m.via)}
+    if policy.raw == config.raw:
+        return config
+    try:
+        return parse(policy.raw, config.path)
+    except ConfigError:
+        return config
 
 
 def _list(items: Iterable[str], word: str = "and") -> str:
@@ -179,6 +157,8 @@ def controls_md(config: Config, policy: PolicyInForce, generated_at: str, key_id
         f"- Auditors (read the register and evidence): {_list(roles.auditors, 'or')}.",
         f"- Administrators: {_list(roles.admins, 'or')}.",
         f"- Emergency deployers: {_list(roles.emergency, 'or')}.", "",
-        "Current members of every group named here are listed in `access-review.csv`.", "",
+        "Who holds each right (author, approve, emergency, audit, admin), through which group, is resolved "
+        "from the directory every day and logged as `access.snapshot`; `access-changes.csv` lists the rights "
+        "gained and lost in the period and `access-review.csv` the signed access reviews' decisions.", "",
     ]
     return "\n".join(out)

@@ -8,55 +8,51 @@ come from the hash-chained log.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from gatekeeper.actions.context import Services
 from gatekeeper.audit import exceptions as exc_mod
 from gatekeeper.audit import register
+from gatekeeper.audit.reconcile import reconcile_all
 from gatekeeper.errors import InputError
-from gatekeeper.ledger.entry import PUSH_REFUSED, SIGN_REFUSED
-from gatekeeper.store.tables import ChangeLog, ChangeLogRef
+from gatekeeper.ledger.events import DRIFT_DETECTED, PUSH_REFUSED, SIGN_REFUSED
+from gatekeeper.store import log
+from gatekeeper.store.tables import ChangeLogRef
 from gatekeeper.verifier.metrics import (
+    ACCESS_METRICS,
     COUNTS,
-    DRIFT_DETECTED,
     INCOMPLETE,
-    REASONS,
-    SOD_REASON,
     LogFacts,
     Tally,
     approvals_complete,
     csv_rows,
     iso_week,
     quantiles,
-    refusal_reason,
     summarise,
 )
 from gatekeeper.verifier.tables import METRICS_COLUMNS
 
 
-def _last_seq(session: Session, change_id: int) -> int | None:
+def last_seq(session: Session, change_id: int) -> int | None:
+    """A change's last log seq (its deployment): what an ``incomplete-approvals`` row points at."""
     return session.exec(select(func.max(ChangeLogRef.seq)).where(ChangeLogRef.change_id == change_id)).one()
 
 
 def log_facts(session: Session, start: str, end: str, repo: str | None = None, batch: int = 2000) -> LogFacts:
     """One streaming pass over the period's ``push.refused``, ``change.sign_refused`` and ``drift.detected``
-    entries."""
-    facts = LogFacts()
+    entries. A refused ref counts under the code of its primary reason (``policy.reasons.primary``);
+    entries logged before reason codes read back with codes (``ledger.legacy``)."""
+    from gatekeeper.audit import access
+
+    facts = LogFacts(access=access.metrics(session, start, end))
     weeks: dict[str, str] = {}
-    after = 0
-    while True:
-        chunk = session.exec(select(ChangeLog.seq, ChangeLog.ts, ChangeLog.kind, ChangeLog.payload).where(
-            col(ChangeLog.kind).in_([PUSH_REFUSED, SIGN_REFUSED, DRIFT_DETECTED]), col(ChangeLog.ts) >= start,
-            col(ChangeLog.ts) < end, col(ChangeLog.seq) > after).order_by(col(ChangeLog.seq)).limit(batch)).all()
-        for _seq, ts, kind, payload in chunk:
-            facts.add(kind, ts, json.loads(payload), repo, lambda cid: signed_repos(session, cid), weeks)
-        if len(chunk) < batch:
-            return facts
-        after = chunk[-1][0]
+    for e in log.of_kinds(session, [PUSH_REFUSED, SIGN_REFUSED, DRIFT_DETECTED], start=start, end=end,
+                          batch=batch):
+        facts.add(e.kind, e.ts, e.payload, repo, lambda cid: signed_repos(session, cid), weeks)
+    return facts
 
 
 def signed_repos(session: Session, change_id: object) -> set[str]:
@@ -95,8 +91,6 @@ def compute(services: Services, start: str, end: str, *, repo: str | None = None
         tally.add(row)
     found: list[dict[str, Any]] = []
     if reconcile:
-        from gatekeeper.audit.evidence import reconcile_all
-
         results, notes = reconcile_all(services, session, start, end)
         found = [*(row for r in results for row in r.exceptions(now)), *notes]
     return finish(session, tally, now, found)
@@ -105,7 +99,7 @@ def compute(services: Services, start: str, end: str, *, repo: str | None = None
 def finish(session: Session, tally: Tally, now: str, reconcile_rows: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Log facts and exceptions added to a tally the caller filled (the evidence pack's single pass)."""
     facts = log_facts(session, tally.start, tally.end, tally.repo)
-    extra = [*tally.incomplete_exceptions(lambda cid: _last_seq(session, cid)), *reconcile_rows]
+    extra = [*tally.incomplete_exceptions(lambda cid: last_seq(session, cid)), *reconcile_rows]
     exc = [e for e in exc_mod.exception_rows(session, tally.start, tally.end, now, extra)
            if tally.repo is None or e.get("repo") in (None, tally.repo)]
     drift = sum(1 for e in exc if e["kind"] == "hook-drift")
@@ -113,6 +107,6 @@ def finish(session: Session, tally: Tally, now: str, reconcile_rows: Sequence[di
 
 
 # The pure metrics (verifier.metrics), re-exported for this module's users.
-__all__ = ["COUNTS", "DRIFT_DETECTED", "INCOMPLETE", "METRICS_COLUMNS", "REASONS", "SOD_REASON", "LogFacts", "Tally",
-           "approvals_complete", "check_filters", "compute", "csv_rows", "finish", "iso_week", "log_facts", "quantiles",
-           "refusal_reason", "signed_repos", "summarise"]
+__all__ = ["ACCESS_METRICS", "COUNTS", "INCOMPLETE", "METRICS_COLUMNS", "LogFacts", "Tally", "approvals_complete",
+           "check_filters", "compute", "csv_rows", "finish", "iso_week", "last_seq", "log_facts", "quantiles",
+           "signed_repos", "summarise"]

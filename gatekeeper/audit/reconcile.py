@@ -29,12 +29,13 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from gatekeeper.errors import InputError
 from gatekeeper.ledger import events
-from gatekeeper.ledger.entry import CHANGE_DEPLOYED, EMERGENCY_DEPLOYED, HOOKS_ATTESTED
-from gatekeeper.store.tables import ChangeLog
+from gatekeeper.policy.categories import is_protected
+from gatekeeper.policy.refs import is_null
+from gatekeeper.store import log
 
 _NEVER_BEFORE = "0000-01-01T00:00:00.000000Z"
 _NEVER_AFTER = "9999-12-31T23:59:59.999999Z"
@@ -56,7 +57,7 @@ class Deployed:
 
     @property
     def emergency(self) -> bool:
-        return self.kind == EMERGENCY_DEPLOYED
+        return self.kind == events.EMERGENCY_DEPLOYED
 
 
 @dataclass(frozen=True)
@@ -180,13 +181,10 @@ def match(history: Sequence[Commit], deployments: Sequence[Deployed], start: str
 def deployments(session: Session, repo: str, ref: str) -> list[Deployed]:
     """The branch's deployments as post-receive logged them (the hash-chained record, not a table)."""
     out = []
-    pattern = f'%"repo":{json.dumps(repo, ensure_ascii=False)}%'
-    kinds = [CHANGE_DEPLOYED, EMERGENCY_DEPLOYED]
-    for e in session.exec(select(ChangeLog).where(col(ChangeLog.kind).in_(kinds),
-                                                  col(ChangeLog.payload).like(pattern))
-                          .order_by(col(ChangeLog.seq))).all():
-        d = (events.EmergencyDeployed if e.kind == EMERGENCY_DEPLOYED else events.ChangeDeployed).from_payload(
-            json.loads(e.payload))
+    for e in log.of_kinds(session, [events.CHANGE_DEPLOYED, events.EMERGENCY_DEPLOYED], like=_repo_like(repo),
+                          batch=5000):
+        d = (events.EmergencyDeployed if e.kind == events.EMERGENCY_DEPLOYED else events.ChangeDeployed
+             ).from_payload(e.payload)
         if d.repo != repo or d.ref != ref:
             continue
         allowed = isinstance(d, events.EmergencyDeployed) or d.change_id is not None or d.allowed_by_gate
@@ -195,24 +193,25 @@ def deployments(session: Session, repo: str, ref: str) -> list[Deployed]:
     return out
 
 
-def last_attestation(session: Session, repo: str) -> tuple[int, dict[str, Any]] | None:
-    pattern = f'%"repo":{json.dumps(repo, ensure_ascii=False)}%'
-    for e in session.exec(select(ChangeLog).where(ChangeLog.kind == HOOKS_ATTESTED,
-                                                  col(ChangeLog.payload).like(pattern))
-                          .order_by(col(ChangeLog.seq).desc())).all():
-        payload = json.loads(e.payload)
-        if payload.get("repo") == repo:
-            return e.seq, payload
+def _repo_like(repo: str) -> str:
+    """A ``LIKE`` pre-filter for payloads naming ``repo`` (the parsed field decides)."""
+    return f'%"repo":{json.dumps(repo, ensure_ascii=False)}%'
+
+
+def last_attestation(session: Session, repo: str) -> tuple[int, events.HooksAttested] | None:
+    for e in log.of_kinds(session, [events.HOOKS_ATTESTED], like=_repo_like(repo), newest_first=True):
+        attested = events.HooksAttested.from_payload(e.payload)
+        if attested.repo == repo:
+            return e.seq, attested
     return None
 
 
-def attested_repos(session: Session) -> dict[str, tuple[int, dict[str, Any]]]:
-    """Each repo's latest ``hooks.attested`` entry (its payload holds the bare repo's path)."""
-    out: dict[str, tuple[int, dict[str, Any]]] = {}
-    for e in session.exec(select(ChangeLog).where(ChangeLog.kind == HOOKS_ATTESTED)
-                          .order_by(col(ChangeLog.seq))).all():
-        payload = json.loads(e.payload)
-        out[str(payload.get("repo"))] = (e.seq, payload)
+def attested_repos(session: Session) -> dict[str, tuple[int, events.HooksAttested]]:
+    """Each repo's latest ``hooks.attested`` entry (it names the bare repo's path)."""
+    out: dict[str, tuple[int, events.HooksAttested]] = {}
+    for e in log.of_kinds(session, [events.HOOKS_ATTESTED]):
+        attested = events.HooksAttested.from_payload(e.payload)
+        out[attested.repo] = (e.seq, attested)
     return out
 
 
@@ -275,7 +274,7 @@ def reconcile(session: Session, gitrepo: Any, local: Path | None, name: str, bra
         result.notes.append(f"{ref} does not exist in the repository")
     result.matched, result.unmatched = match(history, deployed, start, end)
     for d in deployed:
-        if d.change_id is None or not start <= d.at < end or not d.new.strip("0"):
+        if d.change_id is None or not start <= d.at < end or is_null(d.new):
             continue
         if tip is None or not _reachable(gitrepo, d.new, tip):
             result.missing.append(Missing(d))
@@ -294,7 +293,7 @@ def settle_intents(services: Any, gitrepo: Any, local: Path | None, name: str,
     """
     from datetime import datetime, timedelta
 
-    from gatekeeper.actions.push import settle_from_facts
+    from gatekeeper.actions.settle import settle_from_facts
     from gatekeeper.gitio.spool import intent_ids
     from gatekeeper.store import changes as q
 
@@ -318,11 +317,11 @@ def _settle_fact(gitrepo: Any, intent_id: int, ref: str, old: str, new: str) -> 
         actual: str | None = gitrepo.commit(ref).hexsha
     except (git.BadName, ValueError, git.GitCommandError):
         actual = None
-    null = not new.strip("0")
+    null = is_null(new)
     reached = actual is None if null else bool(actual and (actual == new or _reachable(gitrepo, new, actual)))
     commits: list[str] = []
     if reached and not null:
-        span = [new] if not old.strip("0") else [new, f"^{old}"]
+        span = [new] if is_null(old) else [new, f"^{old}"]
         commits = str(gitrepo.git.rev_list("--first-parent", "--max-count=10000", *span)).split()
     return SettleIn(id=intent_id, actual=actual, reached=reached, commits=commits)
 
@@ -348,3 +347,37 @@ def check_drift(session: Session, local: Path | None, name: str, result: Result)
         return
     result.drift_seq = attested[0]
     result.drift.extend(install.drift(local, name, attested[1]))
+
+
+def reconcile_all(services: Any, session: Any, start: str, end: str
+                  ) -> tuple[list[Result], list[dict[str, Any]]]:
+    """Reconcile every protected branch of every repo whose attested bare repo is reachable from here."""
+    import git
+
+    results: list[Result] = []
+    notes: list[dict[str, Any]] = []
+    for name, (seq, attested) in sorted(attested_repos(session).items()):
+        repo_cfg = services.config.repo(name)
+        if repo_cfg is None:
+            continue
+        path = Path(attested.path)
+        try:
+            if not path.is_dir():
+                raise InputError("no such folder")
+            with open_repo(str(path)) as (gitrepo, local):
+                branches = sorted(h.name for h in gitrepo.heads if is_protected(h.name, repo_cfg.protected))
+                for i, branch in enumerate(branches):
+                    results.append(reconcile(session, gitrepo, local, name, branch, start, end,
+                                                       drift=i == 0))
+                if not branches:
+                    r = Result(repo=name, ref="", start=start, end=end, tip=None)
+                    check_drift(session, local, name, r)
+                    results.append(r)
+        except (InputError, git.GitCommandError) as exc:
+            reason = exc.message if isinstance(exc, InputError) else str(exc.stderr).strip()
+            notes.append({"kind": "reconcile-gap", "at": log.utc_now(), "actor": None, "repo": name,
+                          "ref": None, "change_id": None, "log_seq": seq,
+                          "detail": f"not reconciled: the bare repo attested at {path} cannot be read from "
+                                    f"where this pack was built ({reason}); run `gatekeeper audit "
+                                    "reconcile` on the git server"})
+    return results, notes

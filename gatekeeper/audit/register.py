@@ -12,15 +12,18 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, or_
 
 from gatekeeper.actions.context import Services
 from gatekeeper.config import Config
-from gatekeeper.policy.categories import merge_rules
+from gatekeeper.ledger.events import Reason
+from gatekeeper.policy import emergency as em
+from gatekeeper.policy.approvals import APPROVE, counting
+from gatekeeper.policy.rules import merge_rules
+from gatekeeper.store import log
 from gatekeeper.store.tables import Approval, ChangeLogRef, ChangeRequest, Revision
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
@@ -30,16 +33,12 @@ from gatekeeper.verifier.tables import (
     TIME_COLUMNS,
     flat,
     memberships_text,
-    overdue,
-    parse_ts,
 )
 
 COLUMNS = REGISTER_COLUMNS
 
 
-def utc_now() -> str:
-    """Now, in the stored timestamp format (``store.log.utc_now``)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+utc_now = log.utc_now  # now, in the stored timestamp format
 
 
 def in_period(start: str, end: str) -> Any:
@@ -50,12 +49,19 @@ def in_period(start: str, end: str) -> Any:
 
 
 def retro_overdue(cr: Any, now: str) -> bool:
-    """An emergency CR whose retrospective approval missed its deadline (SPEC §2, §7).
+    """The register's ``retro_overdue`` of a CR row (``policy.emergency.retro_overdue``)."""
+    return em.retro_overdue(cr.emergency, cr.emergency_deadline, cr.retro_approved_at, cr.state, now)
 
-    True while it still awaits approval after the deadline, and also when the approval came late:
-    for the auditor a late ratification is an exception even once it is given.
-    """
-    return overdue(cr.emergency, cr.emergency_deadline, cr.retro_approved_at, cr.state, now)
+
+class Signature(NamedTuple):
+    """An approving signature as the register reads it (``approvals_given``, not a column)."""
+
+    username: str
+    group: str
+    meaning: str
+    signed_at: str
+    fingerprint: str
+    decision: str = APPROVE
 
 
 def _rules(config: Config, categories_json: str) -> list[dict[str, object]]:
@@ -67,6 +73,11 @@ def _rules(config: Config, categories_json: str) -> list[dict[str, object]]:
 
 def _loads(text: str | None) -> Any:
     return json.loads(text) if text and text != "[]" else []
+
+
+def _findings(text: str | None) -> list[str]:
+    """A revision's SoD findings as the register shows them (SPEC §9: the sentences; the log has the codes)."""
+    return [Reason.coerce(f).message for f in _loads(text)]
 
 
 @contextmanager
@@ -124,7 +135,7 @@ def change_batches(services: Services, start: str, end: str, *, session: Session
 
 def _related(s: Session, ids: list[int], with_seqs: bool = True
              ) -> tuple[dict[tuple[int, int], tuple[str, str, str | None]],
-                        dict[int, list[tuple[str, str, str, str, str]]], dict[int, list[int]]]:
+                        dict[int, list[Signature]], dict[int, list[int]]]:
     """Revisions, approving signatures and log seqs of a batch of CRs (ids ascending): one query each.
 
     Queries take the id range rather than an IN list of 1,000 parameters (cheaper to compile and
@@ -134,12 +145,12 @@ def _related(s: Session, ids: list[int], with_seqs: bool = True
     revs = {(cid, n): (fp, sod, req) for cid, n, fp, sod, req in _fetch(conn,
         sa_select(_REV.change_id, _REV.number, _REV.fingerprint, _REV.sod_findings, _REV.approvals_required)
         .where(_REV.change_id.between(lo, hi))) if cid in wanted}
-    signed: dict[int, list[tuple[str, str, str, str, str]]] = defaultdict(list)
+    signed: dict[int, list[Signature]] = defaultdict(list)
     for cid, *approval in _fetch(conn,
             sa_select(_APP.change_id, _APP.username, _APP.group_name, _APP.meaning, _APP.signed_at, _APP.fingerprint)
-            .where(_APP.change_id.between(lo, hi), _APP.decision == "approve").order_by(_APP.id)):
+            .where(_APP.change_id.between(lo, hi), _APP.decision == APPROVE).order_by(_APP.id)):
         if cid in wanted:
-            signed[cid].append(tuple(approval))  # type: ignore[arg-type]
+            signed[cid].append(Signature(*approval))
     seqs: dict[int, list[int]] = defaultdict(list)
     for cid, seq in () if not with_seqs else _fetch(conn, sa_select(col(ChangeLogRef.change_id), col(ChangeLogRef.seq))
                                                    .where(col(ChangeLogRef.change_id).between(lo, hi))
@@ -166,7 +177,7 @@ def rows(services: Services, start: str, end: str, *, now: str | None = None, se
              deployed_at, deployed_by, deployed_commit, emergency, emergency_reason, deadline, retro_at,
              state, ticket_state) in crs:
             fp, sod, recorded_json = revs.get((cid, revision), ("", "", None))
-            counted = [a for a in signed[cid] if a[4] == fp]  # only signatures of the current content count
+            counted = counting(signed[cid], fp)  # only signatures of the current content count
             if cats not in categories:
                 categories[cats] = _loads(cats)
             if recorded_json is None:  # recorded before migration 0007: today's policy, and the row says so
@@ -184,12 +195,12 @@ def rows(services: Services, start: str, end: str, *, now: str | None = None, se
                 "fingerprint": fp, "approvals_required": [dict(r) for r in required],
                 "approvals_required_source": source,  # not a column: verification.txt and the report count it
                 # SPEC §9: ``username (group, meaning, timestamp)``
-                "approvals": "; ".join(f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted),
-                "approvals_given": counted,  # not a column: (username, group, meaning, signed_at, fingerprint)
-                "approved_at": approved_at, "sod_findings": _loads(sod), "deployed_at": deployed_at,
+                "approvals": "; ".join(f"{a.username} ({a.group}, {a.meaning}, {a.signed_at})" for a in counted),
+                "approvals_given": counted,  # not a column: the ``Signature``s that count
+                "approved_at": approved_at, "sod_findings": _findings(sod), "deployed_at": deployed_at,
                 "deployed_by": deployed_by, "deployed_commit": deployed_commit, "emergency": bool(emergency),
                 "emergency_reason": emergency_reason, "retro_approved_at": retro_at,
-                "retro_overdue": overdue(emergency, deadline, retro_at, state, now), "state": state,
+                "retro_overdue": em.retro_overdue(emergency, deadline, retro_at, state, now), "state": state,
                 "log_seqs": seqs[cid], "ticket_state": ticket_state,
             }
 
@@ -209,5 +220,5 @@ def approval_rows(services: Services, start: str, end: str, *, session: Session 
 
 # One definition each (verifier.tables), re-exported for the register's users.
 __all__ = ["APPROVAL_COLUMNS", "COLUMNS", "REGISTER_COLUMNS", "RULES_FROM_CURRENT_POLICY", "RULES_FROM_REVISION",
-           "TIME_COLUMNS", "approval_rows", "flat", "in_period", "memberships_text", "overdue", "parse_ts",
+           "TIME_COLUMNS", "approval_rows", "flat", "in_period", "memberships_text",
            "retro_overdue", "rows", "utc_now"]

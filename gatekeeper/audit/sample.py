@@ -8,7 +8,6 @@ population always gives the same changes, and the seed goes into the working pap
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from typing import IO, Any
@@ -18,8 +17,11 @@ from sqlmodel import Session, col, select
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.views import change_json
 from gatekeeper.audit.register import in_period
-from gatekeeper.ledger.entry import PUSH_ALLOWED, PUSH_REFUSED
-from gatekeeper.store.tables import ChangeLog, ChangeLogRef, ChangeRequest
+from gatekeeper.ledger.entry import Entry
+from gatekeeper.ledger.events import PUSH_ALLOWED, PUSH_REFUSED, PushAllowed, PushRefused
+from gatekeeper.policy.reasons import messages
+from gatekeeper.store import log
+from gatekeeper.store.tables import ChangeRequest
 
 
 def population(session: Session, start: str, end: str) -> list[int]:
@@ -33,29 +35,32 @@ def pick(ids: Sequence[int], size: int, seed: str) -> list[int]:
     return sorted(random.Random(seed).sample(ordered, min(size, len(ordered))))
 
 
+GATE_KINDS = (PUSH_ALLOWED, PUSH_REFUSED)
+
+
+def _push(e: Entry) -> PushAllowed | PushRefused:
+    return (PushAllowed if e.kind == PUSH_ALLOWED else PushRefused).from_payload(e.payload)
+
+
 def trail(services: Services, session: Session, change_id: int) -> dict[str, Any]:
     """From request to deployment: revisions, diff summary, signatures, gate decisions, log entries."""
     cr = change_json(services, change_id, session)
-    entries = session.exec(select(ChangeLog).join(ChangeLogRef, col(ChangeLogRef.seq) == col(ChangeLog.seq))
-                           .where(ChangeLogRef.change_id == change_id).order_by(col(ChangeLog.seq))).all()
-    log = [{"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash} for e in entries]
-    decisions = {e.seq: e for e in entries if e.kind in (PUSH_ALLOWED, PUSH_REFUSED)}
+    entries = list(log.of_kinds(session, None, change_id=change_id))
+    trail_log = [{"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash} for e in entries]
+    decisions = {e.seq: e for e in entries if e.kind in GATE_KINDS}
     if cr["deployed_commit"]:
         # An emergency push deploys no approved CR, so its gate decision names only the commit.
-        for e in session.exec(select(ChangeLog).where(col(ChangeLog.kind).in_([PUSH_ALLOWED, PUSH_REFUSED]),
-                                                      col(ChangeLog.payload).contains(cr["deployed_commit"]))):
-            if any(r.get("new") == cr["deployed_commit"] for r in json.loads(e.payload).get("refs", [])):
+        for e in log.of_kinds(session, GATE_KINDS, like=f"%{cr['deployed_commit']}%"):
+            if any(r.new == cr["deployed_commit"] for r in _push(e).refs):
                 decisions.setdefault(e.seq, e)
     gate = []
     for seq in sorted(decisions):
         e = decisions[seq]
-        p = json.loads(e.payload)
-        refs = [r for r in p.get("refs", []) if change_id in r.get("deploys", [])
-                or r.get("new") == cr["deployed_commit"]] or p.get("refs", [])
-        gate.append({"seq": e.seq, "ts": e.ts, "decision": e.kind, "pusher": e.actor,
-                     "emergency": p.get("emergency"),
-                     "refs": [{"ref": r.get("ref"), "old": r.get("old"), "new": r.get("new"),
-                               "reasons": r.get("reasons", [])} for r in refs]})
+        p = _push(e)
+        refs = [r for r in p.refs if change_id in r.deploys or r.new == cr["deployed_commit"]] or list(p.refs)
+        gate.append({"seq": e.seq, "ts": e.ts, "decision": e.kind, "pusher": e.actor, "emergency": p.emergency,
+                     "refs": [{"ref": r.ref, "old": r.old, "new": r.new, "reasons": list(messages(r.reasons)),
+                               "codes": [x.code for x in r.reasons]} for r in refs]})
     diff = {d["path"]: len(d.get("changes") or []) for d in cr.get("semantic_diff", [])}
     keep = ("url", "title", "repo", "target", "state", "categories", "financial", "ticket", "requested_by",
             "requested_at", "approvals_required", "sod_findings", "approved_at", "deployed_at", "deployed_by",
@@ -73,7 +78,7 @@ def trail(services: Services, session: Session, change_id: int) -> dict[str, Any
                    "semantic_changes": diff.get(f["path"], 0)} for f in cr["files"]],
         "findings": len(cr.get("findings", [])),
         "signatures": [{k: a[k] for k in signature} for a in cr["approvals"]],
-        "gate": gate, "log": log,
+        "gate": gate, "log": trail_log,
     }
 
 

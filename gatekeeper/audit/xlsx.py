@@ -20,7 +20,8 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet.filters import AutoFilter  # type: ignore[import-untyped]
 
-from gatekeeper.verifier.tables import TIME_COLUMNS, flat, parse_ts
+from gatekeeper.audit.register import TIME_COLUMNS, flat
+from gatekeeper.policy.emergency import parse_ts
 
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MAX_CELL = 32767  # Excel's limit on characters in a cell
@@ -38,9 +39,15 @@ DEFAULT_WIDTH = 16
 
 
 def write_xlsx(out: IO[bytes] | str, columns: Sequence[str], rows: Iterable[dict[str, Any]],
-               title: str = "register") -> int:
-    """Stream ``rows`` into a one-sheet workbook; returns the number of data rows."""
+               title: str = "register", head: Sequence[tuple[str, Any]] = ()) -> int:
+    """Stream ``rows`` into a one-sheet workbook; returns the number of data rows. ``head`` (name,
+    value) pairs go first, on a sheet of their own named ``summary`` (the access review's)."""
     wb = Workbook(write_only=True)
+    if head:
+        summary = wb.create_sheet("summary")
+        summary.column_dimensions["A"].width, summary.column_dimensions["B"].width = 30, 40
+        for name, value in head:
+            summary.append([_text(summary, name), _cell(summary, "", value)])
     ws = wb.create_sheet(title)
     for i, column in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(i)].width = WIDTHS.get(column, DEFAULT_WIDTH)

@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "serve": "gatekeeper.cli.serve:serve",
     "repo": "gatekeeper.cli.repo:repo",
     "check": "gatekeeper.cli.check:check",
+    "diff": "gatekeeper.cli.diff:diff",
     "change": "gatekeeper.cli.change:change",
     "log": "gatekeeper.cli.log:log",
     "audit": "gatekeeper.cli.audit:audit",
@@ -31,6 +32,7 @@ SUBCOMMANDS = {
     "notify": "gatekeeper.cli.notify:notify",
     "drift": "gatekeeper.cli.drift:drift",
     "session": "gatekeeper.cli.session:session",
+    "access": "gatekeeper.cli.access:access",
     "witness": "gatekeeper.cli.witness:witness",
 }
 
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("gatekeeper: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"gatekeeper: error: {exc.format_message()}", err=True)
+        click.echo(f"gatekeeper: error: {exc.format_message()}{suggestion(exc)}", err=True)
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
         click.echo("gatekeeper: interrupted", err=True)
@@ -98,3 +100,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         click.echo(f"gatekeeper: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
         return 3
+
+
+def suggestion(exc: click.ClickException) -> str:
+    """``did you mean 'verify'?`` for a mistyped command at any level (``gatekeeper log verfy``)."""
+    import difflib
+    import re
+
+    ctx = getattr(exc, "ctx", None)
+    m = re.match(r"No such command '(.+)'", exc.format_message())
+    if m is None or ctx is None or not isinstance(ctx.command, click.Group):
+        return ""
+    names = ctx.command.list_commands(ctx)
+    if "did you mean" in exc.format_message().lower():  # click found a close one already
+        return f" ({ctx.command_path} --help lists the commands)"
+    close = difflib.get_close_matches(m.group(1), names, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'? ({ctx.command_path} --help lists the commands)"
+    return f" ({ctx.command_path} --help lists the commands: {', '.join(names)})"

@@ -68,4 +68,4 @@ def show(app: AppContext, change_id: int, user: str | None, as_json: bool) -> No
     for m in c["approvals_missing"]:
         click.echo(f"  needs {m['count']} more by {m['group']}")
     for s in c["sod_findings"]:
-        click.echo(f"  SoD: {s}")
+        click.echo(f"  SoD: {s['message']} ({s['code']})")

@@ -134,8 +134,7 @@ def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
             unchecked += 1
             continue
         checked += 1
-        result = formats.analyze(str(fmt), str(path), None, data, context)
-        for finding in result.findings:
+        for finding in formats.validate(str(fmt), str(path), data, context):
             click.echo(f"{finding.path}:{finding.location}: {finding.severity}: {finding.message}")
             errors += finding.severity == "error"
             warnings += finding.severity == "warning"

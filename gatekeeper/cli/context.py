@@ -33,8 +33,9 @@ class AppContext:
     @property
     def store(self) -> Store:
         if "store" not in self._cache:
-            from gatekeeper.store.db import open_store
+            from gatekeeper.bootstrap import open_store
 
+            require_database(self.config)
             self._cache["store"] = open_store(self.config)
         return self._cache["store"]  # type: ignore[no-any-return]
 
@@ -66,3 +67,29 @@ sub_config_option = click.option(
 
 def pass_app(f: Any) -> Any:
     return click.pass_obj(f)
+
+
+# Commands that may bring a database into being; every other command only reads or appends to one.
+CREATING = ("serve", "demo", "db", "repo", "keys", "witness")
+
+
+def require_database(config: Config) -> None:
+    """A read-only command (``log verify``, ``audit export``, …) on a SQLite file that does not exist is
+    one clear error, not an empty database left behind and a "no such table" (issue 25)."""
+    from pathlib import Path
+
+    from gatekeeper.errors import InputError
+
+    url = config.service.database
+    if not url.startswith("sqlite:///"):
+        return
+    ctx = click.get_current_context(silent=True)
+    words = ctx.command_path.split()[1:] if ctx is not None else []
+    if not words or words[0] in CREATING:
+        return
+    path = Path(url[len("sqlite:///"):])
+    if not path.exists():
+        raise InputError(f"no database at {path} (service.database in {config.path}): nothing to read yet. "
+                         "Is this the right policy file? Pass --config FILE or set GATEKEEPER_CONFIG "
+                         "(for the demo: . demo-data/env.sh); a new installation starts with gatekeeper serve "
+                         "or gatekeeper db upgrade")

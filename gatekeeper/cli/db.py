@@ -74,7 +74,7 @@ def backup(app: AppContext, file: Path, force: bool) -> int:
     if not url.startswith("sqlite"):
         click.echo(_pg_instructions(url, file))
         return 0
-    from gatekeeper.store.backup import sqlite_backup
+    from gatekeeper.backup import sqlite_backup
 
     if file.exists() and not force:
         raise InputError(f"{file} exists; choose another name or pass --force")

@@ -141,10 +141,58 @@ def _change_id(text: str) -> int:
     return int(m.group(1))
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> None:
+    """Bind the port for a moment; taken → one clear error naming the port and how to choose another."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise InputError(f"--port {port}: a TCP port is 1 to 65535")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"port {port} on {host} is taken ({exc.strerror}): choose another with "
+                             f"--port, e.g. gatekeeper demo --port 8093 (make demo PORT=8093)") from None
+
+
+def command_line() -> str:
+    """How to run this very ``gatekeeper`` from any folder: the venv's script by its full path."""
+    script = Path(sys.executable).with_name("gatekeeper")
+    return str(script) if script.exists() else f"{sys.executable} -m gatekeeper"
+
+
+def tour(url: str, d: Demo, second: int, no_serve: bool) -> str:
+    """What to try, ending with how an approved change is deployed; every command works as copied."""
+    gk = command_line()
+    env = d.root / "env.sh"
+    return f"""
+Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
+  users: alice (engineer), bob (finance controller), carol (OT lead), dave (auditor),
+         erin (emergency on-call), frank (admin) - demo password for all: {DEMO_PASSWORD}
+  try:   log in as carol and sign {url}/changes/{second} (then bob: it is a financial change)
+         log in as alice on the same page: the SoD panel says why she cannot sign
+         log in as dave and download the register and evidence pack at {url}/audit
+         {url}/drift: the live Ignition export differs from main
+         log in as frank at {url}/access: who holds which right, conflicts; open and sign an access review
+  cli:   (in another terminal; env.sh sets GATEKEEPER_CONFIG and the secrets)
+         . {env}
+         {gk} log verify
+         {gk} change list --user dave
+         {gk} audit export --from 2026-01-01 --to 2026-12-31 -o register.csv
+         {gk} drift check
+  git:   . {env}; cd {d.work}; export GATEKEEPER_USER=alice
+         (on a real server the git host sets GATEKEEPER_USER); edit, commit, then
+         git push origin HEAD:refs/heads/my-topic        # opens a change request
+  deploy change request {second} once carol and bob have approved it (as alice, in {d.work}):
+         git checkout main && git merge --ff-only raise-rpm && git push origin main
+         (the gate lets exactly the approved content through; anything else is refused with the reason)
+"""
+
+
 @click.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default="demo-data",
               show_default=True, help="Folder for the demo (rebuilt on every run).")
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to serve on (make demo PORT=…).")
 @click.option("--no-serve", is_flag=True, help="Build the demo and exit (for scripts and tests).")
 @pass_app
 def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
@@ -152,10 +200,10 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     from waitress.server import create_server
 
     from gatekeeper.gitio import install
-    from gatekeeper.ledger.entry import HOOKS_ATTESTED
     from gatekeeper.store import log
     from gatekeeper.web import create_app
 
+    port_is_free(port)  # before anything is built: a taken port is named with the option that fixes it
     d = Demo(directory, port)
     click.echo(f"building the demo in {d.root}")
     d.prepare()
@@ -169,9 +217,9 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
 
     click.echo(f"1. bare repo {d.bare} with the Gatekeeper hooks")
     install.init_bare(d.bare)
-    payload = install.install(d.bare, REPO, d.config_path, python=sys.executable)
+    attested = install.install(d.bare, REPO, d.config_path, python=sys.executable)
     with app.store.write() as session:
-        log.append(session, HOOKS_ATTESTED, "gatekeeper", payload)
+        log.append(session, attested)
     _git(d.root, "clone", "-q", str(d.bare), str(d.work))
     _git(d.work, "checkout", "-q", "-b", "initial-config")
     _copy_resource(resources.files("gatekeeper").joinpath("demo", "plant"), d.work)
@@ -207,19 +255,7 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
 
     services = Services(config=app.config, store=app.store, directory=app.directory)
     click.echo(f"    outbox: {Worker(services).run_once().line()} (mails in {d.root / 'outbox'})")
-    url = app.config.service.url
-    click.echo(f"""
-Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
-  users: alice (engineer), bob (finance controller), carol (OT lead), dave (auditor),
-         erin (emergency on-call), frank (admin) - demo password for all: {DEMO_PASSWORD}
-  try:   log in as carol and sign {url}/changes/{second} (then bob: it is a financial change)
-         log in as alice on the same page: the SoD panel says why she cannot sign
-         log in as dave and download the register and evidence pack at {url}/audit
-         {url}/drift: the live Ignition export differs from main (gatekeeper drift check)
-  git:   source {d.root / 'env.sh'}; cd {d.work}; edit; git push origin HEAD:refs/heads/my-topic
-         (export GATEKEEPER_USER=alice first: on a real server the git host sets it)
-  cli:   gatekeeper log verify; gatekeeper audit export --from 2026-01-01 --to 2026-12-31 -o register.csv
-""")
+    click.echo(tour(app.config.service.url, d, second, no_serve))
     if no_serve:
         server.close()
         stop_sink()

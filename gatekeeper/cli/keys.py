@@ -22,8 +22,8 @@ def keys() -> None:
 @pass_app
 def generate(app: AppContext, output: Path | None) -> int:
     """Create the signing key: PKCS#8 PEM, mode 0600, and its public key beside it."""
+    from gatekeeper.checkpoints.keys import generate_key, public_key_path
     from gatekeeper.ledger.checkpoint import key_id
-    from gatekeeper.store.signing import generate_key, public_key_path
 
     path = output or Path(app.config.service.signing_key)
     if path.exists():
@@ -46,15 +46,13 @@ def generate(app: AppContext, output: Path | None) -> int:
 def show(app: AppContext) -> int:
     """Print the organisation's current key id (record it at the first engagement), the log's origin and its
     note verifier key (what a witness is told to trust)."""
+    from gatekeeper.checkpoints.keys import configured_public_key
     from gatekeeper.ledger.checkpoint import key_id, note_verifier
-    from gatekeeper.store.signing import load_public_key, public_key_path
 
     private = Path(app.config.service.signing_key)
-    public = public_key_path(private)
-    source = public if public.exists() else private
-    if not source.exists():
+    key = configured_public_key(private)
+    if key is None:
         raise InputError(f"no signing key at {private}: create it with `gatekeeper keys generate`")
-    key = load_public_key(source)
     click.echo(f"key_id {key_id(key)}")
     click.echo(f"origin {app.config.service.origin}")
     click.echo(f"note_key {note_verifier(key, app.config.service.origin).vkey()}")
@@ -67,7 +65,7 @@ def show(app: AppContext) -> int:
 def rotate(app: AppContext) -> int:
     """Replace the signing key: the old key signs a key.rotated entry naming the new one (SPEC §12), so a
     verifier pinned to the old key id follows the chain. The old key file is kept as <name>.<key id>.pem."""
-    from gatekeeper.store.keyrotation import rotate_key
+    from gatekeeper.checkpoints.rotation import rotate_key
 
     old, new, seq = rotate_key(app.config, app.store)
     click.echo(f"key_id {new}")

@@ -44,13 +44,13 @@ def log() -> None:
 def verify(app: AppContext, checkpoint_files: tuple[Path, ...], git_anchor: Path | None,
            export_file: Path | None, public_key: Path | None, database: str | None) -> int:
     """Check the whole chain and the signed checkpoints; exit 0 intact, 1 tampered, 2 unusable input."""
+    from gatekeeper.checkpoints import anchor, keys
     from gatekeeper.ledger.verify import verify_lines, verify_rows
-    from gatekeeper.store import anchor, signing
 
     checkpoints = [cp for f in checkpoint_files for cp in anchor.read_checkpoint_file(f)]
     if git_anchor is not None:
         checkpoints += anchor.read_git_anchors(git_anchor)
-    key = signing.load_public_key(public_key) if public_key else None
+    key = keys.load_public_key(public_key) if public_key else None
     try:
         if export_file is not None:
             with _open_export(export_file) as fh, _progress(os.fstat(fh.fileno()).st_size) as tick:
@@ -79,10 +79,10 @@ def verify(app: AppContext, checkpoint_files: tuple[Path, ...], git_anchor: Path
 @pass_app
 def checkpoint(app: AppContext, output: Path | None) -> int:
     """Sign a checkpoint of the current head with service.signing_key and log it."""
-    from gatekeeper.store import log as ledger_log
+    from gatekeeper.checkpoints.sign import make_checkpoint
     from gatekeeper.witness.client import cosign
 
-    cp = ledger_log.make_checkpoint(app.store, _private_key(app), app.config.service.origin)
+    cp = make_checkpoint(app.store, _private_key(app), app.config.service.origin)
     cp, refusals = cosign(app.config, app.store, cp)
     _write(output, cp.to_json())
     click.echo(f"gatekeeper: checkpoint of seq {cp.seq} signed with key {cp.key_id}"
@@ -119,14 +119,16 @@ def prove(app: AppContext, seq: int, size: int | None) -> int:
 @sub_config_option
 @pass_app
 def consistency(app: AppContext, old: int, new: int | None) -> int:
-    """Print the RFC 6962 consistency proof from SIZE: {"old_size", "tree_size", "hashes"}."""
+    """Print the RFC 6962 consistency proof from SIZE: {"tree_size", "leaf_index", "hashes", "old_size"}
+    (``leaf_index``: the old tree's last leaf, which the proof shows unchanged; null from size 0)."""
     import json
 
     from gatekeeper.store import tree
 
     with _reading(app) as session:
         n, proof = tree.consistency_proof(session.connection(), old, new)
-    click.echo(json.dumps({"old_size": old, "tree_size": n, "hashes": [h.hex() for h in proof]}))
+    click.echo(json.dumps({"tree_size": n, "leaf_index": old - 1 if old else None,
+                           "hashes": [h.hex() for h in proof], "old_size": old}))
     return 0
 
 
@@ -141,11 +143,12 @@ def consistency(app: AppContext, old: int, new: int | None) -> int:
 def export(app: AppContext, from_: str | None, to: str | None, output: Path,
            checkpoint_out: Path | None) -> int:
     """Write entries with their hashes as JSONL, streaming (a full export verifies with --export)."""
+    from gatekeeper.checkpoints.sign import make_checkpoint
     from gatekeeper.period import parse_period
     from gatekeeper.store import log as ledger_log
 
     start, end = parse_period(from_, to) if (from_ or to) else (None, None)
-    cp = (ledger_log.make_checkpoint(app.store, _private_key(app), app.config.service.origin)
+    cp = (make_checkpoint(app.store, _private_key(app), app.config.service.origin)
           if checkpoint_out is not None else None)
     with _reading(app) as session:
         last = ledger_log.head(session)
@@ -171,8 +174,8 @@ def export(app: AppContext, from_: str | None, to: str | None, output: Path,
 def anchor_cmd(app: AppContext, git_repo: Path | None, anchor_path: Path | None,
                checkpoint_file: Path | None) -> int:
     """Copy the latest checkpoint where the database administrator cannot rewrite it."""
-    from gatekeeper.store import anchor
-    from gatekeeper.store import log as ledger_log
+    from gatekeeper.checkpoints import anchor
+    from gatekeeper.checkpoints.sign import latest_checkpoint
 
     if git_repo is None and anchor_path is None:
         raise InputError("log anchor: give --git REPO and/or --file FILE")
@@ -181,7 +184,7 @@ def anchor_cmd(app: AppContext, git_repo: Path | None, anchor_path: Path | None,
         cp = max(cps, key=lambda c: c.seq)
     else:
         with _reading(app) as session:
-            latest = ledger_log.latest_checkpoint(session)
+            latest = latest_checkpoint(session)
         if latest is None:
             raise InputError("no checkpoint in the log yet: run `gatekeeper log checkpoint` first")
         cp = latest
@@ -222,6 +225,10 @@ def _reading(app: AppContext, database: str | None = None) -> Iterator[Any]:
 
     from gatekeeper.store.db import Store
 
+    if not database:
+        from gatekeeper.cli.context import require_database
+
+        require_database(app.config)  # an absent SQLite file is one clear error, and stays absent
     url = database or app.config.service.database
     if database and "://" not in database:
         if not Path(database).is_file():
@@ -241,25 +248,15 @@ def _reading(app: AppContext, database: str | None = None) -> Iterator[Any]:
 
 def _configured_public_key(app: AppContext) -> Any:
     """The public half of ``service.signing_key`` (its ``.pub.pem``, else the key itself), if there is one."""
-    from gatekeeper.store import signing
+    from gatekeeper.checkpoints import keys
 
-    private = Path(app.config.service.signing_key)
-    public = signing.public_key_path(private)
-    if public.exists():
-        return signing.load_public_key(public)
-    if private.exists():
-        return signing.load_private_key(private).public_key()
-    return None
+    return keys.configured_public_key(Path(app.config.service.signing_key))
 
 
 def _private_key(app: AppContext) -> Any:
-    from gatekeeper.store import signing
+    from gatekeeper.checkpoints import keys
 
-    path = Path(app.config.service.signing_key)
-    if not path.exists():
-        raise InputError(f"no signing key at {path}: create it with `gatekeeper keys generate` "
-                         "(or start `gatekeeper serve`, which creates it)")
-    return signing.load_private_key(path)
+    return keys.require_private_key(Path(app.config.service.signing_key))
 
 
 @contextlib.contextmanager

@@ -17,7 +17,8 @@ import click
 
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 from gatekeeper.errors import GatekeeperError, InputError
-from gatekeeper.policy.categories import classify, merge_rules, protecting
+from gatekeeper.policy.categories import classify, protecting
+from gatekeeper.policy.rules import merge_rules
 
 if TYPE_CHECKING:
     from gatekeeper.config import Config, RepoConfig
@@ -59,7 +60,7 @@ def protection_lines(repo: RepoConfig, bare: Path | None) -> list[str]:
 
 
 def _branch_lines(repos: Iterable[RepoConfig], branch: str) -> list[str]:
-    from gatekeeper.gitio.pushinfo import default_target
+    from gatekeeper.policy.categories import default_target
 
     name = branch.strip().removeprefix("refs/heads/")
     try:

@@ -24,19 +24,18 @@ _PYTHON = click.option("--python", "python", metavar="PATH",
 
 def _install(app: AppContext, path: Path, name: str, layout: str = "plain", python: str | None = None) -> None:
     from gatekeeper.gitio import install
-    from gatekeeper.ledger.entry import HOOKS_ATTESTED
     from gatekeeper.store import log
 
     cfg = app.config
     if cfg.repo(name) is None:
         raise InputError(f"repo {name!r} is not in the policy file {cfg.path} (add a [[repos]] table)")
-    payload = install.install(path, name, cfg.path, python=python, layout=layout)
+    attested = install.install(path, name, cfg.path, python=python, layout=layout)
     with app.store.write() as session:
-        entry = log.append(session, HOOKS_ATTESTED, "gatekeeper", payload)
-    for hook in payload["chained"]:
+        entry = log.append(session, attested)
+    for hook in attested.chained or ():
         click.echo(f"kept the existing {hook} hook as {hook}.chained (it runs first)")
     click.echo(f"hooks installed in {path} for {name}; attested as log seq {entry.seq} "
-               f"(sha256 {payload['sha256'][:16]})")
+               f"(sha256 {attested.sha256[:16]})")
     from gatekeeper.cli.policy import protection_lines
 
     for line in protection_lines(cfg.repo(name), path):  # type: ignore[arg-type]

@@ -50,6 +50,6 @@ def _protection(flask_app: Any) -> list[str]:
         attested = attested_repos(session)
     lines = []
     for repo in svc.config.repos:
-        where = attested.get(repo.name, (0, {}))[1].get("path")
-        lines.extend(protection_lines(repo, Path(where) if where else None))
+        found = attested.get(repo.name)
+        lines.extend(protection_lines(repo, Path(found[1].path) if found and found[1].path else None))
     return lines

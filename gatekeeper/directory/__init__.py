@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from gatekeeper.config import Config, check_groups
-from gatekeeper.directory.base import Directory, Membership, User
+from gatekeeper.directory.base import Directory
 from gatekeeper.errors import ConfigError
 
-__all__ = ["Directory", "Membership", "User", "open_directory"]
+__all__ = ["Directory", "open_directory"]
 
 
 def open_directory(config: Config, *, check: bool = True) -> Directory:

@@ -1,45 +1,11 @@
-"""The directory interface: who a person is and which groups they are in (SPEC §3, §4).
-
-Policy and SoD code only see these values, never whether they came from the file directory or
-LDAP / Active Directory.
-"""
+"""The directory interface (SPEC §3, §4): the adapters behind it answer with ``policy.people`` values."""
 
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Protocol
 
-
-def fold(name: str) -> str:
-    """The form two spellings of one name compare equal in: NFKC, case folded, NFKC again (Unicode's
-    NFKC_Casefold, what OpenLDAP's caseIgnore matching does), so ``Carol``, ``ＣＡＲＯＬ`` and ``𝐜𝐚𝐫𝐨𝐥``
-    are one key. Used for lookups and counters, never shown: the directory's own spelling is."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name.strip()).casefold())
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    name: str
-    email: str
-    dn: str | None = None
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"username": self.username, "name": self.name, "email": self.email, "dn": self.dn}
-
-
-@dataclass(frozen=True)
-class Membership:
-    """Membership of a user in ``group``; ``via`` is the nesting path from the group the user is
-    directly in up to ``group`` (``("engineers", "ot-staff")``), just ``(group,)`` when direct."""
-
-    group: str
-    via: tuple[str, ...]
-    dn: str | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        return {"group": self.group, "via": list(self.via), "dn": self.dn}
+from gatekeeper.policy.people import Membership, User
 
 
 class Directory(Protocol):
@@ -73,6 +39,12 @@ class Directory(Protocol):
 
     def group_members(self, group: str) -> list[tuple[User, Membership]]:
         """Every user in ``group`` (nested included), for the access review."""
+        ...
+
+    def group_accounts(self, groups: Sequence[str]) -> dict[str, list[tuple[User, Membership, bool]]]:
+        """Every account in each of ``groups`` (nested included), disabled ones too, flagged ``True``:
+        the access review shows who still sits in a group. Read in bulk (one or two searches on
+        OpenLDAP, three per group on Active Directory), never per person."""
         ...
 
     def health(self) -> str:

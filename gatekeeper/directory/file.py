@@ -1,21 +1,24 @@
 """The embedded file directory: users and groups in a TOML file (SPEC §4).
 
 The file is re-read when it changes on disk, so removing someone from a group takes effect at
-the next SoD decision without a restart (the gate must see today's memberships).
+the next SoD decision without a restart (the gate must see today's memberships). A user with
+``disabled = true`` is what a disabled LDAP/AD account is: refused at login, unknown to SoD, and
+listed only by the access review (``group_accounts``), which shows who still sits in a group.
 """
 
 from __future__ import annotations
 
 import threading
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from gatekeeper.directory.base import Membership, User, fold
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
+from gatekeeper.policy.people import Membership, User, fold
 
 _hasher = PasswordHasher()
 # Verified against when the user is unknown, so a wrong name costs as long as a wrong password.
@@ -28,7 +31,8 @@ def hash_password(password: str) -> str:
 
 @dataclass(frozen=True)
 class _Data:
-    users: dict[str, tuple[User, str]]  # fold(username) -> (user, password hash)
+    users: dict[str, tuple[User, str]]  # fold(username) -> (user, password hash): enabled accounts
+    disabled: dict[str, User]  # fold(username) -> user: accounts with ``disabled = true``
     groups: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # name -> (folded members, nested groups)
 
 
@@ -56,22 +60,28 @@ class FileDirectory:
         if unknown:
             raise ConfigError("unknown key", file=file, key=sorted(unknown)[0])
         users: dict[str, tuple[User, str]] = {}
+        disabled: dict[str, User] = {}
         for i, u in enumerate(data.get("users", [])):
             where = f"users[{i}]"
             if not isinstance(u, dict):
                 raise ConfigError("must be a table", file=file, key=where)
-            extra = set(u) - {"username", "name", "email", "password_hash"}
+            extra = set(u) - {"username", "name", "email", "password_hash", "disabled"}
             if extra:
                 raise ConfigError("unknown key", file=file, key=f"{where}.{sorted(extra)[0]}")
             for key in ("username", "email", "password_hash"):
                 if not isinstance(u.get(key), str) or not u[key]:
                     raise ConfigError("is required (a string)", file=file, key=f"{where}.{key}")
+            if not isinstance(u.get("disabled", False), bool):
+                raise ConfigError("must be true or false", file=file, key=f"{where}.disabled")
             key = fold(u["username"])
-            if key in users:  # "Carol" and "carol" would be one person to LDAP: refuse the ambiguity
+            if key in users or key in disabled:  # "Carol" and "carol" would be one person to LDAP: refuse the ambiguity
                 raise ConfigError(f"user {u['username']!r} defined twice (names compare case-insensitively)",
                                   file=file, key=f"{where}.username")
             user = User(username=u["username"], name=str(u.get("name") or u["username"]), email=u["email"])
-            users[key] = (user, u["password_hash"])
+            if u.get("disabled", False):
+                disabled[key] = user
+            else:
+                users[key] = (user, u["password_hash"])
         groups: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         for i, g in enumerate(data.get("groups", [])):
             where = f"groups[{i}]"
@@ -84,14 +94,14 @@ class FileDirectory:
             if not all(isinstance(m, str) for m in [*members, *nested]):
                 raise ConfigError("members and groups must be lists of names", file=file, key=where)
             for m in members:
-                if fold(m) not in users:
+                if fold(m) not in users and fold(m) not in disabled:
                     raise ConfigError(f"unknown user {m!r}", file=file, key=f"{where}.members")
             groups[g["name"]] = (tuple(fold(m) for m in members), tuple(nested))
         for name, (_, nested) in groups.items():
             for n in nested:
                 if n not in groups:
                     raise ConfigError(f"unknown group {n!r} nested in {name!r}", file=file, key="groups")
-        return _Data(users=users, groups=groups)
+        return _Data(users=users, disabled=disabled, groups=groups)
 
     def _current(self) -> _Data:
         """Reload when the file changed; a reload that fails keeps failing (fail closed)."""
@@ -133,23 +143,24 @@ class FileDirectory:
 
     def memberships(self, username: str) -> list[Membership]:
         data = self._current()
-        username = fold(username)
-        found: dict[str, Membership] = {}
-        # Breadth-first from the groups naming the user directly; the visited set stops cycles.
-        queue: list[tuple[str, tuple[str, ...]]] = [
-            (name, (name,)) for name, (members, _) in data.groups.items() if username in members]
-        while queue:
-            name, via = queue.pop(0)
-            if name in found:
-                continue
-            found[name] = Membership(group=name, via=via)
-            for parent, (_, nested) in data.groups.items():
-                if name in nested and parent not in found:
-                    queue.append((parent, (*via, parent)))
-        return sorted(found.values(), key=lambda m: m.group)
+        key = fold(username)
+        return _walk(data, key) if key in data.users else []
 
     def group_exists(self, group: str) -> bool:
         return group in self._current().groups
+
+    def group_accounts(self, groups: Sequence[str]) -> dict[str, list[tuple[User, Membership, bool]]]:
+        """Every account in each group, nested included, disabled ones too (the flag), with its path."""
+        data = self._current()
+        accounts = [*((u, False) for u, _ in data.users.values()), *((u, True) for u in data.disabled.values())]
+        out: dict[str, list[tuple[User, Membership, bool]]] = {g: [] for g in groups}
+        for user, off in accounts:
+            for m in _walk(data, fold(user.username)):
+                if m.group in out:
+                    out[m.group].append((user, m, off))
+        for found in out.values():
+            found.sort(key=lambda t: t[0].username)
+        return out
 
     def group_members(self, group: str) -> list[tuple[User, Membership]]:
         data = self._current()
@@ -169,3 +180,20 @@ class FileDirectory:
 
     def close(self) -> None:
         pass
+
+
+def _walk(data: _Data, username: str) -> list[Membership]:
+    """Every group of the (folded) ``username``, nested included, each with its shortest path."""
+    found: dict[str, Membership] = {}
+    # Breadth-first from the groups naming the user directly; the visited set stops cycles.
+    queue: list[tuple[str, tuple[str, ...]]] = [
+        (name, (name,)) for name, (members, _) in data.groups.items() if username in members]
+    while queue:
+        name, via = queue.pop(0)
+        if name in found:
+            continue
+        found[name] = Membership(group=name, via=via)
+        for parent, (_, nested) in data.groups.items():
+            if name in nested and parent not in found:
+                queue.append((parent, (*via, parent)))
+    return sorted(found.values(), key=lambda m: m.group)

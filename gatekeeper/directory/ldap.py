@@ -19,9 +19,9 @@ import re
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -33,8 +33,9 @@ from ldap3.utils.dn import parse_dn
 
 from gatekeeper.config import DirectoryConfig
 from gatekeeper.directory import ldap_ad
-from gatekeeper.directory.base import Membership, User
+from gatekeeper.directory.ldap_entry import Entry, Search
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable, GatekeeperError
+from gatekeeper.policy.people import Membership, User
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,31 +48,6 @@ PERMANENT_LOCK = "000001010000Z"  # ppolicy's administrative lock: pwdAccountLoc
 GROUP_CLASSES = ("groupOfNames", "groupOfUniqueNames", "posixGroup", "groupOfMembers")
 _OPENLDAP_GROUPS = "(|" + "".join(f"(objectClass={c})" for c in GROUP_CLASSES) + ")"
 _NO_SUCH_USER = "cn=gatekeeper-no-such-user"  # bound as for unknown names, so they cost the same
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A search result: lower-cased attribute names, text values (raw bytes decoded once)."""
-
-    dn: str
-    attrs: Mapping[str, tuple[str, ...]]
-
-    @property
-    def key(self) -> str:  # a server always spells an entry's own DN the same way
-        return self.dn.lower()
-
-    def values(self, name: str) -> tuple[str, ...]:
-        return self.attrs.get(name.lower(), ())
-
-    def first(self, name: str) -> str | None:
-        return next(iter(self.values(name)), None)
-
-    def name(self, attr: str) -> str:
-        """The group name used in rules: ``attr``'s value, else the RDN value."""
-        return self.first(attr) or str(parse_dn(self.dn)[0][1])
-
-
-Search = Callable[..., list[Entry]]  # (base, filter, attributes, *, scope, limit, missing_ok)
 
 
 def _any(terms: Sequence[str]) -> str:
@@ -377,6 +353,21 @@ class LdapDirectory:
         only when ``known`` (users already looked up in this request) does not hold it."""
         by_dn = {_dn_key(u.dn): u for u in known if u.dn}
         out: dict[str, tuple[User, Membership]] = {}
+        for m, dn, uid in self._walk_down(graph, group):
+            if dn is not None:
+                mkey = _dn_key(dn)
+                user = None if mkey in out else by_dn.get(mkey) or self._read_member(dn)
+            else:
+                user = next((u for u in known if u.username == uid), None) or self.get_user(uid or "")
+                mkey = _dn_key(user.dn) if user is not None and user.dn else ""
+            if user is not None and mkey and mkey not in out:
+                out[mkey] = (user, m)
+        return sorted(out.values(), key=lambda um: um[0].username)
+
+    def _walk_down(self, graph: GroupGraph, group: str) -> Iterator[tuple[Membership, str | None, str | None]]:
+        """Every non-group member of ``group`` in a ``group_graph``, breadth-first downwards (shortest
+        paths first, cycles stop): ``(membership with its via, member DN or None, memberUid or None)``;
+        ``via`` grows at the front, from the member's own group up to ``group``."""
         wanted = group.strip().lower()  # cn is a case-ignore attribute
         for target in [k for k, (name, _) in graph.groups.items() if name.lower() == wanted]:
             tname, tdn = graph.groups[target]
@@ -387,21 +378,16 @@ class LdapDirectory:
                 if key in seen:
                     continue
                 seen.add(key)
+                m = Membership(group=tname, via=via, dn=tdn)
                 dns, uids = graph.members.get(key, ((), ()))
                 for dn in dns:
                     mkey = _dn_key(dn)
-                    if mkey in graph.groups:
-                        if self.config.nested:
-                            todo.append((mkey, (graph.groups[mkey][0], *via)))
-                        continue
-                    user = by_dn.get(mkey) or self._read_member(dn)
-                    if user is not None and mkey not in out:
-                        out[mkey] = (user, Membership(group=tname, via=via, dn=tdn))
+                    if mkey not in graph.groups:
+                        yield m, dn, None
+                    elif self.config.nested:
+                        todo.append((mkey, (graph.groups[mkey][0], *via)))
                 for uid in uids:
-                    user = next((u for u in known if u.username == uid), None) or self.get_user(uid)
-                    if user is not None and user.dn and _dn_key(user.dn) not in out:
-                        out[_dn_key(user.dn)] = (user, Membership(group=tname, via=via, dn=tdn))
-        return sorted(out.values(), key=lambda um: um[0].username)
+                    yield m, None, uid
 
     def _read_member(self, dn: str) -> User | None:
         """One member entry by DN: an enabled user under ``user_base``, else None."""
@@ -428,6 +414,36 @@ class LdapDirectory:
                 search, group_base=c.group_base, user_base=c.user_base, name_attr=c.group_name_attr,
                 group=group, user_attrs=list(self._user_attrs.values()), to_user=self._to_user))
         return self._run(lambda search: self._group_members(search, group))
+
+    def group_accounts(self, groups: Sequence[str]) -> dict[str, list[tuple[User, Membership, bool]]]:
+        """Every account in each group, disabled ones flagged (access review). OpenLDAP: two searches
+        whatever the numbers, all groups (``group_graph``) and all accounts under ``user_base``, walked
+        in memory; Active Directory: its in-chain queries, three per group."""
+        c = self.config
+        if self._ad:
+            return self._run(lambda search: {g: ldap_ad.group_accounts(
+                search, group_base=c.group_base, user_base=c.user_base, name_attr=c.group_name_attr, group=g,
+                user_attrs=list(self._user_attrs.values()), to_user=self._to_user) for g in groups})
+        graph = self.group_graph()
+        assert graph is not None
+        flt = self._user_filter.replace("{username}", "*")  # a presence filter: every account
+        entries = self._run(lambda search: search(c.user_base, flt, self._wanted_attrs()))
+        by_dn: dict[str, tuple[User, bool]] = {}
+        for e in entries:
+            if (user := self._to_user(e)) is not None:
+                by_dn[_dn_key(e.dn)] = (user, self._disabled(e))
+        by_uid = {u.username: (u, off) for u, off in by_dn.values()}
+        return {g: self._accounts_in(graph, g, by_dn, by_uid) for g in groups}
+
+    def _accounts_in(self, graph: GroupGraph, group: str, by_dn: Mapping[str, tuple[User, bool]],
+                     by_uid: Mapping[str, tuple[User, bool]]) -> list[tuple[User, Membership, bool]]:
+        """``group``'s accounts from the group graph and every account read in bulk: no further search."""
+        out: dict[str, tuple[User, Membership, bool]] = {}
+        for m, dn, uid in self._walk_down(graph, group):
+            hit = by_dn.get(_dn_key(dn)) if dn is not None else by_uid.get(uid or "")
+            if hit is not None and (mkey := _dn_key(hit[0].dn or "")) not in out:
+                out[mkey] = (hit[0], m, hit[1])
+        return sorted(out.values(), key=lambda t: t[0].username)
 
     def _group_members(self, search: Search, group: str) -> list[tuple[User, Membership]]:
         """Breadth-first downwards, reading each member; ``via`` grows at the front."""
@@ -492,9 +508,11 @@ class GroupGraph:
     members: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]  # key -> (member DNs, member uids)
 
 
+@lru_cache(maxsize=1 << 16)
 def _dn_key(dn: str) -> str:
     """A DN compared as distinguishedNameMatch does for our attributes: RDN by RDN, attribute types and
-    (case-ignore) values lower-cased, spaces around separators dropped."""
+    (case-ignore) values lower-cased, spaces around separators dropped. Memoised: a group walk of
+    thousands of members meets the same DNs again and again (a pure function of the text)."""
     try:
         return ",".join(f"{a.strip().lower()}={_unescape(v.strip()).lower()}" for a, v, _ in parse_dn(dn))
     except (LDAPException, ValueError):  # an unparsable member value matches nothing but itself

@@ -18,20 +18,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
 
 from ldap3.utils.conv import escape_filter_chars
 
-from gatekeeper.directory.base import Membership, User
+from gatekeeper.directory.ldap_entry import Entry, Search
+from gatekeeper.policy.people import Membership, User
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from gatekeeper.directory.ldap import Entry, Search
-
-    _ToUser = Callable[[Entry], User | None]
-    Via = tuple[str, ...]
+_ToUser = Callable[[Entry], User | None]
+Via = tuple[str, ...]
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +120,26 @@ def memberships(search: Search, group_base: str, name_attr: str, user: Entry) ->
 def group_members(search: Search, *, group_base: str, user_base: str, name_attr: str, group: str,
                   user_attrs: Sequence[str], to_user: _ToUser) -> list[tuple[User, Membership]]:
     """Every enabled user in ``group`` at any depth (access review), each with its path."""
-    out: dict[str, tuple[User, Membership]] = {}
+    return [(user, m) for user, m, disabled in group_accounts(
+        search, group_base=group_base, user_base=user_base, name_attr=name_attr, group=group,
+        user_attrs=user_attrs, to_user=to_user) if not disabled]
+
+
+def group_accounts(search: Search, *, group_base: str, user_base: str, name_attr: str, group: str,
+                   user_attrs: Sequence[str], to_user: _ToUser) -> list[tuple[User, Membership, bool]]:
+    """Every account in ``group`` at any depth, disabled ones flagged ``True`` (they keep their
+    groups in AD): the server resolves the chain (IN_CHAIN), the path comes from ``memberOf``."""
+    out: dict[str, tuple[User, Membership, bool]] = {}
     for target in search(group_base, group_filter(name_attr, group), [name_attr]):
         tree = {target.key: target}
         subgroups = search(group_base, subgroups_filter(target.dn), [name_attr, "memberOf"])
         tree.update((g.key, g) for g in subgroups)
         for entry in search(user_base, users_in_filter(target.dn), [*user_attrs, *EXTRA_USER_ATTRS]):
             user = to_user(entry)
-            if user is None or is_disabled(entry) or entry.key in out:
+            if user is None or entry.key in out:
                 continue
             direct = [tree[k] for k in (dn.lower() for dn in entry.values("memberOf")) if k in tree]
             via = _paths(direct, tree, name_attr).get(target.key, (target.name(name_attr),))
-            out[entry.key] = (user, Membership(group=target.name(name_attr), via=via, dn=target.dn))
+            out[entry.key] = (user, Membership(group=target.name(name_attr), via=via, dn=target.dn),
+                              is_disabled(entry))
     return sorted(out.values(), key=lambda um: um[0].username)
-

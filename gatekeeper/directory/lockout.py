@@ -33,8 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from gatekeeper.directory.base import fold
 from gatekeeper.errors import AuthError, GatekeeperError
+from gatekeeper.policy.people import fold
 
 if TYPE_CHECKING:
     from gatekeeper.directory.base import Directory

@@ -18,10 +18,11 @@ it is), never looser.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from gatekeeper.directory.base import Directory, Membership, User
+from gatekeeper.directory.base import Directory
+from gatekeeper.policy.people import Membership, User
 
 T = TypeVar("T")
 _MISSING = object()
@@ -38,6 +39,7 @@ class MemoDirectory:
         self._memberships: dict[str, tuple[Membership, ...]] = {}
         self._groups: dict[str, bool] = {}
         self._members: dict[str, tuple[tuple[User, Membership], ...]] = {}
+        self._accounts: dict[str, dict[str, list[tuple[User, Membership, bool]]]] = {}
         self._graph: object = _MISSING
         self.asked = 0  # questions that reached ``inner`` (for tests and benchmarks)
 
@@ -116,6 +118,16 @@ class MemoDirectory:
         for user, _ in members:
             self._users.setdefault(user.username, user)
         return list(members)
+
+    def group_accounts(self, groups: Sequence[str]) -> dict[str, list[tuple[User, Membership, bool]]]:
+        """Asked once per request for the same groups; enabled accounts prime ``get_user``."""
+        key = "\x1f".join(sorted(set(groups)))
+        found = self._ask(self._accounts, key, lambda: self.inner.group_accounts(sorted(set(groups))))
+        for members in found.values():
+            for user, _, disabled in members:
+                if not disabled:
+                    self._users.setdefault(user.username, user)
+        return {g: list(found.get(g, ())) for g in groups}
 
     def health(self) -> str:
         return self.inner.health()

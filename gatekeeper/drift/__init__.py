@@ -9,16 +9,10 @@ the plant is back in line, and ``drift.error`` whenever a source cannot be read 
 
 Modules: ``fetch`` (reading live sources with limits), ``expected`` (approved content from git),
 ``compare`` (the semantic comparison, pure), ``check`` (the use case), ``schedule`` (once across
-workers and hosts, inside the service).
+workers and hosts, inside the service). The log kinds are typed in ``ledger.events.drift``.
 """
 
 from __future__ import annotations
-
-DRIFT_CHECKED = "drift.checked"
-DRIFT_DETECTED = "drift.detected"
-DRIFT_CLEARED = "drift.cleared"
-DRIFT_ERROR = "drift.error"
-KINDS = (DRIFT_CHECKED, DRIFT_DETECTED, DRIFT_CLEARED, DRIFT_ERROR)
 
 IN_LINE, DRIFT, ERROR = "in line", "drift", "error"
 STATES = (IN_LINE, DRIFT, ERROR)

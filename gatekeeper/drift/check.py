@@ -21,12 +21,13 @@ from sqlmodel import Session, col, select
 
 from gatekeeper.actions.context import Services
 from gatekeeper.config import DriftSource
-from gatekeeper.drift import DRIFT, DRIFT_CHECKED, DRIFT_CLEARED, DRIFT_DETECTED, DRIFT_ERROR, ERROR, IN_LINE
+from gatekeeper.drift import DRIFT, ERROR, IN_LINE
 from gatekeeper.drift.compare import compare
 from gatekeeper.drift.expected import Approved, approved, blob_contents
 from gatekeeper.drift.fetch import Live, SourceError, fetch
 from gatekeeper.errors import GatekeeperError, InputError
-from gatekeeper.gitio.plumbing import is_null
+from gatekeeper.ledger.events import DriftChecked, DriftCleared, DriftDetected, DriftError
+from gatekeeper.policy.refs import is_null
 from gatekeeper.policy.states import State
 from gatekeeper.store import log
 from gatekeeper.store.changes import current_revision, files
@@ -197,26 +198,26 @@ def record(services: Services, results: Sequence[Result], trigger: str = "cli") 
 
 def _record(session: Session, result: Result, trigger: str) -> None:
     s = result.source
-    base = {"source": s.name, "repo": s.repo, "path": s.path}
+    where = {"source": s.name, "repo": s.repo, "path": s.path}
     diff_text = json_dumps(result.diff)
     prev = session.get(DriftState, s.name)
-    entry = log.append(session, DRIFT_CHECKED, "gatekeeper", {
-        **base, "format": s.format, "live_sha256": result.live_sha256, "result": result.state,
-        "summary": result.summary, "expected_commit": result.expected_commit, "trigger": trigger})
+    entry = log.append(session, DriftChecked(
+        **where, format=s.format, live_sha256=result.live_sha256, result=result.state, summary=result.summary,
+        expected_commit=result.expected_commit, trigger=trigger))
     result.log_seq = entry.seq
     now = entry.ts
     if result.state == DRIFT and (prev is None or prev.state != DRIFT or prev.diff != diff_text):
-        log.append(session, DRIFT_DETECTED, "gatekeeper", {
-            **base, "live_sha256": result.live_sha256, "expected_commit": result.expected_commit,
-            "summary": result.summary, "matches_change": result.matches_change,
-            "text": "\n".join(f"{d['path']}: {c['text']}" for d in result.diff for c in d["changes"]),
-            "diff": result.diff}, change_ids=[result.matches_change] if result.matches_change else [])
+        log.append(session, DriftDetected(
+            **where, live_sha256=result.live_sha256, expected_commit=result.expected_commit, summary=result.summary,
+            matches_change=result.matches_change, diff=tuple(result.diff),
+            text="\n".join(f"{d['path']}: {c['text']}" for d in result.diff for c in d["changes"])),
+            change_ids=[result.matches_change] if result.matches_change else [])
     elif result.state == IN_LINE and prev is not None and prev.state != IN_LINE:
-        log.append(session, DRIFT_CLEARED, "gatekeeper", {
-            **base, "live_sha256": result.live_sha256, "expected_commit": result.expected_commit,
-            "was": prev.state, "since": prev.since, "previous": prev.summary})
+        log.append(session, DriftCleared(**where, live_sha256=result.live_sha256,
+                                         expected_commit=result.expected_commit, was=prev.state, since=prev.since,
+                                         previous=prev.summary))
     elif result.state == ERROR:
-        log.append(session, DRIFT_ERROR, "gatekeeper", {**base, "error": result.summary})
+        log.append(session, DriftError(**where, error=result.summary))
     _save(session, prev, result, diff_text, now)
 
 

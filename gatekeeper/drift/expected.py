@@ -13,7 +13,7 @@ from pathlib import Path
 from gatekeeper.config import RepoConfig
 from gatekeeper.drift.fetch import SourceError
 from gatekeeper.gitio import plumbing
-from gatekeeper.gitio.pushinfo import default_target
+from gatekeeper.policy.categories import default_target
 
 
 @dataclass

@@ -15,11 +15,12 @@ from typing import Any, Protocol
 from gatekeeper.errors import ConfigError
 from gatekeeper.formats import batchml, erp_mapping, ignition, kepware, plcopen
 from gatekeeper.formats._common import NO_CONTEXT, ContentError, error
+from gatekeeper.formats._raw import uninterpreted
 from gatekeeper.formats.base import Analysis, Context, Finding, SemanticChange, TagInfo
 from gatekeeper.policy.registry import CROSS_FILE_FORMATS, FORMAT_NAMES, TAG_FORMATS
 
 __all__ = ["CROSS_FILE_FORMATS", "FORMAT_NAMES", "TAG_FORMATS", "Analysis", "Context", "Finding",
-           "SemanticChange", "TagInfo", "analyze", "tag_catalog", "tag_context", "tag_index"]
+           "SemanticChange", "TagInfo", "analyze", "tag_catalog", "tag_context", "tag_index", "validate"]
 
 ADDED_LIMIT = 200
 """An added or removed file lists at most this many elements, then one summary line."""
@@ -35,6 +36,10 @@ class _Format(Protocol):
     def check(self, path: str, model: Any, context: Context = ...) -> list[Finding]: ...
 
     def changes(self, old: Any, new: Any) -> list[SemanticChange]: ...
+
+
+# A module may also define ``check_change(path, old_model, new_model) -> list[Finding]``: rules on the
+# change itself (a unit changed while its conversion factor stayed), run when both sides parse.
 
 
 _FORMATS: dict[str, _Format] = {"batchml": batchml, "ignition-tags": ignition, "kepware-project": kepware,
@@ -54,6 +59,23 @@ def analyze(format_name: str, path: str, old: bytes | None, new: bytes | None,
         return Analysis(findings=(error(path, "line 1", f"internal error while checking {format_name} "
                                         f"({type(exc).__name__}: {exc}); the file cannot be approved until "
                                         "this is fixed"),))
+
+
+def validate(format_name: str, path: str, data: bytes, context: Context = NO_CONTEXT) -> tuple[Finding, ...]:
+    """The findings of one file without a diff (``gatekeeper check``): what :func:`analyze` reports for
+    ``new``, without listing its elements as added. Raises only :class:`ConfigError` (unknown format)."""
+    module = _FORMATS.get(format_name)
+    if module is None:
+        raise ConfigError(f"unknown format '{format_name}' (known: {', '.join(FORMAT_NAMES)})", key="format")
+    try:
+        try:
+            model = module.parse(data, path)
+        except ContentError as exc:
+            return (error(path, exc.location, exc.message),)
+        return tuple(_capped_findings(list(module.check(path, model, context))))
+    except Exception as exc:  # fail closed, as analyze does
+        return (error(path, "line 1", f"internal error while checking {format_name} ({type(exc).__name__}: "
+                      f"{exc}); the file cannot be approved until this is fixed"),)
 
 
 def _analyze(module: _Format, path: str, old: bytes | None, new: bytes | None, context: Context) -> Analysis:
@@ -90,8 +112,28 @@ def _analyze(module: _Format, path: str, old: bytes | None, new: bytes | None, c
     elif old is None or new is None:
         changes = _capped(module.changes(old_model, new_model), ADDED_LIMIT)
     else:
-        changes = _capped(module.changes(old_model, new_model), CHANGE_LIMIT)
+        changes = module.changes(old_model, new_model)
+        if not changes and old != new:  # the safety net: what the model does not explain is still shown
+            changes = _uninterpreted(module, path, old, new)
+        check_change = getattr(module, "check_change", None)
+        if check_change is not None:
+            findings.extend(check_change(path, old_model, new_model))
+        changes = _capped(changes, CHANGE_LIMIT)
     return Analysis(tuple(findings), tuple(changes))
+
+
+def _uninterpreted(module: _Format, path: str, old: bytes | None, new: bytes | None) -> list[SemanticChange]:
+    """XML and JSON formats only: the CSV formats compare every cell by row key and column name, and read
+    some spellings as what they mean (``1,03`` in a ``;`` file is 1.03), so their bytes may differ with
+    nothing to explain."""
+    if old is None or new is None or module is erp_mapping or path.lower().endswith(".csv"):
+        return []
+    kind = "xml" if module in (batchml, plcopen) else "json"
+    try:
+        return uninterpreted(old, new, kind)
+    except ContentError:
+        return [SemanticChange("changed", "(file)", "uninterpreted change: the file changed in a way this "
+                               "format does not read, and it cannot be compared value by value")]
 
 
 def _capped(changes: list[SemanticChange], limit: int) -> list[SemanticChange]:
@@ -161,6 +203,8 @@ def tag_catalog(files: Iterable[tuple[str, str, bytes]]) -> dict[str, TagInfo]:
 
 def tag_context(files: Iterable[tuple[str, str, bytes]]) -> Context:
     """The cross-file :class:`Context` of a repo's tag configuration files (paths and facts)."""
+    files = list(files)
     catalog = tag_catalog(files)
-    return Context(tag_paths=frozenset(catalog), tags=catalog)
+    drivers = kepware.drivers([(path, data) for path, name, data in files if name == "kepware-project"])
+    return Context(tag_paths=frozenset(catalog), tags=catalog, drivers=drivers)
 

@@ -116,6 +116,12 @@ def show(value: Any) -> str:
     """One canonical string per JSON value: strings raw, the rest as compact JSON."""
     if isinstance(value, str):
         return value
+    if value is True or value is False or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and math.isfinite(value):
+        return repr(value)  # what json.dumps writes for a float, without its machinery (17 MB exports)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -123,8 +129,10 @@ def flatten(props: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested objects become dotted keys, so every leaf shows in the diff (none dropped)."""
     flat: dict[str, str] = {}
     for key, value in props.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
+        name = prefix + key if prefix else key
+        if type(value) is str:
+            flat[name] = value
+        elif isinstance(value, dict) and value:
             flat.update(flatten(value, name + "."))
         else:
             flat[name] = show(value)
@@ -145,11 +153,13 @@ def brief(value: str | None) -> str:
     return one_line if len(one_line) <= TEXT_VALUE_CHARS else one_line[:TEXT_VALUE_CHARS] + "…"
 
 
-def error(path: str, location: str, message: str) -> Finding:
+def error(path: str, location: str, message: str, code: str = "") -> Finding:
+    """An error finding; ``code`` is its stable reason code (SPEC §12), kept next to the rule so the
+    reason-code work can carry it into :class:`Finding` (not stored yet)."""
     return Finding(path=path, location=location, severity="error", message=message)
 
 
-def finding(path: str, location: str, severity: Severity, message: str) -> Finding:
+def finding(path: str, location: str, severity: Severity, message: str, code: str = "") -> Finding:
     return Finding(path=path, location=location, severity=severity, message=message)
 
 
@@ -192,8 +202,10 @@ def summary_of(element: Element, keys: tuple[str, ...], labels: Mapping[str, str
 
 def compare(old: Mapping[str, Element], new: Mapping[str, Element], describe: Describe = describe_plain,
             summarize: Callable[[Element], str] = lambda _e: "",
-            financial: Callable[[Element], bool] = lambda _e: False) -> list[SemanticChange]:
-    """Removed, added, changed (per property) and moved elements, in the new file's order."""
+            financial: Callable[[Element], bool] = lambda _e: False,
+            detail: Callable[[str, str, str], str | None] = lambda _p, _o, _n: None) -> list[SemanticChange]:
+    """Removed, added, changed (per property) and moved elements, in the new file's order;
+    ``detail(prop, old, new)`` may add a line diff (code), computed on the whole values."""
     changes: list[SemanticChange] = []
     for key, element in old.items():
         if key not in new:
@@ -209,7 +221,8 @@ def compare(old: Mapping[str, Element], new: Mapping[str, Element], describe: De
             was, now = before.props.get(prop), element.props.get(prop)
             if was != now:
                 text, money = describe(element, prop, was, now)
-                changes.append(SemanticChange("changed", key, text, clip(was), clip(now), money))
+                lines = detail(prop, was, now) if was is not None and now is not None else None
+                changes.append(SemanticChange("changed", key, text, clip(was), clip(now), money, lines))
         if before.parent != element.parent:
             was_in, now_in = before.parent_name or "top level", element.parent_name or "top level"
             changes.append(SemanticChange("moved", key, f"{element.kind} {element.name} moved from {was_in}"

@@ -13,17 +13,22 @@ from typing import Any, Literal
 Severity = Literal["error", "warning"]
 
 
+FORMAT_INVALID = "format.invalid"  # the reason code of a format's validation finding (docs/codes.md)
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One validation result; ``location`` is ``line N`` or a JSON path such as ``$.tags[3].name``."""
+    """One validation result; ``location`` is ``line N`` or a JSON path such as ``$.tags[3].name``;
+    ``code`` is its reason code (SPEC §12: ``format.*``)."""
 
     path: str
     location: str
     severity: Severity
     message: str
+    code: str = FORMAT_INVALID
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "location": self.location, "severity": self.severity,
+        return {"path": self.path, "location": self.location, "severity": self.severity, "code": self.code,
                 "message": self.message}
 
 
@@ -41,10 +46,15 @@ class SemanticChange:
     old: str | None = None
     new: str | None = None
     financial: bool = False
+    diff: str | None = None
+    """A unified line diff shown under the sentence (ST/IL code), already capped; ``None``: none."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "element": self.element, "text": self.text, "old": self.old,
-                "new": self.new, "financial": self.financial}
+        out: dict[str, Any] = {"kind": self.kind, "element": self.element, "text": self.text, "old": self.old,
+                               "new": self.new, "financial": self.financial}
+        if self.diff is not None:
+            out["diff"] = self.diff
+        return out
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,8 @@ class Context:
 
     tag_paths: frozenset[str] | None = None
     tags: Mapping[str, TagInfo] | None = None
+    drivers: Mapping[str, str] | None = None
+    """Kepware Project Maker tag CSV path (normalised) → the driver of the channel naming it."""
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,12 @@ from gatekeeper.formats._common import (
 )
 from gatekeeper.formats._xml import XmlDoc, local, parse_xml, text_of
 from gatekeeper.formats.base import Context, Finding, SemanticChange
+from gatekeeper.formats.batchml_values import LIMITS, VALUE_CONTAINERS, Parameter, ValueReader, check_values
 
 WHAT = "batchml"
 ROOTS = frozenset({"GRecipe", "SiteRecipe", "MasterRecipe", "ControlRecipe", "BatchInformation", "BatchML",
                    "BatchList", "RecipeElement", "MasterRecipeRecord", "ControlRecipeRecord"})
 ID_CHILDREN = ("ID", "ConstraintID", "OtherInfoID")
-VALUE_CONTAINERS = {"Value": "value", "OtherValue": "value", "Amount": "amount", "Quantity": "amount",
-                    "Range": "range"}
-VALUE_STRINGS = frozenset({"ValueString", "QuantityString"})
-LIMITS = {"High": "high", "HighLimit": "high", "Max": "high", "Maximum": "high",
-          "Low": "low", "LowLimit": "low", "Min": "low", "Minimum": "low"}
 STEP_KINDS = frozenset({"ProcessElement", "RecipeElement", "Step", "Transition", "UnitProcedure",
                         "Operation", "Phase", "Procedure"})
 PARAMETER_KINDS = frozenset({"ProcessElementParameter", "Parameter", "ResourceConstraint",
@@ -45,10 +41,6 @@ REQUIRES_ID = STEP_KINDS | {"GRecipe", "MasterRecipe", "ControlRecipe", "SiteRec
                             "ProcessElementParameter", "Parameter", "Material", "Link", "DirectedLink",
                             "ResourceConstraint"}
 GLOBALLY_UNIQUE = STEP_KINDS | {"Link", "DirectedLink"}
-NUMERIC_TYPES = frozenset({"int", "integer", "long", "short", "byte", "double", "float", "decimal", "real",
-                           "unsignedint", "unsignedlong", "unsignedshort", "unsignedbyte",
-                           "nonnegativeinteger", "positiveinteger", "negativeinteger", "nonpositiveinteger",
-                           "quantity", "measure", "amount", "numeric", "number"})
 LABELS = {"ProcessElement": "process element", "ProcessElementParameter": "parameter",
           "Parameter": "parameter", "Material": "material", "Materials": "material list",
           "DirectedLink": "link", "Link": "link", "Step": "step", "Transition": "transition",
@@ -59,23 +51,14 @@ LABELS = {"ProcessElement": "process element", "ProcessElementParameter": "param
           "ProcessInputs": "process inputs", "ProcessOutputs": "process outputs",
           "ProcessIntermediates": "process intermediates", "UnitProcedure": "unit procedure",
           "Operation": "operation", "Phase": "phase", "Formula": "formula"}
-UNITS = {"degreecelsius": "°C", "deg_c": "°C", "grad celsius": "°C", "kelvin": "K", "k": "K",
-         "litre": "L", "liter": "L", "l": "L", "second": "s", "sec": "s", "sekunde": "s",
-         "minute": "min", "min": "min", "hour": "h", "hr": "h", "kilogram": "kg", "kilogramm": "kg",
-         "gram": "g", "percent": "%", "rev-per-min": "rpm", "umdrehungen pro minute": "rpm",
-         "l-per-hr": "L/h", "bar": "bar", "pascal": "Pa", "pa": "Pa", "metre": "m", "meter": "m"}
-_COMPARISON = re.compile(r"\s*(<=|>=|==|<|>|=|≤|≥)?\s*(.*)", re.S)
-_OPAQUE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}|:")
-
-
-@dataclass
-class Parameter:
-    """What validation needs about one value-bearing element (parameter, material amount, range)."""
-
-    element: Element
-    line: int
-    values: list[tuple[str, str, str]] = field(default_factory=list)  # (text, data type, interpretation)
-    limits: dict[str, tuple[float, str]] = field(default_factory=dict)  # high/low → (number, source)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-", re.I)
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_NULL_SUFFIX = re.compile(r":(null|none|undefined|nil)?$", re.I)
+KIND_OF_TYPE = {"phase": "phase", "operation": "operation", "unitprocedure": "unit procedure",
+                "procedure": "procedure", "begin": "begin", "end": "end"}
+"""``RecipeElementType`` → the kind an approver knows the element by ("phase Mix Slurry A1")."""
+DESCRIBED = STEP_KINDS | PARAMETER_KINDS | {"Material", "ProcessProcedure", "EquipmentRequirement"}
+"""Kinds shown by their description when their ID is opaque (a number, a UUID, a tool's timestamp)."""
 
 
 @dataclass
@@ -87,12 +70,6 @@ class Recipe:
     problems: list[Finding] = field(default_factory=list)
     idents: set[str] = field(default_factory=set)
     recipe_elements: set[str] = field(default_factory=set)
-
-
-def unit_symbol(unit: str) -> str:
-    """``http://si-digital-framework.org/SI/units/degreeCelsius`` → ``°C``; unknown units kept."""
-    last = unit.strip().rstrip("/").rpartition("/")[2].rpartition("#")[2]
-    return UNITS.get(last.lower(), UNITS.get(unit.strip().lower(), last or unit))
 
 
 def parse(data: bytes, path: str = "") -> Recipe:
@@ -115,7 +92,7 @@ def check(path: str, recipe: Recipe, context: Context = NO_CONTEXT) -> list[Find
         found.append(finding(path, "line 1", "warning", f"root element {recipe.root_name} is not a known "
                              "BatchML/B2MML recipe element; checked generically"))
     for param in recipe.parameters:
-        found.extend(_check_values(path, param))
+        found.extend(check_values(path, param))
     for element, ref_field, target, line in recipe.refs:
         known = recipe.recipe_elements if ref_field == "RecipeElementID" else recipe.idents
         if target and target not in known:
@@ -124,61 +101,44 @@ def check(path: str, recipe: Recipe, context: Context = NO_CONTEXT) -> list[Find
     return sorted(found, key=lambda f: int(f.location.removeprefix("line ")))
 
 
-def _check_values(path: str, param: Parameter) -> list[Finding]:
-    where, found, constants = f"line {param.line}", [], []
-    name = f"{param.element.kind} {param.element.name}"
-    unit = f" {param.element.props['unit']}" if param.element.props.get("unit") else ""
-    for text, data_type, _interpretation in param.values:
-        operator, number = _number(text)
-        if data_type.lower() in NUMERIC_TYPES and number is None:
-            found.append(error(path, where, f"{name}: value {brief(text)} is not a number "
-                               f"(data type {data_type})"))
-        elif number is not None and operator in (None, "=", "=="):
-            constants.append(number)
-    for number in constants:
-        high, low = param.limits.get("high"), param.limits.get("low")
-        if high is not None and (number > high[0] or (number == high[0] and high[1] == "<")):
-            found.append(error(path, where, f"{name}: value {number:g}{unit} is above the high limit "
-                               f"{high[1]}{high[0]:g}{unit}".replace("  ", " ")))
-        if low is not None and (number < low[0] or (number == low[0] and low[1] == ">")):
-            found.append(error(path, where, f"{name}: value {number:g}{unit} is below the low limit "
-                               f"{low[1]}{low[0]:g}{unit}".replace("  ", " ")))
-    return found
-
-
-def _number(text: str) -> tuple[str | None, float | None]:
-    match = _COMPARISON.fullmatch(text)
-    operator, rest = (match.group(1), match.group(2)) if match else (None, text)
-    return operator, parse_number(rest)
-
-
 def changes(old: Recipe | None, new: Recipe | None) -> list[SemanticChange]:
     before = old.elements if old else {}
     after = new.elements if new else {}
     return compare(before, after, _describe, _summary, _financial)
 
 
+VALUE_PROPS = re.compile(r"(value|amount|range|high limit|low limit)( \d+)?")
+
+
 def _describe(element: Element, prop: str, old: str | None, new: str | None) -> tuple[str, bool]:
-    unit = element.props.get("unit", "")
-    if prop in ("value", "amount", "range") and old is not None and new is not None:
+    """``parameter Mix Slurry A1.QUANTITY 1 20 → 25 kg``: a value with its own unit, the unit
+    written once when it did not change; a unit change of any value is financial for materials."""
+    money = element.kind == "material" or prop.startswith("amount")
+    if VALUE_PROPS.fullmatch(prop) and old is not None and new is not None:
         label = "" if prop == "value" else f" {prop}"
-        return f"{element.kind} {element.name}{label} {brief(old)} → {brief(new)} {unit}".rstrip(), \
-            element.kind == "material" or prop == "amount"
-    if prop == "unit":
-        return f"{element.kind} {element.name} unit {brief(old)} → {brief(new)}", True
+        (old_number, old_unit), (new_number, new_unit) = _split_unit(old), _split_unit(new)
+        if old_unit == new_unit and old_unit:
+            return f"{element.kind} {element.name}{label} {brief(old_number)} → {brief(new_number)} {new_unit}", money
+        return f"{element.kind} {element.name}{label} {brief(old)} → {brief(new)}", money or old_unit != new_unit
     if prop == "Description" and element.kind in _STEP_LABELS and old is not None and new is not None:
         return f"{element.kind} {element.name} renamed {brief(old)} → {brief(new)}", False
     text, _ = describe_plain(element, prop, old, new)
-    return text, prop in ("amount", "data type") and element.kind == "material"
+    return text, prop.endswith("data type") and element.kind == "material"
 
 
-_STEP_LABELS = frozenset(LABELS[kind] for kind in STEP_KINDS if kind in LABELS)
+def _split_unit(text: str) -> tuple[str, str]:
+    """``20 kg`` → (``20``, ``kg``): the unit is what follows the last space after a number."""
+    head, _, tail = text.rpartition(" ")
+    return (head, tail) if head and parse_number(head.lstrip("<>=≤≥ ")) is not None else (text, "")
+
+
+_STEP_LABELS = frozenset(LABELS[kind] for kind in STEP_KINDS if kind in LABELS) | frozenset(KIND_OF_TYPE.values())
 
 
 def _summary(element: Element) -> str:
     for key in ("value", "amount", "range"):
         if element.props.get(key):
-            return f" ({key} {brief(element.props[key])} {element.props.get('unit', '')})".replace(" )", ")")
+            return f" ({key} {brief(element.props[key])})"
     return summary_of(element, ("Description", "FromID", "ToID", "Condition"))
 
 
@@ -196,11 +156,32 @@ class _Builder:
         self.seen: Counter[tuple[str, str]] = Counter()
         self.reported: set[str] = set()
         self.collisions: Counter[str] = Counter()
+        self.descriptions: dict[str, str] = {}  # ID → the first description given to it
+        self.labels: dict[tuple[str, str], str] = {}  # (kind, label) → key of the element that has it
 
     def build(self) -> Recipe:
         self._mark(self.doc.root, is_root=True)
         self._emit(self.doc.root, None, "", 0, "")
         return self.recipe
+
+    def _display(self, xml: ET.Element, kind: str, shown_kind: str, ident: str, key: str, parent: Element | None,
+                 unique: bool, scope: str) -> str:
+        """The label people gave (issue 26): an opaque ID gives way to the element's description,
+        or to the description of the element it refers to (a phase's parameter names the formula's);
+        a step's parameter is ``<step>.<parameter>``; ``scope/ID`` where an ID is reused.
+        A tool's empty ID suffix (``001:null``) is never shown."""
+        clean = _NULL_SUFFIX.sub("", ident) if ident else ""
+        refers_to = next((text_of(sub) for sub in xml if local(sub.tag) == "RecipeElementID"), "")
+        description = _description(xml) or self.descriptions.get(ident, "") or self.descriptions.get(refers_to, "")
+        described = kind in DESCRIBED and bool(description) and (not clean or _opaque(clean))
+        name = " ".join(description.split())[:60] if described else clean or ident or kind
+        if parent is not None and kind in PARAMETER_KINDS and parent.kind in _STEP_LABELS:
+            name = f"{parent.name}.{name}"
+        elif scope and not unique and not described:
+            name = f"{scope}/{name}"
+        if self.labels.setdefault((shown_kind, name), key) != key and described:
+            name += f" ({clean or ident})"  # two elements share a description: the ID tells them apart
+        return name
 
     def _mark(self, xml: ET.Element, is_root: bool = False) -> bool:
         """Post-order: an element is a node if it has an ID or contains one (value containers aside)."""
@@ -212,6 +193,8 @@ class _Builder:
         if is_root or ident is not None or (contains and kind not in VALUE_CONTAINERS):
             self.node[id(xml)] = ident or ""
             if ident:
+                if _description(xml):
+                    self.descriptions.setdefault(ident, _description(xml))
                 self.seen[(kind, ident)] += 1
                 self.recipe.idents.add(ident)
                 if kind == "RecipeElement":
@@ -226,7 +209,6 @@ class _Builder:
     def _emit(self, xml: ET.Element, parent: Element | None, parent_key: str, position: int,
               scope: str) -> None:
         kind, ident = local(xml.tag), self.node[id(xml)]
-        label = _label(kind)
         own = f"{kind}[{ident}]" if ident else kind
         unique = bool(ident) and self.seen[(kind, ident)] == 1
         key = own if unique or parent is None else f"{parent_key}/{own}"
@@ -242,26 +224,29 @@ class _Builder:
                                                   f"'{ident}'" if ident else f"duplicate {kind}"))
             self.collisions[key] += 1
             key += f"#{self.collisions[key] + 1}"
-        element = Element(label, _display(xml, kind, ident, parent, unique, scope),
+        shown_kind = _kind_label(xml, kind)
+        element = Element(shown_kind, self._display(xml, kind, shown_kind, ident, key, parent, unique, scope),
                           location=self.doc.where(xml), parent=parent_key or None, position=position,
                           parent_name=f"{parent.kind} {parent.name}" if parent else "")
         self.recipe.elements[key] = element
         param = Parameter(element, self.doc.line(xml))
+        values = ValueReader(param, self._leaves)
         positions: Counter[str] = Counter()
         counts: Counter[str] = Counter()
+        identity_read = False
         for sub in xml:
             sub_kind = local(sub.tag)
             if id(sub) in self.node:
                 sub_label = _label(sub_kind)
                 self._emit(sub, element, key, positions[sub_label],
-                           element.name.split(" (")[0] if ident and parent is not None else scope)
+                           element.name if ident and parent is not None else scope)
                 positions[sub_label] += 1
-            elif sub_kind in ID_CHILDREN and len(sub) == 0:
-                continue
+            elif sub_kind in ID_CHILDREN and len(sub) == 0 and not identity_read:
+                identity_read = True  # the element's key; a second ID child is compared as a leaf
             elif sub_kind in VALUE_CONTAINERS:
-                self._value(sub, VALUE_CONTAINERS[sub_kind], param)
+                values.value(sub, VALUE_CONTAINERS[sub_kind])
             elif sub_kind in LIMITS:
-                self._limit(sub, LIMITS[sub_kind], param)
+                values.limit(sub, LIMITS[sub_kind])
             else:
                 counts[sub_kind] += 1
                 name = sub_kind if counts[sub_kind] == 1 else f"{sub_kind}[{counts[sub_kind]}]"
@@ -286,46 +271,6 @@ class _Builder:
             count = counts[local(sub.tag)]
             self._leaves(sub, f"{name}.{local(sub.tag)}" + (f"[{count}]" if count > 1 else ""), element)
 
-    def _value(self, xml: ET.Element, prop: str, param: Parameter) -> None:
-        props = param.element.props
-        fields = {local(sub.tag): text_of(sub) for sub in xml if len(sub) == 0}
-        strings = [text_of(sub) for sub in xml if local(sub.tag) in VALUE_STRINGS]
-        interpretation = fields.get("DataInterpretation", "")
-        if interpretation in LIMITS:
-            for text in strings:
-                self._limit_value(text, LIMITS[interpretation], param)
-        else:
-            props[prop] = ", ".join(filter(None, [props.get(prop, ""), *strings]))
-            param.values.extend((text, fields.get("DataType", ""), interpretation) for text in strings)
-            for text in strings:
-                operator, number = _number(text)
-                if operator and number is not None and operator != "=" and operator != "==":
-                    bound = "high" if operator in ("<", "<=", "≤") else "low"
-                    strict = operator if operator in ("<", ">") else ""
-                    param.limits.setdefault(bound, (number, strict))
-        if fields.get("UnitOfMeasure"):
-            props["unit"] = unit_symbol(fields["UnitOfMeasure"])
-        if fields.get("DataType"):
-            props["data type"] = fields["DataType"]
-        for name, value in fields.items():
-            if name not in VALUE_STRINGS and name not in ("UnitOfMeasure", "DataType"):
-                props[f"{prop}.{name}"] = value
-        for sub in xml:
-            if local(sub.tag) in LIMITS:
-                self._limit(sub, LIMITS[local(sub.tag)], param)
-
-    def _limit(self, xml: ET.Element, bound: str, param: Parameter) -> None:
-        text = text_of(xml) or _deep_text(xml, tuple(VALUE_STRINGS))
-        param.element.props[f"{bound} limit"] = text
-        self._limit_value(text, bound, param)
-
-    @staticmethod
-    def _limit_value(text: str, bound: str, param: Parameter) -> None:
-        param.element.props[f"{bound} limit"] = text
-        _operator, number = _number(text)
-        if number is not None:
-            param.limits[bound] = (number, "")
-
 
 def _ident(xml: ET.Element) -> str | None:
     for sub in xml:
@@ -346,15 +291,18 @@ def _label(kind: str) -> str:
     return LABELS.get(kind, kind)
 
 
-def _display(xml: ET.Element, kind: str, ident: str, parent: Element | None, unique: bool, scope: str) -> str:
-    """``HEAT001.Temperature`` for a step's parameter, ``scope/ID`` where an ID is reused; a
-    description is added to opaque ids (UUIDs) so approvers see what the element is."""
-    name = ident or kind
-    if parent is not None and kind in PARAMETER_KINDS and parent.kind in _STEP_LABELS:
-        name = f"{parent.name.split(' (')[0]}.{name}"
-    elif scope and not unique:
-        name = f"{scope}/{name}"
-    description = next((text_of(sub) for sub in xml if local(sub.tag) == "Description"), "")
-    if ident and description and _OPAQUE.search(ident):
-        name += f" ({brief(description)[:40]})"
-    return name
+def _kind_label(xml: ET.Element, kind: str) -> str:
+    """A recipe element is known by its type: ``phase``, ``operation``, ``unit procedure``."""
+    if kind == "RecipeElement":
+        kind_text = next((text_of(sub) for sub in xml if local(sub.tag) == "RecipeElementType"), "")
+        return KIND_OF_TYPE.get(kind_text.replace(" ", "").casefold(), _label(kind))
+    return _label(kind)
+
+
+def _opaque(ident: str) -> bool:
+    """An ID nobody reads: a number, a UUID, a tool's timestamp (``1206460577906-C1b``)."""
+    return bool(_UUID.search(ident)) or not _WORD.search(ident)
+
+
+def _description(xml: ET.Element) -> str:
+    return next((text_of(sub) for sub in xml if local(sub.tag) == "Description" and text_of(sub)), "")

@@ -30,6 +30,7 @@ from gatekeeper.formats._common import (
     read_csv,
     validate_with,
 )
+from gatekeeper.formats._units import convert, dimension
 from gatekeeper.formats.base import Context, Finding, SemanticChange
 
 WHAT = "erp-mapping-csv"
@@ -49,23 +50,13 @@ ERP_OBJECTS = {"MIGO/101": "goods receipt", "MIGO/261": "goods issue to order",
 REQUIRED = ("mapping_id", "plant", "ot_source", "tag_path", "erp_system", "erp_object", "erp_field", "unit",
             "conversion_factor", "posting_trigger", "financial")
 NO_TAG_INDEX = "tag index not available, tag paths not checked"
+DUPLICATE_ID = "erp.duplicate_mapping_id"
+"""Reason code: two rows share a mapping_id (compared regardless of case, as ERP keys are)."""
+UNIT_FACTOR_KEPT = "erp.unit_changed_factor_kept"
+"""Reason code: the posting unit changed but the conversion factor did not (an implied 1:1 conversion)."""
 NON_QUANTITY_TYPES = frozenset({"boolean", "string", "text", "document", "datetime", "date", "booleanarray",
                                 "stringarray", "boolean array", "string array"})
 """Configured data types that hold no quantity (Ignition and Kepware spellings, casefolded)."""
-DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "mass": ("kg", "g", "mg", "t", "tonne", "tonnes", "lb", "lbs", "oz"),
-    "volume": ("l", "ml", "hl", "m3", "m³", "gal", "bbl"),
-    "count": ("ea", "pc", "pcs", "piece", "pieces", "parts", "count", "units", "st", "stk"),
-    "time": ("h", "hr", "hrs", "hour", "hours", "min", "minutes", "s", "sec", "seconds", "ms"),
-    "energy": ("kwh", "wh", "mwh", "j", "kj", "mj", "gj"),
-    "ratio": ("%", "percent", "ppm"),
-    "length": ("m", "mm", "cm", "km"),
-    "temperature": ("°c", "degc", "°f", "degf"),
-    "pressure": ("bar", "mbar", "pa", "kpa", "psi"),
-    "power": ("kw", "w", "mw"),
-}
-"""Unit spellings (casefolded) by physical dimension; a unit not listed has no known dimension."""
-_DIMENSION = {unit: dimension for dimension, units in DIMENSIONS.items() for unit in units}
 QUANTITY_NOUN = {"mass": "the weighed mass", "volume": "the metered volume", "count": "the counted parts",
                  "time": "the measured time", "energy": "the metered energy", "ratio": "the measured share"}
 DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|' characters"}
@@ -158,7 +149,7 @@ def check(path: str, mapping: MappingFile, context: Context = NO_CONTEXT) -> lis
     found = _check_header(path, mapping.header) + list(mapping.problems)
     if context.tag_paths is None:
         found.append(finding(path, "line 1", "warning", NO_TAG_INDEX))
-    first_line: dict[str, int] = {}
+    first_line: dict[str, tuple[int, str]] = {}
     postings: dict[tuple[str, str, str, str], Row] = {}
     for row in mapping.rows:
         found.extend(_check_row(path, row, context, first_line))
@@ -182,20 +173,23 @@ def _check_header(path: str, header: list[str]) -> list[Finding]:
     return found
 
 
-def _check_row(path: str, row: Row, context: Context, first_line: dict[str, int]) -> list[Finding]:
+def _check_row(path: str, row: Row, context: Context, first_line: dict[str, tuple[int, str]]) -> list[Finding]:
     values, where = row.values, f"line {row.line}"
     who = f"mapping {row.mapping_id}" if row.mapping_id else "mapping without id"
     problems: list[tuple[str, str]] = []
 
-    def bad(message: str, severity: str = "error") -> None:
+    def bad(message: str, severity: str = "error", code: str = "") -> None:
         problems.append((severity, f"{who}: {message}"))
 
     for column in REQUIRED:
         if column in values and not values[column]:
             bad(f"{column} is empty")
-    if row.mapping_id and row.mapping_id in first_line:
-        bad(f"duplicate mapping_id (first used on line {first_line[row.mapping_id]})")
-    first_line.setdefault(row.mapping_id, row.line)
+    folded = row.mapping_id.casefold()
+    if row.mapping_id and folded in first_line:
+        first, written = first_line[folded]
+        same = "" if written == row.mapping_id else f" as {written}; ids are compared regardless of case"
+        bad(f"duplicate mapping_id (first used on line {first}{same})", code=DUPLICATE_ID)
+    first_line.setdefault(folded, (row.line, row.mapping_id))
     _enum(values, "ot_source", OT_SOURCES, bad)
     _enum(values, "unit", UNITS, bad)
     _enum(values, "posting_trigger", TRIGGERS, bad)
@@ -248,7 +242,7 @@ def _check_posting(path: str, row: Row, context: Context,
         found.append(error(path, where, f"{who}: posts a quantity ({values.get('unit', '?')} × conversion_factor) "
                            f"from tag {tag}, whose configured data type is {info.data_type}"))
     unit = values.get("unit", "")
-    posted, measured = _DIMENSION.get(unit.casefold()), _DIMENSION.get(info.eng_unit.strip().casefold())
+    posted, measured = dimension(unit), dimension(info.eng_unit)
     if posted and measured and posted != measured:
         found.append(finding(path, where, "warning", f"{who}: posts in {unit} ({posted}) but tag {tag} "
                              f"reports {info.eng_unit} ({measured}) per its tag configuration"))
@@ -265,13 +259,14 @@ def changes(old: MappingFile | None, new: MappingFile | None) -> list[SemanticCh
     """Per mapping_id: target/unit, factor, tag and other column changes; added and removed rows."""
     before, after = _by_id(old), _by_id(new)
     result: list[SemanticChange] = []
-    for key, row in before.items():
-        if key not in after:
+    for folded, row in before.items():
+        key = _shown(folded, row)
+        if folded not in after:
             result.append(SemanticChange("removed", key, f"mapping {key} removed: tag "
                                          f"{row.get('tag_path', '?')} no longer posts to {_target(row)}",
                                          financial=True))
-    for key, row in after.items():
-        was = before.get(key)
+    for folded, row in after.items():
+        key, was = _shown(folded, row), before.get(folded)
         if was is None:
             result.append(SemanticChange("added", key, f"mapping {key} added: tag {row.get('tag_path', '?')} "
                                          f"posts to {_target(row)} × {row.get('conversion_factor', '?')} at "
@@ -290,7 +285,7 @@ def _row_changes(key: str, was: dict[str, str], now: dict[str, str]) -> list[Sem
         result.append(SemanticChange("changed", key, f"mapping {key}: tag {tag} now posts to {new_target}, "
                                      f"was {_target(was, only=moved)}", old_target, new_target, True))
     for column in dict.fromkeys([*was, *now]):
-        if column in target or column == "mapping_id" or was.get(column) == now.get(column):
+        if column in target or was.get(column) == now.get(column):
             continue
         old_value, new_value = was.get(column), now.get(column)
         if column == "conversion_factor":
@@ -317,7 +312,7 @@ def _books(row: dict[str, str], old: str | None, new: str | None) -> str:
     before, after = parse_number(old or ""), parse_number(new or "")
     if not before or not after or before <= 0 or after <= 0:
         return ""
-    noun = QUANTITY_NOUN.get(_DIMENSION.get(row.get("unit", "").casefold(), ""), "the quantity")
+    noun = QUANTITY_NOUN.get(dimension(row.get("unit", "")) or "", "the quantity")
     erp_object = row.get("erp_object", "?")
     described = f" ({ERP_OBJECTS[erp_object]})" if erp_object in ERP_OBJECTS else ""
     return f" now books {after / before:.6g}× {noun} to {erp_object}{described}"
@@ -340,8 +335,38 @@ def _target(row: dict[str, str], only: list[str] | None = None) -> str:
 
 
 def _by_id(mapping: MappingFile | None) -> dict[str, dict[str, str]]:
+    """Rows by mapping_id regardless of case (``MAP-1`` and ``map-1`` are one mapping to the ERP)."""
     rows: dict[str, dict[str, str]] = {}
     for row in mapping.rows if mapping else []:
-        key = row.mapping_id or f"line {row.line}"
+        key = row.mapping_id.casefold() or f"line {row.line}"
         rows[key if key not in rows else f"{key} (line {row.line})"] = row.values
     return rows
+
+
+def _shown(key: str, row: dict[str, str]) -> str:
+    return row.get("mapping_id") or key
+
+
+def check_change(path: str, old: MappingFile, new: MappingFile) -> list[Finding]:
+    """Rules on the change itself: a posting unit changed while the factor stayed means the same tag
+    value is now booked in another unit, an implied 1:1 conversion nobody may have meant."""
+    before, found = _by_id(old), []
+    lines = {row.mapping_id.casefold(): row.line for row in new.rows}
+    for folded, row in _by_id(new).items():
+        was = before.get(folded)
+        if was is None or was.get("unit") == row.get("unit"):
+            continue
+        old_factor, new_factor = parse_number(was.get("conversion_factor", "")), \
+            parse_number(row.get("conversion_factor", ""))
+        if old_factor is None or old_factor != new_factor:
+            continue
+        old_unit, new_unit = was.get("unit", ""), row.get("unit", "")
+        rate = convert(1.0, old_unit, new_unit)
+        hint = (f"; 1 {old_unit} is {rate:g} {new_unit}, so the factor would be {old_factor * rate:g}"
+                if rate is not None else f"; {old_unit} and {new_unit} cannot be converted into each other")
+        found.append(finding(path, f"line {lines.get(folded, 1)}", "warning",
+                             f"mapping {_shown(folded, row)}: unit {old_unit} → {new_unit} with the conversion "
+                             f"factor unchanged ({brief(row.get('conversion_factor'))}): the same tag value is now "
+                             f"booked as {new_unit}, an implied conversion of 1 {old_unit} = 1 {new_unit}{hint}",
+                             code=UNIT_FACTOR_KEPT))
+    return found

@@ -26,6 +26,13 @@ from gatekeeper.formats._common import (
     validate_with,
 )
 from gatekeeper.formats.base import Context, Finding, SemanticChange
+from gatekeeper.formats.ignition_checks import (
+    UdtDefinition,
+    ranges,
+    resolve,
+    undefined_parameters,
+    undefined_types,
+)
 
 WHAT = "ignition-tags"
 TYPES_FOLDER = "_types_"
@@ -52,6 +59,7 @@ class TagTree:
     instances: list[tuple[str, str]] = field(default_factory=list)  # (instance path, typeId)
     types: dict[str, tuple[str, list[str], list[tuple[str, str]]]] = field(default_factory=dict)
     """UDT type path (below ``_types_``) → (parent typeId, member tags, nested (member, typeId))."""
+    definitions: dict[str, UdtDefinition] = field(default_factory=dict)
 
 
 def parse(data: bytes, path: str = "") -> TagTree:
@@ -72,11 +80,9 @@ def diff(path: str, old: bytes, new: bytes) -> list[SemanticChange]:
 def check(path: str, tree: TagTree, context: Context = NO_CONTEXT) -> list[Finding]:
     """Problems found while walking, plus UDT instances whose type the export does not define."""
     found = list(tree.problems)
-    if tree.types:
-        for instance, type_id in tree.instances:
-            if type_id and type_id not in tree.types:
-                found.append(finding(path, tree.elements[instance].location, "warning", f"UDT instance "
-                                     f"{instance}: type '{type_id}' is not defined in this export"))
+    instances = [(instance, type_id, tree.elements[instance].location) for instance, type_id in tree.instances]
+    found.extend(undefined_types(path, instances, tree.types))
+    found.extend(undefined_parameters(path, tree.definitions))
     return found
 
 
@@ -123,15 +129,18 @@ def _prop(tree: TagTree, path: str, prop: str, depth: int) -> str:
         ancestor = tree.elements.get("/".join(parts[:cut]))
         if ancestor is not None and ancestor.kind in ("UDT instance", "UDT type") and ancestor.props.get("typeId"):
             member = "/".join(parts[cut:])
-            return _prop(tree, f"{TYPES_FOLDER}/{ancestor.props['typeId']}/{member}", prop, depth + 1)
+            type_key = resolve(ancestor.props["typeId"], tree.types) or ancestor.props["typeId"]
+            return _prop(tree, f"{TYPES_FOLDER}/{type_key}/{member}", prop, depth + 1)
     return ""
 
 
 def _members(tree: TagTree, type_id: str, depth: int, memo: dict[str, frozenset[str]]) -> frozenset[str]:
     if type_id in memo:
         return memo[type_id]
-    if type_id not in tree.types or depth > 20:  # cycle or absurd nesting: stop expanding
+    resolved = resolve(type_id, tree.types) if type_id else None
+    if resolved is None or depth > 20:  # undefined, a cycle or absurd nesting: stop expanding
         return frozenset()
+    type_id = resolved
     parent, atomic, nested = tree.types[type_id]
     members = set(atomic) | _members(tree, parent, depth + 1, memo)
     for member, member_type in nested:
@@ -152,20 +161,26 @@ class _Walker:
         if isinstance(document, list):
             self._children(document, "", "$", False)
         elif isinstance(document, dict) and (document.get("tagType") == "Provider" or "name" not in document):
+            props = flatten({key: value for key, value in document.items() if key not in ("tags", "tagType")})
+            if props:  # the provider's own settings (its name too): compared like any tag's
+                self.tree.elements["(provider)"] = Element("provider", show(document.get("name", "")) or "(root)",
+                                                           props, "$")
             self._children(document.get("tags", []), "", "$.tags", False)
         elif isinstance(document, dict):
             self._tag(document, "", "$", False)
         else:
             raise ContentError("not an Ignition tag export: expected a JSON object with \"tags\"")
 
-    def _children(self, tags: Any, parent: str, where: str, inherited: bool) -> None:
+    def _children(self, tags: Any, parent: str, where: str, inherited: bool, in_type: bool = False) -> None:
         if not isinstance(tags, list):
             self._problem(where, "\"tags\" must be a list")
             return
         for index, tag in enumerate(tags):
-            self._tag(tag, parent, f"{where}[{index}]", inherited)
+            self._tag(tag, parent, f"{where}[{index}]", inherited, in_type)
 
-    def _tag(self, tag: Any, parent: str, where: str, inherited: bool) -> None:
+    def _tag(self, tag: Any, parent: str, where: str, inherited: bool, in_type: bool = False) -> None:
+        """``inherited``: inside a UDT type or instance (values may come from the type);
+        ``in_type``: inside a UDT definition, whose members hold no live value."""
         if not isinstance(tag, dict):
             self._problem(where, "tag entry must be a JSON object")
             return
@@ -185,17 +200,17 @@ class _Walker:
         self.tree.elements[path] = element
         self._check_props(element, tag, tag_type, inherited)
         self._alarms(tag.get("alarms"), path, where)
-        in_types = path == TYPES_FOLDER or path.startswith(TYPES_FOLDER + "/")
+        in_types = in_type or path == TYPES_FOLDER or path.startswith(TYPES_FOLDER + "/") or tag_type == "UdtType"
         if tag_type == "AtomicTag" and not in_types:
             self.tree.atomic.append(path)
         elif tag_type == "UdtInstance" and not in_types:
             self.tree.instances.append((path, show(tag.get("typeId", ""))))
         elif tag_type == "UdtType":
-            self._udt_type(tag, path)
+            self._udt_type(tag, path, where)
         self._children(tag.get("tags", []), path, f"{where}.tags",
-                       inherited or tag_type in ("UdtType", "UdtInstance"))
+                       inherited or tag_type in ("UdtType", "UdtInstance"), in_types)
 
-    def _udt_type(self, tag: dict[str, Any], path: str) -> None:
+    def _udt_type(self, tag: dict[str, Any], path: str, where: str) -> None:
         atomic: list[str] = []
         nested: list[tuple[str, str]] = []
         stack: list[tuple[Any, str]] = [(tag, "")]
@@ -214,6 +229,9 @@ class _Walker:
                 stack.append((member, member_path + "/"))
         type_path = path.removeprefix(TYPES_FOLDER + "/")
         self.tree.types[type_path] = (show(tag.get("typeId", "")), atomic, nested)
+        parameters = tag.get("parameters")
+        names = frozenset(str(name) for name in parameters) if isinstance(parameters, dict) else frozenset()
+        self.tree.definitions[type_path] = UdtDefinition(path, where, show(tag.get("typeId", "")), names, tag)
 
     def _check_props(self, element: Element, tag: dict[str, Any], tag_type: str, inherited: bool) -> None:
         where, path = element.location, element.name
@@ -223,8 +241,7 @@ class _Walker:
         if isinstance(data_type, str) and data_type not in DATA_TYPES:
             self._problem(where, f"tag {path}: unknown dataType '{data_type}'")
         source = tag.get("valueSource")
-        if not inherited and source == "opc" and not tag.get("opcItemPath"):
-            self._problem(where, f"tag {path}: OPC tag without opcItemPath", "warning")
+        self.tree.problems.extend(ranges(self.path, path, tag, where, inherited))
         if not inherited and source == "expr" and not tag.get("expression"):
             self._problem(where, f"tag {path}: expression tag without expression", "warning")
         if tag.get("scaleMode") == "Linear" and "rawLow" in tag and tag.get("rawLow") == tag.get("rawHigh"):

@@ -31,9 +31,11 @@ from gatekeeper.formats._common import (
     validate_with,
 )
 from gatekeeper.formats.base import Context, Finding, SemanticChange
+from gatekeeper.formats.kepware_drivers import BAD_ADDRESS, address_problem, ui_name, ui_value
 
 WHAT = "kepware-project"
 NAME_KEY = "common.ALLTYPES_NAME"
+DRIVER_KEY = "servermain.MULTIPLE_TYPES_DEVICE_DRIVER"
 DATA_TYPES = {-1: "Default", 0: "String", 1: "Boolean", 2: "Char", 3: "Byte", 4: "Short", 5: "Word",
               6: "Long", 7: "DWord", 8: "Float", 9: "Double", 10: "BCD", 11: "LBCD", 12: "Date", 13: "LLong",
               14: "QWord",
@@ -89,7 +91,33 @@ def diff(path: str, old: bytes, new: bytes) -> list[SemanticChange]:
 
 
 def check(path: str, model: KepwareFile, context: Context = NO_CONTEXT) -> list[Finding]:
-    return list(model.problems)
+    """Problems found while reading; a Project Maker tag CSV's addresses are checked against the
+    driver of the channel file that names it (from the repo's context)."""
+    found = list(model.problems)
+    driver = (context.drivers or {}).get(_norm(path), "") if model.layout == "tag-csv" else ""
+    for tag in model.tags if driver else []:
+        element = model.elements[tag]
+        problem = address_problem(driver, element.props.get("address", ""))
+        if problem:
+            found.append(error(path, element.location, f"tag {tag}: {problem}", code=BAD_ADDRESS))
+    return found
+
+
+def drivers(files: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """Tag CSV path (normalised) → driver, from the Project Maker channel files among ``files``."""
+    found: dict[str, str] = {}
+    for path, data in files:
+        if path.lower().endswith(".csv"):
+            continue
+        try:
+            model = parse(data, path)
+        except Exception:  # noqa: S112 - unreadable channel files name no driver
+            continue
+        if model.layout == "channel":
+            base = posixpath.dirname(posixpath.dirname(_norm(path)))
+            driver = next(iter(model.elements.values())).props.get("driver", "")
+            found[_norm(posixpath.join(base, model.tag_file.replace("\\", "/")))] = driver
+    return found
 
 
 def changes(old: KepwareFile | None, new: KepwareFile | None) -> list[SemanticChange]:
@@ -229,19 +257,27 @@ class _ConfigApi:
         self.model = KepwareFile("config-api")
 
     def parse(self, document: Any) -> KepwareFile:
+        """A whole project, or a Config API answer for one channel, device, tag group or tag, or a list
+        of them (``GET …/channels``, ``…/devices``), as the Config API writes each."""
         if isinstance(document, dict) and isinstance(document.get("project"), dict):
             self._object(document["project"], "project", "", "$.project")
+            for key in (key for key in document if key != "project"):
+                self.model.elements[f"(file)/{key}"] = Element("file", key, {"value": show(document[key])}, f"$.{key}")
         elif isinstance(document, dict) and "channels" in document:
             self._object(document, "project", "", "$")
-        elif isinstance(document, dict) and "devices" in document:
-            self._object(document, "channel", "", "$")
+        elif isinstance(document, dict) and _kind_of(document):
+            self._object(document, _kind_of(document), "", "$")
+        elif isinstance(document, list) and document and all(isinstance(item, dict) and _kind_of(item)
+                                                                for item in document):
+            for index, item in enumerate(document):
+                self._object(item, _kind_of(item), "", f"$[{index}]")
         else:
             raise ContentError("not a Kepware project: expected Config API JSON with \"project\" or "
                                "\"channels\", or a Project Maker channel with \"deviceName\" and \"tagPath\"")
         return self.model
 
-    def _object(self, node: dict[str, Any], kind: str, parent: str, where: str) -> None:
-        path = parent
+    def _object(self, node: dict[str, Any], kind: str, parent: str, where: str, driver: str = "") -> None:
+        path, driver = parent, show(node.get(DRIVER_KEY, "")) or driver
         if kind != "project":
             name = node.get(NAME_KEY)
             if not isinstance(name, str) or not name.strip():
@@ -250,8 +286,13 @@ class _ConfigApi:
             if "." in name or '"' in name:
                 self._error(where, f"{kind} name '{name}' contains '.' or '\"'")
             path = f"{parent}.{name}" if parent else name
-        props = {_friendly(key): _value(key, value) for key, value in node.items()
-                 if key != NAME_KEY and key not in dict(LEVELS) and not _objects(value)}
+        props: dict[str, str] = {}
+        for key, value in node.items():
+            if key == NAME_KEY or (key in CHILDREN[kind] and isinstance(value, list)) or \
+                    (key not in dict(LEVELS) and _objects(value)):
+                continue
+            name = _friendly(key, kind)
+            props[name if name not in props else key] = _value(key, value)  # two keys, one UI name: keep both
         self.model.elements[path or "(project)"] = Element(kind, path or "(project)", props, where)
         for key, value in node.items():
             if key not in dict(LEVELS) and isinstance(value, list) and _objects(value):
@@ -259,7 +300,10 @@ class _ConfigApi:
         if kind == "tag":
             self.model.tags.append(path)
             _check_tag(self.model.problems, self.path, where, path, props)
-        if kind == "channel" and not node.get("servermain.MULTIPLE_TYPES_DEVICE_DRIVER"):
+            problem = address_problem(driver, props.get("address", ""))
+            if problem:
+                self.model.problems.append(error(self.path, where, f"tag {path}: {problem}", code=BAD_ADDRESS))
+        if kind == "channel" and not node.get(DRIVER_KEY):
             self.model.problems.append(finding(self.path, where, "warning",
                                                f"channel {path}: no driver named"))
         for key in CHILDREN[kind]:
@@ -279,7 +323,7 @@ class _ConfigApi:
                                     f"{path or 'the project'}")
                     continue
                 seen.add(name)
-                self._object(item, child_kind, path, at)
+                self._object(item, child_kind, path, at, driver)
 
     def _other(self, items: list[dict[str, Any]], key: str, parent: str, where: str) -> None:
         """Lists outside the tag tree (aliases, client interfaces …): one element per entry."""
@@ -300,8 +344,24 @@ def _objects(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
 
 
-def _friendly(key: str) -> str:
-    """``servermain.TAG_SCAN_RATE_MILLISECONDS`` → ``scan rate``; other keys kept as written."""
+def _kind_of(node: dict[str, Any]) -> str:
+    """What one Config API object is, from the keys the API gives each kind."""
+    if "servermain.TAG_ADDRESS" in node:
+        return "tag"
+    if "devices" in node or any(key.startswith("servermain.CHANNEL_") for key in node):
+        return "channel"
+    if any(key.startswith("servermain.DEVICE_") for key in node):
+        return "device"
+    if NAME_KEY in node and ("tags" in node or "tag_groups" in node):
+        return "tag group"
+    return ""
+
+
+def _friendly(key: str, kind: str = "tag") -> str:
+    """Tag properties by the names the tag CSV uses (``scan rate``); channel, device and project
+    properties as the Kepware configuration UI shows them (``Device ID``, ``Scan Mode``)."""
+    if kind != "tag" and not key.startswith("servermain.TAG_"):
+        return ui_name(key)
     if key == "servermain.TAG_SCAN_RATE_MILLISECONDS":
         return "scan rate"
     if key == "servermain.TAG_READ_WRITE_ACCESS":
@@ -324,4 +384,4 @@ def _value(key: str, value: Any) -> str:
              "servermain.TAG_SCALING_SCALED_DATA_TYPE": DATA_TYPES}
     if key in table and isinstance(value, int) and not isinstance(value, bool):
         return table[key].get(value, str(value))
-    return show(value)
+    return ui_value(key, value) or show(value)

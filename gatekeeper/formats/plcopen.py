@@ -8,9 +8,8 @@ not reported but rewiring it is.
 
 from __future__ import annotations
 
-import re
+import difflib
 import xml.etree.ElementTree as ET
-from collections import Counter
 from dataclasses import dataclass, field
 
 from gatekeeper.formats._common import (
@@ -25,24 +24,28 @@ from gatekeeper.formats._common import (
 )
 from gatekeeper.formats._xml import XmlDoc, child, children, local, parse_xml, text_of
 from gatekeeper.formats.base import Context, Finding, SemanticChange
+from gatekeeper.formats.plcopen_refs import (
+    STANDARD_PINS,
+    TYPE_MISMATCH,
+    UNDECLARED,
+    Scope,
+    base_name,
+    code_references,
+    connection_mismatches,
+    graphical_references,
+)
+from gatekeeper.formats.plcopen_types import literal_fits, type_text, value_text
 
 WHAT = "plcopen-xml"
 POU_TYPES = frozenset({"function", "functionBlock", "program"})
 SECTIONS = ("inputVars", "outputVars", "inOutVars", "localVars", "tempVars", "externalVars", "globalVars",
             "accessVars")
-INTEGERS = {"SINT": (-2**7, 2**7 - 1), "INT": (-2**15, 2**15 - 1), "DINT": (-2**31, 2**31 - 1),
-            "LINT": (-2**63, 2**63 - 1), "USINT": (0, 2**8 - 1), "UINT": (0, 2**16 - 1),
-            "UDINT": (0, 2**32 - 1), "ULINT": (0, 2**64 - 1), "BYTE": (0, 2**8 - 1), "WORD": (0, 2**16 - 1),
-            "DWORD": (0, 2**32 - 1), "LWORD": (0, 2**64 - 1)}
-REALS = frozenset({"REAL", "LREAL"})
 STANDARD_BLOCKS = frozenset({"TON", "TOF", "TP", "CTU", "CTD", "CTUD", "R_TRIG", "F_TRIG", "SR", "RS", "RTC",
                              "SEMA", "TIME", "DATE", "TOD", "DT", "STRING", "WSTRING"})
 GRAPHICAL = frozenset({"FBD", "LD", "SFC"})
 LAYOUT = frozenset({"position", "relPosition"})
 KNOWN_PARTS = frozenset({"types", "instances", "contentHeader", "dataTypes", "pous", "configurations"})
 """Project parts compared element by element; any other part is compared as a whole."""
-_INT_LITERAL = re.compile(r"(?:[A-Z]+#)?([+-]?)(?:(2|8|16)#([0-9A-F_]+)|([0-9][0-9_]*))", re.I)
-_REAL_LITERAL = re.compile(r"(?:L?REAL#)?[+-]?[0-9][0-9_]*(\.[0-9_]+)?([eE][+-]?[0-9]+)?", re.I)
 
 
 @dataclass
@@ -71,94 +74,50 @@ def check(path: str, project: Project, context: Context = NO_CONTEXT) -> list[Fi
     return list(project.problems)
 
 
-def changes(old: Project | None, new: Project | None) -> list[SemanticChange]:
-    return compare(old.elements if old else {}, new.elements if new else {}, _describe, _summary)
+CODE_DIFF_LINES = 40
+"""A changed ST/IL body shows at most this many lines of unified diff, then a count of the rest."""
 
 
 def _describe(element: Element, prop: str, old: str | None, new: str | None) -> tuple[str, bool]:
+    """ST and IL bodies read as code: the sentence counts the lines, :func:`code_diff` shows them."""
+    if prop in ("body (ST)", "body (IL)") and old is not None and new is not None:
+        added, removed = _counts(_diff_lines(old, new))
+        return f"{element.kind} {element.name} {prop} changed (+{added} −{removed} lines)", False
     if prop.startswith("body") and old is not None and new is not None:
-        if prop == "body (ST)" or prop == "body (IL)":
-            before, after = old.splitlines(), new.splitlines()
-            added = sum((Counter(after) - Counter(before)).values())
-            removed = sum((Counter(before) - Counter(after)).values())
-            return f"{element.kind} {element.name} {prop} changed (+{added} −{removed} lines)", False
         return f"{element.kind} {element.name} {prop} changed", False
+    if prop.startswith("layout") and old is not None and new is not None:
+        return f"{element.kind} {element.name} {prop} changed: elements moved or resized on the diagram", False
     return describe_plain(element, prop, old, new)
+
+
+def code_diff(prop: str, old: str, new: str) -> str | None:
+    """A unified diff of a changed ST/IL body, capped at :data:`CODE_DIFF_LINES` with a count of the rest."""
+    if prop not in ("body (ST)", "body (IL)"):
+        return None
+    lines = _diff_lines(old, new)
+    shown = lines[:CODE_DIFF_LINES]
+    if len(lines) > CODE_DIFF_LINES:
+        shown.append(f"… {len(lines) - CODE_DIFF_LINES} more diff lines not shown")
+    return "\n".join(shown)
+
+
+def _diff_lines(old: str, new: str) -> list[str]:
+    return list(difflib.unified_diff(old.splitlines(), new.splitlines(), "before", "after", lineterm="", n=1))
+
+
+def _counts(lines: list[str]) -> tuple[int, int]:
+    body = [line for line in lines if not line.startswith(("+++", "---"))]
+    return sum(1 for line in body if line.startswith("+")), sum(1 for line in body if line.startswith("-"))
+
+
+def changes(old: Project | None, new: Project | None) -> list[SemanticChange]:
+    return compare(old.elements if old else {}, new.elements if new else {}, _describe, _summary, detail=code_diff)
 
 
 def _summary(element: Element) -> str:
     parts = [f"{key} {brief(element.props[key])}" for key in ("pouType", "type", "initial", "interval")
              if element.props.get(key)]
     return f" ({', '.join(parts)})" if parts else ""
-
-
-def type_text(holder: ET.Element | None) -> str:
-    """IEC notation of a ``<type>``/``<baseType>``: ``INT``, ``CounterST``, ``ARRAY [0..9] OF REAL``."""
-    kind = next(iter(holder), None) if holder is not None else None
-    if kind is None:
-        return ""
-    name = local(kind.tag)
-    if name == "derived":
-        return kind.get("name", "")
-    if name in ("string", "wstring"):
-        return name.upper() + (f"[{kind.get('length')}]" if kind.get("length") else "")
-    if name == "array":
-        ranges = ", ".join(f"{d.get('lower')}..{d.get('upper')}" for d in children(kind, "dimension"))
-        return f"ARRAY [{ranges}] OF {type_text(child(kind, 'baseType'))}"
-    if name == "pointer":
-        return f"POINTER TO {type_text(child(kind, 'baseType'))}"
-    if name in ("subrangeSigned", "subrangeUnsigned"):
-        bounds = child(kind, "range")
-        low, high = (bounds.get("lower"), bounds.get("upper")) if bounds is not None else ("?", "?")
-        return f"{type_text(child(kind, 'baseType'))} ({low}..{high})"
-    if name == "enum":
-        values = child(kind, "values")
-        return "(" + ", ".join(v.get("name", "") for v in (values if values is not None else [])) + ")"
-    if name == "struct":
-        members = "; ".join(f"{v.get('name')}: {type_text(child(v, 'type'))}"
-                            for v in children(kind, "variable"))
-        return f"STRUCT ({members})"
-    return name
-
-
-def value_text(holder: ET.Element | None) -> str:
-    """IEC notation of an ``<initialValue>``: ``5.0``, ``[1, 2, 3(0)]``, ``(a := 1, b := 2)``."""
-    value = next(iter(holder), None) if holder is not None else None
-    if value is None:
-        return ""
-    name = local(value.tag)
-    if name == "simpleValue":
-        return value.get("value", "")
-    if name == "arrayValue":
-        items = [(v.get("repetitionValue"), value_text(v)) for v in children(value, "value")]
-        return "[" + ", ".join(f"{rep}({text})" if rep else text for rep, text in items) + "]"
-    if name == "structValue":
-        members = (f"{v.get('member')} := {value_text(v)}" for v in children(value, "value"))
-        return "(" + ", ".join(members) + ")"
-    return ET.tostring(value, encoding="unicode")
-
-
-def literal_fits(type_name: str, literal: str) -> bool:
-    """Whether an initial value is a valid IEC literal of an elementary type (others: not checked)."""
-    upper, text = type_name.upper(), literal.strip()
-    if upper == "BOOL":
-        return text.upper() in ("TRUE", "FALSE", "0", "1", "BOOL#TRUE", "BOOL#FALSE", "BOOL#0", "BOOL#1")
-    if upper in INTEGERS:
-        match = _INT_LITERAL.fullmatch(text)
-        if not match:
-            return False
-        sign, base, digits, decimal = match.groups()
-        try:
-            number = int((digits or decimal).replace("_", ""), int(base or 10))
-        except ValueError:
-            return False
-        low, high = INTEGERS[upper]
-        return low <= (-number if sign == "-" else number) <= high
-    if upper in REALS:
-        return bool(_REAL_LITERAL.fullmatch(text))
-    if upper in ("TIME", "LTIME"):
-        return text.upper().startswith(("T#", "TIME#", "LTIME#", "LT#"))
-    return True
 
 
 class _Reader:
@@ -171,6 +130,10 @@ class _Reader:
         self.globals: set[str] = set()
         self.externals: list[tuple[str, ET.Element]] = []
         self.derived: list[tuple[str, str, ET.Element]] = []  # (owner text, type name, element)
+        self.scope = Scope()  # what every body may name: globals, POUs, types, enum values, libraries
+        self.bodies: list[tuple[str, ET.Element, Scope]] = []  # (POU name, POU element, its own scope)
+        self.pins: dict[str, dict[str, str]] = dict(STANDARD_PINS)
+        self.external_types = False  # the file uses types it does not define (libraries, the runtime's)
 
     def read(self) -> Project:
         root = self.doc.root
@@ -190,16 +153,66 @@ class _Reader:
         self.types.update(pou.get("name", "").casefold() for pou in pous)
         for configuration in (e for e in root.iter() if local(e.tag) == "configuration"):
             self._configuration(configuration)
+        for holder in (e for e in root.iter() if local(e.tag) == "globalVars"):  # CODESYS lists them in addData
+            if holder.get("name"):
+                self.scope.names.add(holder.get("name", "").casefold())  # a GVL's name qualifies its members
+            for variable in children(holder, "variable"):
+                self._declare(self.scope, variable)
         for pou in pous:
             self._pou(pou)
+        self.scope.names.update(self.types)
         for owner, type_name, where in self.derived:
-            if type_name.casefold() not in self.types and type_name.upper() not in STANDARD_BLOCKS:
+            if "." in type_name:  # a library's type (``Standard.TON``, ``OSCAT_BASIC.TON``): not in the export
+                self.scope.names.add(type_name.partition(".")[0].casefold())
+                self.external_types = self.external_types or base_name(type_name).upper() not in STANDARD_BLOCKS
+            elif type_name.casefold() not in self.types and type_name.upper() not in STANDARD_BLOCKS:
+                self.external_types = True
                 self._problem(where, f"{owner}: type {type_name} is not defined in this project", "warning")
+        self._check_bodies()
         for owner, where in self.externals:
             name = owner.rpartition(" variable ")[2]
             if self.globals and name.casefold() not in self.globals:
                 self._problem(where, f"{owner}: no global variable {name} in any configuration", "warning")
         return self.project
+
+    @staticmethod
+    def _declare(scope: Scope, variable: ET.Element) -> None:
+        name = variable.get("name", "")
+        if name:
+            scope.names.add(name.casefold())
+            scope.types[name.casefold()] = base_name(type_text(child(variable, "type")))
+
+    def _check_bodies(self) -> None:
+        """Every body's references against the declarations in scope, and its connections' types."""
+        own_scopes = {name.casefold(): (pou, own) for name, pou, own in self.bodies}
+        # A file that relies on declarations outside it (vendor extensions such as CODESYS addData, or types it
+        # uses but does not define: libraries, the runtime's LOGLEVEL, the I/O mapping) may use names declared
+        # there: an undeclared name is then a warning; in a self-contained file it is an error.
+        external = self.external_types or any(local(e.tag) == "addData" for e in self.doc.root.iter())
+        severity = "warning" if external else "error"
+        for name, pou, own in self.bodies:
+            scope = Scope(self.scope.names | own.names, {**self.scope.types, **own.types})
+            for base in _bases(pou, own_scopes):  # CODESYS: FB EXTENDS base, whose variables it inherits
+                scope.names.update(base.names)
+                scope.types.update({k: v for k, v in base.types.items() if k not in scope.types})
+            reported: set[str] = set()
+            for body in (e for e in pou.iter() if local(e.tag) == "body"):
+                for language in body:
+                    kind = local(language.tag)
+                    found = (((what, ref, xml) for what, ref, xml in graphical_references(language))
+                             if kind in GRAPHICAL else
+                             (("variable", ref, language) for ref, _ in code_references(
+                                 "".join(language.itertext()), il=kind == "IL")))
+                    for what, ref, xml in found:
+                        if not scope.knows(ref) and ref.casefold() not in reported:
+                            reported.add(ref.casefold())
+                            self._problem(xml, f"POU {name}: {kind} body uses {what} {ref}, which is not declared "
+                                          "(not a local, input/output, global or resource variable, nor a POU, "
+                                          "type, step or action)" + (" in this file" if severity == "warning" else ""),
+                                          severity, code=UNDECLARED)
+                    for message, xml in connection_mismatches(language, scope, self.pins) if kind in GRAPHICAL \
+                            else ():
+                        self._problem(xml, f"POU {name}: {message}", code=TYPE_MISMATCH)
 
     def _add(self, key: str, kind: str, name: str, props: dict[str, str], xml: ET.Element) -> Element | None:
         folded = key.casefold()
@@ -217,8 +230,14 @@ class _Reader:
             self._problem(xml, "data type without name")
             return
         self.types.add(name.casefold())
+        self.scope.names.update(value.get("name", "").casefold() for value in xml.iter() if local(value.tag) == "value"
+                                and value.get("name"))  # enumeration values are names a body may use
         props = {"type": type_text(child(xml, "baseType")), "initial": value_text(child(xml, "initialValue"))}
-        self._add(f"type:{name}", "data type", name, {k: v for k, v in props.items() if v}, xml)
+        props = {k: v for k, v in props.items() if v}
+        for part in xml:  # documentation, vendor extensions (addData): compared, never dropped
+            if local(part.tag) not in ("baseType", "initialValue"):
+                props[local(part.tag)] = _canonical(part)
+        self._add(f"type:{name}", "data type", name, props, xml)
 
     def _pou(self, xml: ET.Element) -> None:
         name, pou_type = xml.get("name", ""), xml.get("pouType", "")
@@ -240,11 +259,22 @@ class _Reader:
             if part_name == "body":
                 for language in part:
                     props[f"body ({local(language.tag)})"] = _body_text(language)
+                    if local(language.tag) in GRAPHICAL:
+                        props[f"layout ({local(language.tag)})"] = _layout(language)
             elif part_name != "interface":
                 props[part_name] = _canonical(part)
         if self._add(f"pou:{name}", "POU", name, props, xml) is None:
             return
         self._variables(interface, f"pou:{name}", f"POU {name}")
+        own = Scope({name.casefold()})
+        for holder in (e for e in xml.iter() if local(e.tag) == "interface"):
+            for variable in (v for v in holder.iter() if local(v.tag) == "variable"):
+                self._declare(own, variable)  # its own interface and those of its methods, actions, properties
+        own.names.update(e.get("name", "").casefold() for e in xml.iter()
+                         if local(e.tag) in ("step", "action", "transition", "method", "Method", "Action",
+                                             "Property", "Transition") and e.get("name"))
+        self.pins[name.upper()] = {key.upper(): own.types[key] for key in own.types}
+        self.bodies.append((name, xml, own))
 
     def _variables(self, holder: ET.Element | None, key: str, owner: str, is_global: bool = False) -> None:
         for section in holder if holder is not None else []:
@@ -301,26 +331,52 @@ class _Reader:
                       {"@type": resource.get("type", "")} if resource.get("type") else {}, resource)
             self._variables(resource, resource_key, owner, is_global=True)
             for task in children(resource, "task"):
-                self._add(f"{resource_key}/task:{task.get('name', '')}", "task", task.get("name", ""),
+                self._add(f"{resource_key}/task:{task.get('name', '')}", "task",
+                          f"{name}.{resource.get('name', '')}.{task.get('name', '')}",
                           {k: v for k, v in task.attrib.items() if k != "name"}, task)
             for instance in (e for e in resource.iter() if local(e.tag) == "pouInstance"):
                 self._add(f"{resource_key}/instance:{instance.get('name', '')}", "program instance",
-                          instance.get("name", ""), {"typeName": instance.get("typeName", "")}, instance)
-                self.programs.add(instance.get("typeName", ""))
+                          f"{name}.{resource.get('name', '')}.{instance.get('name', '')}",
+                          {"typeName": instance.get("typeName", "")}, instance)
+                # CODESYS writes an empty typeName: the instance is named after its program
+                self.programs.add(instance.get("typeName", "") or instance.get("name", ""))
         for type_name in self.programs:
             if type_name.casefold() not in self.types:
                 self._problem(xml, f"configuration {name}: program instance of unknown POU {type_name}")
         self.programs.clear()
 
-    def _problem(self, xml: ET.Element, message: str, severity: str = "error") -> None:
+    def _problem(self, xml: ET.Element, message: str, severity: str = "error", code: str = "") -> None:
         self.project.problems.append(finding(self.path, self.doc.where(xml),
-                                             "warning" if severity == "warning" else "error", message))
+                                             "warning" if severity == "warning" else "error", message, code=code))
+
+
+def _bases(pou: ET.Element, pous: dict[str, tuple[ET.Element, Scope]]) -> list[Scope]:
+    """Scopes of the function blocks ``pou`` extends, transitively (CODESYS: ``<Extends>`` in addData)."""
+    found: list[Scope] = []
+    current, seen = pou, set[str]()
+    while len(seen) < 20:
+        names = [text_of(e).casefold() for e in current.iter() if local(e.tag) == "Extends" and text_of(e)]
+        name = next((n for n in names if n in pous and n not in seen), None)
+        if name is None:
+            return found
+        seen.add(name)
+        current, scope = pous[name]
+        found.append(scope)
+    return found
 
 
 def _body_text(language: ET.Element) -> str:
     if local(language.tag) in GRAPHICAL:
         return _canonical(language)
     return "\n".join(line.rstrip() for line in "".join(language.itertext()).strip().splitlines())
+
+
+def _layout(xml: ET.Element) -> str:
+    """Positions and sizes of a diagram, compared apart from its logic: a move is shown as one line
+    (in LD the order of rungs follows their position, so a move is not nothing)."""
+    return " ".join(f"{local(node.tag)}:{node.get('localId', '')}:{node.get('x', '')},{node.get('y', '')}"
+                    f":{node.get('width', '')}x{node.get('height', '')}" for node in xml.iter()
+                    if local(node.tag) in LAYOUT or node.get("width") or node.get("height"))
 
 
 def _canonical(xml: ET.Element) -> str:

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.gitio.hookconfig import HookConfig, load
 from gatekeeper.gitio.pushinfo import option, push_options, pusher, read_updates
-from gatekeeper.policy.categories import branch_name, is_protected
+from gatekeeper.policy.categories import is_protected
+from gatekeeper.policy.refs import branch_name
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
 if TYPE_CHECKING:

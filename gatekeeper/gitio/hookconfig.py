@@ -1,9 +1,12 @@
-"""The few policy values the hooks need (standard library only).
+"""The few policy values the hooks need: a view of the one loader's ``Config`` (standard library only).
 
-The full loader (``gatekeeper.config``) validates everything with frozen dataclasses; its import
-alone costs more than a whole plain push, so the hooks read this lean view instead. The service, which
-refuses to start on an invalid policy, stays the authority: a policy the hook cannot read makes it
-refuse protected refs (fail closed).
+``view(config)`` projects the validated ``gatekeeper.config.Config`` onto what the hooks read, with
+every default filled in; install-hooks bakes it into the shims, so a push does not pay for parsing
+TOML or importing the loader's dataclasses (the hook files are attested). While the policy file's
+SHA-256 matches the baked one, that view is used as it is. When the file changed since (or the
+shims were baked by an older version), the hook runs the very same loader on the file: the same
+defaults and the same validation as the service, never a second copy of them. A policy the loader
+refuses makes the hook refuse protected refs (fail closed).
 """
 
 from __future__ import annotations
@@ -12,61 +15,39 @@ import os
 from collections import namedtuple
 
 from gatekeeper.errors import ConfigError
-from gatekeeper.policy.categories import branch_pattern, branch_pattern_problem, path_pattern_problem
 from gatekeeper.policy.registry import format_of
 
-# What the hooks need of a category; the same attribute names as config.Category, so classify() and
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
+if TYPE_CHECKING:  # annotations only: the hook's import path stays standard library, without dataclasses
+    from typing import Any
+
+    from gatekeeper.config import Config
+
+# What the hooks need of a category; the same attribute names as policy.rules.Category, so classify() and
 # registry.format_of() serve both. A plain namedtuple: typing.NamedTuple would import typing on every push.
 HookCategory = namedtuple("HookCategory", "name paths format")
-
-DEFAULT_PUSHER_ENV = ("GATEKEEPER_USER", "GL_USERNAME", "GITEA_PUSHER_NAME", "GL_USER", "REMOTE_USER")
+VIEW_VERSION = 2  # views baked by older install-hooks lack defaults: the hook re-reads the file instead
 
 
 class HookConfig:
+    """The hook's values, from a ``view()`` (trusted: it came from the loader, baked or just now)."""
+
     __slots__ = ("categories", "fail_open", "hook_token_env", "hook_token_file", "max_content_bytes", "path",
                  "pusher_env", "repos", "url")
 
     def __init__(self, path: str, data: dict[str, object]) -> None:
-        def table(name: str) -> dict[str, object]:
-            value = data.get(name, {})
-            if not isinstance(value, dict):
-                raise ConfigError("must be a table", file=path, key=name)
-            return value
-
-        service, git = table("service"), table("git")
+        service, git = data["service"], data["git"]
         self.path = path
-        self.url = str(service.get("url", "http://127.0.0.1:8080")).rstrip("/")
-        if not self.url.startswith(("http://", "https://")):
-            raise ConfigError("must start with http:// or https://", file=path, key="service.url")
-        self.hook_token_env = str(service.get("hook_token_env", "GATEKEEPER_HOOK_TOKEN"))
-        token_file = service.get("hook_token_file")
-        # Relative to the policy file's folder, like every path in it (SPEC §4).
-        self.hook_token_file = os.path.join(os.path.dirname(os.path.abspath(path)), str(token_file)) \
-            if token_file else None
-        self.fail_open = service.get("fail_open", False) is True
-        self.pusher_env = tuple(str(v) for v in git.get("pusher_env", DEFAULT_PUSHER_ENV))  # type: ignore[attr-defined]
-        self.max_content_bytes = int(git.get("max_content_bytes", 20 * 1024 * 1024))  # type: ignore[call-overload]
-        self.repos: dict[str, tuple[str, ...]] = {}
-        for r in data.get("repos", []):  # type: ignore[attr-defined]
-            raw = r.get("protected", [])
-            if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):  # "main" is not ["main"]
-                raise ConfigError("must be a list of branch names or patterns", file=path,
-                                  key=f"repos[{r['name']}].protected")
-            patterns = tuple(raw)
-            if not patterns:
-                raise ConfigError("must name at least one branch or pattern", file=path,
-                                  key=f"repos[{r['name']}].protected")
-            for p in patterns:  # the service refuses such a policy too; the hook must not read it as "nothing"
-                if problem := branch_pattern_problem(p):
-                    raise ConfigError(problem, file=path, key=f"repos[{r['name']}].protected")
-            self.repos[str(r["name"])] = tuple(branch_pattern(p) for p in patterns)
-        self.categories: tuple[HookCategory, ...] = tuple(  # in policy order
-            HookCategory(str(c["name"]), tuple(str(p) for p in c.get("paths", [])), c.get("format"))
-            for c in data.get("categories", []))  # type: ignore[attr-defined]
-        for cat in self.categories:
-            for p in cat.paths:
-                if problem := path_pattern_problem(p):
-                    raise ConfigError(problem, file=path, key=f"categories[{cat.name}].paths")
+        self.url: str = service["url"]  # type: ignore[index]
+        self.hook_token_env: str = service["hook_token_env"]  # type: ignore[index]
+        self.hook_token_file: str | None = service["hook_token_file"]  # type: ignore[index]
+        self.fail_open: bool = service["fail_open"]  # type: ignore[index]
+        self.pusher_env = tuple(git["pusher_env"])  # type: ignore[index]
+        self.max_content_bytes: int = git["max_content_bytes"]  # type: ignore[index]
+        repos: list[dict[str, Any]] = data["repos"]  # type: ignore[assignment]
+        categories: list[dict[str, Any]] = data["categories"]  # type: ignore[assignment]
+        self.repos = {r["name"]: tuple(r["protected"]) for r in repos}
+        self.categories = tuple(HookCategory(c["name"], tuple(c["paths"]), c["format"]) for c in categories)
 
     def token(self) -> str:
         """The hook token: ``hook_token_file`` wins over ``hook_token_env`` (SPEC §11)."""
@@ -83,21 +64,17 @@ class HookConfig:
         return format_of(path, self.categories)
 
 
-def view(raw: bytes) -> dict[str, object]:
-    """The part of the policy the hooks read, plus the policy's SHA-256: baked into the hook shims by
-    install-hooks so a push does not pay for parsing TOML (the hook files are attested)."""
-    import hashlib
-    import tomllib
-
-    data = tomllib.loads(raw.decode("utf-8"))
-    service, git = data.get("service", {}), data.get("git", {})
+def view(config: Config) -> dict[str, object]:
+    """The part of the policy the hooks read, defaults filled in, plus the policy's SHA-256."""
+    svc, git = config.service, config.git
     return {
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "service": {k: service[k] for k in ("url", "hook_token_env", "hook_token_file", "fail_open")
-                    if k in service},
-        "git": {k: git[k] for k in ("pusher_env", "max_content_bytes") if k in git},
-        "repos": [{"name": r["name"], "protected": r.get("protected", [])} for r in data.get("repos", [])],
-        "categories": [{k: c[k] for k in ("name", "paths", "format") if k in c} for c in data.get("categories", [])],
+        "v": VIEW_VERSION,
+        "sha256": config.sha256,
+        "service": {"url": svc.url, "hook_token_env": svc.hook_token_env, "fail_open": svc.fail_open,
+                    "hook_token_file": str(svc.hook_token_file) if svc.hook_token_file else None},
+        "git": {"pusher_env": list(git.pusher_env), "max_content_bytes": git.max_content_bytes},
+        "repos": [{"name": r.name, "protected": list(r.protected)} for r in config.repos],
+        "categories": [{"name": c.name, "paths": list(c.paths), "format": c.format} for c in config.categories],
     }
 
 
@@ -143,18 +120,19 @@ def load(path: str | None, baked: str | None = None) -> HookConfig:
             raw = f.read()
     except OSError as exc:
         raise ConfigError(f"cannot read configuration: {exc.strerror}", file=path) from exc
-    try:
-        if baked:
-            import hashlib
-            import json
+    if baked:
+        import hashlib
+        import json
 
+        try:
             data = json.loads(baked)
-            if isinstance(data, dict) and data.get("sha256") == hashlib.sha256(raw).hexdigest():
-                return HookConfig(path, data)
-        import tomllib  # the slow path: the policy changed since install-hooks baked it
+        except ValueError:
+            data = None
+        if (isinstance(data, dict) and data.get("v") == VIEW_VERSION
+                and data.get("sha256") == hashlib.sha256(raw).hexdigest()):
+            return HookConfig(path, data)
+    from pathlib import Path  # the slow path: the policy changed since install-hooks baked its view
 
-        return HookConfig(path, tomllib.loads(raw.decode("utf-8")))
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", file=path) from exc
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # TOMLDecodeError is a ValueError
-        raise ConfigError(f"invalid policy: {exc}", file=path) from exc
+    from gatekeeper.config import parse
+
+    return HookConfig(path, view(parse(raw, Path(path))))

@@ -19,11 +19,14 @@ import os
 import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 
+import gatekeeper
 from gatekeeper.errors import InputError
+from gatekeeper.ledger.events import HooksAttested
 
 HOOKS = ("pre-receive", "post-receive")
 MARKER = "gatekeeper-managed-hook"
@@ -42,9 +45,17 @@ def hook_files(layout: str) -> dict[str, str]:
     return {h: f"hooks/{h}" for h in HOOKS}
 
 
+def shim_dir() -> Traversable:
+    """Where the hook shims are: ``gatekeeper/shims/`` in an installed package (``setup.py`` maps the
+    top-level ``hooks/`` there), the checkout's own ``hooks/`` when running from source (an editable
+    install). One source either way."""
+    installed = resources.files("gatekeeper").joinpath("shims")
+    return installed if installed.is_dir() else Path(gatekeeper.__file__).resolve().parents[1] / "hooks"
+
+
 def _shim(name: str, values: dict[str, str]) -> bytes:
     """The hook template with its ``@KEY@`` placeholders filled in, shell-quoted."""
-    text = resources.files("gatekeeper.gitio").joinpath("shims", name).read_text(encoding="utf-8")
+    text = shim_dir().joinpath(name).read_text(encoding="utf-8")
     for key, value in values.items():
         text = text.replace(f"@{key}@", shlex.quote(value))
     return text.encode("utf-8")
@@ -84,19 +95,19 @@ def init_bare(repo: Path) -> None:
 
 
 def install(repo: Path, name: str, config_path: Path, python: str | None = None,
-            layout: str = "plain") -> dict[str, Any]:
-    """Write the shims, chain foreign hooks, set git config; returns the attestation payload."""
+            layout: str = "plain") -> HooksAttested:
+    """Write the shims, chain foreign hooks, set git config; returns the attestation to log."""
     check_bare(repo)
     if layout not in LAYOUTS:
         raise InputError(f"unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
     import json
 
-    import gatekeeper
+    from gatekeeper.config import load
     from gatekeeper.gitio.hookconfig import view
 
     values = {"PYTHON": python or sys.executable, "PYTHONPATH": str(Path(gatekeeper.__file__).resolve().parents[1]),
               "CONFIG": str(config_path.resolve()), "REPO": name,
-              "POLICY": json.dumps(view(config_path.read_bytes()), separators=(",", ":"), sort_keys=True)}
+              "POLICY": json.dumps(view(load(config_path)), separators=(",", ":"), sort_keys=True)}
     _check_layout(repo, layout)
     check_runnable(repo, values)
     foreign = {hook: repo / rel for hook, rel in hook_files(layout).items()
@@ -121,7 +132,7 @@ def install(repo: Path, name: str, config_path: Path, python: str | None = None,
     for key, value in GIT_CONFIG.items():
         _git_config(repo, key, value)
     _match_owner(repo, [repo / rel for rel in hook_files(layout).values()] + [repo / "config"])
-    return attestation(repo, name, layout) | {"chained": chained}
+    return replace(attestation(repo, name, layout), chained=tuple(chained))
 
 
 def _check_layout(repo: Path, layout: str) -> None:
@@ -203,7 +214,7 @@ def _match_owner(repo: Path, files: list[Path]) -> None:
                 os.chown(p, st.st_uid, st.st_gid)
 
 
-def attestation(repo: Path, name: str, layout: str = "plain") -> dict[str, Any]:
+def attestation(repo: Path, name: str, layout: str = "plain") -> HooksAttested:
     """SHA-256 of every hook file Gatekeeper relies on, plus the git settings the shims read."""
     files = {}
     for hook, rel in hook_files(layout).items():
@@ -220,25 +231,24 @@ def attestation(repo: Path, name: str, layout: str = "plain") -> dict[str, Any]:
         out = subprocess.run([*_git(repo), "config", "--get", key], cwd=repo, capture_output=True, text=True)
         settings[key] = out.stdout.strip()
     combined = hashlib.sha256("\n".join(f"{k} {v}" for k, v in sorted(files.items())).encode()).hexdigest()
-    payload = {"repo": name, "path": str(repo.resolve()), "files": files, "git_config": settings,
-               "sha256": combined}
-    return payload | ({"layout": layout} if layout != "plain" else {})
+    return HooksAttested(repo=name, path=str(repo.resolve()), files=files, git_config=settings, sha256=combined,
+                         layout=layout)
 
 
-def drift(repo: Path, name: str, attested: dict[str, Any]) -> list[str]:
+def drift(repo: Path, name: str, attested: HooksAttested) -> list[str]:
     """What differs between the installed hooks and an attestation (for reconcile / exceptions)."""
-    now = attestation(repo, name, str(attested.get("layout", "plain")))
+    now = attestation(repo, name, attested.layout)
     out = []
-    for fname in sorted(set(now["files"]) | set(attested.get("files", {}))):
-        a, b = attested.get("files", {}).get(fname), now["files"].get(fname)
+    for fname in sorted(set(now.files) | set(attested.files)):
+        a, b = attested.files.get(fname), now.files.get(fname)
         if a != b:
             out.append(f"{fname}: " + ("missing now" if b is None else "not attested" if a is None else
                                        f"hash {b[:12]} differs from attested {a[:12]}"))
-    for key, value in attested.get("git_config", {}).items():
-        if now["git_config"].get(key) != value:
-            out.append(f"git config {key}: {now['git_config'].get(key)!r}, attested {value!r}")
+    for key, value in attested.git_config.items():
+        if now.git_config.get(key) != value:
+            out.append(f"git config {key}: {now.git_config.get(key)!r}, attested {value!r}")
     for key, value in GIT_CONFIG.items():  # also against an attestation older than the setting
-        if key not in attested.get("git_config", {}) and now["git_config"].get(key) != value:
-            out.append(f"git config {key}: {now['git_config'].get(key)!r}, install-hooks sets {value!r}")
+        if key not in attested.git_config and now.git_config.get(key) != value:
+            out.append(f"git config {key}: {now.git_config.get(key)!r}, install-hooks sets {value!r}")
     return out
 

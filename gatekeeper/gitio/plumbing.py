@@ -12,6 +12,7 @@ from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.policy.refs import is_null
 
 
 class GitError(GatekeeperError):
@@ -26,10 +27,6 @@ def git(*args: str, input: bytes | None = None, cwd: str | None = None, check: b
     if check and proc.returncode != 0:
         raise GitError(args, proc.returncode, proc.stderr)
     return proc.stdout
-
-
-def is_null(sha: str) -> bool:
-    return not sha.strip("0")
 
 
 def empty_tree(cwd: str | None = None) -> str:

@@ -47,7 +47,3 @@ def pusher(config: HookConfig, env: Mapping[str, str]) -> str | None:
             return env[var].strip()
     return None
 
-
-def default_target(protected: Sequence[str]) -> str | None:
-    """The repo's first protected branch that is a plain name (``main``, not ``release/*``)."""
-    return next((p for p in protected if not any(ch in p for ch in "*?[")), None)

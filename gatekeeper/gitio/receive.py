@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from gatekeeper.errors import InputError
 from gatekeeper.gitio import plumbing as git
 from gatekeeper.gitio.hookconfig import HookConfig
-from gatekeeper.gitio.pushinfo import RefUpdate, default_target, option
-from gatekeeper.policy.categories import branch_name, is_protected
+from gatekeeper.gitio.pushinfo import RefUpdate, option
+from gatekeeper.policy.categories import default_target, is_protected
+from gatekeeper.policy.refs import branch_name, is_null
 from gatekeeper.policy.registry import CONTEXT_FORMATS
 
 LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
@@ -59,7 +60,7 @@ class PayloadBuilder:
     def update(self, u: RefUpdate, *, with_content: bool, with_commits: bool = True) -> dict[str, object]:
         branch = branch_name(u.ref)
         body: dict[str, object] = {"ref": u.ref, "old": u.old, "new": u.new}
-        if branch is None or git.is_null(u.new):
+        if branch is None or is_null(u.new):
             return body
         protected = is_protected(branch, self.protected)
         if protected:
@@ -75,7 +76,7 @@ class PayloadBuilder:
         return body
 
     def _protected(self, u: RefUpdate) -> dict[str, object]:
-        if git.is_null(u.old):
+        if is_null(u.old):
             others = {r: s for r, s in self.protected_tips().items() if r != u.ref}
             return {"base": None, "copy_of": sorted(r for r, s in others.items() if s == u.new),
                     "protected_exists": bool(others), "fast_forward": True}
@@ -102,7 +103,7 @@ class PayloadBuilder:
             fmt = formats[c.path]
             cap = self.config.max_content_bytes if fmt else LINE_DIFF_LIMIT
             for side, sha in (("old", c.old_blob), ("new", c.new_blob)):
-                if git.is_null(sha):
+                if is_null(sha):
                     continue
                 data = blobs.get(sha)
                 if data is None or len(data) > cap:

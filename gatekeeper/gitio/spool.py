@@ -154,19 +154,20 @@ def stale_intents() -> tuple[list[str], list[dict[str, object]]]:
 def settle_facts(entries: list[dict[str, object]]) -> list[dict[str, object]]:
     """For each intent: the ref's real value, whether it includes the intent's ``new``, the commits."""
     from gatekeeper.gitio import plumbing as git
+    from gatekeeper.policy.refs import is_null
 
     facts: list[dict[str, object]] = []
     for e in entries:
         ref, old, new = str(e.get("ref")), str(e.get("old")), str(e.get("new"))
         out = git.git("rev-parse", "--verify", "-q", ref + "^{commit}", check=False).decode().strip()
         actual = out or None
-        if git.is_null(new):
+        if is_null(new):
             reached = actual is None
         else:
             reached = actual is not None and (actual == new or git.is_ancestor(new, actual))
         commits: list[str] = []
-        if reached and not git.is_null(new):
-            span = [new] if git.is_null(old) else [new, f"^{old}"]
+        if reached and not is_null(new):
+            span = [new] if is_null(old) else [new, f"^{old}"]
             raw = git.git("rev-list", "--first-parent", "--max-count=10000", *span, check=False).decode()
             commits = raw.split()
         facts.append({"id": int(str(e.get("id"))), "actual": actual, "reached": reached, "commits": commits})

@@ -15,23 +15,6 @@ from gatekeeper.ledger.canonical import canon
 LOG_DOMAIN = b"gatekeeper.log.v1\x00"
 GENESIS_HASH = "0" * 64
 
-# Log kinds (SPEC §8).
-CHANGE_OPENED = "change.opened"
-CHANGE_REVISED = "change.revised"
-CHANGE_APPROVED = "change.approved"
-CHANGE_REJECTED = "change.rejected"
-CHANGE_WITHDRAWN = "change.withdrawn"
-SIGN_REFUSED = "change.sign_refused"  # a signature refused for segregation of duties (the 403)
-CHANGE_DEPLOYED = "change.deployed"
-PUSH_ALLOWED = "push.allowed"
-PUSH_REFUSED = "push.refused"
-EMERGENCY_DEPLOYED = "emergency.deployed"
-CONFIG_LOADED = "config.loaded"
-HOOKS_ATTESTED = "hooks.attested"
-LOG_CHECKPOINT = "log.checkpoint"
-KEY_CREATED = "key.created"
-
-
 def entry_hash(seq: int, ts: str, kind: str, actor: str, payload: dict[str, Any], prev_hash: str) -> str:
     """Hex SHA-256 of one entry's fields under the log domain tag."""
     body = canon(

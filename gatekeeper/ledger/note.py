@@ -105,7 +105,7 @@ def split_note(text: str) -> tuple[str, list[NoteSignature]]:
     cut = text.rfind("\n\n")
     if cut < 0 or not text.endswith("\n"):
         raise ValueError("a signed note is text, a blank line and signature lines, each ending in a newline")
-    body, lines = text[:cut + 1], text[cut + 2:].splitlines(keepends=True)
+    body, lines = text[:cut + 1], [line + "\n" for line in text[cut + 2:].split("\n")[:-1]]  # only \n ends a line
     if not lines or len(lines) > MAX_SIGNATURES:
         raise ValueError("a signed note needs 1 to 100 signature lines")
     return body, [parse_signature_line(line) for line in lines]

@@ -37,7 +37,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from gatekeeper.errors import InputError, LedgerBroken
 from gatekeeper.ledger.checkpoint import Checkpoint, key_id, verify_signature
-from gatekeeper.ledger.entry import GENESIS_HASH, LOG_CHECKPOINT, LOG_DOMAIN
+from gatekeeper.ledger.entry import GENESIS_HASH, LOG_DOMAIN
+from gatekeeper.ledger.events.system import LOG_CHECKPOINT
 from gatekeeper.ledger.jsonl import entry_line, parse_line, row_line
 
 PROGRESS_EVERY = 16_384

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekeeper.config import NOTIFY_EVENTS
+from gatekeeper.policy.notices import NOTICES
 
 _HEADERS = [
     {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"},
@@ -23,7 +23,7 @@ SCHEMAS: dict[str, Any] = {
     "NotificationEvent": {
         "type": "object", "required": ["type", "timestamp", "data"],
         "properties": {
-            "type": {"type": "string", "enum": list(NOTIFY_EVENTS)},
+            "type": {"type": "string", "enum": list(NOTICES)},
             "timestamp": {"type": "string", "format": "date-time", "description": "when the event happened"},
             "data": {"type": "object", "required": ["change_id", "url", "repo", "target", "title", "state"],
                      "additionalProperties": True, "properties": {
@@ -47,4 +47,4 @@ def webhooks() -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/NotificationEvent"}}}},
         "responses": {"2XX": {"description": "received; anything else (or no answer) is retried with backoff"}},
-    }} for event in NOTIFY_EVENTS}
+    }} for event in NOTICES}

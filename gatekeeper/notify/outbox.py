@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session
 
+from gatekeeper.notify.events import Snapshot
 from gatekeeper.store.db import Store
 from gatekeeper.store.tables import NotifyOutbox
 
@@ -43,6 +44,11 @@ class Delivery:
     change_id: int | None
     payload: dict[str, Any]
     attempts: int
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """What the delivery says about its event (``notify.events.Snapshot``)."""
+        return Snapshot.from_payload(self.payload)
 
     @property
     def delivery_id(self) -> str:

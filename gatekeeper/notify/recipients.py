@@ -5,6 +5,8 @@
 - ``change.approved``, ``change.rejected``, ``change.deployed``: the author (who requested the CR).
 - ``retro.due``, ``retro.overdue``: the emergency group and the admins (``roles``).
 - ``push.refused``: the pusher; ``drift.detected``: the admins.
+- ``access.review_signed``, ``access.revocation_open``: the admins and the access reviewers (the
+  revocations are work for whoever administers the directory; Gatekeeper never writes to it).
 Reminders about retrospective approval and emergencies are mandatory (a user's opt-out does not
 stop them); the rest can be opted out of or collected into a daily digest.
 """
@@ -18,11 +20,11 @@ from sqlmodel import Session
 
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.context import Services
-from gatekeeper.directory.base import User
-from gatekeeper.policy.states import SIGNABLE_STATES
+from gatekeeper.notify.events import Snapshot
+from gatekeeper.policy.notices import MANDATORY, Notice
+from gatekeeper.policy.people import User
+from gatekeeper.policy.states import not_signable
 from gatekeeper.store.tables import ChangeRequest
-
-MANDATORY = frozenset({"emergency.opened", "retro.due", "retro.overdue"})
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Recipient:
 def signers_now(services: Services, session: Session, cr: ChangeRequest) -> list[User]:
     """Members of the CR's approving groups who may sign it now: ``actions.review.signing`` (the one
     ``sod.signing_blockers`` decision the API, the change page and the dashboard use)."""
-    if cr.state not in SIGNABLE_STATES:
+    if not_signable(cr.state) is not None:
         return []
     review = rv.review(services, session, cr)
     seen: dict[str, User] = {}
@@ -54,19 +56,21 @@ def _members(services: Services, groups: Iterable[str]) -> list[User]:
 
 
 def for_event(services: Services, session: Session, event: str, cr: ChangeRequest | None,
-              payload: dict[str, object]) -> list[Recipient]:
+              snap: Snapshot) -> list[Recipient]:
     roles = services.config.roles
     users: list[User] = []
-    if event in ("change.waiting", "emergency.opened") and cr is not None:
+    if event in (Notice.WAITING, Notice.EMERGENCY_OPENED) and cr is not None:
         users = signers_now(services, session, cr)
-    elif event in ("change.approved", "change.rejected", "change.deployed") and cr is not None:
+    elif event in (Notice.APPROVED, Notice.REJECTED, Notice.DEPLOYED) and cr is not None:
         author = services.directory.get_user(cr.requested_by)
         users = [author] if author else []
-    elif event in ("retro.due", "retro.overdue"):
+    elif event in (Notice.RETRO_DUE, Notice.RETRO_OVERDUE):
         users = _members(services, [*roles.emergency, *roles.admins])
-    elif event == "push.refused":
-        pusher = services.directory.get_user(str(payload.get("pusher") or ""))
+    elif event == Notice.PUSH_REFUSED:
+        pusher = services.directory.get_user(snap.pusher or "")
         users = [pusher] if pusher else []
-    elif event == "drift.detected":
+    elif event == Notice.DRIFT_DETECTED:
         users = _members(services, roles.admins)
+    elif event in (Notice.ACCESS_REVIEW_SIGNED, Notice.ACCESS_REVOCATION_OPEN):
+        users = _members(services, [*roles.admins, *roles.access_reviewers])
     return [Recipient(u, event in MANDATORY) for u in users if u.email]

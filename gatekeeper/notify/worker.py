@@ -27,8 +27,11 @@ from sqlmodel import Session, col, select
 from gatekeeper.actions.context import Services
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.itsm import Itsm
+from gatekeeper.ledger.events import NotifyFailed, NotifySent
 from gatekeeper.notify import events, mail, messages, outbox, recipients, webhooks
+from gatekeeper.notify.events import Snapshot
 from gatekeeper.notify.outbox import Delivery, stamp
+from gatekeeper.policy import emergency
 from gatekeeper.policy.states import State
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeRequest, NotifyOutbox, NotifyPref
@@ -37,7 +40,6 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF = 6 * 3600.0
 RECORD_EVERY = 25  # outcomes recorded per write transaction (a crash before it re-sends them: at least once)
 Outcome = Callable[[Session], None]
-DUE_WINDOW = timedelta(hours=24)
 
 
 class Skip(Exception):
@@ -67,9 +69,9 @@ class Worker:
         self.lease = 2 * max(self.cfg.timeout, self.cfg.smtp.timeout if self.cfg.smtp else 0) + 30
 
     @property
-    def router(self) -> events.Router | None:
-        router = self.services.store.notify_router
-        return router if isinstance(router, events.Router) else None
+    def router(self) -> events.Outbox | None:
+        """The channels to deliver on (None: nothing is configured)."""
+        return events.Outbox.from_config(self.services.config)
 
     # -- one round ---------------------------------------------------------------------------------
     def run_once(self, max_rounds: int = 1000) -> Stats:
@@ -139,8 +141,12 @@ class Worker:
                 if d.event == "digest":
                     subject, text, html = self._digest(s, d)
                 else:
-                    msg = messages.compose(svc, s, d.event, cr, d.payload)
-                    hello = f"Hello {user.name},"
+                    from gatekeeper import i18n
+
+                    lang = i18n.language_of(s, user.username, svc.config.service.languages,
+                                            svc.config.service.default_language)
+                    msg = messages.compose(svc, s, d.event, cr, d.snapshot, lang)
+                    hello = i18n.translate(lang, "Hello %(name)s,", name=user.name)
                     subject, text, html = msg.subject, msg.text(hello), msg.html(hello)
                 mailer.send(mail.build(self.cfg.smtp.from_, user.name, user.email, subject, text, html,
                                        d.delivery_id))
@@ -149,13 +155,12 @@ class Worker:
                 hook = events.webhook(svc.config, d.target)
                 if hook is None:
                     raise Skip(f"webhook {d.target} is no longer in the policy")
-                msg = messages.compose(svc, s, d.event, cr, d.payload)
+                msg = messages.compose(svc, s, d.event, cr, d.snapshot)
                 for key in ("change_id", "url", "repo", "target", "title", "state"):
                     msg.data.setdefault(key, None)
                 headers = {"webhook-id": d.delivery_id}
                 if hook.kind == "standard":
-                    body = webhooks.standard_body(d.event, str(d.payload.get("event_ts") or stamp(self.clock())),
-                                                  msg.data)
+                    body = webhooks.standard_body(d.event, d.snapshot.event_ts or stamp(self.clock()), msg.data)
                     headers = webhooks.sign(svc.config.secret(hook.secret_env, f"notify.webhooks[{hook.name}]"),
                                             d.delivery_id, webhooks.now(), body)
                 elif hook.kind == "teams":
@@ -167,12 +172,13 @@ class Worker:
             if d.channel == "itsm":
                 if svc.config.itsm is None or cr is None or not cr.ticket:
                     raise Skip("no change ticket to note")
-                Itsm(svc.config.itsm).note(cr.ticket, messages.work_note(svc, s, cr, d.payload))
+                Itsm(svc.config.itsm).note(cr.ticket, messages.work_note(svc, s, cr, d.snapshot))
                 return cr.ticket
         raise Skip(f"unknown channel {d.channel}")
 
     # -- outcomes ----------------------------------------------------------------------------------
-    def _entry(self, d: Delivery, recipient: str) -> dict[str, Any]:
+    @staticmethod
+    def _outcome(d: Delivery, recipient: str) -> dict[str, Any]:
         return {"delivery_id": d.delivery_id, "event": d.event, "channel": d.channel, "recipient": recipient,
                 "change_id": d.change_id, "event_seq": d.log_seq, "attempts": d.attempts + 1}
 
@@ -181,8 +187,7 @@ class Worker:
 
         def outcome(s: Session) -> None:
             outbox.finish(s, d, outbox.SENT, at=at)
-            log.append(s, events.NOTIFY_SENT, "gatekeeper", self._entry(d, recipient),
-                       [d.change_id] if d.change_id else [])
+            log.append(s, NotifySent(**self._outcome(d, recipient)), change_ids=[d.change_id] if d.change_id else [])
         return outcome
 
     def failed(self, d: Delivery, error: str, stats: Stats) -> Outcome:
@@ -194,8 +199,8 @@ class Worker:
 
             def dead(s: Session) -> None:
                 outbox.finish(s, d, outbox.DEAD, error=error)
-                log.append(s, events.NOTIFY_FAILED, "gatekeeper", {**self._entry(d, d.target), "error": error},
-                           [d.change_id] if d.change_id else [])
+                log.append(s, NotifyFailed(**self._outcome(d, d.target), error=error),
+                           change_ids=[d.change_id] if d.change_id else [])
             return dead
         stats.failed += 1
         retry_at = now + timedelta(seconds=min(self.cfg.backoff_seconds * (2 ** (tries - 1)), MAX_BACKOFF))
@@ -207,7 +212,7 @@ class Worker:
         svc = self.services
         with svc.store.read() as s:
             cr = s.get(ChangeRequest, d.change_id) if d.change_id else None
-            people = recipients.for_event(svc, s, d.event, cr, d.payload)
+            people = recipients.for_event(svc, s, d.event, cr, d.snapshot)
             names = [r.user.username for r in people]
             prefs = {p.username: p for p in s.exec(select(NotifyPref).where(col(NotifyPref.username).in_(names)))}
         now = stamp(self.clock())
@@ -238,16 +243,12 @@ class Worker:
                                                      col(ChangeRequest.emergency_deadline).is_not(None))).all()
         added = 0
         for cr in crs:
-            deadline = datetime.fromisoformat(str(cr.emergency_deadline).replace("Z", "+00:00"))
-            if now >= deadline:
-                event = "retro.overdue"
-            elif now >= deadline - DUE_WINDOW:
-                event = "retro.due"
-            else:
+            event = emergency.reminder(str(cr.emergency_deadline), cr.state, now)
+            if event is None:
                 continue
             rows = router.rows(f"{event}:{cr.id}:{cr.emergency_deadline}", event,
-                               {"change_id": cr.id, "repo": cr.repo, "deadline": cr.emergency_deadline,
-                                "state": cr.state}, stamp(now), None, cr.id, cr.repo)
+                               Snapshot(change_id=cr.id, repo=cr.repo, deadline=cr.emergency_deadline, state=cr.state),
+                               stamp(now), None, cr.id, cr.repo)
             if rows and not self._known(rows[0]["event_key"]):
                 with self.services.store.write() as s:
                     added += outbox.add(s, rows)
@@ -270,20 +271,21 @@ class Worker:
             day = now.strftime("%Y-%m-%d")
             for user, ids in by_user.items():
                 # one digest per user and day: what is held after today's went out waits for tomorrow's
-                if outbox.add(s, [self._row(f"digest:{day}", "digest", user, None, None, {"items": ids},
-                                            stamp(now))]):
+                if outbox.add(s, [self._row(f"digest:{day}", "digest", user, None, None,
+                                            Snapshot(items=tuple(ids)).to_payload(), stamp(now))]):
                     for row in held:
                         if row.target == user:
                             row.state = outbox.DIGESTED
                             s.add(row)
 
     def _digest(self, s: Session, d: Delivery) -> tuple[str, str, str]:
-        ids = [int(i) for i in d.payload.get("items", [])]
+        ids = list(d.snapshot.items or ())
         rows = s.exec(select(NotifyOutbox).where(col(NotifyOutbox.id).in_(ids)).order_by(col(NotifyOutbox.id))).all()
         msgs = []
         for row in rows:
             cr = s.get(ChangeRequest, row.change_id) if row.change_id else None
-            msgs.append(messages.compose(self.services, s, row.event, cr, json.loads(row.payload)))
+            snap = Snapshot.from_payload(json.loads(row.payload))
+            msgs.append(messages.compose(self.services, s, row.event, cr, snap))
         subject = f"[Gatekeeper] Daily digest: {len(msgs)} notification{'s' if len(msgs) != 1 else ''}"
         text = "".join(f"- {m.headline}\n" + (f"  {m.url}\n" if m.url else "") for m in msgs)
         items = "".join(f"<li>{escape(m.headline)}"
@@ -305,7 +307,7 @@ class Worker:
 
 def start_background(services: Services) -> Callable[[], None] | None:
     """The worker thread of ``gatekeeper serve``; returns a function that stops it (None: nothing configured)."""
-    if services.store.notify_router is None:
+    if events.Outbox.from_config(services.config) is None:
         return None
     stop = threading.Event()
     thread = threading.Thread(target=Worker(services).run_forever, args=(stop,), name="gatekeeper-notify",

@@ -22,11 +22,11 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
-if TYPE_CHECKING:  # the hooks import this module; they must not pay for the config dataclasses
-    from gatekeeper.config import ApprovalRule, Category
+from gatekeeper.policy.refs import HEADS, is_pattern
 
-HEADS = "refs/heads/"
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
+if TYPE_CHECKING:  # for the annotations only: the hooks must not pay for importing dataclasses
+    from gatekeeper.policy.rules import Category
 
 
 def _char_class(pat: str, i: int, *, slash: bool) -> tuple[str, int]:
@@ -130,17 +130,6 @@ def _classify(path: str, cats: tuple[Category, ...]) -> tuple[Category, ...]:
     return (default,) if default else ()
 
 
-def merge_rules(cats: Iterable[Category]) -> tuple[ApprovalRule, ...]:
-    """Rules naming the same group merge into one with the highest count; others all apply."""
-    from gatekeeper.config import ApprovalRule
-
-    merged: dict[str, int] = {}
-    for cat in cats:
-        for rule in cat.approvals:
-            merged[rule.group] = max(rule.count, merged.get(rule.group, 0))
-    return tuple(ApprovalRule(g, n) for g, n in sorted(merged.items()))
-
-
 # --- branches ------------------------------------------------------------------------------------
 
 def branch_pattern(pattern: str) -> str:
@@ -198,5 +187,12 @@ def is_protected(branch: str, patterns: Iterable[str]) -> bool:
     return any(branch_matches(p, branch) for p in patterns)
 
 
-def branch_name(ref: str) -> str | None:
-    return ref[len(HEADS):] if ref.startswith(HEADS) else None
+def default_target(protected: Iterable[str]) -> str | None:
+    """Where a topic push's CR aims without ``-o gatekeeper.target``: the repo's first protected
+    branch that is a plain name (``main``, not ``release/*``)."""
+    return next((p for p in protected if not is_pattern(p)), None)
+
+
+def valid_target(target: str | None, protected: Iterable[str]) -> bool:
+    """A CR aims at one protected branch: a name (not a pattern) that the repo's patterns protect."""
+    return bool(target) and not is_pattern(target or "") and is_protected(target or "", protected)

@@ -11,20 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from gatekeeper.directory.base import Membership
+from gatekeeper.policy.notices import Notice
+from gatekeeper.policy.people import Membership
+from gatekeeper.policy.reasons import Code, Reason, reason
+from gatekeeper.policy.states import State
 
 USAGE = 'gatekeeper.emergency needs a reason: git push -o gatekeeper.emergency="why"'
 
 
 @dataclass(frozen=True)
 class EmergencyDecision:
-    """``requested``: the option was given; ``allowed``: it passes; ``text``: the reason or the refusal."""
+    """``requested``: the option was given; ``allowed``: it passes; ``text``: the reason or the refusal
+    (``code``: the refusal's reason code)."""
 
     requested: bool
     allowed: bool
     text: str
     memberships: tuple[Membership, ...] = ()
+    code: str = ""
+
+    def refusal(self, ref: str) -> Reason:
+        return Reason(self.code, f"refusing {ref}: {self.text}")
 
 
 NOT_REQUESTED = EmergencyDecision(False, False, "")
@@ -35,12 +44,56 @@ def decide(option: str | None, roles: Sequence[str], pusher: str, memberships: S
     """``option``: the push option's value (None when absent); ``memberships``: the pusher's, looked up now."""
     if option is None:
         return NOT_REQUESTED
-    reason = option.strip()
-    if not reason:
-        return EmergencyDecision(True, False, USAGE)
+    why = option.strip()
+    if not why:
+        return EmergencyDecision(True, False, USAGE, code=Code.EMERGENCY_NO_REASON)
     if not roles:
-        return EmergencyDecision(True, False, "emergency changes are disabled (roles.emergency names no group)")
+        return EmergencyDecision(True, False, "emergency changes are disabled (roles.emergency names no group)",
+                                 code=Code.EMERGENCY_DISABLED)
     used = tuple(m for m in memberships if m.group in roles)
     if not used:
-        return EmergencyDecision(True, False, f"{pusher} may not push emergency changes (not in {' or '.join(roles)})")
-    return EmergencyDecision(True, True, reason, used)
+        return EmergencyDecision(True, False, f"{pusher} may not push emergency changes (not in {' or '.join(roles)})",
+                                 code=Code.EMERGENCY_NOT_ALLOWED)
+    return EmergencyDecision(True, True, why, used, code=Code.GATE_EMERGENCY)
+
+
+def retro_due(hours: int) -> Reason:
+    """The line an allowed break-glass push prints: when its retrospective approval is due."""
+    return reason(Code.EMERGENCY_RETRO_DUE, f"retrospective approval is due within {hours} hours")
+
+
+def parse_ts(ts: str) -> datetime:
+    """A stored RFC 3339 timestamp as an aware UTC datetime (stored: ``…SSZ`` or ``…SS.ffffffZ``)."""
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def deadline(deployed_at: str, hours: int) -> str:
+    """When retrospective approval is due: ``emergency_review_hours`` after the deployment (RFC 3339 UTC)."""
+    return (parse_ts(deployed_at) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def retro_overdue(emergency: bool, deadline: str | None, retro_approved_at: str | None, state: str,
+                  now: str | datetime) -> bool:
+    """An emergency CR whose retrospective approval missed its deadline (SPEC §2, §7; the register's
+    ``retro_overdue``): true while it still awaits approval after the deadline, and also when the
+    approval came late (for the auditor a late ratification is an exception even once it is given)."""
+    if not emergency or not deadline:
+        return False
+    due = parse_ts(deadline)
+    if retro_approved_at:
+        return parse_ts(retro_approved_at) > due
+    moment = parse_ts(now) if isinstance(now, str) else now
+    return state == State.EMERGENCY and moment > due
+
+
+REMINDER_WINDOW = timedelta(hours=24)
+
+
+def reminder(deadline: str, state: str, now: datetime) -> Notice | None:
+    """Which retrospective-approval reminder an emergency CR is due (SPEC §11): ``retro.overdue`` once the
+    deadline has passed (the register's ``retro_overdue``), ``retro.due`` within 24 hours of it."""
+    if retro_overdue(True, deadline, None, state, now):
+        return Notice.RETRO_OVERDUE
+    if state == State.EMERGENCY and now >= parse_ts(deadline) - REMINDER_WINDOW:
+        return Notice.RETRO_DUE
+    return None

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from gatekeeper.errors import InputError
 from gatekeeper.ledger.canonical import canon
+from gatekeeper.policy.refs import is_null
 
 PATCH_DOMAIN = b"gatekeeper.patch.v1\x00"
+NO_MODE = "000000"  # the mode of a file's missing side (added or deleted)
 _BLOB = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _MODE = re.compile(r"[0-7]{6}")
 
@@ -41,9 +43,9 @@ class FileChange:
 
     @property
     def status(self) -> str:
-        if set(self.old_blob) == {"0"} and self.old_mode == "000000":
+        if is_null(self.old_blob) and self.old_mode == NO_MODE:
             return "added"
-        if set(self.new_blob) == {"0"} and self.new_mode == "000000":
+        if is_null(self.new_blob) and self.new_mode == NO_MODE:
             return "deleted"
         if self.old_mode[:3] != self.new_mode[:3]:
             return "type-changed"

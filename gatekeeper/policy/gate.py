@@ -17,20 +17,19 @@ records the result as a deploy intent; post-receive reads the intent and never d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from gatekeeper.directory.base import Membership, User
-from gatekeeper.policy import sod
-from gatekeeper.policy.categories import branch_name, classify, merge_rules
+from gatekeeper.policy import refs
+from gatekeeper.policy.approvals import describe_missing
+from gatekeeper.policy.categories import classify
 from gatekeeper.policy.emergency import NOT_REQUESTED, EmergencyDecision
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.paths import malformed
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from gatekeeper.config import ApprovalRule, Category
+from gatekeeper.policy.reasons import Code, Reason, messages, primary, reason
+from gatekeeper.policy.review import ChangeFacts, review
+from gatekeeper.policy.rules import Category, merge_rules
+from gatekeeper.policy.states import DEPLOYABLE
 
 MAX_SEARCH_STEPS = 20_000
 
@@ -43,7 +42,7 @@ class Candidate:
     url: str
     patch: frozenset[FileChange]
     ready: bool
-    problems: tuple[str, ...] = ()
+    problems: tuple[Reason, ...] = ()
     # The approvals that counted at this re-check, with the memberships used (SPEC §3: logged).
     approvals: tuple[dict[str, object], ...] = ()
     revision: int = 0
@@ -83,79 +82,72 @@ def partition(needed: frozenset[FileChange], allowed: frozenset[FileChange],
 
 
 def explain(fc: FileChange, categories: str, missing_text: str | None, candidates: Sequence[Candidate],
-            ref: str, topic_hint: str) -> str:
+            ref: str, topic_hint: str) -> Reason:
     """One refusal line for one blocking file: ref, file, category, what is missing, where to go."""
     exact = [c for c in candidates if fc in c.patch]
     head = f"refusing {ref}: {fc.path} ({categories})"
     if exact:
         c = exact[0]
         if c.ready:
-            return f"{head}: approved in CR {c.id}, but the push does not deploy that CR whole; {c.url}"
-        why = "; ".join(c.problems) or "not approved"
-        return f"{head} {why}; {c.url}"
+            return reason(Code.GATE_NOT_WHOLE, f"{head}: approved in CR {c.id}, but the push does not deploy that CR "
+                                               f"whole; {c.url}")
+        why = "; ".join(messages(c.problems)) or "not approved"
+        first = primary(c.problems)
+        return Reason(first.code if first else Code.CHANGE_NOT_APPROVED, f"{head} {why}; {c.url}")
     same_path = [c for c in candidates if any(p.path == fc.path for p in c.patch)]
     if same_path:
         c = same_path[0]
-        return (f"{head}: content differs from what CR {c.id} covers (rebase or push the topic branch "
-                f"again for a new revision); {c.url}")
+        return reason(Code.GATE_CONTENT_DIFFERS, f"{head}: content differs from what CR {c.id} covers (rebase or push "
+                                                 f"the topic branch again for a new revision); {c.url}")
     need = f" needs {missing_text}" if missing_text else " needs approval"
-    return f"{head}{need}: no change request covers it; open one with {topic_hint}"
+    return reason(Code.GATE_UNAPPROVED_FILE, f"{head}{need}: no change request covers it; open one with {topic_hint}")
 
 
 # --- the decision for one protected ref update ---------------------------------------------------
 
 @dataclass(frozen=True)
 class CandidateFacts:
-    """What the store and the directory said about one open CR touching a path of the push."""
+    """An open CR touching a path of the push: its facts, and what only the gate asks about it."""
 
-    id: int
+    change: ChangeFacts
     url: str
-    state: str
-    revision: int
-    revision_id: int
-    fingerprint: str
     patch: frozenset[FileChange]
-    rules: tuple[ApprovalRule, ...]
-    given: tuple[sod.GivenApproval, ...]                      # approvals signed for this fingerprint
-    signers: Mapping[str, tuple[User | None, tuple[Membership, ...]]]
-    people: tuple[sod.Person, ...]
-    emails: Mapping[str, str]                                 # commit email -> directory username
-    errors: tuple[Mapping[str, Any], ...] = ()                # validation errors of the revision
-    author_findings: tuple[str, ...] = ()
     claimed_by: int | None = None                             # an open deploy intent already deploys it
-    ticket_problems: tuple[str, ...] = ()                     # the ITSM's answer about the CR's ticket
+    ticket_problems: tuple[Reason, ...] = ()                  # the ITSM's answer about the CR's ticket
     ticket_state: str = ""
 
 
 def assess(f: CandidateFacts) -> Candidate:
     """Re-check a CR's approvals with the memberships looked up now (SPEC §3, "again at the gate")."""
-    slots, findings = sod.recheck(list(f.given), f.signers, f.people, f.emails, f.rules)
-    missing = sod.missing(f.rules, slots)
-    problems: list[str] = []
-    if f.errors:
-        e = f.errors[0]
-        problems.append(f"has {len(f.errors)} validation error(s), first: {e.get('path')} {e.get('location')}: "
-                        f"{e.get('message')}")
-    problems.extend(f.author_findings)
-    if missing:
-        problems.append("lacks " + sod.describe_missing(missing))
-    problems.extend(findings)
+    c = f.change
+    current = review(c)
+    problems: list[Reason] = []
+    if c.errors:
+        e = c.errors[0]
+        problems.append(reason(Code.CHANGE_VALIDATION_ERRORS, f"has {len(c.errors)} validation error(s), first: "
+                               f"{e.get('path')} {e.get('location')}: {e.get('message')}"))
+    problems.extend(c.blocking)
+    if current.missing:
+        problems.append(reason(Code.APPROVAL_MISSING, "lacks " + describe_missing(current.missing)))
+    problems.extend(r for r in current.findings if r not in c.visible)
     problems.extend(f.ticket_problems)
-    if f.state != "approved" and not problems:
-        problems.append(f"change request {f.id} is {f.state}")
+    if c.state != DEPLOYABLE and not problems:
+        problems.append(reason(Code.CHANGE_NOT_APPROVED, f"change request {c.id} is {c.state}"))
     if f.claimed_by is not None:
-        problems.append(f"change request {f.id} is being deployed by another push (deploy intent {f.claimed_by})")
+        problems.append(reason(Code.GATE_BEING_DEPLOYED, f"change request {c.id} is being deployed by another push "
+                                                         f"(deploy intent {f.claimed_by})"))
     counted: tuple[dict[str, object], ...] = tuple({"username": s.username, "group": s.group,
-                     "memberships": [m.to_dict() for m in f.signers.get(s.username, (None, ()))[1]
-                                     if m.group == s.group]} for s in slots)
-    return Candidate(id=f.id, url=f.url, patch=f.patch, ready=not problems, problems=tuple(problems),
-                     approvals=counted, revision=f.revision, revision_id=f.revision_id,
-                     fingerprint=f.fingerprint, state=f.state, ticket_state=f.ticket_state)
+                     "memberships": [m.to_dict() for m in c.signers.get(s.username, (None, ()))[1]
+                                     if m.group == s.group]} for s in current.slots)
+    return Candidate(id=c.id, url=f.url, patch=f.patch, ready=not problems, problems=tuple(problems),
+                     approvals=counted, revision=c.revision, revision_id=c.revision_id,
+                     fingerprint=c.fingerprint, state=c.state, ticket_state=f.ticket_state)
 
 
 @dataclass(frozen=True)
 class UpdateFacts:
-    """One protected ref update as the hook computed it (``changes``: ``old`` tree vs ``new`` tree)."""
+    """One protected ref update as the hook computed it (``changes``: ``old`` tree vs ``new`` tree);
+    ``protected_by``: the repo's patterns that protect the ref."""
 
     ref: str
     old: str
@@ -164,14 +156,27 @@ class UpdateFacts:
     fast_forward: bool | None = None
     copy_of: tuple[str, ...] = ()
     protected_exists: bool = True
+    protected_by: tuple[str, ...] = ()
 
     @property
     def deleted(self) -> bool:
-        return not self.new.strip("0")
+        return refs.deleted(self.new)
 
     @property
     def created(self) -> bool:
-        return not self.old.strip("0")
+        return refs.created(self.old)
+
+
+@dataclass(frozen=True)
+class PushFacts:
+    """What holds for every update of one push: who pushed (canonical, and whether the directory knows
+    them), the policy's categories, and the break-glass decision."""
+
+    pusher: str | None
+    pusher_known: bool
+    categories: tuple[Category, ...]
+    pusher_env: tuple[str, ...] = ()
+    emergency: EmergencyDecision = NOT_REQUESTED
 
 
 @dataclass(frozen=True)
@@ -179,76 +184,81 @@ class Decision:
     """The gate's answer for one update. ``action``: refused | deploy | copy | no-approval | emergency."""
 
     allow: bool
-    messages: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     action: str = "refused"
     deploys: tuple[Candidate, ...] = ()
     unapproved_ok: tuple[str, ...] = ()
     emergency: EmergencyDecision = field(default=NOT_REQUESTED)
 
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return messages(self.reasons)
 
-def _refuse(*lines: str) -> Decision:
-    return Decision(False, tuple(lines))
+
+def refuse(*reasons: Reason) -> Decision:
+    return Decision(False, tuple(reasons))
 
 
-def decide(u: UpdateFacts, *, pusher: str | None, categories: Sequence[Category],
-           candidates: Sequence[Candidate], emergency: EmergencyDecision = NOT_REQUESTED,
-           pusher_env: Sequence[str] = (), pusher_known: bool = True, protected_by: Sequence[str] = ()) -> Decision:
+def decide(u: UpdateFacts, push: PushFacts, candidates: Sequence[Candidate]) -> Decision:
     """SPEC §2 steps (1)–(5) and the emergency option for one update of a protected ref.
 
     Before them: a pusher the directory knows (SoD cannot compare anyone else; fail closed) and no
     malformed path (``..``, ``.git``, … whatever git's fsck said), under break-glass too.
     """
-    ref = u.ref
+    ref, pusher, emergency = u.ref, push.pusher, push.emergency
     if not pusher:
-        return _refuse(f"refusing {ref}: no pusher identity; the git server must set one of "
-                       f"{', '.join(pusher_env)} (for a local push: export GATEKEEPER_USER=<your username>)")
-    if not pusher_known:
-        return _refuse(f"refusing {ref}: pusher {pusher!r} is not a directory user; the git server must pass "
-                       "the pusher's directory username")
+        return refuse(reason(Code.GATE_NO_PUSHER, f"refusing {ref}: no pusher identity; the git server must set one "
+                             f"of {', '.join(push.pusher_env)} (for a local push: export GATEKEEPER_USER=<your "
+                             "username>)"))
+    if not push.pusher_known:
+        return refuse(reason(Code.GATE_UNKNOWN_PUSHER, f"refusing {ref}: pusher {pusher!r} is not a directory user; "
+                             "the git server must pass the pusher's directory username"))
     bad = malformed({fc.path for fc in u.changes})
     if bad:
-        return _refuse(*(f"refusing {ref}: {b}" for b in bad))
-    patterns = ", ".join(protected_by) or "the policy"
+        return refuse(*(reason(Code.PATH_MALFORMED, f"refusing {ref}: {b}") for b in bad))
+    patterns = ", ".join(u.protected_by) or "the policy"
     if emergency.requested:
         if not emergency.allowed:
-            return _refuse(f"refusing {ref}: {emergency.text}")
-        return Decision(True, (f"{ref}: EMERGENCY change by {pusher} passes the gate ({emergency.text})",),
+            return refuse(emergency.refusal(ref))
+        return Decision(True, (reason(Code.GATE_EMERGENCY, f"{ref}: EMERGENCY change by {pusher} passes the gate "
+                                                           f"({emergency.text})"),),
                         action="emergency", emergency=emergency)
     # (1) deletion
     if u.deleted:
-        return _refuse(f"refusing {ref}: deleting a protected branch is not allowed (protected by {patterns}; its "
-                       "history is the record of what was deployed)")
+        return refuse(reason(Code.GATE_DELETE_PROTECTED, f"refusing {ref}: deleting a protected branch is not allowed "
+                             f"(protected by {patterns}; its history is the record of what was deployed)"))
     # (3) creation / (2) non-fast-forward
     if u.created:
         if u.copy_of:
-            return Decision(True, (f"{ref}: created as an exact copy of {u.copy_of[0]}",), action="copy")
+            return Decision(True, (reason(Code.GATE_COPY, f"{ref}: created as an exact copy of {u.copy_of[0]}"),),
+                            action="copy")
         if u.protected_exists:
-            return _refuse(f"refusing {ref}: it would be a new protected branch (it matches {patterns}), and a new "
-                           "protected branch must start as an exact copy of an existing one: push that branch's commit "
-                           "first (git push origin main:<branch>), then bring changes through change requests")
+            return refuse(reason(Code.GATE_NOT_A_COPY, f"refusing {ref}: it would be a new protected branch (it "
+                                 f"matches {patterns}), and a new protected branch must start as an exact copy of an "
+                                 "existing one: push that branch's commit first (git push origin main:<branch>), then "
+                                 "bring changes through change requests"))
     elif u.fast_forward is False:
-        return _refuse(f"refusing {ref}: non-fast-forward update of a protected branch (history may not be "
-                       "rewritten); merge or rebase on top of it instead")
+        return refuse(reason(Code.GATE_NON_FAST_FORWARD, f"refusing {ref}: non-fast-forward update of a protected "
+                             "branch (history may not be rewritten); merge or rebase on top of it instead"))
     # (4) files that need no approval, (5) the rest partitioned into whole approved CRs
-    cats = {fc: classify(fc.path, categories) for fc in u.changes}
+    cats = {fc: classify(fc.path, push.categories) for fc in u.changes}
     free = sorted(fc for fc in u.changes if not merge_rules(cats[fc]))
     needed = frozenset(fc for fc in u.changes if merge_rules(cats[fc]))
     chosen = partition(needed, u.changes, candidates) if needed else []
-    free_msgs = tuple(f"{fc.path} ({', '.join(c.name for c in cats[fc])}): no approval needed; logged"
-                      for fc in free)
+    free_reasons = tuple(reason(Code.GATE_NO_APPROVAL_NEEDED, f"{fc.path} ({', '.join(c.name for c in cats[fc])}): "
+                                "no approval needed; logged") for fc in free)
     if chosen is not None:
-        msgs = tuple(f"{ref}: deploys change request {c.id} ({c.url})" for c in chosen)
-        return Decision(True, msgs + free_msgs, action="deploy" if chosen else "no-approval",
+        deploys = tuple(reason(Code.GATE_DEPLOY, f"{ref}: deploys change request {c.id} ({c.url})") for c in chosen)
+        return Decision(True, deploys + free_reasons, action="deploy" if chosen else "no-approval",
                         deploys=tuple(chosen), unapproved_ok=tuple(fc.path for fc in free))
-    branch = branch_name(ref) or ""
-    topic_hint = f"git push origin HEAD:refs/heads/<topic> -o gatekeeper.target={branch}"
+    topic_hint = f"git push origin HEAD:refs/heads/<topic> -o gatekeeper.target={refs.branch_name(ref) or ''}"
     covered = {fc for c in candidates if c.ready and c.patch <= u.changes for fc in c.patch}
     blocking = sorted(needed - covered) or sorted(needed)
     lines = [explain(fc, ", ".join(c.name for c in cats[fc]),
-                     sod.describe_missing([(r.group, r.count) for r in merge_rules(cats[fc])]),
+                     describe_missing([(r.group, r.count) for r in merge_rules(cats[fc])]),
                      candidates, ref, topic_hint) for fc in blocking]
     if not (needed - covered):
-        lines.insert(0, f"refusing {ref}: the approved change requests overlap or are not included whole; deploy "
-                        "each one whole, one push at a time (a later one that touches the same files must be "
-                        "rebased and approved again)")
-    return _refuse(*lines)
+        lines.insert(0, reason(Code.GATE_OVERLAP, f"refusing {ref}: the approved change requests overlap or are not "
+                               "included whole; deploy each one whole, one push at a time (a later one that touches "
+                               "the same files must be rebased and approved again)"))
+    return refuse(*lines)

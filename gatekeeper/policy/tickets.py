@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gatekeeper.policy.reasons import Code
+
 TICKET_PATH = "(change ticket)"  # the "path" of the blocking finding: it concerns the CR, not a file
 TRAILER = "Change-Ticket"
 MAX_TICKET = 200
@@ -30,11 +32,13 @@ class _TicketRule(Protocol):
 
 @dataclass(frozen=True)
 class TicketFinding:
+    code: str
     message: str
     severity: str = "error"
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": TICKET_PATH, "location": "ticket", "severity": self.severity, "message": self.message}
+        return {"path": TICKET_PATH, "location": "ticket", "severity": self.severity, "code": self.code,
+                "message": self.message}
 
 
 def choose(option: str | None, trailers: Iterable[str]) -> str:
@@ -51,16 +55,18 @@ def check(ticket: str, categories: Sequence[_TicketRule]) -> list[TicketFinding]
     required = sorted(c.name for c in categories if c.ticket == "required")
     if not ticket:
         if required:
-            out.append(TicketFinding(
-                f"a change ticket is required by {', '.join(required)}: push with -o gatekeeper.ticket=<id> "
-                f"or add a '{TRAILER}: <id>' trailer to a commit"))
+            out.append(TicketFinding(Code.TICKET_MISSING, f"a change ticket is required by {', '.join(required)}: "
+                                     f"push with -o gatekeeper.ticket=<id> or add a '{TRAILER}: <id>' trailer to a "
+                                     "commit"))
         return out
     if len(ticket) > MAX_TICKET or any(ch in ticket for ch in "\r\n\x00"):
-        return [TicketFinding("the change ticket id is not a single line of at most 200 characters")]
+        return [TicketFinding(Code.TICKET_MALFORMED,
+                              "the change ticket id is not a single line of at most 200 characters")]
     for cat in categories:
         pattern = cat.ticket_pattern
         if pattern and re.fullmatch(pattern, ticket) is None:
-            out.append(TicketFinding(f"change ticket {ticket!r} does not match the pattern {pattern} of {cat.name}"))
+            out.append(TicketFinding(Code.TICKET_PATTERN,
+                                     f"change ticket {ticket!r} does not match the pattern {pattern} of {cat.name}"))
     return out
 
 

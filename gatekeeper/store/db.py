@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -17,15 +17,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.ledger.entry import Entry
+from gatekeeper.ledger.events import Event
 from gatekeeper.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 # Arbitrary constant identifying Gatekeeper's writer lock among other advisory locks.
 PG_WRITE_LOCK_ID = 0x6761_7465_6B65_6570 & 0x7FFF_FFFF_FFFF_FFFF
-# Session.info key under which a write transaction carries the automatic-checkpoint policy (store.log).
-CHECKPOINT_POLICY = "gatekeeper.checkpoint_policy"
-# Session.info key under which a write transaction carries the notification router (store.log → notify.events).
-NOTIFY_ROUTER = "gatekeeper.notify_router"
+# Session.info key under which a write transaction carries the store's append listeners (store.log.append).
+LISTENERS = "gatekeeper.append_listeners"
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
+class AppendListener(Protocol):
+    """Told of every log entry inside the transaction that appends it (``Store.listen``): what it writes
+    commits with the entry or not at all. The notification outbox and automatic checkpoints are
+    listeners, registered where the application is wired (``gatekeeper.bootstrap``)."""
+
+    def appended(self, session: Session, entry: Entry, event: Event) -> None: ...
 
 
 class Store:
@@ -35,12 +43,13 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _make_engine(url)
-        # Set by open_store from the config: signs a checkpoint every N entries (store.log.append).
-        self.checkpoint_policy: Any = None
-        # Set by open_store when [notify] or [itsm] is configured: append() fills the outbox (notify.events).
-        self.notify_router: Any = None
+        self.listeners: list[AppendListener] = []
         if create:
             self.create_schema()
+
+    def listen(self, listener: AppendListener) -> None:
+        """Tell ``listener`` of every entry appended in this store's write transactions."""
+        self.listeners.append(listener)
 
     def create_schema(self) -> None:
         """``alembic upgrade head`` (store.schema): a no-op costing one query when already current."""
@@ -56,9 +65,7 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A serialised write transaction: committed on success, rolled back on any error."""
-        info = {CHECKPOINT_POLICY: self.checkpoint_policy} if self.checkpoint_policy is not None else None
-        if self.notify_router is not None:
-            info = {**(info or {}), NOTIFY_ROUTER: self.notify_router}
+        info = {LISTENERS: tuple(self.listeners)} if self.listeners else None
         with self._transaction(info, serialised=True) as session:
             yield session
 
@@ -168,18 +175,3 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
         write = conn.get_execution_options().get("gatekeeper_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
-
-def open_store(config: Any, *, create: bool = True) -> Store:
-    """The store for a loaded ``Config``: ``service.database``, checkpoints every ``checkpoint_every``;
-    ``create=False`` leaves the migrations to the caller (the web app, which may start before the database)."""
-    from gatekeeper.store.log import CheckpointPolicy
-
-    store = Store(config.service.database, create=create)
-    every = config.service.checkpoint_every
-    if every > 0:
-        store.checkpoint_policy = CheckpointPolicy(every, config.service.signing_key, origin=config.service.origin)
-    if config.notify.enabled or config.itsm is not None:
-        from gatekeeper.notify.events import Router
-
-        store.notify_router = Router.from_config(config)
-    return store

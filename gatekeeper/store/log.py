@@ -1,35 +1,33 @@
 """The only writer of the change log (SPEC §8): lock, read the head, hash, insert — one transaction.
 
-Callers pass the session of their own write transaction (``Store.write()``), so a state change and
-the entry that records it commit together or not at all. Also here: signed checkpoints of the
-head (made on demand and every ``service.checkpoint_every`` entries) and the streaming JSONL export.
+Callers pass the session of their own write transaction (``Store.write()``) and a typed event
+(``ledger.events``), so a state change and the entry that records it commit together or not at all,
+and every payload has its kind's shape. The store's listeners (``Store.listen``: the notification
+outbox, automatic checkpoints) are told of each entry in that same transaction. Also here: the
+streaming reads for verification and the JSONL export.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.ledger.canonical import canon
-from gatekeeper.ledger.checkpoint import Checkpoint, sign
-from gatekeeper.ledger.entry import GENESIS_HASH, LOG_CHECKPOINT, Entry, entry_hash
+from gatekeeper.ledger.entry import GENESIS_HASH, Entry, entry_hash
+from gatekeeper.ledger.events import Event
 from gatekeeper.ledger.jsonl import row_line
 from gatekeeper.store import tree
-from gatekeeper.store.db import CHECKPOINT_POLICY, NOTIFY_ROUTER
+from gatekeeper.store.db import LISTENERS
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 
-logger = logging.getLogger(__name__)
+SYSTEM = "gatekeeper"  # the actor of entries the service makes on its own behalf
 _LOG = ChangeLog.__table__  # type: ignore[attr-defined]
 _HEAD_LINK = sa_select(_LOG.c.seq, _LOG.c.hash).order_by(_LOG.c.seq.desc()).limit(1)
 _INSERT_ENTRY = _LOG.insert()
@@ -46,13 +44,15 @@ def head(session: Session) -> ChangeLog | None:
     return session.exec(select(ChangeLog).order_by(col(ChangeLog.seq).desc()).limit(1)).first()
 
 
-def append(session: Session, kind: str, actor: str, payload: dict[str, Any],
-           change_ids: Iterable[int] = (), ts: str | None = None) -> Entry:
-    """Append one entry inside the caller's serialised write transaction.
+def append(session: Session, event: Event, actor: str = SYSTEM, change_ids: Iterable[int] = (),
+           ts: str | None = None) -> Entry:
+    """Append ``event`` (its ``KIND``, its payload) inside the caller's serialised write transaction;
+    ``change_ids``: the CRs it is about (``change_log_ref``, the register's ``log_seqs``).
 
     Plain Core statements, not ORM objects: the lock is held from the head read to the commit, so
     every millisecond spent here is a millisecond every other writer waits.
     """
+    kind, payload = event.KIND, event.to_payload()
     conn = session.connection()
     last = conn.execute(_HEAD_LINK).first()
     seq = (last[0] + 1) if last else 1
@@ -68,14 +68,8 @@ def append(session: Session, kind: str, actor: str, payload: dict[str, Any],
     if refs:
         conn.execute(_INSERT_REF, [{"seq": seq, "change_id": cid} for cid in refs])
     entry = Entry(seq=seq, ts=ts, kind=kind, actor=actor, payload=payload, prev_hash=prev, hash=h)
-    router = session.info.get(NOTIFY_ROUTER)
-    if router is not None:  # the outbox fills in this same transaction (issue 14): nothing lost, nothing early
-        router.enqueue(conn, entry)
-    policy = session.info.get(CHECKPOINT_POLICY)
-    if policy is not None and kind != LOG_CHECKPOINT and seq % policy.every == 0:
-        key = policy.private_key()  # read only when due: the key file is not touched on other appends
-        if key is not None:
-            maybe_checkpoint(session, key, policy.every, entry, origin=policy.origin)
+    for listener in session.info.get(LISTENERS, ()):  # same transaction (issue 14): nothing lost, nothing early
+        listener.appended(session, entry, event)
     return entry
 
 
@@ -105,97 +99,51 @@ def seqs_for_change(session: Session, change_id: int) -> list[int]:
                              .order_by(col(ChangeLogRef.seq))).all())
 
 
-# --- checkpoints (SPEC §8, §10) --------------------------------------------------------------------
-
-@dataclass
-class CheckpointPolicy:
-    """Sign a checkpoint after every ``every``-th entry. The key is read on first use; a missing or
-    unreadable key skips the checkpoint with a warning instead of refusing the business write."""
-
-    every: int
-    key_path: Path | None = None
-    key: Ed25519PrivateKey | None = None
-    origin: str | None = None     # the log's origin: checkpoints carry a signed note of the tree (SPEC §12)
-    _warned: bool = field(default=False, repr=False)
-
-    def private_key(self) -> Ed25519PrivateKey | None:
-        if self.key is None and self.key_path is not None:
-            from gatekeeper.store.signing import load_private_key
-
-            try:
-                self.key = load_private_key(Path(self.key_path))
-            except GatekeeperError as exc:
-                if not self._warned:
-                    logger.warning("no automatic checkpoint: %s", exc.message)
-                    self._warned = True
-        return self.key
+def last_of_kind(session: Session, kind: str, upto: int | None = None) -> Entry | None:
+    """The newest entry of ``kind`` (at or before seq ``upto``)."""
+    q = select(ChangeLog).where(ChangeLog.kind == kind)
+    if upto is not None:
+        q = q.where(col(ChangeLog.seq) <= upto)
+    row = session.exec(q.order_by(col(ChangeLog.seq).desc()).limit(1)).first()
+    return to_entry(row) if row is not None else None
 
 
-def maybe_checkpoint(session: Session, private_key: Ed25519PrivateKey, every: int,
-                     entry: Entry | None = None, *, origin: str | None = None) -> Checkpoint | None:
-    """Checkpoint the head when its seq is a multiple of ``every`` (0: never); cheap otherwise.
-
-    ``append`` calls this in a ``Store.write()`` of a store with a ``checkpoint_policy`` (``open_store``
-    sets one from ``service.checkpoint_every``).
-    """
-    if every <= 0:
-        return None
-    if entry is None:
-        last = head(session)
-        if last is None:
-            return None
-        seq, kind = last.seq, last.kind
-    else:
-        seq, kind = entry.seq, entry.kind
-    if kind == LOG_CHECKPOINT or seq % every:
-        return None
-    return checkpoint_head(session, private_key, origin=origin)
-
-
-def checkpoint_head(session: Session, private_key: Ed25519PrivateKey, ts: str | None = None, *,
-                    origin: str | None = None) -> Checkpoint:
-    """Sign the current head and log it as a ``log.checkpoint`` entry (the next seq), in this transaction.
-
-    With the log's ``origin`` the checkpoint also carries the C2SP signed note of the Merkle tree of
-    the entries up to the head (tree size = head seq).
-    """
-    last = head(session)
-    if last is None:
-        raise InputError("the log is empty: there is nothing to checkpoint yet")
-    root = tree.root(session.connection(), last.seq) if origin is not None else None
-    cp = sign(last.seq, last.hash, ts or utc_now(), private_key, origin=origin, root=root)
-    append(session, LOG_CHECKPOINT, "gatekeeper", cp.to_dict(), ts=cp.ts)
-    return cp
-
-
-def checkpoint_of(session: Session, entry: Entry, private_key: Ed25519PrivateKey, origin: str) -> Checkpoint:
-    """The signed checkpoint of the log ending with ``entry``, appended in this transaction (the evidence
-    pack's ``audit.exported``): logged as the next entry, or the automatic one that already followed it."""
-    last = head(session)
-    if last is not None and last.seq == entry.seq:
-        return checkpoint_head(session, private_key, origin=origin)
-    if last is not None and last.kind == LOG_CHECKPOINT and last.seq == entry.seq + 1:
-        cp = Checkpoint.from_dict(json.loads(last.payload), f"log.checkpoint at seq {last.seq}")
-        if cp.note:
-            return cp
-        return sign(entry.seq, entry.hash, utc_now(), private_key, origin=origin,
-                    root=tree.root(session.connection(), entry.seq))
-    raise InputError(f"seq {entry.seq} is no longer the head of the log in this transaction")
-
-
-def make_checkpoint(store: Any, private_key: Ed25519PrivateKey, origin: str | None = None) -> Checkpoint:
-    """A signed checkpoint of the head, logged; what ``gatekeeper log checkpoint`` writes out."""
-    with store.write() as session:
-        return checkpoint_head(session, private_key, origin=origin)
-
-
-def latest_checkpoint(session: Session) -> Checkpoint | None:
-    """The checkpoint held by the newest ``log.checkpoint`` entry (``GET /api/v1/log/checkpoint``)."""
-    row = session.exec(select(ChangeLog).where(ChangeLog.kind == LOG_CHECKPOINT)
-                       .order_by(col(ChangeLog.seq).desc()).limit(1)).first()
-    if row is None:
-        return None
-    return Checkpoint.from_dict(json.loads(row.payload), f"log.checkpoint at seq {row.seq}")
+def of_kinds(session: Session, kinds: Iterable[str] | None, *, start: str | None = None, end: str | None = None,
+             upto: int | None = None, like: str | None = None, change_id: int | None = None,
+             newest_first: bool = False, limit: int | None = None, batch: int = 1000) -> Iterator[Entry]:
+    """Entries of ``kinds`` (None: of any kind) in seq order (newest first on request), a batch per query: in
+    ``[start, end)``, at or before ``upto``, whose payload text is ``LIKE`` ``like`` (a cheap pre-filter;
+    the caller checks the parsed field), or about ``change_id``."""
+    wanted = None if kinds is None else list(kinds)
+    after, before, seen = 0, None, 0
+    while True:
+        q = select(ChangeLog)
+        if wanted is not None:
+            q = q.where(col(ChangeLog.kind).in_(wanted))
+        if start is not None:
+            q = q.where(col(ChangeLog.ts) >= start)
+        if end is not None:
+            q = q.where(col(ChangeLog.ts) < end)
+        if upto is not None:
+            q = q.where(col(ChangeLog.seq) <= upto)
+        if like is not None:
+            q = q.where(col(ChangeLog.payload).like(like))
+        if change_id is not None:
+            q = q.where(col(ChangeLog.seq).in_(select(ChangeLogRef.seq).where(ChangeLogRef.change_id == change_id)))
+        if newest_first:
+            q = q.where(col(ChangeLog.seq) < before) if before is not None else q
+            q = q.order_by(col(ChangeLog.seq).desc())
+        else:
+            q = q.where(col(ChangeLog.seq) > after).order_by(col(ChangeLog.seq))
+        chunk = session.exec(q.limit(batch)).all()
+        for row in chunk:
+            yield to_entry(row)
+            seen += 1
+            if limit is not None and seen >= limit:
+                return
+        if len(chunk) < batch:
+            return
+        after = before = chunk[-1].seq
 
 
 # --- streaming reads: verification and export ------------------------------------------------------

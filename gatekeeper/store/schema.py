@@ -12,20 +12,26 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from gatekeeper.errors import InputError, ServiceUnavailable
 
-if TYPE_CHECKING:
-    from gatekeeper.store.db import Store
+
+class Store(Protocol):
+    """What migrating needs of ``store.db.Store`` (it calls ``upgrade`` itself: no import back)."""
+
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def is_sqlite(self) -> bool: ...
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL_REVISION = "0001"

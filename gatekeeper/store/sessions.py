@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
+from sqlmodel import Session
 
 from gatekeeper.store.db import Store
 from gatekeeper.store.tables import WebSession
@@ -28,11 +30,16 @@ class Lookup:
     reason: str = ""  # IDLE, EXPIRED, REVOKED or UNKNOWN when not valid
 
 
-def create(store: Store, username: str, client: str, now: float) -> str:
-    """A new session for ``username``: a fresh random token (the id is rotated at every sign-in)."""
+def create(store: Store, username: str, client: str, now: float,
+           record: Callable[[Session], object] | None = None) -> str:
+    """A new session for ``username``: a fresh random token (the id is rotated at every sign-in).
+    ``record`` runs in the same transaction (then a serialised one): the log entry of the sign-in
+    exists exactly when the session does."""
     token = secrets.token_urlsafe(32)
-    with store.side_write() as s:
+    with store.write() if record is not None else store.side_write() as s:
         s.add(WebSession(id=_digest(token), username=username, client=client, created_at=now, last_seen=now))
+        if record is not None:
+            record(s)
     return token
 
 

@@ -265,11 +265,48 @@ class RateCounter(SQLModel, table=True):
     count: int = 0
 
 
+class AccessReview(SQLModel, table=True):
+    """An access review campaign (SPEC §12, issue 24): the rows under review are fixed when it opens
+    (``access_review_row``); every decision and the signature are also log entries (``access.*``)."""
+
+    __tablename__ = "access_review"
+    id: int | None = Field(default=None, primary_key=True)
+    repo: str = ""                 # "" = every repo
+    state: str = "open"            # open | signed
+    opened_by: str
+    opened_at: str
+    opened_seq: int
+    rows: int = 0
+    rows_sha256: str = ""
+    signed_by: str | None = None
+    signed_at: str | None = None
+    signed_seq: int | None = None
+    meaning: str | None = None
+
+
+class AccessReviewRow(SQLModel, table=True):
+    """One row of a campaign, as opened (``columns``: canonical JSON of ``policy.access.Row.to_dict``)
+    and as decided; a revocation stays open until a snapshot no longer finds the right (``closed_seq``)."""
+
+    __tablename__ = "access_review_row"
+    __table_args__ = (Index("ix_access_review_row_revoked", "decision", "closed_seq"),)
+    review_id: int = Field(primary_key=True, foreign_key="access_review.id")
+    position: int = Field(primary_key=True)
+    username: str = Field(index=True)
+    columns: str = Field(sa_column=Column(Text, nullable=False))   # JSON
+    decision: str | None = None    # keep | revoke
+    comment: str = ""
+    decided_by: str | None = None
+    decided_at: str | None = None
+    decided_seq: int | None = None
+    closed_seq: int | None = None  # revoke: the access.snapshot that no longer found the right
+
+
 class MerkleNode(SQLModel, table=True):
     """One perfect subtree of the log's Merkle tree (store.tree, SPEC §12): ``level`` ≥ 1 (2^level
     leaves), ``idx`` its position at that level, ``hash`` its RFC 6962 hash (32 bytes). Leaves are the
     entries' hashes in ``change_log``; written by ``store.log.append`` in the entry's transaction and
-    append-only like the log (triggers, migration 0008)."""
+    append-only like the log (triggers, migration 0010)."""
 
     __tablename__ = "merkle_node"
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})

@@ -63,7 +63,7 @@ def _low(leaves: Sequence[bytes], level: int, index: int) -> bytes:
 
 
 class Rebuild:
-    """``new_nodes`` for a streaming rebuild (migration 0008, benchmarks): the last ``SPAN`` leaves and
+    """``new_nodes`` for a streaming rebuild (migration 0010, benchmarks): the last ``SPAN`` leaves and
     the newest node of each level, which is always the left sibling the next completed node needs."""
 
     def __init__(self) -> None:

@@ -48,7 +48,8 @@ REQUIRED = (MANIFEST, "log.jsonl", "checkpoint.json", "public-key.pem", "proofs.
             "verify.py")
 # Files derived from the log: the export entry must record each one's SHA-256.
 DERIVED = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv",
-           "policy.toml", "policy-history.csv", "access-review.csv", "controls.md", "report.html", "verification.txt")
+           "policy.toml", "policy-history.csv", "access-review.csv", "access-changes.csv", "controls.md", "report.html",
+           "verification.txt")
 CHECKPOINT_DOMAIN = b"gatekeeper.checkpoint.v1\x00"
 CHECKPOINT_FIELDS = ("seq", "hash", "ts", "key_id", "signature")
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -210,7 +211,7 @@ def _tail(fh: IO[bytes], size: int) -> dict[str, Any]:
 def _manifest(folder: str, files: dict[str, int]) -> dict[str, str]:
     text = read_small(folder, MANIFEST)
     try:
-        lines = text.decode("utf-8").splitlines()
+        lines = text.decode("utf-8").split("\n")  # only \n ends a line (splitlines also splits on \v, \f, ...)
     except UnicodeDecodeError:
         raise Failed(f"{MANIFEST} is not UTF-8 text (the file was altered)") from None
     listed: dict[str, str] = {}

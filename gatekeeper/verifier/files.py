@@ -3,8 +3,8 @@
 Each table is compared with what the projection of the signed log says it must hold, row by row
 and both ways: a row the log does not support, a row the log requires but the file lacks, or a cell
 that differs fails, naming the file, the row and the log seq. Then its SHA-256 is compared with the
-one the signed ``audit.exported`` entry records. Files the log cannot derive (``controls.md``,
-``access-review.csv``, ``report.html``, ``register.xlsx``) are bound by that hash alone.
+one the signed ``audit.exported`` entry records. Files that are renderings rather than tables
+(``controls.md``, ``report.html``, ``register.xlsx``, ``verification.txt``) are bound by that hash alone.
 
 To add a file: write ``def check_x(ctx: Context) -> str`` (return the OK line, raise ``Failed``) and
 decorate it with ``@file_check("x.csv")``; a file the export lists but no check names is bound by
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.ledger.merkle import TreeBuilder, range_hash
+from gatekeeper.verifier.access import CHANGE_COLUMNS, REVIEW_COLUMNS
 from gatekeeper.verifier.chain import Failed, LogPass
 from gatekeeper.verifier.packdir import open_file, read_small
 from gatekeeper.verifier.projection import Tables
@@ -183,6 +184,29 @@ def check_policy(ctx: Context) -> str:
     bound(ctx, "policy.toml")
     return (f"OK policy.toml: the policy in force, logged as config.loaded at log seq {t.policy_seq}" if t.policy_seq
             else "OK policy.toml: empty, as the log records no config.loaded")
+
+
+@file_check("access-review.csv")
+def check_access_review(ctx: Context) -> str:
+    n = compare(ctx, "access-review.csv", REVIEW_COLUMNS, lambda: ctx.tables.access_review,
+                lambda r: f"the access.decided entry at log seq {r.get('log_seq')}", ("log_seq",))
+    problem = ctx.tables.access.review_problem()
+    if problem is not None:
+        raise Failed(f"access-review.csv: {problem}")
+    return (f"OK access-review.csv: {n} decisions, every access.decided entry of the period's reviews; each signed "
+            "review's decisions hash to what it certifies")
+
+
+@file_check("access-changes.csv")
+def check_access_changes(ctx: Context) -> str:
+    broken = ctx.tables.access.broken
+    if broken is not None:
+        raise Failed(f"access-changes.csv: log.jsonl seq {broken[0]}: {broken[1]}")
+    n = compare(ctx, "access-changes.csv", CHANGE_COLUMNS, lambda: ctx.tables.access_changes,
+                lambda r: f"{r.get('change')} {r.get('right')} of {r.get('username')} in the access.snapshot at log "
+                          f"seq {r.get('log_seq')}", ("log_seq", "change", "username", "right", "repo", "category",
+                                                      "group"))
+    return f"OK access-changes.csv: {n} changes of rights, replayed from every access.snapshot since the first"
 
 
 class Proofs:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
+from gatekeeper.verifier.access import AccessLog
 from gatekeeper.verifier.tables import (
     RULES_FROM_REVISION,
     RULES_NOT_LOGGED,
     drift_exception_row,
     drift_row,
     memberships_text,
+    reason_message,
     refused_rows,
     voided_row,
 )
@@ -116,6 +118,7 @@ class Collector(Protocol):
     facts_in: list[tuple[str, str, Mapping[str, Any]]]
     policy_history: list[dict[str, Any]]
     policy: tuple[str, int, str | None] | None
+    access: AccessLog
 
     def change(self, change_id: int) -> Change: ...
 
@@ -150,7 +153,7 @@ def _opened(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) 
     c.repo, c.target = p.get("repo", c.repo), p.get("target", c.target)
     c.title, c.ticket = p.get("title", c.title), p.get("ticket", c.ticket)
     c.revision, c.fingerprint = p.get("revision", c.revision), p.get("fingerprint", c.fingerprint)
-    c.sod_findings = list(p.get("sod_findings") or ())
+    c.sod_findings = [reason_message(f) for f in p.get("sod_findings") or ()]  # SPEC §9: the sentences
     if "categories" in p:
         c.categories, c.financial = list(p["categories"]), bool(p.get("financial"))
     else:  # logged before issue 21: the files' categories
@@ -276,3 +279,23 @@ def _reconciled(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, An
     if seq == pr.params.reconciled_seq:
         pr.reconciled = [dict(r) for r in p.get("rows") or ()]
         pr.reconciliation = [str(line) for line in p.get("lines") or ()]
+
+
+@handles("access.snapshot")
+def _access_snapshot(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.snapshot(seq, ts, p)
+
+
+@handles("access.review_opened")
+def _access_opened(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.review_entry(seq, ts, actor, "access.review_opened", p)
+
+
+@handles("access.decided")
+def _access_decided(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.review_entry(seq, ts, actor, "access.decided", p)
+
+
+@handles("access.review_signed")
+def _access_signed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.review_entry(seq, ts, actor, "access.review_signed", p)

@@ -17,6 +17,11 @@ What each count means (a change counts in a period by the moment named):
               not is an ``incomplete-approvals`` exception
   approval_lead_time_hours   request → last approval (approved_at), of changes approved in the
               period that needed any approval: median and 90th percentile (inclusive method)
+  refused_pushes_by_reason   refused refs per reason code, each under its primary code
+              (``policy.codes``; entries logged before codes by the code their wording had)
+  access_reviews_signed   access reviews signed in the period (``access.review_signed``)
+  access_conflicts, dormant_accounts   (person, conflict code) pairs and dormant people as of the
+              last ``access.snapshot`` before the period's end (service-wide; none: no snapshot)
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from gatekeeper.ledger.legacy import UNCLASSIFIED, code_of
+from gatekeeper.policy.codes import area, primary_code
 from gatekeeper.verifier.tables import RULES_FROM_CURRENT_POLICY, flat
 
 COUNTS = ("requested", "approved", "rejected", "deployed", "withdrawn", "emergency")
@@ -36,32 +43,15 @@ PUSH_REFUSED = "push.refused"
 SIGN_REFUSED = "change.sign_refused"
 INCOMPLETE = "incomplete-approvals"
 
-# Refusal reasons as the gate words them (policy/gate.py, actions/push.py, policy/sod.py), first match wins.
-REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("no pusher identity", ("no pusher identity",)),
-    ("repository not in the policy", ("is not in the policy",)),
-    ("directory unavailable", ("directory unreachable", "directory unavailable", "cannot be re-checked")),
-    ("emergency refused", ("may not push emergency", "emergency changes are disabled", "gatekeeper.emergency needs")),
-    ("branch deletion", ("deleting a protected branch",)),
-    ("history rewrite", ("non-fast-forward",)),
-    ("new branch not a copy", ("must be an exact copy",)),
-    ("segregation of duties", ("cannot approve", "took part in", "unauthorized author", "not in an approving group",
-                               "no longer counts", "one slot", "segregation")),
-    ("validation errors", ("validation error",)),
-    ("approved changes not deployed whole", ("overlap or are not included whole", "does not deploy that CR whole",
-                                             "content differs from what CR")),
-    ("missing approvals", ("lacks ", "needs ", "not approved", " is pending", " is rejected")),
-)
-SOD_REASON = "segregation of duties"
+ACCESS_METRICS = ("access_reviews_signed", "access_conflicts", "dormant_accounts")  # SPEC §12
 
 
-def refusal_reason(text: str) -> str:
-    """The kind of one refusal message (for "refused pushes by reason")."""
-    low = text.lower()
-    for name, needles in REASONS:
-        if any(n in low for n in needles):
-            return name
-    return "other"
+def reason_code(reason: Any) -> str:
+    """The code of one logged reason: ``{"code", "message"}``, or a bare sentence logged before codes
+    existed (its code from its wording, ``ledger.legacy``), as ``ledger.events.Reason.coerce`` reads it."""
+    if isinstance(reason, Mapping):
+        return str(reason.get("code") or "")
+    return code_of(str(reason))
 
 
 def iso_week(ts: str, cache: dict[str, str] | None = None) -> str:
@@ -83,8 +73,8 @@ def _hours(a: str, b: str) -> float:
 def approvals_complete(row: dict[str, Any]) -> bool:
     """Did the signatures of the deployed content, given before the deployment, fill every rule?"""
     deployed_at = row.get("deployed_at") or ""
-    for rule in row.get("approvals_required") or []:
-        signers = {u for u, g, _m, t, _f in row.get("approvals_given") or () if g == rule["group"] and t <= deployed_at}
+    for rule in row.get("approvals_required") or []:  # ``policy.approvals.filled``: one slot per person and group
+        signers = {a[0] for a in row.get("approvals_given") or () if a[1] == rule["group"] and a[3] <= deployed_at}
         if len(signers) < int(rule["count"]):
             return False
     return True
@@ -177,7 +167,8 @@ class Tally:
 
 @dataclass
 class LogFacts:
-    """What the metrics read from the log itself: refused pushes (by reason) and drift events."""
+    """What the metrics read from the log itself: refused pushes (by reason code), drift events and the
+    access review's figures (``access``: service-wide, never narrowed to a repo)."""
 
     refused_pushes: int = 0
     refused_refs: int = 0
@@ -186,6 +177,7 @@ class LogFacts:
     sod_refusals: int = 0
     refused_signatures: int = 0
     drift_events: int = 0
+    access: dict[str, Any] = field(default_factory=dict)
 
     def add(self, kind: str, ts: str, p: Mapping[str, Any], repo: str | None = None,
             repo_of_change: Callable[[Any], set[str]] | None = None, weeks: dict[str, str] | None = None) -> None:
@@ -206,11 +198,11 @@ class LogFacts:
         self.refused_pushes += 1
         self.by_week[iso_week(ts, weeks)] += 1
         refs = [r for r in p.get("refs") or [] if not r.get("allow")] or [{"reasons": []}]
-        for r in refs:
+        for r in refs:  # a ref counts under its primary reason's code (``policy.codes.PRECEDENCE``)
             self.refused_refs += 1
-            reason = refusal_reason(" ".join(r.get("reasons") or []) or "refused")
-            self.by_reason[reason] += 1
-            self.sod_refusals += reason == SOD_REASON
+            code = primary_code(reason_code(x) for x in r.get("reasons") or ()) or UNCLASSIFIED
+            self.by_reason[code] += 1
+            self.sod_refusals += area(code) == "sod"
 
 
 def summarise(tally: Tally, facts: LogFacts, exceptions: Iterable[dict[str, Any]] = (),
@@ -239,6 +231,7 @@ def summarise(tally: Tally, facts: LogFacts, exceptions: Iterable[dict[str, Any]
         "approval_lead_time_hours": quantiles(tally.lead_times),
         "hook_drift": hook_drift,
         "drift_events": facts.drift_events,
+        **{k: facts.access.get(k) for k in ACCESS_METRICS},
         "approvals_required_from_current_policy": tally.from_current_policy,
         "by_category": {name: {k: tally.by_category[name][k] for k in COUNTS} for name in sorted(tally.by_category)},
         "by_week": [{"week": w, **{k: tally.by_week[w][k] for k in COUNTS},

@@ -2,14 +2,16 @@
 
 Fed the entries of seq 1..``upto`` in order (``add``), it yields (``finish``) the rows of
 ``register.csv``, ``approvals.csv``, ``exceptions.csv``, ``drift.csv``, ``metrics.csv``,
-``policy-history.csv`` and the text of ``policy.toml``. The exporter writes the pack's tables from
-it and the pack's ``verify.py`` runs it again on the pack's signed log and compares, row by row,
-both ways: so every table is a function of the signed log and nothing else.
+``policy-history.csv``, ``access-review.csv``, ``access-changes.csv`` and the text of ``policy.toml``.
+The exporter writes the pack's tables from it and the pack's ``verify.py`` runs it again on the
+pack's signed log and compares, row by row, both ways: so every table is a function of the signed
+log and nothing else.
 
 What it reads, kind by kind (``kinds.HANDLERS``): ``change.opened``/``change.revised`` (the CR, its
 revision, rules, categories), ``change.approved``/``change.rejected`` (signatures, state),
 ``change.withdrawn``, ``change.deployed``, ``emergency.deployed``, ``push.refused``,
-``change.sign_refused``, ``deploy.voided``, ``drift.*``, ``config.loaded`` and the export's own
+``change.sign_refused``, ``deploy.voided``, ``drift.*``, ``config.loaded``, ``access.*`` (the access
+review's two files, its exceptions and metrics: ``access.AccessLog``) and the export's own
 ``audit.reconciled`` (what reconciliation against git found: facts the log cannot derive). Any entry
 whose payload names a change (``changes_named``) is in that change's ``log_seqs``.
 
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.ledger.jsoncodec import canon
+from gatekeeper.verifier.access import AccessLog
 from gatekeeper.verifier.kinds import HANDLERS, Change, Signed
 from gatekeeper.verifier.metrics import LogFacts, Tally, csv_rows, summarise
 from gatekeeper.verifier.tables import (
@@ -107,6 +110,9 @@ class Tables:
     policy_sha256: str | None
     reconciliation: list[str]             # audit.reconciled's summary lines
     proof_seqs: list[int]                 # every log seq register.csv and approvals.csv name
+    access: AccessLog                     # access-review.csv, access-changes.csv and what reviews certify
+    access_review: list[dict[str, Any]] = field(default_factory=list)
+    access_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def register(self) -> Iterator[dict[str, Any]]:
         return (register_row(c, self.now) for c in self.changes)
@@ -137,6 +143,7 @@ class Projection:
         self.facts_in: list[tuple[str, str, Mapping[str, Any]]] = []
         self.policy_history: list[dict[str, Any]] = []
         self.policy: tuple[str, int, str | None] | None = None
+        self.access = AccessLog(params.start, params.end)
         self.last = 0
 
     def in_period(self, ts: str | None) -> bool:
@@ -195,7 +202,7 @@ class Projection:
             seqs.update(c.seqs)
             seqs.update(s.seq for s in c.signatures)
         found = self._exceptions(tally, repo)
-        facts, weeks = LogFacts(), dict[str, str]()
+        facts, weeks = LogFacts(access=self.access.metrics()), dict[str, str]()
         repo_of = self._repo_of
         for kind, ts, payload in self.facts_in:
             facts.add(kind, ts, payload, repo, repo_of, weeks)
@@ -203,7 +210,7 @@ class Projection:
         text, seq, sha = self.policy or ("", None, None)
         drift = [d for d in self.drift if repo is None or d["repo"] == repo]
         return Tables(population, now, found, drift, metrics, self.policy_history, text, seq, sha,
-                      self.reconciliation, sorted(seqs))
+                      self.reconciliation, sorted(seqs), self.access, self.access.review_rows(), self.access.changes)
 
     def _repo_of(self, change_id: Any) -> set[str]:
         c = self.changes.get(change_id) if isinstance(change_id, int) else None
@@ -226,6 +233,7 @@ class Projection:
                 out.append(overdue_row(cid, c.repo, c.target, c.deadline, c.deployed_by, c.retro_approved_at,
                                        c.state, c.emergency_seq))
         out.extend(self.drift_exceptions)
+        out.extend(self.access.revocation_rows())
         for seq, ts, actor, payload in self.sign_refused:
             out.append(sign_refused_row(seq, ts, actor, payload, next(iter(self._repo_of(payload.get("change_id"))),
                                                                       None)))

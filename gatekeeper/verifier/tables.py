@@ -104,13 +104,19 @@ def memberships_text(memberships: Sequence[Mapping[str, Any]]) -> str:
 
 
 # -- rows made by one log entry -------------------------------------------------------------------
+def reason_message(reason: Any) -> str:
+    """The sentence of one logged reason: ``{"code", "message"}``, or a bare sentence logged before
+    reason codes existed (``ledger.events.Reason.coerce`` reads both)."""
+    return str(reason.get("message") or "") if isinstance(reason, Mapping) else str(reason)
+
+
 def refused_rows(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``push.refused``: one exceptions.csv row per refused ref of the push."""
     refs = [r for r in p.get("refs") or () if not r.get("allow")] or [{"ref": ""}]
     spooled, emergency = p.get("spooled"), p.get("emergency")
     out = []
     for r in refs:
-        detail = " | ".join(r.get("reasons") or ()) or "refused"
+        detail = " | ".join(reason_message(x) for x in r.get("reasons") or ()) or "refused"
         if emergency is not None:
             detail = f"emergency requested ({emergency}): {detail}"
         if spooled:  # refused by the hook while the service was unreachable, logged on delivery
@@ -139,7 +145,7 @@ def drift_exception_row(seq: int, ts: str, kind: str, actor: str, p: Mapping[str
 def sign_refused_row(seq: int, ts: str, actor: str, p: Mapping[str, Any], repo: str | None) -> dict[str, Any]:
     """exceptions.csv kind ``sign-refused``: a signature refused for segregation of duties (the 403)."""
     reasons = p.get("reasons")
-    text = reasons if isinstance(reasons, str) else "; ".join(str(r) for r in reasons or ())
+    text = reasons if isinstance(reasons, str) else "; ".join(reason_message(r) for r in reasons or ())
     return {"kind": "sign-refused", "at": ts, "actor": actor, "repo": repo, "ref": None,
             "change_id": p.get("change_id"),
             "detail": f"{p.get('decision') or 'signature'} by {p.get('signer') or actor} refused: {text}",

@@ -56,8 +56,8 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
 
         raise ConfigError(f"environment variable {cfg.service.secret_key_env} is not set (service.secret_key_env)",
                           file=str(cfg.path))
+    from gatekeeper.bootstrap import open_store
     from gatekeeper.directory import open_directory
-    from gatekeeper.store.db import open_store
 
     store = open_store(cfg, create=False)
     directory = open_directory(cfg)
@@ -88,9 +88,9 @@ def _start(app: Flask) -> None:
     503 ``database_unavailable`` and finishes these steps on the first request that finds the
     database back. A schema it may not migrate is still a hard error.
     """
+    from gatekeeper.checkpoints.keys import ensure_key
     from gatekeeper.errors import DatabaseUnavailable, ServiceUnavailable
     from gatekeeper.store.db import is_unreachable
-    from gatekeeper.store.signing import ensure_key
 
     svc: Services = app.extensions["gatekeeper"]
 
@@ -130,7 +130,7 @@ def _start(app: Flask) -> None:
 
 def _record_policy(services: Services) -> None:
     """Log ``config.loaded`` with the policy file's SHA-256 whenever it differs from the last one logged."""
-    from gatekeeper.ledger.entry import CONFIG_LOADED
+    from gatekeeper.ledger.events import ConfigLoaded
     from gatekeeper.store import log
     from gatekeeper.store.tables import Setting
 
@@ -139,29 +139,9 @@ def _record_policy(services: Services) -> None:
         last = session.get(Setting, "policy_sha256")
         if last is not None and last.value == cfg.sha256:
             return
-        log.append(session, CONFIG_LOADED, "gatekeeper", {
-            "path": str(cfg.path), "sha256": cfg.sha256, "size": len(cfg.raw),
-            "policy": cfg.raw.decode("utf-8"),
-        })
+        log.append(session, ConfigLoaded(path=str(cfg.path), sha256=cfg.sha256, size=len(cfg.raw),
+                                         policy=cfg.raw.decode("utf-8")))
         if last is None:
             session.add(Setting(key="policy_sha256", value=cfg.sha256))
         else:
             last.value = cfg.sha256
-
-
-def services() -> Services:
-    """The app's services; inside a request, with a request-scoped directory memo (issue 18): each
-    directory question is asked once per request, and nothing is cached across requests."""
-    from flask import current_app, g, has_request_context
-
-    base: Services = current_app.extensions["gatekeeper"]
-    if not has_request_context():
-        return base
-    scoped: Services | None = g.get("gatekeeper_services")
-    if scoped is None:
-        from dataclasses import replace
-
-        from gatekeeper.directory.memo import MemoDirectory
-
-        scoped = g.gatekeeper_services = replace(base, directory=MemoDirectory(base.directory))
-    return scoped

@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from gatekeeper.directory.base import User
 from gatekeeper.directory.lockout import Lockout
 from gatekeeper.errors import AuthError, ConfigError, Forbidden
-from gatekeeper.web import services
+from gatekeeper.policy import rules
+from gatekeeper.policy.people import User, fold
+from gatekeeper.policy.rules import Role
+from gatekeeper.web.context import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("gatekeeper.auth")
@@ -34,8 +36,8 @@ def check_password(username: str, password: str) -> User:
     password is a read, so a successful call (every API request) writes nothing; attempts already in
     flight when a lock lands may still finish (at most one per busy worker thread).
     """
-    from gatekeeper.directory.base import fold
     from gatekeeper.directory.lockout import identity_key, pair_key
+    from gatekeeper.ledger.events import AuthLocked
     from gatekeeper.store import log as ledger
     from gatekeeper.store.counters import SqlCounters
 
@@ -54,8 +56,8 @@ def check_password(username: str, password: str) -> User:
         with svc.store.write() as session:
             for lock in guard.failure_in(SqlCounters(session), ident, client):
                 # A lock is evidence of an attack on an account: the change log, not only the service log.
-                ledger.append(session, "auth.locked", ident, {
-                    "username": ident, "typed": username[:256], "client": client, "lock": dataclasses.asdict(lock)})
+                ledger.append(session, AuthLocked(username=ident, typed=username[:256], client=client,
+                                                  lock=dataclasses.asdict(lock)), ident)
         raise
     if had_pair:
         with svc.store.side_write() as session:
@@ -141,18 +143,16 @@ def hook_token(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def roles_of(user: User) -> set[str]:
-    """The Gatekeeper roles (auditors, admins, emergency) the user holds right now."""
+def roles_of(user: User) -> frozenset[Role]:
+    """The Gatekeeper roles the user holds right now (``policy.rules.roles_of`` on a fresh lookup)."""
     svc = services()
-    groups = {m.group for m in svc.directory.memberships(user.username)}
-    roles = svc.config.roles
-    return {name for name in ("auditors", "admins", "emergency") if groups.intersection(getattr(roles, name))}
+    return rules.roles_of((m.group for m in svc.directory.memberships(user.username)), svc.config.roles)
 
 
 def require_role(user: User, *names: str) -> None:
     held = roles_of(user)
     if not held.intersection(names):
-        groups = sorted({grp for n in names for grp in getattr(services().config.roles, n)})
+        groups = sorted({grp for n in names for grp in services().config.roles.groups(Role(n))})
         raise Forbidden(f"{user.username} needs the {' or '.join(names)} role, which members of "
                         f"{', '.join(groups) or '(no group: see [roles] in the policy)'} hold")
 

@@ -33,7 +33,8 @@ def init_app(app: Flask) -> None:
     def _gatekeeper(exc: GatekeeperError):  # type: ignore[no-untyped-def]
         if exc.http_status >= 500:
             log.warning("%s: %s", type(exc).__name__, exc.message)
-        resp = _json(exc.code, exc.message, exc.http_status) if _wants_json() else _page(exc.http_status, exc.message)
+        resp = ((jsonify(exc.to_dict()), exc.http_status) if _wants_json()
+                else _page(exc.http_status, exc.message))
         if exc.http_status == 401 and _wants_json():
             resp[0].headers["WWW-Authenticate"] = _challenge()
         if isinstance(exc, RateLimited):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import (  # type: ignore[import-untyped]
     HiddenField,
@@ -16,16 +17,16 @@ from wtforms import (  # type: ignore[import-untyped]
 from wtforms.validators import DataRequired, Length, Optional, Regexp  # type: ignore[import-untyped]
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
-DATE_HINT = "use YYYY-MM-DD"
+DATE_HINT = _l("use YYYY-MM-DD, for example 2026-05-01")
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=256)],
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=256)],
                            render_kw={"autocomplete": "username", "autofocus": True})
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
     next = HiddenField()
-    submit = SubmitField("Sign in")
+    submit = SubmitField(_l("Sign in"))
 
 
 class SignForm(FlaskForm):
@@ -35,16 +36,16 @@ class SignForm(FlaskForm):
     directory, so a tampered form cannot sign in someone else's name.
     """
 
-    printed_name = StringField("Printed name", render_kw={"readonly": True})
-    meaning = SelectField("Meaning of this signature", choices=[], validate_choice=True)
-    comment = TextAreaField("Comment (required to reject)", validators=[Optional(), Length(max=4000)],
+    printed_name = StringField(_l("Printed name"), render_kw={"readonly": True})
+    meaning = SelectField(_l("Meaning of this signature"), choices=[], validate_choice=True)
+    comment = TextAreaField(_l("Comment (required to reject)"), validators=[Optional(), Length(max=4000)],
                             render_kw={"rows": 3})
-    password = PasswordField("Your password (re-entered for this signature)",
-                             validators=[DataRequired(message="enter your password to sign"),
+    password = PasswordField(_l("Your password (re-entered for this signature)"),
+                             validators=[DataRequired(message=_l("enter your password to sign")),
                                          Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
-    approve = SubmitField("Approve")
-    reject = SubmitField("Reject")
+    approve = SubmitField(_l("Approve"))
+    reject = SubmitField(_l("Reject"))
 
     @property
     def decision(self) -> str | None:
@@ -57,26 +58,26 @@ class SignForm(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
         if self.decision is None:
-            self.form_errors.append("choose Approve or Reject")
+            self.form_errors.append(str(_l("choose Approve or Reject")))
             ok = False
         if self.decision == "reject" and not (self.comment.data or "").strip():
-            self.comment.errors = [*self.comment.errors, "a comment is required to reject"]
+            self.comment.errors = [*self.comment.errors, str(_l("a comment is required to reject"))]
             ok = False
         return ok
 
 
 class WithdrawForm(FlaskForm):
-    reason = StringField("Reason (optional)", validators=[Optional(), Length(max=1000)])
-    submit = SubmitField("Withdraw this change request")
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Withdraw this change request"))
 
 
 class LogoutForm(FlaskForm):
-    submit = SubmitField("Sign out")
+    submit = SubmitField(_l("Sign out"))
 
 
 class RevokeForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=256)])
-    submit = SubmitField("Sign out everywhere")
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=256)])
+    submit = SubmitField(_l("Sign out everywhere"))
 
 
 class PeriodForm(FlaskForm):
@@ -85,8 +86,46 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = StringField("From", name="from", validators=[Optional(), Regexp(DATE, message=DATE_HINT)],
-                        render_kw={"type": "date"})
-    end = StringField("To (inclusive)", name="to", validators=[Optional(), Regexp(DATE, message=DATE_HINT)],
-                      render_kw={"type": "date"})
-    submit = SubmitField("Show")
+    start = StringField(_l("From"), name="from", validators=[Optional(), Regexp(DATE, message=DATE_HINT)])
+    end = StringField(_l("To (inclusive)"), name="to", validators=[Optional(), Regexp(DATE, message=DATE_HINT)])
+    submit = SubmitField(_l("Show"))
+
+
+class OpenReviewForm(FlaskForm):
+    """Open an access review campaign for one repo or every repo (``repo`` "": every repo)."""
+
+    repo = SelectField(_l("Scope of the new review"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Open an access review"))
+
+
+class DecideForm(FlaskForm):
+    """Keep or revoke the rows ticked on the page (``row`` checkboxes, read from the request)."""
+
+    comment = TextAreaField(_l("Comment (required to revoke)"), validators=[Optional(), Length(max=4000)],
+                            render_kw={"rows": 2})
+    keep = SubmitField(_l("Keep the selected rights"))
+    revoke = SubmitField(_l("Revoke the selected rights"))
+
+    @property
+    def decision(self) -> str | None:
+        return "revoke" if self.revoke.data else "keep" if self.keep.data else None
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Said at the field, in the reader's language; the use case refuses it too (fail closed)."""
+        ok = super().validate(extra_validators)
+        if self.decision == "revoke" and not (self.comment.data or "").strip():
+            self.comment.errors = [*self.comment.errors, str(_l("a comment is required to revoke"))]
+            ok = False
+        return ok
+
+
+class SignReviewForm(FlaskForm):
+    """The whole review signed like an approval: printed name, meaning, password re-entered."""
+
+    printed_name = StringField(_l("Printed name"), render_kw={"readonly": True})
+    meaning = SelectField(_l("Meaning of this signature"), choices=[], validate_choice=True)
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 2})
+    password = PasswordField(_l("Your password (re-entered for this signature)"),
+                             validators=[DataRequired(message=_l("enter your password to sign")), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
+    submit = SubmitField(_l("Sign the access review"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from gatekeeper.web import services
 from gatekeeper.web.api.schemas import Health, respond
+from gatekeeper.web.context import services
 
 bp = Blueprint("health", __name__)
 

@@ -7,11 +7,18 @@ kept only if it verifies with the witness's configured key; it is stored (``witn
 and added to the checkpoint. Anything else is a refusal: logged as ``witness.refused`` (shown to
 admins on /audit) and returned, never an error for the caller, since a witness being down must
 not stop the log.
+
+``gatekeeper log checkpoint`` and every pack export submit their checkpoint at once. The automatic
+checkpoints (``service.checkpoint_every``) are signed inside a business write, where no network
+call belongs: the service's scheduler (``run_due``) submits the newest one to each witness that has
+neither cosigned nor been asked for it, once.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -19,16 +26,24 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from gatekeeper.checkpoints.sign import latest_checkpoint
 from gatekeeper.ledger import events
 from gatekeeper.ledger.checkpoint import Checkpoint, ed25519_verify
 from gatekeeper.ledger.note import parse_signature_line, parse_vkey, split_note, verify_signatures
 from gatekeeper.store import log, tree
-from gatekeeper.store.tables import WitnessCosignature
+from gatekeeper.store.claim import claim
+from gatekeeper.store.tables import Setting, WitnessCosignature
+
+NEXT_RUN = "witness.next_run_at"      # the scheduler's claim (store.claim)
+ASKED = "witness.asked."              # + the witness's name: the checkpoint size the scheduler last sent it
+INTERVAL = timedelta(minutes=1)
 
 
-def cosign(config: Any, store: Any, cp: Checkpoint) -> tuple[Checkpoint, list[str]]:
-    """``cp`` with the cosignatures of the configured witnesses, and one line per refusal."""
-    witnesses = config.ledger.witnesses
+def cosign(config: Any, store: Any, cp: Checkpoint, witnesses: Sequence[Any] | None = None
+           ) -> tuple[Checkpoint, list[str]]:
+    """``cp`` with the cosignatures of the configured witnesses (or of ``witnesses``), and one line per
+    refusal."""
+    witnesses = config.ledger.witnesses if witnesses is None else witnesses
     if not witnesses or not cp.note:
         return cp, []
     lines, refusals = list(cp.cosignatures), []
@@ -108,10 +123,37 @@ def _store(store: Any, name: str, size: int, line: str) -> None:
 def _log_refusal(store: Any, w: Any, cp: Checkpoint, exc: Refused) -> None:
     event = events.WitnessRefused(witness=w.name, url=w.url, size=cp.seq, status=exc.status, reason=exc.reason)
     with store.write() as session:
-        log.append(session, event.KIND, "gatekeeper", event.to_payload())
+        log.append(session, event)
 
 
 def cosignatures(session: Any, size: int) -> list[str]:
     """The stored cosignature lines of the checkpoint of ``size`` entries."""
     return [row[0] for row in session.execute(select(col(WitnessCosignature.line)).where(
         col(WitnessCosignature.size) == size).order_by(col(WitnessCosignature.witness)))]
+
+
+def run_due(services: Any, now: datetime | None = None) -> bool:
+    """The scheduler's job (once across workers): the newest checkpoint to every witness that has not
+    cosigned it and was not asked for it yet. True when it asked any."""
+    witnesses = services.config.ledger.witnesses
+    now = now or datetime.now(UTC)
+    if not witnesses or not claim(services.store, NEXT_RUN, now + INTERVAL, now):
+        return False
+    with services.store.write() as session:  # recorded before asking: a crash costs one request, never a loop
+        cp = latest_checkpoint(session)
+        if cp is None or not cp.note:
+            return False
+        done = {line.split(" ")[1] for line in cosignatures(session, cp.seq)}
+        pending = []
+        for w in witnesses:
+            asked = session.get(Setting, ASKED + w.name)
+            if w.name in done or (asked is not None and asked.value == str(cp.seq)):
+                continue
+            pending.append(w)
+            if asked is None:
+                session.add(Setting(key=ASKED + w.name, value=str(cp.seq)))
+            else:
+                asked.value = str(cp.seq)
+    if pending:
+        cosign(services.config, services.store, cp, pending)
+    return bool(pending)

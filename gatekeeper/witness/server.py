@@ -26,7 +26,6 @@ log = logging.getLogger("gatekeeper.witness")
 class Witness:
     name: str
     key: Ed25519PrivateKey
-    logs: dict[str, list[NoteVerifier]]
     state: WitnessState
 
     @property
@@ -35,7 +34,8 @@ class Witness:
 
     def add_checkpoint(self, body: bytes) -> core.Decision:
         public = raw_public_key(self.key.public_key())
-        return self.state.handle(lambda latest: core.decide(body, self.logs, latest, ed25519_verify, self.name, public,
+        logs = self.state.logs()
+        return self.state.handle(lambda latest: core.decide(body, logs, latest, ed25519_verify, self.name, public,
                                                             self.key.sign, int(time.time())), body)
 
 

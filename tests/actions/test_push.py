@@ -195,7 +195,10 @@ def test_the_gate_reads_only_crs_whose_current_revision_touches_the_push(service
         assert [(cr.id, rev.number) for cr, rev in found] == [(cid, 2)]
     refused = push.decide_push(services, req([main_update(("cfg/a.txt", "A"))]))
     assert not refused["allow"] and "no change request covers it" in refused["messages"][0]
+    assert refused["reasons"] == [{"code": "gate.unapproved_file", "message": refused["messages"][0]}]  # SPEC §12
     assert json.dumps(refused)  # the hook's answer is plain JSON
+    [logged] = payloads(services, "push.refused")
+    assert logged["refs"][0]["reasons"] == refused["reasons"]  # the same reason, with its code, in the log
 
 
 def test_a_late_post_receive_for_an_update_already_settled_records_nothing_twice(services: Services) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.audit import exceptions, register
+from gatekeeper.policy.emergency import parse_ts, retro_overdue
 from tests.audit.conftest import World, change, period
 from tests.support.git import Repo
 from tests.support.service import Service
@@ -23,8 +24,8 @@ def test_allowed_emergency_push_prints_url_and_deadline(world: World) -> None:
     assert m.group(2) == f"{world.plant.url}/changes/3"
     cr = change(world, 3)
     assert cr["emergency_deadline"] == m.group(1)
-    deployed = register.parse_ts(cr["deployed_at"])
-    assert register.parse_ts(m.group(1)) == (deployed + timedelta(hours=72)).replace(microsecond=0)
+    deployed = parse_ts(cr["deployed_at"])
+    assert parse_ts(m.group(1)) == (deployed + timedelta(hours=72)).replace(microsecond=0)
 
 
 def test_disallowed_user_is_refused(world: World) -> None:
@@ -59,8 +60,8 @@ def test_retro_approval_by_the_normal_rules(world: World) -> None:
 def test_overdue_against_an_injected_now(world: World, services: Any) -> None:
     start, end = period()
     four = change(world, 4)
-    before = register.parse_ts(four["emergency_deadline"]) - timedelta(seconds=1)
-    after = register.parse_ts(four["emergency_deadline"]) + timedelta(seconds=1)
+    before = parse_ts(four["emergency_deadline"]) - timedelta(seconds=1)
+    after = parse_ts(four["emergency_deadline"]) + timedelta(seconds=1)
     fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
     rows = {r["change_id"]: r for r in register.rows(services, start, end, now=after.strftime(fmt))}
     assert (rows[3]["retro_overdue"], rows[4]["retro_overdue"]) == (False, True)
@@ -82,7 +83,7 @@ def test_overdue_against_an_injected_now(world: World, services: Any) -> None:
 ])
 def test_overdue_rule(emergency: bool, retro_approved_at: str | None, state: str, now: str,
                       expected: bool) -> None:
-    assert register.overdue(emergency, "2026-01-04T10:00:00Z", retro_approved_at, state, now) is expected
+    assert retro_overdue(emergency, "2026-01-04T10:00:00Z", retro_approved_at, state, now) is expected
 
 
 def test_reasonless_no_rule_and_no_file_emergencies(repo: Repo, service: Service) -> None:

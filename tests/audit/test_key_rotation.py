@@ -16,12 +16,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatekeeper import config
+from gatekeeper.checkpoints.keys import generate_key
 from gatekeeper.cli import main
 from gatekeeper.ledger import merkle
 from gatekeeper.ledger.checkpoint import ed25519_verify, public_key_pem
+from gatekeeper.ledger.events import ChangeWithdrawn
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
-from gatekeeper.store.signing import generate_key
 from gatekeeper.verifier import bundle, cli
 from tests.support.packs import read_log, remanifest, resign
 from tests.support.plant import Plant, make_plant
@@ -50,7 +51,7 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Plant, str, str, 
     store = Store(config.load(plant.config).service.database)
     with store.write() as s:
         for i in range(6):
-            log.append(s, "change.withdrawn", "alice", {"change_id": i + 1, "reason": "x", "state": "withdrawn"})
+            log.append(s, ChangeWithdrawn(change_id=i + 1, reason="x", state="withdrawn"), "alice")
     store.dispose()
     assert gk(plant, "log", "checkpoint")[0] == 0
     rc, out, err = gk(plant, "keys", "rotate")
@@ -112,7 +113,7 @@ def test_log_prove_and_consistency_print_checkable_proofs(rotated: tuple[Plant, 
     assert merkle.verify_inclusion(leaf, 2, len(entries), [bytes.fromhex(h) for h in proof["hashes"]], root)
     rc, out, _ = gk(plant, "log", "consistency", "--from", "6", "--to", str(len(entries)))
     c = json.loads(out)
-    assert rc == 0 and c["old_size"] == 6 and c["tree_size"] == len(entries)
+    assert rc == 0 and c["old_size"] == 6 and c["leaf_index"] == 5 and c["tree_size"] == len(entries)
     t = merkle.TreeBuilder(keep=True)
     for e in entries:
         t.append(merkle.leaf_hash(bytes.fromhex(e["hash"])))

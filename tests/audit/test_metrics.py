@@ -19,7 +19,8 @@ import pytest
 from gatekeeper import config
 from gatekeeper.actions.context import Services
 from gatekeeper.audit import metrics, register
-from gatekeeper.audit.metrics import approvals_complete, compute, iso_week, quantiles, refusal_reason
+from gatekeeper.audit.metrics import approvals_complete, compute, iso_week, quantiles
+from gatekeeper.audit.register import Signature
 from gatekeeper.directory import open_directory
 from gatekeeper.errors import InputError
 from gatekeeper.store.db import Store
@@ -40,7 +41,7 @@ def test_metrics_of_the_world(services: Services) -> None:
     assert m["emergency_share"] == round(2 / 3, 4)
     lead = m["approval_lead_time_hours"]
     assert lead["count"] == 1 and lead["median"] == lead["p90"] and 0 <= lead["median"] < 1
-    assert m["refused_pushes_by_reason"] == {"emergency refused": 1, "missing approvals": 1}
+    assert m["refused_pushes_by_reason"] == {"emergency.not_allowed": 1, "gate.unapproved_file": 1}  # codes
     # no push was refused for SoD; signatures other tests tried and were refused (403) are logged and counted
     assert m["sod_refusals"] == m["refused_signatures"] and m["hook_drift"] == 0
     assert m["approvals_required_from_current_policy"] == 0
@@ -104,7 +105,7 @@ def test_pack_metrics_csv_matches(world: World, services: Services, tmp_path: Pa
         assert values[key] == str(compute(services, *period(), reconcile=False)[key]), key
     assert "approval_lead_time_hours.median" in values and "approval_lead_time_hours.p90" in values
     assert values["by_category.erp-mapping.deployed"] == "1"
-    assert values["refused_pushes_by_reason.missing approvals"] == "1"
+    assert values["refused_pushes_by_reason.gate.unapproved_file"] == "1"
     # the report: period, controls, metrics with charts, reconciliation, exceptions with log links, verification
     for fragment in ("Change-management control report", "Controls as configured", "Segregation of duties",
                      '<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg"', 'class="bar"',
@@ -114,15 +115,7 @@ def test_pack_metrics_csv_matches(world: World, services: Services, tmp_path: Pa
     assert "<script" not in report
 
 
-def test_refusal_reasons_and_quantiles() -> None:
-    assert refusal_reason("refusing refs/heads/main: x.csv (erp-mapping) lacks 1 approval by finance") == \
-        "missing approvals"
-    assert refusal_reason("refusing refs/heads/main: non-fast-forward update of a protected branch") == \
-        "history rewrite"
-    assert refusal_reason("refusing refs/heads/main: carol cannot approve a change they took part in") == \
-        "segregation of duties"
-    assert refusal_reason("refusing refs/heads/main: alice may not push emergency changes") == "emergency refused"
-    assert refusal_reason("something new") == "other"
+def test_quantiles_and_weeks() -> None:
     assert quantiles([1.0, 2.0, 3.0, 4.0, 10.0]) == {"median": 3.0, "p90": 7.6, "count": 5}
     assert iso_week("2026-01-01T10:00:00Z") == "2026-W01" and iso_week("2024-12-30T00:00:00Z") == "2025-W01"
 
@@ -134,18 +127,19 @@ def _row(**kw: object) -> dict[str, object]:
         "deployed_at": "2026-01-05T13:00:00.000000Z", "deployed_by": "alice", "emergency": False,
         "retro_approved_at": None, "retro_overdue": False, "state": "deployed", "log_seqs": [3, 7],
         "approvals_required": [{"group": "fin", "count": 1}, {"group": "ot", "count": 1}], "approvals": "x",
-        "approvals_given": [("bob", "fin", "m", "2026-01-05T11:00:00.000000Z", "f"),
-                            ("carol", "ot", "m", "2026-01-05T12:00:00.000000Z", "f")]}
+        "approvals_given": [Signature("bob", "fin", "m", "2026-01-05T11:00:00.000000Z", "f"),
+                            Signature("carol", "ot", "m", "2026-01-05T12:00:00.000000Z", "f")]}
     base.update(kw)
     return base
 
 
 def test_complete_approvals_are_counted_before_the_deployment() -> None:
     assert approvals_complete(_row())
-    late = _row(approvals_given=[("bob", "fin", "m", "2026-01-05T11:00:00.000000Z", "f"),
-                                 ("carol", "ot", "m", "2026-01-05T14:00:00.000000Z", "f")])
+    late = _row(approvals_given=[Signature("bob", "fin", "m", "2026-01-05T11:00:00.000000Z", "f"),
+                                 Signature("carol", "ot", "m", "2026-01-05T14:00:00.000000Z", "f")])
     assert not approvals_complete(late)
-    assert not approvals_complete(_row(approvals_given=[("bob", "fin", "m", "2026-01-05T11:00:00.000000Z", "f")]))
+    only_bob = [Signature("bob", "fin", "m", "2026-01-05T11:00:00.000000Z", "f")]
+    assert not approvals_complete(_row(approvals_given=only_bob))
     tally = metrics.Tally("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")
     tally.add(_row())
     tally.add(late)

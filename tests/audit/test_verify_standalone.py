@@ -241,7 +241,10 @@ def _proof_hash(folder: Path) -> None:
     (_drop("policy-history.csv", 1), "policy-history.csv lacks the config.loaded entry at log seq "),
     (_proof_hash, "proofs.jsonl line 1: not the inclusion proof of log seq "),
     (_append("controls.md", b"\nEveryone may approve.\n"), "controls.md: SHA-256 "),
-    (_append("access-review.csv", b"auditors,auditor,mallory,M,m@x,auditors\r\n"), "access-review.csv: SHA-256 "),
+    (_append("access-review.csv", b"mallory,M,approve,plant-a-ot,,ot-engineers,,,,false,keep,mallory,x,1\r\n"),
+     "access-review.csv row 1: mallory, M, approve... is not in the log's tables"),
+    (_append("access-changes.csv", b"2026-01-01,gained,mallory,M,approve,plant-a-ot,,ot-engineers,,false,1\r\n"),
+     "access-changes.csv row 1: 2026-01-01, gained, mallory... is not in the log's tables"),
     (_append("report.html", b"<!-- -->"), "report.html: SHA-256 "),
     (_append("register.xlsx", b"\0"), "register.xlsx: SHA-256 "),
 ], ids=lambda v: v if isinstance(v, str) else getattr(v, "__name__", "edit"))

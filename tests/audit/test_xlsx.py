@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from gatekeeper.audit import register
 from gatekeeper.audit.xlsx import write_xlsx
+from gatekeeper.policy.emergency import parse_ts
 from tests.audit.conftest import FORMULA_TITLE, SPEC_COLUMNS, World, change, export
 
 
@@ -33,7 +34,7 @@ def test_workbook_layout_and_types(world: World, out: Path) -> None:
     requested = one["requested_at"]
     assert requested.is_date and requested.number_format == "yyyy-mm-dd hh:mm:ss"
     api = change(world, 1)
-    expected = register.parse_ts(api["requested_at"]).replace(tzinfo=None)
+    expected = parse_ts(api["requested_at"]).replace(tzinfo=None)
     assert isinstance(requested.value, datetime)
     assert abs((requested.value - expected).total_seconds()) < 0.001  # Excel keeps milliseconds
     assert one["approved_at"].is_date and one["deployed_at"].is_date

@@ -68,3 +68,51 @@ def test_demo_builds_on_embedded_defaults(tmp_path: Path) -> None:
             "Exchange/NPEDemo/Machine1/Status/PartCount scaleMode set to Linear") in proc.stdout  # issue 15
     assert (tmp_path / "demo" / "var" / "gatekeeper.db").exists()
     assert oct((tmp_path / "demo" / "env.sh").stat().st_mode & 0o777) == "0o600"
+    # Issue 25, the first ten minutes: the printed commands work as copied, from any folder ...
+    tour = proc.stdout[proc.stdout.index("  cli:"):]
+    source = next(ln.strip() for ln in tour.splitlines() if ln.strip().startswith(". "))
+    for command in ("log verify", "audit export"):
+        line = next(ln.strip() for ln in tour.splitlines() if f" {command}" in ln and "gatekeeper" in ln)
+        line = line.replace("-o register.csv", f"-o {tmp_path / 'register.csv'}")
+        ran = subprocess.run(["bash", "-c", f"{source} && {line}"], capture_output=True, text=True, cwd="/",
+                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+        assert ran.returncode == 0, (line, ran.stdout, ran.stderr)
+    # ... and the tour ends with how the approved change is deployed
+    assert "git checkout main && git merge --ff-only raise-rpm && git push origin main" in tour.splitlines()[-3]
+
+
+def test_demo_names_a_taken_port_before_building(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run("demo", "--dir", str(tmp_path / "demo"), "--port", str(port), "--no-serve")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"port {port} on 127.0.0.1 is taken" in proc.stderr and "--port" in proc.stderr
+    assert "make demo PORT=" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "demo").exists()  # nothing was built
+
+
+@pytest.mark.parametrize("args", [["log", "verify"], ["log", "export", "-o", "x.jsonl"],
+                                  ["audit", "export", "--from", "2026-01-01", "--to", "2026-01-31", "-o", "r.csv"],
+                                  ["access", "review"],
+                                  ["access", "changes", "--from", "2026-01-01", "--to", "2026-01-31"]])
+def test_read_only_commands_never_create_a_database(tmp_path: Path, plant: Plant, args: list[str]) -> None:
+    db = Path(plant.config.read_text().split('database = "sqlite:///', 1)[1].split('"', 1)[0])
+    db = db if db.is_absolute() else (plant.config.parent / db)
+    if db.exists():
+        db.unlink()
+    proc = run("--config", str(plant.config), *args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("gatekeeper: error: no database at ") and "--config" in proc.stderr
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("args", "hint"), [(["log", "verfy"], "'verify'"), (["lgo"], "'log'"),
+                                            (["audit", "exprot"], "'export'")])
+def test_a_typo_gets_a_suggestion(args: list[str], hint: str) -> None:
+    proc = run(*args)
+    assert proc.returncode == 2 and "did you mean " + hint in proc.stderr.lower(), proc.stderr
+    assert "--help lists the commands" in proc.stderr

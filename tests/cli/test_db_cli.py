@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.cli import main
+from gatekeeper.ledger import events as ev
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
 from tests.support.plant import Plant
@@ -20,7 +21,7 @@ def run(plant: Plant, *args: str) -> int:
 def _append(store: Store, n: int, start: int = 0) -> None:
     for i in range(n):
         with store.write() as s:
-            log.append(s, "change.opened", "alice", {"change_id": start + i})
+            log.append(s, ev.ChangeOpened(change_id=start + i), "alice")
 
 
 def test_online_backup_while_writing_then_verify_and_warn_when_stale(

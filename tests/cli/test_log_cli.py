@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 import stat
 import subprocess
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gatekeeper.cli import main
+from gatekeeper.ledger import events as ev
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
 from tests.support.plant import Plant
@@ -27,7 +29,7 @@ def logged(plant: Plant, capsys: pytest.CaptureFixture[str]) -> Plant:
     store = Store(plant.database)
     for i in range(30):
         with store.write() as s:
-            log.append(s, "change.opened", "alice", {"change_id": i, "title": f"Rezept {i}"})
+            log.append(s, ev.ChangeOpened(change_id=i, title=f"Rezept {i}"), "alice")
     store.dispose()
     assert run(plant, "log", "checkpoint", "-o", str(plant.dir / "cp.json")) == 0
     assert run(plant, "log", "export", "-o", str(plant.dir / "log.jsonl")) == 0
@@ -107,6 +109,9 @@ def test_unusable_input_exits_2(logged: Plant, capsys: pytest.CaptureFixture[str
 
 def test_checkpoint_without_a_key_or_entries_exits_2(plant: Plant, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(plant, "log", "checkpoint") == 2
+    assert "no database at" in capsys.readouterr().err  # nothing to sign, and none is created (issue 25)
+    assert run(plant, "db", "upgrade") == 0
+    assert run(plant, "log", "checkpoint") == 2
     assert "no signing key" in capsys.readouterr().err
     assert run(plant, "keys", "generate") == 0
     assert run(plant, "log", "checkpoint") == 2
@@ -169,5 +174,8 @@ def test_db_upgrade_and_grants(plant: Plant, capsys: pytest.CaptureFixture[str])
 
 
 def test_a_database_without_a_log_is_unusable_input(plant: Plant, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(plant, "log", "verify") == 2
+    assert "no database at" in capsys.readouterr().err  # an absent file is said so, and stays absent (issue 25)
+    sqlite3.connect(plant.dir / "gatekeeper.db").close()  # a file without the schema
     assert run(plant, "log", "verify") == 2
     assert "cannot read the change log" in capsys.readouterr().err

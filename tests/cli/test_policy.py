@@ -49,7 +49,7 @@ def test_config_check_exit_codes(plant: Plant) -> None:
     plant.config.write_text(text.replace('protected = ["main", "release/*"]', 'protected = ["main", "release/[0-9"]'))
     proc = gatekeeper(plant, "config", "check")
     assert proc.returncode == 2
-    assert "repos[0].protected: unterminated character class in 'release/[0-9'" in proc.stderr
+    assert "repos[plant-a-ot].protected: unterminated character class in 'release/[0-9'" in proc.stderr
     plant.config.write_text(text.replace('group = "finance-controllers"', 'group = "finanse"', 1))
     proc = gatekeeper(plant, "config", "check")
     assert proc.returncode == 2 and "group 'finanse' is not known to the directory" in proc.stderr

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from gatekeeper.directory.base import Membership
 from gatekeeper.directory.file import FileDirectory
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
+from gatekeeper.policy.people import Membership
 
 _fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # same verify path, cheap to compute
 GENERIC = r"^invalid username or password$"
@@ -161,4 +161,24 @@ def test_lookalike_names_do_not_match(directory: FileDirectory) -> None:
 def test_names_equal_after_folding_are_refused(path: Path) -> None:
     rewrite(path, toml({"carol": "Carol Lead", "Ｃarol": "Impostor"}, {}))
     with pytest.raises(ConfigError, match="defined twice"):
+        FileDirectory(path)
+
+
+def test_a_disabled_account_is_unknown_but_listed_by_the_access_review(path: Path) -> None:
+    """``disabled = true`` is a switched-off account: no login, no SoD role, but still in its groups."""
+    text = toml({**USERS, "grace": "Grace Leaver"}, {**GROUPS, "ot-engineering-leads": (["carol", "grace"], [])})
+    rewrite(path, text.replace('username = "grace"\n', 'username = "grace"\ndisabled = true\n'))
+    directory = FileDirectory(path)
+    with pytest.raises(AuthError, match=GENERIC):
+        directory.authenticate("grace", "grace-Secret-1")
+    assert directory.get_user("grace") is None and directory.memberships("grace") == []
+    assert directory.find_by_email("Grace@plant.example") is None
+    assert [u.username for u, _ in directory.group_members("ot-engineering-leads")] == ["carol"]
+    found = directory.group_accounts(["ot-engineers", "finance-controllers", "no-such-group"])
+    assert [(u.username, m.via, off) for u, m, off in found["ot-engineers"]] == [
+        ("alice", ("ot-engineers",), False), ("carol", ("ot-engineering-leads", "ot-engineers"), False),
+        ("erin", ("ot-engineers",), False), ("grace", ("ot-engineering-leads", "ot-engineers"), True)]
+    assert found["no-such-group"] == [] and [u.username for u, _, _ in found["finance-controllers"]] == ["bob"]
+    rewrite(path, text.replace('username = "grace"\n', 'username = "grace"\ndisabled = "yes"\n'))
+    with pytest.raises(ConfigError, match=r"users\[4\].disabled: must be true or false"):
         FileDirectory(path)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.directory.base import Membership
 from gatekeeper.directory.ldap import LdapDirectory
 from gatekeeper.errors import AuthError, ConfigError, DirectoryUnavailable
+from gatekeeper.policy.people import Membership
 from tests.support.slapd import (
     DECOY_DN,
     LOCKED_UID,
@@ -362,3 +362,77 @@ def test_group_members_from_the_graph_equal_the_walk(ldap_directory: LdapDirecto
     assert ldap_directory.group_members_in(graph, group) == expected
     known = [u for u, _ in expected][:2]  # users the request already looked up are not read again
     assert ldap_directory.group_members_in(graph, group, known) == expected
+
+
+# -- the access review's bulk read (issue 24) ---------------------------------------------------------
+def counted(directory: LdapDirectory) -> list[str]:
+    """Count the searches ``directory`` sends (their filters), by wrapping its one search function."""
+    sent: list[str] = []
+    search = directory._search
+
+    def wrapper(conn: object, base: str, flt: str, *args: object, **kwargs: object) -> object:
+        sent.append(flt)
+        return search(conn, base, flt, *args, **kwargs)  # type: ignore[arg-type]
+
+    directory._search = wrapper  # type: ignore[method-assign]
+    return sent
+
+
+@pytest.mark.parametrize("shapes", ["member", ALL_SHAPES])
+def test_group_accounts_in_two_searches_equal_the_walk_plus_disabled(make, slapd: Slapd,  # type: ignore[no-untyped-def]
+                                                                      shapes: str) -> None:
+    directory = make(group_member_attr=shapes)
+    wanted = ["ot-engineers", "ot-staff", "plant-operators", "scada-admins", "cycle-b", "gatekeeper-admins",
+              "leavers", "no-such-group"]
+    sent = counted(directory)
+    found = directory.group_accounts(wanted)
+    assert len(sent) == 2  # every group, every account: whatever the numbers
+    for group in wanted:
+        assert [(u, m) for u, m, off in found[group] if not off] == directory.group_members(group)
+    assert slapd.ppolicy, "the ppolicy overlay is needed to lock grace (slapd's ppolicy module)"
+    assert [(u.username, m.via, off) for u, m, off in found["leavers"]] == [("grace", ("leavers",), True)]
+
+
+def test_the_review_and_two_snapshots_on_slapd(slapd: Slapd, tmp_path: Path) -> None:
+    """Nesting, a locked account still in an approving group, a person removed between two snapshots."""
+    from gatekeeper import config
+    from gatekeeper.actions import access
+    from gatekeeper.actions.context import Services
+    from gatekeeper.bootstrap import open_store
+    from gatekeeper.ledger.events import AccessSnapshot
+    from tests.e2e.test_ldap_flow import ldap_policy
+    from tests.support.plant import make_plant
+
+    plant = make_plant(tmp_path / "plant", policy=ldap_policy(slapd))
+    cfg = config.load(plant.config)
+    directory = LdapDirectory(cfg.directory, password=SERVICE_PASSWORD)
+    svc = Services(config=cfg, store=open_store(cfg), directory=directory)
+    slapd.add_member("ot-engineering-leads", slapd.user_dn(LOCKED_UID))
+    try:
+        sent = counted(directory)
+        rows = {(r.right.username, r.right.right, r.right.category): r for r in access.review(svc).rows}
+        assert len(sent) == 2
+        assert rows[("carol", "author", "recipes")].right.via == ("ot-engineering-leads", "ot-engineers")
+        assert rows[("mallory", "approve", "plant-notes")].right.via == ("engineers", "ot-staff")
+        assert rows[("grace", "approve", "recipes")].conflicts == ("disabled",)
+        assert rows[("frank", "admin", "")].right.repo == "" and rows[("mallory2", "admin", "")]  # the "*" DN's twin
+        first = access.take_snapshot(svc, "2026-03-01T00:00:05.000000Z")
+        slapd.remove_member("ot-engineering-leads", slapd.user_dn("carol"))
+        second = access.take_snapshot(svc, "2026-03-02T00:00:05.000000Z")
+        assert first is not None and second is not None
+        lost = AccessSnapshot.from_payload(second.payload).lost
+        assert {(r[0], r[1]) for r in lost} == {("carol", "approve"), ("carol", "author")}
+        with svc.store.read() as s:
+            changes = access.change_rows(s, "2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z")
+        assert {(c["username"], c["change"], c["log_seq"]) for c in changes} == {("carol", "lost", second.seq)}
+    finally:  # the session's slapd as the other tests know it
+        import contextlib
+
+        from ldap3.core.exceptions import LDAPException
+
+        with contextlib.suppress(LDAPException):
+            slapd.add_member("ot-engineering-leads", slapd.user_dn("carol"))
+        with contextlib.suppress(LDAPException):
+            slapd.remove_member("ot-engineering-leads", slapd.user_dn(LOCKED_UID))
+        directory.close()
+        svc.store.dispose()

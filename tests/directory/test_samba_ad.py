@@ -145,3 +145,38 @@ def test_disabled_login_is_refused_by_the_service(flow: tuple[Repo, Service], tm
     assert ok.status_code == 200
     resp = requests.get(f"{svc.url}/api/v1/changes", auth=(b"grace", password("grace").encode()), timeout=30)
     assert resp.status_code == 401 and resp.json()["error"]["message"] == "invalid username or password"
+
+
+def test_the_access_review_on_ad_lists_in_chain_paths_and_the_disabled_account(samba: Samba, tmp_path: Path) -> None:
+    """Issue 24: nesting resolved by the server (IN_CHAIN), the path rebuilt from memberOf, grace disabled
+    yet still in ot-engineering-leads, three searches per group; a person removed between two snapshots."""
+    from gatekeeper import config
+    from gatekeeper.actions import access
+    from gatekeeper.actions.context import Services
+    from gatekeeper.bootstrap import open_store
+    from gatekeeper.ledger import events as ev
+
+    plant = make_plant(tmp_path / "plant", policy=ad_policy(samba))
+    cfg = config.load(plant.config)
+    directory = LdapDirectory(cfg.directory, password=SERVICE_PASSWORD)
+    svc = Services(config=cfg, store=open_store(cfg), directory=directory)
+    found = directory.group_accounts(["ot-engineers", "ot-engineering-leads"])
+    for group, members in found.items():
+        assert [(u, m) for u, m, off in members if not off] == directory.group_members(group)
+    accounts = {u.username: (m.via, off) for u, m, off in found["ot-engineers"]}
+    assert accounts["henry"] == (("shift-leads", "ot-engineering-leads", "ot-engineers"), False)
+    assert accounts["grace"] == (("ot-engineering-leads", "ot-engineers"), True)
+    rows = {(r.right.username, r.right.right, r.right.category): r for r in access.review(svc).rows}
+    assert rows[("grace", "approve", "recipes")].conflicts == ("disabled",)
+    assert rows[("henry", "author", "recipes")].right.via == ("shift-leads", "ot-engineering-leads", "ot-engineers")
+    try:
+        first = access.take_snapshot(svc, "2026-03-01T00:00:05.000000Z")
+        samba.set_member("shift-leads", Samba.user_dn("henry"), present=False)
+        second = access.take_snapshot(svc, "2026-03-02T00:00:05.000000Z")
+        assert first is not None and second is not None
+        lost = ev.AccessSnapshot.from_payload(second.payload).lost
+        assert {(r[0], r[1]) for r in lost} == {("henry", "approve"), ("henry", "author")}
+    finally:
+        samba.set_member("shift-leads", Samba.user_dn("henry"), present=True)
+        directory.close()
+        svc.store.dispose()

@@ -59,12 +59,12 @@ def test_a_topic_branch_named_like_a_protected_one_is_a_topic(repo: Repo, servic
 
 @pytest.mark.parametrize(("protected", "message"), [
     ('["main", "rel[0-9"]', "repos[plant-a-ot].protected: unterminated character class in 'rel[0-9'"),
-    ('"main"', "repos[plant-a-ot].protected: must be a list of branch names or patterns"),
+    ('"main"', "repos[plant-a-ot].protected: must be a list, not str"),
     ("[]", "repos[plant-a-ot].protected: must name at least one branch or pattern"),
 ])
 def test_an_unreadable_protection_pattern_makes_the_hook_refuse(repo: Repo, protected: str, message: str) -> None:
-    """The policy edited after install-hooks (the baked view no longer applies): the hook reads the file,
-    and protection it cannot read refuses branch pushes instead of protecting nothing."""
+    """The policy edited after install-hooks (the baked view no longer applies): the hook reads the file with
+    the service's own loader, and protection it cannot read refuses branch pushes instead of protecting nothing."""
     text = repo.plant.config.read_text()
     repo.plant.config.write_text(text.replace('protected = ["main", "release/*"]', f"protected = {protected}"))
     repo.commit({"cfg/a.txt": "a\n"})

@@ -104,27 +104,28 @@ def test_rebase_keeps_approval_and_content_change_resets_it(repo: Repo, service:
     assert not repo.push("HEAD:refs/heads/main").ok
 
 
-@pytest.mark.parametrize(("author", "committer", "trailer", "signer", "reason"), [
-    ("carol", "alice", "", "carol", "as author"),
-    ("alice", "carol", "", "carol", "as committer"),
-    ("alice", "alice", "Co-authored-by: Carol Lead <carol@plant.example>", "carol", "as co-author"),
-    ("alice", "alice", "", "alice", "pusher"),
-    ("alice", "alice", "", "bob", "not in an approving group"),
+@pytest.mark.parametrize(("author", "committer", "trailer", "signer", "reason", "code"), [
+    ("carol", "alice", "", "carol", "as author", "sod.self"),
+    ("alice", "carol", "", "carol", "as committer", "sod.self"),
+    ("alice", "alice", "Co-authored-by: Carol Lead <carol@plant.example>", "carol", "as co-author", "sod.self"),
+    ("alice", "alice", "", "alice", "pusher", "sod.self"),
+    ("alice", "alice", "", "bob", "not in an approving group", "sod.not_in_group"),
 ])
 def test_sod_refusals_give_the_exact_reason(repo: Repo, service: Service, author: str, committer: str,
-                                            trailer: str, signer: str, reason: str) -> None:
+                                            trailer: str, signer: str, reason: str, code: str) -> None:
     repo.checkout("sod", create=True)
     repo.commit({"cfg/x.txt": "x\n"}, "x", author=author, committer=committer, trailers=trailer)
     cid = repo.push("HEAD:refs/heads/sod").change_id()
     resp = service.sign(cid, signer)
     assert resp.status_code == 403
     assert reason in resp.json()["error"]["message"]
+    assert resp.json()["error"]["reasons"][0]["code"] == code  # SPEC §12: the same reason, with its code
     assert service.get(f"/api/v1/changes/{cid}", "gina").json()["state"] == "pending"
     # The refusal is evidence: logged with its reasons, tied to the change, counted by the metrics.
     log = service.get("/api/v1/log?limit=1000", "dave").json()["entries"]
     [refused] = [e for e in log if e["kind"] == "change.sign_refused"]
     assert refused["actor"] == signer and refused["payload"]["change_id"] == cid
-    assert reason in refused["payload"]["reasons"]
+    assert refused["payload"]["reasons"][0]["code"] == code and reason in refused["payload"]["reasons"][0]["message"]
     assert not [e for e in log if e["kind"] == "change.approved"]  # nothing else was recorded
     assert refused["seq"] in service.get(f"/api/v1/changes/{cid}", "gina").json()["log_seqs"]
     metrics = service.get("/api/v1/audit/metrics?from=2000-01-01&to=2999-12-31", "dave").json()

@@ -47,7 +47,8 @@ def test_unknown_pusher_is_refused_at_the_gate_and_its_cr_cannot_be_approved(rep
     cid = r.change_id()
     assert any("unknown pusher: ghost is not a directory user" in line for line in r.lines)
     findings = cr_json(service, cid)["sod_findings"]
-    assert any("unknown pusher: ghost" in f for f in findings)  # type: ignore[attr-defined]
+    assert any("unknown pusher: ghost" in f["message"] and f["code"] == "sod.unknown_pusher"
+               for f in findings)  # type: ignore[attr-defined]
     resp = service.sign(cid, "gina")
     assert resp.status_code == 403 and "unknown pusher" in resp.text
     r = repo.push("HEAD:refs/heads/main", user="ghost", user_var="REMOTE_USER")
@@ -83,8 +84,8 @@ def test_co_author_in_any_trailer_spelling_cannot_approve(repo: Repo, service: S
         "carol@plant.example", "zed@elsewhere.example"]
     resp = service.sign(cid, "carol")
     assert resp.status_code == 403 and "as co-author" in resp.text
-    assert any("co-author 'zed@elsewhere.example'" in f and "matches no directory user" in f
-               for f in data["sod_findings"])  # type: ignore[attr-defined]
+    assert any("co-author 'zed@elsewhere.example'" in f["message"] and "matches no directory user" in f["message"]
+               and f["code"] == "sod.unknown_co_author" for f in data["sod_findings"])  # type: ignore[index]
     assert service.sign(cid, "gina").status_code == 201  # visible, not blocking
 
 

@@ -122,7 +122,8 @@ def test_slapd_down_fails_closed(repo: Repo, svc: Service, server: ldap.Slapd) -
         server.start()
     entries = requests.get(svc.url + "/api/v1/log?limit=200", auth=auth("dave"), timeout=10).json()["entries"]
     refused = [e for e in entries if e["kind"] == "push.refused"]
-    assert refused and "directory unreachable" in refused[-1]["payload"]["refs"][0]["reasons"][0]
+    reason = refused[-1]["payload"]["refs"][0]["reasons"][0] if refused else {}
+    assert "directory unreachable" in reason["message"] and reason["code"] == "gate.directory_unavailable"
     assert requests.get(svc.url + "/healthz", timeout=10).status_code == 200
 
 

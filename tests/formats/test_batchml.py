@@ -35,7 +35,7 @@ def test_changed_setpoint_reads_with_step_parameter_and_unit() -> None:
     new = old.replace(b"<b2mml:ValueString>200<", b"<b2mml:ValueString>250<")
     [change] = batchml.diff("r.xml", old, new)
     assert change.text == f"parameter {RPM} 200 → 250 rpm"
-    assert (change.kind, change.old, change.new, change.financial) == ("changed", "200", "250", False)
+    assert (change.kind, change.old, change.new, change.financial) == ("changed", "200 rpm", "250 rpm", False)
 
 
 def test_renamed_phase_is_a_rename_not_remove_and_add() -> None:
@@ -49,7 +49,7 @@ def test_changed_unit_of_a_material_amount_is_financial() -> None:
     old = read(GENERAL)
     new = old.replace(b"litre</b2mml:UnitOfMeasure>", b"kilogram</b2mml:UnitOfMeasure>", 1)
     [change] = batchml.diff("r.xml", old, new)
-    assert change.text == "material InputListID001/Educt001 unit L → kg"  # the ID is reused by a reference
+    assert change.text == "material InputListID001/Educt001 amount 5.0 L → 5.0 kg"  # ID reused by a reference
     assert change.financial
 
 
@@ -60,12 +60,20 @@ def test_changed_material_amount_is_financial_with_unit() -> None:
     assert (change.text, change.financial) == ("material InputListID001/Educt002 amount 3.0 → 3.5 L", True)
 
 
-def test_master_recipe_formula_parameter_names_the_description_of_an_opaque_id() -> None:
+def test_master_recipe_formula_parameter_is_named_by_its_description_not_its_opaque_id() -> None:
     old = read(MASTER)
     new = old.replace(b"<b2mml:ValueString>27.0<", b"<b2mml:ValueString>30.0<")
-    [text] = texts(old, new)
-    assert text.startswith("parameter MasterRecipe_4/004:c02489f4")
-    assert "(HC19_Set_heating_temperature" in text and text.endswith("27.0 → 30.0 °C")
+    assert texts(old, new) == ["parameter HC19_Set_heating_temperature_to_reach_materials_temperature "
+                               "27.0 → 30.0 °C"]
+
+
+def test_a_tools_null_id_suffix_never_reaches_the_label() -> None:
+    """Issue 25 point 4: ``001:null`` read "parameter MasterRecipe_4/001:null" in pages and mails."""
+    recipe = batchml.parse(read(MASTER))
+    names = [element.name for element in recipe.elements.values()]
+    assert not any(":null" in name for name in names)
+    assert "HC29_Revolutions_per_minute" in names  # the formula parameter, by its description
+    assert "HC29_Mixing_Procedure.HC29_Revolutions_per_minute" in names  # the operation's reference to it
 
 
 def test_sample_pair_reports_swapped_steps_as_moves_and_amounts_as_financial() -> None:
@@ -143,7 +151,7 @@ def test_value_inside_limits_given_as_comparison_values_passes() -> None:
 
 def test_master_recipe_step_must_name_a_known_recipe_element() -> None:
     data = read(MASTER).replace(b"<b2mml:RecipeElementID>End<", b"<b2mml:RecipeElementID>Finish<")
-    assert messages(data) == ["error: step S5: RecipeElementID 'Finish' does not refer to any element "
+    assert messages(data) == ["error: step End: RecipeElementID 'Finish' does not refer to any element "
                               "in this recipe"]
 
 

@@ -52,9 +52,10 @@ def test_added_and_removed_variables() -> None:
     assert texts(new, old) == ["POU plc_prg variable Setpoint removed (type REAL, initial 85.0)"]
 
 
-def test_code_change_counts_lines_and_layout_change_is_ignored() -> None:
+def test_code_change_counts_lines_and_layout_change_is_one_line() -> None:
     old = read(PLC)
-    assert texts(old, old.replace(b'<position x="207" y="53"/>', b'<position x="400" y="90"/>')) == []
+    assert texts(old, old.replace(b'<position x="207" y="53"/>', b'<position x="400" y="90"/>')) == [
+        "POU plc_prg layout (FBD) changed: elements moved or resized on the diagram"]
     edited = old.replace(b"Out := Cnt;]]>", b"Out := Cnt;\nCnt := 0;]]>")
     assert texts(old, edited) == ["POU CounterST body (ST) changed (+1 −0 lines)"]
 

@@ -31,7 +31,11 @@ def test_unknown_format_is_a_config_error() -> None:
 @pytest.mark.parametrize(("fmt", "name"), SAMPLE_FILES)
 def test_added_sample_has_no_errors_and_lists_its_elements(fmt: str, name: str) -> None:
     result = analyze(fmt, name, None, read(name), Context(tag_index(tag_files())))
-    assert result.findings == ()
+    # Projects using their runtime's or libraries' types (Beremiz LOGGER, CODESYS libraries) are told so
+    # in warnings; no real file has an error.
+    assert [f for f in result.findings if f.severity == "error"] == []
+    assert all(f.message.endswith(("in this project", "in this file", "in any configuration"))
+               for f in result.findings)
     assert result.changes and all(c.kind == "added" for c in result.changes[:ADDED_LIMIT])
     assert len(result.changes) <= ADDED_LIMIT + 1
 
@@ -122,8 +126,8 @@ def test_mapping_checked_against_the_index_through_analyze() -> None:
     assert len([f for f in bad.findings if f.severity == "error"]) == 4
 
 
-ALLOWED_IMPORTS = {"__future__", "collections", "csv", "dataclasses", "io", "json", "math", "posixpath", "re",
-                   "typing", "xml", "defusedxml", "gatekeeper"}
+ALLOWED_IMPORTS = {"__future__", "collections", "csv", "dataclasses", "difflib", "io", "json", "math", "posixpath",
+                   "re", "typing", "xml", "defusedxml", "gatekeeper"}
 
 
 @pytest.mark.parametrize("module", sorted(Path(gatekeeper.formats.__file__).parent.glob("*.py")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,12 +67,12 @@ def test_fsck_objects_is_set_and_attested(plant: Plant, tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "--bare", str(bare))
     attested = install.install(bare, "plant-a-ot", plant.config)
     assert git(bare, "config", "receive.fsckObjects") == "true"
-    assert attested["git_config"]["receive.fsckObjects"] == "true"
+    assert attested.git_config["receive.fsckObjects"] == "true"
     assert install.drift(bare, "plant-a-ot", attested) == []
     git(bare, "config", "receive.fsckObjects", "false")
     assert install.drift(bare, "plant-a-ot", attested) == [
         "git config receive.fsckObjects: 'false', attested 'true'"]
-    older = {**attested, "git_config": {"receive.advertisePushOptions": "true"}}  # attested before the setting
+    older = replace(attested, git_config={"receive.advertisePushOptions": "true"})  # attested before the setting
     assert install.drift(bare, "plant-a-ot", older) == [
         "git config receive.fsckObjects: 'false', install-hooks sets 'true'"]
 
@@ -87,8 +88,42 @@ def test_layout_attestation_and_drift(plant: Plant, tmp_path: Path, layout: str,
         (bare / "hooks" / hook).write_text("#!/bin/sh\n# dispatcher\n")
         (bare / "hooks" / hook).chmod(0o755)
     payload = install.install(bare, "plant-a-ot", plant.config, layout=layout)
-    assert payload["layout"] == layout and ours in payload["files"]
-    assert ("hooks/pre-receive" in payload["files"]) == (layout == "gitea")  # the dispatcher is attested
+    assert payload.layout == layout and ours in payload.files
+    assert ("hooks/pre-receive" in payload.files) == (layout == "gitea")  # the dispatcher is attested
     assert install.drift(bare, "plant-a-ot", payload) == []
     (bare / ours).write_text("#!/bin/sh\nexit 0\n")
     assert [d.split(":")[0] for d in install.drift(bare, "plant-a-ot", payload)] == [ours]
+
+
+def test_an_installed_package_carries_the_shims_from_the_top_level_hooks_folder(tmp_path: Path) -> None:
+    """``hooks/`` is the shims' one source; a non-editable install has them as ``gatekeeper/shims/`` and
+    install-hooks finds them there (setup.py's package_dir mapping), byte for byte."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).parents[2]
+    src = tmp_path / "src"  # a clean copy: building in the checkout would leave build/ and *.egg-info there
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(root / name, src / name)
+    for folder in ("gatekeeper", "hooks"):
+        shutil.copytree(root / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                           "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = (tmp_path / "dist").glob("gatekeeper-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        assert {"gatekeeper/shims/pre-receive", "gatekeeper/shims/post-receive"} <= names
+        assert not any(n.startswith("hooks/") for n in names)  # no top-level package named hooks
+        zf.extractall(tmp_path / "site")  # a pure-Python wheel: installed is unpacked
+    probe = ("import sys; from gatekeeper.gitio.install import shim_dir; d = shim_dir(); "
+             "print(d); sys.stdout.write(d.joinpath('pre-receive').read_text())")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    where, _, text = out.stdout.partition("\n")
+    assert where == str(tmp_path / "site" / "gatekeeper" / "shims")
+    assert text == (root / "hooks" / "pre-receive").read_text()

@@ -27,9 +27,10 @@ def test_emergency_grant_and_push_events_round_trip() -> None:
     allowed = ev.PushAllowed(repo="r", pusher="erin", emergency="x", refs=(
         ev.RefOutcome(ref="refs/heads/main", allow=True, deploys=(1, 2), intent_id=4),))
     assert ev.PushAllowed.from_payload(allowed.to_payload()) == allowed
-    refused = ev.PushRefused(repo="r", spooled=True, refused_at="2026-01-01T00:00:00Z",
-                             refs=(ev.RefOutcome(ref="refs/heads/main", reasons=("down",)),))
+    refused = ev.PushRefused(repo="r", spooled=True, refused_at="2026-01-01T00:00:00Z", refs=(
+        ev.RefOutcome(ref="refs/heads/main", reasons=(ev.Reason("gate.service_unreachable", "down"),)),))
     assert ev.PushRefused.from_payload(refused.to_payload()) == refused
+    assert refused.to_payload()["refs"][0]["reasons"] == [{"code": "gate.service_unreachable", "message": "down"}]
 
 
 def test_payloads_written_before_a_field_existed_read_with_defaults() -> None:
@@ -37,4 +38,36 @@ def test_payloads_written_before_a_field_existed_read_with_defaults() -> None:
            "fingerprint": "f", "commits": ["c"], "state": "deployed", "gate_seq": 12}
     d = ev.ChangeDeployed.from_payload(old)
     assert (d.change_id, d.commits, d.allowed_by_gate, d.intent_id) == (3, ("c",), True, None)
-    assert ev.parse("change.opened", {}) is None
+    assert ev.parse("change.opened", {}) == ev.ChangeOpened()
+
+
+def test_every_kind_is_in_the_one_registry_and_reads_an_empty_payload() -> None:
+    kinds = [cls.KIND for cls in ev.KINDS]
+    assert len(kinds) == len(set(kinds)) == 33 and all(kinds)
+    assert {"change.sign_refused", "auth.locked", "session.revoked", "key.created", "drift.cleared",
+            "notify.failed", "log.checkpoint", "hooks.attested", "config.loaded", "access.snapshot", "auth.signed_in",
+            "access.review_signed", "audit.reconciled", "audit.exported", "key.rotated",
+            "witness.refused"} <= set(kinds)
+    for cls in ev.KINDS:  # payloads written before a field existed read back with its default
+        assert ev.parse(cls.KIND, {}) == cls()
+        assert cls.from_payload(cls().to_payload()) == cls()
+
+
+def test_reasons_logged_as_sentences_read_back_with_a_code() -> None:
+    old = {"refs": [{"ref": "refs/heads/main", "allow": False,
+                     "reasons": ["refusing refs/heads/main: non-fast-forward update of a protected branch"]}]}
+    reason = ev.PushRefused.from_payload(old).refs[0].reasons[0]
+    assert reason.code == "gate.non_fast_forward" and "non-fast-forward" in reason.message
+    refused = ev.SignRefused.from_payload({"reasons": "carol cannot approve a change they took part in (as author)"})
+    assert [r.code for r in refused.reasons] == ["sod.self"]
+    assert ev.Reason.coerce("something nobody wrote") == ev.Reason("legacy.unclassified", "something nobody wrote")
+
+
+def test_keys_a_kind_only_sometimes_carried_stay_out_of_new_payloads() -> None:
+    plain = ev.ChangeApproved(change_id=1, state="approved").to_payload()
+    assert "ticket" not in plain and "ticket_state" not in plain
+    with_ticket = ev.ChangeApproved(change_id=1, ticket="CHG1", ticket_state="Scheduled").to_payload()
+    assert (with_ticket["ticket"], with_ticket["ticket_state"]) == ("CHG1", "Scheduled")
+    assert "emergency_reason" not in ev.ChangeOpened().to_payload()
+    assert "layout" not in ev.HooksAttested().to_payload() and ev.HooksAttested(layout="gitea").to_payload()[
+        "layout"] == "gitea"

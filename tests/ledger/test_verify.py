@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gatekeeper.errors import InputError, LedgerBroken
 from gatekeeper.ledger.canonical import canon
 from gatekeeper.ledger.checkpoint import Checkpoint, sign
-from gatekeeper.ledger.entry import GENESIS_HASH, LOG_CHECKPOINT, Entry, entry_hash
+from gatekeeper.ledger.entry import GENESIS_HASH, Entry, entry_hash
+from gatekeeper.ledger.events import LOG_CHECKPOINT
 from gatekeeper.ledger.jsonl import entry_line, row_line
 from gatekeeper.ledger.verify import verify, verify_lines, verify_rows
 

@@ -10,8 +10,8 @@ import pytest
 
 from gatekeeper import config
 from gatekeeper.actions.context import Services
+from gatekeeper.bootstrap import open_store
 from gatekeeper.directory import open_directory
-from gatekeeper.store.db import open_store
 from tests.support import smtp
 from tests.support.http_receiver import Receiver
 from tests.support.plant import POLICY, Plant, make_plant

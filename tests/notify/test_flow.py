@@ -153,7 +153,9 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             [intent] = [e["payload"] for e in log if e["kind"] == "deploy.intent" and e["payload"]["changes"]]
             assert [(c["change_id"], c["ticket_state"]) for c in intent["changes"]] == [(cid, "Implement")]
             refused_at_gate = [e["payload"] for e in log if e["kind"] == "push.refused"][-1]
-            assert "is Closed in servicenow" in " ".join(refused_at_gate["refs"][0]["reasons"])
+            reasons = refused_at_gate["refs"][0]["reasons"]
+            assert "is Closed in servicenow" in " ".join(r["message"] for r in reasons)
+            assert reasons[0]["code"] == "ticket.state"
             sent = [e["payload"] for e in log if e["kind"] == "notify.sent"]
             assert {(p["channel"], p["recipient"]) for p in sent} >= {
                 ("email", "carol"), ("email", "gina"), ("email", "alice"), ("webhook", "soc"),

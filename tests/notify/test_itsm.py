@@ -13,6 +13,7 @@ import pytest
 from gatekeeper.config import ItsmConfig
 from gatekeeper.errors import Conflict, Forbidden
 from gatekeeper.itsm import Itsm, ItsmUnavailable, ask, check, require
+from gatekeeper.ledger.events import Reason
 from tests.support.http_receiver import Receiver, jira, servicenow
 from tests.support.plant import free_port
 
@@ -40,9 +41,10 @@ def test_servicenow_states(snow: tuple[Receiver, dict[str, str], list[tuple[str,
     cfg = snow_cfg(r)
     assert check(cfg, "CHG0000001") == ("Scheduled", None)
     state, problem = check(cfg, "CHG0000002")
-    assert state == "New" and problem == ("change ticket CHG0000002 is New in servicenow; it must be one of: "
-                                          "Scheduled, Implement")
-    assert check(cfg, "CHG0000009")[1] == "change ticket CHG0000009 was not found in servicenow"
+    assert state == "New" and problem == Reason("ticket.state", "change ticket CHG0000002 is New in servicenow; it "
+                                                "must be one of: Scheduled, Implement")
+    assert check(cfg, "CHG0000009")[1] == Reason("ticket.not_found", "change ticket CHG0000009 was not found in "
+                                                                     "servicenow")
     assert check(cfg, "") == (None, None) and check(None, "CHG0000001") == (None, None)
     q = r.requests[0].query
     assert q["sysparm_query"] == ["number=CHG0000001"] and q["sysparm_display_value"] == ["true"]
@@ -68,8 +70,10 @@ def test_jira_with_a_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("GK_JIRA", "jira-pat")
         cfg = ItsmConfig(kind="jira", url=r.url, token_env="GK_JIRA", allowed_states=("Approved",), timeout=2)
         assert check(cfg, "OPS-12") == ("Approved", None)
-        assert check(cfg, "OPS-13")[1] == "change ticket OPS-13 is In Review in jira; it must be one of: Approved"
-        assert check(cfg, "OPS-99") == ("not found", "change ticket OPS-99 was not found in jira")
+        review = "change ticket OPS-13 is In Review in jira; it must be one of: Approved"
+        assert check(cfg, "OPS-13")[1] == Reason("ticket.state", review)
+        assert check(cfg, "OPS-99") == ("not found", Reason("ticket.not_found",
+                                                            "change ticket OPS-99 was not found in jira"))
         assert r.requests[0].path == "/rest/api/2/issue/OPS-12" and r.requests[0].query == {"fields": ["status"]}
         Itsm(cfg).note("OPS-12", "deployed")
         assert comments == [("OPS-12", "deployed")]

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gatekeeper.ledger import events as ev
 from gatekeeper.notify import outbox
 from gatekeeper.notify.worker import Worker
 from gatekeeper.store import log
@@ -24,7 +25,7 @@ def test_concurrent_claims_never_share_a_row_and_all_get_delivered(
     svc = services_of(plant)
     with svc.store.write() as s:
         for i in range(30):
-            log.append(s, "push.refused", "alice", {"repo": "plant-a-ot", "pusher": "alice", "refs": [], "n": i})
+            log.append(s, ev.PushRefused(repo="plant-a-ot", pusher="alice", refused_at=str(i)), "alice")
     now = datetime.now(UTC)
     taken: list[list[int]] = []
     lock, start = threading.Lock(), threading.Barrier(4)

@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import col, select
 
 from gatekeeper.actions.context import Services
+from gatekeeper.ledger import events as ev
 from gatekeeper.notify import outbox
 from gatekeeper.notify.worker import Worker
 from gatekeeper.store import log
@@ -26,10 +27,9 @@ from tests.support.http_receiver import Receiver
 def refuse(svc: Services, pusher: str = "alice", fail_after: bool = False) -> int:
     """A ``push.refused`` entry, as ``decide_push`` writes it."""
     with svc.store.write() as s:
-        entry = log.append(s, "push.refused", pusher, {
-            "repo": "plant-a-ot", "pusher": pusher, "push_options": [], "emergency": None,
-            "refs": [{"ref": "refs/heads/main", "allow": False, "reasons": ["refusing refs/heads/main: tags/a.txt "
-                                                                            "(scada-tags) lacks 1 approval"]}]})
+        entry = log.append(s, ev.PushRefused(repo="plant-a-ot", pusher=pusher, refs=(ev.RefOutcome(
+            ref="refs/heads/main", reasons=(ev.Reason("approval.missing", "refusing refs/heads/main: tags/a.txt "
+                                                      "(scada-tags) lacks 1 approval"),)),)), pusher)
         if fail_after:
             raise RuntimeError("the business write failed after the append")
     return entry.seq

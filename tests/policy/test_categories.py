@@ -2,18 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.config import ApprovalRule, Category
 from gatekeeper.policy.categories import (
     branch_matches,
     branch_pattern,
     branch_pattern_problem,
     classify,
     is_protected,
-    merge_rules,
     path_matches,
     path_pattern_problem,
     protecting,
 )
+from gatekeeper.policy.rules import ApprovalRule, Category, merge_rules
 
 
 @pytest.mark.parametrize(("pattern", "path", "hit"), [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.directory.base import Membership
 from gatekeeper.policy.emergency import NOT_REQUESTED, USAGE, decide
+from gatekeeper.policy.people import Membership
 
 ONCALL = Membership("ot-emergency", ("ot-emergency",))
 OTHER = Membership("ot-engineers", ("ot-engineers",))

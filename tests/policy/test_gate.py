@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.config import ApprovalRule, Category
-from gatekeeper.directory.base import Membership, User
 from gatekeeper.policy import emergency, gate, sod
+from gatekeeper.policy.approvals import GivenApproval
+from gatekeeper.policy.emergency import NOT_REQUESTED, EmergencyDecision
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.gate import Candidate, partition
+from gatekeeper.policy.people import Membership, User
+from gatekeeper.policy.review import ChangeFacts
+from gatekeeper.policy.rules import ApprovalRule, Category
 
 
 def fc(path: str, new: str = "b") -> FileChange:
@@ -58,24 +61,31 @@ IN_LEADS = (Membership("leads", ("leads",)),)
 
 
 def facts(cid: int, *patch: FileChange, state: str = "approved", signers: dict[str, object] | None = None,
-          given: tuple[sod.GivenApproval, ...] = (sod.GivenApproval("carol", "leads"),),
+          given: tuple[GivenApproval, ...] = (GivenApproval("carol", "leads"),),
           people: tuple[sod.Person, ...] = (sod.Person("pusher", username="alice"),),
           claimed_by: int | None = None, errors: tuple[dict[str, str], ...] = ()) -> gate.CandidateFacts:
-    return gate.CandidateFacts(
-        id=cid, url=f"u/{cid}", state=state, revision=2, revision_id=20 + cid, fingerprint=f"fp{cid}",
-        patch=frozenset(patch), rules=(LEADS,), given=given,
+    change = ChangeFacts(
+        id=cid, state=state, revision=2, revision_id=20 + cid, fingerprint=f"fp{cid}", rules=(LEADS,), given=given,
         signers=signers if signers is not None else {"carol": (CAROL, IN_LEADS)},  # type: ignore[arg-type]
-        people=people, emails={}, errors=errors, claimed_by=claimed_by)
+        people=people, emails={}, errors=errors)
+    return gate.CandidateFacts(change=change, url=f"u/{cid}", patch=frozenset(patch), claimed_by=claimed_by)
 
 
 def upd(*changes: FileChange, old: str = OLD, new: str = NEW, **kw: object) -> gate.UpdateFacts:
     return gate.UpdateFacts("refs/heads/main", old, new, frozenset(changes), **kw)  # type: ignore[arg-type]
 
 
+def decide(u: gate.UpdateFacts, *, pusher: str | None = "alice", candidates: list[Candidate] | None = None,
+           emergency: EmergencyDecision = NOT_REQUESTED, pusher_env: tuple[str, ...] = ()) -> gate.Decision:
+    push = gate.PushFacts(pusher=pusher, pusher_known=True, categories=CATS, pusher_env=pusher_env,
+                          emergency=emergency)
+    return gate.decide(u, push, candidates or [])
+
+
 def test_an_approved_cr_whose_approvals_still_count_is_deployed_with_what_counted() -> None:
     x = fc("recipes/a.xml")
     cand = gate.assess(facts(1, x))
-    d = gate.decide(upd(x, fast_forward=True), pusher="alice", categories=CATS, candidates=[cand])
+    d = decide(upd(x, fast_forward=True), pusher="alice", candidates=[cand])
     assert d.allow and d.action == "deploy" and [c.id for c in d.deploys] == [1]
     c = d.deploys[0]
     assert (c.revision, c.revision_id, c.fingerprint) == (2, 21, "fp1")
@@ -83,51 +93,56 @@ def test_an_approved_cr_whose_approvals_still_count_is_deployed_with_what_counte
                             "memberships": [{"group": "leads", "via": ["leads"], "dn": None}]},)
 
 
-@pytest.mark.parametrize(("kw", "problem"), [
-    ({"signers": {"carol": (CAROL, ())}}, "approval by carol no longer counts: not in leads any more"),
-    ({"signers": {"carol": (None, ())}}, "approval by carol no longer counts: user not found in the directory"),
-    ({"people": (sod.Person("author", username="carol"),)}, "does not count: took part in the change (author)"),
-    ({"given": ()}, "lacks 1 approval by leads"),
-    ({"state": "pending", "given": ()}, "lacks 1 approval by leads"),
-    ({"claimed_by": 9}, "is being deployed by another push (deploy intent 9)"),
-    ({"errors": ({"path": "recipes/a.xml", "location": "l1", "message": "bad"},)}, "has 1 validation error(s)"),
+@pytest.mark.parametrize(("kw", "problem", "code"), [
+    ({"signers": {"carol": (CAROL, ())}}, "approval by carol no longer counts: not in leads any more",
+     "sod.not_in_group"),
+    ({"signers": {"carol": (None, ())}}, "approval by carol no longer counts: user not found in the directory",
+     "sod.unknown_signer"),
+    ({"people": (sod.Person("author", username="carol"),)}, "does not count: took part in the change (author)",
+     "sod.self"),
+    ({"given": ()}, "lacks 1 approval by leads", "approval.missing"),
+    ({"state": "pending", "given": ()}, "lacks 1 approval by leads", "approval.missing"),
+    ({"claimed_by": 9}, "is being deployed by another push (deploy intent 9)", "gate.being_deployed"),
+    ({"errors": ({"path": "recipes/a.xml", "location": "l1", "message": "bad"},)}, "has 1 validation error(s)",
+     "change.validation_errors"),
 ])
-def test_a_cr_that_no_longer_passes_blocks_with_the_reason(kw: dict[str, object], problem: str) -> None:
+def test_a_cr_that_no_longer_passes_blocks_with_the_reason(kw: dict[str, object], problem: str, code: str) -> None:
     x = fc("recipes/a.xml")
     cand = gate.assess(facts(1, x, **kw))  # type: ignore[arg-type]
-    assert not cand.ready and any(problem in p for p in cand.problems), cand.problems
-    d = gate.decide(upd(x, fast_forward=True), pusher="alice", categories=CATS, candidates=[cand])
+    assert not cand.ready and any(problem in p.message for p in cand.problems), cand.problems
+    d = decide(upd(x, fast_forward=True), pusher="alice", candidates=[cand])
     assert not d.allow and d.action == "refused" and problem in d.messages[0] and "u/1" in d.messages[0]
+    assert d.reasons[0].code == code  # the refusal is counted by its most telling reason (policy.reasons)
 
 
 def test_steps_in_order() -> None:
     x = fc("recipes/a.xml")
     ready = [gate.assess(facts(1, x))]
-    no_pusher = gate.decide(upd(x), pusher=None, categories=CATS, candidates=ready, pusher_env=("GATEKEEPER_USER",))
+    no_pusher = decide(upd(x), pusher=None, candidates=ready, pusher_env=("GATEKEEPER_USER",))
     assert not no_pusher.allow and "no pusher identity" in no_pusher.messages[0] and "GATEKEEPER_USER" in \
         no_pusher.messages[0]
-    assert "deleting a protected branch" in gate.decide(upd(new=NULL), pusher="a", categories=CATS,
-                                                        candidates=ready).messages[0]
-    assert "non-fast-forward" in gate.decide(upd(x, fast_forward=False), pusher="a", categories=CATS,
-                                             candidates=ready).messages[0]
-    copy = gate.decide(upd(old=NULL, copy_of=("refs/heads/release/1",)), pusher="a", categories=CATS, candidates=[])
+    deleted = decide(upd(new=NULL), pusher="a", candidates=ready)
+    assert "deleting a protected branch" in deleted.messages[0] and deleted.reasons[0].code == "gate.delete_protected"
+    rewound = decide(upd(x, fast_forward=False), pusher="a", candidates=ready)
+    assert "non-fast-forward" in rewound.messages[0] and rewound.reasons[0].code == "gate.non_fast_forward"
+    copy = decide(upd(old=NULL, copy_of=("refs/heads/release/1",)), pusher="a", candidates=[])
     assert copy.allow and copy.action == "copy"
-    assert not gate.decide(upd(x, old=NULL), pusher="a", categories=CATS, candidates=ready).allow
-    boot = gate.decide(upd(x, old=NULL, protected_exists=False), pusher="a", categories=CATS, candidates=ready)
+    assert not decide(upd(x, old=NULL), pusher="a", candidates=ready).allow
+    boot = decide(upd(x, old=NULL, protected_exists=False), pusher="a", candidates=ready)
     assert boot.allow and [c.id for c in boot.deploys] == [1]
 
 
 def test_files_needing_no_approval_pass_and_are_named() -> None:
-    d = gate.decide(upd(fc("docs/a.md"), fast_forward=True), pusher="a", categories=CATS, candidates=[])
+    d = decide(upd(fc("docs/a.md"), fast_forward=True), pusher="a", candidates=[])
     assert d.allow and d.action == "no-approval" and d.unapproved_ok == ("docs/a.md",)
 
 
 def test_emergency_passes_every_step_only_when_allowed() -> None:
     ok = emergency.decide("line 3 down", ["oncall"], "erin", [Membership("oncall", ("oncall",))])
-    d = gate.decide(upd(new=NULL), pusher="erin", categories=CATS, candidates=[], emergency=ok)
+    d = decide(upd(new=NULL), pusher="erin", candidates=[], emergency=ok)
     assert d.allow and d.action == "emergency" and d.emergency.text == "line 3 down"
     no = emergency.decide("line 3 down", ["oncall"], "mallory", [])
-    d = gate.decide(upd(fc("recipes/a.xml"), fast_forward=True), pusher="mallory", categories=CATS,
+    d = decide(upd(fc("recipes/a.xml"), fast_forward=True), pusher="mallory",
                     candidates=[gate.assess(facts(1, fc("recipes/a.xml")))], emergency=no)
     assert not d.allow and "may not push emergency changes" in d.messages[0]
 
@@ -135,8 +150,8 @@ def test_emergency_passes_every_step_only_when_allowed() -> None:
 def test_a_cr_is_deployed_only_whole_and_only_with_its_exact_content() -> None:
     x, y = fc("recipes/a.xml"), fc("recipes/b.xml")
     whole = gate.assess(facts(1, x, y))
-    d = gate.decide(upd(x, fast_forward=True), pusher="a", categories=CATS, candidates=[whole])
+    d = decide(upd(x, fast_forward=True), pusher="a", candidates=[whole])
     assert not d.allow and "approved in CR 1, but the push does not deploy that CR whole" in d.messages[0]
-    d = gate.decide(upd(fc("recipes/a.xml", "c"), fast_forward=True), pusher="a", categories=CATS,
+    d = decide(upd(fc("recipes/a.xml", "c"), fast_forward=True), pusher="a",
                     candidates=[gate.assess(facts(1, x))])
     assert not d.allow and "content differs from what CR 1 covers" in d.messages[0]

@@ -14,13 +14,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from gatekeeper.checkpoints.keys import ensure_key, public_key_path
+from gatekeeper.checkpoints.sign import AutoCheckpoint, latest_checkpoint, make_checkpoint, maybe_checkpoint
 from gatekeeper.errors import InputError, LedgerBroken
 from gatekeeper.ledger.canonical import canon
-from gatekeeper.ledger.entry import KEY_CREATED, LOG_CHECKPOINT, entry_hash
+from gatekeeper.ledger.entry import entry_hash
+from gatekeeper.ledger.events import KEY_CREATED, LOG_CHECKPOINT, ChangeOpened, KeyCreated, PushAllowed
 from gatekeeper.ledger.verify import Summary, verify_lines, verify_rows
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
-from gatekeeper.store.signing import ensure_key, public_key_path
 
 KEY = Ed25519PrivateKey.from_private_bytes(b"\x01" * 32)
 
@@ -28,7 +30,7 @@ KEY = Ed25519PrivateKey.from_private_bytes(b"\x01" * 32)
 def fill(store: Store, n: int) -> None:
     for i in range(n):
         with store.write() as s:
-            log.append(s, "change.opened", "alice", {"change_id": i, "title": f"Rezept {i} – ü"}, [i])
+            log.append(s, ChangeOpened(change_id=i, title=f"Rezept {i} – ü"), "alice", [i])
 
 
 def check(store: Store, *cps: object) -> Summary:
@@ -57,7 +59,8 @@ def test_append_numbers_and_links_entries(store: Store) -> None:
         assert [e.seq for e in log.entries(s)] == list(range(1, 8))
         assert log.seqs_for_change(s, 3) == [4]
         row = log.head(s)
-        assert row is not None and row.payload == canon({"change_id": 6, "title": "Rezept 6 – ü"}).decode()
+        assert row is not None and row.kind == "change.opened" and row.actor == "alice"
+        assert row.payload == canon(ChangeOpened(change_id=6, title="Rezept 6 – ü").to_payload()).decode()
     summary = check(store)
     assert (summary.count, summary.head_hash) == (7, row.hash)
 
@@ -111,7 +114,7 @@ DBA_TAMPERING: list[tuple[str, Callable[[Store], list[str]], int, str]] = [
 def test_tampering_by_a_dba_is_named(store: Store, name: str, statements: Callable[[Store], list[str]], seq: int,
                                      reason: str) -> None:
     fill(store, 8)
-    cp = log.make_checkpoint(store, KEY)  # seq 9 is the log.checkpoint entry
+    cp = make_checkpoint(store, KEY)  # seq 9 is the log.checkpoint entry
     fill(store, 1)
     assert cp.seq == 8 and check(store, cp).count == 10
     drop_triggers(store)
@@ -124,7 +127,7 @@ def test_tampering_by_a_dba_is_named(store: Store, name: str, statements: Callab
 def test_a_rewritten_log_fails_at_the_log_checkpoint_it_cannot_resign(store: Store) -> None:
     """The DBA edits seq 3 and recomputes every later hash; the log.checkpoint at seq 7 gives it away."""
     fill(store, 6)
-    log.make_checkpoint(store, KEY)
+    make_checkpoint(store, KEY)
     fill(store, 2)
     drop_triggers(store)
     with store.read() as s:
@@ -144,16 +147,16 @@ def test_a_rewritten_log_fails_at_the_log_checkpoint_it_cannot_resign(store: Sto
 
 def test_checkpoints_on_demand_and_every_n_entries(store: Store) -> None:
     with pytest.raises(InputError, match="log is empty"):
-        log.make_checkpoint(store, KEY)
-    store.checkpoint_policy = log.CheckpointPolicy(every=5, key=KEY)
+        make_checkpoint(store, KEY)
+    store.listen(AutoCheckpoint(every=5, key=KEY))
     fill(store, 12)
     with store.read() as s:
         kinds = [e.kind for e in log.entries(s)]
-        latest = log.latest_checkpoint(s)
+        latest = latest_checkpoint(s)
     assert [i + 1 for i, k in enumerate(kinds) if k == LOG_CHECKPOINT] == [6, 11]
     assert len(kinds) == 14
     assert latest is not None and latest.seq == 10
-    cp = log.make_checkpoint(store, KEY)
+    cp = make_checkpoint(store, KEY)
     assert cp.seq == 14
     summary = check(store, cp)
     assert (summary.count, summary.checkpoints, summary.log_checkpoints) == (15, 1, 3)
@@ -162,22 +165,22 @@ def test_checkpoints_on_demand_and_every_n_entries(store: Store) -> None:
 def test_maybe_checkpoint_is_cheap_and_selective(store: Store) -> None:
     fill(store, 3)
     with store.write() as s:
-        assert log.maybe_checkpoint(s, KEY, 0) is None
-        assert log.maybe_checkpoint(s, KEY, 2) is None
-        cp = log.maybe_checkpoint(s, KEY, 3)
+        assert maybe_checkpoint(s, KEY, 0) is None
+        assert maybe_checkpoint(s, KEY, 2) is None
+        cp = maybe_checkpoint(s, KEY, 3)
         assert cp is not None and cp.seq == 3
-        assert log.maybe_checkpoint(s, KEY, 2) is None  # the head is now the log.checkpoint entry
+        assert maybe_checkpoint(s, KEY, 2) is None  # the head is now the log.checkpoint entry
 
 
 def test_missing_key_skips_automatic_checkpoints(store: Store, tmp_path: Path) -> None:
-    store.checkpoint_policy = log.CheckpointPolicy(every=2, key_path=tmp_path / "absent.pem")
+    store.listen(AutoCheckpoint(every=2, key_path=tmp_path / "absent.pem"))
     fill(store, 4)
     assert check(store).count == 4
 
 
 def test_export_streams_verifiable_jsonl(store: Store) -> None:
     fill(store, 5)
-    cp = log.make_checkpoint(store, KEY)
+    cp = make_checkpoint(store, KEY)
     fill(store, 2)
     buf = io.BytesIO()
     with store.read() as s:
@@ -191,7 +194,7 @@ def test_export_streams_verifiable_jsonl(store: Store) -> None:
 def test_export_filters_a_period_on_ts(store: Store) -> None:
     with store.write() as s:
         for day in (1, 2, 3):
-            log.append(s, "push.allowed", "bob", {"day": day}, ts=f"2024-05-0{day}T12:00:00.000000Z")
+            log.append(s, PushAllowed(repo=f"day {day}"), "bob", ts=f"2024-05-0{day}T12:00:00.000000Z")
     buf = io.BytesIO()
     with store.read() as s:
         result = log.export_jsonl(s, buf, start="2024-05-02T00:00:00.000000Z", end="2024-05-03T00:00:00.000000Z")
@@ -208,5 +211,5 @@ def test_ensure_key_creates_the_key_once_and_logs_it_once(store: Store, tmp_path
     assert again.private_bytes_raw() == key.private_bytes_raw()
     with store.read() as s:
         created = [e for e in log.entries(s) if e.kind == KEY_CREATED]
-    assert len(created) == 1 and created[0].payload["created_now"] is True
-    assert len(created[0].payload["key_id"]) == 16
+    logged = KeyCreated.from_payload(created[0].payload) if len(created) == 1 else None
+    assert logged is not None and logged.created_now is True and len(logged.key_id) == 16

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from gatekeeper.errors import ServiceUnavailable
+from gatekeeper.ledger import events as ev
 from gatekeeper.store import log, schema
 from gatekeeper.store.db import Store
 from tests.support.postgres import PgServer
@@ -54,7 +55,7 @@ def test_migrations_match_the_models(store: Store) -> None:
 
 def test_upgrade_again_is_a_no_op(store: Store) -> None:
     with store.write() as s:
-        log.append(s, "change.opened", "alice", {})
+        log.append(s, ev.ChangeOpened(), "alice")
     assert schema.upgrade(store) == schema.head_revision()
     Store(store.url).dispose()
     with store.read() as s:
@@ -75,12 +76,12 @@ def test_a_skeleton_database_is_adopted(db_url: str) -> None:
                 "revision", "change_file")  # the tables the skeleton had (0001's); later ones come by migration
     SQLModel.metadata.create_all(store.engine, tables=[SQLModel.metadata.tables[t] for t in skeleton])
     with store.write() as s:
-        log.append(s, "change.opened", "alice", {"before": "migrations"})
+        log.append(s, ev.ChangeOpened(title="before migrations"), "alice")
     store.create_schema()
     with store.engine.connect() as conn:
         assert schema.current_revision(conn) == schema.head_revision()
     with store.read() as s:
-        assert [e.payload for e in log.entries(s)] == [{"before": "migrations"}]
+        assert [ev.ChangeOpened.from_payload(e.payload).title for e in log.entries(s)] == ["before migrations"]
     store.dispose()
 
 
@@ -133,7 +134,7 @@ def test_least_privilege_service_role(pg_server: PgServer, pg_database: str, rol
             conn.exec_driver_sql(stmt)
     svc = Store(_url(pg_server, pg_database, service, name))  # schema current: starts without DDL rights
     with svc.write() as s:
-        log.append(s, "change.opened", "alice", {"n": 1}, [1])
+        log.append(s, ev.ChangeOpened(change_id=1), "alice", [1])
     for stmt in ("UPDATE change_log SET actor = 'x'", "DELETE FROM change_log", "TRUNCATE change_log",
                  "DROP TRIGGER change_log_no_update_delete ON change_log",
                  "ALTER TABLE change_log DISABLE TRIGGER ALL", "CREATE TABLE sneaky (x int)"):

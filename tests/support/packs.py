@@ -20,6 +20,7 @@ from gatekeeper.ledger.checkpoint import public_key_pem, sign
 from gatekeeper.ledger.entry import GENESIS_HASH, entry_hash
 from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash
 from gatekeeper.verifier import bundle
+from gatekeeper.verifier.access import CHANGE_COLUMNS, REVIEW_COLUMNS
 from gatekeeper.verifier.checks import DERIVED, MANIFEST
 from gatekeeper.verifier.files import Proofs
 from gatekeeper.verifier.projection import Params, Projection
@@ -74,9 +75,11 @@ def write_pack(folder: Path, entries: Iterable[Entry], key: Ed25519PrivateKey, *
             "drift.csv": csv_bytes(DRIFT_COLUMNS, tables.drift),
             "metrics.csv": csv_bytes(METRICS_COLUMNS, tables.metrics_rows()),
             "policy-history.csv": csv_bytes(POLICY_HISTORY_COLUMNS, tables.policy_history),
+            "access-review.csv": csv_bytes(REVIEW_COLUMNS, tables.access_review),
+            "access-changes.csv": csv_bytes(CHANGE_COLUMNS, tables.access_changes),
             "policy.toml": tables.policy.encode("utf-8"),
-            **{n: f"{n} of the export\n".encode() for n in ("register.xlsx", "access-review.csv", "controls.md",
-                                                              "report.html", "verification.txt")},
+            **{n: f"{n} of the export\n".encode() for n in ("register.xlsx", "controls.md", "report.html",
+                                                              "verification.txt")},
             **(bound or {}),
         }
         verifier = bundle.build()

@@ -46,6 +46,9 @@ fail_open = false
 kind = "file"
 path = "directory.toml"
 
+[access]
+daily_snapshot = false  # tests take access snapshots themselves (tests/actions/test_access.py)
+
 [roles]
 auditors = ["auditors"]
 admins = ["gatekeeper-admins"]

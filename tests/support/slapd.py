@@ -125,7 +125,7 @@ def plant_ldif(ppolicy: bool) -> str:
     return "\n".join(out)
 
 
-def _config_ldif(root: Path, modules: list[str], tls: Tls | None) -> str:
+def _config_ldif(root: Path, modules: list[str], tls: Tls | None, unlimited: bool = False) -> str:
     tls_attrs = ""
     if tls:
         tls_attrs = (f"olcTLSCACertificateFile: {tls.ca}\nolcTLSCertificateFile: {tls.cert}\n"
@@ -140,6 +140,7 @@ def _config_ldif(root: Path, modules: list[str], tls: Tls | None) -> str:
     schemas = "".join(f"include: file://{SCHEMA_DIR / s}.ldif\n"
                       for s in ("core", "cosine", "inetorgperson", "nis"))
     loads = "".join(f"olcModuleLoad: {m}\n" for m in modules)
+    limits = f'olcLimits: dn.exact="{SERVICE_DN}" size=unlimited\n' if unlimited else ""
     return f"""dn: cn=config
 objectClass: olcGlobal
 cn: config
@@ -181,7 +182,7 @@ olcDbIndex: uid,mail,cn eq
 olcDbIndex: member,uniqueMember,memberUid eq
 olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
 olcAccess: {{1}}to * by dn.exact="{SERVICE_DN}" read by self read by * none
-{overlays}"""
+{limits}{overlays}"""
 
 
 def _require_slapd() -> None:
@@ -266,8 +267,12 @@ class Slapd:
 
 
 @contextlib.contextmanager
-def running_slapd(*, tls: bool = False, keep: bool = False) -> Iterator[Slapd]:
-    """Start a throwaway slapd with the plant directory; stop it and remove its files afterwards."""
+def running_slapd(*, tls: bool = False, keep: bool = False, extra_ldif: str = "") -> Iterator[Slapd]:
+    """Start a throwaway slapd with the plant directory; stop it and remove its files afterwards.
+
+    ``extra_ldif`` adds entries (benchmarks: thousands of people); the service account then reads
+    without a size limit, as an administrator sets it up for a directory that size (docs/access-review.md).
+    """
     _require_slapd()
     root = Path(tempfile.mkdtemp(prefix="gk-slapd-"))
     try:
@@ -275,8 +280,8 @@ def running_slapd(*, tls: bool = False, keep: bool = False) -> Iterator[Slapd]:
         (root / "data").mkdir()
         modules = ["back_mdb"] + [m for m in ("memberof", "ppolicy") if (MODULE_DIR / f"{m}.so").exists()]
         tls_files = make_tls(root, "localhost", dns=["localhost"], ips=["127.0.0.1"]) if tls else None
-        (root / "config.ldif").write_text(_config_ldif(root, modules, tls_files))
-        (root / "plant.ldif").write_text(plant_ldif(ppolicy="ppolicy" in modules))
+        (root / "config.ldif").write_text(_config_ldif(root, modules, tls_files, unlimited=bool(extra_ldif)))
+        (root / "plant.ldif").write_text(plant_ldif(ppolicy="ppolicy" in modules) + "\n" + extra_ldif)
         process.run([str(SLAPADD), "-n0", "-F", str(root / "slapd.d"), "-l", str(root / "config.ldif")])
         process.run([str(SLAPADD), "-q", "-b", SUFFIX, "-F", str(root / "slapd.d"), "-l", str(root / "plant.ldif")])
 

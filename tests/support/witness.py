@@ -11,9 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gatekeeper.checkpoints.keys import generate_key
 from gatekeeper.ledger.checkpoint import raw_public_key
 from gatekeeper.ledger.note import SIG_COSIGNATURE, NoteVerifier
-from gatekeeper.store.signing import generate_key
+from gatekeeper.witness.state import WitnessState
 from tests.support import process
 
 
@@ -30,18 +31,21 @@ def start(folder: Path, name: str, logs: Sequence[str]) -> RunningWitness:
     folder.mkdir(parents=True, exist_ok=True)
     key_file = folder / "witness-key.pem"
     key = generate_key(key_file) if not key_file.exists() else None
-    from gatekeeper.store.signing import load_private_key
+    from gatekeeper.checkpoints.keys import load_private_key
 
     key = key or load_private_key(key_file)
     vkey = NoteVerifier(name, SIG_COSIGNATURE, raw_public_key(key.public_key())).vkey()
+
+    state = WitnessState(folder / "witness.db")  # as `gatekeeper witness trust` / a first `serve --name` leave it
+    state.name(name, name)
+    for v in logs:
+        state.trust(v)
 
     def launch() -> RunningWitness:
         port = process.free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEKEEPER_")}
         cmd = [sys.executable, "-m", "gatekeeper", "witness", "serve", "--db", str(folder / "witness.db"),
-               "--key", str(key_file), "--listen", f"127.0.0.1:{port}", "--name", name]
-        for v in logs:
-            cmd += ["--log", v]
+               "--key", str(key_file), "--listen", f"127.0.0.1:{port}"]  # SPEC §12: all a restart needs
         proc = process.spawn(cmd, folder / "witness.log", env=env)
         process.wait_ready(proc, lambda: process.port_open("127.0.0.1", port), name=f"witness {name}",
                            what="listen", tail=lambda: process.log_tail(folder, "witness.log"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from gatekeeper.directory.memo import MemoDirectory
-from gatekeeper.web import services
+from gatekeeper.web.context import services
 
 
 def test_one_memo_per_request_and_none_outside(app: Flask) -> None:

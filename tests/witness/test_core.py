@@ -4,6 +4,7 @@ trusts that extends the last one it cosigned; rollbacks, forks, bad proofs and s
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -77,3 +78,20 @@ def test_refusals(case: str, status: int) -> None:
     assert d.status == status, d.body
     if status == 409:
         assert d.content_type == core.SIZE_TYPE and d.body == "12\n"
+
+
+def test_the_witness_keeps_its_name_and_the_logs_it_trusts(tmp_path: Path) -> None:
+    from gatekeeper.witness.state import WitnessState
+
+    state = WitnessState(tmp_path / "w.db")
+    assert state.name(None, "w.example/default") == "w.example/default"   # the first run fixes it
+    with pytest.raises(ValueError, match="never changes"):
+        state.name("w.example/other", "w.example/default")
+    log_key = TRUSTED[ORIGIN][0]
+    state.trust(log_key.vkey())
+    state.trust(log_key.vkey())                                             # twice is once
+    cosigner = note.NoteVerifier("w.example/w1", note.SIG_COSIGNATURE, raw_public_key(WITNESS.public_key()))
+    with pytest.raises(ValueError, match="type 0x01"):
+        state.trust(cosigner.vkey())
+    again = WitnessState(tmp_path / "w.db")                                 # a restart reads both back
+    assert again.logs() == TRUSTED and again.name(None, "x.example/y") == "w.example/default"

@@ -6,6 +6,7 @@ require them (SPEC §12)."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import shutil
@@ -14,6 +15,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,12 +23,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import select
 
 from gatekeeper import config
+from gatekeeper.checkpoints.keys import generate_key
 from gatekeeper.cli import main
 from gatekeeper.ledger import events, note
 from gatekeeper.ledger.checkpoint import ed25519_verify, note_verifier, raw_public_key
+from gatekeeper.ledger.events import ChangeWithdrawn
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
-from gatekeeper.store.signing import generate_key
 from gatekeeper.store.tables import ChangeLog, WitnessCosignature
 from tests.support import witness
 from tests.support.plant import Plant, make_plant, password
@@ -51,7 +54,7 @@ def append(plant: Plant, n: int, what: str = "real") -> None:
     store = Store(config.load(plant.config).service.database)
     with store.write() as s:
         for i in range(n):
-            log.append(s, "change.withdrawn", "alice", {"change_id": i + 1, "reason": what, "state": "withdrawn"})
+            log.append(s, ChangeWithdrawn(change_id=i + 1, reason=what, state="withdrawn"), "alice")
     store.dispose()
 
 
@@ -152,3 +155,31 @@ def test_a_pack_carries_the_cosignatures_and_verify_can_require_them(setup: Setu
     few = subprocess.run([sys.executable, "-I", "verify.py", "--trust", str(trust)], cwd=folder, capture_output=True,
                          text=True, timeout=300)
     assert few.returncode == 1 and "1 of the witnesses you trust cosigned" in few.stderr, few.stderr
+
+
+def test_the_scheduler_sends_an_automatic_checkpoint_to_each_witness_once(setup: Setup) -> None:
+    from gatekeeper.actions.context import Services
+    from gatekeeper.bootstrap import open_store
+    from gatekeeper.checkpoints.sign import latest_checkpoint
+    from gatekeeper.directory import open_directory
+    from gatekeeper.witness import client
+
+    cfg = config.load(setup.plant.config)
+    cfg = dataclasses.replace(cfg, service=dataclasses.replace(cfg.service, checkpoint_every=4))
+    svc = Services(config=cfg, store=open_store(cfg), directory=open_directory(cfg))
+    try:
+        with svc.store.write() as s:  # the listener signs a checkpoint inside this write: no witness asked yet
+            head = log.head(s)
+            for i in range(4 - (head.seq if head is not None else 0) % 4):
+                log.append(s, ChangeWithdrawn(change_id=i + 1, reason="auto", state="withdrawn"), "alice")
+        with svc.store.read() as s:
+            cp = latest_checkpoint(s)
+            assert cp is not None and cp.note and client.cosignatures(s, cp.seq) == []
+        assert client.run_due(svc) is True
+        with svc.store.read() as s:
+            assert [line.split(" ")[1] for line in client.cosignatures(s, cp.seq)] == [
+                "witness1.test/w1", "witness2.test/w2"]
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        assert client.run_due(svc, later) is False  # each witness cosigned it: nothing more to ask
+    finally:
+        svc.store.dispose()

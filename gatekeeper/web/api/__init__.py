@@ -25,8 +25,8 @@ def register(app: Flask) -> None:
     def _rate_limit() -> None:
         """People's API calls count against ``service.rate_limit_api`` per client address; the hooks
         (the git server, bearer token) and the document are exempt."""
-        from gatekeeper.web import services
         from gatekeeper.web.auth import rate_limit
+        from gatekeeper.web.context import services
 
         bp = request.blueprint or ""
         if bp.startswith("api_") and bp not in ("api_hooks", "api_openapi"):

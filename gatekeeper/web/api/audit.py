@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from gatekeeper.errors import InputError
-from gatekeeper.web import downloads, services
+from gatekeeper.web import downloads
 from gatekeeper.web.auth import basic_auth, role_required
+from gatekeeper.web.context import services
 
 bp = Blueprint("api_audit", __name__)
 

@@ -8,10 +8,10 @@ from gatekeeper.actions import changes, views
 from gatekeeper.actions.payloads import SignRequest, parse
 from gatekeeper.errors import InputError
 from gatekeeper.store import changes as q
-from gatekeeper.web import services
 from gatekeeper.web.api import json_body
 from gatekeeper.web.api.schemas import Change, ChangeList, WithdrawRequest, respond
-from gatekeeper.web.auth import basic_auth, roles_of
+from gatekeeper.web.auth import basic_auth
+from gatekeeper.web.context import services
 
 bp = Blueprint("api_changes", __name__)
 
@@ -60,5 +60,5 @@ def sign(change_id: int):  # type: ignore[no-untyped-def]
 @basic_auth
 def withdraw(change_id: int):  # type: ignore[no-untyped-def]
     body = WithdrawRequest() if not request.get_data() else parse(WithdrawRequest, json_body())
-    changes.withdraw(services(), change_id, g.user, is_admin="admins" in roles_of(g.user), reason=body.reason)
+    changes.withdraw(services(), change_id, g.user, reason=body.reason)
     return respond(Change, views.change_json(services(), change_id))

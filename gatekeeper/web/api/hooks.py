@@ -6,10 +6,10 @@ from flask import Blueprint
 
 from gatekeeper.actions import push
 from gatekeeper.actions.payloads import HookRequest, parse
-from gatekeeper.web import services
 from gatekeeper.web.api import json_body
 from gatekeeper.web.api.schemas import HookDecision, HookRecord, respond
 from gatekeeper.web.auth import hook_token
+from gatekeeper.web.context import services
 
 bp = Blueprint("api_hooks", __name__)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from gatekeeper.checkpoints.sign import latest_checkpoint
 from gatekeeper.errors import InputError, NotFound
 from gatekeeper.store import log
-from gatekeeper.web import services
 from gatekeeper.web.api.schemas import MAX_ID, Checkpoint, LogPage, respond
 from gatekeeper.web.auth import basic_auth
+from gatekeeper.web.context import services
 
 bp = Blueprint("api_log", __name__)
 
@@ -33,7 +34,7 @@ def entries():  # type: ignore[no-untyped-def]
 @basic_auth
 def checkpoint():  # type: ignore[no-untyped-def]
     with services().store.read() as s:
-        cp = log.latest_checkpoint(s)
+        cp = latest_checkpoint(s)
     if cp is None:
         raise NotFound("no checkpoint has been made yet (gatekeeper log checkpoint)")
     return respond(Checkpoint, cp.to_dict())

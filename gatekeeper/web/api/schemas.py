@@ -23,9 +23,18 @@ def respond(model: type[Out], data: Any, status: int = 200) -> tuple[Response, i
     return jsonify(model.model_validate(data).model_dump(mode="json")), status
 
 
+class ReasonOut(Out):
+    """A reason with its stable code (SPEC §12; docs/codes.md)."""
+
+    code: str
+    message: str
+
+
 class ErrorDetail(Out):
     code: str
     message: str
+    reasons: list[ReasonOut] | None = Field(default=None, description="the coded reasons behind a refusal "
+                                            "(a 403 for segregation of duties)")
 
 
 class Error(Out):
@@ -50,6 +59,8 @@ class IntentRef(Out):
 class HookDecision(Out):
     allow: bool
     messages: list[str]
+    reasons: list[ReasonOut] = Field(default_factory=list, description="the messages with their reason codes "
+                                     "(SPEC §12; docs/codes.md), in the same order")
     intents: list[IntentRef] = Field(default_factory=list, description="the deploy intents recorded for the "
                                      "allowed protected updates; post-receive confirms them by id")
 
@@ -119,6 +130,7 @@ class Finding(Out):
     path: str
     location: str
     severity: Literal["error", "warning"]
+    code: str = Field(description="reason code (docs/codes.md): format.*, path.malformed, ticket.*")
     message: str
 
 
@@ -185,7 +197,7 @@ class Change(ChangeSummary):
     approvals_required: list[Rule]
     approvals_missing: list[Rule]
     approvals: list[ApprovalOut]
-    sod_findings: list[str]
+    sod_findings: list[ReasonOut]
     meanings: list[str]
     log_seqs: list[int]
 

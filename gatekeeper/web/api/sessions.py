@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, g
 
 from gatekeeper.actions.payloads import parse
-from gatekeeper.web import services
 from gatekeeper.web.api import json_body
 from gatekeeper.web.api.schemas import Revoked, RevokeRequest, respond
 from gatekeeper.web.auth import basic_auth, role_required
+from gatekeeper.web.context import services
 
 bp = Blueprint("api_sessions", __name__)
 

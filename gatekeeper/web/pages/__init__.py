@@ -29,7 +29,7 @@ def is_api_request() -> bool:
 
 
 def register(app: Flask) -> None:
-    from gatekeeper.web.pages import audit, auth, changes, dashboard
+    from gatekeeper.web.pages import access, audit, auth, changes, dashboard
     from gatekeeper.web.pages import drift as drift_page
 
     # Our own hook decides which requests need a token, so blueprints registered later stay covered.
@@ -43,8 +43,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_refused(exc: CSRFError) -> tuple[str, int]:
-        message = (f"{exc.description} The form was not sent from a current page of this site, or your "
-                   "session ended: go back, reload the page and try again. Nothing was recorded.")
+        from flask_babel import gettext as _
+
+        message = _("%(reason)s The form was not sent from a current page of this site, or your session ended: "
+                    "go back, reload the page and try again. Nothing was recorded.", reason=exc.description)
         return render_template("error.html", status=400, message=message), 400
 
     @app.after_request
@@ -55,29 +57,22 @@ def register(app: Flask) -> None:
             resp.headers.setdefault("Cache-Control", "no-store")  # pages show who signed what
         return resp
 
-    app.jinja_env.filters["utc"] = utc
+    from gatekeeper.web import i18n, labels
+
+    i18n.init_app(app, app.extensions["gatekeeper"])
     app.jinja_env.filters["short"] = short
-    app.jinja_env.filters["epoch_utc"] = lambda t: datetime.fromtimestamp(float(t), UTC).strftime(
-        "%Y-%m-%d %H:%M:%S UTC")
+    app.jinja_env.filters["epoch_iso"] = lambda t: datetime.fromtimestamp(float(t), UTC).isoformat()
     app.jinja_env.globals["change_icon"] = ICONS.get
-    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp):
+    app.jinja_env.globals.update(state_label=labels.state_label, kind_label=labels.kind_label,
+                                 severity_label=labels.severity_label, drift_label=labels.drift_label,
+                                 access_label=labels.access_label,
+                                 status_title=labels.status_title, period_label=labels.period_label)
+    for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp, access.bp):
         app.register_blueprint(bp)
     from gatekeeper.web.pages import settings  # mail settings (issue 14)
 
     app.register_blueprint(settings.bp)
     auth.init_app(app)
-
-
-def utc(ts: Any) -> str:
-    """Stored RFC 3339 UTC → ``2024-05-01 08:00:00 UTC`` (seconds are enough on a page)."""
-    if not ts:
-        return ""
-    text = str(ts)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def short(value: Any, n: int = 12) -> str:

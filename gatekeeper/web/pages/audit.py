@@ -16,12 +16,14 @@ from flask import Blueprint, Response, render_template, request
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions.context import Services
+from gatekeeper.checkpoints.keys import configured_public_key
+from gatekeeper.checkpoints.sign import latest_checkpoint
 from gatekeeper.errors import GatekeeperError, InputError
-from gatekeeper.ledger import entry as kinds
 from gatekeeper.ledger import events
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
-from gatekeeper.web import downloads, services
+from gatekeeper.web import downloads
+from gatekeeper.web.context import services
 from gatekeeper.web.forms import PeriodForm
 from gatekeeper.web.pages.auth import login_required, role_required
 
@@ -119,13 +121,11 @@ def evidence_download() -> Response:
 # -- log status and exceptions -----------------------------------------------------------------------
 def log_status(svc: Services, session: Session, *, verify: bool) -> dict[str, Any]:
     head = log.head(session)
-    latest = getattr(log, "latest_checkpoint", None)
-    checkpoint = None
-    if latest is not None:
-        try:
-            checkpoint = latest(session)
-        except GatekeeperError as exc:
-            checkpoint = {"error": exc.message}
+    checkpoint: Any = None
+    try:
+        checkpoint = latest_checkpoint(session)
+    except GatekeeperError as exc:
+        checkpoint = {"error": exc.message}
     status: dict[str, Any] = {"head": head, "checkpoint": checkpoint, "verify": None,
                               "witnesses": witness_status(svc, session, checkpoint)}
     if verify:
@@ -144,9 +144,8 @@ def witness_status(svc: Services, session: Session, checkpoint: Any) -> dict[str
     size = getattr(checkpoint, "seq", None)
     signed = {line.split(" ")[1] for line in cosignatures(session, size)} if isinstance(size, int) else set()
     refusals = []
-    for e in session.exec(select(ChangeLog).where(ChangeLog.kind == events.WITNESS_REFUSED)
-                          .order_by(col(ChangeLog.seq).desc()).limit(WITNESS_REFUSALS)).all():
-        r = events.WitnessRefused.from_payload(json.loads(e.payload))
+    for e in log.of_kinds(session, [events.WITNESS_REFUSED], newest_first=True, limit=WITNESS_REFUSALS):
+        r = events.WitnessRefused.from_payload(e.payload)
         refusals.append({"seq": e.seq, "ts": e.ts, "witness": r.witness, "size": r.size, "reason": r.reason})
     return {"configured": [w.name for w in svc.config.ledger.witnesses], "cosigned": sorted(signed),
             "refusals": refusals}
@@ -154,33 +153,21 @@ def witness_status(svc: Services, session: Session, checkpoint: Any) -> dict[str
 
 def verify_log(svc: Services, session: Session) -> dict[str, Any]:
     """The whole chain, and the signatures of the logged checkpoints when the public key is at hand."""
+    from gatekeeper.ledger.verify import verify_rows
+
     try:
-        from gatekeeper.ledger.verify import verify_rows
-    except ImportError:
-        return {"ok": None, "text": "log verification is not available in this installation"}
-    rows = getattr(log, "rows", None)
-    if rows is None:
-        return {"ok": None, "text": "log verification is not available in this installation"}
-    try:
-        summary = verify_rows(rows(session), public_key=_public_key(svc))
+        summary = verify_rows(log.rows(session), public_key=_public_key(svc))
     except GatekeeperError as exc:
         return {"ok": False, "text": f"FAILED: {exc.message}"}
     return {"ok": True, "text": summary.describe()}
 
 
 def _public_key(svc: Services) -> Any:
+    """The configured key's public half to check the logged checkpoints with (None: unreadable or absent)."""
     try:
-        from gatekeeper.store.signing import load_public_key, public_key_path
-    except ImportError:
+        return configured_public_key(Path(svc.config.service.signing_key))
+    except GatekeeperError:
         return None
-    private = Path(svc.config.service.signing_key)
-    for path in (public_key_path(private), private):
-        if path.exists():
-            try:
-                return load_public_key(path)
-            except GatekeeperError:
-                continue
-    return None
 
 
 # -- the log -----------------------------------------------------------------------------------------
@@ -218,52 +205,56 @@ def describe(e: ChangeLog) -> dict[str, Any]:
     except ValueError:
         p = {}
     p = p if isinstance(p, dict) else {}
+    try:
+        event: events.Event | None = events.parse(e.kind, p)
+    except (KeyError, TypeError, ValueError):  # a kind this version does not know, or a payload it cannot read
+        event = None
     return {"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash,
-            "prev_hash": e.prev_hash, "summary": summary(e.kind, e.actor, p),
+            "prev_hash": e.prev_hash, "summary": summary(event, e.actor) if event is not None else e.kind,
             "payload": json.dumps(p, indent=2, ensure_ascii=False, sort_keys=True)}
 
 
-def summary(kind: str, actor: str, p: dict[str, Any]) -> str:
-    fp = str(p.get("fingerprint") or "")[:12]
-    if kind in (kinds.CHANGE_OPENED, kinds.CHANGE_REVISED):
-        kept = {True: "; approvals kept", False: "; approvals reset"}.get(p.get("approvals_kept") is True, "")
-        kept = kept if p.get("approvals_kept") is not None else ""
-        return (f"revision {p.get('revision')} pushed by {p.get('pusher', actor)} from {p.get('topic_ref')} "
-                f"(fingerprint {fp}){kept}; state {p.get('state')}")
-    if kind in (kinds.CHANGE_APPROVED, kinds.CHANGE_REJECTED):
-        verb = "approved" if kind == kinds.CHANGE_APPROVED else "rejected"
-        text = (f"{p.get('name') or p.get('signer', actor)} ({p.get('signer', actor)}) {verb} revision "
-                f"{p.get('revision')} as {p.get('group') or '—'}: “{p.get('meaning')}”")
-        return text + (f" — {p['comment']}" if p.get("comment") else "") + f"; state {p.get('state')}"
-    if kind == kinds.CHANGE_WITHDRAWN:
-        return f"withdrawn by {actor}: {p.get('reason', '')}"
-    if kind == kinds.CHANGE_DEPLOYED:
-        what = f"change request {p['change_id']}" if p.get("change_id") else "update without a change request"
-        return f"{what} deployed to {p.get('ref')} at {str(p.get('new', ''))[:12]} by {actor}"
-    if kind == kinds.EMERGENCY_DEPLOYED:
-        return (f"EMERGENCY deployment to {p.get('ref')} by {actor}: {p.get('reason')}; "
-                f"retrospective approval due by {p.get('deadline')}")
-    if kind in (kinds.PUSH_ALLOWED, kinds.PUSH_REFUSED):
-        refs = p.get("refs") or []
-        verb = "allowed" if kind == kinds.PUSH_ALLOWED else "refused"
-        reasons = [r for ref in refs for r in (ref.get("reasons") or [])[:1] if not ref.get("allow", True)]
-        text = f"push by {actor} to {', '.join(r.get('ref', '?') for r in refs) or p.get('repo')} {verb}"
+def summary(event: events.Event, actor: str) -> str:
+    """One plain sentence about a typed log entry."""
+    if isinstance(event, events.ChangeOpened | events.ChangeRevised):
+        kept = {None: "", True: "; approvals kept", False: "; approvals reset"}[event.approvals_kept]
+        return (f"revision {event.revision} pushed by {event.pusher or actor} from {event.topic_ref} "
+                f"(fingerprint {event.fingerprint[:12]}){kept}; state {event.state}")
+    if isinstance(event, events.ChangeApproved | events.ChangeRejected):
+        verb = "approved" if isinstance(event, events.ChangeApproved) else "rejected"
+        signer = event.signer or actor
+        text = (f"{event.name or signer} ({signer}) {verb} revision {event.revision} as {event.group or '—'}: "
+                f"“{event.meaning}”")
+        return text + (f" — {event.comment}" if event.comment else "") + f"; state {event.state}"
+    if isinstance(event, events.ChangeWithdrawn):
+        return f"withdrawn by {actor}: {event.reason}"
+    if isinstance(event, events.ChangeDeployed):
+        what = f"change request {event.change_id}" if event.change_id else "update without a change request"
+        return f"{what} deployed to {event.ref} at {event.new[:12]} by {actor}"
+    if isinstance(event, events.EmergencyDeployed):
+        return (f"EMERGENCY deployment to {event.ref} by {actor}: {event.reason}; "
+                f"retrospective approval due by {event.deadline}")
+    if isinstance(event, events.PushAllowed | events.PushRefused):
+        verb = "allowed" if isinstance(event, events.PushAllowed) else "refused"
+        reasons = [r.message for ref in event.refs for r in ref.reasons[:1] if not ref.allow]
+        text = f"push by {actor} to {', '.join(r.ref or '?' for r in event.refs) or event.repo} {verb}"
         return text + (f": {reasons[0]}" if reasons else "")
-    if kind == events.DEPLOY_INTENT:
-        d = events.DeployIntent.from_payload(p)
-        what = ", ".join(f"change request {c.change_id} (revision {c.revision})" for c in d.changes) or d.action
-        return f"gate allowed {d.ref} {d.old[:12]} → {d.new[:12]} by {actor}: {what}; deploy intent {d.intent_id}"
-    if kind == events.DEPLOY_VOIDED:
-        v = events.DeployVoided.from_payload(p)
-        return f"deploy intent {v.intent_id} voided ({v.settled_by}): {v.reason}"
-    if kind == kinds.CONFIG_LOADED:
-        return f"policy loaded: {p.get('path')} (sha256 {str(p.get('sha256', ''))[:12]})"
-    if kind == kinds.LOG_CHECKPOINT:
-        return f"signed checkpoint of seq {p.get('seq')} (key {p.get('key_id')})"
-    if kind.startswith("drift."):
-        detail = p.get("summary") or p.get("error") or p.get("previous") or ""
-        return f"{kind}: {p.get('source')} ({p.get('repo')}:{p.get('path')}) {p.get('result') or ''} {detail}"
-    return kind
+    if isinstance(event, events.DeployIntent):
+        what = ", ".join(f"change request {c.change_id} (revision {c.revision})" for c in event.changes) or event.action
+        return (f"gate allowed {event.ref} {event.old[:12]} → {event.new[:12]} by {actor}: {what}; deploy intent "
+                f"{event.intent_id}")
+    if isinstance(event, events.DeployVoided):
+        return f"deploy intent {event.intent_id} voided ({event.settled_by}): {event.reason}"
+    if isinstance(event, events.ConfigLoaded):
+        return f"policy loaded: {event.path} (sha256 {event.sha256[:12]})"
+    if isinstance(event, events.LogCheckpoint):
+        return f"signed checkpoint of seq {event.seq} (key {event.key_id})"
+    if isinstance(event, events.DriftChecked | events.DriftDetected | events.DriftCleared | events.DriftError):
+        result = event.result if isinstance(event, events.DriftChecked) else ""
+        detail = (event.error if isinstance(event, events.DriftError) else
+                  event.previous if isinstance(event, events.DriftCleared) else event.summary)
+        return f"{event.KIND}: {event.source} ({event.repo}:{event.path}) {result} {detail}"
+    return event.KIND
 
 
 def _bounded(text: str) -> int | None:

@@ -16,26 +16,29 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from gatekeeper.directory.base import User
 from gatekeeper.errors import AuthError, GatekeeperError, ServiceUnavailable
+from gatekeeper.policy.people import User
 from gatekeeper.store import sessions as web_sessions
-from gatekeeper.web import services
 from gatekeeper.web.auth import check_password, rate_limit, require_role, roles_of
+from gatekeeper.web.context import services
 from gatekeeper.web.forms import LoginForm, LogoutForm, RevokeForm
 
 bp = Blueprint("pages_auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
-LOGIN_FAILED = "Sign-in failed: unknown username or wrong password."
+LOGIN_FAILED = _l("Sign-in failed: unknown username or wrong password.")
 LOCKED = "too many failed attempts"  # directory.lockout's message, the same for known and unknown names
 
 
-def failure_text(exc: AuthError, generic: str) -> str:
+def failure_text(exc: AuthError, generic: object) -> str:
     """The one generic message, except a lockout, which says when to try again (it reveals nothing
     about the account, and hiding it would make people keep typing into a locked door)."""
-    return exc.message if exc.message.startswith(LOCKED) else generic
+    return exc.message if exc.message.startswith(LOCKED) else str(generic)
 
 
 def init_app(app: Flask) -> None:
@@ -49,9 +52,9 @@ def init_app(app: Flask) -> None:
 
 
 SIGNED_OUT = {
-    web_sessions.IDLE: "You were signed out after {minutes} minutes without activity.",
-    web_sessions.EXPIRED: "Your session reached its maximum length ({hours} hours): please sign in again.",
-    web_sessions.REVOKED: "You were signed out (from this or another window, or by an administrator).",
+    web_sessions.IDLE: _l("You were signed out after %(minutes)s minutes without activity."),
+    web_sessions.EXPIRED: _l("Your session reached its maximum length (%(hours)s hours): please sign in again."),
+    web_sessions.REVOKED: _l("You were signed out (from this or another window, or by an administrator)."),
 }
 
 
@@ -71,13 +74,13 @@ def load_user() -> None:
     if found.username is None:
         session.clear()
         if found.reason in SIGNED_OUT:
-            flash(SIGNED_OUT[found.reason].format(minutes=minutes, hours=hours), "info")
+            flash(str(SIGNED_OUT[found.reason]) % {"minutes": minutes, "hours": hours}, "info")
         return
     user = services().directory.get_user(found.username)
     if user is None:
         web_sessions.revoke(services().store, token, time.time(), "gatekeeper")
         session.clear()
-        flash("You were signed out: your account is no longer in the directory.", "error")
+        flash(_("You were signed out: your account is no longer in the directory."), "error")
         return
     session.permanent = True  # the cookie's lifetime is the idle timeout, renewed on each request
     g.user = user
@@ -148,7 +151,7 @@ def login() -> Any:
     except AuthError as exc:
         return render_template("login.html", form=form, failure=failure_text(exc, LOGIN_FAILED)), 401
     except ServiceUnavailable as exc:
-        failure = f"Cannot sign in right now: {exc.message}"
+        failure = _("Cannot sign in right now: %(reason)s", reason=exc.message)
         return render_template("login.html", form=form, failure=failure), 503
     except GatekeeperError as exc:  # lockout after repeated failures: its message says how long
         return render_template("login.html", form=form, failure=exc.message), exc.http_status
@@ -157,7 +160,9 @@ def login() -> Any:
         web_sessions.revoke(services().store, old, time.time(), user.username)
     session.clear()  # a fresh session id (and CSRF token) for the new identity: no fixation
     session.permanent = True
-    session["sid"] = web_sessions.create(services().store, user.username, request.remote_addr or "-", time.time())
+    from gatekeeper.actions.sessions import sign_in
+
+    session["sid"] = sign_in(services().store, user.username, request.remote_addr or "-")
     return redirect(safe_next(form.next.data))
 
 
@@ -172,7 +177,7 @@ def logout() -> Response | str:
         user = current_user()
         web_sessions.revoke(services().store, token, time.time(), user.username if user else "-")
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("pages_auth.login"))
 
 
@@ -191,7 +196,8 @@ def admin_sessions() -> Any:
         name = identity_key(services().directory, form.username.data or "")
         me = current_user()
         n = revoke_everywhere(services().store, name, me.username if me else "-", "page")
-        flash(f"{n} session{'s' if n != 1 else ''} of {name} signed out.", "info")
+        flash(ngettext("%(num)s session of %(name)s signed out.", "%(num)s sessions of %(name)s signed out.", n,
+                       name=name), "info")
         return redirect(url_for("pages_auth.admin_sessions"))
     rows = web_sessions.open_counts(services().store, time.time(), cfg.session_idle_minutes * 60,
                                     cfg.session_absolute_hours * 3600)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions import changes as actions
@@ -19,24 +21,27 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions import views
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest
-from gatekeeper.directory.base import User
 from gatekeeper.errors import AuthError, GatekeeperError, InputError
 from gatekeeper.policy import sod
+from gatekeeper.policy.people import User
+from gatekeeper.policy.review import Review
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store.tables import ChangeLog, ChangeRequest
-from gatekeeper.web import services
 from gatekeeper.web.auth import check_password
+from gatekeeper.web.context import services
 from gatekeeper.web.forms import SignForm, WithdrawForm
 from gatekeeper.web.pages.audit import describe
-from gatekeeper.web.pages.auth import current_roles, current_user, failure_text, login_required
+from gatekeeper.web.pages.auth import current_user, failure_text, login_required
 
 bp = Blueprint("pages_changes", __name__)
 
 PER_PAGE = 50
 PANEL_LIMIT = 60
-WITHDRAWABLE = (State.PENDING, State.APPROVED, State.REJECTED)
-NOT_RECORDED = "the signature was not recorded: "
+
+
+def not_recorded(reason: str) -> str:
+    return str(_("the signature was not recorded: %(reason)s", reason=reason))
 
 
 # -- who may sign ------------------------------------------------------------------------------------
@@ -51,7 +56,7 @@ class Signer:
     reject: sod.SignerCheck
 
 
-def check(svc: Services, session: Session, cr: ChangeRequest, user: User, review: rv.Review) -> Signer:
+def check(svc: Services, session: Session, cr: ChangeRequest, user: User, review: Review) -> Signer:
     """``signing_blockers`` for one person: the same answer the signature action (and the 403) gives."""
     verdict = rv.signing(svc, session, cr, user, review)
     rule_groups = {r.group for r in review.rules}
@@ -59,12 +64,12 @@ def check(svc: Services, session: Session, cr: ChangeRequest, user: User, review
     return Signer(user.username, user.name, tuple(sorted(groups)), verdict.approve, verdict.reject)
 
 
-def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: rv.Review
+def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: Review
           ) -> tuple[list[Signer], bool]:
     """Me first, then every member of an approving group and everyone who took part."""
     users: dict[str, User] = {me.username: me}
     for rule in review.rules:
-        for member, _ in svc.directory.group_members(rule.group):
+        for member, _via in svc.directory.group_members(rule.group):
             users.setdefault(member.username, member)
     involved = {p.username for p in review.people if p.username} | set(review.emails.values())
     for name in sorted(involved):
@@ -80,11 +85,16 @@ def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: 
 def index() -> Any:
     svc = services()
     args = request.args
-    problem = None
+    problem: str | None = None
+    status = 0
     state = args.get("state") or None
     financial = {"yes": True, "no": False}.get(args.get("financial", ""))
-    page = args.get("page", "1")
-    page_no = int(page) if page.isdigit() and 0 < int(page) <= 10**9 else 1
+    page = args.get("page", "1").strip() or "1"
+    page_no = 1
+    if page.isdigit() and 0 < int(page) <= 10**9:
+        page_no = int(page)
+    else:
+        problem = _("“%(page)s” is not a page number: use a whole number from 1.", page=page[:20])
     since = until = None
     try:
         if state and state not in {s.value for s in State}:
@@ -95,18 +105,28 @@ def index() -> Any:
             since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
     except InputError as exc:
         problem, state, since, until = exc.message, None, None, None
-    with svc.store.read() as s:
-        rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
-                                category=args.get("category") or None, financial=financial, since=since,
-                                until=until, limit=PER_PAGE, offset=(page_no - 1) * PER_PAGE)
-        items = [views.summary(svc, cr) for cr in rows]
+
+    def listing(number: int) -> tuple[list[dict[str, Any]], int]:
+        with svc.store.read() as s:
+            rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
+                                    category=args.get("category") or None, financial=financial, since=since,
+                                    until=until, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
+            return [views.summary(svc, cr) for cr in rows], total
+
+    items, total = listing(page_no)
     filters = {k: v for k, v in args.items() if k != "page" and v}
     pages = max(1, -(-total // PER_PAGE))
+    if page_no > pages and problem is None:  # ?page=999: say so in words, and show the last page there is
+        problem = ngettext("There is no page %(page)s: the list has %(num)s page. Showing it.",
+                           "There is no page %(page)s: the list has %(num)s pages. Showing the last one.",
+                           pages, page=page_no)
+        page_no, status = pages, 404
+        items, total = listing(page_no)
     return render_template("changes/list.html", items=items, total=total, page=page_no, pages=pages,
                            filters=filters, states=[s.value for s in State],
                            repos=[r.name for r in svc.config.repos],
                            categories=[c.name for c in svc.config.categories], problem=problem), \
-        400 if problem else 200
+        status if problem and status else (400 if problem else 200)
 
 
 @bp.get("/changes/<int:change_id>")
@@ -139,7 +159,7 @@ def render_change(change_id: int, form: SignForm | None = None, problem: str | N
         form.printed_name.data = me.name
         form.meaning.choices = [(m, m) for m in data["meanings"]]
     withdraw = None
-    if cr.state in WITHDRAWABLE and (cr.requested_by == me.username or "admins" in current_roles()):
+    if actions.withdrawal_refused(svc, cr, me) is None:  # the withdrawal's own answer
         withdraw = WithdrawForm(formdata=None)
     return render_template(
         "changes/show.html", cr=data, form=form, problem=problem, signers=signers, truncated=truncated,
@@ -168,15 +188,15 @@ def sign(change_id: int) -> Any:
     form = SignForm()
     form.meaning.choices = [(m, m) for m in meanings]
     if not form.validate_on_submit():
-        return render_change(change_id, form, "the signature was not recorded: see the form", 400)
+        return render_change(change_id, form, _("the signature was not recorded: see the form"), 400)
     try:
         signer = check_password(me.username, form.password.data or "")
     except AuthError as exc:
-        form.password.errors = [failure_text(exc, "wrong password")]
-        return render_change(change_id, form, failure_text(exc, "wrong password") + ": the signature was not recorded",
-                             401)
+        form.password.errors = [failure_text(exc, _("wrong password"))]
+        return render_change(change_id, form, _("%(reason)s: the signature was not recorded",
+                                                reason=failure_text(exc, _("wrong password"))), 401)
     except GatekeeperError as exc:  # lockout or directory down
-        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
+        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
     decision = form.decision or "approve"
     req = SignRequest(decision=decision, meaning=form.meaning.data or "", comment=form.comment.data or "")
     try:
@@ -184,10 +204,15 @@ def sign(change_id: int) -> Any:
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        return render_change(change_id, form, NOT_RECORDED + exc.message, exc.http_status)
-    verb = "approved" if decision == "approve" else "rejected"
+        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
     meaning = req.meaning or meanings[0]
-    flash(f"Signature recorded: {signer.name} {verb} change request {change_id} — “{meaning}”.", "success")
+    if decision == "approve":
+        done = _("Signature recorded: %(name)s approved change request %(id)s — “%(meaning)s”.",
+                 name=signer.name, id=change_id, meaning=meaning)
+    else:
+        done = _("Signature recorded: %(name)s rejected change request %(id)s — “%(meaning)s”.",
+                 name=signer.name, id=change_id, meaning=meaning)
+    flash(done, "success")
     return redirect(url_for("pages_changes.show", change_id=change_id, _anchor="signatures"), 303)
 
 
@@ -198,13 +223,12 @@ def withdraw(change_id: int) -> Any:
     assert me is not None
     form = WithdrawForm()
     if not form.validate_on_submit():
-        abort(400, "the withdrawal form was incomplete")
+        abort(400, _("The withdrawal form was incomplete."))
     try:
-        actions.withdraw(services(), change_id, me, is_admin="admins" in current_roles(),
-                         reason=(form.reason.data or "").strip())
+        actions.withdraw(services(), change_id, me, reason=(form.reason.data or "").strip())
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        return render_change(change_id, None, f"not withdrawn: {exc.message}", exc.http_status)
-    flash(f"Change request {change_id} withdrawn.", "success")
+        return render_change(change_id, None, _("not withdrawn: %(reason)s", reason=exc.message), exc.http_status)
+    flash(_("Change request %(id)s withdrawn.", id=change_id), "success")
     return redirect(url_for("pages_changes.show", change_id=change_id), 303)

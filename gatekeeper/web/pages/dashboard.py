@@ -18,7 +18,7 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions import views
 from gatekeeper.policy.states import SIGNABLE_STATES, State
 from gatekeeper.store.tables import Approval, ChangeRequest, Deployment, Revision
-from gatekeeper.web import services
+from gatekeeper.web.context import services
 from gatekeeper.web.pages.auth import current_user, login_required
 
 bp = Blueprint("pages_dashboard", __name__)

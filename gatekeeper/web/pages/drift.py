@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, render_template
 
-from gatekeeper.web import services
+from gatekeeper.web.context import services
 from gatekeeper.web.pages.auth import login_required
 
 bp = Blueprint("pages_drift", __name__)

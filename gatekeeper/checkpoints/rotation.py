@@ -17,11 +17,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gatekeeper.checkpoints.keys import LOGGED_KEY_SETTING, load_private_key, public_key_path, write_public_key
 from gatekeeper.errors import InputError
 from gatekeeper.ledger import events
 from gatekeeper.ledger.checkpoint import key_id, public_key_pem
 from gatekeeper.store import log
-from gatekeeper.store.signing import LOGGED_KEY_SETTING, load_private_key, public_key_path, write_public_key
 from gatekeeper.store.tables import Setting
 from gatekeeper.verifier.trust import rotation_message
 
@@ -47,7 +47,7 @@ def rotate_key(config: Any, store: Any) -> tuple[str, str, int]:
                                   old_public_key=public_key_pem(old.public_key()).decode("ascii"),
                                   signature=base64.b64encode(old.sign(rotation_message(old_id, new_id, pem))).decode())
         with store.write() as session:
-            entry = log.append(session, event.KIND, "gatekeeper", event.to_payload())
+            entry = log.append(session, event)
             setting = session.get(Setting, LOGGED_KEY_SETTING)
             if setting is None:
                 session.add(Setting(key=LOGGED_KEY_SETTING, value=new_id))

@@ -17,7 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from gatekeeper.errors import InputError
 from gatekeeper.ledger.checkpoint import key_id, load_private_key_pem, load_public_key_pem, public_key_pem
-from gatekeeper.ledger.entry import KEY_CREATED
+from gatekeeper.ledger.events import KeyCreated
+from gatekeeper.store import log as ledger_log
+from gatekeeper.store.tables import Setting
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +86,28 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return load_public_key_pem(data, str(path))
 
 
+def require_private_key(path: Path) -> Ed25519PrivateKey:
+    """The signing key at ``path`` for something that must sign now (a checkpoint, an evidence pack)."""
+    if not path.exists():
+        raise InputError(f"no signing key at {path}: create it with `gatekeeper keys generate` "
+                         "(or start `gatekeeper serve`, which creates it)")
+    return load_private_key(path)
+
+
+def configured_public_key(private: Path) -> Ed25519PublicKey | None:
+    """The public half of the key at ``private``: its ``.pub.pem``, else the key itself; None if neither."""
+    for path in (public_key_path(private), private):
+        if path.exists():
+            return load_public_key(path)
+    return None
+
+
 def ensure_key(config: Any, store: Any) -> Ed25519PrivateKey:
     """Load ``service.signing_key``, creating it when missing; log ``key.created`` once per key.
 
     A key made earlier with ``gatekeeper keys generate`` is logged the first time the service sees
     it, so every key that ever signed a checkpoint has its ``key_id`` and public key in the log.
     """
-    from gatekeeper.store import log as ledger_log
-    from gatekeeper.store.tables import Setting
-
     path = Path(config.service.signing_key)
     created = False
     if path.exists():
@@ -111,10 +126,8 @@ def ensure_key(config: Any, store: Any) -> Ed25519PrivateKey:
         logged = session.get(Setting, LOGGED_KEY_SETTING)
         if logged is not None and logged.value == kid:
             return key
-        ledger_log.append(session, KEY_CREATED, "gatekeeper", {
-            "key_id": kid, "algorithm": "Ed25519", "public_key": public_key_pem(public).decode("ascii"),
-            "created_now": created,
-        })
+        ledger_log.append(session, KeyCreated(key_id=kid, algorithm="Ed25519", created_now=created,
+                                              public_key=public_key_pem(public).decode("ascii")))
         if logged is None:
             session.add(Setting(key=LOGGED_KEY_SETTING, value=kid))
         else:

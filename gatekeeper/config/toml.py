@@ -8,12 +8,14 @@ environment variables instead).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import ConfigError
 
 # Keys whose values are secrets: they must be given as ``<key>_env`` naming a variable.
 _SECRET_WORDS = ("password", "secret", "token", "private_key")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Locator:
@@ -96,3 +98,53 @@ def _kind_names(kinds: tuple[type, ...]) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
              list: "a list", dict: "a table"}
     return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def table(root: Reader, name: str) -> Reader:
+    """``[name]`` of the file (an empty table when absent)."""
+    value = root.get(name, dict, {})
+    return Reader(value, name, 0, root.file, root.loc)
+
+
+def tables(root: Reader, name: str) -> list[Reader]:
+    """``[[name]]`` of the file, one reader per table."""
+    value = root.get(name, list, [])
+    readers = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise root.fail(name, f"must be an array of tables ([[{name}]])")
+        readers.append(Reader(item, name, i, root.file, root.loc, label=f"{name}[{i}]"))
+    return readers
+
+
+def env_name(r: Reader, key: str, default: str) -> str:
+    """A key naming an environment variable (secrets are only ever read from the environment)."""
+    value: str = r.get(key, str, default)
+    if not ENV_NAME.fullmatch(value):
+        raise r.fail(key, "must name an environment variable (letters, digits, _)")
+    return value
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    """Relative paths in the config are relative to the config file's folder (SPEC §4)."""
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def optional_path(r: Reader, base: Path, key: str) -> Path | None:
+    value: str | None = r.get(key, str, None)
+    if value is not None and not value.strip():
+        raise r.fail(key, "must be a file path")
+    return resolve_path(base, value) if value else None
+
+
+def no_clear_secrets(r: Reader) -> None:
+    """Report a secret written in clear before anything else about the table (it is the worse mistake)."""
+    for key in r.data:
+        if not key.endswith("_env") and any(w in key for w in _SECRET_WORDS):
+            raise r.fail(key, f"secrets are never written in the file: use {key}_env naming an environment variable")
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a service, webhook or ITSM address, or None."""
+    return None if url.startswith(("http://", "https://")) else "must start with http:// or https://"

@@ -1,11 +1,11 @@
 """The Merkle tree over the change log and the witnesses' cosignatures (issue 21, SPEC §12).
 
 ``merkle_node`` holds every perfect subtree of 16 leaves or more (``store.tree``); the migration
-builds it for the entries already logged (one streaming pass, batched inserts). Both tables are append-only like the
-log itself: triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL).
+builds it for the entries already logged (one streaming pass, batched inserts). Both tables are
+append-only like the log itself: triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2027-01-15
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

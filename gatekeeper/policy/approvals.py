@@ -1,0 +1,68 @@
+"""Which signatures count, and which rules they fill (SPEC §2, §3): the one answer for the gate, the
+signature, the change page, the register and the metrics.
+
+A signature counts only for the content it was given for: an approval (not a rejection) whose
+fingerprint is the revision's. Slots are filled per rule group; one person fills at most one slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from gatekeeper.policy.rules import ApprovalRule
+
+APPROVE, REJECT = "approve", "reject"
+
+
+class Signed(Protocol):
+    """What ``counting`` needs of a signature (a stored approval row, a register tuple)."""
+
+    @property
+    def decision(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+
+
+S = TypeVar("S", bound=Signed)
+
+
+def counting(signatures: Iterable[S], fingerprint: str) -> list[S]:
+    """The approvals given for ``fingerprint``: the only ones that can fill a slot of that revision."""
+    return [s for s in signatures if s.decision == APPROVE and s.fingerprint == fingerprint]
+
+
+@dataclass(frozen=True)
+class GivenApproval:
+    """An approval as signed: who, for which rule group (re-checked against today's directory)."""
+
+    username: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A given approval that fills a slot of the rule for ``group``."""
+
+    username: str
+    group: str
+
+
+def missing(rules: Sequence[ApprovalRule], slots: Sequence[Slot]) -> list[tuple[str, int]]:
+    """(group, how many more) for every rule not yet filled."""
+    out = []
+    for r in rules:
+        have = sum(1 for s in slots if s.group == r.group)
+        if have < r.count:
+            out.append((r.group, r.count - have))
+    return out
+
+
+def filled(rules: Sequence[ApprovalRule], slots: Iterable[Slot]) -> bool:
+    """Whether ``slots`` fill every rule (each person counted once per group)."""
+    return not missing(rules, list(dict.fromkeys(slots)))
+
+
+def describe_missing(items: Sequence[tuple[str, int]]) -> str:
+    return "; ".join(f"{n} approval{'s' if n > 1 else ''} by {g}" for g, n in items)
