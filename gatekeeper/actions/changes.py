@@ -15,20 +15,22 @@ from gatekeeper.actions.analysis import analyze
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SignRequest, UpdateIn
 from gatekeeper.config import RepoConfig
+from gatekeeper.directory.identify import resolve_address as identify_address
+from gatekeeper.directory.identify import resolve_username as identify_user
 from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputError, NotFound
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import rules as policy_rules
 from gatekeeper.policy import sod, states, tickets
-from gatekeeper.policy.approvals import Slot, describe_missing, filled
+from gatekeeper.policy.approvals import Signature, describe_missing, filled
 from gatekeeper.policy.categories import classify, default_target, valid_target
 from gatekeeper.policy.fingerprint import fingerprint
 from gatekeeper.policy.paths import malformed
-from gatekeeper.policy.people import Membership, User
+from gatekeeper.policy.people import Identity, Membership, User, unknown
 from gatekeeper.policy.reasons import Code, Reason, messages
 from gatekeeper.policy.refs import HEADS, is_pattern
 from gatekeeper.policy.review import Review
-from gatekeeper.policy.rules import Category, Role, merge_rules
+from gatekeeper.policy.rules import DEFAULT_CATEGORY, Category, Role, merge_rules
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
@@ -37,18 +39,19 @@ from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revisio
 MAX_FINDING_LINES = 30
 
 
-def identify(services: Services, req: HookRequest) -> HookRequest:
-    """The hook request with its pusher in the directory's own spelling (SPEC §11), before anything is
-    stored or compared: ``Carol`` from REMOTE_USER becomes ``carol``. A name the directory does not
-    know, or cannot answer for right now, is left as sent: the gate refuses it (and logs why) and a
-    topic push opens a CR that cannot be approved (``sod.unknown_pusher``)."""
+def identify(services: Services, req: HookRequest) -> tuple[HookRequest, Identity]:
+    """Who pushed, resolved once at the door (SPEC §11, issue 23 item 3): a directory user, whose own
+    spelling the request then carries (``Carol`` from REMOTE_USER becomes ``carol``) before anything
+    is stored or compared, or an explicit unknown (the name as sent; none when none was sent). A
+    directory that cannot answer right now leaves it unknown: the gate refuses it (and logs why)
+    and a topic push opens a CR that cannot be approved (``sod.unknown_pusher``)."""
     if not req.pusher:
-        return req
+        return req, unknown()
     try:
-        canonical = services.directory.canonical(req.pusher)
+        who = identify_user(services.directory, req.pusher)
     except DirectoryUnavailable:
-        return req
-    return req.model_copy(update={"pusher": canonical}) if canonical and canonical != req.pusher else req
+        return req, unknown(req.pusher)
+    return (req.model_copy(update={"pusher": who.name}) if who.name != req.pusher else req), who
 
 
 def _no_target(repo: str, repo_cfg: RepoConfig | None, target: str | None) -> str:
@@ -79,111 +82,144 @@ class Prepared:
     author_findings: list[Reason]
 
 
-def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
+def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool = False) -> Prepared:
     """Fingerprint, classification, format analysis and the pusher's directory facts of a topic update.
 
     The slow part of a revision (parsing and diffing formatted files, directory lookups) runs here,
     outside the serialised write transaction, so other pushes and signatures do not wait for it
     (issue 12's topic-push tail); it also asks the request's directory memo about the commits' people,
-    so the review under the lock finds its answers there.
+    so the review under the lock finds its answers there. ``offline``: without the directory (a
+    break-glass record during an outage; SoD is checked when it is signed). A revision with no files
+    (a break-glass deletion or rewind) gets the ``default`` category's rules.
     """
     cfg = services.config
     fp = fingerprint([c.file_change() for c in update.changes])
     classified = {c.path: classify(c.path, cfg.categories) for c in update.changes}
-    cat_names = sorted({c.name for cats in classified.values() for c in cats})
+    cat_names = sorted({c.name for cats in classified.values() for c in cats}) or [DEFAULT_CATEGORY]
     categories = [c for c in cfg.categories if c.name in cat_names]
     findings, semantic = analyze(cfg, update)
     # A malformed path (issue 11 item 5) is an error finding: the CR is opened, visible, and blocked.
     findings[:0] = [{"path": c.path, "location": "path", "severity": "error", "code": Code.PATH_MALFORMED.value,
                      "message": m} for c in update.changes for m in malformed([c.path])]
+    if offline:
+        return Prepared(fp, classified, cat_names, categories, findings, semantic, [], [])
     known = services.directory.get_user(pusher) is not None
     memberships = services.directory.memberships(pusher) if known else []
     author_findings = (sod.author_findings(pusher, memberships, categories) if known
                        else [sod.unknown_pusher(pusher)])
-    rv.email_map(services, [sod.Person(role, email=e) for c in update.commits
-                            for role, e in (("author", c.author_email), ("committer", c.committer_email))])
+    for c in update.commits:  # asked now, outside the lock: the review under it finds the answers memoised
+        identify_address(services.directory, c.author_email, c.author_name)
+        identify_address(services.directory, c.committer_email, c.committer_name)
     return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings)
 
 
 def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
-                   options: Sequence[str], *, emergency_reason: str | None = None, prepared: Prepared | None = None
-                   ) -> tuple[ChangeRequest | None, list[str]]:
-    """A topic push (or an emergency deployment) becomes a CR revision; returns it and the push messages.
+                   options: Sequence[str], *, emergency_reason: str | None = None, emergency_what: str = "",
+                   prepared: Prepared | None = None, offline: bool = False) -> tuple[ChangeRequest | None, list[str]]:
+    """A topic push (or a break-glass update) becomes a CR revision; returns the CR (None when no
+    revision was recorded) and the push messages.
 
-    ``prepared``: ``prepare``'s result, when the caller worked it out before opening the transaction."""
-    cfg = services.config
-    target = update.target if emergency_reason is None else update.ref.removeprefix(HEADS)
-    repo_cfg = cfg.repo(repo)
-    if repo_cfg is None or target is None or not valid_target(target, repo_cfg.protected):
-        return None, [f"{update.ref}: no change request opened: {_no_target(repo, repo_cfg, target)}; to open one, "
-                      "push a new commit to this branch with -o gatekeeper.target=<protected branch>"]
-    if not update.changes:
-        return None, [f"{update.ref}: no changes against {target}; no change request opened"]
-    p = prepared or prepare(services, update, pusher)
-    fp, classified, cat_names, categories = p.fingerprint, p.classified, p.cat_names, p.categories
-    findings, semantic, memberships, author_findings = list(p.findings), p.semantic, p.memberships, p.author_findings
+    ``prepared``: ``prepare``'s result, when the caller worked it out before opening the transaction.
+    ``emergency_reason``/``emergency_what``: a break-glass update of any protected ref, with what it
+    did (``policy.emergency.describe``): always a CR, files or not (issue 22 item 4). ``offline``:
+    recorded without asking the directory (an outage must not lose a break-glass record).
+    """
+    emergency = emergency_reason is not None
+    target, refused = _target(services, repo, update, emergency)
+    if refused:
+        return None, [refused]
+    p = prepared or prepare(services, update, pusher, offline=offline)
     now = log.utc_now()
     q.ensure_repo(session, repo, now)
-    cr = None if emergency_reason is not None else q.open_for_topic(session, repo, update.ref, target)
-    title = option(options, "title") or (update.commits[0].subject if update.commits else update.ref)
+    cr = None if emergency else q.open_for_topic(session, repo, update.ref, target)
+    subject = update.commits[0].subject if update.commits else ""
+    title = (f"{emergency_what}: {subject}" if subject else emergency_what) if emergency \
+        else option(options, "title") or subject or update.ref
     ticket = tickets.choose(option(options, "ticket"), (t for c in update.commits for t in c.change_tickets))
     previous = q.current_revision(session, cr) if cr else None
-    findings.extend(ticket_findings(categories, ticket or (cr.ticket if cr else ""), emergency_reason is not None))
+    shown_ticket = ticket or (cr.ticket if cr else "")
+    ticket_changed = previous is not None and shown_ticket != previous.ticket
+    findings = [*p.findings, *ticket_findings(p.categories, shown_ticket, emergency)]
     if cr is None:
         cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=title[:500], ticket=ticket or "",
                            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now)
-        if emergency_reason is not None:
+        if emergency:
             cr.emergency, cr.emergency_reason, cr.state = True, emergency_reason, State.EMERGENCY
         session.add(cr)
         session.flush()
-    elif previous and previous.head == update.new:
-        return cr, [f"change request {cr.id} already has revision {previous.number} at {update.new[:12]}",
-                    services.change_url(cr.id or 0)]
+    elif previous and previous.head == update.new and not ticket_changed:
+        return None, [f"change request {cr.id} already has revision {previous.number} at {update.new[:12]}",
+                      services.change_url(cr.id or 0)]
     number = (previous.number + 1) if previous else 1
-    kept = previous is not None and previous.fingerprint == fp
-    rev = Revision(change_id=cr.id or 0, number=number, fingerprint=fp, head=update.new,
-                   base=update.base or "", pushed_by=pusher, pushed_at=now,
-                   commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
-                   semantic_diff=q.dumps(semantic), sod_findings=q.dumps([r.to_payload() for r in author_findings]),
-                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]))  # policy in force
-    session.add(rev)
-    session.flush()
-    # One executemany, not an ORM object per file: a push may carry thousands of files.
-    session.execute(insert(ChangeFile), [
-        {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
-         "old_mode": c.old_mode, "new_mode": c.new_mode, "categories": q.dumps([x.name for x in classified[c.path]])}
-        for c in update.changes])
-    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
-    cr.current_revision = number
-    cr.categories = q.dumps(cat_names)
-    cr.financial = any(c.financial for c in categories)
-    cr.updated_at = now
+    kept = previous is not None and previous.fingerprint == p.fingerprint and not ticket_changed
+    rev = _add_revision(session, cr, update, p, number, findings, pusher, shown_ticket, now)
     if option(options, "title"):
         cr.title = title[:500]
-    if ticket:
-        cr.ticket = ticket
+    cr.ticket = shown_ticket
     if (after := states.after_revision(cr.state, kept)) != cr.state:
         cr.state, cr.approved_at = after, None
     session.flush()
-    review = rv.review(services, session, cr, rev)
-    if cr.state == State.PENDING and review.complete:
+    review = None if offline else rv.review(services, session, cr, rev)
+    if cr.state == State.PENDING and review is not None and review.complete:
         cr.state, cr.approved_at = State.APPROVED, now  # nothing to approve, nothing wrong
     revision = ev.ChangeOpened if number == 1 else ev.ChangeRevised
     log.append(session, revision(
-        change_id=cr.id or 0, repo=repo, topic_ref=update.ref, target=target or "", revision=number, fingerprint=fp,
-        head=update.new, base=update.base, pusher=pusher, title=cr.title, ticket=cr.ticket,
-        files=tuple(ev.FileRecord(c.path, c.status, tuple(x.name for x in classified[c.path])) for c in update.changes),
+        change_id=cr.id or 0, repo=repo, topic_ref=update.ref, target=target, revision=number,
+        fingerprint=p.fingerprint, head=update.new, base=update.base, pusher=pusher, title=cr.title, ticket=cr.ticket,
+        files=tuple(ev.FileRecord(c.path, c.status, tuple(x.name for x in p.classified[c.path]))
+                    for c in update.changes),
         errors=sum(1 for f in findings if f["severity"] == "error"),
         warnings=sum(1 for f in findings if f["severity"] == "warning"),
-        author_memberships=tuple(m.to_dict() for m in memberships), sod_findings=tuple(author_findings),
+        author_memberships=tuple(m.to_dict() for m in p.memberships), sod_findings=tuple(p.author_findings),
         state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
-        categories=tuple(cat_names), financial=cr.financial, approvals_required=tuple(q.loads(rev.approvals_required))),
+        categories=tuple(p.cat_names), financial=cr.financial,
+        approvals_required=tuple(q.loads(rev.approvals_required)), ticket_changed=ticket_changed),
         pusher, [cr.id or 0], ts=now)  # ts = requested_at / approved_at: the register reads them from the log
     from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
 
     lang = i18n.language_of(session, pusher, services.config.service.languages,
                             services.config.service.default_language)
-    return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings, lang)
+    reset = "ticket" if ticket_changed else "content"
+    return cr, _push_messages(services, cr, number, p.fingerprint, kept, previous is not None, review, findings, lang,
+                              reset)
+
+
+def _target(services: Services, repo: str, update: UpdateIn, emergency: bool) -> tuple[str, str]:
+    """The branch a revision aims at (a break-glass update: the ref it changed; a branch by its name),
+    or why no CR is opened."""
+    if emergency:
+        return update.ref.removeprefix(HEADS) if update.ref.startswith(HEADS) else update.ref, ""
+    repo_cfg, target = services.config.repo(repo), update.target
+    if repo_cfg is None or target is None or not valid_target(target, repo_cfg.protected):
+        return "", (f"{update.ref}: no change request opened: {_no_target(repo, repo_cfg, target)}; to open one, "
+                    "push a new commit to this branch with -o gatekeeper.target=<protected branch>")
+    if not update.changes:
+        return "", f"{update.ref}: no changes against {target}; no change request opened"
+    return target, ""
+
+
+def _add_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prepared, number: int,
+                  findings: list[dict[str, Any]], pusher: str, ticket: str, now: str) -> Revision:
+    """The revision's rows: itself, its files (one executemany: a push may carry thousands), the gate's
+    path index, and the CR's categories."""
+    rev = Revision(change_id=cr.id or 0, number=number, fingerprint=p.fingerprint, head=update.new,
+                   base=update.base or "", pushed_by=pusher, pushed_at=now, ticket=ticket,
+                   commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
+                   semantic_diff=q.dumps(p.semantic), sod_findings=q.dumps([r.to_payload() for r in p.author_findings]),
+                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(p.categories)]))  # policy in force
+    session.add(rev)
+    session.flush()
+    if update.changes:
+        session.execute(insert(ChangeFile), [
+            {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob,
+             "new_blob": c.new_blob, "old_mode": c.old_mode, "new_mode": c.new_mode,
+             "categories": q.dumps([x.name for x in p.classified[c.path]])} for c in update.changes])
+    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
+    cr.current_revision = number
+    cr.categories = q.dumps(p.cat_names)
+    cr.financial = any(c.financial for c in p.categories)
+    cr.updated_at = now
+    return rev
 
 
 def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:
@@ -194,7 +230,8 @@ def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> 
 
 
 def _push_messages(services: Services, cr: ChangeRequest, number: int, fp: str, kept: bool, revised: bool,
-                   review: Review, findings: list[dict[str, Any]], lang: str = "en") -> list[str]:
+                   review: Review | None, findings: list[dict[str, Any]], lang: str = "en",
+                   reset: str = "content") -> list[str]:
     """What the pusher reads after ``remote: gatekeeper:``, in their language; findings, SoD reasons and
     group names stay as the policy core words them."""
     from gatekeeper.i18n import translate
@@ -202,6 +239,7 @@ def _push_messages(services: Services, cr: ChangeRequest, number: int, fp: str, 
     url = services.change_url(cr.id or 0)
     if revised:
         what = (translate(lang, "approvals kept (same content)") if kept
+                else translate(lang, "approvals reset (ticket changed)") if reset == "ticket"
                 else translate(lang, "approvals reset (content changed)"))
         lines = [translate(lang, "change request %(id)s revised: revision %(n)s, fingerprint %(fp)s; %(what)s",
                            id=cr.id, n=number, fp=fp[:12], what=what)]
@@ -215,6 +253,8 @@ def _push_messages(services: Services, cr: ChangeRequest, number: int, fp: str, 
     if len(findings) > MAX_FINDING_LINES:
         lines.append(translate(lang, "... and %(n)s more findings (see %(url)s)",
                                n=len(findings) - MAX_FINDING_LINES, url=url))
+    if review is None:
+        return lines
     if review.errors:
         lines.append(translate(lang, "this change cannot be approved until its validation errors are fixed"))
     lines.extend(messages(review.author_findings))
@@ -259,6 +299,11 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
         if (closed := states.not_signable(cr.state)) is not None:
             raise Conflict(closed.message)
         rev = q.current_revision(session, cr)
+        if (req.fingerprint is not None and req.fingerprint != rev.fingerprint) or \
+                (req.ticket is not None and req.ticket != rev.ticket):
+            raise Conflict(f"change request {cr.id} changed since it was shown (now revision {rev.number}, "
+                           f"fingerprint {rev.fingerprint[:12]}, ticket {rev.ticket or '(none)'}): reload it and "
+                           "sign what it holds now")
         meanings = rv.meanings_of(services, cr)
         meaning = req.meaning or meanings[0]
         if meaning not in meanings:
@@ -274,7 +319,7 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
         check = verdict.approve if req.decision == "approve" else verdict.reject
         ticket_state = itsm.require(services.config.itsm, ticket_verdict, cr) if req.decision == "approve" else None
         now = log.utc_now()
-        complete = filled(review.rules, [*review.slots, Slot(signer.username, check.group or "")])
+        complete = filled(review.rules, [*review.slots, Signature(signer.username, check.group or "")])
         after = states.after_signature(cr.state, req.decision, complete)
         if after != cr.state:
             cr.state = after
@@ -288,20 +333,21 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
         entry = log.append(session, signature(
             change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint, signer=signer.username,
             name=signer.name, signer_dn=signer.dn, group=check.group, decision=req.decision, meaning=meaning,
-            comment=req.comment, memberships=used, state=cr.state,
-            ticket=cr.ticket if ticket_state else None, ticket_state=ticket_state or None),
+            comment=req.comment, memberships=used, state=cr.state, ticket=rev.ticket,
+            ticket_state=ticket_state or None, target=cr.target, title=cr.title),
             signer.username, [cr.id or 0], ts=now)
         session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
                              username=signer.username, name=signer.name, group=check.group or "",
                              decision=req.decision, meaning=meaning, comment=req.comment, signed_at=now,
-                             memberships=q.dumps(list(used)), log_seq=entry.seq))
+                             memberships=q.dumps(list(used)), log_seq=entry.seq, ticket=rev.ticket,
+                             title=cr.title, target=cr.target))
 
 
 def withdrawal_refused(services: Services, cr: ChangeRequest, user: User) -> Reason | None:
     """Why ``user`` may not withdraw ``cr`` now (None: they may): ``policy.states.may_withdraw`` with the
-    author's and the user's canonical names and the user's roles looked up now. The action and the
-    change page's button both ask this."""
-    author = services.directory.canonical(cr.requested_by)  # the same person however it was spelled
+    author's and the user's names (both the directory's own spelling, stored so at the door) and the
+    user's roles looked up now. The action and the change page's button both ask this."""
+    author = cr.requested_by
     held = policy_rules.roles_of((m.group for m in services.directory.memberships(user.username)),
                                  services.config.roles)
     return states.may_withdraw(cr.state, author, user.username, Role.ADMINS in held, cr.id or 0, cr.requested_by)

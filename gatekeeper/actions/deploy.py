@@ -33,6 +33,7 @@ class Settled:
 
     lines: list[str] = field(default_factory=list)
     confirmed: list[tuple[DeployIntent, ev.RefOutcome]] = field(default_factory=list)
+    why: str = ""   # the evidence behind the last intent settled (``actions.settle``)
 
 
 def decided(intent: DeployIntent) -> ev.DeployIntent:
@@ -69,7 +70,7 @@ def confirm(services: Services, session: Session, repo: RepoConfig, intent: Depl
         last = entry.seq
         done.lines.append(f"change request {c.change_id} deployed to {intent.ref} at {intent.new[:12]} "
                           f"(revision {c.revision}, fingerprint {c.fingerprint[:12]})")
-    if decision.action in ("copy", "no-approval"):
+    if decision.action in ("copy", "no-approval", "tag"):
         event = ev.ChangeDeployed(change_id=None, repo=repo.name, ref=intent.ref, old=intent.old, new=intent.new,
                                   commits=shas, allowed_by_gate=True, reasons=_reasons(decision), intent_id=intent.id,
                                   intent_seq=intent.decision_seq, settled_by=settled_by, note=note)
@@ -93,25 +94,29 @@ def _reasons(decision: ev.DeployIntent) -> tuple[ev.Reason, ...]:
 def _emergency(services: Services, session: Session, repo: RepoConfig, intent: DeployIntent,
                grant: ev.EmergencyGrant, u: UpdateIn | None, commits: tuple[str, ...], settled_by: str, note: str,
                done: Settled) -> int:
-    """Record a break-glass deployment the gate allowed: an ``emergency`` CR due for retrospective approval.
+    """Record a break-glass update the gate allowed: always an ``emergency`` CR due for retrospective
+    approval (issue 22 item 4), whatever it did to the ref (an edit, a deletion, a creation, a rewind).
 
-    The decision and its memberships come from the intent (issue 11 item 6). An update with no file
-    changes (a deletion, a rewind), or one settled by a later run that has no contents, opens no CR
-    but is still logged as ``emergency.deployed``; so is one whose CR the directory outage kept from
-    opening (the note says so). A CR whose categories need no approval is retro-approved at once.
+    The decision and its memberships come from the intent (issue 11 item 6). The CR's title says
+    exactly what happened (``policy.emergency.describe``); its files are the update's, or none when
+    it is settled by a later run without the push's contents (then the ``default`` category's rules
+    apply). A directory outage opens it without the directory's review (SoD is checked again when it
+    is signed). A CR whose categories need no approval is retro-approved at once.
     """
+    what = em.describe(intent.ref, intent.old, intent.new, u.fast_forward if u is not None else None)
+    update = u if u is not None else UpdateIn(ref=intent.ref, old=intent.old, new=intent.new)
+    if u is None:
+        note = (note + "; " if note else "") + "recorded without the push's contents: the change request lists no files"
     cr, lines = None, list[str]()
-    if u is not None and u.changes:
-        try:
-            with session.begin_nested():
-                cr, lines = open_or_revise(services, session, repo.name, u, intent.pusher, [],
-                                           emergency_reason=grant.reason)
-        except GatekeeperError as exc:  # a directory outage must not lose the break-glass record
-            note = (note + "; " if note else "") + f"emergency change request not opened: {exc.message}"
-    elif u is None:
-        note = (note + "; " if note else "") + "no change request opened (recorded without the push's contents)"
-    else:
-        note = (note + "; " if note else "") + "no file changes, so no change request to approve"
+    try:
+        with session.begin_nested():
+            cr, lines = open_or_revise(services, session, repo.name, update, intent.pusher, [],
+                                       emergency_reason=grant.reason, emergency_what=what)
+    except GatekeeperError as exc:  # a directory outage must not lose the break-glass record
+        note = (note + "; " if note else "") + f"opened without the directory's review: {exc.message}"
+        with session.begin_nested():
+            cr, lines = open_or_revise(services, session, repo.name, update, intent.pusher, [],
+                                       emergency_reason=grant.reason, emergency_what=what, offline=True)
     now = log.utc_now()
     deadline = em.deadline(now, services.config.roles.emergency_review_hours)
     if cr is not None:
@@ -129,12 +134,12 @@ def _emergency(services: Services, session: Session, repo: RepoConfig, intent: D
     session.add(Deployment(change_id=cr.id if cr else None, repo=repo.name, ref=intent.ref, old=intent.old,
                            new=intent.new, pushed_by=intent.pusher, at=now, emergency=True, log_seq=entry.seq))
     if cr is None:
-        done.lines.append(f"EMERGENCY update of {intent.ref} by {intent.pusher} recorded ({grant.reason}); {note}")
+        done.lines.append(f"EMERGENCY {what} by {intent.pusher} recorded ({grant.reason}); {note}")
         return entry.seq
     url = services.change_url(cr.id or 0)
     due = (f"nothing to approve retrospectively (no approval rules apply): {url}"
            if cr.state == State.RETRO_APPROVED else f"retrospective approval due by {deadline}: {url}")
-    done.lines.extend([f"EMERGENCY change request {cr.id} deployed to {intent.ref}: {grant.reason}", due,
+    done.lines.extend([f"EMERGENCY change request {cr.id} deployed to {intent.ref}: {grant.reason}", f"({what})", due,
                        *(ln for ln in lines[1:] if not ln.startswith("review: "))])
     return entry.seq
 
@@ -147,6 +152,16 @@ def void(session: Session, intent: DeployIntent, actual: str | None, reason_text
                             settled_by=settled_by, change_ids=tuple(q.intent_change_ids(intent)))
     entry = log.append(session, event, intent.pusher, event.change_ids, ts=now)
     intent.state, intent.settled_at, intent.settled_seq = q.INTENT_VOIDED, now, entry.seq
+
+
+def unproven(session: Session, intent: DeployIntent, actual: str | None, why: str, settled_by: str) -> None:
+    """Record that a later run could not tell whether git made the intent's update: it stays open
+    (state ``unproven``: hooks stop asking; reconcile may still prove it) and is an exception."""
+    event = ev.DeployUnproven(intent_id=intent.id or 0, intent_seq=intent.decision_seq, repo=intent.repo,
+                              ref=intent.ref, old=intent.old, new=intent.new, actual=actual, reason=why,
+                              settled_by=settled_by, change_ids=tuple(q.intent_change_ids(intent)))
+    log.append(session, event, intent.pusher, event.change_ids)
+    intent.state = q.INTENT_UNPROVEN
 
 
 def unrecorded(session: Session, repo: RepoConfig, u: UpdateIn, pusher: str) -> list[str]:

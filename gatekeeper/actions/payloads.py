@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from gatekeeper.errors import InputError
 from gatekeeper.policy import refs
@@ -88,6 +88,8 @@ class UpdateIn(_Strict):
     fast_forward: bool | None = None
     copy_of: list[str] = []
     protected_exists: bool = True
+    peeled: str | None = Field(default=None, pattern=_SHA)   # a tag: the commit it names (SPEC §12 "Refs")
+    held_by: list[str] = []                                   # a tag: protected branches whose history holds it
     commits: list[CommitIn] = []
     changes: list[ChangeIn] = []
     context: list[ContextFileIn] = []
@@ -102,18 +104,52 @@ class UpdateIn(_Strict):
 
 
 class SettleIn(_Strict):
-    """What git did with an open deploy intent, as a later hook run found it (SPEC §11)."""
+    """What a later hook run (or ``audit reconcile``) found about an open deploy intent (SPEC §11):
+    the ref's value now and what its reflog records of exactly the intent's update (issue 22 item 1).
+    The service accepts it only when ``ref``, ``old`` and ``new`` are the intent's own."""
 
     id: IntentId
+    ref: str = Field(min_length=1, max_length=1024)
+    old: str = Field(pattern=_SHA)
+    new: str = Field(pattern=_SHA)
     actual: str | None = Field(default=None, pattern=_SHA)   # the ref's real value; None: no such ref
-    reached: bool = False                                      # the intent's ``new`` is in the ref's history
-    commits: list[str] = Field(default=[], max_length=10000)   # first-parent commits old..new when reached
+    file: str = Field(default="", max_length=512)              # the hook's intent note it came from ("": asked)
+    noted_at: float | None = None                              # that note's time (git's clock)
+    reflog: bool = False                                       # the ref has a reflog
+    first_at: float | None = None                              # its first line's time
+    first_created: bool = False                                # that line created the ref
+    matches: list[float] = Field(default=[], max_length=100000)  # times of its lines recording old -> new
+    commits: list[str] = Field(default=[], max_length=10000)   # first-parent commits old..new (a branch)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers(cls, data: Any) -> Any:
+        """JSON has one number type: a whole-second time may arrive as an integer."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("noted_at", "first_at"):
+                if isinstance(data.get(key), int) and not isinstance(data.get(key), bool):
+                    data[key] = float(data[key])
+            if isinstance(data.get("matches"), list):
+                data["matches"] = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                                   for v in data["matches"]]
+        return data
 
 
 class RefIn(_Strict):
     ref: str = Field(min_length=1, max_length=1024)
     old: str = Field(pattern=_SHA)
     new: str = Field(pattern=_SHA)
+
+
+class StateFileIn(_Strict):
+    """One file of the hook's state as the hook read it (``gitio.spool``): checked by its seal."""
+
+    file: str = Field(min_length=1, max_length=512)
+    kind: str = Field(pattern=r"^(intent|spool)$")
+    repo: Any = None
+    record: Any = None
+    mac: Any = None
 
 
 class SpooledIn(_Strict):
@@ -133,7 +169,7 @@ class HookRequest(_Strict):
     push_options: list[str] = []
     intents: list[IntentId] = []     # post-receive: the deploy intents pre-receive got for this push
     settle: list[SettleIn] = []      # stale intents of earlier pushes, with what git did
-    spooled: list[SpooledIn] = []    # refusals made while the service was unreachable
+    state: list[StateFileIn] = Field(default=[], max_length=10000)  # the hook's sealed files (spool, intents)
 
 
 class SignRequest(_Strict):
@@ -141,6 +177,9 @@ class SignRequest(_Strict):
     meaning: str = ""
     comment: str = ""
     group: str | None = None
+    # What the signer was shown (issue 22 item 5): when given and no longer the current revision's, 409.
+    fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    ticket: str | None = Field(default=None, max_length=200)
 
 
 def _b64(value: str, path: str) -> bytes:

@@ -21,8 +21,8 @@ from typing import Any
 from sqlmodel import Session
 
 from gatekeeper import itsm
+from gatekeeper.actions import hookstate, spool
 from gatekeeper.actions import review as rv
-from gatekeeper.actions import spool
 from gatekeeper.actions.changes import identify, open_or_revise, prepare, withdraw_in
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.deploy import Settled, confirm, push_allowed, unrecorded, void
@@ -34,9 +34,10 @@ from gatekeeper.gitio.pushinfo import option
 from gatekeeper.itsm import ItsmUnavailable
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import emergency as em
-from gatekeeper.policy import gate
-from gatekeeper.policy.categories import is_protected, protecting
+from gatekeeper.policy import gate, refs
+from gatekeeper.policy.categories import protecting, rule_of, tag_protected
 from gatekeeper.policy.fingerprint import FileChange
+from gatekeeper.policy.people import Identity
 from gatekeeper.policy.reasons import Code, Reason, reason
 from gatekeeper.policy.refs import branch_name
 from gatekeeper.policy.states import DEPLOYABLE
@@ -48,20 +49,36 @@ from gatekeeper.store.tables import DeployIntent
 SETTLE_GRACE = timedelta(seconds=120)
 
 
+def _rule(repo: RepoConfig | None, ref: str) -> str:
+    """``policy.refs``' rule for ``ref`` in ``repo`` (an unknown repo: every branch is a topic)."""
+    if repo is None:
+        return refs.TOPIC if branch_name(ref) else refs.UNLISTED
+    return rule_of(ref, repo.protected, repo.protected_tags, repo.other_refs)
+
+
 def _protected(repo: RepoConfig | None, ref: str) -> bool:
-    branch = branch_name(ref)
-    return bool(repo and branch and is_protected(branch, repo.protected))
+    """Whether the gate decides updates of ``ref`` before git makes them (protected branches and tags,
+    and refs no rule allows: SPEC §12 "Refs")."""
+    return _rule(repo, ref) in refs.GATED
+
+
+def _protected_by(repo: RepoConfig, ref: str) -> tuple[str, ...]:
+    tag = refs.tag_name(ref)
+    if tag is not None:
+        return tuple(p for p in repo.protected_tags if tag_protected(tag, [p]))
+    return protecting(ref, repo.protected)
 
 
 # --- pre-receive ---------------------------------------------------------------------------------
 
 def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
     """pre-receive: allow only if every protected update passes the gate; record the decision."""
-    req = identify(services, req)
+    req, who = identify(services, req)
     repo = services.config.repo(req.repo)
-    if req.settle or req.spooled:
+    rejected: list[str] = []
+    if req.settle or req.state:
         with services.store.write() as session:
-            housekeeping(services, session, req)
+            rejected = housekeeping(services, session, req)[1].rejected
     decisions: list[tuple[UpdateIn, gate.Decision]]
     if repo is None:
         decisions = [(u, gate.refuse(reason(Code.GATE_UNKNOWN_REPO, f"refusing {u.ref}: repository {req.repo!r} is "
@@ -71,7 +88,7 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
     else:
         with services.store.read() as session:  # every read outside the write lock (issue 18)
             claimed = q.claimed(session, repo.name)
-            push = _push_facts(services, req)
+            push = _push_facts(services, req, who)
             decisions = [(u, _decide(services, session, repo, u, push, claimed))
                          for u in req.updates if _protected(repo, u.ref)]
     allow = all(d.allow for _, d in decisions)
@@ -86,28 +103,32 @@ def decide_push(services: Services, req: HookRequest) -> dict[str, Any]:
             refused = ev.PushRefused(repo=req.repo, pusher=req.pusher, push_options=tuple(req.push_options),
                                      emergency=option(req.push_options, "emergency"),
                                      refs=tuple(_outcome(u, d) for u, d in decisions))
-            log.append(session, refused, req.pusher or spool.UNKNOWN_PUSHER)
+            log.append(session, refused, who.name)
     reasons = [r for _, d in decisions for r in d.reasons]
     return {"allow": allow, "messages": [r.message for r in reasons], "reasons": [r.to_payload() for r in reasons],
-            "intents": ids}
+            "intents": ids, "rejected": rejected}
 
 
-def _push_facts(services: Services, req: HookRequest) -> gate.PushFacts | gate.Decision:
-    """Who pushed and the break-glass decision, asked of the directory once for the whole push (a
-    directory outage refuses every protected update: fail closed, and the log says why)."""
+def _push_facts(services: Services, req: HookRequest, who: Identity) -> gate.PushFacts | gate.Decision:
+    """Who pushed (resolved once, at the door) and the break-glass decision, asked of the directory
+    once for the whole push (a directory outage refuses every protected update: fail closed, and the
+    log says why)."""
     cfg = services.config
-    pusher = req.pusher or ""
+    if req.pusher and not who.known:
+        try:  # an unknown pusher is refused; an unreachable directory is said so, not called unknown
+            services.directory.get_user(req.pusher)
+        except DirectoryUnavailable as exc:
+            return gate.refuse(reason(Code.GATE_DIRECTORY_UNAVAILABLE, f"{exc.message}; approvals cannot be "
+                                      "re-checked (fail closed)"))
     try:
-        known = bool(pusher) and services.directory.canonical(pusher) is not None
         emergency = em.NOT_REQUESTED
         wanted = option(req.push_options, "emergency")
-        if known and wanted is not None:
-            emergency = em.decide(wanted, cfg.roles.emergency, pusher, services.directory.memberships(pusher))
+        if who.known and wanted is not None:
+            emergency = em.decide(wanted, cfg.roles.emergency, who.name, services.directory.memberships(who.name))
     except DirectoryUnavailable as exc:
         return gate.refuse(reason(Code.GATE_DIRECTORY_UNAVAILABLE, f"{exc.message}; approvals cannot be re-checked "
                                   "(fail closed)"))
-    return gate.PushFacts(pusher=req.pusher, pusher_known=known, categories=cfg.categories,
-                          pusher_env=cfg.git.pusher_env, emergency=emergency)
+    return gate.PushFacts(pusher=who, categories=cfg.categories, pusher_env=cfg.git.pusher_env, emergency=emergency)
 
 
 def _decide(services: Services, session: Session, repo: RepoConfig, u: UpdateIn,
@@ -116,11 +137,12 @@ def _decide(services: Services, session: Session, repo: RepoConfig, u: UpdateIn,
         return gate.refuse(*(Reason(r.code, f"refusing {u.ref}: {r.message}") for r in push.reasons))
     facts = gate.UpdateFacts(ref=u.ref, old=u.old, new=u.new, changes=frozenset(c.file_change() for c in u.changes),
                              fast_forward=u.fast_forward, copy_of=tuple(u.copy_of),
-                             protected_exists=u.protected_exists, protected_by=protecting(u.ref, repo.protected))
+                             protected_exists=u.protected_exists, protected_by=_protected_by(repo, u.ref),
+                             rule=_rule(repo, u.ref), peeled=u.peeled, held_by=tuple(u.held_by))
     candidates: list[gate.Candidate] = []
     try:
-        if push.pusher_known and not push.emergency.requested and not facts.deleted and not facts.copy_of \
-                and facts.changes:
+        if push.pusher.known and not push.emergency.requested and not facts.deleted and not facts.copy_of \
+                and facts.changes and facts.rule == refs.PROTECTED_BRANCH:
             candidates = _candidates(services, session, repo.name, branch_name(u.ref) or "", facts.changes, claimed)
     except (DirectoryUnavailable, ItsmUnavailable) as exc:  # fail closed, and say so in the log
         code = Code.GATE_ITSM_UNAVAILABLE if isinstance(exc, ItsmUnavailable) else Code.GATE_DIRECTORY_UNAVAILABLE
@@ -188,7 +210,7 @@ def _record_intents(services: Services, session: Session, repo: RepoConfig, req:
                     decisions: list[tuple[UpdateIn, gate.Decision]]) -> list[dict[str, Any]]:
     """One ``deploy.intent`` entry and row per protected update, in the transaction that decided."""
     now = log.utc_now()
-    pusher = req.pusher or spool.UNKNOWN_PUSHER
+    pusher = req.pusher or ""
     ids = []
     for u, d in decisions:
         row = DeployIntent(repo=repo.name, ref=u.ref, old=u.old, new=u.new, pusher=pusher, decided_at=now,
@@ -213,49 +235,68 @@ def _record_intents(services: Services, session: Session, repo: RepoConfig, req:
 # --- post-receive --------------------------------------------------------------------------------
 
 def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
-    """post-receive: confirm or void this push's intents, settle stale ones, open/revise CRs for topics."""
-    req = identify(services, req)
+    """post-receive: confirm or void this push's intents, settle stale ones, open/revise CRs for topics,
+    and log the updates of refs no gate decides (``ref.updated``): every ref update is in the log."""
+    req, _ = identify(services, req)
     repo = services.config.repo(req.repo)
     if repo is None:
         return {"messages": [f"repository {req.repo!r} is not in the service's policy; nothing recorded (the hook "
                              "and the service read different policy files?); ask your Gatekeeper administrator"]}
     messages: list[str] = []
+    rejected: list[str] = []
     handled: set[int] = set(req.intents) | {f.id for f in req.settle}
     # Protected refs first, in their own transaction: a topic branch moved in the same push must not
     # change what is recorded, and a failure on a topic branch must not lose a deployment record.
-    if req.intents or req.settle or req.spooled or any(_protected(repo, u.ref) for u in req.updates):
+    if req.intents or req.settle or req.state or any(_protected(repo, u.ref) for u in req.updates):
         with services.store.write() as session:
-            messages.extend(_settle_push(services, session, repo, req))
-            messages.extend(housekeeping(services, session, req))
+            lines, checked = housekeeping(services, session, req)
+            messages.extend(_settle_push(services, session, repo, req, checked))
+            messages.extend(lines)
+            rejected = checked.rejected
     # The slow part of each revision (format analysis, directory lookups) before the write lock.
     prepared = {u.ref: prepare(services, u, req.pusher) for u in req.updates
-                if req.pusher and u.changes and not u.deleted and branch_name(u.ref) and not _protected(repo, u.ref)}
+                if req.pusher and u.changes and not u.deleted and _rule(repo, u.ref) == refs.TOPIC}
     with services.store.write() as session:
+        unlogged = [ev.RefChange(u.ref, u.old, u.new, rule) for u in req.updates
+                    if (rule := _rule(repo, u.ref)) in (refs.TAG, refs.LISTED)]
         for u in req.updates:
-            if branch_name(u.ref) is None or _protected(repo, u.ref):
-                continue
-            if u.deleted:
-                for cr in q.open_for_topic_any_target(session, req.repo, u.ref):
-                    withdraw_in(session, cr, req.pusher or spool.UNKNOWN_PUSHER, f"topic branch {u.ref} deleted")
-                    messages.append(f"change request {cr.id} withdrawn: its topic branch was deleted")
-            elif not req.pusher:
-                envs = ", ".join(services.config.git.pusher_env)
-                messages.append(f"{u.ref}: accepted, but no change request opened: no pusher identity; the git "
-                                f"server must set one of {envs} (for a local push: export GATEKEEPER_USER=<your "
-                                "username>), then push a new commit")
-            else:
-                messages.extend(open_or_revise(services, session, req.repo, u, req.pusher, req.push_options,
-                                               prepared=prepared.get(u.ref))[1])
+            if _rule(repo, u.ref) == refs.TOPIC:
+                lines, recorded = _topic(services, session, req, u, prepared.get(u.ref))
+                messages.extend(lines)
+                if not recorded:
+                    unlogged.append(ev.RefChange(u.ref, u.old, u.new, refs.TOPIC))
+        if unlogged:
+            log.append(session, ev.RefUpdated(repo=repo.name, pusher=req.pusher or "", refs=tuple(unlogged)),
+                       req.pusher or "")
         cutoff = (datetime.now(UTC) - SETTLE_GRACE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         unsettled = [{"id": i, "ref": ref, "old": old, "new": new}
                      for i, ref, old, new, at in q.open_intents_brief(session, repo.name)
                      if i not in handled and at < cutoff]
-    return {"messages": messages, "unsettled": unsettled}
+    return {"messages": messages, "unsettled": unsettled, "rejected": rejected}
 
 
-def _settle_push(services: Services, session: Session, repo: RepoConfig, req: HookRequest) -> list[str]:
-    """This push's intents: confirmed for the updates git made (post-receive's input), voided otherwise."""
-    own = {i.id: i for i in q.intents(session, req.intents) if i.repo == repo.name}
+def _topic(services: Services, session: Session, req: HookRequest, u: UpdateIn, prepared: Any
+           ) -> tuple[list[str], bool]:
+    """A topic branch update: a CR revision, a withdrawal, or nothing; and whether a log entry records it."""
+    if u.deleted:
+        crs = q.open_for_topic_any_target(session, req.repo, u.ref)
+        for cr in crs:
+            withdraw_in(session, cr, req.pusher or "", f"topic branch {u.ref} deleted")
+        return [f"change request {cr.id} withdrawn: its topic branch was deleted" for cr in crs], bool(crs)
+    if not req.pusher:
+        envs = ", ".join(services.config.git.pusher_env)
+        return [f"{u.ref}: accepted, but no change request opened: no pusher identity; the git server must set "
+                f"one of {envs} (for a local push: export GATEKEEPER_USER=<your username>), then push a new "
+                "commit"], False
+    revised, lines = open_or_revise(services, session, req.repo, u, req.pusher, req.push_options, prepared=prepared)
+    return lines, revised is not None
+
+
+def _settle_push(services: Services, session: Session, repo: RepoConfig, req: HookRequest,
+                 checked: hookstate.Checked) -> list[str]:
+    """This push's intents (ids its own sealed note names): confirmed for the updates git made, by
+    post-receive's own ``old new ref`` lines, voided otherwise."""
+    own = {i.id: i for i in q.intents(session, hookstate.own_intents(req, checked)) if i.repo == repo.name}
     open_ = [i for i in q.open_intents(session, repo.name) if i.id not in own]
     done = Settled()
     for u in req.updates:
@@ -268,7 +309,7 @@ def _settle_push(services: Services, session: Session, repo: RepoConfig, req: Ho
         if intent is None and q.confirmed_intent(session, repo.name, u.ref, u.old, u.new) is not None:
             done.lines.append(f"{u.ref}: already recorded (its deploy intent was settled from the ref)")
         elif intent is None:
-            done.lines.extend(unrecorded(session, repo, u, req.pusher or spool.UNKNOWN_PUSHER))
+            done.lines.extend(unrecorded(session, repo, u, req.pusher or ""))
         else:
             confirm(services, session, repo, intent, u, "post-receive", done)
     for intent in own.values():
@@ -279,8 +320,16 @@ def _settle_push(services: Services, session: Session, repo: RepoConfig, req: Ho
     return done.lines
 
 
-def housekeeping(services: Services, session: Session, req: HookRequest) -> list[str]:
-    """What earlier hook runs left: stale intents settled from the refs' real values, spooled refusals logged."""
+def housekeeping(services: Services, session: Session, req: HookRequest) -> tuple[list[str], hookstate.Checked]:
+    """What earlier hook runs left, checked by its seal (``actions.hookstate``): stale intents settled
+    from the refs' reflogs, spooled refusals logged; what fails is logged and set aside."""
     repo = services.config.repo(req.repo)
-    lines = settle_from_facts(services, session, repo, req.settle, "hook") if repo is not None else []
-    return [*lines, *spool.deliver(session, req.repo, req.spooled)]
+    checked = hookstate.check(services, session, req)
+    cutoff = (datetime.now(UTC) - SETTLE_GRACE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    facts = hookstate.accepted_facts(services, session, req, checked, cutoff) if req.settle else []
+    lines = settle_from_facts(services, session, repo, facts, "hook") if repo is not None and facts else []
+    lines += spool.deliver(session, req.repo, checked.spooled)
+    if checked.rejected:
+        lines.append(f"{len(checked.rejected)} file(s) of the hook's state failed their seal and were set aside "
+                     "(logged as hook.state_rejected)")
+    return lines, checked

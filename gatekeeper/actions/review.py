@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from sqlmodel import Session
 
 from gatekeeper.actions.context import Services
+from gatekeeper.directory import identify
 from gatekeeper.ledger.events import Reason
 from gatekeeper.policy import review as policy_review
 from gatekeeper.policy import rules as policy_rules
 from gatekeeper.policy import sod
-from gatekeeper.policy.approvals import GivenApproval, counting
+from gatekeeper.policy.approvals import counting
+from gatekeeper.policy.identity import AUTHOR, CO_AUTHOR, COMMITTER, PUSHER
 from gatekeeper.policy.people import Membership, User
 from gatekeeper.policy.review import ChangeFacts, Review, Signing
 from gatekeeper.policy.rules import ApprovalRule, Category
@@ -38,41 +40,26 @@ def meanings_of(services: Services, cr: ChangeRequest) -> list[str]:
     return policy_rules.meanings(categories_of(services, cr))
 
 
-def people_of(session: Session, cr: ChangeRequest, revisions: Sequence[Revision] | None = None) -> list[sod.Person]:
-    """Every pusher of a revision and every author, committer and co-author of a commit in the CR,
-    pushers as stored (``facts`` resolves them through the directory again)."""
-    people: list[sod.Person] = []
+def people_of(services: Services, session: Session, cr: ChangeRequest,
+              revisions: Sequence[Revision] | None = None, *, commits: bool = True) -> list[sod.Person]:
+    """Every pusher of a revision and (``commits``) every author, committer and co-author of a commit
+    in the CR, each resolved once now against the directory (``directory.identify``): pushers by the
+    name stored (the directory's own spelling, written at the door), commit people by address."""
+    d = services.directory
+    pushers: list[str] = []
+    seen: list[tuple[str, str, str]] = []
     for rev in q.revisions(session, cr.id or 0) if revisions is None else revisions:
-        people.append(sod.Person("pusher", username=rev.pushed_by))
-        for c in q.loads(rev.commits):
-            people.append(sod.Person("author", email=c.get("author_email")))
-            people.append(sod.Person("committer", email=c.get("committer_email")))
-            people.extend(sod.Person("co-author", email=e) for e in c.get("co_authors", []))
+        pushers.append(rev.pushed_by)
+        for c in q.loads(rev.commits) if commits else ():
+            seen.append((AUTHOR, c.get("author_email") or "", c.get("author_name") or ""))
+            seen.append((COMMITTER, c.get("committer_email") or "", c.get("committer_name") or ""))
+            seen.extend((CO_AUTHOR, v, "") for v in c.get("co_authors", []))
+    people = [sod.Person(PUSHER, identify.resolve_username(d, name)) for name in dict.fromkeys(pushers)]
+    for role, given, name in dict.fromkeys(seen):
+        who = (identify.resolve_co_author(d, given) if role == CO_AUTHOR
+               else identify.resolve_address(d, given, name))
+        people.append(sod.Person(role, who))
     return list(dict.fromkeys(people))
-
-
-def canonical_people(services: Services, people: Sequence[sod.Person]
-                     ) -> tuple[list[sod.Person], dict[str, str | None]]:
-    """Pushers resolved to the directory's spelling now (a name stored as typed before canonical
-    names existed, or renamed since, still compares as the same person); returns the people and
-    ``{stored name: canonical or None}``."""
-    known = {p.username: services.directory.canonical(p.username) for p in people
-             if p.role == "pusher" and p.username}
-    out = [sod.Person(p.role, username=known.get(p.username) or p.username, email=p.email)
-           if p.role == "pusher" and p.username else p for p in people]
-    return list(dict.fromkeys(out)), known
-
-
-def email_map(services: Services, people: Sequence[sod.Person]) -> dict[str, str]:
-    """Commit emails matched to directory users (fresh lookups)."""
-    out: dict[str, str] = {}
-    for p in people:
-        email = (p.email or "").strip().lower()
-        if email and "@" in email and email not in out:
-            user = services.directory.find_by_email(email)
-            if user:
-                out[email] = user.username
-    return out
 
 
 def facts(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None, *,
@@ -81,16 +68,16 @@ def facts(services: Services, session: Session, cr: ChangeRequest, rev: Revision
     """The facts of ``cr`` at its current revision, asked of the store and the directory now.
 
     ``revisions`` / ``approvals``: the CR's rows when the caller read them for many CRs at once;
-    ``need_emails=False`` skips matching commit emails when no approval needs re-checking (the gate).
+    ``need_emails=False`` skips resolving the commits' people when no approval needs re-checking (the gate).
     """
     if rev is None and revisions is not None:
         rev = next((r for r in revisions if r.number == cr.current_revision), None)
     rev = rev or q.current_revision(session, cr)
-    people, known = canonical_people(services, people_of(session, cr, revisions))
-    given = tuple(GivenApproval(a.username, a.group) for a in counting(
-        q.approvals(session, cr.id or 0) if approvals is None else approvals, rev.fingerprint))
-    emails = email_map(services, people) if need_emails or given else {}
-    blocking, visible = sod.identity_findings(people, known, emails)
+    rows = q.approvals(session, cr.id or 0) if approvals is None else approvals
+    given = tuple(counting((q.signature(a) for a in rows), rev.fingerprint, rev.ticket))
+    people = people_of(services, session, cr, revisions, commits=need_emails or bool(given))
+    sod_cfg = services.config.sod
+    blocking, visible = sod.identity_findings(people, sod_cfg.unknown_commit_identity, sod_cfg.external_identities)
     signers: dict[str, tuple[User | None, tuple[Membership, ...]]] = {}
     for a in given:
         if a.username not in signers:
@@ -99,7 +86,7 @@ def facts(services: Services, session: Session, cr: ChangeRequest, rev: Revision
     stored = tuple(Reason.coerce(f) for f in q.loads(rev.sod_findings))  # bare sentences: before reason codes
     return ChangeFacts(
         id=cr.id or 0, state=cr.state, revision=rev.number, revision_id=rev.id or 0, fingerprint=rev.fingerprint,
-        rules=rules_of(services, cr), given=given, signers=signers, people=tuple(people), emails=emails,
+        rules=rules_of(services, cr), given=given, signers=signers, people=tuple(people),
         errors=tuple(f for f in q.loads(rev.findings) if f.get("severity") == "error"),
         blocking=tuple(dict.fromkeys([*stored, *blocking])), visible=tuple(visible))
 

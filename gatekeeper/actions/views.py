@@ -52,7 +52,7 @@ def change_json(services: Services, change_id: int, session: Session | None = No
         "retro_approved_at": cr.retro_approved_at, "deployed_by": cr.deployed_by,
         "fingerprint": rev.fingerprint,
         "revisions": [{"number": r.number, "fingerprint": r.fingerprint, "head": r.head, "base": r.base,
-                       "pushed_by": r.pushed_by, "pushed_at": r.pushed_at,
+                       "pushed_by": r.pushed_by, "pushed_at": r.pushed_at, "ticket": r.ticket,
                        "commits": [{k: c.get(k) for k in ("sha", "author_name", "author_email", "committer_name",
                                                            "committer_email", "co_authors", "subject",
                                                            "committed_at")} for c in q.loads(r.commits)]}
@@ -65,8 +65,10 @@ def change_json(services: Services, change_id: int, session: Session | None = No
         "approvals_missing": [{"group": g, "count": n} for g, n in review.missing],
         "approvals": [{"username": a.username, "name": a.name, "group": a.group, "decision": a.decision,
                        "meaning": a.meaning, "comment": a.comment, "signed_at": a.signed_at,
-                       "revision": a.revision, "fingerprint": a.fingerprint,
-                       "counts": bool(counting([a], rev.fingerprint)) and review.counts(a.username, a.group),
+                       "revision": a.revision, "fingerprint": a.fingerprint, "ticket": a.ticket,
+                       "title": a.title, "target": a.target,
+                       "counts": bool(counting([a], rev.fingerprint, rev.ticket)) and review.counts(a.username,
+                                                                                                    a.group),
                        "log_seq": a.log_seq}
                       for a in signatures],
         "sod_findings": [r.to_payload() for r in (*review.author_findings, *review.findings)],

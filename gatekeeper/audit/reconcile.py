@@ -285,11 +285,13 @@ def reconcile(session: Session, gitrepo: Any, local: Path | None, name: str, bra
 
 def settle_intents(services: Any, gitrepo: Any, local: Path | None, name: str,
                    grace_seconds: float = 120.0) -> list[str]:
-    """Settle the repo's open deploy intents from the refs' real values (SPEC §11); one line each.
+    """Settle the repo's open (and unproven) deploy intents from the refs' reflogs (SPEC §11, issue 22
+    item 1); one line each.
 
     An intent a running push noted in the repo is left to that push; one noted by a push that is
     gone is settled now; one the repo has no note of, once it is ``grace_seconds`` old (until then
-    it may belong to a push git is still applying).
+    it may belong to a push git is still applying). A repository read from a URL (a clone) has no
+    reflog of the server's refs: its intents stay unproven.
     """
     from datetime import datetime, timedelta
 
@@ -303,27 +305,30 @@ def settle_intents(services: Any, gitrepo: Any, local: Path | None, name: str,
     live, gone = intent_ids(str(local)) if local is not None else (set(), set())
     cutoff = (datetime.now(UTC) - timedelta(seconds=grace_seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with services.store.write() as session:
-        facts = [_settle_fact(gitrepo, i.id or 0, i.ref, i.old, i.new) for i in q.open_intents(session, name)
+        facts = [_settle_fact(gitrepo, local, i.id or 0, i.ref, i.old, i.new)
+                 for i in q.open_intents(session, name, unproven=True)
                  if i.id not in live and (i.id in gone or i.decided_at < cutoff)]
         return settle_from_facts(services, session, repo, facts, "reconcile") if facts else []
 
 
-def _settle_fact(gitrepo: Any, intent_id: int, ref: str, old: str, new: str) -> Any:
+def _settle_fact(gitrepo: Any, local: Path | None, intent_id: int, ref: str, old: str, new: str) -> Any:
     import git
 
     from gatekeeper.actions.payloads import SettleIn
+    from gatekeeper.gitio import reflog
 
     try:
-        actual: str | None = gitrepo.commit(ref).hexsha
+        actual: str | None = gitrepo.git.rev_parse("--verify", "-q", ref).strip() or None
     except (git.BadName, ValueError, git.GitCommandError):
         actual = None
-    null = is_null(new)
-    reached = actual is None if null else bool(actual and (actual == new or _reachable(gitrepo, new, actual)))
+    seen = (reflog.evidence(str(local), ref, old, new) if local is not None
+            else {"reflog": False, "first_at": None, "first_created": False, "matches": []})
     commits: list[str] = []
-    if reached and not null:
+    if seen["matches"] and not is_null(new) and ref.startswith("refs/heads/"):
         span = [new] if is_null(old) else [new, f"^{old}"]
         commits = str(gitrepo.git.rev_list("--first-parent", "--max-count=10000", *span)).split()
-    return SettleIn(id=intent_id, actual=actual, reached=reached, commits=commits)
+    return SettleIn.model_validate({"id": intent_id, "ref": ref, "old": old, "new": new, "actual": actual, **seen,
+                                    "commits": commits})
 
 
 def _reachable(gitrepo: Any, sha: str, tip: str) -> bool:

@@ -54,13 +54,15 @@ def retro_overdue(cr: Any, now: str) -> bool:
 
 
 class Signature(NamedTuple):
-    """An approving signature as the register reads it (``approvals_given``, not a column)."""
+    """An approving signature as the register reads it (``approvals_given``, not a column): the
+    fields of ``policy.approvals.Signature`` it needs, read as plain tuples (100,000 rows)."""
 
     username: str
     group: str
     meaning: str
     signed_at: str
     fingerprint: str
+    ticket: str | None
     decision: str = APPROVE
 
 
@@ -147,7 +149,8 @@ def _related(s: Session, ids: list[int], with_seqs: bool = True
         .where(_REV.change_id.between(lo, hi))) if cid in wanted}
     signed: dict[int, list[Signature]] = defaultdict(list)
     for cid, *approval in _fetch(conn,
-            sa_select(_APP.change_id, _APP.username, _APP.group_name, _APP.meaning, _APP.signed_at, _APP.fingerprint)
+            sa_select(_APP.change_id, _APP.username, _APP.group_name, _APP.meaning, _APP.signed_at, _APP.fingerprint,
+                      _APP.ticket)
             .where(_APP.change_id.between(lo, hi), _APP.decision == APPROVE).order_by(_APP.id)):
         if cid in wanted:
             signed[cid].append(Signature(*approval))
@@ -177,7 +180,7 @@ def rows(services: Services, start: str, end: str, *, now: str | None = None, se
              deployed_at, deployed_by, deployed_commit, emergency, emergency_reason, deadline, retro_at,
              state, ticket_state) in crs:
             fp, sod, recorded_json = revs.get((cid, revision), ("", "", None))
-            counted = counting(signed[cid], fp)  # only signatures of the current content count
+            counted = counting(signed[cid], fp, ticket)  # only signatures of the current content and ticket count
             if cats not in categories:
                 categories[cats] = _loads(cats)
             if recorded_json is None:  # recorded before migration 0007: today's policy, and the row says so
@@ -215,7 +218,7 @@ def approval_rows(services: Services, start: str, end: str, *, session: Session 
             yield {"change_id": a.change_id, "revision": a.revision, "fingerprint": a.fingerprint,
                    "username": a.username, "name": a.name, "group": a.group_name, "decision": a.decision,
                    "meaning": a.meaning, "comment": a.comment, "signed_at": a.signed_at,
-                   "memberships": memberships_text(_loads(a.memberships)), "log_seq": a.log_seq}
+                   "memberships": memberships_text(_loads(a.memberships)), "log_seq": a.log_seq, "ticket": a.ticket}
 
 
 # One definition each (verifier.tables), re-exported for the register's users.

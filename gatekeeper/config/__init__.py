@@ -2,8 +2,8 @@
 
 ``loader`` reads the whole file into a ``Config``; each table has its module: ``service``
 (``[service]``, ``[git]``), ``directory``, ``notify`` (``[notify]``, ``[itsm]``), ``drift``, ``ledger``
-(``[ledger]``: witnesses), and
-``policy`` (``[[repos]]``, ``[[categories]]``, ``[roles]``, read into ``gatekeeper.policy``'s values).
+(``[ledger]``: witnesses), ``sod`` (``[sod]``: commit identities), and ``policy`` (``[[repos]]``,
+``[[categories]]``, ``[roles]``, read into ``gatekeeper.policy``'s values).
 ``toml`` reports **file:line: key** for every mistake. This face hands the names on.
 """
 
@@ -15,6 +15,7 @@ from gatekeeper.config.loader import ENV_CONFIG, Config, check_groups, find_conf
 from gatekeeper.config.notify import ItsmConfig, NotifyConfig, SmtpConfig, WebhookConfig
 from gatekeeper.config.policy import RepoConfig
 from gatekeeper.config.service import DEFAULT_PUSHER_ENV, LANGUAGES, GitConfig, ServiceConfig, resolve_database_url
+from gatekeeper.config.sod import SodConfig
 from gatekeeper.config.toml import resolve_path
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "RepoConfig",
     "ServiceConfig",
     "SmtpConfig",
+    "SodConfig",
     "WebhookConfig",
     "WitnessConfig",
     "check_groups",

@@ -21,6 +21,7 @@ from gatekeeper.config.notify import ItsmConfig, NotifyConfig, read_itsm, read_n
 from gatekeeper.config.policy import RepoConfig, check_whole, read_category, read_repo, read_roles
 from gatekeeper.config.policy import check_groups as check_group_names
 from gatekeeper.config.service import GitConfig, ServiceConfig, read_git, read_service
+from gatekeeper.config.sod import SodConfig, read_sod
 from gatekeeper.config.toml import Locator, Reader, table, tables
 from gatekeeper.errors import ConfigError
 from gatekeeper.policy.rules import Category, Roles
@@ -44,6 +45,7 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    sod: SodConfig = field(default_factory=SodConfig)
 
     @property
     def sha256(self) -> str:
@@ -102,11 +104,12 @@ def parse(raw: bytes, path: Path) -> Config:
     itsm = read_itsm(table(root, "itsm")) if "itsm" in data else None
     drift = read_drift(table(root, "drift"), base, {r.name for r in repos})
     ledger = read_ledger(table(root, "ledger"))
+    sod = read_sod(table(root, "sod"))
     root.finish()
     check_whole(repos, categories, root)
     return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
                   roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift,
-                  access=access, ledger=ledger)
+                  access=access, ledger=ledger, sod=sod)
 
 
 def check_groups(config: Config, known: set[str] | None = None,

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from gatekeeper.config.toml import Locator, Reader, resolve_path
 from gatekeeper.errors import ConfigError
-from gatekeeper.policy.categories import branch_pattern, branch_pattern_problem, path_pattern_problem
+from gatekeeper.policy.categories import (
+    branch_pattern,
+    branch_pattern_problem,
+    other_ref_problem,
+    path_pattern_problem,
+    tag_pattern,
+    tag_pattern_problem,
+)
 from gatekeeper.policy.registry import FORMAT_NAMES
 from gatekeeper.policy.rules import (
     DEFAULT_CATEGORY,
@@ -29,6 +36,8 @@ class RepoConfig:
     name: str
     protected: tuple[str, ...]
     path: Path | None = None  # the bare repo on this host: drift checks read approved content from it
+    protected_tags: tuple[str, ...] = ()   # SPEC §12: tags created only on content a protected branch holds
+    other_refs: tuple[str, ...] = ()       # SPEC §12: refs outside refs/heads/ and refs/tags/ that are accepted
 
 
 def read_roles(r: Reader) -> Roles:
@@ -56,10 +65,19 @@ def read_repo(r: Reader, base: Path) -> RepoConfig:
     for pattern in protected:  # fail closed: a pattern that cannot be read would protect nothing
         if problem := branch_pattern_problem(pattern):
             raise r.fail("protected", problem)
+    tags = r.strings("protected_tags")
+    for pattern in tags:
+        if problem := tag_pattern_problem(pattern):
+            raise r.fail("protected_tags", problem)
+    others = r.strings("other_refs")
+    for pattern in others:
+        if problem := other_ref_problem(pattern):
+            raise r.fail("other_refs", problem)
     path = r.get("path", str, None)
     r.finish()
     return RepoConfig(name=name, protected=tuple(branch_pattern(p) for p in protected),
-                      path=resolve_path(base, path) if path else None)
+                      path=resolve_path(base, path) if path else None,
+                      protected_tags=tuple(tag_pattern(p) for p in tags), other_refs=tuple(p.strip() for p in others))
 
 
 def read_category(r: Reader) -> Category:

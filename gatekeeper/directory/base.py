@@ -31,6 +31,11 @@ class Directory(Protocol):
         """Case-insensitive match on the email address (commit authors are matched this way)."""
         ...
 
+    def find_by_name(self, name: str) -> list[User]:
+        """Up to two enabled users whose username or display name is ``name`` (matched as the
+        directory matches them): a bare-name co-author is someone only when exactly one is found."""
+        ...
+
     def memberships(self, username: str) -> list[Membership]:
         """Every group the user is in, nested groups resolved, each with its path."""
         ...

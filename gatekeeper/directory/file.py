@@ -141,6 +141,12 @@ class FileDirectory:
         wanted = fold(email)
         return next((u for u, _ in self._current().users.values() if fold(u.email) == wanted), None)
 
+    def find_by_name(self, name: str) -> list[User]:
+        wanted = fold(name)
+        if not wanted:
+            return []
+        return [u for u, _ in self._current().users.values() if wanted in (fold(u.username), fold(u.name))][:2]
+
     def memberships(self, username: str) -> list[Membership]:
         data = self._current()
         key = fold(username)

@@ -268,6 +268,19 @@ class LdapDirectory:
         entry = self._run(lambda search: self._one(search(self.config.user_base, flt, wanted, limit=2)))
         return self._to_user(entry) if entry is not None else None
 
+    def find_by_name(self, name: str) -> list[User]:
+        """Users whose username or display-name attribute is ``name`` (the server's matching rule)."""
+        name = name.strip()
+        if not name or len(name) > MAX_INPUT:
+            return []
+        a, value = self._user_attrs, escape_filter_chars(name)
+        flt = f"(|({a['username']}={value})({a['name']}={value}))"
+        if self._ad:
+            flt = f"(&{ldap_ad.PERSON}{flt})"
+        entries = self._run(lambda search: search(self.config.user_base, flt, self._wanted_attrs(), limit=3))
+        users = [self._to_user(e) for e in entries if not self._disabled(e)]
+        return [u for u in users if u is not None][:2]
+
     def memberships(self, username: str) -> list[Membership]:
         """Fresh every time (SoD); nested groups resolved, each with its shortest path."""
         return self._run(lambda search: self._memberships(search, username))

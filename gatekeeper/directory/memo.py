@@ -36,6 +36,7 @@ class MemoDirectory:
         self.kind = inner.kind
         self._users: dict[str, User | None] = {}
         self._emails: dict[str, User | None] = {}
+        self._names: dict[str, list[User]] = {}
         self._memberships: dict[str, tuple[Membership, ...]] = {}
         self._groups: dict[str, bool] = {}
         self._members: dict[str, tuple[tuple[User, Membership], ...]] = {}
@@ -81,6 +82,13 @@ class MemoDirectory:
         if user is not None:
             self._users.setdefault(user.username, user)
         return user
+
+    def find_by_name(self, name: str) -> list[User]:
+        def ask() -> list[User]:
+            return list(self.inner.find_by_name(name))
+
+        found: list[User] = self._ask(self._names, name.strip(), ask)
+        return list(found)
 
     def memberships(self, username: str) -> list[Membership]:
         def ask() -> tuple[Membership, ...]:

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from gatekeeper.errors import GatekeeperError, InputError
 from gatekeeper.gitio.hookconfig import HookConfig, load
 from gatekeeper.gitio.pushinfo import option, push_options, pusher, read_updates
-from gatekeeper.policy.categories import is_protected
-from gatekeeper.policy.refs import branch_name
+from gatekeeper.policy.categories import rule_of
+from gatekeeper.policy.refs import GATED
+from gatekeeper.terminal import escape
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
 if TYPE_CHECKING:
@@ -26,7 +27,9 @@ PREFIX = "gatekeeper: "
 
 
 def say(line: str) -> None:
-    sys.stderr.write(PREFIX + line + "\n")
+    """One ``remote: gatekeeper:`` line; control characters (a file name holding escape sequences)
+    shown escaped (``\\x1b``), so nothing pushed can rewrite what the pusher's terminal shows."""
+    sys.stderr.write(PREFIX + escape(line) + "\n")
 
 
 class ServiceDown(ConnectionError):
@@ -81,46 +84,64 @@ def main(argv: Sequence[str]) -> int:
             say(f"could not report this push to the service: {message}; the push went through, but no change "
                 "request was opened or revised and no deployment was recorded; ask your Gatekeeper administrator")
             return 0
-        protected_hit = any(branch_name(u.ref) for u in updates)
         say(f"cannot check this push: {message}")
-        if protected_hit:
+        if updates:  # without the policy no ref can be told apart: fail closed
             say("refusing the push (fail closed); ask your Gatekeeper administrator")
-            _spool(updates, None, [], message)
+            _spool(updates, None, [], message, None)
             return 1
         return 0
 
 
-def _spool(updates: list[RefUpdate], who: str | None, options: list[str], reason: str) -> None:
-    """Keep a refusal made without the service, for the next hook run to deliver (SPEC §11)."""
+def _spool(updates: list[RefUpdate], who: str | None, options: list[str], reason: str,
+           config: HookConfig | None) -> None:
+    """Keep a refusal made without the service, sealed with the hook token when the hook has it, for
+    the next hook run to deliver (SPEC §11; the service checks the seal: issue 22 item 2)."""
     import time
 
     from gatekeeper.gitio import spool
 
     try:
+        token = config.token() if config is not None else None
+    except GatekeeperError:
+        token = None  # unsealed: the service logs it as hook.state_rejected, with what it says
+    try:
         spool.spool_refusal({"pusher": who, "push_options": options, "reason": reason[:4000],
                              "refused_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                             "refs": [{"ref": u.ref, "old": u.old, "new": u.new} for u in updates]})
+                             "refs": [{"ref": u.ref, "old": u.old, "new": u.new} for u in updates]},
+                            os.environ.get("GATEKEEPER_HOOK_REPO", ""), token)
     except OSError as exc:
         say(f"could not spool this refusal for the log: {exc}")
 
 
-def _pending(body: dict[str, object], post_receive: bool) -> list[str]:
-    """Add what earlier runs left in the repo (stale intents, spooled refusals); returns files to drop."""
+def _pending(body: dict[str, object], post_receive: bool) -> list[object]:
+    """Add what earlier runs left in the repo (this push's intent note, stale ones with what the
+    refs' reflogs record, spooled refusals), each file with its seal; returns the files sent."""
     from gatekeeper.gitio import spool
 
-    done: list[str] = []
+    files: list[spool.StateFile] = []
     if post_receive:
         own, ids = spool.own_intents()
         body["intents"] = ids
-        done += own
-    stale, entries = spool.stale_intents()
-    if entries:
-        body["settle"] = spool.settle_facts(entries)
-    done += stale
-    paths, records = spool.spooled()
-    if records:
-        body["spooled"] = records
-    return done + paths
+        files += own
+    stale = spool.stale_intents()
+    if stale:
+        body["settle"] = spool.stale_facts(stale)
+    files += stale
+    files += spool.spooled()
+    if files:
+        body["state"] = [f.body() for f in files]
+    return list(files)
+
+
+def _done(files: list[object], result: dict[str, object]) -> None:
+    """Files the service took are removed; those it refused (their seal failed) are set aside."""
+    from gatekeeper.gitio import spool
+
+    rejected = result.get("rejected")
+    refused = set(rejected) if isinstance(rejected, list) else set()
+    state = [f for f in files if isinstance(f, spool.StateFile)]
+    spool.set_aside([f.path for f in state if f.name in refused])
+    spool.remove([f.path for f in state if f.name not in refused])
 
 
 def _settle_unsettled(config: HookConfig, repo_name: str, result: dict[str, object]) -> None:
@@ -152,14 +173,14 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
     if repo_name not in config.repos:
         raise GatekeeperError(f"repository {repo_name!r} (the --name given to install-hooks) is not in the policy "
                               f"file {config.path}: add a [[repos]] table with that name, or re-run install-hooks")
-    protected_patterns = config.repos[repo_name]
+    rules = config.repos[repo_name]
     env = dict(os.environ)
     options = push_options(env)
     who = pusher(config, env)
-    protected = [u for u in updates if (b := branch_name(u.ref)) and is_protected(b, protected_patterns)]
+    protected = [u for u in updates if rule_of(u.ref, *rules) in GATED]  # protected branches and tags, unlisted refs
     emergency = option(options, "emergency") is not None
     if which == "pre-receive" and not protected:
-        return 0  # topic branches are always accepted; the CR is opened after the push
+        return 0  # topic branches, unprotected tags, listed refs: accepted, logged after the push
     from gatekeeper.gitio.receive import PayloadBuilder  # git plumbing: only when there is work
 
     builder = PayloadBuilder(config, repo_name, options)
@@ -167,9 +188,10 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
 
     def describe(u: RefUpdate) -> dict[str, object]:
         # pre-receive's gate works from the stored CRs: it needs neither contents nor commits.
-        # post-receive sends contents for topic branches (CR analysis) and emergency deployments.
+        # post-receive sends contents for topic branches (CR analysis) and break-glass updates.
         content = post_receive and (u not in protected or emergency)
-        return builder.update(u, with_content=content, with_commits=post_receive)
+        return builder.update(u, with_content=content, with_commits=post_receive,
+                              breakglass=post_receive and emergency and u in protected)
 
     described = []
     for u in updates if post_receive else protected:
@@ -193,22 +215,22 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
                      "ask your Gatekeeper administrator to fix the cause above, then push a new commit"))
             if protected:
                 say("the deployment is not confirmed yet: its deploy intent stays open and is settled from the "
-                    "branch's real value by the next push to this repository or by `gatekeeper audit reconcile`")
+                    "ref's reflog by the next push to this repository or by `gatekeeper audit reconcile`")
             return 0
         say(str(exc))
         if config.fail_open:
             say("fail_open = true: allowing the push unchecked")
             return 0
         for u in protected:
-            say(f"refusing {u.ref}: protected branch, and the service cannot check it (fail closed); "
+            say(f"refusing {u.ref}: protected ref, and the service cannot check it (fail closed); "
                 "topic branches are still accepted; " + ("push again when the service is back"
                                                          if isinstance(exc, ServiceDown) else
                                                          "ask your Gatekeeper administrator to fix the cause above"))
-        _spool(protected, who, options, str(exc))
+        _spool(protected, who, options, str(exc), config)
         return 1
     from gatekeeper.gitio import spool
 
-    spool.remove(consumed)  # delivered: the service has logged them
+    _done(consumed, result)  # delivered (the service has logged them) or set aside
     messages = result.get("messages")
     for line in messages if isinstance(messages, list) else []:
         say(str(line))
@@ -217,7 +239,7 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
         intents = result.get("intents")
         if allowed and isinstance(intents, list) and intents:
             try:
-                spool.record_intents([i for i in intents if isinstance(i, dict)])
+                spool.record_intents([i for i in intents if isinstance(i, dict)], repo_name, config.token())
             except OSError as exc:  # post-receive still confirms by (ref, old, new); reconcile settles the rest
                 say(f"could not note the deploy intents in the repository: {exc}")
         return 0 if allowed else 1

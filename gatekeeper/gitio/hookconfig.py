@@ -26,7 +26,9 @@ if TYPE_CHECKING:  # annotations only: the hook's import path stays standard lib
 # What the hooks need of a category; the same attribute names as policy.rules.Category, so classify() and
 # registry.format_of() serve both. A plain namedtuple: typing.NamedTuple would import typing on every push.
 HookCategory = namedtuple("HookCategory", "name paths format")
-VIEW_VERSION = 2  # views baked by older install-hooks lack defaults: the hook re-reads the file instead
+# A repo's ref rules (``policy.categories.rule_of``'s arguments, SPEC §12 "Refs").
+RepoView = namedtuple("RepoView", "protected protected_tags other_refs")
+VIEW_VERSION = 3  # views baked by older install-hooks lack defaults: the hook re-reads the file instead
 
 
 class HookConfig:
@@ -46,7 +48,8 @@ class HookConfig:
         self.max_content_bytes: int = git["max_content_bytes"]  # type: ignore[index]
         repos: list[dict[str, Any]] = data["repos"]  # type: ignore[assignment]
         categories: list[dict[str, Any]] = data["categories"]  # type: ignore[assignment]
-        self.repos = {r["name"]: tuple(r["protected"]) for r in repos}
+        self.repos = {r["name"]: RepoView(tuple(r["protected"]), tuple(r["protected_tags"]), tuple(r["other_refs"]))
+                      for r in repos}
         self.categories = tuple(HookCategory(c["name"], tuple(c["paths"]), c["format"]) for c in categories)
 
     def token(self) -> str:
@@ -73,7 +76,8 @@ def view(config: Config) -> dict[str, object]:
         "service": {"url": svc.url, "hook_token_env": svc.hook_token_env, "fail_open": svc.fail_open,
                     "hook_token_file": str(svc.hook_token_file) if svc.hook_token_file else None},
         "git": {"pusher_env": list(git.pusher_env), "max_content_bytes": git.max_content_bytes},
-        "repos": [{"name": r.name, "protected": list(r.protected)} for r in config.repos],
+        "repos": [{"name": r.name, "protected": list(r.protected), "protected_tags": list(r.protected_tags),
+                   "other_refs": list(r.other_refs)} for r in config.repos],
         "categories": [{"name": c.name, "paths": list(c.paths), "format": c.format} for c in config.categories],
     }
 
@@ -110,6 +114,29 @@ def read_token_file(path: str, owner: int | None) -> str:
         raise ConfigError(f"hook token file {path} must hold one token on one line",
                           key="service.hook_token_file")
     return token
+
+
+def service_token(token_file: object, env_name: str) -> str:
+    """The hook token as the service knows it: ``hook_token_file`` wins when the service may read it
+    (same user, or its own copy on another host); a file only the git server's user may read leaves
+    the service on ``hook_token_env``. "" when there is none."""
+    if token_file is not None:
+        try:
+            return read_token_file(str(token_file), owner=None)
+        except ConfigError:
+            if not (os.environ.get(env_name) and _unreadable(str(token_file))):
+                raise
+    return os.environ.get(env_name, "")
+
+
+def _unreadable(path: str) -> bool:
+    try:
+        open(path, "rb").close()
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def load(path: str | None, baked: str | None = None) -> HookConfig:

@@ -31,8 +31,11 @@ from gatekeeper.ledger.events import HooksAttested
 HOOKS = ("pre-receive", "post-receive")
 MARKER = "gatekeeper-managed-hook"
 # Set by install-hooks and attested: a repo where one was changed later shows hook drift.
-# receive.fsckObjects makes git refuse malformed trees (``..``/``.git`` entries) before any hook runs.
-GIT_CONFIG = {"receive.advertisePushOptions": "true", "receive.fsckObjects": "true"}
+# receive.fsckObjects makes git refuse malformed trees (``..``/``.git`` entries) before any hook runs;
+# core.logAllRefUpdates = always makes git keep a reflog of every ref: the evidence a deploy intent
+# settled later is confirmed or voided by (issue 22 item 1, ``gitio.reflog``).
+GIT_CONFIG = {"receive.advertisePushOptions": "true", "receive.fsckObjects": "true",
+              "core.logAllRefUpdates": "always"}
 LAYOUTS = ("plain", "gitolite", "gitlab", "gitea")
 _D_FOLDERS = {"gitlab": "custom_hooks/{hook}.d", "gitea": "hooks/{hook}.d"}
 _D_NAME = "gatekeeper"

@@ -44,6 +44,12 @@ def is_ancestor(a: str, b: str, cwd: str | None = None) -> bool:
                           capture_output=True).returncode == 0
 
 
+def peel(obj: str, cwd: str | None = None) -> str | None:
+    """The commit a ref value (a commit, or an annotated tag) names; None for a tree, a blob, nothing."""
+    out = git("rev-parse", "--verify", "-q", f"{obj}^{{commit}}", cwd=cwd, check=False).decode().strip()
+    return out or None
+
+
 def branch_tips(patterns: Iterable[str] = ("refs/heads/",), cwd: str | None = None) -> dict[str, str]:
     out = git("for-each-ref", "--format=%(objectname) %(refname)", *patterns, cwd=cwd).decode()
     tips = {}

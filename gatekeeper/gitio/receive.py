@@ -13,8 +13,8 @@ from gatekeeper.errors import InputError
 from gatekeeper.gitio import plumbing as git
 from gatekeeper.gitio.hookconfig import HookConfig
 from gatekeeper.gitio.pushinfo import RefUpdate, option
-from gatekeeper.policy.categories import default_target, is_protected
-from gatekeeper.policy.refs import branch_name, is_null
+from gatekeeper.policy.categories import default_target, is_protected, rule_of
+from gatekeeper.policy.refs import PROTECTED_BRANCH, PROTECTED_TAG, TOPIC, is_null
 from gatekeeper.policy.registry import CONTEXT_FORMATS
 
 LINE_DIFF_LIMIT = 1024 * 1024  # text files up to this size are sent for a readable line diff
@@ -37,7 +37,8 @@ class PayloadBuilder:
 
     def __init__(self, config: HookConfig, repo: str, options: Sequence[str]) -> None:
         self.config, self.options = config, options
-        self.protected = config.repos[repo]
+        self.rules = config.repos[repo]
+        self.protected = self.rules.protected
         self._tips: dict[str, str] | None = None
         self._empty: str | None = None
 
@@ -57,13 +58,24 @@ class PayloadBuilder:
         return {r: s for r, s in self.tips.items()
                 if is_protected(r[len("refs/heads/"):], self.protected)}
 
-    def update(self, u: RefUpdate, *, with_content: bool, with_commits: bool = True) -> dict[str, object]:
-        branch = branch_name(u.ref)
+    def rule(self, ref: str) -> str:
+        """``policy.refs``' rule for ``ref`` in this repo (SPEC §12 "Refs")."""
+        return rule_of(ref, *self.rules)
+
+    def update(self, u: RefUpdate, *, with_content: bool, with_commits: bool = True,
+               breakglass: bool = False) -> dict[str, object]:
+        """``breakglass``: a gated update made under ``-o gatekeeper.emergency``, described as what it
+        did to the ref (its emergency CR lists the files, whatever kind of update it was)."""
         body: dict[str, object] = {"ref": u.ref, "old": u.old, "new": u.new}
-        if branch is None or is_null(u.new):
+        rule = self.rule(u.ref)
+        if rule == PROTECTED_TAG and not is_null(u.new):
+            body.update(self._tag(u))
+        if breakglass:
+            body.update(self._breakglass(u, rule, with_content))
             return body
-        protected = is_protected(branch, self.protected)
-        if protected:
+        if rule not in (PROTECTED_BRANCH, TOPIC) or is_null(u.new):
+            return body
+        if rule == PROTECTED_BRANCH:
             body.update(self._protected(u))
         else:
             body.update(self._topic(u))
@@ -73,6 +85,24 @@ class PayloadBuilder:
             body["commits"] = git.commits([u.new] if not body.get("base") else [u.new, f"^{body['base']}"])
         if with_content:
             body["context"] = self._context(u.new, body["changes"])  # type: ignore[arg-type]
+        return body
+
+    def _tag(self, u: RefUpdate) -> dict[str, object]:
+        """A protected tag: the commit it names and the protected branches that already hold it."""
+        peeled = git.peel(u.new)
+        held = [r for r, tip in sorted(self.protected_tips().items())
+                if peeled and (tip == peeled or git.is_ancestor(peeled, tip))]
+        return {"peeled": peeled, "held_by": held}
+
+    def _breakglass(self, u: RefUpdate, rule: str, with_content: bool) -> dict[str, object]:
+        """The content the ref held before against what it holds after (the empty tree for a ref that
+        did not exist or no longer does), and the commits that came in."""
+        old, new = (None if is_null(u.old) else git.peel(u.old)), (None if is_null(u.new) else git.peel(u.new))
+        body: dict[str, object] = {"base": old}
+        if rule == PROTECTED_BRANCH and old and new:
+            body["fast_forward"] = git.is_ancestor(old, new)
+        body["changes"] = self._changes(old or self.empty, new or self.empty, with_content=with_content and bool(new))
+        body["commits"] = git.commits([new] if not old else [new, f"^{old}"]) if new else []
         return body
 
     def _protected(self, u: RefUpdate) -> dict[str, object]:

@@ -17,36 +17,45 @@ APPROVE, REJECT = "approve", "reject"
 
 
 class Signed(Protocol):
-    """What ``counting`` needs of a signature (a stored approval row, a register tuple)."""
+    """What ``counting`` needs of a signature."""
 
     @property
     def decision(self) -> str: ...
     @property
     def fingerprint(self) -> str: ...
+    @property
+    def ticket(self) -> str | None: ...
 
 
 S = TypeVar("S", bound=Signed)
 
 
-def counting(signatures: Iterable[S], fingerprint: str) -> list[S]:
-    """The approvals given for ``fingerprint``: the only ones that can fill a slot of that revision."""
-    return [s for s in signatures if s.decision == APPROVE and s.fingerprint == fingerprint]
+def counting(signatures: Iterable[S], fingerprint: str, ticket: str) -> list[S]:
+    """The approvals given for ``fingerprint`` and ``ticket``: the only ones that can fill a slot of
+    that revision. An approval is for what was shown (issue 22 item 5): a new ticket is a new
+    revision to approve; a signature recorded before tickets were (``ticket`` None) counts for any."""
+    return [s for s in signatures if s.decision == APPROVE and s.fingerprint == fingerprint
+            and (s.ticket is None or s.ticket == ticket)]
 
 
 @dataclass(frozen=True)
-class GivenApproval:
-    """An approval as signed: who, for which rule group (re-checked against today's directory)."""
+class Signature:
+    """One electronic signature, the one shape an approval has from the form to the register row
+    (issue 23 item 3): who, for which rule group, the decision and meaning, and what was shown
+    (fingerprint, ticket). A slot of a rule is filled by one (``username``, ``group``)."""
 
     username: str
     group: str
+    decision: str = APPROVE
+    meaning: str = ""
+    fingerprint: str = ""
+    ticket: str | None = None
+    signed_at: str = ""
+    revision: int = 0
+    comment: str = ""
 
 
-@dataclass(frozen=True)
-class Slot:
-    """A given approval that fills a slot of the rule for ``group``."""
-
-    username: str
-    group: str
+Slot = Signature  # a signature that fills a slot of its group's rule (``sod.recheck``)
 
 
 def missing(rules: Sequence[ApprovalRule], slots: Sequence[Slot]) -> list[tuple[str, int]]:

@@ -22,7 +22,17 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from gatekeeper.policy.refs import HEADS, is_pattern
+from gatekeeper.policy.refs import (
+    HEADS,
+    LISTED,
+    PROTECTED_BRANCH,
+    PROTECTED_TAG,
+    TAG,
+    TAGS,
+    TOPIC,
+    UNLISTED,
+    is_pattern,
+)
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every push a few ms
 if TYPE_CHECKING:  # for the annotations only: the hooks must not pay for importing dataclasses
@@ -185,6 +195,69 @@ def protecting(branch: str, patterns: Iterable[str]) -> tuple[str, ...]:
 
 def is_protected(branch: str, patterns: Iterable[str]) -> bool:
     return any(branch_matches(p, branch) for p in patterns)
+
+
+# --- tags and other refs (SPEC §12 "Refs": the same matcher, on the whole name) --------------------
+
+def tag_pattern(pattern: str) -> str:
+    """The canonical form of a protected-tag pattern: no surrounding space, no ``refs/tags/``."""
+    pat = pattern.strip().removeprefix(TAGS).lstrip("/")
+    return pat + "**" if pat.endswith("/") else pat
+
+
+@lru_cache(maxsize=1024)
+def _compile_ref(pattern: str) -> re.Pattern[str]:
+    if not pattern:
+        raise ValueError("an empty pattern matches nothing")
+    return re.compile(_translate(pattern, segments=False) + r"\Z", re.IGNORECASE | re.DOTALL)
+
+
+def tag_protected(tag: str, patterns: Iterable[str]) -> bool:
+    return any(_compile_ref(tag_pattern(p)).match(tag) is not None for p in patterns)
+
+
+def ref_listed(ref: str, patterns: Iterable[str]) -> bool:
+    return any(_compile_ref(p.strip()).match(ref) is not None for p in patterns)
+
+
+def tag_pattern_problem(pattern: str) -> str | None:
+    """Why a ``protected_tags`` pattern cannot be used as written, or None (fail closed)."""
+    pat = tag_pattern(pattern)
+    if not pat:
+        return "an empty pattern protects nothing"
+    if pat.startswith("refs/"):
+        return f"{pattern!r}: write the tag name (v*, release-*) or refs/tags/<tag>"
+    if bad := sorted({c for c in pat if c in " ~^:" or ord(c) < 32}):
+        return f"{pattern!r} contains {''.join(bad)!r}, which git forbids in tag names: it would protect nothing"
+    try:
+        _compile_ref(pat)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def other_ref_problem(pattern: str) -> str | None:
+    """Why an ``other_refs`` pattern cannot be used as written, or None (fail closed)."""
+    pat = pattern.strip()
+    if not pat.startswith("refs/") or pat.startswith((HEADS, TAGS)) or pat in ("refs/", "refs/*", "refs/**"):
+        return (f"{pattern!r}: name refs outside refs/heads/ and refs/tags/ (refs/notes/*, refs/for/*); "
+                "branches and tags have their own rules")
+    try:
+        _compile_ref(pat)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def rule_of(ref: str, protected: Iterable[str], protected_tags: Iterable[str] = (),
+            other_refs: Iterable[str] = ()) -> str:
+    """The rule for ``ref`` in a repo (``policy.refs``: protected branch, topic, protected tag, tag,
+    listed or unlisted other ref). The hooks and the service both ask this."""
+    if ref.startswith(HEADS):
+        return PROTECTED_BRANCH if is_protected(ref[len(HEADS):], protected) else TOPIC
+    if ref.startswith(TAGS):
+        return PROTECTED_TAG if tag_protected(ref[len(TAGS):], protected_tags) else TAG
+    return LISTED if ref_listed(ref, other_refs) else UNLISTED
 
 
 def default_target(protected: Iterable[str]) -> str | None:

@@ -30,11 +30,18 @@ class Code(StrEnum):
     GATE_BEING_DEPLOYED = "gate.being_deployed"
     GATE_SERVICE_UNREACHABLE = "gate.service_unreachable"
     GATE_NO_DECISION = "gate.no_decision"
+    # Refs other than protected branches (SPEC §12 "Refs").
+    GATE_TAG_DELETED = "gate.tag_deleted"
+    GATE_TAG_MOVED = "gate.tag_moved"
+    GATE_TAG_NOT_HELD = "gate.tag_not_held"
+    GATE_TAG_NOT_A_COMMIT = "gate.tag_not_a_commit"
+    GATE_REF_NOT_ALLOWED = "gate.ref_not_allowed"
     # What the gate allowed.
     GATE_DEPLOY = "gate.deploy"
     GATE_COPY = "gate.copy"
     GATE_NO_APPROVAL_NEEDED = "gate.no_approval_needed"
     GATE_EMERGENCY = "gate.emergency"
+    GATE_TAG = "gate.tag"
     # Break-glass (SPEC §7).
     EMERGENCY_NO_REASON = "emergency.no_reason"
     EMERGENCY_DISABLED = "emergency.disabled"
@@ -50,6 +57,10 @@ class Code(StrEnum):
     SOD_UNAUTHORIZED_AUTHOR = "sod.unauthorized_author"
     SOD_UNKNOWN_PUSHER = "sod.unknown_pusher"
     SOD_UNKNOWN_CO_AUTHOR = "sod.unknown_co_author"
+    SOD_UNKNOWN_COMMIT_IDENTITY = "sod.unknown_commit_identity"
+    SOD_EXTERNAL_IDENTITY = "sod.external_identity"
+    SOD_LOOKALIKE_IDENTITY = "sod.lookalike_identity"
+    SOD_HIDDEN_CHARACTERS = "sod.hidden_characters"
     # A change request as a whole.
     APPROVAL_MISSING = "approval.missing"
     CHANGE_VALIDATION_ERRORS = "change.validation_errors"
@@ -67,6 +78,12 @@ class Code(StrEnum):
     TICKET_PATTERN = "ticket.pattern"
     TICKET_NOT_FOUND = "ticket.not_found"
     TICKET_STATE = "ticket.state"
+    # The hook's own state in the bare repo (issue 22 item 2): why a file was set aside.
+    HOOK_STATE_UNSEALED = "hook.state_unsealed"
+    HOOK_STATE_FORGED = "hook.state_forged"
+    HOOK_STATE_FOREIGN = "hook.state_foreign"
+    HOOK_STATE_MALFORMED = "hook.state_malformed"
+    HOOK_STATE_MISMATCH = "hook.state_mismatch"
     # Read from entries logged before reason codes existed (``ledger.legacy``).
     LEGACY_UNCLASSIFIED = "legacy.unclassified"
 
@@ -80,8 +97,10 @@ def area(code: str) -> str:
 # the first here, by code or by area. The order the auditor's metrics always used.
 PRECEDENCE: tuple[str, ...] = (
     Code.GATE_NO_PUSHER, Code.GATE_UNKNOWN_PUSHER, Code.GATE_UNKNOWN_REPO, Code.GATE_DIRECTORY_UNAVAILABLE,
-    Code.GATE_ITSM_UNAVAILABLE, "emergency", Code.GATE_DELETE_PROTECTED, Code.GATE_NON_FAST_FORWARD,
-    Code.GATE_NOT_A_COPY, "path", "sod", Code.CHANGE_VALIDATION_ERRORS, "format", Code.GATE_OVERLAP,
+    Code.GATE_ITSM_UNAVAILABLE, "emergency", Code.GATE_REF_NOT_ALLOWED, Code.GATE_DELETE_PROTECTED,
+    Code.GATE_TAG_DELETED, Code.GATE_NON_FAST_FORWARD, Code.GATE_TAG_MOVED, Code.GATE_NOT_A_COPY,
+    Code.GATE_TAG_NOT_A_COMMIT, Code.GATE_TAG_NOT_HELD, "path", "sod", Code.CHANGE_VALIDATION_ERRORS, "format",
+    Code.GATE_OVERLAP,
     Code.GATE_NOT_WHOLE, Code.GATE_CONTENT_DIFFERS, "ticket", Code.APPROVAL_MISSING, Code.GATE_UNAPPROVED_FILE,
     Code.CHANGE_NOT_APPROVED, Code.GATE_CHANGED_MEANWHILE, Code.GATE_BEING_DEPLOYED,
 )

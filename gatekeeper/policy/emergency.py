@@ -57,6 +57,19 @@ def decide(option: str | None, roles: Sequence[str], pusher: str, memberships: S
     return EmergencyDecision(True, True, why, used, code=Code.GATE_EMERGENCY)
 
 
+def describe(ref: str, old: str, new: str, fast_forward: bool | None = None) -> str:
+    """What a break-glass update did to the ref, exactly (issue 22 item 4): the emergency CR's title
+    names the old tip, the new tip or "deleted"."""
+    from gatekeeper.policy.refs import created, deleted
+
+    if deleted(new):
+        return f"deletion of {ref} (was {old[:12]})"
+    if created(old):
+        return f"creation of {ref} at {new[:12]}"
+    kind = "non-fast-forward update" if fast_forward is False else "update"
+    return f"{kind} of {ref} ({old[:12]} -> {new[:12]})"
+
+
 def retro_due(hours: int) -> Reason:
     """The line an allowed break-glass push prints: when its retrospective approval is due."""
     return reason(Code.EMERGENCY_RETRO_DUE, f"retrospective approval is due within {hours} hours")

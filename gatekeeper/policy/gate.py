@@ -9,6 +9,10 @@ Steps, in the order the spec gives them:
       yet deployed CRs for this target, each CR included whole.
 Emergency pushes are decided in ``emergency.py`` and, when allowed, pass every step.
 
+Refs other than branches (SPEC §12 "Refs", ``tag`` below): a protected tag is created only on a
+commit a protected branch already holds and is never moved or deleted (break-glass aside); a ref
+outside ``refs/heads/`` and ``refs/tags/`` that ``other_refs`` does not list is refused.
+
 ``decide`` is the one place these steps run: a function of values (the update, the candidate CRs
 with their approvals and the memberships looked up for them, the emergency decision, the pusher's
 canonical identity) returning a ``Decision``. ``actions/push.py`` gathers the inputs, calls it and
@@ -26,6 +30,7 @@ from gatekeeper.policy.categories import classify
 from gatekeeper.policy.emergency import NOT_REQUESTED, EmergencyDecision
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.paths import malformed
+from gatekeeper.policy.people import Identity
 from gatekeeper.policy.reasons import Code, Reason, messages, primary, reason
 from gatekeeper.policy.review import ChangeFacts, review
 from gatekeeper.policy.rules import Category, merge_rules
@@ -157,6 +162,9 @@ class UpdateFacts:
     copy_of: tuple[str, ...] = ()
     protected_exists: bool = True
     protected_by: tuple[str, ...] = ()
+    rule: str = refs.PROTECTED_BRANCH      # policy.refs: which rule the ref falls under
+    peeled: str | None = None              # a tag: the commit it names (None: it names no commit)
+    held_by: tuple[str, ...] = ()          # a tag: the protected branches whose history holds ``peeled``
 
     @property
     def deleted(self) -> bool:
@@ -169,11 +177,10 @@ class UpdateFacts:
 
 @dataclass(frozen=True)
 class PushFacts:
-    """What holds for every update of one push: who pushed (canonical, and whether the directory knows
-    them), the policy's categories, and the break-glass decision."""
+    """What holds for every update of one push: who pushed (resolved once: a directory user or an
+    explicit unknown, ``people.Identity``), the policy's categories, and the break-glass decision."""
 
-    pusher: str | None
-    pusher_known: bool
+    pusher: Identity
     categories: tuple[Category, ...]
     pusher_env: tuple[str, ...] = ()
     emergency: EmergencyDecision = NOT_REQUESTED
@@ -181,7 +188,7 @@ class PushFacts:
 
 @dataclass(frozen=True)
 class Decision:
-    """The gate's answer for one update. ``action``: refused | deploy | copy | no-approval | emergency."""
+    """The gate's answer for one update. ``action``: refused | deploy | copy | no-approval | emergency | tag."""
 
     allow: bool
     reasons: tuple[Reason, ...]
@@ -205,12 +212,17 @@ def decide(u: UpdateFacts, push: PushFacts, candidates: Sequence[Candidate]) -> 
     Before them: a pusher the directory knows (SoD cannot compare anyone else; fail closed) and no
     malformed path (``..``, ``.git``, … whatever git's fsck said), under break-glass too.
     """
-    ref, pusher, emergency = u.ref, push.pusher, push.emergency
+    ref, who, emergency = u.ref, push.pusher, push.emergency
+    pusher = who.name
+    if u.rule == refs.UNLISTED:
+        return refuse(reason(Code.GATE_REF_NOT_ALLOWED, f"refusing {ref}: refs outside refs/heads/ and refs/tags/ are "
+                             "refused unless the repository's other_refs lists them (ask your Gatekeeper "
+                             "administrator)"))
     if not pusher:
         return refuse(reason(Code.GATE_NO_PUSHER, f"refusing {ref}: no pusher identity; the git server must set one "
                              f"of {', '.join(push.pusher_env)} (for a local push: export GATEKEEPER_USER=<your "
                              "username>)"))
-    if not push.pusher_known:
+    if not who.known:
         return refuse(reason(Code.GATE_UNKNOWN_PUSHER, f"refusing {ref}: pusher {pusher!r} is not a directory user; "
                              "the git server must pass the pusher's directory username"))
     bad = malformed({fc.path for fc in u.changes})
@@ -223,6 +235,8 @@ def decide(u: UpdateFacts, push: PushFacts, candidates: Sequence[Candidate]) -> 
         return Decision(True, (reason(Code.GATE_EMERGENCY, f"{ref}: EMERGENCY change by {pusher} passes the gate "
                                                            f"({emergency.text})"),),
                         action="emergency", emergency=emergency)
+    if u.rule == refs.PROTECTED_TAG:
+        return tag(u, patterns)
     # (1) deletion
     if u.deleted:
         return refuse(reason(Code.GATE_DELETE_PROTECTED, f"refusing {ref}: deleting a protected branch is not allowed "
@@ -262,3 +276,23 @@ def decide(u: UpdateFacts, push: PushFacts, candidates: Sequence[Candidate]) -> 
                                "included whole; deploy each one whole, one push at a time (a later one that touches "
                                "the same files must be rebased and approved again)"))
     return refuse(*lines)
+
+
+def tag(u: UpdateFacts, patterns: str) -> Decision:
+    """A protected tag (SPEC §12): created only on a commit a protected branch already holds (the tag
+    then names approved, deployed content: deployment tools install from tags); never moved or deleted."""
+    ref = u.ref
+    if u.deleted:
+        return refuse(reason(Code.GATE_TAG_DELETED, f"refusing {ref}: deleting a protected tag is not allowed "
+                             f"(protected by {patterns}; deployment tools may install from it)"))
+    if not u.created:
+        return refuse(reason(Code.GATE_TAG_MOVED, f"refusing {ref}: moving a protected tag is not allowed (protected "
+                             f"by {patterns}); create a new tag instead"))
+    if not u.peeled:
+        return refuse(reason(Code.GATE_TAG_NOT_A_COMMIT, f"refusing {ref}: a protected tag must name a commit"))
+    if not u.held_by:
+        return refuse(reason(Code.GATE_TAG_NOT_HELD, f"refusing {ref}: commit {u.peeled[:12]} is on no protected "
+                             "branch; a protected tag may only name content a protected branch already holds "
+                             "(deploy it through a change request first)"))
+    return Decision(True, (reason(Code.GATE_TAG, f"{ref}: created on {u.peeled[:12]}, which {u.held_by[0]} "
+                                                 "holds"),), action="tag")

@@ -29,6 +29,44 @@ class User:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """A person as resolved once, at the door (issue 23 item 3): a directory user, or an explicit unknown.
+
+    ``given`` is what was written (a pusher's username, a commit's address, a co-author's name);
+    ``user`` the directory user it names, None for nobody the directory knows. ``resembles``: the
+    directory usernames it looks like without being them (TR39 confusable skeleton, a ``+tag``, a
+    sub-domain, the same name); ``hidden``: the invisible or control characters it holds, named
+    (``U+200B ZERO WIDTH SPACE``). Only ``name`` is ever stored: the directory's own spelling.
+    """
+
+    given: str = ""
+    user: User | None = None
+    resembles: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return self.user is not None
+
+    @property
+    def name(self) -> str:
+        """The directory's spelling of a known person; what was given for an unknown one."""
+        return self.user.username if self.user is not None else self.given
+
+    def is_user(self, username: str) -> bool:
+        """Whether this identity is ``username``, or looks like them (SoD counts both as them)."""
+        return (self.user is not None and self.user.username == username) or username in self.resembles
+
+
+def known(user: User) -> Identity:
+    return Identity(user.username, user)
+
+
+def unknown(given: str = "") -> Identity:
+    return Identity(given)
+
+
+@dataclass(frozen=True)
 class Membership:
     """Membership of a user in ``group``; ``via`` is the nesting path from the group the user is
     directly in up to ``group`` (``("engineers", "ot-staff")``), just ``(group,)`` when direct."""

@@ -7,6 +7,7 @@ the service, the hooks and the auditor's reconciliation must agree on what "crea
 from __future__ import annotations
 
 HEADS = "refs/heads/"
+TAGS = "refs/tags/"
 WILDCARDS = "*?["  # characters that make a branch name a pattern (policy.categories)
 
 
@@ -34,3 +35,18 @@ def branch_name(ref: str) -> str | None:
 def is_pattern(name: str) -> bool:
     """Whether a branch name is a protection pattern (``release/*``) rather than one branch."""
     return any(ch in name for ch in WILDCARDS)
+
+
+def tag_name(ref: str) -> str | None:
+    """``refs/tags/v1`` → ``v1``; ``None`` for any other ref."""
+    return ref[len(TAGS):] if ref.startswith(TAGS) else None
+
+
+# Every ref has a rule (issue 22 item 3, SPEC §12 "Refs"): what ``categories.rule_of`` answers.
+PROTECTED_BRANCH = "protected-branch"   # the gate (SPEC §2)
+TOPIC = "topic"                         # accepted; a change request is opened for it
+PROTECTED_TAG = "protected-tag"         # created only on a commit a protected branch holds; never moved
+TAG = "tag"                             # accepted and logged (``ref.updated``)
+LISTED = "listed"                       # outside refs/heads and refs/tags, listed in ``other_refs``: logged
+UNLISTED = "unlisted"                   # outside refs/heads and refs/tags, not listed: refused
+GATED = (PROTECTED_BRANCH, PROTECTED_TAG, UNLISTED)   # decided by the service before git moves the ref

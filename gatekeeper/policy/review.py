@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.policy import sod
-from gatekeeper.policy.approvals import GivenApproval, Slot, missing
+from gatekeeper.policy.approvals import Signature, Slot, missing
 from gatekeeper.policy.people import Membership, User
 from gatekeeper.policy.reasons import Code, Reason, reason
 from gatekeeper.policy.rules import ApprovalRule
@@ -30,10 +30,9 @@ class ChangeFacts:
     revision_id: int
     fingerprint: str
     rules: tuple[ApprovalRule, ...]
-    given: tuple[GivenApproval, ...]                          # approvals signed for this fingerprint
+    given: tuple[Signature, ...]                              # approvals signed for this fingerprint and ticket
     signers: Mapping[str, tuple[User | None, tuple[Membership, ...]]]
-    people: tuple[sod.Person, ...]
-    emails: Mapping[str, str]                                 # commit email -> directory username
+    people: tuple[sod.Person, ...]                            # everyone who took part, each resolved once
     errors: tuple[Mapping[str, Any], ...] = ()                # validation errors of the revision
     blocking: tuple[Reason, ...] = ()                         # author and identity findings: nobody may approve
     visible: tuple[Reason, ...] = ()                          # identity findings shown to approvers
@@ -65,10 +64,6 @@ class Review:
         return self.facts.people
 
     @property
-    def emails(self) -> Mapping[str, str]:
-        return self.facts.emails
-
-    @property
     def complete(self) -> bool:
         return not self.missing and not self.errors and not self.author_findings
 
@@ -79,7 +74,7 @@ class Review:
 
 def review(facts: ChangeFacts) -> Review:
     """SoD again on every given approval (SPEC §3: "again at the gate"), and the rules still open."""
-    slots, findings = sod.recheck(facts.given, facts.signers, facts.people, facts.emails, facts.rules)
+    slots, findings = sod.recheck(facts.given, facts.signers, facts.people, facts.rules)
     return Review(facts=facts, slots=tuple(slots), findings=tuple([*findings, *facts.visible]),
                   missing=tuple(missing(facts.rules, slots)))
 
@@ -126,5 +121,5 @@ def signing_blockers(current: Review, signer: User, memberships: tuple[Membershi
                        for r in dict.fromkeys(f.blocking))
         change, change_reject = tuple(reasons), ()
     return Signing(change, change_reject,
-                   sod.check_signer(signer, memberships, f.people, f.emails, f.rules, current.slots, requested_group),
-                   sod.check_rejecter(signer, memberships, f.people, f.emails, f.rules))
+                   sod.check_signer(signer, memberships, f.people, f.rules, current.slots, requested_group),
+                   sod.check_rejecter(signer, memberships, f.people, f.rules))

@@ -9,19 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gatekeeper.policy.approvals import GivenApproval, Slot
-from gatekeeper.policy.people import Membership, User
+from gatekeeper.policy import identity
+from gatekeeper.policy.approvals import Signature, Slot
+from gatekeeper.policy.people import Identity, Membership, User
 from gatekeeper.policy.reasons import Code, Reason, reason
 from gatekeeper.policy.rules import ApprovalRule, Category
 
 
 @dataclass(frozen=True)
 class Person:
-    """Someone involved in making the change: by username (pushers) or email (commits)."""
+    """Someone who took part in making the change, resolved once (``people.Identity``): a pusher by
+    username, an author, committer or co-author by address (a bare-name co-author by name)."""
 
     role: str  # "pusher" | "author" | "committer" | "co-author"
-    username: str | None = None
-    email: str | None = None
+    who: Identity
 
 
 @dataclass(frozen=True)
@@ -32,24 +33,18 @@ class SignerCheck:
     memberships: tuple[Membership, ...] = field(default_factory=tuple)
 
 
-def involvement(signer: User, people: Iterable[Person], email_to_user: Mapping[str, str]) -> list[str]:
-    """How the signer took part in the change (an empty list means not at all)."""
-    roles = []
-    own_email = signer.email.strip().lower()
-    for p in people:
-        email = (p.email or "").strip().lower()
-        if (p.username and p.username == signer.username) or (email and (
-                email == own_email or email_to_user.get(email) == signer.username)):
-            roles.append(p.role)
-    return sorted(set(roles))
+def involvement(signer: User, people: Iterable[Person]) -> list[str]:
+    """How the signer took part in the change (an empty list means not at all): as themselves, or
+    through an identity that looks like theirs (a confusable address counts as them)."""
+    return sorted({p.role for p in people if p.who.is_user(signer.username)})
 
 
 def check_signer(signer: User, memberships: Sequence[Membership], people: Iterable[Person],
-                 email_to_user: Mapping[str, str], rules: Sequence[ApprovalRule], filled: Sequence[Slot],
-                 requested_group: str | None = None) -> SignerCheck:
+                 rules: Sequence[ApprovalRule], filled: Sequence[Slot], requested_group: str | None = None
+                 ) -> SignerCheck:
     """May ``signer`` fill a slot now, and which one?"""
     findings: list[Reason] = []
-    roles = involvement(signer, people, email_to_user)
+    roles = involvement(signer, people)
     if roles:
         findings.append(reason(Code.SOD_SELF, f"{signer.username} cannot approve a change they took part in "
                                               f"(as {', '.join(roles)})"))
@@ -77,9 +72,9 @@ def check_signer(signer: User, memberships: Sequence[Membership], people: Iterab
 
 
 def check_rejecter(signer: User, memberships: Sequence[Membership], people: Iterable[Person],
-                   email_to_user: Mapping[str, str], rules: Sequence[ApprovalRule]) -> SignerCheck:
+                   rules: Sequence[ApprovalRule]) -> SignerCheck:
     """Rejecting needs the same independence and an approving group, but takes no slot."""
-    return check_signer(signer, memberships, people, email_to_user, rules, filled=())
+    return check_signer(signer, memberships, people, rules, filled=())
 
 
 def author_findings(pusher: str, memberships: Sequence[Membership], categories: Iterable[Category]) -> list[Reason]:
@@ -93,9 +88,8 @@ def author_findings(pusher: str, memberships: Sequence[Membership], categories: 
     return out
 
 
-def recheck(approvals: Sequence[GivenApproval], signers: Mapping[str, tuple[User | None, Sequence[Membership]]],
-            people: Iterable[Person], email_to_user: Mapping[str, str],
-            rules: Sequence[ApprovalRule]) -> tuple[list[Slot], list[Reason]]:
+def recheck(approvals: Sequence[Signature], signers: Mapping[str, tuple[User | None, Sequence[Membership]]],
+            people: Iterable[Person], rules: Sequence[ApprovalRule]) -> tuple[list[Slot], list[Reason]]:
     """Re-run SoD on given approvals with today's directory (the gate). Returns valid slots and findings."""
     people = list(people)
     slots: list[Slot] = []
@@ -106,7 +100,7 @@ def recheck(approvals: Sequence[GivenApproval], signers: Mapping[str, tuple[User
             findings.append(reason(Code.SOD_UNKNOWN_SIGNER, f"approval by {a.username} no longer counts: user not "
                                                             "found in the directory"))
             continue
-        roles = involvement(user, people, email_to_user)
+        roles = involvement(user, people)
         if roles:
             findings.append(reason(Code.SOD_SELF, f"approval by {a.username} does not count: took part in the "
                                                   f"change ({', '.join(roles)})"))
@@ -126,21 +120,26 @@ def recheck(approvals: Sequence[GivenApproval], signers: Mapping[str, tuple[User
     return slots, findings
 
 
-def identity_findings(people: Iterable[Person], known_pushers: Mapping[str, str | None],
-                      email_to_user: Mapping[str, str]) -> tuple[list[Reason], list[Reason]]:
-    """(blocking, visible) findings about people SoD cannot identify.
+def identity_findings(people: Iterable[Person], mode: str = identity.BLOCK, externals: Sequence[str] = ()
+                      ) -> tuple[list[Reason], list[Reason]]:
+    """(blocking, visible) findings about people SoD cannot identify (SPEC §3, §12).
 
-    A pusher whose name the directory does not know blocks every approval (fail closed: the one
-    identity git vouches for cannot be compared with a signer). A ``Co-authored-by`` value that names
-    nobody in the directory is shown to approvers, so a hidden co-author is not silently dropped.
+    A pusher the directory does not know blocks every approval (fail closed: the one identity git
+    vouches for cannot be compared with a signer). An author or committer address no directory user
+    has blocks too (``[sod] unknown_commit_identity = "block"``, the default) or is shown (``"flag"``),
+    unless it is an outside party's (``external_identities``: shown). An identity that looks like a
+    directory user's, or holds invisible characters, is named; a co-author nobody matches is shown.
     """
-    blocking = [unknown_pusher(name) for name, canonical in known_pushers.items() if canonical is None]
-    visible = []
+    blocking: list[Reason] = []
+    visible: list[Reason] = []
     for p in people:
-        if p.role == "co-author" and p.email and (p.email.strip().lower() not in email_to_user):
-            what = "an address" if "@" in p.email else "a name without an address"
-            visible.append(reason(Code.SOD_UNKNOWN_CO_AUTHOR, f"co-author {p.email!r} ({what}) matches no "
-                                                              "directory user: check who it is before signing"))
+        if p.role == identity.PUSHER:
+            if not p.who.known:
+                blocking.append(unknown_pusher(p.who.name))
+            continue
+        b, v = identity.commit_findings(p.role, p.who, mode, externals)
+        blocking.extend(b)
+        visible.extend(v)
     return list(dict.fromkeys(blocking)), list(dict.fromkeys(visible))
 
 

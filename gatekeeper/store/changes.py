@@ -10,6 +10,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
+from gatekeeper.policy.approvals import Signature
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.states import OPEN_STATES, State
 from gatekeeper.store.tables import (
@@ -79,6 +80,12 @@ def files(session: Session, revision_id: int) -> list[ChangeFile]:
 
 def patch(files_: Sequence[ChangeFile]) -> frozenset[FileChange]:
     return frozenset(FileChange(f.path, f.old_blob, f.new_blob, f.old_mode, f.new_mode) for f in files_)
+
+
+def signature(a: Approval) -> Signature:
+    """A stored approval row as the one approval shape (``policy.approvals.Signature``)."""
+    return Signature(a.username, a.group, a.decision, a.meaning, a.fingerprint, a.ticket, a.signed_at, a.revision,
+                     a.comment)
 
 
 def approvals(session: Session, change_id: int) -> list[Approval]:
@@ -209,6 +216,7 @@ def unindex(session: Session, change_id: int) -> None:
 # --- deploy intents (SPEC §11) -------------------------------------------------------------------
 
 INTENT_OPEN, INTENT_CONFIRMED, INTENT_VOIDED = "open", "confirmed", "voided"
+INTENT_UNPROVEN = "unproven"  # a later run could not tell (issue 22 item 1): still open for the auditor
 
 
 _INTENTS = DeployIntent.__table__  # type: ignore[attr-defined]
@@ -221,9 +229,11 @@ def open_intents_brief(session: Session, repo: str) -> list[tuple[int, str, str,
     return [tuple(r) for r in session.connection().execute(_OPEN_BRIEF, {"repo": repo}).all()]  # type: ignore[misc]
 
 
-def open_intents(session: Session, repo: str) -> list[DeployIntent]:
+def open_intents(session: Session, repo: str, *, unproven: bool = False) -> list[DeployIntent]:
+    """The repo's open intents (``unproven``: and those a later run could not settle either way)."""
+    states = [INTENT_OPEN, INTENT_UNPROVEN] if unproven else [INTENT_OPEN]
     return list(session.exec(select(DeployIntent).where(DeployIntent.repo == repo,
-                                                        DeployIntent.state == INTENT_OPEN)
+                                                        col(DeployIntent.state).in_(states))
                              .order_by(col(DeployIntent.id))).all())
 
 

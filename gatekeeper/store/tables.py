@@ -61,6 +61,7 @@ class Revision(SQLModel, table=True):
     sod_findings: str = Field(default="[]", sa_column=Column(Text, nullable=False))   # JSON (authoring)
     # JSON [{group, count}]: the rules in force when the revision was opened; NULL before migration 0007
     approvals_required: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ticket: str = ""  # the ticket this revision is for: a new ticket is a new revision (issue 22 item 5)
 
 
 class ChangeFile(SQLModel, table=True):
@@ -91,6 +92,10 @@ class Approval(SQLModel, table=True):
     signed_at: str = Field(index=True)
     memberships: str = Field(default="[]", sa_column=Column(Text, nullable=False))    # JSON
     log_seq: int
+    # What the signer was shown (issue 22 item 5); NULL: signed before migration 0012 recorded them.
+    ticket: str | None = None
+    title: str | None = None
+    target: str | None = None
 
 
 class Deployment(SQLModel, table=True):

@@ -19,6 +19,8 @@ from gatekeeper.verifier.tables import (
     memberships_text,
     reason_message,
     refused_rows,
+    state_rejected_row,
+    unproven_row,
     voided_row,
 )
 
@@ -39,6 +41,7 @@ class Signed(NamedTuple):
     meaning: Any
     comment: Any
     memberships: str
+    ticket: Any = None   # the ticket signed for; None: signed before Gatekeeper recorded it (counts for any)
 
 
 class Change:
@@ -112,6 +115,7 @@ class Collector(Protocol):
     drift_exceptions: list[dict[str, Any]]
     sign_refused: list[tuple[int, str, str, Mapping[str, Any]]]
     voided: list[dict[str, Any]]
+    unproven: dict[int, dict[str, Any]]
     extra: list[dict[str, Any]]
     reconciled: list[dict[str, Any]]
     reconciliation: list[str]
@@ -185,9 +189,12 @@ def _signed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) 
     if cid is None:
         return
     c = pr.change(cid)
+    # The ticket signed for, as issue 22 records it (always, with the target shown); before that a
+    # ticket was recorded only with [itsm] and such a signature counted for any ticket: as the database.
+    ticket = p.get("ticket") if "target" in p else None
     c.signatures.append(Signed(seq, ts, p.get("revision"), p.get("fingerprint"), p.get("signer"), p.get("name"),
                                p.get("group"), p.get("decision"), p.get("meaning"), p.get("comment"),
-                               memberships_text(p.get("memberships") or ())))
+                               memberships_text(p.get("memberships") or ()), ticket))
     if p.get("ticket_state"):
         c.ticket_state = p["ticket_state"]
     if isinstance(p.get("state"), str):
@@ -203,6 +210,7 @@ def _withdrawn(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any
 
 @handles("change.deployed")
 def _deployed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    _settled(pr, p)
     cid = _cid(p)
     if cid is None:
         return
@@ -216,6 +224,7 @@ def _deployed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]
 
 @handles("emergency.deployed")
 def _emergency(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    _settled(pr, p)
     if pr.in_period(ts):
         pr.emergencies.append((seq, ts, actor, p))
     cid = _cid(p)
@@ -244,8 +253,31 @@ def _sign_refused(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, 
 
 @handles("deploy.voided")
 def _voided(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    _settled(pr, p)
     if pr.in_period(ts):
         pr.voided.append(voided_row(seq, ts, actor, p))
+
+
+def _settled(pr: Collector, p: Mapping[str, Any]) -> None:
+    """A deploy intent confirmed or voided: no longer unproven."""
+    intent = p.get("intent_id")
+    if isinstance(intent, int):
+        pr.unproven.pop(intent, None)
+
+
+@handles("deploy.unproven")
+def _unproven(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    """An intent a later run could not settle either way (issue 22 item 1): an exception while it stays so."""
+    intent = p.get("intent_id")
+    if isinstance(intent, int) and pr.in_period(ts):
+        pr.unproven[intent] = unproven_row(seq, ts, actor, p)
+
+
+@handles("hook.state_rejected")
+def _state_rejected(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    """A file of the hook's state (or settle facts) that failed its seal (issue 22 item 2)."""
+    if pr.in_period(ts):
+        pr.extra.append(state_rejected_row(seq, ts, actor, p))
 
 
 @handles("drift.checked")

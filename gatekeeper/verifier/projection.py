@@ -10,7 +10,8 @@ log and nothing else.
 What it reads, kind by kind (``kinds.HANDLERS``): ``change.opened``/``change.revised`` (the CR, its
 revision, rules, categories), ``change.approved``/``change.rejected`` (signatures, state),
 ``change.withdrawn``, ``change.deployed``, ``emergency.deployed``, ``push.refused``,
-``change.sign_refused``, ``deploy.voided``, ``drift.*``, ``config.loaded``, ``access.*`` (the access
+``change.sign_refused``, ``deploy.voided``, ``deploy.unproven`` (while not settled later),
+``hook.state_rejected``, ``drift.*``, ``config.loaded``, ``access.*`` (the access
 review's two files, its exceptions and metrics: ``access.AccessLog``) and the export's own
 ``audit.reconciled`` (what reconciliation against git found: facts the log cannot derive). Any entry
 whose payload names a change (``changes_named``) is in that change's ``log_seqs``.
@@ -136,6 +137,7 @@ class Projection:
         self.drift_exceptions: list[dict[str, Any]] = []
         self.sign_refused: list[tuple[int, str, str, Mapping[str, Any]]] = []
         self.voided: list[dict[str, Any]] = []
+        self.unproven: dict[int, dict[str, Any]] = {}   # intent id -> its deploy-unproven exception row
         self.extra: list[dict[str, Any]] = []     # exception rows of kinds added later (see module doc)
         self.reconciled: list[dict[str, Any]] = []
         self.reconciliation: list[str] = []
@@ -238,6 +240,7 @@ class Projection:
             out.append(sign_refused_row(seq, ts, actor, payload, next(iter(self._repo_of(payload.get("change_id"))),
                                                                       None)))
         out.extend(self.voided)
+        out.extend(self.unproven[i] for i in sorted(self.unproven))
         out.extend(tally.incomplete_exceptions())
         out.extend(self.extra)
         out.extend(self.reconciled)
@@ -247,7 +250,8 @@ class Projection:
 def register_row(c: Change, now: str) -> dict[str, Any]:
     """A register row (SPEC §9 columns, plus the values metrics need), as ``audit.register.rows`` gives it."""
     counted = [(s.signer, s.group, s.meaning, s.ts, s.fingerprint) for s in c.signatures
-               if s.decision == "approve" and s.fingerprint == c.fingerprint]
+               if s.decision == "approve" and s.fingerprint == c.fingerprint
+               and (s.ticket is None or s.ticket == c.ticket)]  # policy.approvals.counting
     return {
         "change_id": c.id, "repo": c.repo, "target": c.target, "title": c.title, "categories": list(c.categories),
         "financial": c.financial, "ticket": c.ticket, "requested_by": c.requested_by, "requested_at": c.requested_at,
@@ -266,7 +270,7 @@ def approval_row(change_id: int, s: Signed) -> dict[str, Any]:
     """An approvals.csv row: one signature as its ``change.approved`` / ``change.rejected`` entry records it."""
     return {"change_id": change_id, "revision": s.revision, "fingerprint": s.fingerprint, "username": s.signer,
             "name": s.name, "group": s.group, "decision": s.decision, "meaning": s.meaning, "comment": s.comment,
-            "signed_at": s.ts, "memberships": s.memberships, "log_seq": s.seq}
+            "signed_at": s.ts, "memberships": s.memberships, "log_seq": s.seq, "ticket": s.ticket}
 
 
 def project(params: Params, entries: Iterable[tuple[int, str, str, str, Mapping[str, Any], bytes | None]]

@@ -19,7 +19,8 @@ REGISTER_COLUMNS = (
     "ticket_state",  # SPEC §11: appended after log_seqs (the ITSM state last recorded)
 )
 APPROVAL_COLUMNS = ("change_id", "revision", "fingerprint", "username", "name", "group", "decision",
-                    "meaning", "comment", "signed_at", "memberships", "log_seq")
+                    "meaning", "comment", "signed_at", "memberships", "log_seq",
+                    "ticket")  # issue 22: appended after log_seq (the ticket signed for; empty: not recorded)
 EXCEPTION_COLUMNS = ("kind", "at", "actor", "repo", "ref", "change_id", "detail", "log_seq")
 DRIFT_COLUMNS = ("ts", "repo", "source", "path", "state", "summary", "log_seq")
 POLICY_HISTORY_COLUMNS = ("ts", "sha256", "log_seq")
@@ -163,6 +164,24 @@ def voided_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str,
             "log_seq": seq}
 
 
+def unproven_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
+    """exceptions.csv kind ``deploy-unproven``: a gate decision nobody can tell git carried out or not."""
+    ids = [i for i in p.get("change_ids") or () if isinstance(i, int)]
+    return {"kind": "deploy-unproven", "at": ts, "actor": actor, "repo": p.get("repo"), "ref": p.get("ref"),
+            "change_id": ids[0] if len(ids) == 1 else None,
+            "detail": f"allowed update {str(p.get('old', ''))[:12]}..{str(p.get('new', ''))[:12]} neither confirmed "
+                      f"nor voided (settled by {p.get('settled_by')}): {p.get('reason')}"
+                      + (f"; changes {', '.join(map(str, ids))}" if len(ids) > 1 else ""),
+            "log_seq": seq}
+
+
+def state_rejected_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
+    """exceptions.csv kind ``hook-state-rejected``: a hook state file (or settle facts) not trusted."""
+    why = "; ".join(reason_message(r) for r in p.get("reasons") or ()) or "rejected"
+    return {"kind": "hook-state-rejected", "at": ts, "actor": actor, "repo": p.get("repo"), "ref": None,
+            "change_id": None, "detail": f"{why} (it claimed: {str(p.get('content', ''))[:500]})", "log_seq": seq}
+
+
 def emergency_row(seq: int, ts: str, actor: str, p: Mapping[str, Any], deadline: str | None, state: str | None,
                   retro_approved_at: str | None) -> dict[str, Any]:
     """exceptions.csv kind ``emergency``: one break-glass deployment, with its CR's state now."""
@@ -182,5 +201,6 @@ def overdue_row(change_id: int, repo: str, target: str, deadline: str, deployed_
     """exceptions.csv kind ``retro-overdue``: an emergency CR ratified late, or not by its deadline."""
     detail = (f"retro-approved {retro_approved_at}, after the deadline {deadline}" if retro_approved_at else
               f"no retrospective approval; the deadline {deadline} has passed (state {state})")
-    return {"kind": "retro-overdue", "at": deadline, "actor": deployed_by, "repo": repo, "ref": f"refs/heads/{target}",
+    ref = target if target.startswith("refs/") else f"refs/heads/{target}"  # a tag's emergency CR: its ref
+    return {"kind": "retro-overdue", "at": deadline, "actor": deployed_by, "repo": repo, "ref": ref,
             "change_id": change_id, "detail": detail, "log_seq": seq}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
-import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from gatekeeper.directory.lockout import Lockout
-from gatekeeper.errors import AuthError, ConfigError, Forbidden
+from gatekeeper.errors import AuthError, Forbidden
 from gatekeeper.policy import rules
 from gatekeeper.policy.people import User, fold
 from gatekeeper.policy.rules import Role
@@ -102,27 +101,10 @@ def basic_auth(f: F) -> F:
 
 
 def expected_hook_token(token_file: Path | None, env_name: str) -> str:
-    """``hook_token_file`` wins when the service may read it (same user, or its own copy on another
-    host); a file only the git server's user may read leaves the service on ``hook_token_env``."""
-    if token_file is not None:
-        from gatekeeper.gitio.hookconfig import read_token_file
+    """The service's hook token (``gitio.hookconfig.service_token``: the file wins when readable)."""
+    from gatekeeper.gitio.hookconfig import service_token
 
-        try:
-            return read_token_file(str(token_file), owner=None)
-        except ConfigError:
-            if not (os.environ.get(env_name) and _unreadable(token_file)):
-                raise
-    return os.environ.get(env_name, "")
-
-
-def _unreadable(path: Path) -> bool:
-    try:
-        path.open("rb").close()
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return False
+    return service_token(token_file, env_name)
 
 
 def hook_token(f: F) -> F:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from gatekeeper.policy import emergency, gate, sod
-from gatekeeper.policy.approvals import GivenApproval
+from gatekeeper.policy.approvals import Signature
 from gatekeeper.policy.emergency import NOT_REQUESTED, EmergencyDecision
 from gatekeeper.policy.fingerprint import FileChange
 from gatekeeper.policy.gate import Candidate, partition
-from gatekeeper.policy.people import Membership, User
+from gatekeeper.policy.people import Identity, Membership, User, known, unknown
 from gatekeeper.policy.review import ChangeFacts
 from gatekeeper.policy.rules import ApprovalRule, Category
 
@@ -61,13 +61,13 @@ IN_LEADS = (Membership("leads", ("leads",)),)
 
 
 def facts(cid: int, *patch: FileChange, state: str = "approved", signers: dict[str, object] | None = None,
-          given: tuple[GivenApproval, ...] = (GivenApproval("carol", "leads"),),
-          people: tuple[sod.Person, ...] = (sod.Person("pusher", username="alice"),),
+          given: tuple[Signature, ...] = (Signature("carol", "leads"),),
+          people: tuple[sod.Person, ...] = (sod.Person("pusher", known(User("alice", "Alice", "alice@x"))),),
           claimed_by: int | None = None, errors: tuple[dict[str, str], ...] = ()) -> gate.CandidateFacts:
     change = ChangeFacts(
         id=cid, state=state, revision=2, revision_id=20 + cid, fingerprint=f"fp{cid}", rules=(LEADS,), given=given,
         signers=signers if signers is not None else {"carol": (CAROL, IN_LEADS)},  # type: ignore[arg-type]
-        people=people, emails={}, errors=errors)
+        people=people, errors=errors)
     return gate.CandidateFacts(change=change, url=f"u/{cid}", patch=frozenset(patch), claimed_by=claimed_by)
 
 
@@ -77,8 +77,8 @@ def upd(*changes: FileChange, old: str = OLD, new: str = NEW, **kw: object) -> g
 
 def decide(u: gate.UpdateFacts, *, pusher: str | None = "alice", candidates: list[Candidate] | None = None,
            emergency: EmergencyDecision = NOT_REQUESTED, pusher_env: tuple[str, ...] = ()) -> gate.Decision:
-    push = gate.PushFacts(pusher=pusher, pusher_known=True, categories=CATS, pusher_env=pusher_env,
-                          emergency=emergency)
+    who = known(User(pusher, pusher, f"{pusher}@x")) if pusher else unknown()
+    push = gate.PushFacts(pusher=who, categories=CATS, pusher_env=pusher_env, emergency=emergency)
     return gate.decide(u, push, candidates or [])
 
 
@@ -98,7 +98,7 @@ def test_an_approved_cr_whose_approvals_still_count_is_deployed_with_what_counte
      "sod.not_in_group"),
     ({"signers": {"carol": (None, ())}}, "approval by carol no longer counts: user not found in the directory",
      "sod.unknown_signer"),
-    ({"people": (sod.Person("author", username="carol"),)}, "does not count: took part in the change (author)",
+    ({"people": (sod.Person("author", Identity("carol@x", CAROL)),)}, "does not count: took part in the change (author)",
      "sod.self"),
     ({"given": ()}, "lacks 1 approval by leads", "approval.missing"),
     ({"state": "pending", "given": ()}, "lacks 1 approval by leads", "approval.missing"),

@@ -53,6 +53,7 @@ class _Revision(Event):
     categories: tuple[str, ...] = ()
     financial: bool = False
     approvals_required: tuple[Mapping[str, Any], ...] = ()   # the rules in force for this revision
+    ticket_changed: bool = omitted_when_default(False)      # a new ticket: approvals reset (issue 22 item 5)
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,10 @@ class _Signature(Event):
     comment: str = ""
     memberships: tuple[Mapping[str, Any], ...] = ()
     state: str = ""
-    ticket: str | None = omitted_when_default()         # with [itsm]: the ticket and the state it was in
-    ticket_state: str | None = omitted_when_default()
+    ticket: str | None = omitted_when_default()         # the ticket signed for (before issue 22: only with [itsm])
+    ticket_state: str | None = omitted_when_default()   # with [itsm]: the state the ticket was in
+    target: str | None = omitted_when_default()         # what the signer was shown (issue 22 item 5)
+    title: str | None = omitted_when_default()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,12 @@ Kinds and what they mean to an auditor (README, "The change log"):
 - ``push.allowed``: a push whose allowed protected updates git made (logged on confirmation only).
 - ``push.refused``: a refusal that happened (also one the hook made while the service was
   unreachable, delivered later from the repo's spool: ``spooled``).
+- ``deploy.unproven``: a later run could not tell whether git made the intent's update (the ref has
+  no reflog covering it); the intent stays open and is an exception until proven.
+- ``ref.updated``: updates of refs the gate does not decide (unprotected tags, refs listed in
+  ``other_refs``, topic branches no change request entry records): every ref update is in the log.
+- ``hook.state_rejected``: a file of the hook's state (a spooled refusal, a deploy-intent note) or
+  settle facts that failed their seal or did not match the intent; set aside, never trusted.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ CHANGE_DEPLOYED = "change.deployed"
 EMERGENCY_DEPLOYED = "emergency.deployed"
 PUSH_ALLOWED = "push.allowed"
 PUSH_REFUSED = "push.refused"
+DEPLOY_UNPROVEN = "deploy.unproven"
+REF_UPDATED = "ref.updated"
+HOOK_STATE_REJECTED = "hook.state_rejected"
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class DeployIntent(Event):
     old: str = ""
     new: str = ""
     pusher: str = ""
-    action: str = "deploy"        # deploy | copy | no-approval | emergency
+    action: str = "deploy"        # deploy | copy | no-approval | emergency | tag
     changes: tuple[CountedChange, ...] = ()
     unapproved_ok: tuple[str, ...] = ()
     emergency: EmergencyGrant | None = None
@@ -78,6 +87,23 @@ class DeployVoided(Event):
     actual: str | None = None     # the ref's real value when settled (None: the ref does not exist)
     reason: str = ""
     settled_by: str = "post-receive"   # post-receive | hook | reconcile
+    change_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeployUnproven(Event):
+    """An intent a later run could not settle either way (issue 22 item 1): it stays open."""
+
+    KIND: ClassVar[str] = DEPLOY_UNPROVEN
+    intent_id: int = 0
+    intent_seq: int = 0
+    repo: str = ""
+    ref: str = ""
+    old: str = ""
+    new: str = ""
+    actual: str | None = None
+    reason: str = ""
+    settled_by: str = "hook"
     change_ids: tuple[int, ...] = ()
 
 
@@ -157,3 +183,40 @@ class PushRefused(_PushEvent):
     KIND: ClassVar[str] = PUSH_REFUSED
     spooled: bool = False            # refused by the hook while the service was unreachable
     refused_at: str | None = None    # when the hook refused it (spooled refusals are logged later)
+
+
+@dataclass(frozen=True)
+class RefChange(Record):
+    """One ref update the gate does not decide, as git made it (``rule``: ``policy.refs``)."""
+
+    ref: str = ""
+    old: str = ""
+    new: str = ""
+    rule: str = ""
+
+
+@dataclass(frozen=True)
+class RefUpdated(Event):
+    """Updates of refs the gate does not decide, one entry per post-receive (SPEC §12 "Refs")."""
+
+    KIND: ClassVar[str] = REF_UPDATED
+    repo: str = ""
+    pusher: str = ""
+    refs: tuple[RefChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class HookStateRejected(Event):
+    """A file of the hook's state, or settle facts, the service would not trust (issue 22 item 2).
+
+    ``file``: its name under ``<bare>/gatekeeper/`` (``spool/…``, ``intents/…``); ``content``: what it
+    claimed, as canonical JSON (cut at 4,000 characters), so a forged refusal is still on record.
+    """
+
+    KIND: ClassVar[str] = HOOK_STATE_REJECTED
+    repo: str = ""
+    file: str = ""
+    state: str = ""                  # intent | spool
+    reasons: tuple[Reason, ...] = ()
+    content: str = ""
+    intent_id: int | None = omitted_when_default()

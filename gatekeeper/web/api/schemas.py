@@ -58,6 +58,8 @@ class IntentRef(Out):
 
 class HookDecision(Out):
     allow: bool
+    rejected: list[str] = Field(default_factory=list, description="files of the hook's state (spool/..., "
+                                "intents/...) that failed their seal or shape: the hook sets them aside")
     messages: list[str]
     reasons: list[ReasonOut] = Field(default_factory=list, description="the messages with their reason codes "
                                      "(SPEC §12; docs/codes.md), in the same order")
@@ -67,6 +69,8 @@ class HookDecision(Out):
 
 class HookRecord(Out):
     messages: list[str]
+    rejected: list[str] = Field(default_factory=list, description="files of the hook's state that failed "
+                                "their seal or shape: the hook sets them aside")
     unsettled: list[IntentRef] = Field(default_factory=list, description="older intents still open: the hook "
                                        "settles them from the refs' real values on its next run")
 
@@ -113,6 +117,7 @@ class RevisionOut(Out):
     base: str
     pushed_by: str
     pushed_at: str
+    ticket: str = Field(description="the ticket this revision is for: a new ticket is a new revision")
     commits: list[Commit]
 
 
@@ -155,6 +160,9 @@ class ApprovalOut(Out):
     signed_at: str
     revision: int
     fingerprint: str
+    ticket: str | None = Field(description="the ticket signed for (null: signed before Gatekeeper recorded it)")
+    title: str | None = Field(description="the title the signer was shown (null: signed before it was recorded)")
+    target: str | None = Field(description="the target branch the signer was shown (null: before it was recorded)")
     counts: bool
     log_seq: int
 

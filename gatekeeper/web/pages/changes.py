@@ -71,7 +71,8 @@ def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: 
     for rule in review.rules:
         for member, _via in svc.directory.group_members(rule.group):
             users.setdefault(member.username, member)
-    involved = {p.username for p in review.people if p.username} | set(review.emails.values())
+    involved = {name for p in review.people for name in (p.who.user.username if p.who.user else None,
+                                                         *p.who.resembles) if name}
     for name in sorted(involved):
         if name not in users and (found := svc.directory.get_user(name)) is not None:
             users[name] = found
