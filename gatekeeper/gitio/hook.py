@@ -92,6 +92,13 @@ def main(argv: Sequence[str]) -> int:
         return 0
 
 
+def _kind(ref: str) -> str:
+    """What a gated ref is, in the hook's refusal line."""
+    if ref.startswith("refs/heads/"):
+        return "protected branch"
+    return "protected tag" if ref.startswith("refs/tags/") else "ref the service decides"
+
+
 def _spool(updates: list[RefUpdate], who: str | None, options: list[str], reason: str,
            config: HookConfig | None) -> None:
     """Keep a refusal made without the service, sealed with the hook token when the hook has it, for
@@ -222,7 +229,7 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
             say("fail_open = true: allowing the push unchecked")
             return 0
         for u in protected:
-            say(f"refusing {u.ref}: protected ref, and the service cannot check it (fail closed); "
+            say(f"refusing {u.ref}: {_kind(u.ref)}, and the service cannot check it (fail closed); "
                 "topic branches are still accepted; " + ("push again when the service is back"
                                                          if isinstance(exc, ServiceDown) else
                                                          "ask your Gatekeeper administrator to fix the cause above"))

@@ -17,6 +17,7 @@ from gatekeeper.actions.changes import sign
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SignRequest
 from gatekeeper.directory import open_directory
+from gatekeeper.gitio import spool as hookspool
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
@@ -36,13 +37,33 @@ def change(path: str, content: str) -> dict[str, Any]:
             "new_mode": "100644"}
 
 
+TOKEN = "test-token-for-sealing"
+
+
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[Services]:
+def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    monkeypatch.setenv("GATEKEEPER_HOOK_TOKEN", TOKEN)  # what the service seals and checks hook state with
     plant = make_plant(tmp_path / "plant")
     cfg = config.load(plant.config)
     svc = Services(config=cfg, store=Store(cfg.service.database), directory=open_directory(cfg))
     yield svc
     svc.store.dispose()
+
+
+def note(intents: list[dict[str, Any]], name: str = "intents/1-0.json", at: float = 100.0) -> dict[str, Any]:
+    """A deploy-intent note as the hook sends it (``gitio.spool``), sealed with the hook token."""
+    record = {"pid": 1, "start": "", "at": at, "intents": [{k: i[k] for k in ("id", "ref", "old", "new")}
+                                                           for i in intents]}
+    return {"file": name, "kind": "intent", "repo": "plant-a-ot", "record": record,
+            "mac": hookspool.seal("intent", "plant-a-ot", record, TOKEN)}
+
+
+def fact(intent: dict[str, Any], matched: bool, actual: str, file: str = "intents/1-0.json",
+         **kw: Any) -> dict[str, Any]:
+    """Settle facts for ``intent``: what the ref's reflog records (``gitio.reflog.evidence``)."""
+    return {"id": intent["id"], "ref": intent["ref"], "old": intent["old"], "new": intent["new"], "actual": actual,
+            "file": file, "noted_at": 100.0, "reflog": True, "first_at": 50.0, "matches": [101.0] if matched else [],
+            **kw}
 
 
 def req(updates: list[dict[str, Any]], pusher: str | None = "alice", **kw: Any) -> HookRequest:
@@ -89,7 +110,8 @@ def test_allowed_push_records_an_intent_and_post_receive_confirms_it(services: S
     assert intent["changes"][0]["approvals"][0]["username"] == "carol"
     assert "push.allowed" not in kinds(services)  # nothing claimed before git did it
     out = push.record_push(services, req([main_update(("cfg/a.txt", "A"))],
-                                         intents=[i["id"] for i in decided["intents"]]))
+                                         intents=[i["id"] for i in decided["intents"]],
+                                         state=[note(decided["intents"])]))
     assert any(f"change request {cid} deployed" in m for m in out["messages"])
     assert kinds(services)[-3:] == ["deploy.intent", "change.deployed", "push.allowed"]
     deployed = payloads(services, "change.deployed")[0]
@@ -106,7 +128,7 @@ def test_an_update_git_did_not_make_is_voided_not_deployed(services: Services) -
     decided = push.decide_push(services, req([main_update(("cfg/a.txt", "A"))]))
     # post-receive lists only the updates git made: here just a topic branch.
     push.record_push(services, req([{"ref": "refs/heads/x", "old": NULL, "new": NULL}],
-                                   intents=[i["id"] for i in decided["intents"]]))
+                                   intents=[i["id"] for i in decided["intents"]], state=[note(decided["intents"])]))
     voided = payloads(services, "deploy.voided")
     assert len(voided) == 1 and voided[0]["change_ids"] == [cid]
     assert "push.allowed" not in kinds(services) and "change.deployed" not in kinds(services)
@@ -141,16 +163,15 @@ def test_later_settlement_from_the_refs_real_value(services: Services) -> None:
     approve(services, b)
     update_b = main_update(("cfg/b.txt", "B"), new="d" * 40)
     second = push.decide_push(services, req([update_b]))["intents"][0]
-    settle = [{"id": first["id"], "actual": "b" * 40, "reached": True, "commits": ["b" * 40]},
-              {"id": second["id"], "actual": "b" * 40, "reached": False}]
-    out = push.record_push(services, req([], settle=settle))
-    assert any("confirmed" in m for m in out["messages"]) and any("voided" in m for m in out["messages"])
+    settle = [fact(first, True, "b" * 40, commits=["b" * 40]), fact(second, False, "b" * 40)]
+    out = push.record_push(services, req([], settle=settle, state=[note([first, second])]))
+    assert any("confirmed" in m for m in out["messages"]) and any("voided" in m for m in out["messages"]), out
     deployed = payloads(services, "change.deployed")
     assert [d["change_id"] for d in deployed] == [a] and deployed[0]["settled_by"] == "hook"
     assert payloads(services, "deploy.voided")[0]["actual"] == "b" * 40
     assert payloads(services, "push.allowed")[0]["settled_by"] == "hook"
     # Settling again changes nothing: an intent is settled once.
-    push.record_push(services, req([], settle=settle))
+    push.record_push(services, req([], settle=settle, state=[note([first, second])]))
     assert len(payloads(services, "change.deployed")) == 1 and len(payloads(services, "deploy.voided")) == 1
 
 
@@ -164,7 +185,10 @@ def test_spooled_refusals_are_logged_as_refusals_with_when_they_happened(service
     spooled = [{"pusher": "mallory", "push_options": [], "refused_at": "2026-01-02T03:04:05Z",
                 "reason": "service unreachable",
                 "refs": [{"ref": "refs/heads/main", "old": MAIN_OLD, "new": "e" * 40}]}]
-    push.record_push(services, req([], spooled=spooled))
+    sealed = [{"file": "spool/1.json", "kind": "spool", "repo": "plant-a-ot", "record": r,
+               "mac": hookspool.seal("spool", "plant-a-ot", r, TOKEN)} for r in spooled]
+    out = push.record_push(services, req([], state=sealed))
+    assert out["rejected"] == []
     p = payloads(services, "push.refused")[0]
     assert p["spooled"] is True and p["refused_at"] == "2026-01-02T03:04:05Z" and p["pusher"] == "mallory"
 
@@ -181,7 +205,7 @@ def test_emergency_is_taken_from_the_intent(services: Services) -> None:
 
     (plant_dir / "directory.toml").write_text(directory_toml(groups={**GROUPS, "ot-emergency": ([], [])}))
     push.record_push(services, req([body], pusher="erin", push_options=["gatekeeper.emergency=line 3 down"],
-                                   intents=[i["id"] for i in decided["intents"]]))
+                                   intents=[i["id"] for i in decided["intents"]], state=[note(decided["intents"])]))
     em = payloads(services, "emergency.deployed")
     assert len(em) == 1 and em[0]["memberships"][0]["group"] == "ot-emergency" and em[0]["change_id"]
 
@@ -205,7 +229,7 @@ def test_a_late_post_receive_for_an_update_already_settled_records_nothing_twice
     cid = topic(services, "refs/heads/t", ("cfg/a.txt", "A"))
     approve(services, cid)
     intent = push.decide_push(services, req([main_update(("cfg/a.txt", "A"))]))["intents"][0]
-    push.record_push(services, req([], settle=[{"id": intent["id"], "actual": "b" * 40, "reached": True}]))
+    push.record_push(services, req([], settle=[fact(intent, True, "b" * 40)], state=[note([intent])]))
     out = push.record_push(services, req([main_update(("cfg/a.txt", "A"))]))
     assert any("already recorded" in m for m in out["messages"])
     assert [d["change_id"] for d in payloads(services, "change.deployed")] == [cid]
