@@ -135,3 +135,18 @@ def test_branch_pattern_canonical_form_and_protecting() -> None:
 ])
 def test_unusable_path_patterns_are_errors(pattern: str, problem: str) -> None:
     assert problem in (path_pattern_problem(pattern) or "")
+
+
+def test_every_ref_has_a_rule() -> None:
+    """SPEC §12 "Refs": branches, tags (whole name, the branch matcher) and other refs only when listed."""
+    from gatekeeper.policy.categories import other_ref_problem, rule_of, tag_pattern_problem
+
+    args = (("main",), ("v*", "refs/tags/release/"), ("refs/notes/*",))
+    assert [rule_of(r, *args) for r in ("refs/heads/main", "refs/heads/topic", "refs/tags/v1.0",
+                                         "refs/tags/release/2024/1", "refs/tags/other", "refs/notes/commits",
+                                         "refs/for/main", "refs/pull/1/head")] == [
+        "protected-branch", "topic", "protected-tag", "protected-tag", "tag", "listed", "unlisted", "unlisted"]
+    assert tag_pattern_problem("") and tag_pattern_problem("refs/heads/x") and tag_pattern_problem("v 1")
+    assert tag_pattern_problem("v*") is None
+    assert other_ref_problem("refs/heads/*") and other_ref_problem("refs/*") and other_ref_problem("notes/*")
+    assert other_ref_problem("refs/for/*") is None

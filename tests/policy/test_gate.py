@@ -155,3 +155,27 @@ def test_a_cr_is_deployed_only_whole_and_only_with_its_exact_content() -> None:
     d = decide(upd(fc("recipes/a.xml", "c"), fast_forward=True), pusher="a",
                     candidates=[gate.assess(facts(1, x))])
     assert not d.allow and "content differs from what CR 1 covers" in d.messages[0]
+
+
+def tag_upd(old: str = NULL, new: str = NEW, **kw: object) -> gate.UpdateFacts:
+    return gate.UpdateFacts("refs/tags/v1.0", old, new, frozenset(), rule="protected-tag", **kw)  # type: ignore[arg-type]
+
+
+def test_a_protected_tag_is_created_only_on_content_a_protected_branch_holds() -> None:
+    """Issue 22 item 3 (SPEC §12 "Refs"): created, never moved or deleted (break-glass aside)."""
+    held = decide(tag_upd(peeled=NEW, held_by=("refs/heads/main",)))
+    assert held.allow and held.action == "tag" and held.reasons[0].code == "gate.tag"
+    cases = {"gate.tag_not_held": tag_upd(peeled=NEW), "gate.tag_not_a_commit": tag_upd(),
+             "gate.tag_moved": tag_upd(old=OLD, peeled=NEW, held_by=("refs/heads/main",)),
+             "gate.tag_deleted": tag_upd(old=OLD, new=NULL)}
+    for code, u in cases.items():
+        d = decide(u)
+        assert not d.allow and d.reasons[0].code == code, (code, d.messages)
+    ok = emergency.decide("bad tag", ["oncall"], "erin", [Membership("oncall", ("oncall",))])
+    assert decide(tag_upd(old=OLD, new=NULL), pusher="erin", emergency=ok).action == "emergency"
+
+
+def test_a_ref_no_rule_lists_is_refused_before_anything_else() -> None:
+    u = gate.UpdateFacts("refs/notes/commits", OLD, NEW, frozenset(), rule="unlisted")
+    d = decide(u, pusher=None)
+    assert not d.allow and d.reasons[0].code == "gate.ref_not_allowed" and "other_refs" in d.messages[0]
