@@ -16,7 +16,6 @@ from tests.actions.test_push import (
     payloads,
     req,
     topic,
-    services,  # noqa: F401 (the fixture)
 )
 
 REFUSAL = {"pusher": "mallory", "push_options": [], "refused_at": "2026-01-02T03:04:05Z", "reason": "down",

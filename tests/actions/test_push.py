@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from gatekeeper import config
 from gatekeeper.actions import push
 from gatekeeper.actions.changes import sign
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SignRequest
-from gatekeeper.directory import open_directory
 from gatekeeper.gitio import spool as hookspool
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
-from gatekeeper.store.db import Store
 from gatekeeper.store.tables import ChangePath, DeployIntent
-from tests.support.plant import make_plant
+from tests.actions.conftest import TOKEN
 
 NULL = "0" * 40
 MAIN_OLD = "a" * 40
@@ -35,19 +30,6 @@ def sha(text: str) -> str:
 def change(path: str, content: str) -> dict[str, Any]:
     return {"path": path, "status": "added", "old_blob": NULL, "new_blob": sha(content), "old_mode": "000000",
             "new_mode": "100644"}
-
-
-TOKEN = "test-token-for-sealing"
-
-
-@pytest.fixture
-def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    monkeypatch.setenv("GATEKEEPER_HOOK_TOKEN", TOKEN)  # what the service seals and checks hook state with
-    plant = make_plant(tmp_path / "plant")
-    cfg = config.load(plant.config)
-    svc = Services(config=cfg, store=Store(cfg.service.database), directory=open_directory(cfg))
-    yield svc
-    svc.store.dispose()
 
 
 def note(intents: list[dict[str, Any]], name: str = "intents/1-0.json", at: float = 100.0) -> dict[str, Any]:

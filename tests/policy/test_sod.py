@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 from gatekeeper.ledger.events import Reason
-from gatekeeper.policy import sod
-from gatekeeper.policy import identity
+from gatekeeper.policy import identity, sod
 from gatekeeper.policy.approvals import Signature, Slot, missing
 from gatekeeper.policy.people import Identity, Membership, User, known, unknown
 from gatekeeper.policy.review import ChangeFacts, review, signing_blockers
