@@ -50,7 +50,8 @@ def settle_intent(services: Services, session: Session, repo: RepoConfig, fact: 
     done = done if done is not None else Settled()
     since, slack = ((fact.noted_at, deploys.NOTED_SLACK) if fact.noted_at is not None
                     else (_epoch(intent.decided_at), deploys.SERVICE_SLACK))
-    outcome, why = deploys.settle(since, slack, deploys.Reflog(fact.reflog, fact.first_at, tuple(fact.matches)))
+    outcome, why = deploys.settle(since, slack, deploys.Reflog(fact.reflog, fact.first_at, tuple(fact.matches),
+                                                                 fact.first_created))
     by = "a later hook run" if settled_by == "hook" else settled_by
     done.why = why
     if outcome == deploys.CONFIRMED:

@@ -4,9 +4,9 @@ A deploy intent is confirmed only by evidence that git moved the ref from exactl
 ``new``: post-receive's own ``old new ref`` line (``actions.push``) or, for an intent settled later,
 a line of the ref's reflog recording that update after the intent was noted. Ancestry is never
 evidence (``git merge -s ours`` puts a commit into a branch's history without its content). An
-intent is voided only when the reflog covers the whole time since it was noted and records no such
-update; anything else (no reflog: the ref was deleted, or ``core.logAllRefUpdates`` was off) leaves it
-unproven, an exception for the auditor.
+intent is voided only when the reflog covers the whole time since it was noted (it begins earlier, or
+with the ref's creation) and records no such update; anything else (no reflog: the ref was deleted,
+or ``core.logAllRefUpdates`` was off) leaves it unproven, an exception for the auditor.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Reflog:
     exists: bool
     first_at: float | None = None          # epoch seconds of its first line
     matches: tuple[float, ...] = ()        # epoch seconds of the lines recording exactly old -> new
+    first_created: bool = False            # its first line created the ref: it covers the ref's whole life
 
 
 def _when(epoch: float) -> str:
@@ -40,7 +41,7 @@ def settle(since: float, slack: float, reflog: Reflog) -> tuple[str, str]:
     hit = [t for t in reflog.matches if t >= start]
     if hit:
         return CONFIRMED, f"the ref's reflog records exactly this update at {_when(min(hit))}"
-    if reflog.exists and reflog.first_at is not None and reflog.first_at < start:
+    if reflog.exists and (reflog.first_created or (reflog.first_at is not None and reflog.first_at < start)):
         return VOIDED, "the ref's reflog, which covers the time since the gate allowed it, records no such update"
     if not reflog.exists:
         return UNPROVEN, ("the ref has no reflog (it was deleted, or core.logAllRefUpdates was off), so whether git "

@@ -34,3 +34,8 @@ def test_without_a_reflog_or_with_one_that_begins_later_it_stays_unproven() -> N
 def test_slack_allows_for_whole_seconds_and_clock_skew() -> None:
     assert deploys.settle(NOTED, deploys.NOTED_SLACK, Reflog(True, NOTED - 500, (NOTED - 1,)))[0] == CONFIRMED
     assert deploys.settle(NOTED, deploys.SERVICE_SLACK, Reflog(True, NOTED - 500, (NOTED - 200,)))[0] == CONFIRMED
+
+
+def test_a_reflog_that_begins_with_the_refs_creation_covers_its_whole_life() -> None:
+    """A ref created moments before the intent was noted: its reflog still covers everything since."""
+    assert deploys.settle(NOTED, deploys.NOTED_SLACK, Reflog(True, NOTED, (), first_created=True))[0] == VOIDED
