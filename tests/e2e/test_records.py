@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.test_deploy_intents import entries, hook, log_verifies, push_many, ref
 from tests.e2e.test_flow import bootstrap, open_cr
 from tests.support.git import PushResult, Repo, git, no_git_env
-from tests.support.plant import Plant, make_plant
+from tests.support.plant import Plant, make_plant, with_ref_rules
 from tests.support.service import Service
 
 pytestmark = pytest.mark.e2e
@@ -23,11 +23,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def plant(tmp_path: Path) -> Plant:
     """The test plant with protected tags and one listed other ref (SPEC §12 "Refs")."""
-    p = make_plant(tmp_path / "plant")
-    text = p.config.read_text()
-    p.config.write_text(text.replace('protected = ["main", "release/*"]\n', 'protected = ["main", "release/*"]\n'
-                                     'protected_tags = ["v*"]\nother_refs = ["refs/notes/*"]\n', 1))
-    return p
+    return with_ref_rules(make_plant(tmp_path / "plant"))
 
 
 def commit_as(repo: Repo, files: dict[str, str], author: tuple[str, str], committer: tuple[str, str] | None = None,

@@ -133,6 +133,18 @@ class Plant:
         self.directory.write_text(directory_toml(groups=groups))
 
 
+# SPEC §12 "Refs": the repo's protected tags and one listed ref outside refs/heads/ and refs/tags/.
+REF_RULES = 'protected_tags = ["v*"]\nother_refs = ["refs/notes/*"]\n'
+
+
+def with_ref_rules(plant: Plant) -> Plant:
+    """``plant`` whose repo also has ``REF_RULES`` (before the service starts and hooks are installed)."""
+    text = plant.config.read_text()
+    plant.config.write_text(text.replace('protected = ["main", "release/*"]\n',
+                                         'protected = ["main", "release/*"]\n' + REF_RULES, 1))
+    return plant
+
+
 def make_plant(tmp: Path, database: str | None = None, policy: str = POLICY) -> Plant:
     tmp.mkdir(parents=True, exist_ok=True)
     port = free_port()
