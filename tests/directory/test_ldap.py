@@ -132,6 +132,14 @@ def test_find_by_email_is_case_insensitive(ldap_directory: LdapDirectory) -> Non
     assert ldap_directory.find_by_email("nobody@plant.example") is None
 
 
+def test_find_by_name_matches_username_or_display_name_literally(ldap_directory: LdapDirectory) -> None:
+    """A bare-name co-author (issue 22 item 6): the server's matching rule, no wildcard."""
+    assert [u.username for u in ldap_directory.find_by_name("carol lead")] == ["carol"]
+    assert [u.username for u in ldap_directory.find_by_name(" CAROL ")] == ["carol"]
+    assert ldap_directory.find_by_name("Carol*") == [] and ldap_directory.find_by_name("*") == []
+    assert ldap_directory.find_by_name("grace") == []  # disabled: nobody
+
+
 def test_disabled_user_is_treated_as_unknown(ldap_directory: LdapDirectory) -> None:
     """grace is still in ``leavers``; a locked account must not count for SoD."""
     assert ldap_directory.get_user(LOCKED_UID) is None

@@ -62,9 +62,10 @@ class Control(RuleBasedStateMachine):
 
     @initialize()
     def boot(self) -> None:
-        old = self.main()
+        old, before = self.main(), self.refs()
         bootstrap(self.repo, self.service)
         self.updates.append((old, self.main()))
+        self.observe(before)
         # Every run starts with three open CRs, one approved, so short runs still reach the gate.
         for topic, path in zip(TOPICS, ("cfg/a.txt", "erp/e.txt", "cfg/b.txt"), strict=True):
             self.sync(topic)
@@ -101,11 +102,15 @@ class Control(RuleBasedStateMachine):
         old, before = self.main(), self.refs()
         result = push_many(self.repo, *refspecs, user=user, options=options)
         self.track(old, result, refspecs)
+        self.observe(before)
+        return result
+
+    def observe(self, before: dict[str, str]) -> None:
+        """Every ref update git made since ``before`` (one push: each ref moves at most once)."""
         after = self.refs()
         for name in set(before) | set(after):
             if before.get(name) != after.get(name):
                 self.ref_updates.add((name, before.get(name, NULL), after.get(name, NULL)))
-        return result
 
     def edit(self, path: str, content: str, author: str = "alice", identity: tuple[str, str] | None = None) -> str:
         self.n += 1
