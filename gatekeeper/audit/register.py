@@ -62,7 +62,7 @@ class Signature(NamedTuple):
     meaning: str
     signed_at: str
     fingerprint: str
-    ticket: str | None
+    ticket: str | None = None   # None: signed before the ticket was recorded (counts for any ticket)
     decision: str = APPROVE
 
 

@@ -100,8 +100,12 @@ def test_reasonless_no_rule_and_no_file_emergencies(repo: Repo, service: Service
     assert (cr["state"], cr["emergency"]) == ("retro-approved", True)
     r = repo.push(":refs/heads/release/1", user="erin", options=("gatekeeper.emergency=bad release",))
     assert r.ok, r.stderr
-    assert ("EMERGENCY update of refs/heads/release/1 by erin recorded (bad release); no file changes, so "
-            "no change request to approve") in r.lines
+    # Issue 22 item 4: a break-glass deletion is an emergency CR saying exactly what happened; the files
+    # the branch held are its files (here docs only: nothing to approve retrospectively).
+    assert any(ln.startswith("(deletion of refs/heads/release/1 (was ") for ln in r.lines), r.lines
     entries = service.get("/api/v1/log?limit=1000", "dave").json()["entries"]
     last = [e for e in entries if e["kind"] == "emergency.deployed"][-1]["payload"]
-    assert (last["change_id"], last["ref"], last["new"]) == (None, "refs/heads/release/1", "0" * 40)
+    assert (last["ref"], last["new"]) == ("refs/heads/release/1", "0" * 40) and last["change_id"] == 2
+    cr = service.get("/api/v1/changes/2", "dave").json()
+    assert cr["emergency"] and cr["title"].startswith("deletion of refs/heads/release/1 (was ")
+    assert [f["status"] for f in cr["files"]] == ["deleted"]

@@ -118,7 +118,7 @@ def test_approvals_csv_one_row_per_signature(world: World, pack: Path) -> None:
     with zipfile.ZipFile(pack) as zf:
         rows = read_csv(zf, "approvals.csv")
     assert list(rows[0]) == ["change_id", "revision", "fingerprint", "username", "name", "group", "decision",
-                             "meaning", "comment", "signed_at", "memberships", "log_seq"]
+                             "meaning", "comment", "signed_at", "memberships", "log_seq", "ticket"]
     assert [(r["change_id"], r["username"], r["group"], r["decision"]) for r in rows] == [
         ("1", "bob", "finance-controllers", "approve"), ("1", "carol", "ot-engineering-leads", "approve"),
         ("2", "gina", "ot-engineering-leads", "reject"), ("3", "carol", "ot-engineering-leads", "approve")]
@@ -129,6 +129,7 @@ def test_approvals_csv_one_row_per_signature(world: World, pack: Path) -> None:
     assert rows[0]["signed_at"] == api[("bob", "approve")]["signed_at"]
     assert int(rows[0]["log_seq"]) == api[("bob", "approve")]["log_seq"]
     assert rows[0]["fingerprint"] == change(world, 1)["fingerprint"]
+    assert [r["ticket"] for r in rows] == [change(world, int(r["change_id"]))["ticket"] for r in rows]  # issue 22
 
 
 def test_exceptions_csv(world: World, pack: Path) -> None:
