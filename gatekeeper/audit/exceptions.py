@@ -5,7 +5,9 @@ break-glass deployment), ``retro-overdue`` (an emergency CR not ratified by its 
 ratified late), ``reconcile-gap`` and ``hook-drift`` (from ``audit.reconcile``), ``drift`` (a live
 source that differs from the approved content, or cannot be read: ``drift.audit``),
 ``sign-refused`` (a signature refused for segregation of duties), ``deploy-voided`` (a gate
-decision git did not carry out) and ``access-revocation-open`` (a right a signed access review
+decision git did not carry out), ``deploy-unproven`` (one nobody can yet tell git carried out or
+not, while it stays so), ``hook-state-rejected`` (a hook state file or settle facts that failed
+their seal) and ``access-revocation-open`` (a right a signed access review
 revoked, still held at the period's last access snapshot: ``audit.access``). The rows one entry
 makes are ``verifier.tables``'s, shared with the pack's projection. Refusals and
 emergencies are read from the hash-chained log, so a row always points at the entry behind it.
@@ -21,7 +23,8 @@ from sqlmodel import Session, col, or_, select
 from gatekeeper.audit.register import in_period, retro_overdue
 from gatekeeper.ledger import events
 from gatekeeper.store import log
-from gatekeeper.store.tables import ChangeRequest, Deployment
+from gatekeeper.store.changes import INTENT_UNPROVEN
+from gatekeeper.store.tables import ChangeRequest, DeployIntent, Deployment
 from gatekeeper.verifier import tables
 
 
@@ -40,6 +43,22 @@ def sign_refused(session: Session, start: str, end: str) -> Iterator[dict[str, A
 def voided(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     for e in log.of_kinds(session, [events.DEPLOY_VOIDED], start=start, end=end):
         yield tables.voided_row(e.seq, e.ts, e.actor, e.payload)
+
+
+def unproven(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    """Intents logged ``deploy.unproven`` in the period and not settled since (by intent, as the pack)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for e in log.of_kinds(session, [events.DEPLOY_UNPROVEN], start=start, end=end):
+        intent = e.payload.get("intent_id")
+        found = session.get(DeployIntent, intent) if isinstance(intent, int) else None
+        if found is not None and found.id is not None and found.state == INTENT_UNPROVEN:
+            rows[found.id] = tables.unproven_row(e.seq, e.ts, e.actor, e.payload)
+    yield from (rows[i] for i in sorted(rows))
+
+
+def state_rejected(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    for e in log.of_kinds(session, [events.HOOK_STATE_REJECTED], start=start, end=end):
+        yield tables.state_rejected_row(e.seq, e.ts, e.actor, e.payload)
 
 
 def emergencies(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
@@ -79,5 +98,7 @@ def exception_rows(session: Session, start: str, end: str, now: str,
     yield from drift_exceptions(session, start, end)
     yield from sign_refused(session, start, end)
     yield from voided(session, start, end)
+    yield from unproven(session, start, end)
+    yield from state_rejected(session, start, end)
     yield from revocation_exceptions(session, start, end)
     yield from extra

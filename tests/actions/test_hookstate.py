@@ -77,3 +77,35 @@ def test_settle_facts_must_name_the_intents_own_update(services: Services) -> No
     assert "change.deployed" not in kinds(services) and codes(services)[-1] == "hook.state_mismatch"
     push.record_push(services, req([], settle=[fact(it, True, "b" * 40)], state=[note([it])]))
     assert [p["intent_id"] for p in payloads(services, "change.deployed")] == [it["id"]]
+
+
+def test_unproven_intents_and_rejected_state_are_exceptions_both_ways(services: Services) -> None:
+    """The pack's projection of the log and the database list the same exception rows, and an unproven
+    intent leaves the list once a later run proves it (verify.py checks the pack the same way)."""
+    import json
+
+    from gatekeeper.audit.exceptions import exception_rows
+    from gatekeeper.store import log
+    from gatekeeper.verifier.projection import Params, project
+    from gatekeeper.verifier.tables import EXCEPTION_COLUMNS, cells
+
+    def both() -> tuple[list[list[str]], list[list[str]]]:
+        start, end, now = "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z", "2999-06-01T00:00:00Z"
+        with services.store.read() as s:
+            rows = list(log.rows(s))
+            tables = project(Params(start, end, now, len(rows)),
+                             ((r[0], r[1], r[2], r[3], json.loads(r[4]), r[4].encode()) for r in rows))
+            db = [cells(e, EXCEPTION_COLUMNS) for e in exception_rows(s, start, end, now)]
+        projected = [cells(e, EXCEPTION_COLUMNS) for e in tables.exceptions if e["kind"] != "incomplete-approvals"]
+        return projected, db
+
+    it = intent(services)
+    no_reflog = fact(it, False, "b" * 40, reflog=False, first_at=None)
+    unsealed = {"file": "spool/1.json", "kind": "spool", "repo": None, "record": REFUSAL, "mac": None}
+    push.record_push(services, req([], settle=[no_reflog], state=[note([it]), unsealed]))
+    projected, db = both()
+    kinds_ = [row[0] for row in projected]
+    assert "deploy-unproven" in kinds_ and "hook-state-rejected" in kinds_ and projected == db
+    push.record_push(services, req([], settle=[fact(it, True, "b" * 40)], state=[note([it])]))
+    projected, db = both()
+    assert "deploy-unproven" not in [row[0] for row in projected] and projected == db
