@@ -146,3 +146,28 @@ def test_least_privilege_service_role(pg_server: PgServer, pg_database: str, rol
         Store(svc.url)
     svc.dispose()
     owner_store.dispose()
+
+
+def test_0012_stores_one_spelling_per_person_and_tickets_per_revision(store: Store) -> None:
+    """Issues 22 and 23: names stored before canonical names existed become the newest spelling of that
+    person, the sentinel "(unknown)" becomes the empty name; revisions keep their CR's ticket."""
+    schema.downgrade(store, "base")
+    schema.upgrade(store, "0010")
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO change_request (id, repo, topic_ref, target, title, ticket, state, "
+                          "requested_by, requested_at, updated_at, emergency, financial, current_revision, "
+                          "categories) VALUES (1, 'r', 'refs/heads/t', 'main', 't', 'CHG-1', 'pending', 'Carol', "
+                          "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', false, false, 2, '[]')"))
+        for n, who, at in ((1, "Carol", "2026-01-01T00:00:00Z"), (2, "carol", "2026-02-01T00:00:00Z")):
+            conn.execute(text("INSERT INTO revision (change_id, number, fingerprint, head, base, pushed_by, "
+                              "pushed_at, commits, findings, semantic_diff, sod_findings) VALUES (1, :n, 'f', 'h', "
+                              "'b', :who, :at, '[]', '[]', '[]', '[]')"), {"n": n, "who": who, "at": at})
+        conn.execute(text("INSERT INTO deploy_intent (repo, ref, old, new, pusher, decided_at, decision_seq, "
+                          "emergency, decision, state) VALUES ('r', 'refs/heads/main', 'a', 'b', '(unknown)', "
+                          "'2026-01-01', 1, false, '{}', 'open')"))
+    assert schema.upgrade(store) == schema.head_revision()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT requested_by FROM change_request")).scalar_one() == "carol"
+        assert conn.execute(text("SELECT pushed_by, ticket FROM revision ORDER BY number")).all() == [
+            ("carol", "CHG-1"), ("carol", "CHG-1")]
+        assert conn.execute(text("SELECT pusher FROM deploy_intent")).scalar_one() == ""
