@@ -45,6 +45,15 @@ def test_sample_config_loads_and_resolves_relative_paths() -> None:
     ('protected = ["main", "release/*"]', 'protected = ["main", "refs/tags/v*"]',
      r"repos\[plant-a-ot\].protected: 'refs/tags/v\*': only branches are protected"),
     ('paths = ["erp/**"]', 'paths = ["!erp/**"]', r"categories\[erp-mapping\].paths: '!erp/\*\*': negation"),
+    # SPEC §12 "Refs" and "Commit identities": fail closed on patterns that would protect or list nothing.
+    ('protected = ["main", "release/*"]', 'protected = ["main"]\nprotected_tags = ["refs/heads/v*"]',
+     r"repos\[plant-a-ot\].protected_tags: 'refs/heads/v\*': write the tag name"),
+    ('protected = ["main", "release/*"]', 'protected = ["main"]\nprotected_tags = ["v 1"]',
+     r"repos\[plant-a-ot\].protected_tags: 'v 1' contains"),
+    ('protected = ["main", "release/*"]', 'protected = ["main"]\nother_refs = ["refs/*"]',
+     r"repos\[plant-a-ot\].other_refs: 'refs/\*': name refs outside"),
+    ('[roles]', '[sod]\nunknown_commit_identity = "warn"\n\n[roles]', r'sod.unknown_commit_identity: must be "block"'),
+    ('[roles]', '[sod]\nexternal_identities = ["*@*"]\n\n[roles]', r"sod.external_identities: '\*@\*': name"),
 ])
 def test_config_errors(tmp_path: Path, old: str, new: str, message: str) -> None:
     old, new = old.replace("{{", "{").replace("}}", "}"), new.replace("{{", "{").replace("}}", "}")
@@ -71,6 +80,18 @@ def test_group_unknown_to_directory(tmp_path: Path) -> None:
 def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read configuration"):
         config.load(tmp_path / "nope.toml")
+
+
+def test_ref_rules_and_commit_identities_are_read(tmp_path: Path) -> None:
+    cfg = load_text(tmp_path, BASE.replace('protected = ["main", "release/*"]',
+                                           'protected = ["main"]\nprotected_tags = ["refs/tags/v*", "rel/"]\n'
+                                           'other_refs = [" refs/notes/* "]').replace(
+        "[roles]", '[sod]\nunknown_commit_identity = "flag"\nexternal_identities = ["*@integrator.example"]\n\n'
+                   "[roles]"))
+    repo = cfg.repo("plant-a-ot")
+    assert repo is not None and repo.protected_tags == ("v*", "rel/**") and repo.other_refs == ("refs/notes/*",)
+    assert (cfg.sod.unknown_commit_identity, cfg.sod.external_identities) == ("flag", ("*@integrator.example",))
+    assert config.load(Path(__file__).parents[1] / "config" / "gatekeeper.toml").sod.unknown_commit_identity == "block"
 
 
 def test_protected_patterns_are_kept_in_canonical_form(tmp_path: Path) -> None:
