@@ -168,8 +168,8 @@ class HookRequest(_Strict):
     updates: list[UpdateIn]
     push_options: list[str] = []
     intents: list[IntentId] = []     # post-receive: the deploy intents pre-receive got for this push
-    settle: list[SettleIn] = []      # stale intents of earlier pushes, with what git did
-    state: list[StateFileIn] = Field(default=[], max_length=10000)  # the hook's sealed files (spool, intents)
+    settle: list[SettleIn] = Field(default=[], max_length=1000)  # stale intents of earlier pushes: their reflog
+    state: list[StateFileIn] = Field(default=[], max_length=200)  # the hook's sealed files (gitio.spool.MAX_STATE)
 
 
 class SignRequest(_Strict):

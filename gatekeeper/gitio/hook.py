@@ -130,11 +130,11 @@ def _pending(body: dict[str, object], post_receive: bool) -> list[object]:
         own, ids = spool.own_intents()
         body["intents"] = ids
         files += own
-    stale = spool.stale_intents()
+    stale = spool.stale_intents()[:max(0, spool.MAX_STATE - len(files))]  # the rest on the next run
     if stale:
         body["settle"] = spool.stale_facts(stale)
     files += stale
-    files += spool.spooled()
+    files += spool.spooled()[:max(0, spool.MAX_STATE - len(files))]
     if files:
         body["state"] = [f.body() for f in files]
     return list(files)

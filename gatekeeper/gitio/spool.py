@@ -23,6 +23,7 @@ import os
 
 HOOK_STATE = "gatekeeper"
 INTENT, SPOOL = "intent", "spool"
+MAX_STATE = 200  # files sent per hook run (the service takes no more: each may be one log entry)
 MAC_DOMAIN = b"gatekeeper.hook-state.v1\x00"
 _SHELLS = ("pre-receive", "post-receive", "sh", "dash", "bash")
 

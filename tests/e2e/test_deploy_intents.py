@@ -186,7 +186,8 @@ def test_emergency_is_recorded_when_the_directory_fails_before_post_receive(repo
     repo.plant.directory.write_text(saved)  # back, so the auditor can read the log
     em = entries(service, "emergency.deployed")
     assert len(em) == 1 and em[0]["payload"]["new"] == ref(repo, "refs/heads/main")
-    assert "not opened" in em[0]["payload"]["note"]
+    assert "opened without the directory's review" in em[0]["payload"]["note"]
+    assert em[0]["payload"]["change_id"] is not None  # still an emergency CR (issue 22 item 4)
 
 
 def test_service_dying_between_pre_and_post_receive_loses_no_deployment(repo: Repo, service: Service) -> None:
@@ -245,7 +246,8 @@ def test_refusals_made_while_the_service_is_down_are_spooled_and_delivered(repo:
     r = repo.push("HEAD:refs/heads/main", user="mallory")
     assert not r.ok and any("fail closed" in ln for ln in r.lines)
     spooled = list((repo.bare / "gatekeeper" / "spool").glob("*.json"))
-    assert len(spooled) == 1 and json.loads(spooled[0].read_text())["pusher"] == "mallory"
+    sealed = json.loads(spooled[0].read_text())  # sealed with the hook token (issue 22 item 2)
+    assert len(spooled) == 1 and sealed["record"]["pusher"] == "mallory" and sealed["mac"]
     service.start()
     git(repo.work, "checkout", "-q", "-b", "t2", "main")
     assert repo.push("HEAD:refs/heads/t2").ok
