@@ -57,6 +57,10 @@ class SemanticChange:
         return out
 
 
+ICONS: dict[str, str] = {"added": "+", "removed": "−", "changed": "~", "moved": "↦"}
+"""The mark each kind of change is drawn with, on the change page and in ``gatekeeper diff``."""
+
+
 @dataclass(frozen=True)
 class TagInfo:
     """What the repo's tag configurations say about one tag path, for the posting rules.
