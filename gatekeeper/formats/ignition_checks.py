@@ -13,12 +13,13 @@ from typing import Any
 
 from gatekeeper.formats._common import brief, finding, parse_number, show
 from gatekeeper.formats.base import Finding
+from gatekeeper.policy.codes import Code
 
-UNDEFINED_TYPE = "ignition.undefined_type"
-UNDEFINED_PARAM = "ignition.undefined_param"
-ENG_RANGE_ORDER = "ignition.eng_range_order"
-ALARM_OUTSIDE_RANGE = "ignition.alarm_outside_eng_range"
-OPC_INCOMPLETE = "ignition.opc_incomplete"
+UNDEFINED_TYPE = Code.IGNITION_UNDEFINED_TYPE
+UNDEFINED_PARAM = Code.IGNITION_UNDEFINED_PARAM
+ENG_RANGE_ORDER = Code.IGNITION_ENG_RANGE_ORDER
+ALARM_OUTSIDE_RANGE = Code.IGNITION_ALARM_OUTSIDE_ENG_RANGE
+OPC_INCOMPLETE = Code.IGNITION_OPC_INCOMPLETE
 BUILT_IN_PARAMETERS = frozenset(name.casefold() for name in (
     "InstanceName", "ParentInstanceName", "PathToParentFolder", "PathToParentInstance", "RootInstanceName",
     "PathToRootInstance", "TypeName", "TagName", "PathToTag"))

@@ -71,6 +71,6 @@ def test_a_leftover_opc_path_counts_once_the_member_reads_opc_again() -> None:
     assert ignition.validate("tags.json", old) == []
     assert texts(old, new) == [f"tag _types_/{member} valueSource reference → opc"]
     found = ignition.validate("tags.json", new)
-    assert {f.severity for f in found} == {"error"}
+    assert {(f.severity, f.code) for f in found} == {("error", "ignition.undefined_param")}
     assert "refers to parameter {device}, which the type does not define" in found[0].message
     assert "{TagName}" not in " ".join(f.message for f in found)
