@@ -68,9 +68,11 @@ class Scheduler:
         while not self.stopped.is_set():
             for name, job in self.jobs:
                 try:
-                    job(self.services)
+                    ran = job(self.services)
                 except Exception:  # a failed run is logged and retried when next due; the thread lives on
                     logger.exception("scheduled %s failed", name)
+                else:  # debug only: what an operator (or a test) reads to see a round was decided
+                    logger.debug("scheduled %s: %s", name, "ran here" if ran else "not run here")
             self.stopped.wait(self.tick)
 
 
