@@ -18,8 +18,8 @@ from gatekeeper.store.db import Store
 from gatekeeper.store.tables import ChangeLog
 from tests.drift.conftest import DriftPlant
 from tests.support.plant import free_port
-from tests.support.process import wait_until
 from tests.support.postgres import db_url, pg_database, pg_server, pg_url  # noqa: F401  (fixtures)
+from tests.support.process import wait_until
 from tests.support.service import running
 
 
