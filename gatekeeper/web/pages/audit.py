@@ -36,7 +36,7 @@ FORMATS = ("csv", "xlsx", "json")
 
 
 def default_period() -> tuple[str, str]:
-    today = datetime.now(UTC).date()
+    today = services().clock().date()
     return today.replace(day=1).isoformat(), today.isoformat()
 
 
