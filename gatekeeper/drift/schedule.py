@@ -37,7 +37,9 @@ def run_due(services: Services) -> bool:
     from gatekeeper.drift.check import run_checks
 
     cfg = services.config.drift
-    if cfg.interval_minutes <= 0 or not cfg.sources or not claim(services.store, cfg.interval_minutes):
+    if cfg.interval_minutes <= 0 or not cfg.sources:
+        return False
+    if not claim(services.store, cfg.interval_minutes, services.clock()):
         return False
     results = run_checks(services, trigger="schedule")
     for result in results:

@@ -8,7 +8,6 @@ the role check runs on every route, not only in the navigation.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
