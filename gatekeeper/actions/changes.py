@@ -120,8 +120,7 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     if not update.changes:
         return None, [f"{update.ref}: no changes against {target}; no change request opened"]
     p = prepared or prepare(services, update, pusher)
-    fp, classified, cat_names, categories = p.fingerprint, p.classified, p.cat_names, p.categories
-    findings, semantic, memberships, author_findings = list(p.findings), p.semantic, p.memberships, p.author_findings
+    fp, cat_names, categories, findings = p.fingerprint, p.cat_names, p.categories, list(p.findings)
     now = log.utc_now()
     q.ensure_repo(session, repo, now)
     cr = None if emergency_reason is not None else q.open_for_topic(session, repo, update.ref, target)
@@ -141,19 +140,7 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
                     services.change_url(cr.id or 0)]
     number = (previous.number + 1) if previous else 1
     kept = previous is not None and previous.fingerprint == fp
-    rev = Revision(change_id=cr.id or 0, number=number, fingerprint=fp, head=update.new,
-                   base=update.base or "", pushed_by=pusher, pushed_at=now,
-                   commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
-                   semantic_diff=q.dumps(semantic), sod_findings=q.dumps([r.to_payload() for r in author_findings]),
-                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]))  # policy in force
-    session.add(rev)
-    session.flush()
-    # One executemany, not an ORM object per file: a push may carry thousands of files.
-    session.execute(insert(ChangeFile), [
-        {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
-         "old_mode": c.old_mode, "new_mode": c.new_mode, "categories": q.dumps([x.name for x in classified[c.path]])}
-        for c in update.changes])
-    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
+    rev = _add_revision(session, cr, update, p, number, findings, pusher, now)
     cr.current_revision = number
     cr.categories = q.dumps(cat_names)
     cr.financial = any(c.financial for c in categories)
@@ -168,22 +155,50 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     review = rv.review(services, session, cr, rev)
     if cr.state == State.PENDING and review.complete:
         cr.state, cr.approved_at = State.APPROVED, now  # nothing to approve, nothing wrong
-    revision = ev.ChangeOpened if number == 1 else ev.ChangeRevised
-    log.append(session, revision(
-        change_id=cr.id or 0, repo=repo, topic_ref=update.ref, target=target or "", revision=number, fingerprint=fp,
-        head=update.new, base=update.base, pusher=pusher, title=cr.title, ticket=cr.ticket,
-        files=tuple(ev.FileRecord(c.path, c.status, tuple(x.name for x in classified[c.path])) for c in update.changes),
-        errors=sum(1 for f in findings if f["severity"] == "error"),
-        warnings=sum(1 for f in findings if f["severity"] == "warning"),
-        author_memberships=tuple(m.to_dict() for m in memberships), sod_findings=tuple(author_findings),
-        state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
-        categories=tuple(cat_names), financial=cr.financial, approvals_required=tuple(q.loads(rev.approvals_required))),
-        pusher, [cr.id or 0], ts=now)  # ts = requested_at / approved_at: the register reads them from the log
+    _log_revision(session, cr, update, p, rev, findings, kept, emergency_reason)
     from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
 
     lang = i18n.language_of(session, pusher, services.config.service.languages,
                             services.config.service.default_language)
     return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings, lang)
+
+
+def _add_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prepared, number: int,
+                  findings: list[dict[str, Any]], pusher: str, now: str) -> Revision:
+    """Store revision ``number`` of ``cr`` with its files, and point the gate's path index at it."""
+    fp, classified, categories = p.fingerprint, p.classified, p.categories
+    rev = Revision(change_id=cr.id or 0, number=number, fingerprint=fp, head=update.new,
+                   base=update.base or "", pushed_by=pusher, pushed_at=now,
+                   commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
+                   semantic_diff=q.dumps(p.semantic), sod_findings=q.dumps([r.to_payload() for r in p.author_findings]),
+                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]))  # policy in force
+    session.add(rev)
+    session.flush()
+    # One executemany, not an ORM object per file: a push may carry thousands of files.
+    session.execute(insert(ChangeFile), [
+        {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob, "new_blob": c.new_blob,
+         "old_mode": c.old_mode, "new_mode": c.new_mode, "categories": q.dumps([x.name for x in classified[c.path]])}
+        for c in update.changes])
+    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
+    return rev
+
+
+def _log_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prepared, rev: Revision,
+                  findings: list[dict[str, Any]], kept: bool, emergency_reason: str | None) -> None:
+    """``change.opened`` (revision 1) or ``change.revised``, in the revision's transaction."""
+    number, fp, classified = rev.number, p.fingerprint, p.classified
+    revision = ev.ChangeOpened if number == 1 else ev.ChangeRevised
+    log.append(session, revision(
+        change_id=cr.id or 0, repo=cr.repo, topic_ref=update.ref, target=cr.target, revision=number, fingerprint=fp,
+        head=update.new, base=update.base, pusher=rev.pushed_by, title=cr.title, ticket=cr.ticket,
+        files=tuple(ev.FileRecord(c.path, c.status, tuple(x.name for x in classified[c.path])) for c in update.changes),
+        errors=sum(1 for f in findings if f["severity"] == "error"),
+        warnings=sum(1 for f in findings if f["severity"] == "warning"),
+        author_memberships=tuple(m.to_dict() for m in p.memberships), sod_findings=tuple(p.author_findings),
+        state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
+        categories=tuple(p.cat_names), financial=cr.financial,
+        approvals_required=tuple(q.loads(rev.approvals_required))),
+        rev.pushed_by, [cr.id or 0], ts=rev.pushed_at)  # = requested_at / approved_at: the register reads the log
 
 
 def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:

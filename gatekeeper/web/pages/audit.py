@@ -8,7 +8,6 @@ the role check runs on every route, not only in the navigation.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ FORMATS = ("csv", "xlsx", "json")
 
 
 def default_period() -> tuple[str, str]:
-    today = datetime.now(UTC).date()
+    today = services().clock().date()
     return today.replace(day=1).isoformat(), today.isoformat()
 
 

@@ -9,7 +9,6 @@ from the directory (or from a group) loses access at their next click.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -70,7 +69,7 @@ def load_user() -> None:
         return
     cfg = services().config.service
     minutes, hours = cfg.session_idle_minutes, cfg.session_absolute_hours
-    found = web_sessions.lookup(services().store, token, time.time(), minutes * 60, hours * 3600)
+    found = web_sessions.lookup(services().store, token, services().clock().timestamp(), minutes * 60, hours * 3600)
     if found.username is None:
         session.clear()
         if found.reason in SIGNED_OUT:
@@ -78,7 +77,7 @@ def load_user() -> None:
         return
     user = services().directory.get_user(found.username)
     if user is None:
-        web_sessions.revoke(services().store, token, time.time(), "gatekeeper")
+        web_sessions.revoke(services().store, token, services().clock().timestamp(), "gatekeeper")
         session.clear()
         flash(_("You were signed out: your account is no longer in the directory."), "error")
         return
@@ -157,12 +156,12 @@ def login() -> Any:
         return render_template("login.html", form=form, failure=exc.message), exc.http_status
     old = session.get("sid")
     if isinstance(old, str) and old:
-        web_sessions.revoke(services().store, old, time.time(), user.username)
+        web_sessions.revoke(services().store, old, services().clock().timestamp(), user.username)
     session.clear()  # a fresh session id (and CSRF token) for the new identity: no fixation
     session.permanent = True
     from gatekeeper.actions.sessions import sign_in
 
-    session["sid"] = sign_in(services().store, user.username, request.remote_addr or "-")
+    session["sid"] = sign_in(services().store, user.username, request.remote_addr or "-", services().clock)
     return redirect(safe_next(form.next.data))
 
 
@@ -175,7 +174,7 @@ def logout() -> Response | str:
     token = session.get("sid")
     if isinstance(token, str) and token:
         user = current_user()
-        web_sessions.revoke(services().store, token, time.time(), user.username if user else "-")
+        web_sessions.revoke(services().store, token, services().clock().timestamp(), user.username if user else "-")
     session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("pages_auth.login"))
@@ -195,10 +194,10 @@ def admin_sessions() -> Any:
             return render_template("admin_sessions.html", form=form, rows=[]), 400
         name = identity_key(services().directory, form.username.data or "")
         me = current_user()
-        n = revoke_everywhere(services().store, name, me.username if me else "-", "page")
+        n = revoke_everywhere(services().store, name, me.username if me else "-", "page", services().clock)
         flash(ngettext("%(num)s session of %(name)s signed out.", "%(num)s sessions of %(name)s signed out.", n,
                        name=name), "info")
         return redirect(url_for("pages_auth.admin_sessions"))
-    rows = web_sessions.open_counts(services().store, time.time(), cfg.session_idle_minutes * 60,
+    rows = web_sessions.open_counts(services().store, services().clock().timestamp(), cfg.session_idle_minutes * 60,
                                     cfg.session_absolute_hours * 3600)
     return render_template("admin_sessions.html", form=form, rows=rows)
