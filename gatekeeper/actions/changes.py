@@ -19,7 +19,7 @@ from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputEr
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import rules as policy_rules
-from gatekeeper.policy import sod, states, tickets
+from gatekeeper.policy import sod, states, tickets, titles
 from gatekeeper.policy.approvals import Slot, describe_missing, filled
 from gatekeeper.policy.categories import classify, default_target, valid_target
 from gatekeeper.policy.fingerprint import fingerprint
@@ -31,7 +31,7 @@ from gatekeeper.policy.review import Review
 from gatekeeper.policy.rules import Category, Role, merge_rules
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
-from gatekeeper.store import log
+from gatekeeper.store import log, reviewing
 from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revision
 
 MAX_FINDING_LINES = 30
@@ -77,6 +77,7 @@ class Prepared:
     semantic: list[dict[str, Any]]
     memberships: list[Membership]
     author_findings: list[Reason]
+    contents: dict[str, bytes]       # blob id -> content the hook sent (text and formatted files)
 
 
 def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
@@ -102,7 +103,9 @@ def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
                        else [sod.unknown_pusher(pusher)])
     rv.email_map(services, [sod.Person(role, email=e) for c in update.commits
                             for role, e in (("author", c.author_email), ("committer", c.committer_email))])
-    return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings)
+    contents = {sha: data for c in update.changes if not c.binary
+                for side, sha in (("old", c.old_blob), ("new", c.new_blob)) if (data := c.content(side)) is not None}
+    return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings, contents)
 
 
 def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
@@ -125,12 +128,14 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     now = log.utc_now()
     q.ensure_repo(session, repo, now)
     cr = None if emergency_reason is not None else q.open_for_topic(session, repo, update.ref, target)
-    title = option(options, "title") or (update.commits[0].subject if update.commits else update.ref)
     ticket = tickets.choose(option(options, "ticket"), (t for c in update.commits for t in c.change_tickets))
     previous = q.current_revision(session, cr) if cr else None
+    named = titles.choose(option(options, "title"), option(options, "description"),
+                          update.commits[0].subject if update.commits else None,  # git log order: newest first
+                          update.ref, _title_of(cr, previous))
     findings.extend(ticket_findings(categories, ticket or (cr.ticket if cr else ""), emergency_reason is not None))
     if cr is None:
-        cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=title[:500], ticket=ticket or "",
+        cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=named.text, ticket=ticket or "",
                            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now)
         if emergency_reason is not None:
             cr.emergency, cr.emergency_reason, cr.state = True, emergency_reason, State.EMERGENCY
@@ -145,8 +150,10 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
                    base=update.base or "", pushed_by=pusher, pushed_at=now,
                    commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
                    semantic_diff=q.dumps(semantic), sod_findings=q.dumps([r.to_payload() for r in author_findings]),
-                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]))  # policy in force
+                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]),  # policy in force
+                   title=named.text, title_source=named.source, description=named.description)
     session.add(rev)
+    reviewing.save_contents(session, p.contents)  # "changes since your last review" diffs revisions with them
     session.flush()
     # One executemany, not an ORM object per file: a push may carry thousands of files.
     session.execute(insert(ChangeFile), [
@@ -158,8 +165,8 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     cr.categories = q.dumps(cat_names)
     cr.financial = any(c.financial for c in categories)
     cr.updated_at = now
-    if option(options, "title"):
-        cr.title = title[:500]
+    title_was = cr.title if previous is not None and cr.title != named.text else None
+    cr.title = named.text
     if ticket:
         cr.ticket = ticket
     if (after := states.after_revision(cr.state, kept)) != cr.state:
@@ -176,13 +183,27 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         errors=sum(1 for f in findings if f["severity"] == "error"),
         warnings=sum(1 for f in findings if f["severity"] == "warning"),
         author_memberships=tuple(m.to_dict() for m in memberships), sod_findings=tuple(author_findings),
-        state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason),
+        state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
+        title_was=title_was, description=named.description),
         pusher, [cr.id or 0])
     from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
 
     lang = i18n.language_of(session, pusher, services.config.service.languages,
                             services.config.service.default_language)
     return cr, _push_messages(services, cr, number, fp, kept, previous is not None, review, findings, lang)
+
+
+def _title_of(cr: ChangeRequest | None, previous: Revision | None) -> titles.Title | None:
+    """The current revision's title as ``policy.titles`` weighs it. A revision recorded before titles
+    were kept per revision (migration 0011) counts as the author's own when it differs from its latest
+    commit's subject (it came from ``gatekeeper.title``), else as the commit's."""
+    if cr is None or previous is None:
+        return None
+    if previous.title_source:
+        return titles.Title(previous.title or cr.title, previous.title_source, previous.description or "")
+    commits = q.loads(previous.commits)
+    subject = (commits[0].get("subject") or "") if commits else ""
+    return titles.Title(cr.title, titles.COMMIT if cr.title == subject else titles.OPTION)
 
 
 def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:
@@ -258,10 +279,11 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
         if (closed := states.not_signable(cr.state)) is not None:
             raise Conflict(closed.message)
         rev = q.current_revision(session, cr)
-        meanings = rv.meanings_of(services, cr)
+        meanings = rv.meanings_of(services, cr, req.decision)  # a rejection has its own words (SPEC §12)
         meaning = req.meaning or meanings[0]
         if meaning not in meanings:
-            raise InputError(f"meaning must be one of: {', '.join(meanings)}")
+            raise InputError(f"the meaning of {'a rejection' if req.decision == 'reject' else 'an approval'} "
+                             f"must be one of: {', '.join(meanings)}")
         if req.decision == "reject" and not req.comment.strip():
             raise InputError("a comment is required to reject")
         review = rv.review(services, session, cr, rev)

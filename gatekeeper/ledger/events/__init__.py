@@ -28,12 +28,14 @@ from gatekeeper.ledger.events.access import (
 from gatekeeper.ledger.events.base import Event, Reason, Record, omitted_when_default
 from gatekeeper.ledger.events.changes import (
     CHANGE_APPROVED,
+    CHANGE_COMMENTED,
     CHANGE_OPENED,
     CHANGE_REJECTED,
     CHANGE_REVISED,
     CHANGE_WITHDRAWN,
     SIGN_REFUSED,
     ChangeApproved,
+    ChangeCommented,
     ChangeOpened,
     ChangeRejected,
     ChangeRevised,
@@ -90,7 +92,7 @@ from gatekeeper.ledger.events.system import (
 )
 
 KINDS: tuple[type[Event], ...] = (
-    ChangeOpened, ChangeRevised, ChangeApproved, ChangeRejected, SignRefused, ChangeWithdrawn,
+    ChangeOpened, ChangeRevised, ChangeApproved, ChangeRejected, SignRefused, ChangeWithdrawn, ChangeCommented,
     DeployIntent, DeployVoided, ChangeDeployed, EmergencyDeployed, PushAllowed, PushRefused,
     ConfigLoaded, HooksAttested, LogCheckpoint, KeyCreated, AuthLocked, AuthSignedIn, SessionRevoked, NotifySent,
     NotifyFailed, DriftChecked, DriftDetected, DriftCleared, DriftError,
@@ -113,6 +115,7 @@ __all__ = [
     "AUTH_SIGNED_IN",
     "BY_KIND",
     "CHANGE_APPROVED",
+    "CHANGE_COMMENTED",
     "CHANGE_DEPLOYED",
     "CHANGE_OPENED",
     "CHANGE_REJECTED",
@@ -143,6 +146,7 @@ __all__ = [
     "AuthLocked",
     "AuthSignedIn",
     "ChangeApproved",
+    "ChangeCommented",
     "ChangeDeployed",
     "ChangeOpened",
     "ChangeRejected",
