@@ -32,7 +32,7 @@ from gatekeeper.store import log
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
-         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py")
+         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py", "comments.csv")
 MANIFEST = "MANIFEST.sha256"
 VERIFY_COMMAND = ("gatekeeper log verify --export log.jsonl --checkpoint checkpoint.json "
                   "--public-key public-key.pem")
@@ -144,6 +144,9 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
         from gatekeeper.drift.audit import DRIFT_COLUMNS, drift_rows
 
         pack.csv("drift.csv", DRIFT_COLUMNS, drift_rows(session, start, end))
+        from gatekeeper.audit.comments import COMMENT_COLUMNS, comment_rows  # issue 25: the reviewers' discussion
+
+        pack.csv("comments.csv", COMMENT_COLUMNS, comment_rows(session, start, end, cp.seq))
         controls_text = controls.controls_md(controls.policy_config(services.config, policy), policy, now, cp.key_id)
         pack.put("controls.md", controls_text.encode("utf-8"))
         pack.put("report.html", report.render(report.Report(
