@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -52,7 +51,8 @@ def test_a_rejection_carries_its_own_meaning_in_the_record_the_page_the_api_and_
     # The API refuses a decision with the other decision's words, both ways.
     wrong = api(client, "gina", "POST", f"/api/v1/changes/{seed.pending}/approvals",
                 json={"decision": "reject", "meaning": "Reviewed and approved", "comment": "no"})
-    assert wrong.status_code == 400 and "the meaning of a rejection must be one of: Reviewed and rejected" in text(wrong)
+    assert wrong.status_code == 400
+    assert "the meaning of a rejection must be one of: Reviewed and rejected" in text(wrong)
     wrong = api(client, "gina", "POST", f"/api/v1/changes/{seed.pending}/approvals",
                 json={"decision": "approve", "meaning": "Reviewed and rejected"})
     assert wrong.status_code == 400 and "the meaning of an approval must be one of" in text(wrong)
