@@ -153,7 +153,8 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
                    approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]),  # policy in force
                    title=named.text, title_source=named.source, description=named.description)
     session.add(rev)
-    reviewing.save_contents(session, p.contents)  # "changes since your last review" diffs revisions with them
+    if prepared is None:  # the caller keeps a prepared revision's contents outside the lock (actions.push)
+        reviewing.save_contents(session, p.contents)  # "changes since your last review" diffs revisions with them
     session.flush()
     # One executemany, not an ORM object per file: a push may carry thousands of files.
     session.execute(insert(ChangeFile), [

@@ -47,6 +47,12 @@ def contents(session: Session, blobs: Iterable[str]) -> dict[str, bytes]:
 
 
 # -- the revision someone last saw ------------------------------------------------------------------------
+def last_seen(session: Session, username: str, change_id: int) -> int | None:
+    """The revision ``username`` last opened the change page at (a read, so most views write nothing)."""
+    row = session.get(ChangeSeen, (username, change_id))
+    return row.revision if row is not None else None
+
+
 def seen_before(session: Session, username: str, change_id: int, current: int) -> int | None:
     """The latest revision below ``current`` that ``username`` opened the change page at, if any."""
     row = session.get(ChangeSeen, (username, change_id))

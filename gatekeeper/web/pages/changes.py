@@ -114,11 +114,13 @@ def render_change(change_id: int, page: Page | None = None) -> Any:
         timeline = [describe(e) for e in entries]
         thread = comments.thread(s, change_id)
         changed = _since(svc, s, cr, me)
+        seen = reviewing.last_seen(s, me.username, change_id)
         kept = None
         if form is None and (verdict.may_approve or verdict.may_reject):
             oldest = time.time() - svc.config.service.session_absolute_hours * 3600
             kept = reviewing.draft(s, me.username, change_id, oldest)
-    reviewing.mark_seen(svc.store, me.username, change_id, cr.current_revision, log.utc_now())
+    if seen != cr.current_revision:
+        reviewing.mark_seen(svc.store, me.username, change_id, cr.current_revision, log.utc_now())
     errors = sum(1 for f in data["findings"] if f.get("severity") == "error")
     no_approve, no_reject = list(verdict.change), list(verdict.change_reject)
     can_approve, can_reject = verdict.may_approve, verdict.may_reject
