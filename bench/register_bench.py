@@ -41,7 +41,16 @@ def build(folder: Path, count: int) -> None:
     from gatekeeper.ledger.canonical import canon
     from gatekeeper.ledger.entry import GENESIS_HASH, entry_hash
     from gatekeeper.store.db import Store
-    from gatekeeper.store.tables import Approval, ChangeLog, ChangeLogRef, ChangeRequest, Deployment, Revision
+    from gatekeeper.store.tables import (
+        Approval,
+        ChangeLog,
+        ChangeLogRef,
+        ChangeRequest,
+        Deployment,
+        MerkleNode,
+        Revision,
+    )
+    from gatekeeper.store.tree import Rebuild
 
     # The test suite's plant policy and directory (tests/support/plant.py): one source for both.
     (folder / "gatekeeper.toml").write_text(POLICY.format(url="http://127.0.0.1:9",
@@ -51,11 +60,14 @@ def build(folder: Path, count: int) -> None:
     store = Store(f"sqlite:///{folder / 'gatekeeper.db'}")
     seq, prev = 0, GENESIS_HASH
     chunk = 5000
+    state = Rebuild()
+    nodes: list[dict[str, object]] = []   # the Merkle tree (store.tree), as appends would have written it
 
     def entry(at: str, kind: str, actor: str, payload: dict[str, object]) -> dict[str, object]:
         nonlocal seq, prev
         seq += 1
         h = entry_hash(seq, at, kind, actor, payload, prev)
+        nodes.extend({"level": lv, "idx": ix, "hash": hh} for lv, ix, hh in state.add(seq, h))
         row = {"seq": seq, "ts": at, "kind": kind, "actor": actor, "payload": canon(payload).decode(),
                "prev_hash": prev, "hash": h}
         prev = h
@@ -69,6 +81,7 @@ def build(folder: Path, count: int) -> None:
         "size": len(policy)})]
     with store.write() as s:
         s.execute(insert(ChangeLog), first)
+        nodes.clear()
     for lo in range(1, count + 1, chunk):
         crs, revs, apps, logs, refs, deps = [], [], [], [], [], []
         for i in range(lo, min(lo + chunk, count + 1)):
@@ -87,24 +100,35 @@ def build(folder: Path, count: int) -> None:
                          "pushed_by": "alice", "pushed_at": t0, "commits": "[]", "findings": "[]",
                          "semantic_diff": "[]", "sod_findings": "[]"})
             signers = [("carol", "ot-engineering-leads", t1)] + ([("bob", "finance-controllers", t2)] if fin else [])
-            logs.append(entry(t0, "change.opened", "alice", {"change_id": i, "fingerprint": fp, "revision": 1}))
+            rules = ([{"group": "finance-controllers", "count": 1}] if fin else []) + [
+                {"group": "ot-engineering-leads", "count": 1}]
+            logs.append(entry(t0, "change.opened", "alice", {
+                "change_id": i, "fingerprint": fp, "revision": 1, "repo": "plant-a-ot", "target": "main",
+                "title": f"change {i}: setpoint TT-{i % 999}.high", "ticket": f"CHG-{i}", "pusher": "alice",
+                "state": "pending", "categories": json.loads(cats), "financial": fin, "sod_findings": [],
+                "approvals_required": rules}))
             refs.append({"seq": seq, "change_id": i})
-            for who, group, at in signers:
-                logs.append(entry(at, "change.approved", who, {"change_id": i, "group": group, "signer": who}))
+            for n, (who, group, at) in enumerate(signers, 1):
+                logs.append(entry(at, "change.approved", who, {
+                    "change_id": i, "group": group, "signer": who, "name": who.title(), "revision": 1,
+                    "fingerprint": fp, "decision": "approve", "meaning": "Reviewed and approved", "comment": "",
+                    "memberships": [{"group": group}], "state": "approved" if n == len(signers) else "pending"}))
                 refs.append({"seq": seq, "change_id": i})
                 apps.append({"change_id": i, "revision": 1, "fingerprint": fp, "username": who, "name": who.title(),
                              "group": group, "decision": "approve", "meaning": "Reviewed and approved",
                              "comment": "", "signed_at": at, "memberships": f'[{{"group":"{group}"}}]',
                              "log_seq": seq})
             logs.append(entry(t3, "change.deployed", "alice", {"change_id": i, "new": commit, "ref": "refs/heads/main",
-                                                               "repo": "plant-a-ot"}))
+                                                               "repo": "plant-a-ot", "state": "deployed"}))
             refs.append({"seq": seq, "change_id": i})
             deps.append({"change_id": i, "repo": "plant-a-ot", "ref": "refs/heads/main", "old": "0" * 40,
                          "new": commit, "pushed_by": "alice", "at": t3, "emergency": False, "log_seq": seq})
         with store.write() as s:
             for table, rows in ((ChangeRequest, crs), (Revision, revs), (Approval, apps), (ChangeLog, logs),
-                                (ChangeLogRef, refs), (Deployment, deps)):
-                s.execute(insert(table), rows)
+                                (ChangeLogRef, refs), (Deployment, deps), (MerkleNode, nodes)):
+                if rows:
+                    s.execute(insert(table), rows)
+            nodes.clear()
     store.dispose()
 
 

@@ -20,7 +20,8 @@ def open_store(config: Config, *, create: bool = True) -> Store:
     ``create=False`` leaves the migrations to the caller (the web app, which may start before the database)."""
     store = Store(config.service.database, create=create)
     if config.service.checkpoint_every > 0:
-        store.listen(AutoCheckpoint(config.service.checkpoint_every, config.service.signing_key))
+        store.listen(AutoCheckpoint(config.service.checkpoint_every, config.service.signing_key,
+                                    origin=config.service.origin))
     outbox = Outbox.from_config(config)
     if outbox is not None:
         store.listen(outbox)

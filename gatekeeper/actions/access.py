@@ -29,6 +29,7 @@ from gatekeeper.policy import access as pa
 from gatekeeper.store import log
 from gatekeeper.store.claim import FORMAT, claim, postpone
 from gatekeeper.store.tables import AccessReview, AccessReviewRow, ChangeLog, Setting
+from gatekeeper.verifier import access as verifier_access
 
 logger = logging.getLogger(__name__)
 SNAPSHOT_DAY = "access.snapshot_day"   # the UTC day of the last snapshot (checked in its write transaction)
@@ -241,8 +242,7 @@ def run_due(services: Services, now: datetime | None = None) -> bool:
 
 
 # -- joiners, movers, leavers ------------------------------------------------------------------------
-CHANGE_COLUMNS = ("day", "change", "username", "name", "right", "repo", "category", "group", "via", "disabled",
-                  "log_seq")
+CHANGE_COLUMNS = verifier_access.CHANGE_COLUMNS  # the pack's access-changes.csv
 
 
 def change_rows(session: Session, start: str, end: str, upto: int | None = None) -> list[dict[str, Any]]:
@@ -262,6 +262,5 @@ def change_rows(session: Session, start: str, end: str, upto: int | None = None)
 
 
 def change_row(day: str, what: str, r: pa.Right, seq: int) -> dict[str, Any]:
-    return {"day": day, "change": what, "username": r.username, "name": r.name, "right": r.right, "repo": r.repo,
-            "category": r.category, "group": r.group, "via": " > ".join(r.via), "disabled": r.disabled,
-            "log_seq": seq}
+    """One row of ``access-changes.csv``, as the pack's projection makes it (``verifier.access.change_row``)."""
+    return verifier_access.change_row(day, what, r.to_list(), seq)

@@ -185,8 +185,9 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         warnings=sum(1 for f in findings if f["severity"] == "warning"),
         author_memberships=tuple(m.to_dict() for m in memberships), sod_findings=tuple(author_findings),
         state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
+        categories=tuple(cat_names), financial=cr.financial, approvals_required=tuple(q.loads(rev.approvals_required)),
         title_was=title_was, description=named.description),
-        pusher, [cr.id or 0])
+        pusher, [cr.id or 0], ts=now)  # ts = requested_at / approved_at: the register reads them from the log
     from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
 
     lang = i18n.language_of(session, pusher, services.config.service.languages,

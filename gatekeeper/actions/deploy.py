@@ -61,7 +61,8 @@ def confirm(services: Services, session: Session, repo: RepoConfig, intent: Depl
         event = ev.ChangeDeployed(
             change_id=c.change_id, repo=repo.name, ref=intent.ref, old=intent.old, new=intent.new,
             revision=c.revision, fingerprint=c.fingerprint, approvals=c.approvals, commits=shas, state=cr.state,
-            intent_id=intent.id, intent_seq=intent.decision_seq, settled_by=settled_by, note=note)
+            intent_id=intent.id, intent_seq=intent.decision_seq, settled_by=settled_by, note=note,
+            ticket_state=c.ticket_state or None)
         entry = log.append(session, event, intent.pusher, [c.change_id], ts=now)
         session.add(Deployment(change_id=c.change_id, repo=repo.name, ref=intent.ref, old=intent.old,
                                new=intent.new, pushed_by=intent.pusher, at=now, log_seq=entry.seq))

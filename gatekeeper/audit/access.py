@@ -1,4 +1,5 @@
-"""The access review in the evidence pack (SPEC §12, issue 24), every row read from the log:
+"""The access review from the database's log, for the pages and the API (SPEC §12, issue 24); the
+pack's files are the projection's (``verifier.access``), whose row builders these share:
 
 - ``access-review.csv``: one row per ``access.decided`` entry of every campaign with an entry in the
   period (opened, decided or signed in it): the row as reviewed, ``decision, decided_by, decided_at,
@@ -26,10 +27,9 @@ from gatekeeper.errors import InputError
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy.access import COLUMNS
 from gatekeeper.store import log
+from gatekeeper.verifier.access import REVIEW_COLUMNS, review_row, revocation_row
 
-REVIEW_COLUMNS = (*COLUMNS, "decision", "decided_by", "decided_at", "log_seq")
 __all__ = ["CHANGE_COLUMNS", "REVIEW_COLUMNS", "change_rows", "metrics", "review_rows", "revocation_exceptions"]
-REVOCATION_OPEN = "access-revocation-open"
 _CAMPAIGN_KINDS = (ev.ACCESS_REVIEW_OPENED, ev.ACCESS_DECIDED, ev.ACCESS_REVIEW_SIGNED)
 
 
@@ -51,8 +51,7 @@ def review_rows(session: Session, start: str, end: str, upto: int | None = None)
     for e in log.of_kinds(session, [ev.ACCESS_DECIDED], upto=upto, batch=2000):
         d = ev.AccessDecided.from_payload(e.payload)
         if d.review_id in wanted:
-            yield {**{c: d.columns.get(c) for c in COLUMNS}, "decision": d.decision, "decided_by": e.actor,
-                   "decided_at": e.ts, "log_seq": e.seq}
+            yield review_row(e.seq, e.ts, e.actor, d.columns, d.decision)
 
 
 def revocation_exceptions(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
@@ -62,11 +61,7 @@ def revocation_exceptions(session: Session, start: str, end: str) -> Iterator[di
         return
     seq, ts, snap = last
     for r in snap.revocations_open:
-        where = f"{r.right} ({r.category}, {r.group})" if r.category else f"{r.right} ({r.group})"
-        yield {"kind": REVOCATION_OPEN, "at": ts, "actor": r.username, "repo": r.repo or None, "ref": None,
-               "change_id": None, "log_seq": seq,
-               "detail": f"{r.username} still holds {where}, revoked in access review {r.review_id} "
-                         f"(row {r.row}, log seq {r.decided_seq}); seen by the access snapshot of {snap.day}"}
+        yield revocation_row(seq, ts, snap.day, r.to_payload())
 
 
 def _last_snapshot(session: Session, end: str, start: str | None = None

@@ -7,9 +7,8 @@ can never drift from what the gate enforces. (Who holds which right: ``audit.acc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import Session
 
@@ -17,8 +16,6 @@ from gatekeeper.config import Config
 from gatekeeper.ledger.events import CONFIG_LOADED, ConfigLoaded
 from gatekeeper.policy.rules import Category
 from gatekeeper.store import log
-
-POLICY_HISTORY_COLUMNS = ("ts", "sha256", "log_seq")
 
 
 @dataclass(frozen=True)
@@ -29,11 +26,6 @@ class PolicyInForce:
     sha256: str
     log_seq: int | None
     ts: str | None
-
-
-def policy_history(session: Session, upto: int) -> Iterator[dict[str, Any]]:
-    for e in log.of_kinds(session, [CONFIG_LOADED], upto=upto):
-        yield {"ts": e.ts, "sha256": ConfigLoaded.from_payload(e.payload).sha256, "log_seq": e.seq}
 
 
 def policy_in_force(session: Session, upto: int, config: Config) -> PolicyInForce:

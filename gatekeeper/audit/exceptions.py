@@ -4,8 +4,10 @@ Kinds: ``push.refused`` (one row per refused ref of a refused push), ``emergency
 break-glass deployment), ``retro-overdue`` (an emergency CR not ratified by its deadline, or
 ratified late), ``reconcile-gap`` and ``hook-drift`` (from ``audit.reconcile``), ``drift`` (a live
 source that differs from the approved content, or cannot be read: ``drift.audit``),
-``access-revocation-open`` (a right a signed access review revoked, still held at the period's last
-access snapshot: ``audit.access``). Refusals and
+``sign-refused`` (a signature refused for segregation of duties), ``deploy-voided`` (a gate
+decision git did not carry out) and ``access-revocation-open`` (a right a signed access review
+revoked, still held at the period's last access snapshot: ``audit.access``). The rows one entry
+makes are ``verifier.tables``'s, shared with the pack's projection. Refusals and
 emergencies are read from the hash-chained log, so a row always points at the entry behind it.
 """
 
@@ -18,39 +20,35 @@ from sqlmodel import Session, col, or_, select
 
 from gatekeeper.audit.register import in_period, retro_overdue
 from gatekeeper.ledger import events
-from gatekeeper.policy.reasons import messages
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeRequest, Deployment
-
-EXCEPTION_COLUMNS = ("kind", "at", "actor", "repo", "ref", "change_id", "detail", "log_seq")
+from gatekeeper.verifier import tables
 
 
 def refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     for e in log.of_kinds(session, [events.PUSH_REFUSED], start=start, end=end):
-        p = events.PushRefused.from_payload(e.payload)
-        refs = [r for r in p.refs if not r.allow] or [events.RefOutcome(ref="")]
-        for r in refs:
-            detail = " | ".join(messages(r.reasons)) or "refused"
-            if p.emergency is not None:
-                detail = f"emergency requested ({p.emergency}): {detail}"
-            if p.spooled:  # refused by the hook while the service was unreachable, logged on delivery
-                detail = f"refused by the hook at {p.refused_at} while the service was unreachable: {detail}"
-            yield {"kind": "push.refused", "at": p.refused_at if p.spooled else e.ts, "actor": e.actor,
-                   "repo": p.repo, "ref": r.ref or None, "change_id": None, "detail": detail, "log_seq": e.seq}
+        yield from tables.refused_rows(e.seq, e.ts, e.actor, e.payload)
+
+
+def sign_refused(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    for e in log.of_kinds(session, [events.SIGN_REFUSED], start=start, end=end):
+        cid = e.payload.get("change_id")
+        cr = session.get(ChangeRequest, cid) if isinstance(cid, int) else None
+        yield tables.sign_refused_row(e.seq, e.ts, e.actor, e.payload, cr.repo if cr is not None else None)
+
+
+def voided(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
+    for e in log.of_kinds(session, [events.DEPLOY_VOIDED], start=start, end=end):
+        yield tables.voided_row(e.seq, e.ts, e.actor, e.payload)
 
 
 def emergencies(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
     for e in log.of_kinds(session, [events.EMERGENCY_DEPLOYED], start=start, end=end):
-        d = events.EmergencyDeployed.from_payload(e.payload)
-        cid = d.change_id
+        p = e.payload
+        cid = p.get("change_id")
         cr = session.get(ChangeRequest, cid) if cid is not None else None
-        detail = f"break-glass deployment of {d.new[:12]}: {d.reason}" + (f" ({d.note})" if d.note else "")
-        if cr is not None:
-            detail += f"; retrospective approval due by {cr.emergency_deadline}; state now {cr.state}"
-            if cr.retro_approved_at:
-                detail += f" (retro-approved {cr.retro_approved_at})"
-        yield {"kind": "emergency", "at": e.ts, "actor": e.actor, "repo": d.repo, "ref": d.ref,
-               "change_id": cid, "detail": detail, "log_seq": e.seq}
+        yield tables.emergency_row(e.seq, e.ts, e.actor, p, cr.emergency_deadline if cr else None,
+                                   cr.state if cr else None, cr.retro_approved_at if cr else None)
 
 
 def overdue(session: Session, start: str, end: str, now: str) -> Iterator[dict[str, Any]]:
@@ -65,12 +63,8 @@ def overdue(session: Session, start: str, end: str, now: str) -> Iterator[dict[s
         seq = session.exec(select(Deployment.log_seq).where(Deployment.change_id == cr.id,
                                                             col(Deployment.emergency).is_(True))
                            .order_by(col(Deployment.log_seq))).first()
-        detail = (f"retro-approved {cr.retro_approved_at}, after the deadline {cr.emergency_deadline}"
-                  if cr.retro_approved_at else
-                  f"no retrospective approval; the deadline {cr.emergency_deadline} has passed "
-                  f"(state {cr.state})")
-        yield {"kind": "retro-overdue", "at": cr.emergency_deadline, "actor": cr.deployed_by, "repo": cr.repo,
-               "ref": f"refs/heads/{cr.target}", "change_id": cr.id, "detail": detail, "log_seq": seq}
+        yield tables.overdue_row(cr.id or 0, cr.repo, cr.target, cr.emergency_deadline or "", cr.deployed_by,
+                                 cr.retro_approved_at, cr.state, seq)
 
 
 def exception_rows(session: Session, start: str, end: str, now: str,
@@ -83,5 +77,7 @@ def exception_rows(session: Session, start: str, end: str, now: str,
     from gatekeeper.drift.audit import drift_exceptions
 
     yield from drift_exceptions(session, start, end)
+    yield from sign_refused(session, start, end)
+    yield from voided(session, start, end)
     yield from revocation_exceptions(session, start, end)
     yield from extra

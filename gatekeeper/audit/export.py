@@ -11,7 +11,8 @@ from gatekeeper.errors import InputError
 FORMATS = ("csv", "xlsx", "json", "zip")
 
 
-def write_export(services: Services, start: str, end: str, fmt: str, out: IO[bytes]) -> int:
+def write_export(services: Services, start: str, end: str, fmt: str, out: IO[bytes], *,
+                 actor: str | None = None) -> int:
     """Write the register (csv, xlsx, json) or the evidence pack (zip) for ``[start, end)`` to ``out``;
     returns the number of change requests. Everything streams: memory stays flat as the period grows."""
     from gatekeeper.audit import register, writers
@@ -19,7 +20,7 @@ def write_export(services: Services, start: str, end: str, fmt: str, out: IO[byt
     if fmt == "zip":
         from gatekeeper.audit.evidence import build_pack
 
-        return build_pack(services, start, end, out)
+        return build_pack(services, start, end, out, actor=actor)
     rows = register.rows(services, start, end)
     if fmt == "xlsx":
         from gatekeeper.audit.xlsx import write_xlsx

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -25,23 +25,17 @@ from gatekeeper.policy.approvals import APPROVE, counting
 from gatekeeper.policy.rules import merge_rules
 from gatekeeper.store import log
 from gatekeeper.store.tables import Approval, ChangeLogRef, ChangeRequest, Revision
-
-COLUMNS = (
-    "change_id", "repo", "target", "title", "categories", "financial", "ticket", "requested_by",
-    "requested_at", "revision", "fingerprint", "approvals_required", "approvals", "approved_at",
-    "sod_findings", "deployed_at", "deployed_by", "deployed_commit", "emergency", "emergency_reason",
-    "retro_approved_at", "retro_overdue", "state", "log_seqs",
-    "ticket_state",  # SPEC §11: appended after log_seqs (the ITSM state last checked)
+from gatekeeper.verifier.tables import (
+    APPROVAL_COLUMNS,
+    REGISTER_COLUMNS,
+    RULES_FROM_CURRENT_POLICY,
+    RULES_FROM_REVISION,
+    TIME_COLUMNS,
+    flat,
+    memberships_text,
 )
-APPROVAL_COLUMNS = ("change_id", "revision", "fingerprint", "username", "name", "group", "decision",
-                    "meaning", "comment", "signed_at", "memberships", "log_seq")
-# ``approvals_required_source`` of a row (not a column): recorded on the revision when it was opened, or,
-# for revisions recorded before that (migration 0007), today's policy.
-RULES_FROM_REVISION = "revision"
-RULES_FROM_CURRENT_POLICY = "current policy"
-# Columns holding RFC 3339 times (written as real dates in XLSX).
-TIME_COLUMNS = frozenset({"requested_at", "approved_at", "deployed_at", "retro_approved_at", "signed_at",
-                          "at", "ts"})
+
+COLUMNS = REGISTER_COLUMNS
 
 
 utc_now = log.utc_now  # now, in the stored timestamp format
@@ -224,24 +218,7 @@ def approval_rows(services: Services, start: str, end: str, *, session: Session 
                    "memberships": memberships_text(_loads(a.memberships)), "log_seq": a.log_seq}
 
 
-def memberships_text(memberships: Sequence[dict[str, Any]]) -> str:
-    """``group (via a > b)``: the group memberships a decision used, with their nesting path."""
-    out = []
-    for m in memberships:
-        via = list(m.get("via") or [])
-        out.append(m["group"] + (f" (via {' > '.join(via)})" if len(via) > 1 else ""))
-    return "; ".join(out)
-
-
-def flat(value: Any) -> str:
-    """One CSV cell: booleans true/false, lists joined, rules as group×count, None empty."""
-    if value is None:
-        return ""
-    if value is True or value is False:
-        return "true" if value else "false"
-    if type(value) is list:
-        parts = []
-        for v in value:
-            parts.append(f"{v['group']}×{v['count']}" if isinstance(v, dict) and "group" in v else str(v))
-        return " ".join(parts) if all(isinstance(v, int) for v in value) else "; ".join(parts)
-    return str(value)
+# One definition each (verifier.tables), re-exported for the register's users.
+__all__ = ["APPROVAL_COLUMNS", "COLUMNS", "REGISTER_COLUMNS", "RULES_FROM_CURRENT_POLICY", "RULES_FROM_REVISION",
+           "TIME_COLUMNS", "approval_rows", "flat", "in_period", "memberships_text",
+           "retro_overdue", "rows", "utc_now"]

@@ -31,9 +31,9 @@ from gatekeeper.errors import InputError, LedgerBroken
 from gatekeeper.ledger.checkpoint import Checkpoint
 from gatekeeper.ledger.verify import Summary, verify_rows
 from gatekeeper.store import log
+from gatekeeper.verifier.metrics import Tally, summarise
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates" / "audit"
-VERIFY_SCRIPT = Path(__file__).with_name("verify_standalone.py")
 
 
 @dataclass
@@ -50,11 +50,6 @@ class Report:
     service_url: str = ""
     policy_sha256: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def verify_script() -> bytes:
-    """The pack's ``verify.py``: the standalone verifier, byte for byte."""
-    return VERIFY_SCRIPT.read_bytes()
 
 
 @cache
@@ -147,16 +142,17 @@ def build(services: Services, start: str, end: str, *, now: str | None = None) -
     log head and verifies the log up to it, exactly as the evidence pack does."""
     now = now or register.utc_now()
     key = require_private_key(Path(services.config.service.signing_key))
-    cp = make_checkpoint(services.store, key)
+    cp = make_checkpoint(services.store, key, services.config.service.origin)
     with services.store.read() as session:
-        tally = metrics.Tally(start, end)
+        tally = Tally(start, end)
         for row in register.rows(services, start, end, now=now, session=session, log_seqs=False):
             tally.add(row)
         results, notes = reconcile.reconcile_all(services, session, start, end)
-        extra = [*tally.incomplete_exceptions(session), *(row for r in results for row in r.exceptions(now)), *notes]
+        extra = [*tally.incomplete_exceptions(lambda cid: metrics.last_seq(session, cid)),
+                 *(row for r in results for row in r.exceptions(now)), *notes]
         found = list(exceptions.exception_rows(session, start, end, now, extra))
-        figures = metrics.summarise(tally, metrics.log_facts(session, start, end), found,
-                                    hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
+        figures = summarise(tally, metrics.log_facts(session, start, end), found,
+                            hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
         # the stored rows up to the checkpoint, verified as their export lines (no file in between)
         outcome = verification_outcome(lambda: verify_rows(log.rows(session, upto=cp.seq), [cp], key.public_key()))
         policy = controls.policy_in_force(session, cp.seq, services.config)

@@ -7,23 +7,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from gatekeeper.audit.register import flat
-
-_FORMULA_START = frozenset("=+-@\t\r")
-
-
-def safe_cell(text: str) -> str:
-    """Prefix a quote to cells a spreadsheet would run as a formula (OWASP CSV injection advice).
-
-    ``=``, ``+``, ``-`` and ``@`` start formulas in Excel, LibreOffice and Google Sheets; a leading
-    tab or carriage return can hide one. The quote makes the cell text; docs/audit.md explains it.
-    """
-    return "'" + text if text[:1] in _FORMULA_START else text
-
-
-def cell(value: Any) -> str:
-    """One CSV cell: flattened (``register.flat``), then neutralised."""
-    return safe_cell(value if type(value) is str else flat(value))
+from gatekeeper.verifier.tables import FORMULA_START as _FORMULA_START
+from gatekeeper.verifier.tables import cell, flat, safe_cell  # noqa: F401  (re-exported)
 
 
 def write_csv(out: IO[str], columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> int:

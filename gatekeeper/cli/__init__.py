@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "drift": "gatekeeper.cli.drift:drift",
     "session": "gatekeeper.cli.session:session",
     "access": "gatekeeper.cli.access:access",
+    "witness": "gatekeeper.cli.witness:witness",
 }
 
 

@@ -101,27 +101,33 @@ def reconcile_cmd(app: AppContext, location: str, branch: str, from_: str, to: s
     return 0 if result.ok else 1
 
 
-@audit.command("verify-pack")
-@click.argument("pack", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
-def verify_pack_cmd(pack: Path, quiet: bool) -> int:
-    """Check an evidence pack offline: manifest hashes, then the log against its checkpoint and key.
+@audit.command("verify-pack", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def verify_pack_cmd(args: tuple[str, ...]) -> int:
+    """Check an evidence pack (a zip or its unpacked folder) exactly as its verify.py does.
 
-    Exit 0 when intact, 1 when altered, 2 when the file is not a usable pack.
+    Takes verify.py's options: [--key-id ID | --trust FILE] [--since CHECKPOINT_FILE] PACK. Exit 0 when
+    every check passes and the origin is pinned, 1 naming the first failure, 3 when every check passes
+    but no origin was pinned.
     """
-    from gatekeeper.audit.verify_pack import PackTampered, verify_pack
-    from gatekeeper.errors import LedgerBroken
+    from gatekeeper.audit.verify_pack import verify_pack
 
+    return verify_pack(list(args))
+
+
+@audit.command("verifier")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, metavar="FILE")
+def verifier_cmd(output: Path) -> int:
+    """Write the standalone verifier (verify.py: one standard-library file) and print its SHA-256."""
+    from gatekeeper.verifier import bundle
+
+    data = bundle.build()
     try:
-        report = verify_pack(pack)
-    except LedgerBroken as exc:
-        click.echo(f"gatekeeper: verify-pack: log.jsonl: {exc.message}", err=True)
-        return 1
-    except PackTampered as exc:
-        click.echo(f"gatekeeper: verify-pack: FAILED: {exc.message}", err=True)
-        return 1
-    for line in report.lines[-1:] if quiet else report.lines:
-        click.echo(line)
+        output.write_bytes(data)
+        output.chmod(0o755)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    click.echo(f"{bundle.sha256()}  {output}")
     return 0
 
 

@@ -80,11 +80,55 @@ def verify(app: AppContext, checkpoint_files: tuple[Path, ...], git_anchor: Path
 def checkpoint(app: AppContext, output: Path | None) -> int:
     """Sign a checkpoint of the current head with service.signing_key and log it."""
     from gatekeeper.checkpoints.sign import make_checkpoint
+    from gatekeeper.witness.client import cosign
 
-    cp = make_checkpoint(app.store, _private_key(app))
+    cp = make_checkpoint(app.store, _private_key(app), app.config.service.origin)
+    cp, refusals = cosign(app.config, app.store, cp)
     _write(output, cp.to_json())
     click.echo(f"gatekeeper: checkpoint of seq {cp.seq} signed with key {cp.key_id}"
+               + (f", cosigned by {len(cp.cosignatures)} witness(es)" if cp.cosignatures else "")
                + (f", written to {output}" if output else ""), err=True)
+    for r in refusals:
+        click.echo(f"gatekeeper: warning: witness {r}", err=True)
+    return 0
+
+
+@log.command("prove")
+@click.option("--seq", type=click.IntRange(min=1), required=True, help="The entry to prove.")
+@click.option("--size", type=click.IntRange(min=1), default=None,
+              help="The tree size to prove it in (default: the whole log).")
+@sub_config_option
+@pass_app
+def prove(app: AppContext, seq: int, size: int | None) -> int:
+    """Print the RFC 6962 inclusion proof of entry SEQ: {"tree_size", "leaf_index", "hashes"}."""
+    import json
+
+    from gatekeeper.store import tree
+
+    with _reading(app) as session:
+        n, proof = tree.inclusion_proof(session.connection(), seq, size)
+    click.echo(json.dumps({"tree_size": n, "leaf_index": seq - 1, "hashes": [h.hex() for h in proof]}))
+    return 0
+
+
+@log.command("consistency")
+@click.option("--from", "old", type=click.IntRange(min=0), required=True, metavar="SIZE",
+              help="The smaller tree size (a checkpoint you kept).")
+@click.option("--to", "new", type=click.IntRange(min=0), default=None, metavar="SIZE",
+              help="The larger tree size (default: the whole log).")
+@sub_config_option
+@pass_app
+def consistency(app: AppContext, old: int, new: int | None) -> int:
+    """Print the RFC 6962 consistency proof from SIZE: {"tree_size", "leaf_index", "hashes", "old_size"}
+    (``leaf_index``: the old tree's last leaf, which the proof shows unchanged; null from size 0)."""
+    import json
+
+    from gatekeeper.store import tree
+
+    with _reading(app) as session:
+        n, proof = tree.consistency_proof(session.connection(), old, new)
+    click.echo(json.dumps({"tree_size": n, "leaf_index": old - 1 if old else None,
+                           "hashes": [h.hex() for h in proof], "old_size": old}))
     return 0
 
 
@@ -104,7 +148,8 @@ def export(app: AppContext, from_: str | None, to: str | None, output: Path,
     from gatekeeper.store import log as ledger_log
 
     start, end = parse_period(from_, to) if (from_ or to) else (None, None)
-    cp = make_checkpoint(app.store, _private_key(app)) if checkpoint_out is not None else None
+    cp = (make_checkpoint(app.store, _private_key(app), app.config.service.origin)
+          if checkpoint_out is not None else None)
     with _reading(app) as session:
         last = ledger_log.head(session)
         upto = cp.seq if cp else (last.seq if last else 0)  # a snapshot, however busy the service is

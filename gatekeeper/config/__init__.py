@@ -1,7 +1,8 @@
 """The policy file ``gatekeeper.toml`` (SPEC §4), read into frozen, validated values.
 
 ``loader`` reads the whole file into a ``Config``; each table has its module: ``service``
-(``[service]``, ``[git]``), ``directory``, ``notify`` (``[notify]``, ``[itsm]``), ``drift``, and
+(``[service]``, ``[git]``), ``directory``, ``notify`` (``[notify]``, ``[itsm]``), ``drift``, ``ledger``
+(``[ledger]``: witnesses), and
 ``policy`` (``[[repos]]``, ``[[categories]]``, ``[roles]``, read into ``gatekeeper.policy``'s values).
 ``toml`` reports **file:line: key** for every mistake. This face hands the names on.
 """
@@ -9,6 +10,7 @@
 from gatekeeper.config.access import AccessConfig
 from gatekeeper.config.directory import DirectoryConfig
 from gatekeeper.config.drift import DriftConfig, DriftSource
+from gatekeeper.config.ledger import LedgerConfig, WitnessConfig
 from gatekeeper.config.loader import ENV_CONFIG, Config, check_groups, find_config_path, load, parse
 from gatekeeper.config.notify import ItsmConfig, NotifyConfig, SmtpConfig, WebhookConfig
 from gatekeeper.config.policy import RepoConfig
@@ -26,11 +28,13 @@ __all__ = [
     "DriftSource",
     "GitConfig",
     "ItsmConfig",
+    "LedgerConfig",
     "NotifyConfig",
     "RepoConfig",
     "ServiceConfig",
     "SmtpConfig",
     "WebhookConfig",
+    "WitnessConfig",
     "check_groups",
     "find_config_path",
     "load",

@@ -16,6 +16,7 @@ from pathlib import Path
 from gatekeeper.config.access import AccessConfig, read_access
 from gatekeeper.config.directory import DirectoryConfig, read_directory
 from gatekeeper.config.drift import DriftConfig, read_drift
+from gatekeeper.config.ledger import LedgerConfig, read_ledger
 from gatekeeper.config.notify import ItsmConfig, NotifyConfig, read_itsm, read_notify
 from gatekeeper.config.policy import RepoConfig, check_whole, read_category, read_repo, read_roles
 from gatekeeper.config.policy import check_groups as check_group_names
@@ -42,6 +43,7 @@ class Config:
     itsm: ItsmConfig | None = None
     drift: DriftConfig = field(default_factory=DriftConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
 
     @property
     def sha256(self) -> str:
@@ -99,11 +101,12 @@ def parse(raw: bytes, path: Path) -> Config:
     notify = read_notify(root, base) if "notify" in data else NotifyConfig()
     itsm = read_itsm(table(root, "itsm")) if "itsm" in data else None
     drift = read_drift(table(root, "drift"), base, {r.name for r in repos})
+    ledger = read_ledger(table(root, "ledger"))
     root.finish()
     check_whole(repos, categories, root)
     return Config(path=path.resolve(), raw=raw, service=service, git=git, directory=directory,
                   roles=roles, repos=repos, categories=categories, notify=notify, itsm=itsm, drift=drift,
-                  access=access)
+                  access=access, ledger=ledger)
 
 
 def check_groups(config: Config, known: set[str] | None = None,

@@ -3,6 +3,7 @@ and what the hooks read from a push."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,12 @@ class ServiceConfig:
     languages: tuple[str, ...] = ("en", "nl", "de")
     default_language: str = "en"
     timezone: str = "UTC"
+    name: str = "gatekeeper"  # the log's origin is gatekeeper/<name> (SPEC §12); default: the URL's host
+
+    @property
+    def origin(self) -> str:
+        """The origin line of the log's checkpoints and its note key name (C2SP tlog-checkpoint)."""
+        return f"gatekeeper/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,11 @@ def read_service(r: Reader, base: Path) -> ServiceConfig:
         rate_limit_api=r.get("rate_limit_api", int, d.rate_limit_api),
         rate_limit_login=r.get("rate_limit_login", int, d.rate_limit_login),
         **_languages(r, d),
+        name=r.get("name", str, _host(url)),
     )
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:\-/]*", svc.name):
+        raise r.fail("name", "may hold letters, digits, '.', '_', ':', '-' and '/' only (the log's origin "
+                             "is gatekeeper/<name>)")
     for key in ("session_idle_minutes", "session_absolute_hours"):
         if getattr(svc, key) < 1:
             raise r.fail(key, "must be at least 1")
@@ -104,6 +115,12 @@ def read_service(r: Reader, base: Path) -> ServiceConfig:
         raise r.fail("checkpoint_every", "must be 0 (off) or a positive number of entries")
     r.finish()
     return svc
+
+
+def _host(url: str) -> str:
+    """The default ``service.name``: the URL's host and port (``127.0.0.1:8080``)."""
+    rest = url.split("://", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._:\-]", "-", rest.split("/", 1)[0].rsplit("@", 1)[-1]) or "gatekeeper"
 
 
 def read_git(r: Reader) -> GitConfig:

@@ -13,25 +13,17 @@ from typing import Any
 
 from sqlmodel import Session
 
-from gatekeeper.ledger.events import (
-    DRIFT_CHECKED,
-    DRIFT_DETECTED,
-    DRIFT_ERROR,
-    DriftChecked,
-    DriftDetected,
-    DriftError,
-)
+from gatekeeper.ledger.events import DRIFT_CHECKED, DRIFT_DETECTED, DRIFT_ERROR
 from gatekeeper.store import log
+from gatekeeper.verifier import tables
 
-DRIFT_COLUMNS = ("ts", "repo", "source", "path", "state", "summary", "log_seq")
+DRIFT_COLUMNS = tables.DRIFT_COLUMNS
 
 
 def drift_rows(session: Session, start: str, end: str) -> Iterator[dict[str, Any]]:
-    """``drift.csv``: every check of the period."""
+    """``drift.csv``: every check of the period (the row is the pack projection's, ``verifier.tables``)."""
     for e in log.of_kinds(session, [DRIFT_CHECKED], start=start, end=end):
-        c = DriftChecked.from_payload(e.payload)
-        yield {"ts": e.ts, "repo": c.repo, "source": c.source, "path": c.path, "state": c.result,
-               "summary": c.summary, "log_seq": e.seq}
+        yield tables.drift_row(e.seq, e.ts, e.payload)
 
 
 def drift_exceptions(session: Session, start: str, end: str, *, newest_first: bool = False,
@@ -39,12 +31,4 @@ def drift_exceptions(session: Session, start: str, end: str, *, newest_first: bo
     """``exceptions.csv`` rows of kind ``drift``: each drift detected and each unreadable source."""
     for e in log.of_kinds(session, [DRIFT_DETECTED, DRIFT_ERROR], start=start, end=end, newest_first=newest_first,
                           limit=limit):
-        d: DriftDetected | DriftError
-        if e.kind == DRIFT_DETECTED:
-            d = DriftDetected.from_payload(e.payload)
-            what, change_id = f"drift detected: {d.summary}", d.matches_change
-        else:
-            d = DriftError.from_payload(e.payload)
-            what, change_id = f"source cannot be read: {d.error}", None
-        yield {"kind": "drift", "at": e.ts, "actor": e.actor, "repo": d.repo, "ref": None,
-               "change_id": change_id, "detail": f"{d.source} ({d.path}): {what}", "log_seq": e.seq}
+        yield tables.drift_exception_row(e.seq, e.ts, e.kind, e.actor, e.payload)

@@ -1,5 +1,6 @@
 """Scheduled work inside the service, once across workers and hosts: drift checks every
-``drift.interval_minutes`` and the daily access snapshot (``actions.access.run_due``, issue 24).
+``drift.interval_minutes``, the daily access snapshot (``actions.access.run_due``, issue 24) and the
+newest automatic checkpoint sent to the witnesses (``witness.client.run_due``, issue 21).
 
 Every worker of every host runs a small timer thread; before a run each one tries to *claim* it:
 in one serialised write transaction (``store.claim``) it reads the job's ``*.next_run_at`` setting
@@ -75,7 +76,8 @@ class Scheduler:
 
 def start(services: Services) -> Scheduler | None:
     """Start the timer for what is configured: drift checks (``drift.interval_minutes`` > 0 and
-    sources) and the daily access snapshot (``access.daily_snapshot``)."""
+    sources), the daily access snapshot (``access.daily_snapshot``) and the witnesses
+    (``[[ledger.witnesses]]``)."""
     cfg = services.config.drift
     jobs: list[Job] = []
     tick = TICK_SECONDS
@@ -86,6 +88,10 @@ def start(services: Services) -> Scheduler | None:
         from gatekeeper.actions.access import run_due as snapshot_due
 
         jobs.append(("access snapshot", snapshot_due))
+    if services.config.ledger.witnesses:
+        from gatekeeper.witness.client import run_due as witnesses_due
+
+        jobs.append(("witness cosignatures", witnesses_due))
     if not jobs:
         return None
     scheduler = Scheduler(services, tick, jobs)

@@ -6,15 +6,11 @@ hash computed everywhere.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from gatekeeper.ledger.jsoncodec import canon
 
-def canon(value: Any) -> bytes:
-    """Encode ``value`` canonically; floats that are not finite are refused (JSON has none)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+__all__ = ["canon", "require_fields"]
 
 
 def require_fields(data: dict[str, Any], fields: tuple[str, ...], where: str) -> None:

@@ -23,10 +23,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gatekeeper.errors import InputError
-from gatekeeper.ledger.canonical import canon, require_fields
+from gatekeeper.ledger import note as notes
+from gatekeeper.ledger.canonical import canon
 
 CHECKPOINT_DOMAIN = b"gatekeeper.checkpoint.v1\x00"
 FIELDS = ("seq", "hash", "ts", "key_id", "signature")
+# SPEC §12: the C2SP signed note of the same tree (size = seq) and the witnesses' cosignature lines.
+OPTIONAL = ("note", "cosignatures")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX16 = re.compile(r"[0-9a-f]{16}")
@@ -47,6 +50,8 @@ class Checkpoint:
     ts: str
     key_id: str
     signature: str
+    note: str = ""                       # C2SP tlog-checkpoint signed by the same key (SPEC §12)
+    cosignatures: tuple[str, ...] = ()   # witnesses' note signature lines (C2SP tlog-cosignature)
 
     def __post_init__(self) -> None:
         _check_fields(self.to_dict(), "checkpoint")
@@ -55,8 +60,16 @@ class Checkpoint:
         return signed_message(self.seq, self.hash, self.ts, self.key_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "hash": self.hash, "ts": self.ts, "key_id": self.key_id,
-                "signature": self.signature}
+        out: dict[str, Any] = {"seq": self.seq, "hash": self.hash, "ts": self.ts, "key_id": self.key_id,
+                               "signature": self.signature}
+        if self.note or self.cosignatures:  # SPEC §12: the note and the witnesses' cosignatures (maybe none yet)
+            out["note"] = self.note
+            out["cosignatures"] = list(self.cosignatures)
+        return out
+
+    def body(self) -> notes.CheckpointBody | None:
+        """The tree the note signs (origin, size = seq, root), or None for a checkpoint without one."""
+        return notes.parse_checkpoint_body(notes.split_note(self.note)[0]) if self.note else None
 
     def to_json(self) -> bytes:
         return canon(self.to_dict()) + b"\n"
@@ -67,7 +80,8 @@ class Checkpoint:
         if not isinstance(data, dict):
             raise InputError(f"{source}: a checkpoint must be a JSON object with {', '.join(FIELDS)}")
         _check_fields(data, source)
-        return cls(**{k: data[k] for k in FIELDS})
+        return cls(**{k: data[k] for k in FIELDS}, note=data.get("note", ""),
+                   cosignatures=tuple(data.get("cosignatures", ())))
 
     @classmethod
     def from_json(cls, text: str | bytes, source: str = "checkpoint") -> Checkpoint:
@@ -82,11 +96,36 @@ def signed_message(seq: int, hash: str, ts: str, key: str) -> bytes:
     return CHECKPOINT_DOMAIN + canon({"seq": seq, "hash": hash, "ts": ts, "key_id": key})
 
 
-def sign(seq: int, hash: str, ts: str, private_key: Ed25519PrivateKey) -> Checkpoint:
-    """Sign that entry ``seq`` has ``hash`` (as of ``ts``)."""
+def sign(seq: int, hash: str, ts: str, private_key: Ed25519PrivateKey, *, origin: str | None = None,
+         root: bytes | None = None) -> Checkpoint:
+    """Sign that entry ``seq`` has ``hash`` (as of ``ts``); with ``origin`` and the Merkle ``root`` of the
+    first ``seq`` entries, also the C2SP checkpoint note of that tree, signed by the same key."""
     kid = key_id(private_key.public_key())
     signature = private_key.sign(signed_message(seq, hash, ts, kid))
-    return Checkpoint(seq=seq, hash=hash, ts=ts, key_id=kid, signature=base64.b64encode(signature).decode())
+    note = ""
+    if origin is not None and root is not None:
+        body = notes.checkpoint_body(origin, seq, root)
+        note = notes.sign_note(body, origin, raw_public_key(private_key.public_key()), private_key.sign)
+    return Checkpoint(seq=seq, hash=hash, ts=ts, key_id=kid, signature=base64.b64encode(signature).decode(),
+                      note=note)
+
+
+def raw_public_key(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def note_verifier(public_key: Ed25519PublicKey, origin: str) -> notes.NoteVerifier:
+    """The log's note verifier key (what a witness is told to trust: ``gatekeeper keys show``)."""
+    return notes.NoteVerifier(origin, notes.SIG_ED25519, raw_public_key(public_key))
+
+
+def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
+    """``ledger.note``'s Ed25519 check, with ``cryptography``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def verify_signature(cp: Checkpoint, public_key: Ed25519PublicKey) -> bool:
@@ -128,7 +167,12 @@ def public_key_pem(public_key: Ed25519PublicKey) -> bytes:
 
 
 def _check_fields(data: dict[str, Any], source: str) -> None:
-    require_fields(data, FIELDS, source)
+    for name in FIELDS:
+        if name not in data:
+            raise InputError(f"{source}: field {name!r} is missing")
+    extra = sorted(set(data) - set(FIELDS) - set(OPTIONAL))
+    if extra:
+        raise InputError(f"{source}: unexpected field {extra[0]!r}")
     seq = data["seq"]
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise InputError(f"{source}: field 'seq' must be a positive integer")
@@ -145,6 +189,27 @@ def _check_fields(data: dict[str, Any], source: str) -> None:
         ok = False
     if not ok:
         raise InputError(f"{source}: field 'signature' must be a base64 Ed25519 signature (64 bytes)")
+    _check_note(data, source)
+
+
+def _check_note(data: dict[str, Any], source: str) -> None:
+    if "note" in data:
+        if not isinstance(data["note"], str):
+            raise InputError(f"{source}: field 'note' must be the signed note text")
+        try:
+            body = notes.parse_checkpoint_body(notes.split_note(data["note"])[0])
+        except ValueError as exc:
+            raise InputError(f"{source}: field 'note': {exc}") from exc
+        if body.size != data["seq"]:
+            raise InputError(f"{source}: the note's tree size {body.size} is not the checkpoint's seq {data['seq']}")
+    cos = data.get("cosignatures", [])
+    if not isinstance(cos, list | tuple) or not all(isinstance(c, str) for c in cos):
+        raise InputError(f"{source}: field 'cosignatures' must be a list of note signature lines")
+    for line in cos:
+        try:
+            notes.parse_signature_line(line)
+        except ValueError as exc:
+            raise InputError(f"{source}: field 'cosignatures': {exc}") from exc
 
 
 def _is_rfc3339(ts: str) -> bool:

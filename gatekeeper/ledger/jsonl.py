@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
-import json
 from json.encoder import encode_basestring as _string
 from typing import Any
 
 from gatekeeper.errors import InputError
 from gatekeeper.ledger.canonical import canon, require_fields
 from gatekeeper.ledger.entry import Entry
+from gatekeeper.ledger.jsoncodec import loads_strict
 
 FIELDS = ("seq", "ts", "kind", "actor", "payload", "prev_hash", "hash")
 
@@ -47,7 +47,7 @@ def parse_line(line: bytes | str, lineno: int) -> Entry:
     if not line.strip():
         raise InputError(f"{where}: empty line")
     try:
-        data = json.loads(line, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        data = loads_strict(line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{where}: not JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -64,17 +64,3 @@ def parse_line(line: bytes | str, lineno: int) -> Entry:
         raise InputError(f"{where}: field 'payload' must be an object")
     return Entry(seq=seq, ts=data["ts"], kind=data["kind"], actor=data["actor"], payload=payload,
                  prev_hash=data["prev_hash"], hash=data["hash"])
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Refuse duplicate keys: the hashed bytes would say one thing and a JSON reader another."""
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        seen: set[str] = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise ValueError(f"duplicate key {dup!r}")
-    return data
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")

@@ -23,6 +23,7 @@ from gatekeeper.ledger.canonical import canon
 from gatekeeper.ledger.entry import GENESIS_HASH, Entry, entry_hash
 from gatekeeper.ledger.events import Event
 from gatekeeper.ledger.jsonl import row_line
+from gatekeeper.store import tree
 from gatekeeper.store.db import LISTENERS
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 
@@ -62,6 +63,7 @@ def append(session: Session, event: Event, actor: str = SYSTEM, change_ids: Iter
     h = entry_hash(seq, ts, kind, actor, payload, prev)
     conn.execute(_INSERT_ENTRY, {"seq": seq, "ts": ts, "kind": kind, "actor": actor,
                                  "payload": payload_text, "prev_hash": prev, "hash": h})
+    tree.add_leaf(conn, seq, h, prev)  # the Merkle tree grows in the same transaction (SPEC §12)
     refs = sorted(set(change_ids))
     if refs:
         conn.execute(_INSERT_REF, [{"seq": seq, "change_id": cid} for cid in refs])

@@ -35,7 +35,7 @@ class Store(Protocol):
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL_REVISION = "0001"
-APPEND_ONLY = ("change_log", "change_log_ref")
+APPEND_ONLY = ("change_log", "change_log_ref", "merkle_node", "witness_cosignature")
 # Shared runtime state, not evidence: expired counters, sessions and used sign drafts are deleted (issues 12, 25).
 PRUNABLE = ("auth_counter", "rate_counter", "web_session", "sign_draft")
 # Arbitrary constant naming the migration lock among other advisory locks (not the writer lock).

@@ -307,6 +307,31 @@ class AccessReviewRow(SQLModel, table=True):
     closed_seq: int | None = None  # revoke: the access.snapshot that no longer found the right
 
 
+class MerkleNode(SQLModel, table=True):
+    """One perfect subtree of the log's Merkle tree (store.tree, SPEC §12): ``level`` ≥ 1 (2^level
+    leaves), ``idx`` its position at that level, ``hash`` its RFC 6962 hash (32 bytes). Leaves are the
+    entries' hashes in ``change_log``; written by ``store.log.append`` in the entry's transaction and
+    append-only like the log (triggers, migration 0010)."""
+
+    __tablename__ = "merkle_node"
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class WitnessCosignature(SQLModel, table=True):
+    """A witness's cosignature of one checkpoint (store.witnesses, SPEC §12): the note signature line
+    the witness returned for the checkpoint of ``size`` leaves (C2SP tlog-cosignature)."""
+
+    __tablename__ = "witness_cosignature"
+    __table_args__ = (UniqueConstraint("size", "witness"),)
+    id: int | None = Field(default=None, primary_key=True)
+    size: int = Field(index=True)
+    witness: str
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: str
+
+
 class ContentBlob(SQLModel, table=True):
     """File contents the hook sent with a topic push, by git blob id (issue 25: "changes since your last
     review" diffs two revisions with the same format modules, and the service has no repo to read)."""

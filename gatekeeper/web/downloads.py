@@ -27,15 +27,18 @@ def register_download(svc: Services, start: str, end: str, fmt: str, stem: str) 
 
 
 def evidence_download(svc: Services, start: str, end: str, stem: str) -> Response:
-    """The evidence pack zip for ``[start, end)`` (SPEC §9, §10)."""
-    return _export(svc, start, end, "zip", f"evidence-pack_{stem}.zip")
+    """The evidence pack zip for ``[start, end)`` (SPEC §9, §10); ``audit.exported`` names the signed-in user."""
+    from flask import g
+
+    user = getattr(g, "user", None)
+    return _export(svc, start, end, "zip", f"evidence-pack_{stem}.zip", getattr(user, "username", None))
 
 
-def _export(svc: Services, start: str, end: str, fmt: str, filename: str) -> Response:
+def _export(svc: Services, start: str, end: str, fmt: str, filename: str, actor: str | None = None) -> Response:
     from gatekeeper.audit.export import write_export
 
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by send_file
-    write_export(svc, start, end, fmt, spool)  # type: ignore[arg-type]
+    write_export(svc, start, end, fmt, spool, actor=actor)  # type: ignore[arg-type]
     spool.seek(0)
     return send_file(spool, mimetype=MIMETYPES[fmt], as_attachment=True, download_name=filename,  # type: ignore[arg-type]
                      max_age=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,9 @@ from gatekeeper.audit.access import REVIEW_COLUMNS
 from gatekeeper.checkpoints.keys import ensure_key
 from gatekeeper.policy.people import User
 from tests.audit.conftest import cli
-from tests.audit.test_verify_standalone import remanifest, run, unpack
+from tests.audit.test_verify_standalone import bare, inproc, key_id, unpack
 from tests.support.access import ACCESS_GROUPS, make_access_plant, services, set_groups
+from tests.support.packs import remanifest
 
 MALLORY = User("mallory", "Mallory Outsider", "mallory@plant.example")
 
@@ -74,7 +76,8 @@ def test_the_pack_holds_the_review_changes_exception_and_metrics(pack: Path) -> 
 
 
 def test_verify_py_proves_both_files_from_the_log(pack: Path, tmp_path: Path) -> None:
-    proc = run(unpack(pack, tmp_path / "pack"))
+    folder = unpack(pack, tmp_path / "pack")
+    proc = bare(folder, "--key-id", key_id(folder))
     assert proc.returncode == 0, proc.stderr
     assert any(line.startswith("OK access-review.csv: ") for line in proc.stdout.splitlines())
     assert any(line.startswith("OK access-changes.csv: ") for line in proc.stdout.splitlines())
@@ -115,10 +118,11 @@ def _hide_a_leaver(folder: Path) -> None:
 
 
 @pytest.mark.parametrize(("tamper", "message"), [
-    (_keep_instead_of_revoke, "access-review.csv line \\d+ \\(log seq \\d+\\): decision 'keep' is not what the log"),
-    (_drop_a_decision, "access-review.csv: the decision at log seq \\d+ \\(access review 1\\) is missing"),
-    (_forge_a_joiner, "access-changes.csv: row .*'gained', 'mallory'.* is not a change the snapshots record"),
-    (_hide_a_leaver, "access-changes.csv: the change .*'lost', 'erin'.* the snapshots record is missing"),
+    (_keep_instead_of_revoke, "access-review.csv row \\d+ \\(the access.decided entry at log seq \\d+\\): decision "
+                              "is 'keep' but the log records 'revoke'"),
+    (_drop_a_decision, "access-review.csv lacks the access.decided entry at log seq \\d+ \\(before row 1\\)"),
+    (_forge_a_joiner, "access-changes.csv row \\d+: .*, gained, mallory... is not in the log's tables"),
+    (_hide_a_leaver, "access-changes.csv lacks lost emergency of erin in the access.snapshot at log seq \\d+"),
 ])
 def test_an_edited_row_fails_behind_a_remade_manifest(pack: Path, tmp_path: Path, tamper: Callable[[Path], None],
                                                        message: str) -> None:
@@ -127,23 +131,25 @@ def test_an_edited_row_fails_behind_a_remade_manifest(pack: Path, tmp_path: Path
     folder = unpack(pack, tmp_path / "pack")
     tamper(folder)
     remanifest(folder)
-    proc = run(folder)
-    assert proc.returncode == 1 and re.search(message, proc.stderr), proc.stderr
+    rc, _, err = inproc(folder, "--key-id", key_id(folder))  # the bare verify.py: the test above and tests/verifier
+    assert rc == 1 and re.search(message, err), err
 
 
 def test_verify_pack_runs_the_same_access_checks(pack: Path, tmp_path: Path) -> None:
     from tests.audit.test_evidence import rewrite
 
     plant_config = pack.parent / "plant" / "gatekeeper.toml"
-    rc, out, err = main_cli(plant_config, "audit", "verify-pack", str(pack))
+    with zipfile.ZipFile(pack) as zf:
+        kid = json.loads(zf.read("checkpoint.json"))["key_id"]
+    rc, out, err = main_cli(plant_config, "audit", "verify-pack", "--key-id", kid, str(pack))
     assert rc == 0, err
     assert "OK access-review.csv: " in out and "OK access-changes.csv: " in out
     with zipfile.ZipFile(pack) as zf:
         text = zf.read("access-changes.csv").decode()
     forged = rewrite(pack, tmp_path / "forged.zip", "access-changes.csv",
                      text.replace(",lost,erin,", ",changed,erin,").encode(), fix_manifest=True)
-    rc, _, err = main_cli(plant_config, "audit", "verify-pack", str(forged))
-    assert rc == 1 and "access-changes.csv: " in err, err
+    rc, _, err = main_cli(plant_config, "audit", "verify-pack", "--key-id", kid, str(forged))
+    assert rc == 1 and "access-changes.csv row " in err, err
 
 
 def main_cli(config_path: Path, *args: str) -> tuple[int, str, str]:

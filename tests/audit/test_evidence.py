@@ -5,18 +5,21 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from gatekeeper.audit.evidence import FILES, MANIFEST, VERIFY_COMMAND
+from gatekeeper.audit.evidence import FILES, VERIFY_COMMAND
+from gatekeeper.audit.packzip import MANIFEST
 from tests.audit.conftest import FORMULA_COMMENT, PERIOD, SPEC_COLUMNS, World, change, cli, export
 
 EXPECTED = {"register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl",
             "checkpoint.json", "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv",
             "access-review.csv", "access-changes.csv", "controls.md", "MANIFEST.sha256", "drift.csv", "metrics.csv",
-            "report.html", "verify.py", "comments.csv"}
+            "report.html", "verify.py", "proofs.jsonl",
+            "comments.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +62,18 @@ def test_pack_holds_every_file_and_the_manifest_covers_them(pack: Path) -> None:
         assert zf.read("register.xlsx")[:2] == b"PK"
 
 
+def key_id(pack: Path) -> str:
+    with zipfile.ZipFile(pack) as zf:
+        return str(json.loads(zf.read("checkpoint.json"))["key_id"])
+
+
 def test_pack_verifies_with_verify_pack_and_log_verify(world: World, pack: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    rc, out, err = cli(world.plant, "audit", "verify-pack", str(pack))
+    rc, out, err = cli(world.plant, "audit", "verify-pack", "--key-id", key_id(pack), str(pack))
     assert rc == 0, err
-    assert out.splitlines()[-1].startswith(f"verify-pack: OK: {len(FILES)} files match MANIFEST.sha256")
+    assert out.splitlines()[-1].startswith("gatekeeper audit verify-pack: OK: every check passed; origin pinned")
+    rc, out, err = cli(world.plant, "audit", "verify-pack", str(pack))  # nothing pinned: consistent, origin open
+    assert rc == 3 and f"compare key id {key_id(pack)} with your records" in out
     with zipfile.ZipFile(pack) as zf:
         zf.extractall(tmp_path)
         verification = zf.read("verification.txt").decode()
@@ -92,16 +102,17 @@ def test_altered_log_fails_even_with_a_recomputed_manifest(world: World, pack: P
     bad = rewrite(pack, tmp_path / "bad.zip", "log.jsonl", b"\n".join(lines), fix_manifest=True)
     rc, _, err = cli(world.plant, "audit", "verify-pack", str(bad))
     assert rc == 1
-    assert "FAILED at seq 5" in err
+    assert "seq 5: hash does not recompute" in err
 
 
-def test_not_a_pack_is_unusable_input(world: World, tmp_path: Path) -> None:
+def test_not_a_pack_fails_with_one_line(world: World, tmp_path: Path) -> None:
     (tmp_path / "x.zip").write_bytes(b"not a zip")
-    assert cli(world.plant, "audit", "verify-pack", str(tmp_path / "x.zip"))[0] == 2
+    rc, _, err = cli(world.plant, "audit", "verify-pack", str(tmp_path / "x.zip"))
+    assert rc == 1 and "not a readable zip file" in err
     with zipfile.ZipFile(tmp_path / "y.zip", "w") as zf:
         zf.writestr("register.csv", "x")
     rc, _, err = cli(world.plant, "audit", "verify-pack", str(tmp_path / "y.zip"))
-    assert rc == 2 and "no MANIFEST.sha256" in err
+    assert rc == 1 and "MANIFEST.sha256 is missing" in err
 
 
 def test_approvals_csv_one_row_per_signature(world: World, pack: Path) -> None:
@@ -114,7 +125,11 @@ def test_approvals_csv_one_row_per_signature(world: World, pack: Path) -> None:
         ("2", "gina", "ot-engineering-leads", "reject"), ("3", "carol", "ot-engineering-leads", "approve")]
     gina = rows[2]
     assert gina["comment"] == "'" + FORMULA_COMMENT and gina["name"] == "Gina Lead"
-    assert gina["memberships"] == "ot-engineering-leads"
+    assert gina["memberships"] == "ot-engineering-leads" and gina["meaning"] == "Reviewed and rejected"
+    with zipfile.ZipFile(pack) as zf:
+        said = read_csv(zf, "comments.csv")  # the discussion next to the signatures, formula-safe like them
+    assert [(r["change_id"], r["path"], r["username"], r["name"], r["comment"]) for r in said] == [
+        ("2", "tags/line1.txt", "gina", "Gina Lead", "'" + FORMULA_COMMENT)]
     api = {(a["username"], a["decision"]): a for a in change(world, 1)["approvals"]}
     assert rows[0]["signed_at"] == api[("bob", "approve")]["signed_at"]
     assert int(rows[0]["log_seq"]) == api[("bob", "approve")]["log_seq"]
@@ -125,6 +140,7 @@ def test_exceptions_csv(world: World, pack: Path) -> None:
     with zipfile.ZipFile(pack) as zf:
         rows = read_csv(zf, "exceptions.csv")
     assert list(rows[0]) == ["kind", "at", "actor", "repo", "ref", "change_id", "detail", "log_seq"]
+    rows = [r for r in rows if r["kind"] != "sign-refused"]  # refused signatures other modules add to the world
     assert [(r["kind"], r["actor"], r["ref"], r["change_id"]) for r in rows] == [
         ("push.refused", "alice", "refs/heads/main", ""), ("push.refused", "alice", "refs/heads/main", ""),
         ("emergency", "erin", "refs/heads/main", "3"), ("emergency", "erin", "refs/heads/main", "4")]
@@ -166,8 +182,10 @@ def test_api_evidence_download(world: World, tmp_path: Path) -> None:
     resp = world.service.get(q, "dave")
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/zip"
     (tmp_path / "api.zip").write_bytes(resp.content)
-    rc, _, err = cli(world.plant, "audit", "verify-pack", str(tmp_path / "api.zip"))
+    rc, out, err = cli(world.plant, "audit", "verify-pack", "--key-id", key_id(tmp_path / "api.zip"),
+                       str(tmp_path / "api.zip"))
     assert rc == 0, err
+    assert "by dave, period" in out  # audit.exported names the auditor who downloaded it
 
 
 def test_register_row_not_tied_to_the_log_fails_verify_pack(world: World, pack: Path, tmp_path: Path) -> None:
@@ -185,6 +203,6 @@ def test_register_row_not_tied_to_the_log_fails_verify_pack(world: World, pack: 
     bad = rewrite(pack, tmp_path / "bad.zip", "register.csv", out.getvalue().encode("utf-8"), fix_manifest=True)
     rc, _, err = cli(world.plant, "audit", "verify-pack", str(bad))
     assert rc == 1
-    assert "register.csv, change 1: log seq 2 is not an entry about change 1" in err
-    rc, out, _ = cli(world.plant, "audit", "verify-pack", str(pack))
-    assert rc == 0 and "OK register.csv: 4 rows tied to their log seqs" in out
+    assert "register.csv row 1 (change 1, log seqs " in err and "log_seqs is '" in err and " 2' but the log" in err
+    rc, out, _ = cli(world.plant, "audit", "verify-pack", "--key-id", key_id(pack), str(pack))
+    assert rc == 0 and "OK register.csv: 4 rows, every change the log records for the period and nothing else" in out

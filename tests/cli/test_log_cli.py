@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 import stat
@@ -66,7 +67,9 @@ def test_verify_database_and_export(logged: Plant, capsys: pytest.CaptureFixture
 
 def test_checkpoint_json_is_the_spec_shape(logged: Plant) -> None:
     cp = json.loads((logged.dir / "cp.json").read_text())
-    assert set(cp) == {"seq", "hash", "ts", "key_id", "signature"} and cp["seq"] == 30
+    assert set(cp) == {"seq", "hash", "ts", "key_id", "signature", "note", "cosignatures"} and cp["seq"] == 30
+    origin, size, root = cp["note"].split("\n")[:3]  # SPEC §12: a C2SP checkpoint of the same tree
+    assert origin.startswith("gatekeeper/") and size == "30" and len(base64.b64decode(root)) == 32
 
 
 def _rewrite(path: Path, edit: object) -> None:
@@ -164,7 +167,8 @@ def test_db_upgrade_and_grants(plant: Plant, capsys: pytest.CaptureFixture[str])
     assert main(["db", "upgrade", "--config", str(plant.config)]) == 0
     assert "already current" in capsys.readouterr().out
     assert main(["db", "grants", "gatekeeper_service"]) == 0
-    assert "GRANT SELECT, INSERT ON public.change_log, public.change_log_ref TO gatekeeper_service;" in \
+    assert ("GRANT SELECT, INSERT ON public.change_log, public.change_log_ref, public.merkle_node, "
+            "public.witness_cosignature TO gatekeeper_service;") in \
         capsys.readouterr().out
     assert main(["db", "grants", "Robert'); DROP"]) == 2
 

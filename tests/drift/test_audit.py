@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 
 from tests.drift.conftest import FULL, DriftPlant
@@ -23,6 +24,7 @@ def test_evidence_pack_holds_every_check_and_drift_exceptions(dp: DriftPlant) ->
         rows = list(csv.DictReader(io.StringIO(zf.read("drift.csv").decode("utf-8-sig"))))
         exceptions = list(csv.DictReader(io.StringIO(zf.read("exceptions.csv").decode("utf-8-sig"))))
         manifest = zf.read("MANIFEST.sha256").decode()
+        key_id = json.loads(zf.read("checkpoint.json"))["key_id"]
     assert list(rows[0]) == ["ts", "repo", "source", "path", "state", "summary", "log_seq"]
     mine = {row["log_seq"]: row for row in rows}
     assert mine[str(drift.log_seq)]["state"] == "drift"
@@ -32,5 +34,5 @@ def test_evidence_pack_holds_every_check_and_drift_exceptions(dp: DriftPlant) ->
     assert ("drift", "ignition-gateway (tags/ignition/full-tag-export.json)") in kinds
     assert ("drift", "ignition-native (tags/ignition/native-tag-export.json)") in kinds
     assert "  drift.csv\n" in manifest
-    verify = gatekeeper(dp.plant, "audit", "verify-pack", str(out))
+    verify = gatekeeper(dp.plant, "audit", "verify-pack", "--key-id", key_id, str(out))
     assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -25,6 +25,16 @@ from gatekeeper.ledger.events.access import (
     AccessSnapshot,
     Revocation,
 )
+from gatekeeper.ledger.events.audit import (
+    AUDIT_EXPORTED,
+    AUDIT_RECONCILED,
+    KEY_ROTATED,
+    WITNESS_REFUSED,
+    AuditExported,
+    AuditReconciled,
+    KeyRotated,
+    WitnessRefused,
+)
 from gatekeeper.ledger.events.base import Event, Reason, Record, omitted_when_default
 from gatekeeper.ledger.events.changes import (
     CHANGE_APPROVED,
@@ -97,6 +107,7 @@ KINDS: tuple[type[Event], ...] = (
     ConfigLoaded, HooksAttested, LogCheckpoint, KeyCreated, AuthLocked, AuthSignedIn, SessionRevoked, NotifySent,
     NotifyFailed, DriftChecked, DriftDetected, DriftCleared, DriftError,
     AccessSnapshot, AccessReviewOpened, AccessDecided, AccessReviewSigned,
+    AuditReconciled, AuditExported, KeyRotated, WitnessRefused,
 )
 BY_KIND: dict[str, type[Event]] = {cls.KIND: cls for cls in KINDS}
 
@@ -111,6 +122,8 @@ __all__ = [
     "ACCESS_REVIEW_OPENED",
     "ACCESS_REVIEW_SIGNED",
     "ACCESS_SNAPSHOT",
+    "AUDIT_EXPORTED",
+    "AUDIT_RECONCILED",
     "AUTH_LOCKED",
     "AUTH_SIGNED_IN",
     "BY_KIND",
@@ -131,6 +144,7 @@ __all__ = [
     "EMERGENCY_DEPLOYED",
     "HOOKS_ATTESTED",
     "KEY_CREATED",
+    "KEY_ROTATED",
     "KINDS",
     "LOG_CHECKPOINT",
     "NOTIFY_FAILED",
@@ -139,10 +153,13 @@ __all__ = [
     "PUSH_REFUSED",
     "SESSION_REVOKED",
     "SIGN_REFUSED",
+    "WITNESS_REFUSED",
     "AccessDecided",
     "AccessReviewOpened",
     "AccessReviewSigned",
     "AccessSnapshot",
+    "AuditExported",
+    "AuditReconciled",
     "AuthLocked",
     "AuthSignedIn",
     "ChangeApproved",
@@ -166,6 +183,7 @@ __all__ = [
     "FileRecord",
     "HooksAttested",
     "KeyCreated",
+    "KeyRotated",
     "LogCheckpoint",
     "NotifyFailed",
     "NotifySent",
@@ -177,6 +195,7 @@ __all__ = [
     "Revocation",
     "SessionRevoked",
     "SignRefused",
+    "WitnessRefused",
     "omitted_when_default",
     "parse",
 ]

@@ -50,6 +50,11 @@ class _Revision(Event):
     state: str = ""
     approvals_kept: bool | None = None      # revision 1: None; later: same fingerprint as before
     emergency_reason: str | None = omitted_when_default()
+    # What the register shows, logged so the evidence pack derives it from the log (issue 21); entries
+    # logged before carry none of the three (the register then says the rules are "not in the log").
+    categories: tuple[str, ...] = ()
+    financial: bool = False
+    approvals_required: tuple[Mapping[str, Any], ...] = ()   # the rules in force for this revision
     title_was: str | None = omitted_when_default()      # the title before this revision, when it changed
     description: str = omitted_when_default("")         # ``gatekeeper.description`` (issue 25)
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from gatekeeper.ledger.events.base import Event, Reason, Record
+from gatekeeper.ledger.events.base import Event, Reason, Record, omitted_when_default
 
 DEPLOY_INTENT = "deploy.intent"
 DEPLOY_VOIDED = "deploy.voided"
@@ -100,6 +100,7 @@ class ChangeDeployed(Event):
     intent_seq: int | None = None
     settled_by: str = "post-receive"
     note: str = ""
+    ticket_state: str | None = omitted_when_default()   # with [itsm]: the ticket state the gate saw (register)
 
 
 @dataclass(frozen=True)

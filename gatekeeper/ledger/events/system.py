@@ -55,6 +55,7 @@ class LogCheckpoint(Event):
     ts: str = ""
     key_id: str = ""
     signature: str = ""
+    note: str = omitted_when_default("")   # the C2SP note of the tree of seqs 1..seq (SPEC §12)
 
 
 @dataclass(frozen=True)

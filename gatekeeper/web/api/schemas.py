@@ -266,6 +266,8 @@ class Checkpoint(Out):
     ts: str
     key_id: str
     signature: str
+    note: str | None = Field(default=None, description="the C2SP signed note of the Merkle tree (SPEC §12)")
+    cosignatures: list[str] | None = Field(default=None, description="witnesses' note signature lines")
 
 
 class WithdrawRequest(BaseModel):

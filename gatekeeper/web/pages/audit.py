@@ -128,10 +128,29 @@ def log_status(svc: Services, session: Session, *, verify: bool) -> dict[str, An
         checkpoint = latest_checkpoint(session)
     except GatekeeperError as exc:
         checkpoint = {"error": exc.message}
-    status: dict[str, Any] = {"head": head, "checkpoint": checkpoint, "verify": None}
+    status: dict[str, Any] = {"head": head, "checkpoint": checkpoint, "verify": None,
+                              "witnesses": witness_status(svc, session, checkpoint)}
     if verify:
         status["verify"] = verify_log(svc, session)
     return status
+
+
+WITNESS_REFUSALS = 10
+
+
+def witness_status(svc: Services, session: Session, checkpoint: Any) -> dict[str, Any]:
+    """The configured witnesses, who cosigned the last checkpoint, and the latest refusals (SPEC §12):
+    a refusal may be a witness that is down, or a log history it will not vouch for."""
+    from gatekeeper.witness.client import cosignatures
+
+    size = getattr(checkpoint, "seq", None)
+    signed = {line.split(" ")[1] for line in cosignatures(session, size)} if isinstance(size, int) else set()
+    refusals = []
+    for e in log.of_kinds(session, [events.WITNESS_REFUSED], newest_first=True, limit=WITNESS_REFUSALS):
+        r = events.WitnessRefused.from_payload(e.payload)
+        refusals.append({"seq": e.seq, "ts": e.ts, "witness": r.witness, "size": r.size, "reason": r.reason})
+    return {"configured": [w.name for w in svc.config.ledger.witnesses], "cosigned": sorted(signed),
+            "refusals": refusals}
 
 
 def verify_log(svc: Services, session: Session) -> dict[str, Any]:

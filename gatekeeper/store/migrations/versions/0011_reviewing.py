@@ -3,7 +3,7 @@ topic pushes (for "changes since your last review"), the revision each person la
 forms kept across a re-authentication.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2027-01-10
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,277 @@
+"""One check per pack file derived from the log (SPEC §12): ``FILE_CHECKS``. Standard library only.
+
+Each table is compared with what the projection of the signed log says it must hold, row by row
+and both ways: a row the log does not support, a row the log requires but the file lacks, or a cell
+that differs fails, naming the file, the row and the log seq. Then its SHA-256 is compared with the
+one the signed ``audit.exported`` entry records. Files that are renderings rather than tables
+(``controls.md``, ``report.html``, ``register.xlsx``, ``verification.txt``) are bound by that hash alone.
+
+To add a file: write ``def check_x(ctx: Context) -> str`` (return the OK line, raise ``Failed``) and
+decorate it with ``@file_check("x.csv")``; a file the export lists but no check names is bound by
+hash (``bound_by_hash``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekeeper.ledger.merkle import TreeBuilder, range_hash
+from gatekeeper.verifier.access import CHANGE_COLUMNS, REVIEW_COLUMNS
+from gatekeeper.verifier.chain import Failed, LogPass
+from gatekeeper.verifier.packdir import open_file, read_small
+from gatekeeper.verifier.projection import Tables
+from gatekeeper.verifier.tables import (
+    APPROVAL_COLUMNS,
+    COMMENT_COLUMNS,
+    DRIFT_COLUMNS,
+    EXCEPTION_COLUMNS,
+    METRICS_COLUMNS,
+    POLICY_HISTORY_COLUMNS,
+    REGISTER_COLUMNS,
+    cells,
+)
+
+csv.field_size_limit(16 << 20)
+
+
+@dataclass
+class Context:
+    """What the per-file checks work from: the folder, the verified log and the projection."""
+
+    folder: str
+    hashes: dict[str, str]                # name -> SHA-256 of every file of the pack
+    export_seq: int
+    export_files: Mapping[str, str]       # what audit.exported recorded
+    tables: Tables
+    log: LogPass
+    checked: set[str] = field(default_factory=set)
+
+
+FileCheck = Callable[[Context], str]
+FILE_CHECKS: dict[str, FileCheck] = {}
+
+
+def file_check(name: str) -> Callable[[FileCheck], FileCheck]:
+    def register(fn: FileCheck) -> FileCheck:
+        FILE_CHECKS[name] = fn
+        return fn
+    return register
+
+
+def bound(ctx: Context, name: str) -> None:
+    """``name``'s SHA-256 is the one the signed export entry recorded."""
+    want = ctx.export_files.get(name)
+    if want is None:
+        raise Failed(f"{name}: the export entry (log seq {ctx.export_seq}) does not list it")
+    if ctx.hashes.get(name) != want:
+        raise Failed(f"{name}: SHA-256 {str(ctx.hashes.get(name))[:16]}... differs from the {want[:16]}... the signed "
+                     f"export entry (log seq {ctx.export_seq}) records (the file was altered)")
+    ctx.checked.add(name)
+
+
+def bound_by_hash(ctx: Context, name: str) -> str:
+    bound(ctx, name)
+    return f"OK {name}: SHA-256 {ctx.hashes[name][:16]}... as the signed export entry records"
+
+
+def _csv_rows(ctx: Context, name: str) -> Iterator[list[str]]:
+    with open_file(ctx.folder, name) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        try:
+            yield from csv.reader(text)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise Failed(f"{name}: not readable CSV ({exc})") from None
+
+
+def compare(ctx: Context, name: str, columns: Sequence[str], expected: Callable[[], Iterable[Mapping[str, Any]]],
+            label: Callable[[Mapping[str, Any]], str], key: Sequence[str]) -> int:
+    """The file's rows against the projection's (``expected()`` makes them afresh, one at a time), both
+    ways; the first difference fails, named by the row and by ``label`` (which names the log seqs)."""
+    rows = _csv_rows(ctx, name)
+    header = next(rows, None)
+    if header != list(columns):
+        raise Failed(f"{name}: the header is not {', '.join(columns)}")
+    at = [columns.index(c) for c in key]
+    want = iter(expected())
+    n = 0
+    for n, got in enumerate(rows, 1):
+        exp = next(want, None)
+        if exp is None:
+            raise Failed(f"{name} row {n}: {', '.join(got[:3])}... is not in the log's tables for the period "
+                         f"(the log supports {n - 1} rows)")
+        w = cells(exp, columns)
+        if got == w:
+            continue
+        got_key = tuple(got[i] for i in at) if len(got) == len(columns) else None
+        if got_key == tuple(w[i] for i in at):
+            i = next(i for i, (a, b) in enumerate(zip(got, w, strict=True)) if a != b)
+            raise Failed(f"{name} row {n} ({label(exp)}): {columns[i]} is {got[i]!r} but the log records {w[i]!r}")
+        if got_key in {tuple(cells(r, columns)[i] for i in at) for r in expected()}:
+            raise Failed(f"{name} lacks {label(exp)} (before row {n}): the log records it")
+        raise Failed(f"{name} row {n}: {', '.join(got[:3])}... is not in the log's tables for the period")
+    missing = next(want, None)
+    if missing is not None:
+        raise Failed(f"{name} lacks {label(missing)}: the log records it")
+    bound(ctx, name)
+    return n
+
+
+def _seqs(row: Mapping[str, Any]) -> str:
+    seqs = row.get("log_seqs") or []
+    return "log seqs " + " ".join(map(str, seqs)) if seqs else "no log seq"
+
+
+@file_check("register.csv")
+def check_register(ctx: Context) -> str:
+    n = compare(ctx, "register.csv", REGISTER_COLUMNS, ctx.tables.register,
+                lambda r: f"change {r.get('change_id')}, {_seqs(r)}", ("change_id",))
+    return f"OK register.csv: {n} rows, every change the log records for the period and nothing else"
+
+
+@file_check("approvals.csv")
+def check_approvals(ctx: Context) -> str:
+    n = compare(ctx, "approvals.csv", APPROVAL_COLUMNS, ctx.tables.approvals,
+                lambda r: f"change {r.get('change_id')}, signature by {r.get('username')} at log seq "
+                          f"{r.get('log_seq')}", ("log_seq",))
+    return f"OK approvals.csv: {n} signatures, each the change.approved/rejected entry it names"
+
+
+@file_check("exceptions.csv")
+def check_exceptions(ctx: Context) -> str:
+    n = compare(ctx, "exceptions.csv", EXCEPTION_COLUMNS, lambda: ctx.tables.exceptions,
+                lambda r: f"the {r.get('kind')} exception at log seq {r.get('log_seq')}",
+                ("kind", "log_seq", "ref", "change_id"))
+    return f"OK exceptions.csv: {n} rows, every exception the log records for the period"
+
+
+@file_check("drift.csv")
+def check_drift(ctx: Context) -> str:
+    n = compare(ctx, "drift.csv", DRIFT_COLUMNS, lambda: ctx.tables.drift,
+                lambda r: f"the drift check at log seq {r.get('log_seq')}", ("log_seq",))
+    return f"OK drift.csv: {n} drift checks, every drift.checked entry of the period"
+
+
+@file_check("metrics.csv")
+def check_metrics(ctx: Context) -> str:
+    n = compare(ctx, "metrics.csv", METRICS_COLUMNS, ctx.tables.metrics_rows,
+                lambda r: f"metric {r.get('metric')}", ("metric",))
+    return f"OK metrics.csv: {n} figures recomputed from the log"
+
+
+@file_check("policy-history.csv")
+def check_policy_history(ctx: Context) -> str:
+    n = compare(ctx, "policy-history.csv", POLICY_HISTORY_COLUMNS, lambda: ctx.tables.policy_history,
+                lambda r: f"the config.loaded entry at log seq {r.get('log_seq')}", ("log_seq",))
+    return f"OK policy-history.csv: {n} config.loaded entries"
+
+
+@file_check("policy.toml")
+def check_policy(ctx: Context) -> str:
+    import hashlib
+
+    t = ctx.tables
+    data = read_small(ctx.folder, "policy.toml")
+    if data != t.policy.encode("utf-8"):
+        where = f"the config.loaded entry at log seq {t.policy_seq}" if t.policy_seq else "the log (no config.loaded)"
+        raise Failed(f"policy.toml is not the policy in force: SHA-256 {hashlib.sha256(data).hexdigest()[:16]}..., "
+                     f"{where} records {hashlib.sha256(t.policy.encode()).hexdigest()[:16]}...")
+    if t.policy_sha256 and hashlib.sha256(data).hexdigest() != t.policy_sha256:
+        raise Failed(f"policy.toml: the config.loaded entry at log seq {t.policy_seq} records SHA-256 "
+                     f"{t.policy_sha256[:16]}... but its own policy text hashes otherwise")
+    bound(ctx, "policy.toml")
+    return (f"OK policy.toml: the policy in force, logged as config.loaded at log seq {t.policy_seq}" if t.policy_seq
+            else "OK policy.toml: empty, as the log records no config.loaded")
+
+
+@file_check("access-review.csv")
+def check_access_review(ctx: Context) -> str:
+    n = compare(ctx, "access-review.csv", REVIEW_COLUMNS, lambda: ctx.tables.access_review,
+                lambda r: f"the access.decided entry at log seq {r.get('log_seq')}", ("log_seq",))
+    problem = ctx.tables.access.review_problem()
+    if problem is not None:
+        raise Failed(f"access-review.csv: {problem}")
+    return (f"OK access-review.csv: {n} decisions, every access.decided entry of the period's reviews; each signed "
+            "review's decisions hash to what it certifies")
+
+
+@file_check("access-changes.csv")
+def check_access_changes(ctx: Context) -> str:
+    broken = ctx.tables.access.broken
+    if broken is not None:
+        raise Failed(f"access-changes.csv: log.jsonl seq {broken[0]}: {broken[1]}")
+    n = compare(ctx, "access-changes.csv", CHANGE_COLUMNS, lambda: ctx.tables.access_changes,
+                lambda r: f"{r.get('change')} {r.get('right')} of {r.get('username')} in the access.snapshot at log "
+                          f"seq {r.get('log_seq')}", ("log_seq", "change", "username", "right", "repo", "category",
+                                                      "group"))
+    return f"OK access-changes.csv: {n} changes of rights, replayed from every access.snapshot since the first"
+
+
+@file_check("comments.csv")
+def check_comments(ctx: Context) -> str:
+    n = compare(ctx, "comments.csv", COMMENT_COLUMNS, lambda: ctx.tables.comments,
+                lambda r: f"the change.commented entry at log seq {r.get('log_seq')}", ("log_seq",))
+    return f"OK comments.csv: {n} comments, every change.commented entry of the period"
+
+
+class Proofs:
+    """Inclusion proofs from a kept tree (``TreeBuilder(keep=True)``), fast: a sibling that is a perfect
+    subtree is a slice of its level's hex; the few right-edge siblings that are not are computed once.
+    The same proofs as ``ledger.merkle.inclusion_ranges`` (RFC 6962 PATH), bottom up."""
+
+    def __init__(self, tree: TreeBuilder, size: int) -> None:
+        self.tree, self.size = tree, size
+        self.hex = [bytes(level).hex() for level in tree.levels or ()]
+        self.edge: dict[tuple[int, int], str] = {}
+
+    def hashes(self, index: int) -> list[str]:
+        out, level, size = [], 0, self.size
+        while (1 << level) < size:
+            sib = (index >> level) ^ 1
+            start = sib << level
+            if start < size:
+                if start + (1 << level) <= size:
+                    out.append(self.hex[level][sib * 64:(sib + 1) * 64])
+                else:
+                    h = self.edge.get((level, sib))
+                    if h is None:
+                        h = self.edge[(level, sib)] = range_hash(start, size, self.tree.node).hex()
+                    out.append(h)
+            level += 1
+        return out
+
+    def line(self, seq: int, entry_hash: str) -> bytes:
+        """One ``proofs.jsonl`` line (canonical JSON), as the exporter writes it and the verifier expects."""
+        return _proof_line(seq, entry_hash, self.hashes(seq - 1), self.size)
+
+    def lines(self, seqs: Sequence[int], entry_hashes: bytes | bytearray) -> Iterator[bytes]:
+        """``line`` for each of ``seqs``, one at a time."""
+        for seq in seqs:
+            yield _proof_line(seq, entry_hashes[(seq - 1) * 32:seq * 32].hex(), self.hashes(seq - 1), self.size)
+
+
+def _proof_line(seq: int, entry_hash: str, path: Sequence[str], size: int) -> bytes:
+    hashes = '"' + '","'.join(path) + '"' if path else ""
+    return (f'{{"hash":"{entry_hash}","hashes":[{hashes}],"leaf_index":{seq - 1},"seq":{seq},'
+            f'"tree_size":{size}}}\n').encode()
+
+
+@file_check("proofs.jsonl")
+def check_proofs(ctx: Context) -> str:
+    seqs = ctx.tables.proof_seqs
+    expected = Proofs(ctx.log.tree, ctx.log.size).lines(seqs, ctx.log.entry_hashes)
+    n = 0
+    with open_file(ctx.folder, "proofs.jsonl") as fh:
+        for n, line in enumerate(iter(lambda: fh.readline(1 << 20), b""), 1):
+            if n > len(seqs):
+                raise Failed(f"proofs.jsonl line {n}: more proofs than the {len(seqs)} log seqs the tables name")
+            if line != next(expected):
+                raise Failed(f"proofs.jsonl line {n}: not the inclusion proof of log seq {seqs[n - 1]} in the tree "
+                             f"of {ctx.log.size} entries")
+    if n < len(seqs):
+        raise Failed(f"proofs.jsonl lacks the inclusion proof of log seq {seqs[n]}")
+    bound_proofs = "" if "proofs.jsonl" not in ctx.export_files else " (bound by the export entry)"
+    return f"OK proofs.jsonl: {n} inclusion proofs, one per log seq the register and approvals name{bound_proofs}"

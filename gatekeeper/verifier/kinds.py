@@ -1,0 +1,309 @@
+"""What each log kind does to the pack's tables: one handler per kind (SPEC §12). Standard library only.
+
+A handler gets the projection and one entry (seq, ts, actor, payload) and changes a CR (``Change``,
+through ``projection.change(id)``), adds exception rows or table rows. Register one for a new kind
+with ``@handles("the.kind")``; ``projection.py`` says what the tables are made of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, Protocol
+
+from gatekeeper.verifier.access import AccessLog
+from gatekeeper.verifier.tables import (
+    RULES_FROM_REVISION,
+    RULES_NOT_LOGGED,
+    comment_row,
+    drift_exception_row,
+    drift_row,
+    memberships_text,
+    reason_message,
+    refused_rows,
+    voided_row,
+)
+
+OPENED, REVISED, APPROVED_KIND = "change.opened", "change.revised", "change.approved"
+
+
+class Signed(NamedTuple):
+    """One signature as its log entry records it (kept small: a pack may hold a hundred thousand)."""
+
+    seq: int
+    ts: str
+    revision: Any
+    fingerprint: Any
+    signer: Any
+    name: Any
+    group: Any
+    decision: Any
+    meaning: Any
+    comment: Any
+    memberships: str
+
+
+class Change:
+    """One change request as its log entries describe it."""
+
+    __slots__ = (
+        "approved_at",
+        "categories",
+        "deadline",
+        "deployed_at",
+        "deployed_by",
+        "deployed_commit",
+        "emergency",
+        "emergency_reason",
+        "emergency_seq",
+        "financial",
+        "fingerprint",
+        "id",
+        "repo",
+        "requested_at",
+        "requested_by",
+        "retro_approved_at",
+        "revision",
+        "rules",
+        "rules_source",
+        "seqs",
+        "signatures",
+        "sod_findings",
+        "state",
+        "target",
+        "ticket",
+        "ticket_state",
+        "title",
+    )
+
+    def __init__(self, change_id: int) -> None:
+        self.id = change_id
+        self.repo = self.target = self.title = self.ticket = self.requested_by = self.fingerprint = ""
+        self.requested_at = ""
+        self.state = ""
+        self.categories: list[str] = []
+        self.financial = self.emergency = False
+        self.revision = 0
+        self.rules: list[Any] = []
+        self.rules_source = RULES_NOT_LOGGED
+        self.sod_findings: list[Any] = []
+        self.approved_at: str | None = None
+        self.deployed_at: str | None = None
+        self.deployed_by: str | None = None
+        self.deployed_commit: str | None = None
+        self.emergency_reason: str | None = None
+        self.deadline: str | None = None
+        self.retro_approved_at: str | None = None
+        self.ticket_state: str | None = None
+        self.emergency_seq: int | None = None
+        self.seqs: list[int] = []
+        self.signatures: list[Signed] = []   # each change.approved / change.rejected, in log order
+
+    def moments(self) -> tuple[str | None, ...]:
+        return (self.requested_at, self.approved_at, self.deployed_at, self.retro_approved_at)
+
+
+class Collector(Protocol):
+    """What a handler may read and fill (``projection.Projection``): the CRs, the rows of the kinds it
+    collects, and the period."""
+
+    params: Any
+    refused: list[dict[str, Any]]
+    emergencies: list[tuple[int, str, str, Mapping[str, Any]]]
+    drift: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+    drift_exceptions: list[dict[str, Any]]
+    sign_refused: list[tuple[int, str, str, Mapping[str, Any]]]
+    voided: list[dict[str, Any]]
+    extra: list[dict[str, Any]]
+    reconciled: list[dict[str, Any]]
+    reconciliation: list[str]
+    facts_in: list[tuple[str, str, Mapping[str, Any]]]
+    policy_history: list[dict[str, Any]]
+    policy: tuple[str, int, str | None] | None
+    access: AccessLog
+
+    def change(self, change_id: int) -> Change: ...
+
+    def in_period(self, ts: str | None) -> bool: ...
+
+
+Handler = Callable[["Collector", int, str, str, Mapping[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*kinds: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for kind in kinds:
+            HANDLERS[kind] = fn
+        return fn
+    return register
+
+
+def _cid(p: Mapping[str, Any]) -> int | None:
+    cid = p.get("change_id")
+    return cid if isinstance(cid, int) and not isinstance(cid, bool) else None
+
+
+@handles(OPENED, REVISED)
+def _opened(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    cid = _cid(p)
+    if cid is None:
+        return
+    c = pr.change(cid)
+    if not c.requested_at:
+        c.requested_at, c.requested_by = ts, str(p.get("pusher") or actor)
+    c.repo, c.target = p.get("repo", c.repo), p.get("target", c.target)
+    c.title, c.ticket = p.get("title", c.title), p.get("ticket", c.ticket)
+    c.revision, c.fingerprint = p.get("revision", c.revision), p.get("fingerprint", c.fingerprint)
+    c.sod_findings = [reason_message(f) for f in p.get("sod_findings") or ()]  # SPEC §9: the sentences
+    if "categories" in p:
+        c.categories, c.financial = list(p["categories"]), bool(p.get("financial"))
+    else:  # logged before issue 21: the files' categories
+        c.categories = sorted({x for f in p.get("files") or () for x in f.get("categories") or ()})
+    if isinstance(p.get("approvals_required"), list):
+        c.rules, c.rules_source = list(p["approvals_required"]), RULES_FROM_REVISION
+    else:
+        c.rules, c.rules_source = [], RULES_NOT_LOGGED
+    if "emergency_reason" in p:
+        c.emergency, c.emergency_reason = True, p["emergency_reason"]
+    _state(c, str(p.get("state", c.state)), ts)
+
+
+def _state(c: Change, state: str, ts: str) -> None:
+    """A state change as ``actions/changes.py`` makes it: approval and ratification times are the
+    moment the state was reached; a reset to pending clears the approval time."""
+    if state == "approved" and c.state != "approved":
+        c.approved_at = ts
+    elif state == "pending":
+        c.approved_at = None
+    if state == "retro-approved" and c.state != "retro-approved":
+        c.retro_approved_at = ts
+    c.state = state
+
+
+@handles(APPROVED_KIND, "change.rejected")
+def _signed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    cid = _cid(p)
+    if cid is None:
+        return
+    c = pr.change(cid)
+    c.signatures.append(Signed(seq, ts, p.get("revision"), p.get("fingerprint"), p.get("signer"), p.get("name"),
+                               p.get("group"), p.get("decision"), p.get("meaning"), p.get("comment"),
+                               memberships_text(p.get("memberships") or ())))
+    if p.get("ticket_state"):
+        c.ticket_state = p["ticket_state"]
+    if isinstance(p.get("state"), str):
+        _state(c, p["state"], ts)
+
+
+@handles("change.commented")
+def _commented(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.comments.append(comment_row(seq, ts, actor, p))
+
+
+@handles("change.withdrawn")
+def _withdrawn(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    cid = _cid(p)
+    if cid is not None and isinstance(p.get("state"), str):
+        _state(pr.change(cid), p["state"], ts)
+
+
+@handles("change.deployed")
+def _deployed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    cid = _cid(p)
+    if cid is None:
+        return
+    c = pr.change(cid)
+    c.deployed_at, c.deployed_by, c.deployed_commit = ts, actor, p.get("new")
+    if p.get("ticket_state"):
+        c.ticket_state = p["ticket_state"]
+    if isinstance(p.get("state"), str):
+        _state(c, p["state"], ts)
+
+
+@handles("emergency.deployed")
+def _emergency(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.emergencies.append((seq, ts, actor, p))
+    cid = _cid(p)
+    if cid is None:
+        return
+    c = pr.change(cid)
+    c.deadline, c.deployed_at, c.deployed_by, c.deployed_commit = p.get("deadline"), ts, actor, p.get("new")
+    c.emergency_seq = c.emergency_seq or seq
+    if isinstance(p.get("state"), str):
+        _state(c, p["state"], ts)
+
+
+@handles("push.refused")
+def _refused(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.refused.extend(refused_rows(seq, ts, actor, p))
+        pr.facts_in.append(("push.refused", ts, p))
+
+
+@handles("change.sign_refused")
+def _sign_refused(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.sign_refused.append((seq, ts, actor, p))
+        pr.facts_in.append(("change.sign_refused", ts, p))
+
+
+@handles("deploy.voided")
+def _voided(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.voided.append(voided_row(seq, ts, actor, p))
+
+
+@handles("drift.checked")
+def _drift_checked(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.drift.append(drift_row(seq, ts, p))
+
+
+@handles("drift.detected")
+def _drift_detected(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.drift_exceptions.append(drift_exception_row(seq, ts, "drift.detected", actor, p))
+        pr.facts_in.append(("drift.detected", ts, p))
+
+
+@handles("drift.error")
+def _drift_error(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.drift_exceptions.append(drift_exception_row(seq, ts, "drift.error", actor, p))
+
+
+@handles("config.loaded")
+def _policy(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.policy_history.append({"ts": ts, "sha256": p.get("sha256"), "log_seq": seq})
+    text = p.get("policy")
+    pr.policy = (text if isinstance(text, str) else "", seq, p.get("sha256"))
+
+
+@handles("audit.reconciled")
+def _reconciled(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if seq == pr.params.reconciled_seq:
+        pr.reconciled = [dict(r) for r in p.get("rows") or ()]
+        pr.reconciliation = [str(line) for line in p.get("lines") or ()]
+
+
+@handles("access.snapshot")
+def _access_snapshot(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.snapshot(seq, ts, p)
+
+
+@handles("access.review_opened")
+def _access_opened(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.review_entry(seq, ts, actor, "access.review_opened", p)
+
+
+@handles("access.decided")
+def _access_decided(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.review_entry(seq, ts, actor, "access.decided", p)
+
+
+@handles("access.review_signed")
+def _access_signed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    pr.access.review_entry(seq, ts, actor, "access.review_signed", p)
