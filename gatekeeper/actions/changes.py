@@ -312,7 +312,7 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
             change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint, signer=signer.username,
             name=signer.name, signer_dn=signer.dn, group=check.group, decision=req.decision, meaning=meaning,
             comment=req.comment, memberships=used, state=cr.state,
-            ticket=cr.ticket if ticket_state else None, ticket_state=ticket_state or None),
+            ticket=cr.ticket or None, ticket_state=ticket_state or None, title=rev.title or cr.title),
             signer.username, [cr.id or 0], ts=now)
         session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
                              username=signer.username, name=signer.name, group=check.group or "",

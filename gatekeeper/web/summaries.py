@@ -97,6 +97,12 @@ def _delivery(e: ev.NotifySent | ev.NotifyFailed, actor: str, who: Who) -> str:
              error=e.error, **values)
 
 
+def _witness_refused(e: ev.WitnessRefused, actor: str, who: Who) -> str:
+    why = e.reason or (f"HTTP {e.status}" if e.status is not None else _("the witness could not be reached"))
+    return _("witness %(witness)s did not cosign the checkpoint of %(size)s entries: %(reason)s", witness=e.witness,
+             size=e.size, reason=why)
+
+
 def _short(text: str, n: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[:n - 1] + "…"
@@ -155,6 +161,15 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, str, Who], str]] = {
     ev.AccessReviewSigned: lambda e, actor, who: _(
         "access review %(id)s signed by %(name)s: %(kept)s kept, %(revoked)s revoked (“%(meaning)s”)",
         id=e.review_id, name=e.name or who(e.signer or actor), kept=e.kept, revoked=e.revoked, meaning=e.meaning),
+    ev.AuditReconciled: lambda e, actor, who: _(
+        "protected branches reconciled against git for %(start)s .. %(end)s by %(name)s: %(n)s exceptions",
+        start=e.from_, end=e.to, name=who(actor), n=len(e.rows)),
+    ev.AuditExported: lambda e, actor, who: _(
+        "evidence pack of %(start)s .. %(end)s exported by %(name)s (log seqs 1..%(upto)s, %(n)s files)",
+        start=e.from_, end=e.to, name=who(actor), upto=e.upto, n=len(e.files)),
+    ev.KeyRotated: lambda e, actor, who: _("checkpoint signing key %(old)s replaced by %(new)s (signed by the old key)",
+                                           old=e.old_key_id, new=e.new_key_id),
+    ev.WitnessRefused: _witness_refused,
 }
 
 

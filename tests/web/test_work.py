@@ -89,6 +89,8 @@ def test_a_rejection_carries_its_own_meaning_in_the_record_the_page_the_api_and_
     rejected = {e.payload["change_id"]: e for e in entries(app, ev.CHANGE_REJECTED)}
     assert rejected[seed.financial].payload["meaning"] == rejected[seed.pending].payload["meaning"] == \
         "Reviewed and rejected"
+    # ... with the ticket and the title they were signed for (SPEC §12 Meanings)
+    assert (rejected[seed.pending].payload["ticket"], rejected[seed.pending].payload["title"]) == ("CHG-1042", TITLE)
     mail = mail_text(app, rejected[seed.financial])
     assert "rejected" in mail and "bob (Reviewed and rejected)" in mail and "Reviewed and approved" not in mail
     [approved] = [e for e in entries(app, ev.CHANGE_APPROVED) if e.payload["change_id"] == seed.emergency]

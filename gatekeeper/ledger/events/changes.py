@@ -85,8 +85,9 @@ class _Signature(Event):
     comment: str = ""
     memberships: tuple[Mapping[str, Any], ...] = ()
     state: str = ""
-    ticket: str | None = omitted_when_default()         # with [itsm]: the ticket and the state it was in
-    ticket_state: str | None = omitted_when_default()
+    ticket: str | None = omitted_when_default()         # the ticket signed for (SPEC §12 Meanings)
+    ticket_state: str | None = omitted_when_default()   # with [itsm]: the state it was in
+    title: str = omitted_when_default("")               # the revision's title signed for (SPEC §12, issue 25)
 
 
 @dataclass(frozen=True)
