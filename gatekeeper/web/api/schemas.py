@@ -134,7 +134,8 @@ class Finding(Out):
     path: str
     location: str
     severity: Literal["error", "warning"]
-    code: str = Field(description="reason code (docs/codes.md): format.*, path.malformed, ticket.*")
+    code: str = Field(description="reason code (docs/codes.md): format.*, a format's own "
+                      "(batchml.*, ignition.*, kepware.*, plcopen.*, erp.*), path.malformed, ticket.*")
     message: str
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 
+from gatekeeper.formats.base import ICONS
+
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -19,7 +21,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-ICONS = {"added": "+", "removed": "−", "changed": "~", "moved": "↦"}
 
 
 def is_api_request() -> bool:
