@@ -45,6 +45,11 @@ def test_sample_config_loads_and_resolves_relative_paths() -> None:
     ('protected = ["main", "release/*"]', 'protected = ["main", "refs/tags/v*"]',
      r"repos\[plant-a-ot\].protected: 'refs/tags/v\*': only branches are protected"),
     ('paths = ["erp/**"]', 'paths = ["!erp/**"]', r"categories\[erp-mapping\].paths: '!erp/\*\*': negation"),
+    ('meanings = ["Reviewed and approved", "Approved for production"]',
+     'meanings = ["Reviewed and approved"]\nreject_meanings = []', r"reject_meanings: must list at least one"),
+    ('meanings = ["Reviewed and approved", "Approved for production"]',
+     'meanings = ["Reviewed and approved"]\nreject_meanings = ["Reviewed and approved"]',
+     r":\d+: categories\[recipes\].reject_meanings: 'Reviewed and approved' is also an approval meaning"),
 ])
 def test_config_errors(tmp_path: Path, old: str, new: str, message: str) -> None:
     old, new = old.replace("{{", "{").replace("}}", "}"), new.replace("{{", "{").replace("}}", "}")

@@ -19,7 +19,7 @@ from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputEr
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import rules as policy_rules
-from gatekeeper.policy import sod, states, tickets
+from gatekeeper.policy import sod, states, tickets, titles
 from gatekeeper.policy.approvals import Slot, describe_missing, filled
 from gatekeeper.policy.categories import classify, default_target, valid_target
 from gatekeeper.policy.fingerprint import fingerprint
@@ -31,7 +31,7 @@ from gatekeeper.policy.review import Review
 from gatekeeper.policy.rules import Category, Role, merge_rules
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
-from gatekeeper.store import log
+from gatekeeper.store import log, reviewing
 from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revision
 
 MAX_FINDING_LINES = 30
@@ -77,6 +77,7 @@ class Prepared:
     semantic: list[dict[str, Any]]
     memberships: list[Membership]
     author_findings: list[Reason]
+    contents: dict[str, bytes]       # blob id -> content the hook sent (text and formatted files)
 
 
 def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
@@ -102,7 +103,9 @@ def prepare(services: Services, update: UpdateIn, pusher: str) -> Prepared:
                        else [sod.unknown_pusher(pusher)])
     rv.email_map(services, [sod.Person(role, email=e) for c in update.commits
                             for role, e in (("author", c.author_email), ("committer", c.committer_email))])
-    return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings)
+    contents = {sha: data for c in update.changes if not c.binary
+                for side, sha in (("old", c.old_blob), ("new", c.new_blob)) if (data := c.content(side)) is not None}
+    return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings, contents)
 
 
 def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
@@ -124,12 +127,14 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     now = log.utc_now()
     q.ensure_repo(session, repo, now)
     cr = None if emergency_reason is not None else q.open_for_topic(session, repo, update.ref, target)
-    title = option(options, "title") or (update.commits[0].subject if update.commits else update.ref)
     ticket = tickets.choose(option(options, "ticket"), (t for c in update.commits for t in c.change_tickets))
     previous = q.current_revision(session, cr) if cr else None
+    named = titles.choose(option(options, "title"), option(options, "description"),
+                          update.commits[0].subject if update.commits else None,  # git log order: newest first
+                          update.ref, _title_of(cr, previous))
     findings.extend(ticket_findings(categories, ticket or (cr.ticket if cr else ""), emergency_reason is not None))
     if cr is None:
-        cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=title[:500], ticket=ticket or "",
+        cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=named.text, ticket=ticket or "",
                            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now)
         if emergency_reason is not None:
             cr.emergency, cr.emergency_reason, cr.state = True, emergency_reason, State.EMERGENCY
@@ -140,13 +145,14 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
                     services.change_url(cr.id or 0)]
     number = (previous.number + 1) if previous else 1
     kept = previous is not None and previous.fingerprint == fp
-    rev = _add_revision(session, cr, update, p, number, findings, pusher, now)
+    rev = _add_revision(session, cr, update, p, number, findings, pusher, now, named,
+                        save_contents=prepared is None)
     cr.current_revision = number
     cr.categories = q.dumps(cat_names)
     cr.financial = any(c.financial for c in categories)
     cr.updated_at = now
-    if option(options, "title"):
-        cr.title = title[:500]
+    title_was = cr.title if previous is not None and cr.title != named.text else None
+    cr.title = named.text
     if ticket:
         cr.ticket = ticket
     if (after := states.after_revision(cr.state, kept)) != cr.state:
@@ -155,7 +161,7 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     review = rv.review(services, session, cr, rev)
     if cr.state == State.PENDING and review.complete:
         cr.state, cr.approved_at = State.APPROVED, now  # nothing to approve, nothing wrong
-    _log_revision(session, cr, update, p, rev, findings, kept, emergency_reason)
+    _log_revision(session, cr, update, p, rev, findings, kept, emergency_reason, title_was, named.description)
     from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
 
     lang = i18n.language_of(session, pusher, services.config.service.languages,
@@ -164,15 +170,22 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
 
 
 def _add_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prepared, number: int,
-                  findings: list[dict[str, Any]], pusher: str, now: str) -> Revision:
-    """Store revision ``number`` of ``cr`` with its files, and point the gate's path index at it."""
+                  findings: list[dict[str, Any]], pusher: str, now: str, named: titles.Title, *,
+                  save_contents: bool) -> Revision:
+    """Store revision ``number`` of ``cr`` with its title and files, and point the gate's path index at it.
+
+    ``save_contents``: False when the caller keeps a prepared revision's contents outside the lock
+    (``actions.push``); "changes since your last review" diffs revisions with them."""
     fp, classified, categories = p.fingerprint, p.classified, p.categories
     rev = Revision(change_id=cr.id or 0, number=number, fingerprint=fp, head=update.new,
                    base=update.base or "", pushed_by=pusher, pushed_at=now,
                    commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
                    semantic_diff=q.dumps(p.semantic), sod_findings=q.dumps([r.to_payload() for r in p.author_findings]),
-                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]))  # policy in force
+                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]),  # policy in force
+                   title=named.text, title_source=named.source, description=named.description)
     session.add(rev)
+    if save_contents:
+        reviewing.save_contents(session, p.contents)
     session.flush()
     # One executemany, not an ORM object per file: a push may carry thousands of files.
     session.execute(insert(ChangeFile), [
@@ -184,7 +197,8 @@ def _add_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prep
 
 
 def _log_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prepared, rev: Revision,
-                  findings: list[dict[str, Any]], kept: bool, emergency_reason: str | None) -> None:
+                  findings: list[dict[str, Any]], kept: bool, emergency_reason: str | None, title_was: str | None,
+                  description: str) -> None:
     """``change.opened`` (revision 1) or ``change.revised``, in the revision's transaction."""
     number, fp, classified = rev.number, p.fingerprint, p.classified
     revision = ev.ChangeOpened if number == 1 else ev.ChangeRevised
@@ -197,8 +211,21 @@ def _log_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prep
         author_memberships=tuple(m.to_dict() for m in p.memberships), sod_findings=tuple(p.author_findings),
         state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
         categories=tuple(p.cat_names), financial=cr.financial,
-        approvals_required=tuple(q.loads(rev.approvals_required))),
+        approvals_required=tuple(q.loads(rev.approvals_required)), title_was=title_was, description=description),
         rev.pushed_by, [cr.id or 0], ts=rev.pushed_at)  # = requested_at / approved_at: the register reads the log
+
+
+def _title_of(cr: ChangeRequest | None, previous: Revision | None) -> titles.Title | None:
+    """The current revision's title as ``policy.titles`` weighs it. A revision recorded before titles
+    were kept per revision (migration 0011) counts as the author's own when it differs from its latest
+    commit's subject (it came from ``gatekeeper.title``), else as the commit's."""
+    if cr is None or previous is None:
+        return None
+    if previous.title_source:
+        return titles.Title(previous.title or cr.title, previous.title_source, previous.description or "")
+    commits = q.loads(previous.commits)
+    subject = (commits[0].get("subject") or "") if commits else ""
+    return titles.Title(cr.title, titles.COMMIT if cr.title == subject else titles.OPTION)
 
 
 def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:
@@ -274,10 +301,11 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
         if (closed := states.not_signable(cr.state)) is not None:
             raise Conflict(closed.message)
         rev = q.current_revision(session, cr)
-        meanings = rv.meanings_of(services, cr)
+        meanings = rv.meanings_of(services, cr, req.decision)  # a rejection has its own words (SPEC §12)
         meaning = req.meaning or meanings[0]
         if meaning not in meanings:
-            raise InputError(f"meaning must be one of: {', '.join(meanings)}")
+            raise InputError(f"the meaning of {'a rejection' if req.decision == 'reject' else 'an approval'} "
+                             f"must be one of: {', '.join(meanings)}")
         if req.decision == "reject" and not req.comment.strip():
             raise InputError("a comment is required to reject")
         review = rv.review(services, session, cr, rev)
@@ -304,7 +332,7 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
             change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint, signer=signer.username,
             name=signer.name, signer_dn=signer.dn, group=check.group, decision=req.decision, meaning=meaning,
             comment=req.comment, memberships=used, state=cr.state,
-            ticket=cr.ticket if ticket_state else None, ticket_state=ticket_state or None),
+            ticket=cr.ticket or None, ticket_state=ticket_state or None, title=rev.title or cr.title),
             signer.username, [cr.id or 0], ts=now)
         session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
                              username=signer.username, name=signer.name, group=check.group or "",

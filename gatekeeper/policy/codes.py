@@ -57,6 +57,11 @@ class Code(StrEnum):
     CHANGE_NOT_SIGNABLE = "change.not_signable"
     CHANGE_NOT_AUTHOR = "change.not_author"
     CHANGE_NOT_WITHDRAWABLE = "change.not_withdrawable"
+    # Where a change request stands and who acts next (``policy.status``, issue 25).
+    CHANGE_BLOCKED = "change.blocked"
+    CHANGE_REJECTED = "change.rejected"
+    CHANGE_WITHDRAWN = "change.withdrawn"
+    CHANGE_SUPERSEDED = "change.superseded"
     # Findings on a revision's files (SPEC §10 ``findings``).
     FORMAT_INVALID = "format.invalid"
     FORMAT_TOO_LARGE = "format.too_large"

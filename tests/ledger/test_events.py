@@ -15,7 +15,7 @@ def test_payloads_written_before_a_field_existed_read_with_defaults() -> None:
 
 def test_every_kind_is_in_the_one_registry_and_reads_an_empty_payload() -> None:
     kinds = [cls.KIND for cls in ev.KINDS]
-    assert len(kinds) == len(set(kinds)) == 33 and all(kinds)
+    assert len(kinds) == len(set(kinds)) == 34 and all(kinds)
     assert {"change.sign_refused", "auth.locked", "session.revoked", "key.created", "drift.cleared",
             "notify.failed", "log.checkpoint", "hooks.attested", "config.loaded", "access.snapshot", "auth.signed_in",
             "access.review_signed", "audit.reconciled", "audit.exported", "key.rotated",

@@ -90,7 +90,11 @@ def test_admin_signs_a_user_out_everywhere_by_page_and_api(app: Flask, second: F
     login(admin, "frank")
     page = admin.get("/admin/sessions").get_data(as_text=True)
     assert "carol" in page and "Sign out everywhere" in page
-    assert admin.post("/admin/sessions", data={"username": "CAROL"}).status_code == 302
+    ask = admin.post("/admin/sessions", data={"username": "CAROL"})  # step one: asks to confirm, does nothing
+    assert ask.status_code == 200 and "Sign Carol Lead out everywhere?" in ask.get_data(as_text=True)
+    assert "Carol Lead (carol) has 2 open sessions" in ask.get_data(as_text=True)
+    assert carol1.get("/").status_code == 200
+    assert admin.post("/admin/sessions", data={"username": "carol", "confirm": "yes"}).status_code == 302
     assert carol1.get("/").status_code == 302 and carol2.get("/").status_code == 302
     entries = _locked_or_revoked(app, "session.revoked")
     assert entries[-1] == {"username": "carol", "sessions": 2, "via": "page"}

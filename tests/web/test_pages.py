@@ -214,7 +214,7 @@ def test_change_page_shows_the_evidence(client: FlaskClient, seed: Seed) -> None
     for fragment in [TITLE, "CHG-1042", "recipe-update", "recipes/mixing.xml", "tags/line1.txt",
                      "scada-tags", "amount 8.0 → 5.0 L", "+TT-101.high = 90.0", "-TT-101.high = 85.0",
                      "ot-engineering-leads", "nobody yet", "alice cannot approve a change they took part in",
-                     "yes, for ot-engineering-leads", "change.opened", "Pushed by <strong>alice</strong>",
+                     "yes, for ot-engineering-leads", "change.opened", "Pushed by <strong>Alice Engineer</strong>",
                      "Alice Engineer &lt;alice@plant.example&gt;", 'name="password"', 'value="Carol Lead"',
                      "Approved for production"]:
         assert fragment in html, fragment
@@ -298,9 +298,14 @@ def test_withdraw_by_author_only(client: FlaskClient, seed: Seed) -> None:
     assert "Withdraw this change request" not in text(client.get(f"/changes/{seed.pending}"))
     assert client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "x"}).status_code == 403
     login(client, "alice")
-    resp = client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "superseded"})
+    ask = client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "superseded"})  # step one: confirm?
+    assert ask.status_code == 200 and f"Withdraw change request {seed.pending}?" in text(ask)
+    assert 'name="confirm" type="hidden" value="yes"' in text(ask) and 'value="superseded"' in text(ask)
+    assert "state-pending" in text(client.get(f"/changes/{seed.pending}"))  # nothing happened yet
+    resp = client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "superseded", "confirm": "yes"})
     assert resp.status_code == 303
-    assert "state-withdrawn" in text(client.get(f"/changes/{seed.pending}"))
+    page = text(client.get(f"/changes/{seed.pending}"))
+    assert "state-withdrawn" in page and "Withdrawn by Alice Engineer" in page and "superseded" in page
 
 
 # -- CSRF ------------------------------------------------------------------------------------------------

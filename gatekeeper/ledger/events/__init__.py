@@ -38,12 +38,14 @@ from gatekeeper.ledger.events.audit import (
 from gatekeeper.ledger.events.base import Event, Reason, Record, omitted_when_default
 from gatekeeper.ledger.events.changes import (
     CHANGE_APPROVED,
+    CHANGE_COMMENTED,
     CHANGE_OPENED,
     CHANGE_REJECTED,
     CHANGE_REVISED,
     CHANGE_WITHDRAWN,
     SIGN_REFUSED,
     ChangeApproved,
+    ChangeCommented,
     ChangeOpened,
     ChangeRejected,
     ChangeRevised,
@@ -100,7 +102,7 @@ from gatekeeper.ledger.events.system import (
 )
 
 KINDS: tuple[type[Event], ...] = (
-    ChangeOpened, ChangeRevised, ChangeApproved, ChangeRejected, SignRefused, ChangeWithdrawn,
+    ChangeOpened, ChangeRevised, ChangeApproved, ChangeRejected, SignRefused, ChangeWithdrawn, ChangeCommented,
     DeployIntent, DeployVoided, ChangeDeployed, EmergencyDeployed, PushAllowed, PushRefused,
     ConfigLoaded, HooksAttested, LogCheckpoint, KeyCreated, AuthLocked, AuthSignedIn, SessionRevoked, NotifySent,
     NotifyFailed, DriftChecked, DriftDetected, DriftCleared, DriftError,
@@ -126,6 +128,7 @@ __all__ = [
     "AUTH_SIGNED_IN",
     "BY_KIND",
     "CHANGE_APPROVED",
+    "CHANGE_COMMENTED",
     "CHANGE_DEPLOYED",
     "CHANGE_OPENED",
     "CHANGE_REJECTED",
@@ -160,6 +163,7 @@ __all__ = [
     "AuthLocked",
     "AuthSignedIn",
     "ChangeApproved",
+    "ChangeCommented",
     "ChangeDeployed",
     "ChangeOpened",
     "ChangeRejected",

@@ -113,6 +113,10 @@ class RevisionOut(Out):
     base: str
     pushed_by: str
     pushed_at: str
+    title: str | None = Field(None, description="the revision's title (push option gatekeeper.title, else the "
+                                                "latest commit's subject unless the author set one); null before "
+                                                "titles were kept per revision")
+    description: str = Field("", description="push option gatekeeper.description (kept until replaced)")
     commits: list[Commit]
 
 
@@ -183,6 +187,35 @@ class ChangeSummary(Out):
     deployed_commit: str | None
 
 
+class RejectionOut(Out):
+    username: str
+    name: str
+    meaning: str
+    comment: str
+    at: str
+
+
+class WithdrawalOut(Out):
+    actor: str
+    reason: str
+    at: str
+
+
+class Status(Out):
+    """Where the change request stands and whose move it is (``policy.status``, docs/web-pages.md)."""
+
+    standing: Literal["blocked", "rejected", "withdrawn", "superseded", "waiting", "ready", "done"]
+    acts: Literal["author", "approvers", "nobody"]
+    next: str = Field(description="the next step: fix_findings, authorized_push, known_pusher, fix_and_push, "
+                                  "push_or_withdraw, use_newer, push_again, sign, retro, merge, none")
+    reason: ReasonOut | None = Field(description="who and why (change.blocked, change.rejected, change.withdrawn, "
+                                                 "change.superseded)")
+    causes: list[ReasonOut]
+    superseded_by: int | None
+    rejection: RejectionOut | None
+    withdrawal: WithdrawalOut | None
+
+
 class Change(ChangeSummary):
     """One CR (SPEC §10): revisions, files, semantic diff, rules, approvals, SoD findings."""
 
@@ -200,6 +233,9 @@ class Change(ChangeSummary):
     approvals: list[ApprovalOut]
     sod_findings: list[ReasonOut]
     meanings: list[str]
+    reject_meanings: list[str] = Field(description="the meanings a rejection may carry (SPEC §12 reject_meanings)")
+    description: str = ""
+    status: Status
     log_seqs: list[int]
 
 

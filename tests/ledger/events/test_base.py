@@ -22,6 +22,7 @@ def test_keys_a_kind_only_sometimes_carried_stay_out_of_new_payloads() -> None:
     assert "ticket" not in plain and "ticket_state" not in plain
     with_ticket = ev.ChangeApproved(change_id=1, ticket="CHG1", ticket_state="Scheduled").to_payload()
     assert (with_ticket["ticket"], with_ticket["ticket_state"]) == ("CHG1", "Scheduled")
+    assert "title" not in plain and ev.ChangeRejected(title="Raise TT-101").to_payload()["title"] == "Raise TT-101"
     assert "emergency_reason" not in ev.ChangeOpened().to_payload()
     assert "layout" not in ev.HooksAttested().to_payload() and ev.HooksAttested(layout="gitea").to_payload()[
         "layout"] == "gitea"
