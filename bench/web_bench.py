@@ -152,6 +152,11 @@ def main() -> int:
         ("/changes?category=erp-mapping&financial=yes&from=2026-03-01&to=2026-06-30",
          ["/changes?category=erp-mapping&financial=yes&from=2026-03-01&to=2026-06-30"] * SAMPLES, True),
         ("/changes?page=<random>", [f"/changes?page={rnd.randint(1, N_CRS // 50)}" for _ in range(SAMPLES)], True),
+        ("/changes?q=<random text> (search, issue 25)",
+         [f"/changes?q={rnd.choice(['recipes', 'CHG-0', 'topic-1', 'adjust erp'])}{rnd.randint(1, 99)}"
+          for _ in range(SAMPLES)], True),
+        ("/changes?who=groups&sort=title", ["/changes?who=groups&sort=title"] * SAMPLES, True),
+        ("/changes?who=mine&sort=updated (carol requested none)", ["/changes?who=mine&sort=updated"] * SAMPLES, True),
         ("/changes/<random id>", [f"/changes/{rnd.randint(1, N_CRS)}" for _ in range(SAMPLES)], True),
         ("/ (dashboard, carol)", ["/"] * 50, False),
         ("/log", ["/log"] * 50, False),

@@ -139,6 +139,16 @@ class Itsm:
         return found.state or "", None
 
 
+def ticket_url(cfg: ItsmConfig | None, ticket: str) -> str | None:
+    """Where people open ``ticket`` in the ITSM (issue 25): ServiceNow's change form, Jira's issue page;
+    None without ``[itsm]`` or for an id that is not a plain ticket id."""
+    if cfg is None or not TICKET_ID.fullmatch(ticket):
+        return None
+    if cfg.kind == "jira":
+        return f"{cfg.url}/browse/{quote(ticket, safe='')}"
+    return f"{cfg.url}/change_request.do?sysparm_query=number%3D{quote(ticket, safe='')}"
+
+
 def _display(value: Any) -> str | None:
     """ServiceNow gives a plain string with ``sysparm_display_value=true``, a dict with ``=all``."""
     if isinstance(value, dict):

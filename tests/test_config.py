@@ -54,6 +54,11 @@ def test_sample_config_loads_and_resolves_relative_paths() -> None:
      r"repos\[plant-a-ot\].other_refs: 'refs/\*': name refs outside"),
     ('[roles]', '[sod]\nunknown_commit_identity = "warn"\n\n[roles]', r'sod.unknown_commit_identity: must be "block"'),
     ('[roles]', '[sod]\nexternal_identities = ["*@*"]\n\n[roles]', r"sod.external_identities: '\*@\*': name"),
+    ('meanings = ["Reviewed and approved", "Approved for production"]',
+     'meanings = ["Reviewed and approved"]\nreject_meanings = []', r"reject_meanings: must list at least one"),
+    ('meanings = ["Reviewed and approved", "Approved for production"]',
+     'meanings = ["Reviewed and approved"]\nreject_meanings = ["Reviewed and approved"]',
+     r":\d+: categories\[recipes\].reject_meanings: 'Reviewed and approved' is also an approval meaning"),
 ])
 def test_config_errors(tmp_path: Path, old: str, new: str, message: str) -> None:
     old, new = old.replace("{{", "{").replace("}}", "}"), new.replace("{{", "{").replace("}}", "}")

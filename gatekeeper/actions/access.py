@@ -229,7 +229,7 @@ def run_due(services: Services, now: datetime | None = None) -> bool:
     """The scheduler's job: claim today's run (once across workers), then take the snapshot."""
     if not services.config.access.daily_snapshot:
         return False
-    now = now or datetime.now(UTC)
+    now = now or services.clock()
     midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
     if not claim(services.store, NEXT_RUN, midnight, now):
         return False

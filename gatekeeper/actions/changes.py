@@ -21,7 +21,7 @@ from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputEr
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import rules as policy_rules
-from gatekeeper.policy import sod, states, tickets
+from gatekeeper.policy import sod, states, tickets, titles
 from gatekeeper.policy.approvals import Signature, describe_missing, filled
 from gatekeeper.policy.categories import classify, default_target, valid_target
 from gatekeeper.policy.fingerprint import fingerprint
@@ -33,7 +33,7 @@ from gatekeeper.policy.review import Review
 from gatekeeper.policy.rules import DEFAULT_CATEGORY, Category, Role, merge_rules
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
-from gatekeeper.store import log
+from gatekeeper.store import log, reviewing
 from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revision
 
 MAX_FINDING_LINES = 30
@@ -80,6 +80,7 @@ class Prepared:
     semantic: list[dict[str, Any]]
     memberships: list[Membership]
     author_findings: list[Reason]
+    contents: dict[str, bytes]       # blob id -> content the hook sent (text and formatted files)
 
 
 def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool = False) -> Prepared:
@@ -102,7 +103,7 @@ def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool 
     findings[:0] = [{"path": c.path, "location": "path", "severity": "error", "code": Code.PATH_MALFORMED.value,
                      "message": m} for c in update.changes for m in malformed([c.path])]
     if offline:
-        return Prepared(fp, classified, cat_names, categories, findings, semantic, [], [])
+        return Prepared(fp, classified, cat_names, categories, findings, semantic, [], [], _contents(update))
     known = services.directory.get_user(pusher) is not None
     memberships = services.directory.memberships(pusher) if known else []
     author_findings = (sod.author_findings(pusher, memberships, categories) if known
@@ -110,7 +111,14 @@ def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool 
     for c in update.commits:  # asked now, outside the lock: the review under it finds the answers memoised
         identify_address(services.directory, c.author_email, c.author_name)
         identify_address(services.directory, c.committer_email, c.committer_name)
-    return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings)
+    return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings,
+                    _contents(update))
+
+
+def _contents(update: UpdateIn) -> dict[str, bytes]:
+    """Blob id -> content the hook sent (text and formatted files), for "changes since your last review"."""
+    return {sha: data for c in update.changes if not c.binary
+            for side, sha in (("old", c.old_blob), ("new", c.new_blob)) if (data := c.content(side)) is not None}
 
 
 def open_or_revise(services: Services, session: Session, repo: str, update: UpdateIn, pusher: str,
@@ -122,7 +130,8 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     ``prepared``: ``prepare``'s result, when the caller worked it out before opening the transaction.
     ``emergency_reason``/``emergency_what``: a break-glass update of any protected ref, with what it
     did (``policy.emergency.describe``): always a CR, files or not (issue 22 item 4). ``offline``:
-    recorded without asking the directory (an outage must not lose a break-glass record).
+    recorded without asking the directory (an outage must not lose a break-glass record). A new
+    ticket is a new revision even for the same head, and resets approvals (issue 22 item 5).
     """
     emergency = emergency_reason is not None
     target, refused = _target(services, repo, update, emergency)
@@ -132,16 +141,18 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     now = log.utc_now()
     q.ensure_repo(session, repo, now)
     cr = None if emergency else q.open_for_topic(session, repo, update.ref, target)
-    subject = update.commits[0].subject if update.commits else ""
-    title = (f"{emergency_what}: {subject}" if subject else emergency_what) if emergency \
-        else option(options, "title") or subject or update.ref
     ticket = tickets.choose(option(options, "ticket"), (t for c in update.commits for t in c.change_tickets))
     previous = q.current_revision(session, cr) if cr else None
+    subject = update.commits[0].subject if update.commits else None  # git log order: newest first
+    named = (titles.Title(f"{emergency_what}: {subject}" if subject else emergency_what, titles.OPTION)
+             if emergency else
+             titles.choose(option(options, "title"), option(options, "description"), subject, update.ref,
+                           _title_of(cr, previous)))
     shown_ticket = ticket or (cr.ticket if cr else "")
     ticket_changed = previous is not None and shown_ticket != previous.ticket
     findings = [*p.findings, *ticket_findings(p.categories, shown_ticket, emergency)]
     if cr is None:
-        cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=title[:500], ticket=ticket or "",
+        cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=named.text, ticket=ticket or "",
                            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now)
         if emergency:
             cr.emergency, cr.emergency_reason, cr.state = True, emergency_reason, State.EMERGENCY
@@ -152,9 +163,14 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
                       services.change_url(cr.id or 0)]
     number = (previous.number + 1) if previous else 1
     kept = previous is not None and previous.fingerprint == p.fingerprint and not ticket_changed
-    rev = _add_revision(session, cr, update, p, number, findings, pusher, shown_ticket, now)
-    if option(options, "title"):
-        cr.title = title[:500]
+    rev = _add_revision(session, cr, update, p, number, findings, pusher, now, named, shown_ticket,
+                        save_contents=prepared is None)
+    cr.current_revision = number
+    cr.categories = q.dumps(p.cat_names)
+    cr.financial = any(c.financial for c in p.categories)
+    cr.updated_at = now
+    title_was = cr.title if previous is not None and cr.title != named.text else None
+    cr.title = named.text
     cr.ticket = shown_ticket
     if (after := states.after_revision(cr.state, kept)) != cr.state:
         cr.state, cr.approved_at = after, None
@@ -162,19 +178,8 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     review = None if offline else rv.review(services, session, cr, rev)
     if cr.state == State.PENDING and review is not None and review.complete:
         cr.state, cr.approved_at = State.APPROVED, now  # nothing to approve, nothing wrong
-    revision = ev.ChangeOpened if number == 1 else ev.ChangeRevised
-    log.append(session, revision(
-        change_id=cr.id or 0, repo=repo, topic_ref=update.ref, target=target, revision=number,
-        fingerprint=p.fingerprint, head=update.new, base=update.base, pusher=pusher, title=cr.title, ticket=cr.ticket,
-        files=tuple(ev.FileRecord(c.path, c.status, tuple(x.name for x in p.classified[c.path]))
-                    for c in update.changes),
-        errors=sum(1 for f in findings if f["severity"] == "error"),
-        warnings=sum(1 for f in findings if f["severity"] == "warning"),
-        author_memberships=tuple(m.to_dict() for m in p.memberships), sod_findings=tuple(p.author_findings),
-        state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
-        categories=tuple(p.cat_names), financial=cr.financial,
-        approvals_required=tuple(q.loads(rev.approvals_required)), ticket_changed=ticket_changed),
-        pusher, [cr.id or 0], ts=now)  # ts = requested_at / approved_at: the register reads them from the log
+    _log_revision(session, cr, update, p, rev, findings, kept, emergency_reason, title_was, named.description,
+                  ticket_changed)
     from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
 
     lang = i18n.language_of(session, pusher, services.config.service.languages,
@@ -199,27 +204,63 @@ def _target(services: Services, repo: str, update: UpdateIn, emergency: bool) ->
 
 
 def _add_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prepared, number: int,
-                  findings: list[dict[str, Any]], pusher: str, ticket: str, now: str) -> Revision:
-    """The revision's rows: itself, its files (one executemany: a push may carry thousands), the gate's
-    path index, and the CR's categories."""
-    rev = Revision(change_id=cr.id or 0, number=number, fingerprint=p.fingerprint, head=update.new,
+                  findings: list[dict[str, Any]], pusher: str, now: str, named: titles.Title, ticket: str, *,
+                  save_contents: bool) -> Revision:
+    """Store revision ``number`` of ``cr`` with its title and files, and point the gate's path index at it.
+
+    ``save_contents``: False when the caller keeps a prepared revision's contents outside the lock
+    (``actions.push``); "changes since your last review" diffs revisions with them."""
+    fp, classified, categories = p.fingerprint, p.classified, p.categories
+    rev = Revision(change_id=cr.id or 0, number=number, fingerprint=fp, head=update.new,
                    base=update.base or "", pushed_by=pusher, pushed_at=now, ticket=ticket,
                    commits=q.dumps([c.model_dump() for c in update.commits]), findings=q.dumps(findings),
                    semantic_diff=q.dumps(p.semantic), sod_findings=q.dumps([r.to_payload() for r in p.author_findings]),
-                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(p.categories)]))  # policy in force
+                   approvals_required=q.dumps([r.to_dict() for r in merge_rules(categories)]),  # policy in force
+                   title=named.text, title_source=named.source, description=named.description)
     session.add(rev)
+    if save_contents:
+        reviewing.save_contents(session, p.contents)
     session.flush()
-    if update.changes:
+    if update.changes:  # one executemany, not an ORM object per file: a push may carry thousands of files
         session.execute(insert(ChangeFile), [
             {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob,
              "new_blob": c.new_blob, "old_mode": c.old_mode, "new_mode": c.new_mode,
-             "categories": q.dumps([x.name for x in p.classified[c.path]])} for c in update.changes])
+             "categories": q.dumps([x.name for x in classified[c.path]])} for c in update.changes])
     q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
-    cr.current_revision = number
-    cr.categories = q.dumps(p.cat_names)
-    cr.financial = any(c.financial for c in p.categories)
-    cr.updated_at = now
     return rev
+
+
+def _log_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prepared, rev: Revision,
+                  findings: list[dict[str, Any]], kept: bool, emergency_reason: str | None, title_was: str | None,
+                  description: str, ticket_changed: bool = False) -> None:
+    """``change.opened`` (revision 1) or ``change.revised``, in the revision's transaction."""
+    number, fp, classified = rev.number, p.fingerprint, p.classified
+    revision = ev.ChangeOpened if number == 1 else ev.ChangeRevised
+    log.append(session, revision(
+        change_id=cr.id or 0, repo=cr.repo, topic_ref=update.ref, target=cr.target, revision=number, fingerprint=fp,
+        head=update.new, base=update.base, pusher=rev.pushed_by, title=cr.title, ticket=cr.ticket,
+        files=tuple(ev.FileRecord(c.path, c.status, tuple(x.name for x in classified[c.path])) for c in update.changes),
+        errors=sum(1 for f in findings if f["severity"] == "error"),
+        warnings=sum(1 for f in findings if f["severity"] == "warning"),
+        author_memberships=tuple(m.to_dict() for m in p.memberships), sod_findings=tuple(p.author_findings),
+        state=cr.state, approvals_kept=kept if number > 1 else None, emergency_reason=emergency_reason,
+        categories=tuple(p.cat_names), financial=cr.financial,
+        approvals_required=tuple(q.loads(rev.approvals_required)), title_was=title_was, description=description,
+        ticket_changed=ticket_changed),
+        rev.pushed_by, [cr.id or 0], ts=rev.pushed_at)  # = requested_at / approved_at: the register reads the log
+
+
+def _title_of(cr: ChangeRequest | None, previous: Revision | None) -> titles.Title | None:
+    """The current revision's title as ``policy.titles`` weighs it. A revision recorded before titles
+    were kept per revision (migration 0011) counts as the author's own when it differs from its latest
+    commit's subject (it came from ``gatekeeper.title``), else as the commit's."""
+    if cr is None or previous is None:
+        return None
+    if previous.title_source:
+        return titles.Title(previous.title or cr.title, previous.title_source, previous.description or "")
+    commits = q.loads(previous.commits)
+    subject = (commits[0].get("subject") or "") if commits else ""
+    return titles.Title(cr.title, titles.COMMIT if cr.title == subject else titles.OPTION)
 
 
 def ticket_findings(categories: Sequence[Any], ticket: str, emergency: bool) -> list[dict[str, Any]]:
@@ -304,10 +345,11 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
             raise Conflict(f"change request {cr.id} changed since it was shown (now revision {rev.number}, "
                            f"fingerprint {rev.fingerprint[:12]}, ticket {rev.ticket or '(none)'}): reload it and "
                            "sign what it holds now")
-        meanings = rv.meanings_of(services, cr)
+        meanings = rv.meanings_of(services, cr, req.decision)  # a rejection has its own words (SPEC §12)
         meaning = req.meaning or meanings[0]
         if meaning not in meanings:
-            raise InputError(f"meaning must be one of: {', '.join(meanings)}")
+            raise InputError(f"the meaning of {'a rejection' if req.decision == 'reject' else 'an approval'} "
+                             f"must be one of: {', '.join(meanings)}")
         if req.decision == "reject" and not req.comment.strip():
             raise InputError("a comment is required to reject")
         review = rv.review(services, session, cr, rev)
@@ -334,13 +376,13 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
             change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint, signer=signer.username,
             name=signer.name, signer_dn=signer.dn, group=check.group, decision=req.decision, meaning=meaning,
             comment=req.comment, memberships=used, state=cr.state, ticket=rev.ticket,
-            ticket_state=ticket_state or None, target=cr.target, title=cr.title),
+            ticket_state=ticket_state or None, title=rev.title or cr.title, target=cr.target),
             signer.username, [cr.id or 0], ts=now)
         session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
                              username=signer.username, name=signer.name, group=check.group or "",
                              decision=req.decision, meaning=meaning, comment=req.comment, signed_at=now,
                              memberships=q.dumps(list(used)), log_seq=entry.seq, ticket=rev.ticket,
-                             title=cr.title, target=cr.target))
+                             title=rev.title or cr.title, target=cr.target))
 
 
 def withdrawal_refused(services: Services, cr: ChangeRequest, user: User) -> Reason | None:

@@ -42,7 +42,7 @@ from gatekeeper.policy.reasons import Code, Reason, reason
 from gatekeeper.policy.refs import branch_name
 from gatekeeper.policy.states import DEPLOYABLE
 from gatekeeper.store import changes as q
-from gatekeeper.store import log
+from gatekeeper.store import log, reviewing
 from gatekeeper.store.tables import DeployIntent
 
 # An open intent younger than this may belong to a push git is still applying: not settled by others.
@@ -256,6 +256,10 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
     # The slow part of each revision (format analysis, directory lookups) before the write lock.
     prepared = {u.ref: prepare(services, u, req.pusher) for u in req.updates
                 if req.pusher and u.changes and not u.deleted and _rule(repo, u.ref) == refs.TOPIC}
+    contents = {sha: data for p in prepared.values() for sha, data in p.contents.items()}
+    if contents:  # by blob id, not evidence: kept before (and outside) the log's write lock
+        with services.store.side_write() as session:
+            reviewing.save_contents(session, contents)
     with services.store.write() as session:
         unlogged = [ev.RefChange(u.ref, u.old, u.new, rule) for u in req.updates
                     if (rule := _rule(repo, u.ref)) in (refs.TAG, refs.LISTED)]

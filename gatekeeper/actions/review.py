@@ -36,8 +36,9 @@ def rules_of(services: Services, cr: ChangeRequest) -> tuple[ApprovalRule, ...]:
     return policy_rules.merge_rules(categories_of(services, cr))
 
 
-def meanings_of(services: Services, cr: ChangeRequest) -> list[str]:
-    return policy_rules.meanings(categories_of(services, cr))
+def meanings_of(services: Services, cr: ChangeRequest, decision: str = policy_rules.APPROVE) -> list[str]:
+    """The meanings a signature with ``decision`` may carry on ``cr`` (``policy.rules.meanings``)."""
+    return policy_rules.meanings(categories_of(services, cr), decision)
 
 
 def people_of(services: Services, session: Session, cr: ChangeRequest,

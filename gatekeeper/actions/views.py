@@ -10,8 +10,9 @@ from sqlmodel import Session
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.changes import load
 from gatekeeper.actions.context import Services
+from gatekeeper.actions.status import of_change
 from gatekeeper.ledger.legacy import with_code
-from gatekeeper.policy.approvals import counting
+from gatekeeper.policy.approvals import REJECT, counting
 from gatekeeper.policy.emergency import retro_overdue
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
@@ -51,8 +52,10 @@ def change_json(services: Services, change_id: int, session: Session | None = No
         "emergency_reason": cr.emergency_reason, "approved_at": cr.approved_at,
         "retro_approved_at": cr.retro_approved_at, "deployed_by": cr.deployed_by,
         "fingerprint": rev.fingerprint,
+        "description": rev.description or "",
         "revisions": [{"number": r.number, "fingerprint": r.fingerprint, "head": r.head, "base": r.base,
-                       "pushed_by": r.pushed_by, "pushed_at": r.pushed_at, "ticket": r.ticket,
+                       "pushed_by": r.pushed_by, "pushed_at": r.pushed_at, "ticket": r.ticket, "title": r.title,
+                       "description": r.description or "",
                        "commits": [{k: c.get(k) for k in ("sha", "author_name", "author_email", "committer_name",
                                                            "committer_email", "co_authors", "subject",
                                                            "committed_at")} for c in q.loads(r.commits)]}
@@ -73,6 +76,8 @@ def change_json(services: Services, change_id: int, session: Session | None = No
                       for a in signatures],
         "sod_findings": [r.to_payload() for r in (*review.author_findings, *review.findings)],
         "meanings": rv.meanings_of(services, cr),
+        "reject_meanings": rv.meanings_of(services, cr, REJECT),
+        "status": of_change(session, cr, review).to_dict(),
         "log_seqs": log.seqs_for_change(session, change_id),
     })
     return out

@@ -45,6 +45,7 @@ from gatekeeper.verifier.files import Proofs
 from gatekeeper.verifier.projection import Params, Tables, project
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
+    COMMENT_COLUMNS,
     DRIFT_COLUMNS,
     EXCEPTION_COLUMNS,
     METRICS_COLUMNS,
@@ -54,7 +55,8 @@ from gatekeeper.verifier.tables import (
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
-         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py", "proofs.jsonl")
+         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py", "proofs.jsonl",
+         "comments.csv")
 VERIFY_COMMAND = packtext.VERIFY_COMMAND
 STANDALONE_COMMAND = packtext.STANDALONE_COMMAND
 
@@ -188,6 +190,7 @@ def _tables(pack: Pack, tables: Tables) -> None:
     pack.csv("policy-history.csv", POLICY_HISTORY_COLUMNS, tables.policy_history)
     pack.csv("access-review.csv", REVIEW_COLUMNS, tables.access_review)
     pack.csv("access-changes.csv", CHANGE_COLUMNS, tables.access_changes)
+    pack.csv("comments.csv", COMMENT_COLUMNS, tables.comments)
 
 
 def _policy(tables: Tables) -> controls.PolicyInForce:

@@ -21,7 +21,7 @@ def verification_text(*, start: str, end: str, now: str, actor: str, key_id: str
         "Gatekeeper evidence pack: verification", "",
         f"Built: {now} by {actor} with gatekeeper {__version__}",
         f"Period: {start} .. {end} (register.csv, register.xlsx, approvals.csv, exceptions.csv, drift.csv, "
-        "metrics.csv)",
+        "metrics.csv, comments.csv)",
         "", "1. How to verify this pack (without trusting the people who run Gatekeeper)", "",
         "Use a verifier you obtained yourself: `gatekeeper audit verifier -o verify.py` on a machine you trust, "
         "or the copy you kept from the last engagement. Its first line prints its own SHA-256: compare it with "

@@ -13,7 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +24,10 @@ from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 from gatekeeper.errors import InputError
 from gatekeeper.policy.categories import classify
 from gatekeeper.policy.registry import TAG_FORMATS, format_of
+from gatekeeper.policy.rules import Category
+
+if TYPE_CHECKING:
+    from gatekeeper.formats import Context
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -53,42 +60,29 @@ def _expand(paths: tuple[str, ...], root: Path) -> list[Path]:
     return files
 
 
-@click.command()
-@click.argument("paths", nargs=-1)
-@click.option("--allow-none", is_flag=True,
-              help="Exit 0 when no file needed validating (pre-commit on a commit of docs only).")
-@sub_config_option
-@pass_app
-def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
-    """Validate files by their category's format; say which were skipped and why (exit codes: README)."""
-    from gatekeeper import formats
+@dataclass
+class _Tree:
+    """The work tree being checked: category patterns are relative to its ``root``."""
 
-    cfg = app.config
-    # Category patterns are relative to the repo root: find it from the first path given, else from here.
-    first = Path(paths[0]) if paths else Path.cwd()
-    start = first if first.is_dir() else first.resolve().parent
-    root = _repo_root(start)
-    if root is None:
-        root = start.resolve()
-        click.echo(f"gatekeeper check: note: {root} is not in a git work tree; paths are taken relative to it",
-                   err=True)
+    root: Path
+    categories: Sequence[Category]
 
-    def rel(p: Path) -> str | None:
+    def rel(self, p: Path) -> str | None:
         try:
-            return p.absolute().relative_to(root.resolve()).as_posix()
+            return p.absolute().relative_to(self.root.resolve()).as_posix()
         except ValueError:
             try:
-                return p.resolve().relative_to(root.resolve()).as_posix()
+                return p.resolve().relative_to(self.root.resolve()).as_posix()
             except ValueError:
                 return None
 
-    def cats_of(path: str) -> tuple[str | None, str]:
-        return format_of(path, cfg.categories), ", ".join(c.name for c in classify(path, cfg.categories))
+    def cats_of(self, path: str) -> tuple[str | None, str]:
+        return format_of(path, self.categories), ", ".join(c.name for c in classify(path, self.categories))
 
-    def problem(p: Path, path: str | None) -> str | None:
+    def problem(self, p: Path, path: str | None) -> str | None:
         """Why a file cannot be checked (it is then not validated, and the run fails)."""
         if path is None:
-            return f"outside the repository {root} (category patterns are relative to its root)"
+            return f"outside the repository {self.root} (category patterns are relative to its root)"
         try:
             path.encode("utf-8")
         except UnicodeEncodeError:
@@ -99,57 +93,98 @@ def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
             return "not a regular file"
         return None
 
+    def tag_context(self) -> Context:
+        """The tag paths of the whole tree, which mapping files are checked against."""
+        from gatekeeper import formats
+
+        tags = []
+        for p in _expand((), self.root):
+            path = self.rel(p)
+            if path is not None and self.problem(p, path) is None and self.cats_of(path)[0] in TAG_FORMATS:
+                with contextlib.suppress(OSError):  # reported below if it is one of the files being checked
+                    tags.append((path, str(self.cats_of(path)[0]), p.read_bytes()))
+        return formats.tag_context(tags)
+
+
+@dataclass
+class _Counts:
+    checked: int = 0
+    skipped: int = 0
+    unchecked: int = 0
+    errors: int = 0
+    warnings: int = 0
+
+    def summary(self, allow_none: bool) -> str:
+        out = (f"gatekeeper check: {self.checked} file(s) validated, {self.errors} error(s), {self.warnings} "
+               f"warning(s); {self.skipped} skipped (nothing to validate), {self.unchecked} not checked")
+        if self.unchecked:
+            return out + " — FAILED: see the reasons above"
+        if self.errors:
+            return out + " — FAILED"
+        if self.checked == 0:
+            return out + " — nothing was validated" + ("" if allow_none else
+                                                      " (exit 1; --allow-none accepts a run where no file needs "
+                                                      "validating)")
+        return out + " — OK"
+
+
+def _check_one(tree: _Tree, p: Path, context: Context, counts: _Counts) -> None:
+    """Validate one file, or say why it was skipped or could not be checked."""
+    from gatekeeper import formats
+
+    path = tree.rel(p)
+    shown = (path if path is not None else str(p)).encode("utf-8", "surrogateescape").decode("utf-8",
+                                                                                          "backslashreplace")
+    if p.is_dir() and not p.is_symlink():  # a submodule listed by git ls-files
+        click.echo(f"{shown}: skipped: a directory (a git submodule?), not a file", err=True)
+        counts.skipped += 1
+        return
+    why = tree.problem(p, path)
+    if why is None and path is not None:
+        fmt, names = tree.cats_of(path)
+        if fmt is None:
+            click.echo(f"{shown}: skipped: category {names} has no format (nothing to validate; "
+                       "the approval rules still apply when it is pushed)", err=True)
+            counts.skipped += 1
+            return
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            why = f"cannot read it: {exc.strerror or exc}"
+    if why is not None or path is None:
+        click.echo(f"{shown}: not checked: {why}", err=True)
+        counts.unchecked += 1
+        return
+    counts.checked += 1
+    for finding in formats.validate(str(fmt), path, data, context):
+        click.echo(f"{finding.path}:{finding.location}: {finding.severity}: {finding.message}")
+        counts.errors += finding.severity == "error"
+        counts.warnings += finding.severity == "warning"
+
+
+@click.command()
+@click.argument("paths", nargs=-1)
+@click.option("--allow-none", is_flag=True,
+              help="Exit 0 when no file needed validating (pre-commit on a commit of docs only).")
+@sub_config_option
+@pass_app
+def check(app: AppContext, paths: tuple[str, ...], allow_none: bool) -> int:
+    """Validate files by their category's format; say which were skipped and why (exit codes: README)."""
+    # Category patterns are relative to the repo root: find it from the first path given, else from here.
+    first = Path(paths[0]) if paths else Path.cwd()
+    start = first if first.is_dir() else first.resolve().parent
+    root = _repo_root(start)
+    if root is None:
+        root = start.resolve()
+        click.echo(f"gatekeeper check: note: {root} is not in a git work tree; paths are taken relative to it",
+                   err=True)
+    tree = _Tree(root, app.config.categories)
     files = _expand(paths, root)
-    everything = _expand((), root)
-    tags = []
-    for p in everything:
-        path = rel(p)
-        if path is not None and problem(p, path) is None and cats_of(path)[0] in TAG_FORMATS:
-            with contextlib.suppress(OSError):  # reported below if it is one of the files being checked
-                tags.append((path, str(cats_of(path)[0]), p.read_bytes()))
-    context = formats.tag_context(tags)
-    errors = warnings = checked = skipped = unchecked = 0
+    context = tree.tag_context()
+    counts = _Counts()
     for p in files:
-        path = rel(p)
-        shown = (path if path is not None else str(p)).encode("utf-8", "surrogateescape").decode("utf-8",
-                                                                                              "backslashreplace")
-        why = problem(p, path)
-        if p.is_dir() and not p.is_symlink():  # a submodule listed by git ls-files
-            click.echo(f"{shown}: skipped: a directory (a git submodule?), not a file", err=True)
-            skipped += 1
-            continue
-        if why is None and path is not None:
-            fmt, names = cats_of(path)
-            if fmt is None:
-                click.echo(f"{shown}: skipped: category {names} has no format (nothing to validate; "
-                           "the approval rules still apply when it is pushed)", err=True)
-                skipped += 1
-                continue
-            try:
-                data = p.read_bytes()
-            except OSError as exc:
-                why = f"cannot read it: {exc.strerror or exc}"
-        if why is not None:
-            click.echo(f"{shown}: not checked: {why}", err=True)
-            unchecked += 1
-            continue
-        checked += 1
-        for finding in formats.validate(str(fmt), str(path), data, context):
-            click.echo(f"{finding.path}:{finding.location}: {finding.severity}: {finding.message}")
-            errors += finding.severity == "error"
-            warnings += finding.severity == "warning"
-    summary = (f"gatekeeper check: {checked} file(s) validated, {errors} error(s), {warnings} warning(s); "
-               f"{skipped} skipped (nothing to validate), {unchecked} not checked")
-    if unchecked:
-        summary += " — FAILED: see the reasons above"
-    elif errors:
-        summary += " — FAILED"
-    elif checked == 0:
-        summary += (" — nothing was validated" + ("" if allow_none else
-                    " (exit 1; --allow-none accepts a run where no file needs validating)"))
-    else:
-        summary += " — OK"
-    click.echo(summary, err=True)
-    if errors or unchecked:
+        _check_one(tree, p, context, counts)
+    click.echo(counts.summary(allow_none), err=True)
+    if counts.errors or counts.unchecked:
         return 1
-    return 0 if checked or allow_none else 1
+    return 0 if counts.checked or allow_none else 1

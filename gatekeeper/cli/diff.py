@@ -19,9 +19,8 @@ import click
 
 from gatekeeper.cli.context import AppContext, pass_app, sub_config_option
 from gatekeeper.errors import ConfigError, InputError
+from gatekeeper.formats.base import ICONS
 
-ICONS = {"added": "+", "removed": "−", "changed": "~", "moved": "↦"}
-"""The change page's marks for each kind of change (``web/pages``: ``change_icon``)."""
 NULL = "/dev/null"
 
 

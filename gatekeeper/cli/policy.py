@@ -101,6 +101,8 @@ def _path_lines(cfg: Config, path: str) -> list[str]:
     meanings = sorted({m for c in cats for m in c.meanings}) if rules else []
     if meanings:
         lines.append(f"  signature meanings: {'; '.join(meanings)}")
+        rejecting = sorted({m for c in cats for m in c.reject_meanings})
+        lines.append(f"  rejection meanings: {'; '.join(rejecting)}")
     return lines
 
 

@@ -22,6 +22,7 @@ from gatekeeper.policy.registry import FORMAT_NAMES
 from gatekeeper.policy.rules import (
     DEFAULT_CATEGORY,
     DEFAULT_MEANINGS,
+    DEFAULT_REJECT_MEANINGS,
     TICKET_OPTIONAL,
     TICKET_REQUIRED,
     ApprovalRule,
@@ -105,6 +106,12 @@ def read_category(r: Reader) -> Category:
     meanings = r.strings("meanings", DEFAULT_MEANINGS)
     if not meanings:
         raise r.fail("meanings", "must list at least one signature meaning")
+    reject_meanings = r.strings("reject_meanings", DEFAULT_REJECT_MEANINGS)
+    if not reject_meanings:
+        raise r.fail("reject_meanings", "must list at least one rejection meaning")
+    if shared := sorted(set(meanings) & set(reject_meanings)):
+        # A rejection recorded as "Reviewed and approved" is the very misstatement SPEC §12 forbids.
+        raise r.fail("reject_meanings", f"{shared[0]!r} is also an approval meaning: a rejection needs its own words")
     ticket = r.get("ticket", str, TICKET_OPTIONAL)
     if ticket not in (TICKET_REQUIRED, TICKET_OPTIONAL):
         raise r.fail("ticket", 'must be "required" or "optional"')
@@ -117,7 +124,7 @@ def read_category(r: Reader) -> Category:
     cat = Category(
         name=name, paths=paths, approvals=tuple(ApprovalRule(g, c) for g, c in rules.items()),
         format=fmt, financial=r.get("financial", bool, False), authors=r.strings("authors"),
-        meanings=meanings, ticket=ticket, ticket_pattern=pattern,
+        meanings=meanings, reject_meanings=reject_meanings, ticket=ticket, ticket_pattern=pattern,
     )
     r.finish()
     return cat

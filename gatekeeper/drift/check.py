@@ -74,7 +74,8 @@ def select_sources(services: Services, repo: str | None = None, source: str | No
 
 
 def run_checks(services: Services, repo: str | None = None, source: str | None = None, *,
-               trigger: str = "cli") -> list[Result]:
+               trigger: str = "cli", actor: str = log.SYSTEM) -> list[Result]:
+    """Check the chosen sources now; ``actor``: who asked (a person from ``/drift``, else the service)."""
     sources = select_sources(services, repo, source)
     limits = services.config.drift
     # (1) approved content, one git read per repo
@@ -116,7 +117,7 @@ def run_checks(services: Services, repo: str | None = None, source: str | None =
         results = [_evaluate(services, s, heads[s.repo], expected[s.name], live)
                    for s, live in zip(sources, pool.map(live_of, sources), strict=True)]
     # (4) one transaction for the run: every check and transition is logged, or none
-    record(services, results, trigger)
+    record(services, results, trigger, actor)
     return results
 
 
@@ -189,21 +190,21 @@ def matching_change(services: Services, s: DriftSource, head: Approved, got: dic
     return None
 
 
-def record(services: Services, results: Sequence[Result], trigger: str = "cli") -> None:
+def record(services: Services, results: Sequence[Result], trigger: str = "cli", actor: str = log.SYSTEM) -> None:
     """Log each check (and any transition) and update the sources' states, in one transaction."""
     with services.store.write() as session:
         for result in results:
-            _record(session, result, trigger)
+            _record(session, result, trigger, actor)
 
 
-def _record(session: Session, result: Result, trigger: str) -> None:
+def _record(session: Session, result: Result, trigger: str, actor: str = log.SYSTEM) -> None:
     s = result.source
     where = {"source": s.name, "repo": s.repo, "path": s.path}
     diff_text = json_dumps(result.diff)
     prev = session.get(DriftState, s.name)
     entry = log.append(session, DriftChecked(
         **where, format=s.format, live_sha256=result.live_sha256, result=result.state, summary=result.summary,
-        expected_commit=result.expected_commit, trigger=trigger))
+        expected_commit=result.expected_commit, trigger=trigger), actor)
     result.log_seq = entry.seq
     now = entry.ts
     if result.state == DRIFT and (prev is None or prev.state != DRIFT or prev.diff != diff_text):

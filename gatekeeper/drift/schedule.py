@@ -37,7 +37,9 @@ def run_due(services: Services) -> bool:
     from gatekeeper.drift.check import run_checks
 
     cfg = services.config.drift
-    if cfg.interval_minutes <= 0 or not cfg.sources or not claim(services.store, cfg.interval_minutes):
+    if cfg.interval_minutes <= 0 or not cfg.sources:
+        return False
+    if not claim(services.store, cfg.interval_minutes, services.clock()):
         return False
     results = run_checks(services, trigger="schedule")
     for result in results:
@@ -68,9 +70,11 @@ class Scheduler:
         while not self.stopped.is_set():
             for name, job in self.jobs:
                 try:
-                    job(self.services)
+                    ran = job(self.services)
                 except Exception:  # a failed run is logged and retried when next due; the thread lives on
                     logger.exception("scheduled %s failed", name)
+                else:  # debug only: what an operator (or a test) reads to see a round was decided
+                    logger.debug("scheduled %s: %s", name, "ran here" if ran else "not run here")
             self.stopped.wait(self.tick)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.errors import InputError
-from gatekeeper.formats.base import Context, Finding, SemanticChange, Severity
+from gatekeeper.formats.base import FORMAT_INVALID, Context, Finding, SemanticChange, Severity
 
 NO_CONTEXT = Context()
 """The default context: no cross-file facts (a module-level value, so it is built once)."""
@@ -154,13 +154,14 @@ def brief(value: str | None) -> str:
 
 
 def error(path: str, location: str, message: str, code: str = "") -> Finding:
-    """An error finding; ``code`` is its stable reason code (SPEC §12), kept next to the rule so the
-    reason-code work can carry it into :class:`Finding` (not stored yet)."""
-    return Finding(path=path, location=location, severity="error", message=message)
+    """An error finding; ``code`` is its stable reason code (SPEC §12, a ``Code``), ``format.invalid``
+    when the rule names none."""
+    return finding(path, location, "error", message, code)
 
 
 def finding(path: str, location: str, severity: Severity, message: str, code: str = "") -> Finding:
-    return Finding(path=path, location=location, severity=severity, message=message)
+    return Finding(path=path, location=location, severity=severity, message=message,
+                   code=code or FORMAT_INVALID)
 
 
 @dataclass

@@ -10,16 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gatekeeper.policy.codes import Code
+
 Severity = Literal["error", "warning"]
 
 
-FORMAT_INVALID = "format.invalid"  # the reason code of a format's validation finding (docs/codes.md)
+FORMAT_INVALID = Code.FORMAT_INVALID
+"""The reason code of a format's finding whose rule names no more telling one (docs/codes.md)."""
 
 
 @dataclass(frozen=True)
 class Finding:
     """One validation result; ``location`` is ``line N`` or a JSON path such as ``$.tags[3].name``;
-    ``code`` is its reason code (SPEC §12: ``format.*``)."""
+    ``code`` is its reason code (SPEC §12): ``format.invalid``, or the format's own where the rule
+    knows what is wrong (``kepware.bad_address``; docs/codes.md)."""
 
     path: str
     location: str
@@ -55,6 +59,10 @@ class SemanticChange:
         if self.diff is not None:
             out["diff"] = self.diff
         return out
+
+
+ICONS: dict[str, str] = {"added": "+", "removed": "−", "changed": "~", "moved": "↦"}
+"""The mark each kind of change is drawn with, on the change page and in ``gatekeeper diff``."""
 
 
 @dataclass(frozen=True)

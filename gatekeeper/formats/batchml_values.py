@@ -19,6 +19,7 @@ from gatekeeper.formats._common import Element, brief, error, parse_number
 from gatekeeper.formats._units import convert, dimension, symbol
 from gatekeeper.formats._xml import local, text_of
 from gatekeeper.formats.base import Finding
+from gatekeeper.policy.codes import Code
 
 VALUE_CONTAINERS = {"Value": "value", "OtherValue": "value", "Amount": "amount", "Quantity": "amount",
                     "Range": "range"}
@@ -29,10 +30,10 @@ NUMERIC_TYPES = frozenset({"int", "integer", "long", "short", "byte", "double", 
                            "unsignedint", "unsignedlong", "unsignedshort", "unsignedbyte",
                            "nonnegativeinteger", "positiveinteger", "negativeinteger", "nonpositiveinteger",
                            "quantity", "measure", "amount", "numeric", "number"})
-MIXED_UNITS = "batchml.mixed_units"
+MIXED_UNITS = Code.BATCHML_MIXED_UNITS
 """Reason code: a parameter's values and limits are in units of different physical dimensions."""
-NOT_A_NUMBER = "batchml.not_a_number"
-OUT_OF_LIMITS = "batchml.out_of_limits"
+NOT_A_NUMBER = Code.BATCHML_NOT_A_NUMBER
+OUT_OF_LIMITS = Code.BATCHML_OUT_OF_LIMITS
 _COMPARISON = re.compile(r"\s*(<=|>=|==|<|>|=|≤|≥)?\s*(.*)", re.S)
 
 

@@ -32,6 +32,7 @@ from gatekeeper.formats._common import (
 )
 from gatekeeper.formats._units import convert, dimension
 from gatekeeper.formats.base import Context, Finding, SemanticChange
+from gatekeeper.policy.codes import Code
 
 WHAT = "erp-mapping-csv"
 COLUMNS = ("mapping_id", "plant", "ot_source", "tag_path", "erp_system", "erp_object", "erp_field", "unit",
@@ -50,9 +51,9 @@ ERP_OBJECTS = {"MIGO/101": "goods receipt", "MIGO/261": "goods issue to order",
 REQUIRED = ("mapping_id", "plant", "ot_source", "tag_path", "erp_system", "erp_object", "erp_field", "unit",
             "conversion_factor", "posting_trigger", "financial")
 NO_TAG_INDEX = "tag index not available, tag paths not checked"
-DUPLICATE_ID = "erp.duplicate_mapping_id"
+DUPLICATE_ID = Code.ERP_DUPLICATE_MAPPING_ID
 """Reason code: two rows share a mapping_id (compared regardless of case, as ERP keys are)."""
-UNIT_FACTOR_KEPT = "erp.unit_changed_factor_kept"
+UNIT_FACTOR_KEPT = Code.ERP_UNIT_CHANGED_FACTOR_KEPT
 """Reason code: the posting unit changed but the conversion factor did not (an implied 1:1 conversion)."""
 NON_QUANTITY_TYPES = frozenset({"boolean", "string", "text", "document", "datetime", "date", "booleanarray",
                                 "stringarray", "boolean array", "string array"})
@@ -176,10 +177,10 @@ def _check_header(path: str, header: list[str]) -> list[Finding]:
 def _check_row(path: str, row: Row, context: Context, first_line: dict[str, tuple[int, str]]) -> list[Finding]:
     values, where = row.values, f"line {row.line}"
     who = f"mapping {row.mapping_id}" if row.mapping_id else "mapping without id"
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str, str]] = []
 
     def bad(message: str, severity: str = "error", code: str = "") -> None:
-        problems.append((severity, f"{who}: {message}"))
+        problems.append((severity, f"{who}: {message}", code))
 
     for column in REQUIRED:
         if column in values and not values[column]:
@@ -209,8 +210,8 @@ def _check_row(path: str, row: Row, context: Context, first_line: dict[str, tupl
     tag = values.get("tag_path", "")
     if tag and context.tag_paths is not None and tag not in context.tag_paths:
         bad(f"tag {tag} is not defined by any tag configuration (Ignition, Kepware) in this repo")
-    return [finding(path, where, "warning" if severity == "warning" else "error", message)
-            for severity, message in problems]
+    return [finding(path, where, "warning" if severity == "warning" else "error", message, code)
+            for severity, message, code in problems]
 
 
 def _check_posting(path: str, row: Row, context: Context,

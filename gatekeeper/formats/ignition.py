@@ -94,8 +94,18 @@ def changes(old: TagTree | None, new: TagTree | None) -> list[SemanticChange]:
 
 
 def _describe(element: Element, prop: str, old: str | None, new: str | None) -> tuple[str, bool]:
-    text, _ = describe_plain(element, LABELS.get(prop, prop), old, new)
+    text, _ = describe_plain(element, _label(prop), old, new)
     return text, prop in FINANCIAL_PROPS
+
+
+def _label(prop: str) -> str:
+    """``parameters.Provider.value`` (a UDT parameter as exports nest it) → ``parameter Provider``;
+    ``parameters.Provider.dataType`` → ``parameter Provider dataType``; others as :data:`LABELS` says."""
+    if prop.startswith("parameters."):
+        name, _, rest = prop.removeprefix("parameters.").partition(".")
+        rest = "" if rest == "value" else rest.removeprefix("value.")
+        return f"parameter {name} {rest}".rstrip()
+    return LABELS.get(prop, prop)
 
 
 def tag_paths(tree: TagTree) -> set[str]:

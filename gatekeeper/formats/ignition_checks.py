@@ -13,19 +13,27 @@ from typing import Any
 
 from gatekeeper.formats._common import brief, finding, parse_number, show
 from gatekeeper.formats.base import Finding
+from gatekeeper.policy.codes import Code
 
-UNDEFINED_TYPE = "ignition.undefined_type"
-UNDEFINED_PARAM = "ignition.undefined_param"
-ENG_RANGE_ORDER = "ignition.eng_range_order"
-ALARM_OUTSIDE_RANGE = "ignition.alarm_outside_eng_range"
-OPC_INCOMPLETE = "ignition.opc_incomplete"
+UNDEFINED_TYPE = Code.IGNITION_UNDEFINED_TYPE
+UNDEFINED_PARAM = Code.IGNITION_UNDEFINED_PARAM
+ENG_RANGE_ORDER = Code.IGNITION_ENG_RANGE_ORDER
+ALARM_OUTSIDE_RANGE = Code.IGNITION_ALARM_OUTSIDE_ENG_RANGE
+OPC_INCOMPLETE = Code.IGNITION_OPC_INCOMPLETE
 BUILT_IN_PARAMETERS = frozenset(name.casefold() for name in (
     "InstanceName", "ParentInstanceName", "PathToParentFolder", "PathToParentInstance", "RootInstanceName",
-    "PathToRootInstance", "TypeName"))
-"""Parameters every UDT instance has without declaring them (Ignition 8 UDT documentation)."""
+    "PathToRootInstance", "TypeName", "TagName", "PathToTag"))
+"""Parameters every UDT instance has without declaring them (Ignition 8 UDT documentation; ``TagName`` and
+``PathToTag``, the member's own name and path, from 7.9 on and still written by 8.1 gateways' exports)."""
 PARAMETER_PROPS = frozenset({"opcItemPath", "opcServer", "sourceTagPath", "expression", "deviceName",
                              "documentation", "tooltip", "engUnit"})
 """Tag properties whose plain text Ignition substitutes ``{Param}`` in (scripts are code, not read)."""
+SOURCE_PROPS: dict[str, frozenset[str]] = {
+    "opcItemPath": frozenset({"opc"}), "opcServer": frozenset({"opc"}),
+    "sourceTagPath": frozenset({"reference", "derived"}), "expression": frozenset({"expr"})}
+"""Properties only one value source reads. Ignition keeps them when a member's value source changes
+(an expression tag that was an OPC tag still carries its ``opcItemPath``), so a ``{Param}`` in one the
+member's value source does not read never reaches a value: it is not checked."""
 _REFERENCE = re.compile(r"\{([^{}\[\]/.\"':,;=()\s][^{}\[\]/\"':,;=()]*)\}")
 
 
@@ -91,8 +99,11 @@ def _references(tag: dict[str, Any], where: str, member: str) -> list[tuple[str,
     """(member path, location, parameter name) of each ``{Param}`` in a type's own members; a nested
     UDT instance's own members belong to its type and are checked there."""
     out: list[tuple[str, str, str]] = []
+    source = tag.get("valueSource")
     for key, value in tag.items():
         if key in ("tags", "name", "eventScripts", "parameters") and not (key == "parameters" and member):
+            continue
+        if isinstance(source, str) and key in SOURCE_PROPS and source not in SOURCE_PROPS[key]:
             continue
         for text in _texts(key, value):
             out.extend((member, where, name) for name in _REFERENCE.findall(text))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-BAD_ADDRESS = "kepware.bad_address"
+from gatekeeper.policy.codes import Code
+
+BAD_ADDRESS = Code.KEPWARE_BAD_ADDRESS
 """Reason code: a tag address the channel's driver cannot accept."""
 
 _SIEMENS_TYPES = ("REAL|LREAL|INT|DINT|SINT|UINT|UDINT|USINT|LINT|ULINT|WORD|DWORD|BYTE|CHAR|BOOL|STRING|DT|DATE|"

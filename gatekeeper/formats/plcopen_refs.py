@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gatekeeper.formats._xml import child, local, text_of
+from gatekeeper.policy.codes import Code
 
-UNDECLARED = "plcopen.undeclared_variable"
-TYPE_MISMATCH = "plcopen.connection_type_mismatch"
+UNDECLARED = Code.PLCOPEN_UNDECLARED_VARIABLE
+TYPE_MISMATCH = Code.PLCOPEN_CONNECTION_TYPE_MISMATCH
 _WORDS = """
 IF THEN ELSE ELSIF END_IF CASE OF END_CASE FOR TO BY DO END_FOR WHILE END_WHILE REPEAT UNTIL END_REPEAT EXIT
 RETURN CONTINUE AND OR XOR NOT MOD TRUE FALSE THIS SUPER NULL REF REF_TO ADR ADRINST SIZEOF BITADR INDEXOF

@@ -185,70 +185,84 @@ def _run(which: str, updates: list[RefUpdate]) -> int:
     options = push_options(env)
     who = pusher(config, env)
     protected = [u for u in updates if rule_of(u.ref, *rules) in GATED]  # protected branches and tags, unlisted refs
-    emergency = option(options, "emergency") is not None
     if which == "pre-receive" and not protected:
         return 0  # topic branches, unprotected tags, listed refs: accepted, logged after the push
-    from gatekeeper.gitio.receive import PayloadBuilder  # git plumbing: only when there is work
-
-    builder = PayloadBuilder(config, repo_name, options)
     post_receive = which == "post-receive"
-
-    def describe(u: RefUpdate) -> dict[str, object]:
-        # pre-receive's gate works from the stored CRs: it needs neither contents nor commits.
-        # post-receive sends contents for topic branches (CR analysis) and break-glass updates.
-        content = post_receive and (u not in protected or emergency)
-        return builder.update(u, with_content=content, with_commits=post_receive,
-                              breakglass=post_receive and emergency and u in protected)
-
-    described = []
-    for u in updates if post_receive else protected:
-        try:
-            described.append(describe(u))
-        except InputError as exc:  # pre-receive refuses (main); post-receive still reports the other refs
-            if not post_receive:
-                raise
-            say(f"{u.ref}: pushed, but no change request was opened or revised: {exc.message}")
-    body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options, "updates": described}
-    timeout = 30.0 if which == "pre-receive" else 120.0
+    body: dict[str, object] = {"repo": repo_name, "pusher": who, "push_options": options,
+                               "updates": _described(config, repo_name, options, updates, protected, post_receive)}
     consumed = _pending(body, post_receive)
     try:
-        result = post(config, f"/api/v1/hooks/{which}", body, timeout)
+        result = post(config, f"/api/v1/hooks/{which}", body, 120.0 if post_receive else 30.0)
     except ConnectionError as exc:
-        if which == "post-receive":
-            say(str(exc))
-            if any(u not in protected for u in updates):
-                say("the topic branch was pushed, but no change request was opened or revised; " +
-                    ("push a new commit when the service is back" if isinstance(exc, ServiceDown) else
-                     "ask your Gatekeeper administrator to fix the cause above, then push a new commit"))
-            if protected:
-                say("the deployment is not confirmed yet: its deploy intent stays open and is settled from the "
-                    "ref's reflog by the next push to this repository or by `gatekeeper audit reconcile`")
-            return 0
-        say(str(exc))
-        if config.fail_open:
-            say("fail_open = true: allowing the push unchecked")
-            return 0
-        for u in protected:
-            say(f"refusing {u.ref}: {_kind(u.ref)}, and the service cannot check it (fail closed); "
-                "topic branches are still accepted; " + ("push again when the service is back"
-                                                         if isinstance(exc, ServiceDown) else
-                                                         "ask your Gatekeeper administrator to fix the cause above"))
-        _spool(protected, who, options, str(exc), config)
-        return 1
+        if post_receive:
+            return _unreported(exc, updates, protected)
+        return _unchecked(config, exc, protected, who, options)
     from gatekeeper.gitio import spool
 
     _done(consumed, result)  # delivered (the service has logged them) or set aside
     messages = result.get("messages")
     for line in messages if isinstance(messages, list) else []:
         say(str(line))
-    if which == "pre-receive":
-        allowed = result.get("allow") is True
-        intents = result.get("intents")
-        if allowed and isinstance(intents, list) and intents:
-            try:
-                spool.record_intents([i for i in intents if isinstance(i, dict)], repo_name, config.token())
-            except OSError as exc:  # post-receive still confirms by (ref, old, new); reconcile settles the rest
-                say(f"could not note the deploy intents in the repository: {exc}")
-        return 0 if allowed else 1
-    _settle_unsettled(config, repo_name, result)
+    if post_receive:
+        _settle_unsettled(config, repo_name, result)
+        return 0
+    allowed = result.get("allow") is True
+    intents = result.get("intents")
+    if allowed and isinstance(intents, list) and intents:
+        try:
+            spool.record_intents([i for i in intents if isinstance(i, dict)], repo_name, config.token())
+        except OSError as exc:  # post-receive still confirms by (ref, old, new); reconcile settles the rest
+            say(f"could not note the deploy intents in the repository: {exc}")
+    return 0 if allowed else 1
+
+
+def _described(config: HookConfig, repo_name: str, options: list[str], updates: list[RefUpdate],
+               protected: list[RefUpdate], post_receive: bool) -> list[dict[str, object]]:
+    """The updates as the service is told them. pre-receive's gate works from the stored CRs: it needs
+    neither contents nor commits of its protected updates. post-receive sends every update with its
+    commits, and contents for topic branches (CR analysis) and break-glass updates (described as what
+    they did to the ref: their emergency CR lists the files, whatever kind of update it was)."""
+    from gatekeeper.gitio.receive import PayloadBuilder  # git plumbing: only when there is work
+
+    builder = PayloadBuilder(config, repo_name, options)
+    emergency = option(options, "emergency") is not None
+    described = []
+    for u in updates if post_receive else protected:
+        try:
+            described.append(builder.update(u, with_content=post_receive and (u not in protected or emergency),
+                                            with_commits=post_receive,
+                                            breakglass=post_receive and emergency and u in protected))
+        except InputError as exc:  # pre-receive refuses (main); post-receive still reports the other refs
+            if not post_receive:
+                raise
+            say(f"{u.ref}: pushed, but no change request was opened or revised: {exc.message}")
+    return described
+
+
+def _unreported(exc: ConnectionError, updates: list[RefUpdate], protected: list[RefUpdate]) -> int:
+    """post-receive without the service: the push went through; say what was not recorded."""
+    say(str(exc))
+    if any(u not in protected for u in updates):
+        say("the topic branch was pushed, but no change request was opened or revised; " +
+            ("push a new commit when the service is back" if isinstance(exc, ServiceDown) else
+             "ask your Gatekeeper administrator to fix the cause above, then push a new commit"))
+    if protected:
+        say("the deployment is not confirmed yet: its deploy intent stays open and is settled from the "
+            "ref's reflog by the next push to this repository or by `gatekeeper audit reconcile`")
     return 0
+
+
+def _unchecked(config: HookConfig, exc: ConnectionError, protected: list[RefUpdate], who: str | None,
+               options: list[str]) -> int:
+    """pre-receive without the service: protected updates fail closed (unless ``fail_open``), spooled."""
+    say(str(exc))
+    if config.fail_open:
+        say("fail_open = true: allowing the push unchecked")
+        return 0
+    for u in protected:
+        say(f"refusing {u.ref}: {_kind(u.ref)}, and the service cannot check it (fail closed); "
+            "topic branches are still accepted; " + ("push again when the service is back"
+                                                     if isinstance(exc, ServiceDown) else
+                                                     "ask your Gatekeeper administrator to fix the cause above"))
+    _spool(protected, who, options, str(exc), config)
+    return 1

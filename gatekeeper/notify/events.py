@@ -50,6 +50,7 @@ class Snapshot(Record):
     name: str | None = omitted_when_default()
     group: str | None = omitted_when_default()
     decision: str | None = omitted_when_default()
+    commenter: str | None = omitted_when_default()            # a comment (change.commented)
     meaning: str | None = omitted_when_default()
     comment: str | None = omitted_when_default()
     refs: tuple[RefOutcome, ...] | None = omitted_when_default()

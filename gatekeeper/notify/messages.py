@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from gatekeeper import i18n
 from gatekeeper.actions import review as rv
+from gatekeeper.actions.comments import file_anchor
 from gatekeeper.actions.context import Services
 from gatekeeper.i18n import N_
 from gatekeeper.notify.events import Snapshot
@@ -24,11 +25,12 @@ DIFF_LINES = 12
 # Fact labels stay English in the Message (webhooks, Teams, Slack) and are translated when a mail is rendered.
 FACTS = (N_("Change request"), N_("Repository"), N_("Requested by"), N_("Financial"), N_("Ticket"),
          N_("Still needed"), N_("Retrospective approval due"), N_("Signed by"), N_("Comment"), N_("Commit"),
-         N_("Pushed by"), N_("Rows"))
+         N_("Pushed by"), N_("Rows"), N_("Comment by"), N_("File"))
 HEADLINES = {  # by ``policy.notices.Notice``: msgids for the recipient's catalogue (i18n.translate)
     "change.waiting": N_("Change request %(id)s waits for your signature: %(title)s"),
     "change.approved": N_("Change request %(id)s approved: %(title)s"),
     "change.rejected": N_("Change request %(id)s rejected: %(title)s"),
+    "change.commented": N_("New comment on change request %(id)s: %(title)s"),
     "change.deployed": N_("Change request %(id)s deployed to %(target)s: %(title)s"),
     "emergency.opened": N_("EMERGENCY change request %(id)s deployed: %(title)s"),
     "retro.due": N_("Retrospective approval of emergency change request %(id)s is due within 24 hours: %(title)s"),
@@ -121,6 +123,13 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
             facts.append(("Signed by", f"{snap.signer} ({snap.meaning or ''})"))
             if snap.comment:
                 facts.append(("Comment", snap.comment))
+        if event == Notice.COMMENTED:
+            facts.append(("Comment by", f"{snap.name or snap.commenter} ({snap.commenter})"))
+            if snap.path:
+                facts.append(("File", snap.path))
+            facts.append(("Comment", snap.comment or ""))
+            if snap.path:
+                url = data["url"] = f"{url}#{file_anchor(snap.path)}"
         if event == Notice.DEPLOYED and snap.new:
             facts.append(("Commit", snap.new))
     else:

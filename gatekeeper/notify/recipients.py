@@ -3,6 +3,7 @@
 - ``change.waiting``, ``emergency.opened``: exactly the people who may sign now — the members of the
   CR's approving groups for whom ``actions.review.signing`` allows it (the dashboard's "approvals waiting for me").
 - ``change.approved``, ``change.rejected``, ``change.deployed``: the author (who requested the CR).
+- ``change.commented``: the author and everyone who signed or commented on the CR, never the commenter.
 - ``retro.due``, ``retro.overdue``: the emergency group and the admins (``roles``).
 - ``push.refused``: the pusher; ``drift.detected``: the admins.
 - ``access.review_signed``, ``access.revocation_open``: the admins and the access reviewers (the
@@ -64,6 +65,11 @@ def for_event(services: Services, session: Session, event: str, cr: ChangeReques
     elif event in (Notice.APPROVED, Notice.REJECTED, Notice.DEPLOYED) and cr is not None:
         author = services.directory.get_user(cr.requested_by)
         users = [author] if author else []
+    elif event == Notice.COMMENTED and cr is not None:
+        from gatekeeper.actions.comments import participants
+
+        names = [n for n in dict.fromkeys([cr.requested_by, *participants(session, cr.id or 0)]) if n != snap.commenter]
+        users = [u for n in names if (u := services.directory.get_user(n)) is not None]
     elif event in (Notice.RETRO_DUE, Notice.RETRO_OVERDUE):
         users = _members(services, [*roles.emergency, *roles.admins])
     elif event == Notice.PUSH_REFUSED:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -65,7 +65,7 @@ class Worker:
     def __init__(self, services: Services, *, batch: int = 100, clock: Callable[[], datetime] | None = None) -> None:
         self.services, self.batch = services, batch
         self.cfg = services.config.notify
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or services.clock
         self.lease = 2 * max(self.cfg.timeout, self.cfg.smtp.timeout if self.cfg.smtp else 0) + 30
 
     @property

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from gatekeeper.policy.rules import APPROVE as APPROVE  # the decisions' words live in policy.rules
+from gatekeeper.policy.rules import REJECT as REJECT
 from gatekeeper.policy.rules import ApprovalRule
-
-APPROVE, REJECT = "approve", "reject"
 
 
 class Signed(Protocol):

@@ -68,10 +68,29 @@ class Code(StrEnum):
     CHANGE_NOT_SIGNABLE = "change.not_signable"
     CHANGE_NOT_AUTHOR = "change.not_author"
     CHANGE_NOT_WITHDRAWABLE = "change.not_withdrawable"
+    # Where a change request stands and who acts next (``policy.status``, issue 25).
+    CHANGE_BLOCKED = "change.blocked"
+    CHANGE_REJECTED = "change.rejected"
+    CHANGE_WITHDRAWN = "change.withdrawn"
+    CHANGE_SUPERSEDED = "change.superseded"
     # Findings on a revision's files (SPEC §10 ``findings``).
     FORMAT_INVALID = "format.invalid"
     FORMAT_TOO_LARGE = "format.too_large"
     PATH_MALFORMED = "path.malformed"
+    # A format's finding whose rule knows what is wrong (named by the format; ``format.invalid`` otherwise).
+    BATCHML_MIXED_UNITS = "batchml.mixed_units"
+    BATCHML_NOT_A_NUMBER = "batchml.not_a_number"
+    BATCHML_OUT_OF_LIMITS = "batchml.out_of_limits"
+    IGNITION_UNDEFINED_TYPE = "ignition.undefined_type"
+    IGNITION_UNDEFINED_PARAM = "ignition.undefined_param"
+    IGNITION_ENG_RANGE_ORDER = "ignition.eng_range_order"
+    IGNITION_ALARM_OUTSIDE_ENG_RANGE = "ignition.alarm_outside_eng_range"
+    IGNITION_OPC_INCOMPLETE = "ignition.opc_incomplete"
+    KEPWARE_BAD_ADDRESS = "kepware.bad_address"
+    PLCOPEN_UNDECLARED_VARIABLE = "plcopen.undeclared_variable"
+    PLCOPEN_CONNECTION_TYPE_MISMATCH = "plcopen.connection_type_mismatch"
+    ERP_DUPLICATE_MAPPING_ID = "erp.duplicate_mapping_id"
+    ERP_UNIT_CHANGED_FACTOR_KEPT = "erp.unit_changed_factor_kept"
     # The change ticket (SPEC §11).
     TICKET_MISSING = "ticket.missing"
     TICKET_MALFORMED = "ticket.malformed"
@@ -93,8 +112,13 @@ def area(code: str) -> str:
     return code.split(".", 1)[0]
 
 
+FORMAT_AREAS: tuple[str, ...] = ("format", "batchml", "ignition", "kepware", "plcopen", "erp")
+"""Areas of the findings on a file's content: ``format.*`` and the codes a format's own rule names."""
+
+
 # Which reason names a refusal with several (a ref with three blocking files, a CR with two problems):
-# the first here, by code or by area. The order the auditor's metrics always used.
+# the first here, by code or by area (the areas of ``FORMAT_AREAS`` rank as "format"). The order the
+# auditor's metrics always used.
 PRECEDENCE: tuple[str, ...] = (
     Code.GATE_NO_PUSHER, Code.GATE_UNKNOWN_PUSHER, Code.GATE_UNKNOWN_REPO, Code.GATE_DIRECTORY_UNAVAILABLE,
     Code.GATE_ITSM_UNAVAILABLE, "emergency", Code.GATE_REF_NOT_ALLOWED, Code.GATE_DELETE_PROTECTED,
@@ -107,9 +131,11 @@ PRECEDENCE: tuple[str, ...] = (
 
 
 def code_rank(code: str) -> int:
-    """Where ``code`` stands in ``PRECEDENCE`` (by itself or by its area); unlisted codes last."""
-    for i, key in enumerate(PRECEDENCE):
-        if code == key or area(code) == key:
+    """Where ``code`` stands in ``PRECEDENCE`` (by itself or by its area); unlisted codes last. The
+    format areas share one rank: a file's findings name a refusal where ``format.invalid`` always did."""
+    key = "format" if area(code) in FORMAT_AREAS else code
+    for i, listed in enumerate(PRECEDENCE):
+        if key == listed or area(key) == listed:
             return i
     return len(PRECEDENCE)
 

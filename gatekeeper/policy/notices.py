@@ -25,6 +25,7 @@ class Notice(StrEnum):
     DRIFT_DETECTED = "drift.detected"
     ACCESS_REVIEW_SIGNED = "access.review_signed"
     ACCESS_REVOCATION_OPEN = "access.revocation_open"
+    COMMENTED = "change.commented"   # a comment in a change request's discussion (issue 25)
 
 
 NOTICES: tuple[str, ...] = tuple(n.value for n in Notice)
@@ -45,6 +46,8 @@ def for_event(event: Event) -> list[Notice]:
         return [Notice.APPROVED] if event.state in (State.APPROVED, State.RETRO_APPROVED) else []
     if isinstance(event, ev.ChangeRejected):
         return [Notice.REJECTED]
+    if isinstance(event, ev.ChangeCommented):
+        return [Notice.COMMENTED]
     if isinstance(event, ev.ChangeDeployed):
         return [Notice.DEPLOYED] if event.change_id else []
     if isinstance(event, ev.EmergencyDeployed):

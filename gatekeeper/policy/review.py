@@ -8,7 +8,7 @@ dashboard and the mail; the gate (``policy.gate.assess``) reviews the same facts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +79,19 @@ def review(facts: ChangeFacts) -> Review:
                   missing=tuple(missing(facts.rules, slots)))
 
 
+def blockers(errors: int, blocking: Sequence[Reason]) -> tuple[Reason, ...]:
+    """Why nobody may approve a revision with ``errors`` validation errors and these author and identity
+    findings: the sign form's reasons, and what makes a change request "blocked" (``policy.status``)."""
+    reasons = []
+    if errors:
+        reasons.append(reason(Code.CHANGE_VALIDATION_ERRORS, f"it has {errors} validation error(s) (see "
+                              "Findings); it cannot be approved until they are fixed by a new push"))
+    reasons.extend(r if r.code == Code.SOD_UNKNOWN_PUSHER else Reason(r.code, f"{r.message}; the change cannot "
+                                                                               "be approved")
+                   for r in dict.fromkeys(blocking))
+    return tuple(reasons)
+
+
 @dataclass(frozen=True)
 class Signing:
     """``signing_blockers``' answer: may this person sign this CR now, and if not why."""
@@ -112,14 +125,7 @@ def signing_blockers(current: Review, signer: User, memberships: tuple[Membershi
     if closed is not None:
         change, change_reject = (closed,), (closed,)
     else:
-        reasons = []
-        if f.errors:
-            reasons.append(reason(Code.CHANGE_VALIDATION_ERRORS, f"it has {len(f.errors)} validation error(s) (see "
-                                  "Findings); it cannot be approved until they are fixed by a new push"))
-        reasons.extend(r if r.code == Code.SOD_UNKNOWN_PUSHER else Reason(r.code, f"{r.message}; the change cannot "
-                                                                                   "be approved")
-                       for r in dict.fromkeys(f.blocking))
-        change, change_reject = tuple(reasons), ()
+        change, change_reject = blockers(len(f.errors), f.blocking), ()
     return Signing(change, change_reject,
                    sod.check_signer(signer, memberships, f.people, f.rules, current.slots, requested_group),
                    sod.check_rejecter(signer, memberships, f.people, f.rules))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 DEFAULT_MEANINGS = ("Reviewed and approved",)
+DEFAULT_REJECT_MEANINGS = ("Reviewed and rejected",)  # SPEC §12 "Meanings": a rejection has its own words
+APPROVE, REJECT = "approve", "reject"  # the two decisions of a signature
 TICKET_REQUIRED, TICKET_OPTIONAL = "required", "optional"  # SPEC §11: a category's ``ticket`` key
 DEFAULT_CATEGORY = "default"  # files matching no other category get its rules
 
@@ -38,6 +40,7 @@ class Category:
     financial: bool = False
     authors: tuple[str, ...] = ()
     meanings: tuple[str, ...] = DEFAULT_MEANINGS
+    reject_meanings: tuple[str, ...] = DEFAULT_REJECT_MEANINGS
     ticket: str = TICKET_OPTIONAL
     ticket_pattern: str | None = None  # a regex the whole ticket id must match
 
@@ -51,14 +54,16 @@ def merge_rules(cats: Iterable[Category]) -> tuple[ApprovalRule, ...]:
     return tuple(ApprovalRule(g, n) for g, n in sorted(merged.items()))
 
 
-def meanings(cats: Iterable[Category]) -> list[str]:
-    """The signature meanings a CR of these categories offers: those of every category that needs an
-    approval, in policy order (the default when none does)."""
+def meanings(cats: Iterable[Category], decision: str = APPROVE) -> list[str]:
+    """The signature meanings a CR of these categories offers for ``decision``: ``meanings`` for an
+    approval, ``reject_meanings`` for a rejection (SPEC §12), of every category that needs an approval,
+    in policy order (the default when none does). A rejection never carries an approval's words."""
+    reject = decision == REJECT
     seen: dict[str, None] = {}
     for cat in cats:
         if cat.approvals:
-            seen.update(dict.fromkeys(cat.meanings))
-    return list(seen) or list(DEFAULT_MEANINGS)
+            seen.update(dict.fromkeys(cat.reject_meanings if reject else cat.meanings))
+    return list(seen) or list(DEFAULT_REJECT_MEANINGS if reject else DEFAULT_MEANINGS)
 
 
 class Role(StrEnum):

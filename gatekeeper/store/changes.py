@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, false, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -97,9 +97,25 @@ def deployments(session: Session, change_id: int) -> list[Deployment]:
     return list(session.exec(select(Deployment).where(Deployment.change_id == change_id)).all())
 
 
+ORDERS = {  # the list's sort orders (``/changes?sort=``), newest first by default
+    "newest": (col(ChangeRequest.id).desc(),),
+    "oldest": (col(ChangeRequest.id).asc(),),
+    "updated": (col(ChangeRequest.updated_at).desc(), col(ChangeRequest.id).desc()),
+    "title": (func.lower(ChangeRequest.title).asc(), col(ChangeRequest.id).desc()),
+}
+
+
+def _like(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, its own ``%``, ``_`` and ``\\`` taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def listing(session: Session, *, state: str | None = None, repo: str | None = None, category: str | None = None,
             financial: bool | None = None, since: str | None = None, until: str | None = None,
-            limit: int = 100, offset: int = 0) -> tuple[list[ChangeRequest], int]:
+            text: str | None = None, requested_by: str | None = None, any_category: Sequence[str] | None = None,
+            order: str = "newest", limit: int = 100, offset: int = 0) -> tuple[list[ChangeRequest], int]:
+    """A page of CRs: ``text`` is found in the title, ticket, branch or requester (``#12``/``12``: that
+    id); ``any_category``: CRs in at least one of these categories (an empty list matches none)."""
     q = select(ChangeRequest)
     if state:
         q = q.where(ChangeRequest.state == state)
@@ -113,8 +129,20 @@ def listing(session: Session, *, state: str | None = None, repo: str | None = No
         q = q.where(ChangeRequest.requested_at >= since)
     if until:
         q = q.where(ChangeRequest.requested_at < until)
+    if requested_by:
+        q = q.where(ChangeRequest.requested_by == requested_by)
+    if any_category is not None:
+        q = q.where(or_(false(), *(col(ChangeRequest.categories).contains(json.dumps(c)) for c in any_category)))
+    if text:
+        pattern = _like(text.lower())
+        found: list[Any] = [func.lower(getattr(ChangeRequest, c)).like(pattern, escape="\\")
+                            for c in ("title", "ticket", "topic_ref", "requested_by")]
+        digits = text.removeprefix("#")
+        if digits.isdigit() and int(digits) < 2**31:
+            found.append(col(ChangeRequest.id) == int(digits))
+        q = q.where(or_(*found))
     total = session.exec(select(func.count()).select_from(q.subquery())).one()
-    rows = session.exec(q.order_by(col(ChangeRequest.id).desc()).offset(offset).limit(limit)).all()
+    rows = session.exec(q.order_by(*ORDERS.get(order, ORDERS["newest"])).offset(offset).limit(limit)).all()
     return list(rows), int(total)
 
 

@@ -36,8 +36,8 @@ class Store(Protocol):
 MIGRATIONS = Path(__file__).with_name("migrations")
 INITIAL_REVISION = "0001"
 APPEND_ONLY = ("change_log", "change_log_ref", "merkle_node", "witness_cosignature")
-# Shared runtime state, not evidence: expired counters and sessions are pruned (issue 12).
-PRUNABLE = ("auth_counter", "rate_counter", "web_session")
+# Shared runtime state, not evidence: expired counters, sessions and used sign drafts are deleted (issues 12, 25).
+PRUNABLE = ("auth_counter", "rate_counter", "web_session", "sign_draft")
 # Arbitrary constant naming the migration lock among other advisory locks (not the writer lock).
 PG_MIGRATE_LOCK_ID = 0x6774_6B70_6D69_6772
 

@@ -28,6 +28,7 @@ def _digest(token: str) -> str:
 class Lookup:
     username: str | None  # None when the session is not valid
     reason: str = ""  # IDLE, EXPIRED, REVOKED or UNKNOWN when not valid
+    ended_for: str | None = None  # a session that timed out (IDLE, EXPIRED): whose it was (never when revoked)
 
 
 def create(store: Store, username: str, client: str, now: float,
@@ -52,10 +53,13 @@ def lookup(store: Store, token: str, now: float, idle_seconds: float, absolute_s
         return Lookup(None, UNKNOWN)
     if row.revoked_at is not None:
         return Lookup(None, REVOKED)
+    # Whose session timed out, while its cookie may still be around (issue 25: a sign form sent after
+    # the timeout is kept for its owner); a session ended on purpose (signed out, revoked) names nobody.
+    owner = row.username if now - row.last_seen <= absolute_seconds else None
     if now - row.created_at > absolute_seconds:
-        return Lookup(None, EXPIRED)
+        return Lookup(None, EXPIRED, owner)
     if now - row.last_seen > idle_seconds:
-        return Lookup(None, IDLE)
+        return Lookup(None, IDLE, owner)
     if now - row.last_seen >= TOUCH_EVERY:
         with store.side_write() as s:
             s.execute(update(WebSession).where(WebSession.id == sid, WebSession.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]

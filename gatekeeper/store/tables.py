@@ -62,6 +62,11 @@ class Revision(SQLModel, table=True):
     # JSON [{group, count}]: the rules in force when the revision was opened; NULL before migration 0007
     approvals_required: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ticket: str = ""  # the ticket this revision is for: a new ticket is a new revision (issue 22 item 5)
+    # The revision's own title and description (policy.titles; NULL before migration 0011) and where the
+    # title came from: "option" (the author set it), "commit" (the latest subject) or "ref".
+    title: str | None = None
+    title_source: str | None = None
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ChangeFile(SQLModel, table=True):
@@ -330,3 +335,38 @@ class WitnessCosignature(SQLModel, table=True):
     witness: str
     line: str = Field(sa_column=Column(Text, nullable=False))
     received_at: str
+
+
+class ContentBlob(SQLModel, table=True):
+    """File contents the hook sent with a topic push, by git blob id (issue 25: "changes since your last
+    review" diffs two revisions with the same format modules, and the service has no repo to read)."""
+
+    __tablename__ = "content_blob"
+    blob: str = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ChangeSeen(SQLModel, table=True):
+    """The revision of a CR a person last opened the change page at, and the one they had seen before
+    it (so "changes since your last review" stays on the page until a newer revision is seen)."""
+
+    __tablename__ = "change_seen"
+    username: str = Field(primary_key=True)
+    change_id: int = Field(primary_key=True)
+    revision: int
+    previous: int | None = None
+    seen_at: str
+
+
+class SignDraft(SQLModel, table=True):
+    """A signature form whose session ended before it was sent (issue 25 item 1): its decision, meaning
+    and comment, kept for that user and CR until they sign in again. Never the password."""
+
+    __tablename__ = "sign_draft"
+    username: str = Field(primary_key=True)
+    change_id: int = Field(primary_key=True)
+    revision: int
+    decision: str
+    meaning: str = ""
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    saved_at: float

@@ -49,7 +49,7 @@ REQUIRED = (MANIFEST, "log.jsonl", "checkpoint.json", "public-key.pem", "proofs.
 # Files derived from the log: the export entry must record each one's SHA-256.
 DERIVED = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv",
            "policy.toml", "policy-history.csv", "access-review.csv", "access-changes.csv", "controls.md", "report.html",
-           "verification.txt")
+           "verification.txt", "comments.csv")
 CHECKPOINT_DOMAIN = b"gatekeeper.checkpoint.v1\x00"
 CHECKPOINT_FIELDS = ("seq", "hash", "ts", "key_id", "signature")
 HEX64 = re.compile(r"[0-9a-f]{64}")

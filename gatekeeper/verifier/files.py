@@ -26,6 +26,7 @@ from gatekeeper.verifier.packdir import open_file, read_small
 from gatekeeper.verifier.projection import Tables
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
+    COMMENT_COLUMNS,
     DRIFT_COLUMNS,
     EXCEPTION_COLUMNS,
     METRICS_COLUMNS,
@@ -207,6 +208,13 @@ def check_access_changes(ctx: Context) -> str:
                           f"seq {r.get('log_seq')}", ("log_seq", "change", "username", "right", "repo", "category",
                                                       "group"))
     return f"OK access-changes.csv: {n} changes of rights, replayed from every access.snapshot since the first"
+
+
+@file_check("comments.csv")
+def check_comments(ctx: Context) -> str:
+    n = compare(ctx, "comments.csv", COMMENT_COLUMNS, lambda: ctx.tables.comments,
+                lambda r: f"the change.commented entry at log seq {r.get('log_seq')}", ("log_seq",))
+    return f"OK comments.csv: {n} comments, every change.commented entry of the period"
 
 
 class Proofs:

@@ -14,6 +14,7 @@ from gatekeeper.verifier.access import AccessLog
 from gatekeeper.verifier.tables import (
     RULES_FROM_REVISION,
     RULES_NOT_LOGGED,
+    comment_row,
     drift_exception_row,
     drift_row,
     memberships_text,
@@ -112,6 +113,7 @@ class Collector(Protocol):
     refused: list[dict[str, Any]]
     emergencies: list[tuple[int, str, str, Mapping[str, Any]]]
     drift: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
     drift_exceptions: list[dict[str, Any]]
     sign_refused: list[tuple[int, str, str, Mapping[str, Any]]]
     voided: list[dict[str, Any]]
@@ -199,6 +201,12 @@ def _signed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) 
         c.ticket_state = p["ticket_state"]
     if isinstance(p.get("state"), str):
         _state(c, p["state"], ts)
+
+
+@handles("change.commented")
+def _commented(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> None:
+    if pr.in_period(ts):
+        pr.comments.append(comment_row(seq, ts, actor, p))
 
 
 @handles("change.withdrawn")

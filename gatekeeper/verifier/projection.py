@@ -2,19 +2,21 @@
 
 Fed the entries of seq 1..``upto`` in order (``add``), it yields (``finish``) the rows of
 ``register.csv``, ``approvals.csv``, ``exceptions.csv``, ``drift.csv``, ``metrics.csv``,
-``policy-history.csv``, ``access-review.csv``, ``access-changes.csv`` and the text of ``policy.toml``.
+``policy-history.csv``, ``access-review.csv``, ``access-changes.csv``, ``comments.csv`` and the text of
+``policy.toml``.
 The exporter writes the pack's tables from it and the pack's ``verify.py`` runs it again on the
 pack's signed log and compares, row by row, both ways: so every table is a function of the signed
 log and nothing else.
 
 What it reads, kind by kind (``kinds.HANDLERS``): ``change.opened``/``change.revised`` (the CR, its
 revision, rules, categories), ``change.approved``/``change.rejected`` (signatures, state),
-``change.withdrawn``, ``change.deployed``, ``emergency.deployed``, ``push.refused``,
-``change.sign_refused``, ``deploy.voided``, ``deploy.unproven`` (while not settled later),
-``hook.state_rejected``, ``drift.*``, ``config.loaded``, ``access.*`` (the access
-review's two files, its exceptions and metrics: ``access.AccessLog``) and the export's own
-``audit.reconciled`` (what reconciliation against git found: facts the log cannot derive). Any entry
-whose payload names a change (``changes_named``) is in that change's ``log_seqs``.
+``change.withdrawn``, ``change.commented`` (``comments.csv``), ``change.deployed``,
+``emergency.deployed``, ``push.refused``, ``change.sign_refused``, ``deploy.voided``,
+``deploy.unproven`` (while not settled later), ``hook.state_rejected``, ``drift.*``,
+``config.loaded``, ``access.*`` (the access review's two files, its exceptions and metrics:
+``access.AccessLog``) and the export's own ``audit.reconciled`` (what reconciliation against git
+found: facts the log cannot derive). Any entry whose payload names a change (``changes_named``) is
+in that change's ``log_seqs``.
 
 To extend it (a new log kind that makes register rows, exceptions or another table): write a
 function ``(projection, seq, ts, actor, payload)`` in ``kinds.py`` and register it with
@@ -114,6 +116,7 @@ class Tables:
     access: AccessLog                     # access-review.csv, access-changes.csv and what reviews certify
     access_review: list[dict[str, Any]] = field(default_factory=list)
     access_changes: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)   # change.commented entries of the period
 
     def register(self) -> Iterator[dict[str, Any]]:
         return (register_row(c, self.now) for c in self.changes)
@@ -142,6 +145,7 @@ class Projection:
         self.reconciled: list[dict[str, Any]] = []
         self.reconciliation: list[str] = []
         self.drift: list[dict[str, Any]] = []
+        self.comments: list[dict[str, Any]] = []
         self.facts_in: list[tuple[str, str, Mapping[str, Any]]] = []
         self.policy_history: list[dict[str, Any]] = []
         self.policy: tuple[str, int, str | None] | None = None
@@ -211,8 +215,17 @@ class Projection:
         metrics = summarise(tally, facts, found, hook_drift=sum(1 for e in found if e["kind"] == "hook-drift"))
         text, seq, sha = self.policy or ("", None, None)
         drift = [d for d in self.drift if repo is None or d["repo"] == repo]
+        comments = [r for r in self.comments if self._kept(r["change_id"], repo, category)]
         return Tables(population, now, found, drift, metrics, self.policy_history, text, seq, sha,
-                      self.reconciliation, sorted(seqs), self.access, self.access.review_rows(), self.access.changes)
+                      self.reconciliation, sorted(seqs), self.access, self.access.review_rows(), self.access.changes,
+                      comments)
+
+    def _kept(self, change_id: Any, repo: str | None, category: str | None) -> bool:
+        """Whether a row of this change belongs to a pack filtered by repo and category."""
+        if repo is None and category is None:
+            return True
+        c = self.changes.get(change_id) if isinstance(change_id, int) else None
+        return c is not None and (repo is None or c.repo == repo) and (category is None or category in c.categories)
 
     def _repo_of(self, change_id: Any) -> set[str]:
         c = self.changes.get(change_id) if isinstance(change_id, int) else None

@@ -25,6 +25,7 @@ EXCEPTION_COLUMNS = ("kind", "at", "actor", "repo", "ref", "change_id", "detail"
 DRIFT_COLUMNS = ("ts", "repo", "source", "path", "state", "summary", "log_seq")
 POLICY_HISTORY_COLUMNS = ("ts", "sha256", "log_seq")
 METRICS_COLUMNS = ("metric", "value")
+COMMENT_COLUMNS = ("change_id", "revision", "path", "username", "name", "comment", "at", "log_seq")
 # Columns holding RFC 3339 times (written as real dates in XLSX).
 TIME_COLUMNS = frozenset({"requested_at", "approved_at", "deployed_at", "retro_approved_at", "signed_at",
                           "at", "ts"})
@@ -204,3 +205,10 @@ def overdue_row(change_id: int, repo: str, target: str, deadline: str, deployed_
     ref = target if target.startswith("refs/") else f"refs/heads/{target}"  # a tag's emergency CR: its ref
     return {"kind": "retro-overdue", "at": deadline, "actor": deployed_by, "repo": repo, "ref": ref,
             "change_id": change_id, "detail": detail, "log_seq": seq}
+
+
+def comment_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
+    """``comments.csv``: one ``change.commented`` entry (the reviewers' discussion, issue 25)."""
+    return {"change_id": p.get("change_id"), "revision": p.get("revision"), "path": p.get("path") or "",
+            "username": p.get("commenter") or actor, "name": p.get("name"), "comment": p.get("comment"),
+            "at": ts, "log_seq": seq}

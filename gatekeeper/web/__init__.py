@@ -39,7 +39,9 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=cfg.service.url.startswith("https://"),
-        PERMANENT_SESSION_LIFETIME=cfg.service.session_idle_minutes * 60,
+        # The cookie may outlive the idle timeout (the server-side session does not: web_session decides), so
+        # a form sent after the timeout still says whose it was and its draft is kept (issue 25).
+        PERMANENT_SESSION_LIFETIME=cfg.service.session_absolute_hours * 3600,
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )

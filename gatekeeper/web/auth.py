@@ -74,7 +74,6 @@ def _lockout() -> Lockout:
 def rate_limit(bucket: str, per_minute: int) -> None:
     """Count this request against ``bucket`` for the client address (all workers share the count);
     over the limit: 429 with ``Retry-After``."""
-    import time
 
     from gatekeeper.errors import RateLimited
     from gatekeeper.store import ratelimit
@@ -82,7 +81,7 @@ def rate_limit(bucket: str, per_minute: int) -> None:
     if per_minute <= 0:
         return
     client = request.remote_addr or "-"
-    count, left = ratelimit.hit(services().store, f"{bucket}\x1f{client}", time.time())
+    count, left = ratelimit.hit(services().store, f"{bucket}\x1f{client}", services().clock().timestamp())
     if count > per_minute:
         raise RateLimited(f"too many requests from {client}: at most {per_minute} a minute; "
                           f"try again in {left} s", left)

@@ -17,6 +17,23 @@ from wtforms import (  # type: ignore[import-untyped]
 from wtforms.validators import DataRequired, Length, Optional, Regexp  # type: ignore[import-untyped]
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def field_attrs(field: Any, *, focus: str | None = None, problem: str | None = None, autofocus: bool = False,
+                **extra: Any) -> dict[str, Any]:
+    """A field's HTML attributes for a form sent back with errors (WCAG 3.3.1): ``aria-invalid``, its
+    error (and the form's ``problem`` when it has the focus) as ``aria-describedby``, and ``autofocus``
+    on the field the page puts the focus on, so the error is said once, where the reader is."""
+    attrs: dict[str, Any] = {"id": field.name, **extra}
+    described = [problem] if problem and focus == field.name else []
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+        described.append(f"{field.name}-error")
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if autofocus or focus == field.name:
+        attrs["autofocus"] = True
+    return attrs
 DATE_HINT = _l("use YYYY-MM-DD, for example 2026-05-01")
 
 
@@ -37,14 +54,17 @@ class SignForm(FlaskForm):
     """
 
     printed_name = StringField(_l("Printed name"), render_kw={"readonly": True})
-    meaning = SelectField(_l("Meaning of this signature"), choices=[], validate_choice=True)
     comment = TextAreaField(_l("Comment (required to reject)"), validators=[Optional(), Length(max=4000)],
                             render_kw={"rows": 3})
     password = PasswordField(_l("Your password (re-entered for this signature)"),
                              validators=[DataRequired(message=_l("enter your password to sign")),
                                          Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
+    # SPEC §12 "Meanings": an approval carries one of the policy's ``meanings``, a rejection one of its
+    # ``reject_meanings``; each decision has its own list, checked below for the decision taken.
+    meaning = SelectField(_l("Meaning of your approval"), choices=[], validate_choice=False)
     approve = SubmitField(_l("Approve"))
+    reject_meaning = SelectField(_l("Meaning of your rejection"), choices=[], validate_choice=False)
     reject = SubmitField(_l("Reject"))
 
     @property
@@ -55,6 +75,11 @@ class SignForm(FlaskForm):
             return "approve"
         return None
 
+    @property
+    def chosen_meaning(self) -> str:
+        field = self.reject_meaning if self.decision == "reject" else self.meaning
+        return str(field.data or "")
+
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
         if self.decision is None:
@@ -63,12 +88,42 @@ class SignForm(FlaskForm):
         if self.decision == "reject" and not (self.comment.data or "").strip():
             self.comment.errors = [*self.comment.errors, str(_l("a comment is required to reject"))]
             ok = False
+        field = self.reject_meaning if self.decision == "reject" else self.meaning
+        if self.decision and field.data and field.data not in {value for value, _label in field.choices}:
+            field.errors = [*field.errors, str(_l("choose one of the meanings offered"))]
+            ok = False
         return ok
+
+    def first_error(self) -> str | None:
+        """The id of the first field with an error, where the page puts the focus."""
+        for name in ("comment", "password", "meaning", "reject_meaning"):
+            if getattr(self, name).errors:
+                return name
+        return None
 
 
 class WithdrawForm(FlaskForm):
+    """Withdrawing takes two steps (issue 25): the form, then a page that asks to confirm (``confirm``)."""
+
     reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=1000)])
+    confirm = HiddenField()
     submit = SubmitField(_l("Withdraw this change request"))
+
+
+class CommentForm(FlaskForm):
+    """A comment on the change, or on one of its files (``path``)."""
+
+    comment = TextAreaField(_l("Your comment"), validators=[DataRequired(message=_l("write a comment first")),
+                                                            Length(max=4000)], render_kw={"rows": 3})
+    path = HiddenField()
+    submit = SubmitField(_l("Add comment"))
+
+
+class DriftCheckForm(FlaskForm):
+    """"Check now" for one live source (admins and auditors)."""
+
+    source = HiddenField(validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Check now"))
 
 
 class LogoutForm(FlaskForm):
@@ -76,7 +131,10 @@ class LogoutForm(FlaskForm):
 
 
 class RevokeForm(FlaskForm):
+    """"Sign out everywhere" takes two steps (issue 25): the form, then a page that asks to confirm."""
+
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=256)])
+    confirm = HiddenField()
     submit = SubmitField(_l("Sign out everywhere"))
 
 

@@ -30,6 +30,36 @@ STATUS = {400: _l("Bad request"), 401: _l("Sign-in required"), 403: _l("Not allo
           500: _l("Internal error"), 501: _l("Not available"), 503: _l("Unavailable")}
 
 
+STANDINGS = {  # policy.status.Standing: only those a state label does not already say
+    "blocked": _l("blocked"), "superseded": _l("superseded"),
+}
+NEXT_STEPS = {  # policy.status.Next, said to everyone reading the change (the author acts on most)
+    "fix_findings": _l("Fix the validation errors and push a new revision to %(topic)s."),
+    "authorized_push": _l("A member of the category's authors groups must push it (push it again from such an "
+                          "account)."),
+    "known_pusher": _l("Push it again as a user the directory knows."),
+    "fix_and_push": _l("Fix what blocks it and push a new revision to %(topic)s."),
+    "push_or_withdraw": _l("A new push to %(topic)s with other content reopens it; or withdraw it."),
+    "use_newer": _l("Change request %(newer)s continues this branch: review that one; this one can be withdrawn."),
+    "push_again": _l("Nothing more here: a new push to %(topic)s opens a new change request."),
+    "sign": _l("Approvers sign it (or reject it with a comment)."),
+    "retro": _l("Approvers sign it retrospectively."),
+    "merge": _l("Approved: anyone allowed to push may merge it into %(target)s."),
+    "none": _l("Nothing: it is done."),
+}
+
+
+def standing_label(value: str) -> str:
+    return str(STANDINGS.get(value, value))
+
+
+def next_step(status: dict[str, object], topic: str, target: str) -> str:
+    """The next step of a ``policy.status`` answer (its ``to_dict``), in the reader's language."""
+    text = NEXT_STEPS.get(str(status.get("next")), NEXT_STEPS["none"])
+    return str(text) % {"topic": topic.removeprefix("refs/heads/"), "target": target,
+                        "newer": status.get("superseded_by") or ""}
+
+
 def state_label(value: str) -> str:
     return str(STATES.get(value, value))
 

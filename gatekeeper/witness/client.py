@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -136,7 +136,7 @@ def run_due(services: Any, now: datetime | None = None) -> bool:
     """The scheduler's job (once across workers): the newest checkpoint to every witness that has not
     cosigned it and was not asked for it yet. True when it asked any."""
     witnesses = services.config.ledger.witnesses
-    now = now or datetime.now(UTC)
+    now = now or services.clock()
     if not witnesses or not claim(services.store, NEXT_RUN, now + INTERVAL, now):
         return False
     with services.store.write() as session:  # recorded before asking: a crash costs one request, never a loop

@@ -1,4 +1,4 @@
-"""The use cases' fixtures: real SQLite and the file directory of a tmp plant."""
+"""Use cases run on real SQLite with the file directory of a test plant."""
 
 from __future__ import annotations
 

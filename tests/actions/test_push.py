@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
@@ -104,20 +103,6 @@ def test_allowed_push_records_an_intent_and_post_receive_confirms_it(services: S
         assert not s.exec(select(ChangePath).where(ChangePath.change_id == cid)).all()  # out of the index
 
 
-def test_an_update_git_did_not_make_is_voided_not_deployed(services: Services) -> None:
-    cid = topic(services, "refs/heads/t", ("cfg/a.txt", "A"))
-    approve(services, cid)
-    decided = push.decide_push(services, req([main_update(("cfg/a.txt", "A"))]))
-    # post-receive lists only the updates git made: here just a topic branch.
-    push.record_push(services, req([{"ref": "refs/heads/x", "old": NULL, "new": NULL}],
-                                   intents=[i["id"] for i in decided["intents"]], state=[note(decided["intents"])]))
-    voided = payloads(services, "deploy.voided")
-    assert len(voided) == 1 and voided[0]["change_ids"] == [cid]
-    assert "push.allowed" not in kinds(services) and "change.deployed" not in kinds(services)
-    with services.store.read() as s:
-        assert q.get(s, cid).state == "approved"  # type: ignore[union-attr]
-
-
 def test_a_cr_claimed_by_an_open_intent_is_not_deployed_twice(services: Services) -> None:
     cid = topic(services, "refs/heads/t", ("cfg/a.txt", "A"))
     approve(services, cid)
@@ -137,61 +122,6 @@ def test_a_topic_push_does_not_revise_a_cr_an_open_intent_deploys(services: Serv
         assert q.get(s, cid).current_revision == 1  # type: ignore[union-attr]
 
 
-def test_later_settlement_from_the_refs_real_value(services: Services) -> None:
-    a = topic(services, "refs/heads/a", ("cfg/a.txt", "A"))
-    approve(services, a)
-    first = push.decide_push(services, req([main_update(("cfg/a.txt", "A"), new="b" * 40)]))["intents"][0]
-    b = topic(services, "refs/heads/b", ("cfg/b.txt", "B"))
-    approve(services, b)
-    update_b = main_update(("cfg/b.txt", "B"), new="d" * 40)
-    second = push.decide_push(services, req([update_b]))["intents"][0]
-    settle = [fact(first, True, "b" * 40, commits=["b" * 40]), fact(second, False, "b" * 40)]
-    out = push.record_push(services, req([], settle=settle, state=[note([first, second])]))
-    assert any("confirmed" in m for m in out["messages"]) and any("voided" in m for m in out["messages"]), out
-    deployed = payloads(services, "change.deployed")
-    assert [d["change_id"] for d in deployed] == [a] and deployed[0]["settled_by"] == "hook"
-    assert payloads(services, "deploy.voided")[0]["actual"] == "b" * 40
-    assert payloads(services, "push.allowed")[0]["settled_by"] == "hook"
-    # Settling again changes nothing: an intent is settled once.
-    push.record_push(services, req([], settle=settle, state=[note([first, second])]))
-    assert len(payloads(services, "change.deployed")) == 1 and len(payloads(services, "deploy.voided")) == 1
-
-
-def test_a_protected_update_without_a_decision_is_recorded_as_not_allowed(services: Services) -> None:
-    push.record_push(services, req([main_update(("cfg/z.txt", "Z"))]))
-    d = payloads(services, "change.deployed")[0]
-    assert d["change_id"] is None and d["allowed_by_gate"] is False
-
-
-def test_spooled_refusals_are_logged_as_refusals_with_when_they_happened(services: Services) -> None:
-    spooled = [{"pusher": "mallory", "push_options": [], "refused_at": "2026-01-02T03:04:05Z",
-                "reason": "service unreachable",
-                "refs": [{"ref": "refs/heads/main", "old": MAIN_OLD, "new": "e" * 40}]}]
-    sealed = [{"file": "spool/1.json", "kind": "spool", "repo": "plant-a-ot", "record": r,
-               "mac": hookspool.seal("spool", "plant-a-ot", r, TOKEN)} for r in spooled]
-    out = push.record_push(services, req([], state=sealed))
-    assert out["rejected"] == []
-    p = payloads(services, "push.refused")[0]
-    assert p["spooled"] is True and p["refused_at"] == "2026-01-02T03:04:05Z" and p["pusher"] == "mallory"
-
-
-def test_emergency_is_taken_from_the_intent(services: Services) -> None:
-    body = main_update(("cfg/e.txt", "E"))
-    body["changes"][0]["new_content"] = "RQ=="
-    r = req([body], pusher="erin", push_options=["gatekeeper.emergency=line 3 down"])
-    decided = push.decide_push(services, r)
-    assert decided["allow"] and payloads(services, "deploy.intent")[0]["emergency"]["reason"] == "line 3 down"
-    # erin is no longer on call when post-receive runs: the decision is not taken again.
-    plant_dir = Path(str(services.config.path)).parent
-    from tests.support.plant import GROUPS, directory_toml
-
-    (plant_dir / "directory.toml").write_text(directory_toml(groups={**GROUPS, "ot-emergency": ([], [])}))
-    push.record_push(services, req([body], pusher="erin", push_options=["gatekeeper.emergency=line 3 down"],
-                                   intents=[i["id"] for i in decided["intents"]], state=[note(decided["intents"])]))
-    em = payloads(services, "emergency.deployed")
-    assert len(em) == 1 and em[0]["memberships"][0]["group"] == "ot-emergency" and em[0]["change_id"]
-
-
 def test_the_gate_reads_only_crs_whose_current_revision_touches_the_push(services: Services) -> None:
     cid = topic(services, "refs/heads/t", ("cfg/a.txt", "A"))
     topic(services, "refs/heads/t", ("cfg/other.txt", "O"))  # revision 2 no longer touches cfg/a.txt
@@ -205,13 +135,3 @@ def test_the_gate_reads_only_crs_whose_current_revision_touches_the_push(service
     assert json.dumps(refused)  # the hook's answer is plain JSON
     [logged] = payloads(services, "push.refused")
     assert logged["refs"][0]["reasons"] == refused["reasons"]  # the same reason, with its code, in the log
-
-
-def test_a_late_post_receive_for_an_update_already_settled_records_nothing_twice(services: Services) -> None:
-    cid = topic(services, "refs/heads/t", ("cfg/a.txt", "A"))
-    approve(services, cid)
-    intent = push.decide_push(services, req([main_update(("cfg/a.txt", "A"))]))["intents"][0]
-    push.record_push(services, req([], settle=[fact(intent, True, "b" * 40)], state=[note([intent])]))
-    out = push.record_push(services, req([main_update(("cfg/a.txt", "A"))]))
-    assert any("already recorded" in m for m in out["messages"])
-    assert [d["change_id"] for d in payloads(services, "change.deployed")] == [cid]

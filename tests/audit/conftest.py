@@ -3,7 +3,8 @@
 History (change ids in order):
   main bootstrapped with a README (no approval needed, logged)
   1  erp/notes.txt (financial): approved by bob and carol, deployed by alice
-  2  tags/line1.txt titled "=HYPERLINK(...)": rejected by gina with a formula-like comment
+  2  tags/line1.txt titled "=HYPERLINK(...)": rejected by gina with a formula-like comment, discussed
+     by gina on its file (``change.commented``: comments.csv)
   -  a direct push of config/plant.txt to main: refused
   -  alice's emergency push: refused (not in ot-emergency)
   3  erin's emergency push of config/plant.txt: deployed, then retro-approved by carol
@@ -71,6 +72,11 @@ def build(plant: Plant, repo: Repo, svc: Service) -> World:
     r = repo.push("HEAD:refs/heads/topic2", options=(f"gatekeeper.title={FORMULA_TITLE}",))
     assert _cid(r) == 2
     assert svc.sign(2, "gina", "reject", comment=FORMULA_COMMENT).status_code == 201
+    from gatekeeper.actions import comments
+    from gatekeeper.policy.people import User
+
+    comments.add(services_for(plant), 2, User("gina", "Gina Lead", "gina@example.org"), FORMULA_COMMENT,
+                 "tags/line1.txt")
     # refused direct push, refused emergency
     repo.checkout("main")
     git(repo.work, "merge", "-q", "--ff-only", w.commits["deploy1"])

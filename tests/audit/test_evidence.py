@@ -18,7 +18,8 @@ from tests.audit.conftest import FORMULA_COMMENT, PERIOD, SPEC_COLUMNS, World, c
 EXPECTED = {"register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl",
             "checkpoint.json", "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv",
             "access-review.csv", "access-changes.csv", "controls.md", "MANIFEST.sha256", "drift.csv", "metrics.csv",
-            "report.html", "verify.py", "proofs.jsonl"}
+            "report.html", "verify.py", "proofs.jsonl",
+            "comments.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,11 @@ def test_approvals_csv_one_row_per_signature(world: World, pack: Path) -> None:
         ("2", "gina", "ot-engineering-leads", "reject"), ("3", "carol", "ot-engineering-leads", "approve")]
     gina = rows[2]
     assert gina["comment"] == "'" + FORMULA_COMMENT and gina["name"] == "Gina Lead"
-    assert gina["memberships"] == "ot-engineering-leads"
+    assert gina["memberships"] == "ot-engineering-leads" and gina["meaning"] == "Reviewed and rejected"
+    with zipfile.ZipFile(pack) as zf:
+        said = read_csv(zf, "comments.csv")  # the discussion next to the signatures, formula-safe like them
+    assert [(r["change_id"], r["path"], r["username"], r["name"], r["comment"]) for r in said] == [
+        ("2", "tags/line1.txt", "gina", "Gina Lead", "'" + FORMULA_COMMENT)]
     api = {(a["username"], a["decision"]): a for a in change(world, 1)["approvals"]}
     assert rows[0]["signed_at"] == api[("bob", "approve")]["signed_at"]
     assert int(rows[0]["log_seq"]) == api[("bob", "approve")]["log_seq"]

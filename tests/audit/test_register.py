@@ -53,7 +53,8 @@ def test_csv_rows_hold_exact_values(world: World, out: Path) -> None:
     two = by_id["2"]
     assert (two["state"], two["approvals"], two["approved_at"], two["deployed_at"]) == (
         "rejected", "", "", "")
-    assert kinds(world, [int(s) for s in two["log_seqs"].split()]) == ["change.opened", "change.rejected"]
+    assert kinds(world, [int(s) for s in two["log_seqs"].split()]) == ["change.opened", "change.rejected",
+                                                                       "change.commented"]
     three, four = by_id["3"], by_id["4"]
     assert (three["emergency"], three["emergency_reason"], three["state"], three["requested_by"]) == (
         "true", "line 3 down", "retro-approved", "erin")

@@ -93,7 +93,8 @@ def test_a_good_pack_verifies_in_a_bare_python_only_when_the_origin_is_pinned(pa
     assert lines[1].startswith("export: ") and "period 2000-01-01T00:00:00.000000Z .. 3000-01-01" in lines[1]
     assert lines[2].startswith(f"checkpoint: tree size {len(read_log(folder))} of gatekeeper/")
     for name in ("register.csv", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv", "policy.toml",
-                 "policy-history.csv", "proofs.jsonl", "controls.md", "access-review.csv", "report.html"):
+                 "policy-history.csv", "proofs.jsonl", "controls.md", "access-review.csv", "report.html",
+                 "comments.csv"):
         assert any(line.startswith(f"OK {name}: ") for line in lines), name
     assert lines[-1].startswith("verify.py: OK: every check passed; origin pinned")
     loose = bare(folder)
@@ -238,6 +239,8 @@ def _proof_hash(folder: Path) -> None:
     (_extra("exceptions.csv", 1), "is not in the log's tables for the period"),
     (_append("drift.csv", b"2026-01-01T00:00:00Z,plant-a-ot,plc,x,in line,ok,3\r\n"), "drift.csv row 1:"),
     (_cell("metrics.csv", "value", 3, "99"), "metrics.csv row 3 (metric "),
+    (_cell("comments.csv", "comment", 1, "Fine by me."), "comments.csv row 1 (the change.commented entry at log seq "),
+    (_drop("comments.csv", 1), "comments.csv lacks the change.commented entry at log seq "),
     (_drop("policy-history.csv", 1), "policy-history.csv lacks the config.loaded entry at log seq "),
     (_proof_hash, "proofs.jsonl line 1: not the inclusion proof of log seq "),
     (_append("controls.md", b"\nEveryone may approve.\n"), "controls.md: SHA-256 "),

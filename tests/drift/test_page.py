@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from tests.drift.conftest import FULL, DriftPlant
 from tests.support.plant import password
 from tests.support.service import HOOK_TOKEN, SECRET_KEY
+from tests.web.test_browser import chromium  # noqa: F401 - one Chromium for the module
 
 
 @pytest.fixture
@@ -63,3 +64,56 @@ def test_drift_events_are_exceptions_on_the_audit_page(dp: DriftPlant, client: F
 def test_drift_page_needs_sign_in_on_the_real_service(dp: DriftPlant) -> None:
     resp = requests.get(dp.service.url + "/drift", allow_redirects=False, timeout=10)
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login?next=")
+
+
+def test_check_now_is_for_admins_and_auditors_with_a_csrf_token(dp: DriftPlant, client: FlaskClient) -> None:
+    """Checking reads the plant and writes the log: a POST, CSRF-protected, role-checked, logged with who."""
+    from gatekeeper.web import create_app
+
+    login(client, "alice")
+    assert "Check now" not in client.get("/drift").get_data(as_text=True)
+    assert client.post("/drift/check", data={"source": "ignition-gateway"}).status_code == 403
+    login(client, "dave")
+    dp.http.routes["/ignition/tags"] = FULL.replace(b'"value": 0,', b'"value": 7,', 1)
+    resp = client.post("/drift/check", data={"source": "ignition-gateway"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("#source-ignition-gateway")
+    page = client.get("/drift").get_data(as_text=True)
+    assert "ignition-gateway checked now: drift" in page
+    assert "<code>_types_/Status/PartCount</code>" in page and "<td><code>0</code></td>" in page
+    assert "<td><code>7</code></td>" in page  # approved → live, side by side
+    with dp.store.read() as s:
+        from gatekeeper.store import log
+
+        last = next(iter(log.of_kinds(s, ["drift.checked"], newest_first=True, limit=1)))
+    assert last.actor == "dave" and last.payload["trigger"] == "page"
+    guarded = create_app(str(dp.plant.config), overrides={"TESTING": True})  # CSRF on, as in production
+    try:
+        c = guarded.test_client()
+        html = c.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+        assert token
+        c.post("/login", data={"username": "dave", "password": password("dave"), "csrf_token": token.group(1)})
+        assert c.post("/drift/check", data={"source": "ignition-gateway"}).status_code == 400
+    finally:
+        guarded.extensions["gatekeeper"].store.dispose()
+
+
+@pytest.mark.browser
+def test_an_admin_checks_a_source_now_in_the_browser(dp: DriftPlant, chromium: object) -> None:  # noqa: F811
+    page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()  # type: ignore[attr-defined]
+    try:
+        page.goto(dp.service.url + "/login")
+        page.get_by_label("Username").fill("frank")
+        page.get_by_label("Password").fill(password("frank"))
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(dp.service.url + "/drift")
+        dp.http.routes["/ignition/tags"] = FULL.replace(b'"value": 0,', b'"value": 7,', 1)
+        page.get_by_role("button", name="Check ignition-gateway now").click()
+        page.wait_for_url("**/drift#source-ignition-gateway")
+        assert "ignition-gateway checked now: drift" in page.locator(".flashes").inner_text()
+        values = page.locator("table.values").first
+        assert "_types_/Status/PartCount" in values.inner_text()
+        cells = values.locator("tbody tr").first.locator("td").all_inner_texts()
+        assert cells[:2] == ["0", "7"], cells
+    finally:
+        page.context.close()

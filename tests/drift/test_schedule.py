@@ -4,8 +4,8 @@ PostgreSQL 15, and two real services sharing one database."""
 from __future__ import annotations
 
 import json
+import os
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +19,7 @@ from gatekeeper.store.tables import ChangeLog
 from tests.drift.conftest import DriftPlant
 from tests.support.plant import free_port
 from tests.support.postgres import db_url, pg_database, pg_server, pg_url  # noqa: F401  (fixtures)
+from tests.support.process import wait_until
 from tests.support.service import running
 
 
@@ -62,17 +63,21 @@ def test_two_services_on_one_database_run_the_scheduled_check_once(dp: DriftPlan
         cfg = dp.plant.dir / f"scheduled-{port}.toml"
         cfg.write_text(text.replace(dp.plant.url, f"http://127.0.0.1:{port}"))
         plants.append(replace(dp.plant, config=cfg, port=port, url=f"http://127.0.0.1:{port}"))
-    with running(plants[0]), running(plants[1]):
-        deadline = time.monotonic() + 20
-        runs: list[dict[str, object]] = []
-        while time.monotonic() < deadline:
-            with dp.store.read() as s:
-                rows = s.exec(select(ChangeLog).where(ChangeLog.kind == "drift.checked")).all()
-            runs = [json.loads(r.payload) for r in rows if r.seq > before]
-            if len(runs) >= 5:
-                break
-            time.sleep(0.2)
-        time.sleep(1.5)  # room for a second (wrong) run to show up
+    # each service says (at debug level, switched on here) when its first round is decided: once both
+    # have, a second (wrong) run can no longer show up before the next tick, half a minute away
+    debug = dp.plant.dir / "debug-log"
+    debug.mkdir(exist_ok=True)
+    (debug / "sitecustomize.py").write_text(
+        "import logging\nlogging.basicConfig(format='%(name)s %(message)s')\n"
+        "logging.getLogger('gatekeeper.drift.schedule').setLevel(logging.DEBUG)\n")
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(debug), os.environ.get("PYTHONPATH", "")) if p)}
+    service_log = dp.plant.dir / "service.log"
+    with running(plants[0], env), running(plants[1], env):
+        def decided() -> bool:
+            text = service_log.read_text() if service_log.exists() else ""
+            return "scheduled drift check: ran here" in text and "scheduled drift check: not run here" in text
+
+        wait_until(decided, timeout=30, what="both services' first scheduled round")
         with dp.store.read() as s:
             rows = s.exec(select(ChangeLog).where(ChangeLog.kind == "drift.checked")).all()
         runs = [json.loads(r.payload) for r in rows if r.seq > before]

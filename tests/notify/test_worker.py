@@ -17,19 +17,23 @@ from gatekeeper.actions.context import Services
 from gatekeeper.ledger import events as ev
 from gatekeeper.notify import outbox
 from gatekeeper.notify.worker import Worker
+from gatekeeper.period import format_ts
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeLog, ChangeRequest, NotifyOutbox, NotifyPref, Revision
 from tests.notify.conftest import WEBHOOK_SECRET, notify_policy, plant_with, services_of
 from tests.support import smtp
 from tests.support.http_receiver import Receiver
 
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # "now" for the tests that judge time: never the wall clock
 
-def refuse(svc: Services, pusher: str = "alice", fail_after: bool = False) -> int:
-    """A ``push.refused`` entry, as ``decide_push`` writes it."""
+
+def refuse(svc: Services, pusher: str = "alice", fail_after: bool = False, at: datetime | None = None) -> int:
+    """A ``push.refused`` entry, as ``decide_push`` writes it (at ``at``, so due times are known)."""
     with svc.store.write() as s:
         entry = log.append(s, ev.PushRefused(repo="plant-a-ot", pusher=pusher, refs=(ev.RefOutcome(
             ref="refs/heads/main", reasons=(ev.Reason("approval.missing", "refusing refs/heads/main: tags/a.txt "
-                                                      "(scada-tags) lacks 1 approval"),)),)), pusher)
+                                                      "(scada-tags) lacks 1 approval"),)),)), pusher,
+                           ts=format_ts(at) if at else None)
         if fail_after:
             raise RuntimeError("the business write failed after the append")
     return entry.seq
@@ -94,9 +98,8 @@ def test_backoff_is_exponential(tmp_path: Any, receiver: Receiver, notify_env: d
     plant = plant_with(tmp_path, notify_policy(webhooks=[("soc", "standard", receiver.url)])
                        .replace("backoff_seconds = 0", "backoff_seconds = 10"))
     svc = services_of(plant)
-    refuse(svc)
-    t0 = datetime.now(UTC)
-    clock = [t0]
+    refuse(svc, at=T0)
+    clock = [T0]
     worker = Worker(svc, clock=lambda: clock[0])
     waits = []
     for _ in range(3):
@@ -127,8 +130,8 @@ def test_a_crashed_worker_s_claim_is_taken_over_after_its_lease(tmp_path: Any, r
     """A worker claims and dies before sending; after the lease another one delivers, same id."""
     plant = plant_with(tmp_path, notify_policy(webhooks=[("soc", "standard", receiver.url)]))
     svc = services_of(plant)
-    refuse(svc)
-    now = datetime.now(UTC)
+    refuse(svc, at=T0)
+    now = T0
     [claimed] = outbox.claim(svc.store, now, 10, lease=60)
     assert outbox.claim(svc.store, now, 10, lease=60) == []  # nobody else gets it meanwhile
     assert Worker(svc, clock=lambda: now + timedelta(seconds=30)).run_once().sent == 0
@@ -203,10 +206,10 @@ def test_opt_out_and_daily_digest(tmp_path: Any, smtp_server: smtp.SmtpServer, n
     with svc.store.write() as s:
         s.add(NotifyPref(username="alice", opt_out=True))
         s.add(NotifyPref(username="bob", digest=True))
-    refuse(svc, "alice")
-    refuse(svc, "bob")
-    refuse(svc, "bob")
-    morning = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3)  # after the events, before the digest hour
+    refuse(svc, "alice", at=T0)
+    refuse(svc, "bob", at=T0)
+    refuse(svc, "bob", at=T0)
+    morning = (T0 + timedelta(days=1)).replace(hour=3)  # after the events, before the digest hour
     worker = Worker(svc, clock=lambda: morning)
     worker.run_once()
     assert smtp_server.to("alice@plant.example") == [] and smtp_server.to("bob@plant.example") == []
@@ -217,7 +220,7 @@ def test_opt_out_and_daily_digest(tmp_path: Any, smtp_server: smtp.SmtpServer, n
     [digest] = smtp_server.to("bob@plant.example")
     assert digest.message["Subject"] == "[Gatekeeper] Daily digest: 2 notifications"
     assert digest.text.count("Push to plant-a-ot refused") == 2
-    refuse(svc, "bob")  # after today's digest: held for tomorrow's
+    refuse(svc, "bob", at=later + timedelta(minutes=6))  # after today's digest: held for tomorrow's
     Worker(svc, clock=lambda: later + timedelta(minutes=10)).run_once()
     assert len(smtp_server.to("bob@plant.example")) == 1
     Worker(svc, clock=lambda: later + timedelta(days=1)).run_once()
@@ -228,17 +231,17 @@ def test_retro_reminders_are_enqueued_once_each(tmp_path: Any, smtp_server: smtp
                                                 notify_env: dict[str, str]) -> None:
     svc = services_of(plant_with(tmp_path, notify_policy(smtp_server=smtp_server)))
     smtp_server.clear()
-    now = datetime.now(UTC)
+    now = T0
     deadline = (now + timedelta(hours=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with svc.store.write() as s:
         cr = ChangeRequest(repo="plant-a-ot", topic_ref="refs/heads/main", target="main", title="Hotfix",
-                           state="emergency", requested_by="erin", requested_at=log.utc_now(), emergency=True,
+                           state="emergency", requested_by="erin", requested_at=format_ts(now), emergency=True,
                            emergency_reason="trip", emergency_deadline=deadline, current_revision=1,
                            categories='["scada-tags"]')
         s.add(cr)
         s.flush()
         s.add(Revision(change_id=cr.id or 0, number=1, fingerprint="0" * 64, head="1" * 40, base="2" * 40,
-                       pushed_by="erin", pushed_at=log.utc_now()))
+                       pushed_by="erin", pushed_at=format_ts(now)))
     early = Worker(svc, clock=lambda: now - timedelta(hours=20))
     assert early.reminders(now - timedelta(hours=20)) == 0  # 30 h before the deadline: nothing yet
     worker = Worker(svc, clock=lambda: now)

@@ -4,7 +4,6 @@ from gatekeeper.ledger.events import Reason
 from gatekeeper.policy import identity, sod
 from gatekeeper.policy.approvals import Signature, Slot, missing
 from gatekeeper.policy.people import Identity, Membership, User, known, unknown
-from gatekeeper.policy.review import ChangeFacts, review, signing_blockers
 from gatekeeper.policy.rules import ApprovalRule, Category
 
 CAROL = User("carol", "Carol Lead", "carol@plant.example")
@@ -66,31 +65,6 @@ def test_unauthorized_author() -> None:
     assert sod.author_findings("mallory", m("visitors"), cats) == [
         Reason("sod.unauthorized_author", "unauthorized author: mallory is not in engineers (authors of erp)")]
     assert sod.author_findings("alice", m("engineers"), cats) == []
-
-
-def facts(state: str = "pending", errors: int = 0, blocking: tuple[Reason, ...] = ()) -> ChangeFacts:
-    return ChangeFacts(id=1, state=state, revision=1, revision_id=1, fingerprint="f", rules=RULES, given=(),
-                       signers={}, people=tuple(PEOPLE), blocking=blocking,
-                       errors=tuple({"path": "p", "location": "l", "message": "bad"} for _ in range(errors)))
-
-
-def test_signing_blockers_one_answer_for_every_caller() -> None:
-    leads_and_finance = m("leads", "finance")
-    ok = signing_blockers(review(facts()), CAROL, leads_and_finance)
-    assert ok.may_approve and ok.may_reject and ok.approve.group == "finance" and ok.reasons() == []
-    closed = signing_blockers(review(facts("deployed")), CAROL, leads_and_finance)
-    assert not closed.may_approve and not closed.may_reject and "is deployed" in closed.reasons("reject")[0].message
-    assert closed.reasons("reject")[0].code == "change.not_signable"
-    unauthorized = Reason("sod.unauthorized_author", "unauthorized author: x")
-    broken = signing_blockers(review(facts(errors=2, blocking=(unauthorized,))), CAROL, leads_and_finance)
-    assert not broken.may_approve and broken.may_reject  # a broken change can still be rejected
-    assert "2 validation error(s)" in broken.reasons()[0].message
-    assert broken.reasons()[0].code == "change.validation_errors"
-    assert broken.reasons()[1] == Reason("sod.unauthorized_author",
-                                         "unauthorized author: x; the change cannot be approved")
-    alice = User("alice", "Alice", "alice@plant.example")
-    mine = signing_blockers(review(facts()), alice, leads_and_finance)
-    assert not mine.may_approve and "took part" in mine.reasons()[0].message
 
 
 def test_identity_findings_block_unknown_pushers_and_show_unknown_co_authors() -> None:

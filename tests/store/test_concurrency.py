@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import text
@@ -19,6 +18,7 @@ from gatekeeper.ledger import events as ev
 from gatekeeper.ledger.verify import verify_rows
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
+from tests.support.process import wait_until
 
 ROOT = Path(__file__).parents[2]
 
@@ -27,6 +27,7 @@ import sys, time
 from gatekeeper.ledger import events as ev
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
+from tests.support.process import wait_until
 url, name, count, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 store = Store(url, create=False)
 with store.read() as s:
@@ -46,6 +47,7 @@ import sys, time
 from gatekeeper.ledger import events as ev
 from gatekeeper.store import log
 from gatekeeper.store.db import Store
+from tests.support.process import wait_until
 store = Store(sys.argv[1], create=False)
 with store.write() as s:
     log.append(s, ev.PushAllowed(repo="half written"), "victim")
@@ -64,6 +66,11 @@ def wait_line(proc: subprocess.Popen[str], expected: str) -> None:
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     assert line == expected, f"writer said {line!r} (rc {proc.poll()})"
+
+
+def written_by(store: Store, actor: str) -> int:
+    with store.read() as s:
+        return int(s.execute(text("SELECT COUNT(*) FROM change_log WHERE actor = :a"), {"a": actor}).scalar() or 0)
 
 
 def contents(store: Store) -> list[tuple[int, str, str, str, str, str, str]]:
@@ -106,8 +113,9 @@ def test_writers_killed_at_random_moments_never_break_the_chain(store: Store, tm
     for p in steady + victims:
         wait_line(p, "ready")
     go.touch()
-    for victim, after in zip(victims, (0.3, 0.45), strict=True):
-        time.sleep(after)
+    for i, (victim, written) in enumerate(zip(victims, (5, 15), strict=True)):  # killed mid-stream, not before
+        wait_until(lambda: written_by(store, f"victim{i}") >= written, timeout=60,  # noqa: B023 (called here)
+                   what=f"victim{i} to append {written} entries")
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
     for w in steady:

@@ -26,6 +26,7 @@ from gatekeeper.verifier.files import Proofs
 from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
+    COMMENT_COLUMNS,
     DRIFT_COLUMNS,
     EXCEPTION_COLUMNS,
     METRICS_COLUMNS,
@@ -77,6 +78,7 @@ def write_pack(folder: Path, entries: Iterable[Entry], key: Ed25519PrivateKey, *
             "policy-history.csv": csv_bytes(POLICY_HISTORY_COLUMNS, tables.policy_history),
             "access-review.csv": csv_bytes(REVIEW_COLUMNS, tables.access_review),
             "access-changes.csv": csv_bytes(CHANGE_COLUMNS, tables.access_changes),
+            "comments.csv": csv_bytes(COMMENT_COLUMNS, tables.comments),
             "policy.toml": tables.policy.encode("utf-8"),
             **{n: f"{n} of the export\n".encode() for n in ("register.xlsx", "controls.md", "report.html",
                                                               "verification.txt")},

@@ -79,6 +79,16 @@ def wait_ready(proc: subprocess.Popen[bytes], ready: Callable[[], bool], *, name
     raise RuntimeError(f"{name} did not {what}: {tail()}")
 
 
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll ``condition()`` until it holds; fail with ``what`` when ``timeout`` seconds pass first.
+    Tests wait on what they expect this way, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
 def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 10) -> None:
     """Stop a server by PID: SIGTERM, and SIGKILL if it has not exited after ``timeout`` seconds."""
     if proc is not None and proc.poll() is None:

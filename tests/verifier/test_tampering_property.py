@@ -25,8 +25,8 @@ KEY = Ed25519PrivateKey.from_private_bytes(b"\x0b" * 32)
 KID = key_id(KEY.public_key())
 USERS = ("alice", "bob", "carol", "erin")
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv",
-         "policy.toml", "policy-history.csv", "access-review.csv", "controls.md", "report.html", "verification.txt",
-         "log.jsonl", "checkpoint.json", "public-key.pem", "proofs.jsonl", "verify.py")
+         "policy.toml", "policy-history.csv", "access-review.csv", "comments.csv", "controls.md", "report.html",
+         "verification.txt", "log.jsonl", "checkpoint.json", "public-key.pem", "proofs.jsonl", "verify.py")
 
 
 @st.composite
@@ -42,7 +42,7 @@ def logs(draw: st.DrawFn) -> list[tuple[str, str, str, dict[str, Any]]]:
         who = draw(st.sampled_from(USERS))
         kind = draw(st.sampled_from(["change.opened", "change.approved", "change.rejected", "change.deployed",
                                      "emergency.deployed", "push.refused", "drift.checked", "change.sign_refused",
-                                     "change.withdrawn"]))
+                                     "change.withdrawn", "change.commented"]))
         fp = draw(st.sampled_from(["a" * 64, "b" * 64]))
         payload: dict[str, Any] = {
             "change.opened": {"change_id": cid, "repo": "r", "target": "main", "revision": 1, "fingerprint": fp,
@@ -64,6 +64,8 @@ def logs(draw: st.DrawFn) -> list[tuple[str, str, str, dict[str, Any]]]:
             "drift.checked": {"source": "s", "repo": "r", "path": "p", "result": "in line", "summary": "ok"},
             "change.sign_refused": {"change_id": cid, "signer": who, "decision": "approve", "reasons": "took part"},
             "change.withdrawn": {"change_id": cid, "reason": "x", "state": "withdrawn"},
+            "change.commented": {"change_id": cid, "revision": 1, "commenter": who, "name": who,
+                                 "comment": draw(st.text(max_size=8))},
         }[kind]
         out.append((ts, kind, who, payload))
     return out

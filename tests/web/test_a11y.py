@@ -25,7 +25,8 @@ pytestmark = pytest.mark.browser
 AXE = Axe()
 WIDTHS = (320, 390, 1280)  # reflow at all three; axe at the phone and the desktop width
 ROLES = {
-    "alice": ["/", "/changes", "/changes/{pending}", "/changes/{deployed}", "/log", "/drift", "/settings"],
+    "alice": ["/", "/changes?who=mine&sort=title", "/changes/{pending}", "/changes/{deployed}",
+              "/log?from=2000-01-01&to=2999-12-31", "/drift", "/settings", "/changes/{financial}"],
     "carol": ["/changes/{pending}"],  # the sign form
     "dave": ["/audit?from=2000-01-01&to=2999-12-31", "/log?change={deployed}"],
     "frank": ["/", "/admin/sessions", "/changes?page=999", "/changes/999999"],
@@ -96,7 +97,7 @@ def found(chromium: Browser, live: Service, seed: Seed,  # noqa: F811
     anon.goto(live.url + "/login")
     out["(signed out) /login"] = [p for w in WIDTHS for p in problems(anon, w)]
     anon.context.close()
-    visit(chromium, live, ROLES, {"pending": seed.pending, "deployed": seed.deployed}, out)
+    visit(chromium, live, ROLES, {"pending": seed.pending, "deployed": seed.deployed, "financial": seed.financial}, out)
     visit(chromium, access_live[0], ACCESS_ROLES, access_live[1], out)
     yield out
 

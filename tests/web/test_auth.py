@@ -5,8 +5,8 @@ run is tests/e2e/test_scale.py."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlmodel import select
 
+from gatekeeper.clock import fixed
 from gatekeeper.store.tables import ChangeLog, WebSession
 from tests.support.plant import Plant, password
 from tests.web.conftest import login
@@ -68,10 +69,12 @@ def test_the_session_id_is_rotated_at_sign_in(app: Flask) -> None:
 
 
 def test_absolute_timeout_holds_even_when_active(app: Flask, second: Flask) -> None:
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    app.extensions["gatekeeper"].clock = second.extensions["gatekeeper"].clock = fixed(now)
     client = app.test_client()
     login(client, "carol")
-    with app.extensions["gatekeeper"].store.side_write() as s:
-        s.execute(update(WebSession).values(created_at=time.time() - 13 * 3600))  # default: 12 hours
+    with app.extensions["gatekeeper"].store.side_write() as s:  # signed in 13 hours ago, active just now
+        s.execute(update(WebSession).values(created_at=now.timestamp() - 13 * 3600))  # default: 12 hours
     other = second.test_client()
     other.set_cookie("session", _cookie(client))
     resp = other.get("/changes")
@@ -87,7 +90,11 @@ def test_admin_signs_a_user_out_everywhere_by_page_and_api(app: Flask, second: F
     login(admin, "frank")
     page = admin.get("/admin/sessions").get_data(as_text=True)
     assert "carol" in page and "Sign out everywhere" in page
-    assert admin.post("/admin/sessions", data={"username": "CAROL"}).status_code == 302
+    ask = admin.post("/admin/sessions", data={"username": "CAROL"})  # step one: asks to confirm, does nothing
+    assert ask.status_code == 200 and "Sign Carol Lead out everywhere?" in ask.get_data(as_text=True)
+    assert "Carol Lead (carol) has 2 open sessions" in ask.get_data(as_text=True)
+    assert carol1.get("/").status_code == 200
+    assert admin.post("/admin/sessions", data={"username": "carol", "confirm": "yes"}).status_code == 302
     assert carol1.get("/").status_code == 302 and carol2.get("/").status_code == 302
     entries = _locked_or_revoked(app, "session.revoked")
     assert entries[-1] == {"username": "carol", "sessions": 2, "via": "page"}

@@ -85,14 +85,18 @@ def test_approver_signs_with_password(sign_in: object, live: Service, seed: Seed
     expect(page.locator("h1")).to_contain_text(TITLE)
     expect(page.locator("#diff")).to_contain_text("amount 8.0 → 5.0 L")
     expect(page.get_by_label("Printed name")).to_have_value("Carol Lead")
-    page.get_by_label("Meaning of this signature").select_option("Approved for production")
+    page.get_by_label("Meaning of your approval").select_option("Approved for production")
 
-    # A wrong password: refused, nothing recorded, the form is back with the meaning kept.
+    # A wrong password: refused, nothing recorded, the form is back with the meaning kept; the focus is on
+    # the password field, which names the error: said once, where the reader is (no alert besides).
     page.get_by_label("Your password").fill("not-carols-password")
     page.get_by_role("button", name="Approve").click()
-    expect(page.locator("p.problem")).to_contain_text("wrong password: the signature was not recorded")
+    expect(page.locator("#password-error")).to_contain_text("wrong password: the signature was not recorded")
+    expect(page.get_by_label("Your password")).to_be_focused()
+    expect(page.get_by_label("Your password")).to_have_attribute("aria-describedby", "password-error")
+    assert page.locator("[role=alert], [aria-live=assertive]").count() == 0
     expect(page.locator(".change-head .state").first).to_have_text("pending")
-    expect(page.get_by_label("Meaning of this signature")).to_have_value("Approved for production")
+    expect(page.get_by_label("Meaning of your approval")).to_have_value("Approved for production")
     assert live.get(f"/api/v1/changes/{seed.pending}", "dave").json()["approvals"] == []
 
     page.get_by_label("Your password").fill(password("carol"))

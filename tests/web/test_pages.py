@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sqlite3
-import time
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -15,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlmodel import func, select
 
 from gatekeeper.audit.register import COLUMNS
+from gatekeeper.clock import Manual
 from gatekeeper.store import log
 from gatekeeper.store.tables import Approval
 from tests.support.plant import GROUPS, USERS, Plant, directory_toml, password
@@ -94,13 +96,12 @@ def test_login_never_redirects_off_site(client: FlaskClient, target: str) -> Non
 
 
 def test_idle_session_is_signed_out(client: FlaskClient, plant: Plant, app: Flask) -> None:
-    from sqlalchemy import update
-
-    from gatekeeper.store.tables import WebSession
-
+    clock = Manual(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    app.extensions["gatekeeper"].clock = clock
     login(client, "carol")
-    with app.extensions["gatekeeper"].store.side_write() as s:  # the server-side record, as every worker sees it
-        s.execute(update(WebSession).values(last_seen=time.time() - 31 * 60))  # default idle: 30 minutes
+    clock.advance(minutes=29)
+    assert client.get("/changes").status_code == 200  # active: the idle timeout starts again
+    clock.advance(minutes=31)  # default idle: 30 minutes
     resp = client.get("/changes")
     assert resp.status_code == 302
     assert "minutes without activity" in text(client.get(resp.headers["Location"]))
@@ -109,10 +110,11 @@ def test_idle_session_is_signed_out(client: FlaskClient, plant: Plant, app: Flas
 
 def test_user_removed_from_directory_loses_the_session(client: FlaskClient, plant: Plant) -> None:
     login(client, "carol")
-    time.sleep(0.01)  # a new mtime, so the file directory reloads
     users = {k: v for k, v in USERS.items() if k != "carol"}
     groups = {g: ([m for m in members if m != "carol"], nested) for g, (members, nested) in GROUPS.items()}
+    seen = plant.directory.stat().st_mtime_ns
     plant.directory.write_text(directory_toml(users, groups))
+    os.utime(plant.directory, ns=(seen + 10**9, seen + 10**9))  # a new mtime, so the file directory reloads
     assert client.get("/").status_code == 302
 
 
@@ -212,7 +214,7 @@ def test_change_page_shows_the_evidence(client: FlaskClient, seed: Seed) -> None
     for fragment in [TITLE, "CHG-1042", "recipe-update", "recipes/mixing.xml", "tags/line1.txt",
                      "scada-tags", "amount 8.0 → 5.0 L", "+TT-101.high = 90.0", "-TT-101.high = 85.0",
                      "ot-engineering-leads", "nobody yet", "alice cannot approve a change they took part in",
-                     "yes, for ot-engineering-leads", "change.opened", "Pushed by <strong>alice</strong>",
+                     "yes, for ot-engineering-leads", "change.opened", "Pushed by <strong>Alice Engineer</strong>",
                      "Alice Engineer &lt;alice@plant.example&gt;", 'name="password"', 'value="Carol Lead"',
                      "Approved for production"]:
         assert fragment in html, fragment
@@ -296,9 +298,14 @@ def test_withdraw_by_author_only(client: FlaskClient, seed: Seed) -> None:
     assert "Withdraw this change request" not in text(client.get(f"/changes/{seed.pending}"))
     assert client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "x"}).status_code == 403
     login(client, "alice")
-    resp = client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "superseded"})
+    ask = client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "superseded"})  # step one: confirm?
+    assert ask.status_code == 200 and f"Withdraw change request {seed.pending}?" in text(ask)
+    assert 'name="confirm" type="hidden" value="yes"' in text(ask) and 'value="superseded"' in text(ask)
+    assert "state-pending" in text(client.get(f"/changes/{seed.pending}"))  # nothing happened yet
+    resp = client.post(f"/changes/{seed.pending}/withdraw", data={"reason": "superseded", "confirm": "yes"})
     assert resp.status_code == 303
-    assert "state-withdrawn" in text(client.get(f"/changes/{seed.pending}"))
+    page = text(client.get(f"/changes/{seed.pending}"))
+    assert "state-withdrawn" in page and "Withdrawn by Alice Engineer" in page and "superseded" in page
 
 
 # -- CSRF ------------------------------------------------------------------------------------------------

@@ -38,12 +38,14 @@ from gatekeeper.ledger.events.audit import (
 from gatekeeper.ledger.events.base import Event, Reason, Record, omitted_when_default
 from gatekeeper.ledger.events.changes import (
     CHANGE_APPROVED,
+    CHANGE_COMMENTED,
     CHANGE_OPENED,
     CHANGE_REJECTED,
     CHANGE_REVISED,
     CHANGE_WITHDRAWN,
     SIGN_REFUSED,
     ChangeApproved,
+    ChangeCommented,
     ChangeOpened,
     ChangeRejected,
     ChangeRevised,
@@ -107,7 +109,7 @@ from gatekeeper.ledger.events.system import (
 )
 
 KINDS: tuple[type[Event], ...] = (
-    ChangeOpened, ChangeRevised, ChangeApproved, ChangeRejected, SignRefused, ChangeWithdrawn,
+    ChangeOpened, ChangeRevised, ChangeApproved, ChangeRejected, SignRefused, ChangeWithdrawn, ChangeCommented,
     DeployIntent, DeployVoided, ChangeDeployed, EmergencyDeployed, PushAllowed, PushRefused,
     DeployUnproven, RefUpdated, HookStateRejected,
     ConfigLoaded, HooksAttested, LogCheckpoint, KeyCreated, AuthLocked, AuthSignedIn, SessionRevoked, NotifySent,
@@ -134,6 +136,7 @@ __all__ = [
     "AUTH_SIGNED_IN",
     "BY_KIND",
     "CHANGE_APPROVED",
+    "CHANGE_COMMENTED",
     "CHANGE_DEPLOYED",
     "CHANGE_OPENED",
     "CHANGE_REJECTED",
@@ -171,6 +174,7 @@ __all__ = [
     "AuthLocked",
     "AuthSignedIn",
     "ChangeApproved",
+    "ChangeCommented",
     "ChangeDeployed",
     "ChangeOpened",
     "ChangeRejected",

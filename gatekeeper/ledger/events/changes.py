@@ -1,4 +1,5 @@
-"""Log kinds of a change request's life (SPEC §2, §3, §10): opened, revised, signed, refused, withdrawn."""
+"""Log kinds of a change request's life (SPEC §2, §3, §10): opened, revised, signed, refused, withdrawn,
+commented."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ CHANGE_APPROVED = "change.approved"
 CHANGE_REJECTED = "change.rejected"
 CHANGE_WITHDRAWN = "change.withdrawn"
 SIGN_REFUSED = "change.sign_refused"  # a signature refused for segregation of duties (the 403)
+CHANGE_COMMENTED = "change.commented"  # a comment in a change request's discussion (issue 25)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class _Revision(Event):
     financial: bool = False
     approvals_required: tuple[Mapping[str, Any], ...] = ()   # the rules in force for this revision
     ticket_changed: bool = omitted_when_default(False)      # a new ticket: approvals reset (issue 22 item 5)
+    title_was: str | None = omitted_when_default()      # the title before this revision, when it changed
+    description: str = omitted_when_default("")         # ``gatekeeper.description`` (issue 25)
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,10 @@ class _Signature(Event):
     comment: str = ""
     memberships: tuple[Mapping[str, Any], ...] = ()
     state: str = ""
-    ticket: str | None = omitted_when_default()         # the ticket signed for (before issue 22: only with [itsm])
-    ticket_state: str | None = omitted_when_default()   # with [itsm]: the state the ticket was in
-    target: str | None = omitted_when_default()         # what the signer was shown (issue 22 item 5)
-    title: str | None = omitted_when_default()
+    ticket: str | None = omitted_when_default()         # the ticket signed for (SPEC §12 Meanings; issue 22)
+    ticket_state: str | None = omitted_when_default()   # with [itsm]: the state it was in
+    title: str = omitted_when_default("")               # the revision's title signed for (SPEC §12, issue 25)
+    target: str | None = omitted_when_default()         # the target branch the signer was shown (issue 22 item 5)
 
 
 @dataclass(frozen=True)
@@ -117,3 +121,17 @@ class ChangeWithdrawn(Event):
     change_id: int = 0
     reason: str = ""                 # the withdrawer's own words (or why the service withdrew it)
     state: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeCommented(Event):
+    """A comment in a change request's discussion, on the whole change or on one file (``path``); the
+    log is where the thread lives (the page, the mail and the evidence pack's ``comments.csv`` read it)."""
+
+    KIND: ClassVar[str] = CHANGE_COMMENTED
+    change_id: int = 0
+    revision: int = 0
+    path: str | None = omitted_when_default()
+    commenter: str = ""
+    name: str = ""
+    comment: str = ""

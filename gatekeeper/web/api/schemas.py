@@ -118,6 +118,10 @@ class RevisionOut(Out):
     pushed_by: str
     pushed_at: str
     ticket: str = Field(description="the ticket this revision is for: a new ticket is a new revision")
+    title: str | None = Field(None, description="the revision's title (push option gatekeeper.title, else the "
+                                                "latest commit's subject unless the author set one); null before "
+                                                "titles were kept per revision")
+    description: str = Field("", description="push option gatekeeper.description (kept until replaced)")
     commits: list[Commit]
 
 
@@ -135,7 +139,8 @@ class Finding(Out):
     path: str
     location: str
     severity: Literal["error", "warning"]
-    code: str = Field(description="reason code (docs/codes.md): format.*, path.malformed, ticket.*")
+    code: str = Field(description="reason code (docs/codes.md): format.*, a format's own "
+                      "(batchml.*, ignition.*, kepware.*, plcopen.*, erp.*), path.malformed, ticket.*")
     message: str
 
 
@@ -190,6 +195,35 @@ class ChangeSummary(Out):
     deployed_commit: str | None
 
 
+class RejectionOut(Out):
+    username: str
+    name: str
+    meaning: str
+    comment: str
+    at: str
+
+
+class WithdrawalOut(Out):
+    actor: str
+    reason: str
+    at: str
+
+
+class Status(Out):
+    """Where the change request stands and whose move it is (``policy.status``, docs/web-pages.md)."""
+
+    standing: Literal["blocked", "rejected", "withdrawn", "superseded", "waiting", "ready", "done"]
+    acts: Literal["author", "approvers", "nobody"]
+    next: str = Field(description="the next step: fix_findings, authorized_push, known_pusher, fix_and_push, "
+                                  "push_or_withdraw, use_newer, push_again, sign, retro, merge, none")
+    reason: ReasonOut | None = Field(description="who and why (change.blocked, change.rejected, change.withdrawn, "
+                                                 "change.superseded)")
+    causes: list[ReasonOut]
+    superseded_by: int | None
+    rejection: RejectionOut | None
+    withdrawal: WithdrawalOut | None
+
+
 class Change(ChangeSummary):
     """One CR (SPEC §10): revisions, files, semantic diff, rules, approvals, SoD findings."""
 
@@ -207,6 +241,9 @@ class Change(ChangeSummary):
     approvals: list[ApprovalOut]
     sod_findings: list[ReasonOut]
     meanings: list[str]
+    reject_meanings: list[str] = Field(description="the meanings a rejection may carry (SPEC §12 reject_meanings)")
+    description: str = ""
+    status: Status
     log_seqs: list[int]
 
 

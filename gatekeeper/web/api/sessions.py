@@ -22,5 +22,5 @@ def revoke():  # type: ignore[no-untyped-def]
 
     req = parse(RevokeRequest, json_body())
     name = identity_key(services().directory, req.username)
-    n = revoke_everywhere(services().store, name, g.user.username, "api")
+    n = revoke_everywhere(services().store, name, g.user.username, "api", services().clock)
     return respond(Revoked, {"username": name, "revoked": n})

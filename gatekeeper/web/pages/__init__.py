@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 
+from gatekeeper.formats.base import ICONS
+
 CSP = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -19,7 +21,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-ICONS = {"added": "+", "removed": "−", "changed": "~", "moved": "↦"}
 
 
 def is_api_request() -> bool:
@@ -29,7 +30,7 @@ def is_api_request() -> bool:
 
 
 def register(app: Flask) -> None:
-    from gatekeeper.web.pages import access, audit, auth, changes, dashboard
+    from gatekeeper.web.pages import access, audit, auth, change_actions, change_list, changes, dashboard  # noqa: F401
     from gatekeeper.web.pages import drift as drift_page
 
     # Our own hook decides which requests need a token, so blueprints registered later stay covered.
@@ -66,7 +67,14 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(state_label=labels.state_label, kind_label=labels.kind_label,
                                  severity_label=labels.severity_label, drift_label=labels.drift_label,
                                  access_label=labels.access_label,
-                                 status_title=labels.status_title, period_label=labels.period_label)
+                                 status_title=labels.status_title, period_label=labels.period_label,
+                                 standing_label=labels.standing_label, next_step=labels.next_step)
+    from gatekeeper.actions.comments import file_anchor
+    from gatekeeper.web import names
+    from gatekeeper.web.forms import field_attrs
+
+    app.jinja_env.globals.update(person=names.person, name_of=names.name_of, ticket_link=names.ticket_link,
+                                 file_anchor=file_anchor, field_attrs=field_attrs)
     for bp in (auth.bp, dashboard.bp, changes.bp, audit.bp, drift_page.bp, access.bp):
         app.register_blueprint(bp)
     from gatekeeper.web.pages import settings  # mail settings (issue 14)

@@ -9,7 +9,7 @@ A review is signed exactly as an approval is: the password re-entered through ``
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
@@ -73,7 +73,7 @@ def index() -> Any:
     found = actions.review(svc, repo)
     page = _page()
     pages = max(1, -(-len(found.rows) // PER_PAGE))
-    now = datetime.now(UTC)
+    now = services().clock()
     since = (now - timedelta(days=CHANGES_DAYS)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     with svc.store.read() as s:
         changes = actions.change_rows(s, since, utc_now())

@@ -8,7 +8,6 @@ the role check runs on every route, not only in the navigation.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,9 @@ from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 from gatekeeper.web import downloads
 from gatekeeper.web.context import services
 from gatekeeper.web.forms import PeriodForm
+from gatekeeper.web.names import name_of
 from gatekeeper.web.pages.auth import login_required, role_required
+from gatekeeper.web.summaries import summary
 
 bp = Blueprint("pages_audit", __name__)
 
@@ -36,7 +37,7 @@ FORMATS = ("csv", "xlsx", "json")
 
 
 def default_period() -> tuple[str, str]:
-    today = datetime.now(UTC).date()
+    today = services().clock().date()
     return today.replace(day=1).isoformat(), today.isoformat()
 
 
@@ -174,11 +175,21 @@ def _public_key(svc: Services) -> Any:
 @bp.get("/log")
 @login_required
 def log_page() -> Any:
-    """Newest first, 50 a page; ``before`` pages back, ``kind`` and ``change`` filter."""
+    """Newest first, 50 a page; ``before`` pages back; ``kind``, ``change`` and the period (``from``,
+    ``to``: UTC days, both included) filter. A date that does not exist is answered in words."""
+    from gatekeeper.period import parse_period
+
     args = request.args
     kind = args.get("kind") or None
     before = _bounded(args.get("before", ""))
     change = _bounded(args.get("change", ""))
+    dates = {k: args.get(k, "").strip() for k in ("from", "to") if args.get(k, "").strip()}
+    problem, since, until = None, None, None
+    try:
+        if dates:
+            since, until = parse_period(dates.get("from"), dates.get("to"), ("from", "to"))
+    except InputError as exc:
+        problem = exc.message
     with services().store.read() as s:
         head = log.head(s)
         q = select(ChangeLog)
@@ -189,13 +200,18 @@ def log_page() -> Any:
             q = q.where(col(ChangeLog.seq).in_(refs))
         if before is not None:
             q = q.where(col(ChangeLog.seq) < before)
-        rows = s.exec(q.order_by(col(ChangeLog.seq).desc()).limit(LOG_PAGE + 1)).all()
+        if since:
+            q = q.where(col(ChangeLog.ts) >= since)
+        if until:
+            q = q.where(col(ChangeLog.ts) < until)
+        rows = s.exec(q.order_by(col(ChangeLog.seq).desc()).limit(LOG_PAGE + 1)).all() if problem is None else []
         known_kinds = sorted(s.exec(select(ChangeLog.kind).distinct()).all())
     more = len(rows) > LOG_PAGE
     entries = [describe(e) for e in rows[:LOG_PAGE]]
-    filters = {k: v for k, v in {"kind": kind, "change": change}.items() if v is not None}
+    filters: dict[str, Any] = {k: v for k, v in {"kind": kind, "change": change, **dates}.items() if v is not None}
     return render_template("audit/log.html", entries=entries, head=head, more=more, filters=filters,
-                           before=before, kinds=known_kinds, older=entries[-1]["seq"] if more else None)
+                           before=before, kinds=known_kinds, older=entries[-1]["seq"] if more else None,
+                           problem=problem), 400 if problem else 200
 
 
 def describe(e: ChangeLog) -> dict[str, Any]:
@@ -210,51 +226,8 @@ def describe(e: ChangeLog) -> dict[str, Any]:
     except (KeyError, TypeError, ValueError):  # a kind this version does not know, or a payload it cannot read
         event = None
     return {"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash,
-            "prev_hash": e.prev_hash, "summary": summary(event, e.actor) if event is not None else e.kind,
+            "prev_hash": e.prev_hash, "summary": summary(event, e.actor, name_of) if event is not None else e.kind,
             "payload": json.dumps(p, indent=2, ensure_ascii=False, sort_keys=True)}
-
-
-def summary(event: events.Event, actor: str) -> str:
-    """One plain sentence about a typed log entry."""
-    if isinstance(event, events.ChangeOpened | events.ChangeRevised):
-        kept = {None: "", True: "; approvals kept", False: "; approvals reset"}[event.approvals_kept]
-        return (f"revision {event.revision} pushed by {event.pusher or actor} from {event.topic_ref} "
-                f"(fingerprint {event.fingerprint[:12]}){kept}; state {event.state}")
-    if isinstance(event, events.ChangeApproved | events.ChangeRejected):
-        verb = "approved" if isinstance(event, events.ChangeApproved) else "rejected"
-        signer = event.signer or actor
-        text = (f"{event.name or signer} ({signer}) {verb} revision {event.revision} as {event.group or '—'}: "
-                f"“{event.meaning}”")
-        return text + (f" — {event.comment}" if event.comment else "") + f"; state {event.state}"
-    if isinstance(event, events.ChangeWithdrawn):
-        return f"withdrawn by {actor}: {event.reason}"
-    if isinstance(event, events.ChangeDeployed):
-        what = f"change request {event.change_id}" if event.change_id else "update without a change request"
-        return f"{what} deployed to {event.ref} at {event.new[:12]} by {actor}"
-    if isinstance(event, events.EmergencyDeployed):
-        return (f"EMERGENCY deployment to {event.ref} by {actor}: {event.reason}; "
-                f"retrospective approval due by {event.deadline}")
-    if isinstance(event, events.PushAllowed | events.PushRefused):
-        verb = "allowed" if isinstance(event, events.PushAllowed) else "refused"
-        reasons = [r.message for ref in event.refs for r in ref.reasons[:1] if not ref.allow]
-        text = f"push by {actor} to {', '.join(r.ref or '?' for r in event.refs) or event.repo} {verb}"
-        return text + (f": {reasons[0]}" if reasons else "")
-    if isinstance(event, events.DeployIntent):
-        what = ", ".join(f"change request {c.change_id} (revision {c.revision})" for c in event.changes) or event.action
-        return (f"gate allowed {event.ref} {event.old[:12]} → {event.new[:12]} by {actor}: {what}; deploy intent "
-                f"{event.intent_id}")
-    if isinstance(event, events.DeployVoided):
-        return f"deploy intent {event.intent_id} voided ({event.settled_by}): {event.reason}"
-    if isinstance(event, events.ConfigLoaded):
-        return f"policy loaded: {event.path} (sha256 {event.sha256[:12]})"
-    if isinstance(event, events.LogCheckpoint):
-        return f"signed checkpoint of seq {event.seq} (key {event.key_id})"
-    if isinstance(event, events.DriftChecked | events.DriftDetected | events.DriftCleared | events.DriftError):
-        result = event.result if isinstance(event, events.DriftChecked) else ""
-        detail = (event.error if isinstance(event, events.DriftError) else
-                  event.previous if isinstance(event, events.DriftCleared) else event.summary)
-        return f"{event.KIND}: {event.source} ({event.repo}:{event.path}) {result} {detail}"
-    return event.KIND
 
 
 def _bounded(text: str) -> int | None:

@@ -9,7 +9,6 @@ from the directory (or from a group) loses access at their next click.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from gatekeeper.store import sessions as web_sessions
 from gatekeeper.web.auth import check_password, rate_limit, require_role, roles_of
 from gatekeeper.web.context import services
 from gatekeeper.web.forms import LoginForm, LogoutForm, RevokeForm
+from gatekeeper.web.names import name_of
 
 bp = Blueprint("pages_auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +63,7 @@ def load_user() -> None:
     from gatekeeper.web.pages import is_api_request
 
     g.user = None
+    g.ended_user = None
     if is_api_request() or request.endpoint == "static":
         return
     token = session.get("sid")
@@ -70,15 +71,16 @@ def load_user() -> None:
         return
     cfg = services().config.service
     minutes, hours = cfg.session_idle_minutes, cfg.session_absolute_hours
-    found = web_sessions.lookup(services().store, token, time.time(), minutes * 60, hours * 3600)
+    found = web_sessions.lookup(services().store, token, services().clock().timestamp(), minutes * 60, hours * 3600)
     if found.username is None:
         session.clear()
+        g.ended_user = found.ended_for
         if found.reason in SIGNED_OUT:
             flash(str(SIGNED_OUT[found.reason]) % {"minutes": minutes, "hours": hours}, "info")
         return
     user = services().directory.get_user(found.username)
     if user is None:
-        web_sessions.revoke(services().store, token, time.time(), "gatekeeper")
+        web_sessions.revoke(services().store, token, services().clock().timestamp(), "gatekeeper")
         session.clear()
         flash(_("You were signed out: your account is no longer in the directory."), "error")
         return
@@ -103,11 +105,21 @@ def login_required(f: F) -> F:
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
-            target = request.full_path if request.method == "GET" else request.path
-            return redirect(url_for("pages_auth.login", next=target.rstrip("?")))
+            return redirect(url_for("pages_auth.login", next=return_to()))
         return f(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def return_to() -> str:
+    """Where to go after signing in: the page asked for; for a form sent after the session ended, the page
+    the form was on (a POST-only address opened with GET would be "405 Method not allowed")."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("pages_dashboard.index")
 
 
 def role_required(*names: str) -> Callable[[F], F]:
@@ -157,12 +169,12 @@ def login() -> Any:
         return render_template("login.html", form=form, failure=exc.message), exc.http_status
     old = session.get("sid")
     if isinstance(old, str) and old:
-        web_sessions.revoke(services().store, old, time.time(), user.username)
+        web_sessions.revoke(services().store, old, services().clock().timestamp(), user.username)
     session.clear()  # a fresh session id (and CSRF token) for the new identity: no fixation
     session.permanent = True
     from gatekeeper.actions.sessions import sign_in
 
-    session["sid"] = sign_in(services().store, user.username, request.remote_addr or "-")
+    session["sid"] = sign_in(services().store, user.username, request.remote_addr or "-", services().clock)
     return redirect(safe_next(form.next.data))
 
 
@@ -175,7 +187,7 @@ def logout() -> Response | str:
     token = session.get("sid")
     if isinstance(token, str) and token:
         user = current_user()
-        web_sessions.revoke(services().store, token, time.time(), user.username if user else "-")
+        web_sessions.revoke(services().store, token, services().clock().timestamp(), user.username if user else "-")
     session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("pages_auth.login"))
@@ -190,15 +202,30 @@ def admin_sessions() -> Any:
 
     form = RevokeForm()
     cfg = services().config.service
+    rows = web_sessions.open_counts(services().store, services().clock().timestamp(), cfg.session_idle_minutes * 60,
+                                    cfg.session_absolute_hours * 3600)
     if request.method == "POST":
         if not form.validate_on_submit():
-            return render_template("admin_sessions.html", form=form, rows=[]), 400
+            return render_template("admin_sessions.html", form=form, rows=rows, total=sum(n for _u, n, _s in rows),
+                                   idle=cfg.session_idle_minutes, hours=cfg.session_absolute_hours), 400
         name = identity_key(services().directory, form.username.data or "")
+        if form.confirm.data != "yes":  # step one: who, how many sessions, what it does; nothing happens yet
+            form.confirm.data = "yes"
+            open_now = next((n for user, n, _seen in rows if user == name), 0)
+            return render_template(
+                "confirm.html", form=form, action=url_for("pages_auth.admin_sessions"),
+                title=_("Sign %(name)s out everywhere?", name=name_of(name)),
+                question=ngettext("%(who)s has %(num)s open session. Every browser signed in as %(who)s is signed "
+                                  "out at its next click, on every host; the action is recorded in the change log.",
+                                  "%(who)s has %(num)s open sessions. Every browser signed in as %(who)s is signed "
+                                  "out at its next click, on every host; the action is recorded in the change log.",
+                                  open_now, who=f"{name_of(name)} ({name})"),
+                fields=[], hidden=[form.username], button=_("Yes, sign out everywhere"),
+                cancel=url_for("pages_auth.admin_sessions"))
         me = current_user()
-        n = revoke_everywhere(services().store, name, me.username if me else "-", "page")
+        n = revoke_everywhere(services().store, name, me.username if me else "-", "page", services().clock)
         flash(ngettext("%(num)s session of %(name)s signed out.", "%(num)s sessions of %(name)s signed out.", n,
                        name=name), "info")
         return redirect(url_for("pages_auth.admin_sessions"))
-    rows = web_sessions.open_counts(services().store, time.time(), cfg.session_idle_minutes * 60,
-                                    cfg.session_absolute_hours * 3600)
-    return render_template("admin_sessions.html", form=form, rows=rows)
+    return render_template("admin_sessions.html", form=form, rows=rows, total=sum(n for _u, n, _s in rows),
+                           idle=cfg.session_idle_minutes, hours=cfg.session_absolute_hours)

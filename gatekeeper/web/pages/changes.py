@@ -1,42 +1,42 @@
-"""Change requests: the filterable list, the change page (semantic diff, SoD panel, timeline) and the
-electronic signature (SPEC §1 step 2, §3, §6).
+"""The change page (semantic diff, SoD panel, timeline, discussion, changes since your last review)
+and the electronic signature (SPEC §1 step 2, §3, §6; issue 25).
 
-The list reads rows only (``views.summary`` needs no further query), so it stays fast with 10,000 CRs.
 Every signature re-checks the password against the directory, even inside a session: the signature
-is what the SOC 1 auditor relies on, the session cookie is not.
+is what the SOC 1 auditor relies on, the session cookie is not. A sign form sent after its session
+ended is kept as a draft for that user and CR (never the password) and restored at ``#sign`` after
+they sign in again. The list is ``change_list``; comments and withdrawal are ``change_actions``.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions import changes as actions
+from gatekeeper.actions import comments, views
 from gatekeeper.actions import review as rv
-from gatekeeper.actions import views
+from gatekeeper.actions import since as since_mod
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest
-from gatekeeper.errors import AuthError, GatekeeperError, InputError
+from gatekeeper.errors import AuthError, GatekeeperError
 from gatekeeper.policy import sod
 from gatekeeper.policy.people import User
 from gatekeeper.policy.review import Review
-from gatekeeper.policy.states import State
-from gatekeeper.store import changes as q
+from gatekeeper.store import log, reviewing
 from gatekeeper.store.tables import ChangeLog, ChangeRequest
 from gatekeeper.web.auth import check_password
 from gatekeeper.web.context import services
-from gatekeeper.web.forms import SignForm, WithdrawForm
+from gatekeeper.web.forms import CommentForm, SignForm, WithdrawForm
 from gatekeeper.web.pages.audit import describe
 from gatekeeper.web.pages.auth import current_user, failure_text, login_required
 
 bp = Blueprint("pages_changes", __name__)
 
-PER_PAGE = 50
 PANEL_LIMIT = 60
 
 
@@ -80,67 +80,30 @@ def panel(svc: Services, session: Session, cr: ChangeRequest, me: User, review: 
     return [check(svc, session, cr, users[n], review) for n in names], len(users) > PANEL_LIMIT
 
 
-# -- pages ---------------------------------------------------------------------------------------------
-@bp.get("/changes")
-@login_required
-def index() -> Any:
-    svc = services()
-    args = request.args
-    problem: str | None = None
-    status = 0
-    state = args.get("state") or None
-    financial = {"yes": True, "no": False}.get(args.get("financial", ""))
-    page = args.get("page", "1").strip() or "1"
-    page_no = 1
-    if page.isdigit() and 0 < int(page) <= 10**9:
-        page_no = int(page)
-    else:
-        problem = _("“%(page)s” is not a page number: use a whole number from 1.", page=page[:20])
-    since = until = None
-    try:
-        if state and state not in {s.value for s in State}:
-            raise InputError(f"unknown state {state!r} (states: {', '.join(s.value for s in State)})")
-        if args.get("from") or args.get("to"):
-            from gatekeeper.period import parse_period
-
-            since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
-    except InputError as exc:
-        problem, state, since, until = exc.message, None, None, None
-
-    def listing(number: int) -> tuple[list[dict[str, Any]], int]:
-        with svc.store.read() as s:
-            rows, total = q.listing(s, state=state, repo=args.get("repo") or None,
-                                    category=args.get("category") or None, financial=financial, since=since,
-                                    until=until, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
-            return [views.summary(svc, cr) for cr in rows], total
-
-    items, total = listing(page_no)
-    filters = {k: v for k, v in args.items() if k != "page" and v}
-    pages = max(1, -(-total // PER_PAGE))
-    if page_no > pages and problem is None:  # ?page=999: say so in words, and show the last page there is
-        problem = ngettext("There is no page %(page)s: the list has %(num)s page. Showing it.",
-                           "There is no page %(page)s: the list has %(num)s pages. Showing the last one.",
-                           pages, page=page_no)
-        page_no, status = pages, 404
-        items, total = listing(page_no)
-    return render_template("changes/list.html", items=items, total=total, page=page_no, pages=pages,
-                           filters=filters, states=[s.value for s in State],
-                           repos=[r.name for r in svc.config.repos],
-                           categories=[c.name for c in svc.config.categories], problem=problem), \
-        status if problem and status else (400 if problem else 200)
-
-
+# -- the change page ----------------------------------------------------------------------------
 @bp.get("/changes/<int:change_id>")
 @login_required
 def show(change_id: int) -> Any:
     return render_change(change_id)
 
 
-def render_change(change_id: int, form: SignForm | None = None, problem: str | None = None,
-                  status: int = 200) -> Any:
+@dataclass
+class Page:
+    """What a re-rendered change page needs besides the CR: the forms as sent and where to put the focus."""
+
+    form: SignForm | None = None
+    comment_form: CommentForm | None = None
+    problem: str | None = None      # said at the top (not about the sign form)
+    sign_problem: str | None = None  # said in the sign form, next to the field that has the focus
+    status: int = 200
+
+
+def render_change(change_id: int, page: Page | None = None) -> Any:
     svc = services()
     me = current_user()
     assert me is not None
+    page = page or Page()
+    form = page.form
     with svc.store.read() as s:
         data = views.change_json(svc, change_id, s)
         cr = actions.load(s, change_id)
@@ -150,22 +113,52 @@ def render_change(change_id: int, form: SignForm | None = None, problem: str | N
         entries = s.exec(select(ChangeLog).where(col(ChangeLog.seq).in_(data["log_seqs"]))
                          .order_by(col(ChangeLog.seq))).all()
         timeline = [describe(e) for e in entries]
+        thread = comments.thread(s, change_id)
+        changed = _since(svc, s, cr, me)
+        seen = reviewing.last_seen(s, me.username, change_id)
+        kept = None
+        if form is None and (verdict.may_approve or verdict.may_reject):
+            oldest = time.time() - svc.config.service.session_absolute_hours * 3600
+            kept = reviewing.draft(s, me.username, change_id, oldest)
+    if seen != cr.current_revision:
+        reviewing.mark_seen(svc.store, me.username, change_id, cr.current_revision, log.utc_now())
     errors = sum(1 for f in data["findings"] if f.get("severity") == "error")
     no_approve, no_reject = list(verdict.change), list(verdict.change_reject)
-    mine = signers[0]
     can_approve, can_reject = verdict.may_approve, verdict.may_reject
     if form is None and (can_approve or can_reject):
         form = SignForm(formdata=None)
+        if kept is not None:
+            form.comment.data = kept.comment
+            form.meaning.data = kept.meaning if kept.decision == "approve" else None
+            form.reject_meaning.data = kept.meaning if kept.decision == "reject" else None
     if form is not None:
         form.printed_name.data = me.name
         form.meaning.choices = [(m, m) for m in data["meanings"]]
+        form.reject_meaning.choices = [(m, m) for m in data["reject_meanings"]]
     withdraw = None
     if actions.withdrawal_refused(svc, cr, me) is None:  # the withdrawal's own answer
         withdraw = WithdrawForm(formdata=None)
+    threads: dict[str | None, list[comments.Comment]] = {}
+    for c in thread:
+        threads.setdefault(c.path, []).append(c)
     return render_template(
-        "changes/show.html", cr=data, form=form, problem=problem, signers=signers, truncated=truncated,
-        mine=mine, can_approve=can_approve, can_reject=can_reject, no_approve=no_approve, no_reject=no_reject,
-        slots=_slots(data), timeline=timeline, withdraw=withdraw, errors=errors), status
+        "changes/show.html", cr=data, form=form, problem=page.problem, sign_problem=page.sign_problem,
+        focus=form.first_error() if form is not None else None, kept=kept,
+        signers=signers, truncated=truncated, mine=signers[0], can_approve=can_approve, can_reject=can_reject,
+        no_approve=no_approve, no_reject=no_reject, slots=_slots(data), timeline=timeline, withdraw=withdraw,
+        errors=errors, threads=threads, comments=len(thread), since=changed,
+        file_threads=sorted((k, v) for k, v in threads.items() if k is not None),
+        comment_form=page.comment_form or CommentForm(formdata=None),
+        earlier=[r["number"] for r in data["revisions"] if r["number"] < data["revision"]]), page.status
+
+
+def _since(svc: Services, s: Session, cr: ChangeRequest, me: User) -> since_mod.Since | None:
+    """``?since=N`` (any earlier revision), else the revision I last signed or saw."""
+    chosen = request.args.get("since", "")
+    if chosen.isdigit() and 0 < int(chosen) < cr.current_revision:
+        return since_mod.since(svc, s, cr, int(chosen), since_mod.CHOSEN)
+    found = since_mod.baseline(s, cr, me.username)
+    return since_mod.since(svc, s, cr, *found) if found else None
 
 
 def _slots(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -178,58 +171,70 @@ def _slots(data: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+# -- the signature ---------------------------------------------------------------------------------------
+@bp.get("/changes/<int:change_id>/sign")
+def sign_form(change_id: int) -> Any:
+    """The sign form's address opened directly (a bookmark, an old sign-in link): the form, not a 405."""
+    return redirect(url_for("pages_changes.show", change_id=change_id, _anchor="sign"))
+
+
 @bp.post("/changes/<int:change_id>/sign")
-@login_required
 def sign(change_id: int) -> Any:
     svc = services()
     me = current_user()
-    assert me is not None
+    if me is None:  # the session ended while the form was open: keep what was written, then sign in
+        return keep_for_later(change_id)
     with svc.store.read() as s:
-        meanings = rv.meanings_of(svc, actions.load(s, change_id))
+        cr = actions.load(s, change_id)
+        meanings = rv.meanings_of(svc, cr)
+        reject_meanings = rv.meanings_of(svc, cr, "reject")
     form = SignForm()
     form.meaning.choices = [(m, m) for m in meanings]
-    if not form.validate_on_submit():
-        return render_change(change_id, form, _("the signature was not recorded: see the form"), 400)
+    form.reject_meaning.choices = [(m, m) for m in reject_meanings]
+    if not form.validate_on_submit():  # the focus goes to the first field in error, which says why
+        return render_change(change_id, Page(form, sign_problem="; ".join(form.form_errors) or None, status=400))
     try:
         signer = check_password(me.username, form.password.data or "")
     except AuthError as exc:
-        form.password.errors = [failure_text(exc, _("wrong password"))]
-        return render_change(change_id, form, _("%(reason)s: the signature was not recorded",
-                                                reason=failure_text(exc, _("wrong password"))), 401)
+        why = failure_text(exc, _("wrong password"))
+        form.password.errors = [_("%(reason)s: the signature was not recorded", reason=why)]
+        return render_change(change_id, Page(form, status=401))
     except GatekeeperError as exc:  # lockout or directory down
-        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
+        return render_change(change_id, Page(form, sign_problem=not_recorded(exc.message), status=exc.http_status))
     decision = form.decision or "approve"
-    req = SignRequest(decision=decision, meaning=form.meaning.data or "", comment=form.comment.data or "")
+    req = SignRequest(decision=decision, meaning=form.chosen_meaning, comment=form.comment.data or "")
     try:
         actions.sign(svc, change_id, signer, req)
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
-        return render_change(change_id, form, not_recorded(exc.message), exc.http_status)
-    meaning = req.meaning or meanings[0]
+        return render_change(change_id, Page(form, sign_problem=not_recorded(exc.message), status=exc.http_status))
+    reviewing.drop_draft(svc.store, me.username, change_id)
+    meaning = req.meaning or (meanings if decision == "approve" else reject_meanings)[0]
     if decision == "approve":
         done = _("Signature recorded: %(name)s approved change request %(id)s — “%(meaning)s”.",
                  name=signer.name, id=change_id, meaning=meaning)
     else:
         done = _("Signature recorded: %(name)s rejected change request %(id)s — “%(meaning)s”.",
                  name=signer.name, id=change_id, meaning=meaning)
-    flash(done, "success")
-    return redirect(url_for("pages_changes.show", change_id=change_id, _anchor="signatures"), 303)
+    flash(done, "signed")  # shown where the page lands (#signed), on a phone too
+    return redirect(url_for("pages_changes.show", change_id=change_id, _anchor="signed"), 303)
 
 
-@bp.post("/changes/<int:change_id>/withdraw")
-@login_required
-def withdraw(change_id: int) -> Any:
-    me = current_user()
-    assert me is not None
-    form = WithdrawForm()
-    if not form.validate_on_submit():
-        abort(400, _("The withdrawal form was incomplete."))
-    try:
-        actions.withdraw(services(), change_id, me, reason=(form.reason.data or "").strip())
-    except GatekeeperError as exc:
-        if exc.http_status >= 500:
-            raise
-        return render_change(change_id, None, _("not withdrawn: %(reason)s", reason=exc.message), exc.http_status)
-    flash(_("Change request %(id)s withdrawn.", id=change_id), "success")
-    return redirect(url_for("pages_changes.show", change_id=change_id), 303)
+def keep_for_later(change_id: int) -> Any:
+    """A sign form whose session ended: kept for its owner (``g.ended_user``, set only for a session that
+    timed out, never for one signed out or revoked), then on to the sign-in page and back to ``#sign``."""
+    owner = g.get("ended_user")
+    back = url_for("pages_changes.show", change_id=change_id) + "#sign"
+    if owner:
+        svc = services()
+        with svc.store.read() as s:
+            cr = actions.load(s, change_id)
+        decision = "reject" if request.form.get("reject") else "approve"
+        meaning = request.form.get("reject_meaning" if decision == "reject" else "meaning", "")
+        reviewing.save_draft(svc.store, owner, reviewing.Draft(
+            change_id, cr.current_revision, decision, meaning[:500], request.form.get("comment", "")[:4000],
+            time.time()))
+        flash(_("Your session ended before the signature was sent, so nothing was recorded. Sign in again: "
+                "your comment and meaning are kept for you."), "info")
+    return redirect(url_for("pages_auth.login", next=back), 303)

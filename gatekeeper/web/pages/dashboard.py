@@ -1,4 +1,5 @@
-"""``/``: what needs me now (SPEC §6): approvals I may sign, my changes, recent deployments, and
+"""``/``: what needs me now (SPEC §6): my change requests that wait for me (blocked, rejected,
+superseded, ready to merge: issue 25), approvals I may sign, my changes, recent deployments, and
 emergency changes awaiting retrospective approval, overdue ones first.
 
 "Approvals waiting for me" runs the same SoD check as signing, so the list never offers a change
@@ -16,7 +17,8 @@ from sqlmodel import col, select
 
 from gatekeeper.actions import review as rv
 from gatekeeper.actions import views
-from gatekeeper.policy.states import SIGNABLE_STATES, State
+from gatekeeper.actions.status import statuses
+from gatekeeper.policy.states import OPEN_STATES, SIGNABLE_STATES, State
 from gatekeeper.store.tables import Approval, ChangeRequest, Deployment, Revision
 from gatekeeper.web.context import services
 from gatekeeper.web.pages.auth import current_user, login_required
@@ -28,6 +30,7 @@ TODO_LIMIT = 25
 MINE_LIMIT = 20
 DEPLOY_LIMIT = 10
 EMERGENCY_LIMIT = 100
+ACTION_LIMIT = 100
 
 
 @bp.get("/")
@@ -59,9 +62,17 @@ def index() -> Any:
             if not rv.signing(svc, s, cr, me, review).may_approve:  # the signature's own answer
                 continue
             todo.append({**views.summary(svc, cr), "missing": review.missing})
-        mine = [views.summary(svc, cr) for cr in s.exec(
-            select(ChangeRequest).where(ChangeRequest.requested_by == me.username)
-            .order_by(col(ChangeRequest.id).desc()).limit(MINE_LIMIT)).all()]
+        mine_rows = s.exec(select(ChangeRequest).where(ChangeRequest.requested_by == me.username)
+                           .order_by(col(ChangeRequest.id).desc()).limit(MINE_LIMIT)).all()
+        # Needs my action (issue 25): my open CRs whose next move is mine (blocked, rejected, superseded,
+        # approved and ready to merge), as ``policy.status`` decides; not only the newest few.
+        open_mine = s.exec(select(ChangeRequest).where(ChangeRequest.requested_by == me.username,
+                                                       col(ChangeRequest.state).in_([st.value for st in OPEN_STATES]))
+                           .order_by(col(ChangeRequest.id).desc()).limit(ACTION_LIMIT)).all()
+        standing = statuses(s, [*mine_rows, *open_mine])
+        mine = [{**views.summary(svc, cr), "status": standing[cr.id or 0].to_dict()} for cr in mine_rows]
+        action = [{**views.summary(svc, cr), "status": standing[cr.id or 0].to_dict()} for cr in open_mine
+                  if standing[cr.id or 0].needs_author]
         deployments = s.exec(select(Deployment).order_by(col(Deployment.at).desc()).limit(DEPLOY_LIMIT)).all()
         titles = {cr.id: cr.title for cr in s.exec(select(ChangeRequest).where(
             col(ChangeRequest.id).in_([d.change_id for d in deployments if d.change_id]))).all()}
@@ -71,5 +82,5 @@ def index() -> Any:
     emergencies.sort(key=lambda e: (not e["overdue"], e["emergency_deadline"] or ""))
     return render_template(
         "dashboard.html", todo=todo, todo_truncated=len(todo) >= TODO_LIMIT or len(open_crs) > SCAN_LIMIT,
-        scan_limit=SCAN_LIMIT, mine=mine, deployments=deployments, titles=titles, emergencies=emergencies,
-        overdue=sum(1 for e in emergencies if e["overdue"]))
+        scan_limit=SCAN_LIMIT, mine=mine, action=action, deployments=deployments, titles=titles,
+        emergencies=emergencies, overdue=sum(1 for e in emergencies if e["overdue"]))

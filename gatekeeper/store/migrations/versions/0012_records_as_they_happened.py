@@ -11,7 +11,7 @@
   that named no pusher becomes the empty name.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2027-02-01
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -152,7 +152,7 @@ def test_0012_stores_one_spelling_per_person_and_tickets_per_revision(store: Sto
     """Issues 22 and 23: names stored before canonical names existed become the newest spelling of that
     person, the sentinel "(unknown)" becomes the empty name; revisions keep their CR's ticket."""
     schema.downgrade(store, "base")
-    schema.upgrade(store, "0010")
+    schema.upgrade(store, "0011")
     with store.engine.begin() as conn:
         conn.execute(text("INSERT INTO change_request (id, repo, topic_ref, target, title, ticket, state, "
                           "requested_by, requested_at, updated_at, emergency, financial, current_revision, "

@@ -1,0 +1,95 @@
+"""Where a change request stands and who acts next (``policy.status``), a revision's title
+(``policy.titles``) and the meanings each decision may carry (``policy.rules.meanings``): values in,
+values out (issue 25)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatekeeper.policy.reasons import Reason
+from gatekeeper.policy.review import blockers
+from gatekeeper.policy.rules import DEFAULT_MEANINGS, ApprovalRule, Category, meanings
+from gatekeeper.policy.status import Actor, Next, Rejection, Standing, StatusFacts, Withdrawal, status
+from gatekeeper.policy.titles import COMMIT, OPTION, REF, Title, choose
+
+UNAUTHORIZED = Reason("sod.unauthorized_author", "mallory is not in the authors groups of recipes")
+UNKNOWN = Reason("sod.unknown_pusher", "pusher ghost is not a directory user")
+REJECTED = Rejection("carol", "Carol Lead", "Reviewed and rejected", "limit needs a HAZOP note", "2027-01-02T10:00:00Z")
+
+
+@pytest.mark.parametrize(("facts", "standing", "acts", "step", "code"), [
+    (StatusFacts(1, "pending", blockers=blockers(2, ())), Standing.BLOCKED, Actor.AUTHOR, Next.FIX_FINDINGS,
+     "change.blocked"),
+    (StatusFacts(1, "pending", blockers=blockers(0, (UNAUTHORIZED,))), Standing.BLOCKED, Actor.AUTHOR,
+     Next.AUTHORIZED_PUSH, "change.blocked"),
+    (StatusFacts(1, "pending", blockers=blockers(0, (UNKNOWN,))), Standing.BLOCKED, Actor.AUTHOR, Next.KNOWN_PUSHER,
+     "change.blocked"),
+    (StatusFacts(1, "pending", blockers=(Reason("sod.unknown_identity", "x"),)), Standing.BLOCKED, Actor.AUTHOR,
+     Next.FIX_AND_PUSH, "change.blocked"),
+    (StatusFacts(1, "emergency", blockers=blockers(1, ())), Standing.BLOCKED, Actor.AUTHOR, Next.FIX_FINDINGS,
+     "change.blocked"),
+    (StatusFacts(1, "rejected", rejection=REJECTED), Standing.REJECTED, Actor.AUTHOR, Next.PUSH_OR_WITHDRAW,
+     "change.rejected"),
+    (StatusFacts(1, "withdrawn", withdrawal=Withdrawal("alice", "not needed", "t")), Standing.WITHDRAWN, Actor.NOBODY,
+     Next.PUSH_AGAIN, "change.withdrawn"),
+    (StatusFacts(1, "approved", topic="raise-rpm", target="main", superseded_by=7), Standing.SUPERSEDED,
+     Actor.AUTHOR, Next.USE_NEWER, "change.superseded"),
+    (StatusFacts(1, "rejected", rejection=REJECTED, superseded_by=7), Standing.SUPERSEDED, Actor.AUTHOR,
+     Next.USE_NEWER, "change.superseded"),
+    (StatusFacts(1, "pending"), Standing.WAITING, Actor.APPROVERS, Next.SIGN, None),
+    (StatusFacts(1, "emergency"), Standing.WAITING, Actor.APPROVERS, Next.RETRO, None),
+    (StatusFacts(1, "approved"), Standing.READY, Actor.AUTHOR, Next.MERGE, None),
+    (StatusFacts(1, "deployed", superseded_by=7), Standing.DONE, Actor.NOBODY, Next.NONE, None),
+    (StatusFacts(1, "retro-approved"), Standing.DONE, Actor.NOBODY, Next.NONE, None),
+])
+def test_status(facts: StatusFacts, standing: Standing, acts: Actor, step: Next, code: str | None) -> None:
+    got = status(facts)
+    assert (got.standing, got.acts, got.next) == (standing, acts, step)
+    assert (got.reason.code if got.reason else None) == code
+    assert got.to_dict()["standing"] == standing.value
+
+
+def test_the_reasons_say_who_and_why() -> None:
+    rejected = status(StatusFacts(3, "rejected", rejection=REJECTED)).reason
+    assert rejected is not None and rejected.message == (
+        "rejected by Carol Lead (carol) as “Reviewed and rejected”: limit needs a HAZOP note; a new push with other "
+        "content reopens it")
+    blocked = status(StatusFacts(3, "pending", blockers=blockers(2, (UNAUTHORIZED,))))
+    assert [c.code for c in blocked.causes] == ["change.validation_errors", "sod.unauthorized_author"]
+    assert blocked.reason is not None and "2 validation error(s)" in blocked.reason.message
+    withdrawn = status(StatusFacts(3, "withdrawn", withdrawal=Withdrawal("gatekeeper", "topic branch deleted", "t")))
+    assert withdrawn.reason is not None and withdrawn.reason.message == "withdrawn by gatekeeper: topic branch deleted"
+
+
+@pytest.mark.parametrize(("option", "subject", "previous", "expected"), [
+    ("Raise RPM", "wip", None, Title("Raise RPM", OPTION)),
+    (None, "Raise mixer speed to 240 rpm", None, Title("Raise mixer speed to 240 rpm", COMMIT)),
+    (None, None, None, Title("refs/heads/raise", REF)),
+    # the title follows the content: a later revision takes its latest commit's subject...
+    (None, "Only 250 rpm now", Title("Raise to 240 rpm and add a step", COMMIT), Title("Only 250 rpm now", COMMIT)),
+    # ...unless the author chose the title (then it stays theirs until they set another)
+    (None, "fixup", Title("Mixing recipe v2", OPTION), Title("Mixing recipe v2", OPTION)),
+    ("Mixing recipe v3", "fixup", Title("Mixing recipe v2", OPTION), Title("Mixing recipe v3", OPTION)),
+    ("   ", "  spaced   subject ", None, Title("spaced subject", COMMIT)),
+])
+def test_title_per_revision(option: str | None, subject: str | None, previous: Title | None, expected: Title) -> None:
+    assert choose(option, None, subject, "refs/heads/raise", previous) == expected
+
+
+def test_description_is_kept_until_replaced() -> None:
+    first = choose(None, "Why: line 3 overheats", "s", "r")
+    assert first.description == "Why: line 3 overheats"
+    assert choose(None, None, "t", "r", first).description == "Why: line 3 overheats"
+    assert choose(None, "New reason", "t", "r", first).description == "New reason"
+    assert len(choose("x" * 900, "y" * 9000, None, "r").text) == 500
+
+
+def test_each_decision_has_its_own_meanings() -> None:
+    rule = (ApprovalRule("leads", 1),)
+    recipes = Category("recipes", ("recipes/**",), rule, meanings=("Approved for production",),
+                       reject_meanings=("Rejected: unsafe", "Rejected: incomplete"))
+    docs = Category("docs", ("docs/**",), ())
+    assert meanings([recipes]) == ["Approved for production"]
+    assert meanings([recipes], "reject") == ["Rejected: unsafe", "Rejected: incomplete"]
+    assert meanings([docs], "reject") == ["Reviewed and rejected"] and meanings([docs]) == list(DEFAULT_MEANINGS)
+    assert not set(meanings([recipes, docs], "reject")) & set(meanings([recipes, docs]))
