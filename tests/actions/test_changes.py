@@ -53,7 +53,7 @@ def test_an_author_s_own_approval_is_refused_and_the_refusal_logged(services: Se
         sign(services, cid, user(services, "alice"), SignRequest(decision="approve"))
     [refused] = payloads(services, "change.sign_refused")
     assert refused["signer"] == "alice" and refused["reasons"][0]["code"] == "sod.self"
-    with pytest.raises(InputError, match="meaning must be one of"):
+    with pytest.raises(InputError, match="the meaning of an approval must be one of"):
         sign(services, cid, user(services, "carol"), SignRequest(decision="approve", meaning="Looks fine"))
     with pytest.raises(InputError, match="a comment is required to reject"):
         sign(services, cid, user(services, "carol"), SignRequest(decision="reject"))
@@ -80,9 +80,13 @@ def test_withdrawal_by_the_author_or_an_admin_only_and_once(services: Services) 
 
 
 def test_the_pusher_is_stored_as_the_directory_spells_them(services: Services) -> None:
-    assert identify(services, req([], pusher="ALICE")).pusher == "alice"
-    assert identify(services, req([], pusher="nobody")).pusher == "nobody"  # unknown: left as sent, refused later
-    assert identify(services, req([], pusher=None)).pusher is None
+    """Issue 23 item 3: resolved once, at the door, to a directory user or an explicit unknown."""
+    request, who = identify(services, req([], pusher="ALICE"))
+    assert request.pusher == "alice" and who.known and who.name == "alice"
+    request, who = identify(services, req([], pusher="nobody"))  # unknown: left as sent, refused later
+    assert request.pusher == "nobody" and not who.known and who.name == "nobody"
+    request, who = identify(services, req([], pusher=None))
+    assert request.pusher is None and not who.known and who.name == ""
 
 
 def test_a_ticket_finding_blocks_a_change_and_only_warns_on_a_break_glass_one() -> None:

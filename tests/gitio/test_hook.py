@@ -104,12 +104,14 @@ def test_without_an_answer_a_protected_push_fails_closed_and_the_refusal_is_spoo
     assert said[1] == ("refusing refs/heads/main: protected branch, and the service cannot check it (fail closed); "
                        f"topic branches are still accepted; {advice}")
     [spooled] = list((repo.bare / "gatekeeper" / "spool").glob("*.json"))
-    assert json.loads(spooled.read_text())["refs"] == [{"ref": "refs/heads/main", "old": repo.main,
-                                                       "new": repo.topic}]
+    sealed = json.loads(spooled.read_text())  # sealed with the hook token (issue 22 item 2)
+    assert sealed["record"]["refs"] == [{"ref": "refs/heads/main", "old": repo.main, "new": repo.topic}]
+    assert (sealed["kind"], sealed["repo"]) == ("spool", "plant-a-ot") and len(sealed["mac"]) == 64
     repo.receiver.routes[("POST", PRE)] = answer({"allow": True})  # back: the refusal is delivered with the next call
     assert repo.hook("pre-receive", update).returncode == 0
-    delivered = repo.posted(PRE)[-1]["spooled"]
-    assert [r["pusher"] for r in delivered] == ["alice"] and not spooled.exists()
+    delivered = repo.posted(PRE)[-1]["state"]
+    assert [(f["file"].split("/")[0], f["record"]["pusher"], f["mac"]) for f in delivered] == [
+        ("spool", "alice", sealed["mac"])] and not spooled.exists()
 
 
 def test_post_receive_never_fails_the_push_and_says_what_was_not_done(repo: Repo) -> None:
@@ -126,10 +128,10 @@ def test_post_receive_never_fails_the_push_and_says_what_was_not_done(repo: Repo
 
 
 def test_a_repository_missing_from_the_policy_refuses_every_branch(repo: Repo) -> None:
-    """Which branches are protected is unknown: every branch update is refused, a tag is not."""
+    """Which refs are protected is unknown: every update is refused, a tag's too (SPEC §12 "Refs")."""
     refused = repo.hook("pre-receive", f"{repo.main} {repo.topic} refs/heads/main\n", repo="not-in-policy")
     said = lines(refused)
     assert refused.returncode == 1 and "repository 'not-in-policy'" in said[0]
     assert said[-1] == "refusing the push (fail closed); ask your Gatekeeper administrator"
     assert repo.hook("pre-receive", f"{ZERO} {repo.topic} refs/heads/cr/x\n", repo="not-in-policy").returncode == 1
-    assert repo.hook("pre-receive", f"{ZERO} {repo.topic} refs/tags/v1\n", repo="not-in-policy").returncode == 0
+    assert repo.hook("pre-receive", f"{ZERO} {repo.topic} refs/tags/v1\n", repo="not-in-policy").returncode == 1

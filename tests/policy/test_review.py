@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gatekeeper.ledger.events import Reason
-from gatekeeper.policy.approvals import GivenApproval, Slot
+from gatekeeper.policy.approvals import Signature, Slot
 from gatekeeper.policy.people import User
 from gatekeeper.policy.review import ChangeFacts, review, signing_blockers
 from tests.policy.test_sod import BOB, CAROL, PEOPLE, RULES, m
@@ -11,7 +11,7 @@ from tests.policy.test_sod import BOB, CAROL, PEOPLE, RULES, m
 
 def facts(state: str = "pending", errors: int = 0, blocking: tuple[Reason, ...] = ()) -> ChangeFacts:
     return ChangeFacts(id=1, state=state, revision=1, revision_id=1, fingerprint="f", rules=RULES, given=(),
-                       signers={}, people=tuple(PEOPLE), emails={}, blocking=blocking,
+                       signers={}, people=tuple(PEOPLE), blocking=blocking,
                        errors=tuple({"path": "p", "location": "l", "message": "bad"} for _ in range(errors)))
 
 
@@ -35,16 +35,16 @@ def test_signing_blockers_one_answer_for_every_caller() -> None:
 
 
 def test_review_rechecks_given_approvals_and_says_what_is_missing() -> None:
-    given = (GivenApproval("carol", "leads"), GivenApproval("bob", "finance"))
+    given = (Signature("carol", "leads"), Signature("bob", "finance"))
     signers = {"carol": (CAROL, tuple(m("leads"))), "bob": (BOB, ())}  # bob left finance since signing
     now = review(ChangeFacts(id=1, state="pending", revision=1, revision_id=1, fingerprint="f", rules=RULES,
-                             given=given, signers=signers, people=tuple(PEOPLE), emails={}))
+                             given=given, signers=signers, people=tuple(PEOPLE)))
     assert now.slots == (Slot("carol", "leads"),) and now.missing == (("finance", 1),)
     assert not now.complete and now.counts("carol", "leads") and not now.counts("bob", "finance")
     assert [f.code for f in now.findings] == ["sod.not_in_group"]
     signers["bob"] = (BOB, tuple(m("finance")))
     full = review(ChangeFacts(id=1, state="pending", revision=1, revision_id=1, fingerprint="f", rules=RULES,
-                              given=given, signers=signers, people=tuple(PEOPLE), emails={}))
+                              given=given, signers=signers, people=tuple(PEOPLE)))
     assert full.complete and full.missing == () and full.findings == ()
     blocked = review(facts(blocking=(Reason("sod.unknown_pusher", "unknown pusher Ghost"),)))
     assert not blocked.complete and blocked.author_findings[0].code == "sod.unknown_pusher"
