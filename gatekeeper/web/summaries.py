@@ -103,6 +103,17 @@ def _witness_refused(e: ev.WitnessRefused, actor: str, who: Who) -> str:
              size=e.size, reason=why)
 
 
+def _refs_updated(e: ev.RefUpdated, actor: str, who: Who) -> str:
+    refs = ", ".join(f"{r.ref} {r.old[:12]}..{r.new[:12]} ({r.rule})" for r in e.refs) or "—"
+    return _("refs updated by %(name)s: %(refs)s", name=who(e.pusher or actor) if (e.pusher or actor) else "—",
+             refs=refs)
+
+
+def _state_rejected(e: ev.HookStateRejected, actor: str, who: Who) -> str:
+    why = "; ".join(r.message for r in e.reasons) or "—"
+    return _("hook state %(file)s set aside, not trusted: %(why)s", file=e.file or "—", why=why)
+
+
 def _short(text: str, n: int = 160) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[:n - 1] + "…"
@@ -120,6 +131,10 @@ SUMMARIES: dict[type[ev.Event], Callable[[Any, str, Who], str]] = {
     ev.DeployIntent: _intent,
     ev.DeployVoided: lambda e, actor, who: _("deploy intent %(intent)s voided (%(by)s): %(reason)s",
                                              intent=e.intent_id, by=e.settled_by, reason=e.reason),
+    ev.DeployUnproven: lambda e, actor, who: _("deploy intent %(intent)s unproven (%(by)s): %(reason)s",
+                                               intent=e.intent_id, by=e.settled_by, reason=e.reason),
+    ev.RefUpdated: _refs_updated,
+    ev.HookStateRejected: _state_rejected,
     ev.ChangeDeployed: _deployed,
     ev.EmergencyDeployed: lambda e, actor, who: _(
         "EMERGENCY deployment to %(ref)s by %(name)s: %(reason)s; retrospective approval due by %(deadline)s",
