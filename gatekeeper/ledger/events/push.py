@@ -91,20 +91,11 @@ class DeployVoided(Event):
 
 
 @dataclass(frozen=True)
-class DeployUnproven(Event):
-    """An intent a later run could not settle either way (issue 22 item 1): it stays open."""
+class DeployUnproven(DeployVoided):
+    """An intent a later run could not settle either way (issue 22 item 1): it stays open. The same
+    fields as ``deploy.voided``; ``reason`` says why neither was proven."""
 
     KIND: ClassVar[str] = DEPLOY_UNPROVEN
-    intent_id: int = 0
-    intent_seq: int = 0
-    repo: str = ""
-    ref: str = ""
-    old: str = ""
-    new: str = ""
-    actual: str | None = None
-    reason: str = ""
-    settled_by: str = "hook"
-    change_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
