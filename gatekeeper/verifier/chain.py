@@ -80,8 +80,8 @@ def read_log(fh: IO[bytes], feed: Feed | None = None, kinds: Collection[str] = (
     out = LogPass()
     file_hash = hashlib.sha256()
     copy, sha, tree = hashlib.sha256(LOG_DOMAIN).copy, hashlib.sha256, out.tree
-    parse = frozenset(k.encode() for k in kinds)
-    checkpoint, key_kinds = b"log.checkpoint", frozenset(k.encode() for k in KEY_KINDS)
+    parse = frozenset(k.encode() for k in kinds) if feed is not None else frozenset()
+    chain_kinds = frozenset(k.encode() for k in ("log.checkpoint", *KEY_KINDS))   # the chain's own business
     limit = upto if upto is not None else 1 << 62
     raws: list[bytes] = []                        # entry hashes not yet in the tree
     prev, n, last, carry = GENESIS.encode(), 0, b"", b""
@@ -114,18 +114,20 @@ def read_log(fh: IO[bytes], feed: Feed | None = None, kinds: Collection[str] = (
             if entry is None:
                 k_end = line.find(_PAYLOAD_KEY, h + 83)
                 kind = line[h + 83:k_end]
-                fed = n <= limit and kind in parse
-                if fed or kind == checkpoint or kind in key_kinds:
+                special = kind in chain_kinds
+                if n <= limit or special:
                     raw_payload = line[k_end + 12:len(line) - 29 - len(tail)]
-                    actor_raw = line[9:h]
-                    actor = actor_raw[1:-1].decode() if b"\\" not in actor_raw else json.loads(actor_raw)
-                    _seen(out, n, line[-29:-2].decode(), kind.decode(), actor, json.loads(raw_payload), raw_payload,
-                          prev.decode(), feed if fed else None)
-                if not fed and named is not None and n <= limit:
-                    named(n, line[k_end + 12:len(line) - 29 - len(tail)])
+                    fed = n <= limit and kind in parse
+                    if fed or special:
+                        actor_raw = line[9:h]
+                        actor = actor_raw[1:-1].decode() if b"\\" not in actor_raw else json.loads(actor_raw)
+                        _seen(out, n, line[-29:-2].decode(), kind.decode(), actor, json.loads(raw_payload),
+                              raw_payload, prev, feed if fed else None)
+                    if not fed and named is not None and n <= limit:
+                        named(n, raw_payload)
             else:
                 _seen(out, n, entry["ts"], entry["kind"], entry["actor"], entry["payload"], canon(entry["payload"]),
-                      prev.decode(), feed)
+                      prev, feed)
             prev = digest
             if len(raws) == BLOCK or n == root_at:
                 tree.extend([sha(b"\x00" + r).digest() for r in raws])
@@ -145,11 +147,11 @@ def read_log(fh: IO[bytes], feed: Feed | None = None, kinds: Collection[str] = (
     return out
 
 
-def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, raw: bytes, prev: str,
+def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, raw: bytes, prev: bytes,
           feed: Feed | None) -> None:
     if kind == "log.checkpoint":
         cert = payload if isinstance(payload, dict) else {}
-        if cert.get("seq") != seq - 1 or cert.get("hash") != prev:
+        if cert.get("seq") != seq - 1 or cert.get("hash") != prev.decode():
             raise Failed(f"log.jsonl seq {seq}: the log.checkpoint does not certify the entry before it")
         out.log_checkpoints += 1
     elif kind in KEY_KINDS:
