@@ -148,10 +148,19 @@ class Projection:
         self.policy_history: list[dict[str, Any]] = []
         self.policy: tuple[str, int, str | None] | None = None
         self.access = AccessLog(params.start, params.end)
+        self.common: dict[Any, Any] = {}
         self.last = 0
 
     def in_period(self, ts: str | None) -> bool:
         return ts is not None and self.params.start <= ts < self.params.end
+
+    def same(self, value: Any, key: Any = None) -> Any:
+        """The one copy of a value many CRs repeat (a repo, a group, a state; a rule set by its ``key``):
+        the projection holds every CR of the log at once, so each is held once. Only strings are shared
+        by value (1, 1.0 and True are equal keys, but not the same cell)."""
+        if key is None:
+            return self.common.setdefault(value, value) if type(value) is str else value
+        return self.common.setdefault(key, value)
 
     def change(self, change_id: int) -> Change:
         c = self.changes.get(change_id)
