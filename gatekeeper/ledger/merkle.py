@@ -174,7 +174,7 @@ def verify_consistency(old: int, new: int, proof: Sequence[bytes], old_root: byt
 class TreeBuilder:
     """Leaves appended one by one; the root of any prefix on the way. O(log n) memory, or, with
     ``keep=True``, every perfect subtree kept (32 bytes each, about 64 bytes per leaf) so that
-    proofs can be answered from memory (the evidence pack's ``proofs.jsonl``)."""
+    proofs can be answered from memory (tests; the verifier keeps only the right edge)."""
 
     def __init__(self, keep: bool = False) -> None:
         self.size = 0
