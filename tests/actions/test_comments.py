@@ -28,7 +28,7 @@ def test_comments_are_logged_threaded_and_their_people_are_the_participants(serv
     assert comments.add(services, cid, user(services, "carol"), "ok", path="").path is None  # empty: the change
     assert kinds(services)[-3:] == ["change.commented"] * 3
     logged = payloads(services, "change.commented")[1]
-    assert logged["commenter"] == "alice" and logged["path"] == "cfg/a.txt" and logged["comment"] == "the vendor's limit"
+    assert (logged["commenter"], logged["path"], logged["comment"]) == ("alice", "cfg/a.txt", "the vendor's limit")
     sign(services, cid, user(services, "gina"), SignRequest(decision="approve", meaning="Reviewed and approved"))
     other = topic(services, "refs/heads/u", ("cfg/c.txt", "C"))
     with services.store.read() as s:
