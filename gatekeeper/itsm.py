@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import requests
 
+from gatekeeper import outbound
 from gatekeeper.config import ItsmConfig
 from gatekeeper.errors import Conflict, Forbidden, ServiceUnavailable
 from gatekeeper.ledger.events import Reason
@@ -51,12 +52,12 @@ class Itsm:
     def __init__(self, cfg: ItsmConfig, env: Mapping[str, str] | None = None) -> None:
         self.cfg = cfg
         env = os.environ if env is None else env
-        self._session = requests.Session()
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "gatekeeper-itsm"})
+        self._headers = {"Accept": "application/json", "User-Agent": "gatekeeper-itsm"}
+        self._auth: tuple[str, str] | None = None
         if cfg.token_env:
-            self._session.headers["Authorization"] = f"Bearer {self._secret(env, cfg.token_env, 'token_env')}"
+            self._headers["Authorization"] = f"Bearer {self._secret(env, cfg.token_env, 'token_env')}"
         else:
-            self._session.auth = (cfg.username, self._secret(env, cfg.password_env, "password_env"))
+            self._auth = (cfg.username, self._secret(env, cfg.password_env, "password_env"))
 
     def _secret(self, env: Mapping[str, str], name: str, key: str) -> str:
         value = env.get(name, "")
@@ -68,8 +69,8 @@ class Itsm:
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         name = "ServiceNow" if self.cfg.kind == "servicenow" else "Jira"
         try:
-            resp = self._session.request(method, self.cfg.url + path, timeout=self.cfg.timeout,
-                                         allow_redirects=False, **kw)
+            resp = outbound.request(method, self.cfg.url + path, timeout=self.cfg.timeout, headers=self._headers,
+                                    auth=self._auth, **kw)
         except requests.Timeout:
             raise ItsmUnavailable(f"{name} at {self.cfg.url} did not answer within {self.cfg.timeout:g} s; "
                                   "change tickets cannot be checked (fail closed)") from None

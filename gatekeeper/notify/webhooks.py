@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from standardwebhooks.webhooks import Webhook
 
+from gatekeeper import outbound
 from gatekeeper.config import WebhookConfig
 
 
@@ -64,7 +65,7 @@ def slack_body(headline: str, facts: list[tuple[str, str]], url: str | None) -> 
 def post(hook: WebhookConfig, body: str, headers: dict[str, str], timeout: float) -> int:
     """POST one delivery; a 2xx answer is success, anything else raises ``WebhookError``."""
     try:
-        resp = requests.post(hook.url, data=body.encode("utf-8"), timeout=timeout, allow_redirects=False,
+        resp = outbound.post(hook.url, data=body.encode("utf-8"), timeout=timeout,
                              headers={"Content-Type": "application/json", "User-Agent": "gatekeeper-notify",
                                       **headers})
     except requests.Timeout:

@@ -175,3 +175,59 @@ def jira(issues: dict[str, str], comments: list[tuple[str, str]], token: str) ->
         routes[("GET", f"/rest/api/2/issue/{key}")] = get
         routes[("POST", f"/rest/api/2/issue/{key}/comment")] = comment
     return routes
+
+
+@dataclass
+class Dripper:
+    """A peer that answers and then takes its time: the status line and headers at once (or, with
+    ``headers_too``, a byte at a time as well), then ``body`` one byte every ``interval`` seconds.
+    Each read on the client's side is quick, so only a total deadline bounds the call."""
+
+    body: bytes = b'{"result": []}' + b" " * 200
+    interval: float = 0.5
+    headers_too: bool = False
+    server: ThreadingHTTPServer | None = None
+    hits: int = 0
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> Dripper:
+        dripper = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                dripper.hits += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(dripper.body)}\r\n\r\n").encode()
+                try:
+                    if not dripper.headers_too:
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                    for byte in (head if dripper.headers_too else b"") + dripper.body:
+                        time.sleep(dripper.interval)
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client hung up: what a deadline does
+
+            do_GET = do_POST = do_PATCH = do_PUT = _handle
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
