@@ -101,17 +101,19 @@ class Itsm:
                 "sysparm_display_value": "true", "sysparm_limit": "1"})
             if resp.status_code == 404:
                 return Ticket(ticket, False)
-            result = self._json(resp).get("result") or []
-            if not isinstance(result, list) or not result:
+            result = _field(_field(self._json(resp), "result", list, "the answer"), None, list, "'result'")
+            if not result:
                 return Ticket(ticket, False)
-            rec = result[0]
-            return Ticket(ticket, True, _display(rec.get("state")), _display(rec.get("sys_id")))
+            rec = _field(result[0], None, dict, "'result[0]'")
+            return Ticket(ticket, True, _display(rec.get("state"), "state"), _display(rec.get("sys_id"), "sys_id"))
         resp = self._call("GET", f"/rest/api/2/issue/{quote(ticket, safe='')}", params={"fields": "status"})
         if resp.status_code == 404:
             return Ticket(ticket, False)
         body = self._json(resp)
-        status = ((body.get("fields") or {}).get("status") or {}).get("name")
-        return Ticket(ticket, True, status if isinstance(status, str) else None, body.get("key") or ticket)
+        status = _field(_field(_field(body, "fields", dict, "the answer"), "status", dict, "'fields'"),
+                        "name", str, "'fields.status'")
+        key = _field(body, "key", str, "the answer") if "key" in body else ticket
+        return Ticket(ticket, True, status, key)
 
     def note(self, ticket: str, text: str) -> None:
         """The deployment's work note (ServiceNow) or comment (Jira); raises ``ItsmUnavailable`` to retry."""
@@ -140,11 +142,46 @@ class Itsm:
         return found.state or "", None
 
 
-def _display(value: Any) -> str | None:
-    """ServiceNow gives a plain string with ``sysparm_display_value=true``, a dict with ``=all``."""
+class ItsmAnswerMalformed(ItsmUnavailable):
+    """The ITSM answered JSON of another shape than its documented API: fail closed, naming what."""
+
+
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+                           int: "a number", float: "a number", type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _field(value: Any, key: str | None, want: type, where: str) -> Any:
+    """``value[key]`` (or ``value`` itself when ``key`` is None), which must be a ``want``."""
+    if key is not None:
+        if not isinstance(value, dict):
+            raise _malformed(f"{where} is {_kind(value)}, expected an object with '{key}'")
+        if key not in value:
+            raise _malformed(f"{where} has no '{key}'")
+        where, value = f"'{key}'" if where == "the answer" else f"{where[:-1]}.{key}'", value[key]
+    if not isinstance(value, want):
+        raise _malformed(f"{where} is {_kind(value)}, expected {_KINDS[want]}")
+    return value
+
+
+def _malformed(what: str) -> ItsmAnswerMalformed:
+    return ItsmAnswerMalformed(f"the ITSM's answer has an unexpected shape ({what}); change tickets cannot be "
+                               "checked (fail closed)")
+
+
+def _display(value: Any, name: str) -> str | None:
+    """ServiceNow gives a plain string with ``sysparm_display_value=true``, a dict with ``=all``; a field
+    of another type is a malformed answer, an absent or empty one means no value."""
     if isinstance(value, dict):
         value = value.get("display_value", value.get("value"))
-    return value if isinstance(value, str) else None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _malformed(f"'result[0].{name}' is {_kind(value)}, expected a string")
+    return value
 
 
 def check(cfg: ItsmConfig | None, ticket: str) -> tuple[str | None, Reason | None]:
