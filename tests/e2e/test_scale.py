@@ -117,7 +117,7 @@ def test_lockout_holds_across_hosts_with_one_lock_entry(cluster: Cluster) -> Non
     assert [e["username"] for e in _entries(cluster.plant, "auth.locked")] == ["gina"]
 
 
-def test_concurrent_guessing_on_all_workers_checks_at_most_a_few_more_passwords(cluster: Cluster) -> None:
+def test_concurrent_guessing_on_all_workers_checks_exactly_the_threshold(cluster: Cluster) -> None:
     """20 wrong passwords at once over both hosts (4 workers): each check is reserved in the database
     before the directory sees it, so exactly 5 are checked and the lock lands once (issues 12, 22).
     In-process counters let all 20 through."""
