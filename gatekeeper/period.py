@@ -4,6 +4,10 @@ an RFC 3339 timestamp is that instant.
 Bounds come back as half-open ``[start, end)`` strings in the stored timestamp format
 (``YYYY-MM-DDTHH:MM:SS.ffffffZ``, see ``store.log.utc_now``), so SQL can compare them as text. A
 missing bound is open: ``MIN_TS`` or ``MAX_TS``. Pure: no I/O.
+
+This is the one parser of every date and period parameter, in the API, the pages and the CLI
+(issue 22): a value that is malformed, holds anything but the date (a newline, a space), or lies
+outside ``FIRST_DAY``..``LAST_DAY`` is an ``InputError`` (400 / exit 2) naming the parameter.
 """
 
 from __future__ import annotations
@@ -17,32 +21,45 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MIN_TS = "0000-01-01T00:00:00.000000Z"
 MAX_TS = "9999-12-31T23:59:59.999999Z"
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+FIRST_DAY, LAST_DAY = "1970-01-01", "2999-12-31"  # what a change record can hold; the rest is a typo
+_FIRST = datetime(1970, 1, 1, tzinfo=UTC)
+_AFTER_LAST = datetime(3000, 1, 1, tzinfo=UTC)
+_LONGEST = 40  # longer than any date or RFC 3339 timestamp: not worth quoting back in full
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # RFC 3339 section 5.6: date "T" time, optional fraction, then "Z" or a numeric offset (required).
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 
 
 def parse_instant(value: str, option: str = "--from") -> tuple[datetime, bool]:
     """``(instant in UTC, is_whole_day)``; a bad value is an ``InputError`` naming the option."""
-    text = value.strip()
-    if _DATE.fullmatch(text):
+    shown = repr(value) if len(value) <= _LONGEST else repr(value[:_LONGEST]) + "…"
+    if _DATE.fullmatch(value):
         try:
-            return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC), True
+            instant = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError as exc:  # 2026-13-01, 2026-02-30: the shape is right, the day does not exist
-            raise InputError(f"{option} {value!r}: not a valid date (there is no such day); expected "
+            raise InputError(f"{option} {shown}: not a valid date (there is no such day); expected "
                              "YYYY-MM-DD, for example 2026-05-01") from exc
-    if not _RFC3339.fullmatch(text):
-        raise InputError(f"{option} {value!r}: expected YYYY-MM-DD or an RFC 3339 timestamp with a time zone "
+        return _in_range(instant, option, shown), True
+    if len(value) > _LONGEST or not _RFC3339.fullmatch(value):
+        raise InputError(f"{option} {shown}: expected YYYY-MM-DD or an RFC 3339 timestamp with a time zone "
                          "(e.g. 2024-05-01T08:00:00Z)")
+    text = value
     frac = re.search(r"\.(\d+)", text)
     if frac and len(frac.group(1)) > 6:  # datetime keeps microseconds; finer digits are cut, not rounded
         text = text.replace(frac.group(0), "." + frac.group(1)[:6])
     try:
-        instant = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError as exc:
-        raise InputError(f"{option} {value!r}: not a valid timestamp (there is no such time); expected "
+        instant = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T")).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InputError(f"{option} {shown}: not a valid timestamp (there is no such time); expected "
                          "YYYY-MM-DD or an RFC 3339 timestamp such as 2024-05-01T08:00:00Z") from exc
-    return instant.astimezone(UTC), False
+    return _in_range(instant, option, shown), False
+
+
+def _in_range(instant: datetime, option: str, shown: str) -> datetime:
+    if not _FIRST <= instant < _AFTER_LAST:
+        raise InputError(f"{option} {shown}: out of range; a date from {FIRST_DAY} to {LAST_DAY}")
+    return instant
 
 
 def format_ts(instant: datetime) -> str:
