@@ -31,19 +31,32 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 
 
+class PeriodError(InputError):
+    """A date or period parameter that cannot be used. ``param`` names it as the caller spells it
+    (``--from``, ``to``), ``value`` is what was given and ``problem`` one of ``PROBLEMS``, so a page
+    can say the same in its reader's language."""
+
+    def __init__(self, message: str, param: str, value: str, problem: str) -> None:
+        super().__init__(message)
+        self.param, self.value, self.problem = param, value, problem
+
+
+PROBLEMS = ("malformed", "no_such_day", "out_of_range", "empty")
+
+
 def parse_instant(value: str, option: str = "--from") -> tuple[datetime, bool]:
     """``(instant in UTC, is_whole_day)``; a bad value is an ``InputError`` naming the option."""
-    shown = repr(value) if len(value) <= _LONGEST else repr(value[:_LONGEST]) + "…"
+    shown = _shown(value)
     if _DATE.fullmatch(value):
         try:
             instant = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError as exc:  # 2026-13-01, 2026-02-30: the shape is right, the day does not exist
-            raise InputError(f"{option} {shown}: not a valid date (there is no such day); expected "
-                             "YYYY-MM-DD, for example 2026-05-01") from exc
-        return _in_range(instant, option, shown), True
+            raise PeriodError(f"{option} {shown}: not a valid date (there is no such day); expected "
+                              "YYYY-MM-DD, for example 2026-05-01", option, value, "no_such_day") from exc
+        return _in_range(instant, option, value), True
     if len(value) > _LONGEST or not _RFC3339.fullmatch(value):
-        raise InputError(f"{option} {shown}: expected YYYY-MM-DD or an RFC 3339 timestamp with a time zone "
-                         "(e.g. 2024-05-01T08:00:00Z)")
+        raise PeriodError(f"{option} {shown}: expected YYYY-MM-DD or an RFC 3339 timestamp with a time zone "
+                          "(e.g. 2024-05-01T08:00:00Z)", option, value, "malformed")
     text = value
     frac = re.search(r"\.(\d+)", text)
     if frac and len(frac.group(1)) > 6:  # datetime keeps microseconds; finer digits are cut, not rounded
@@ -51,15 +64,22 @@ def parse_instant(value: str, option: str = "--from") -> tuple[datetime, bool]:
     try:
         instant = datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T")).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
-        raise InputError(f"{option} {shown}: not a valid timestamp (there is no such time); expected "
-                         "YYYY-MM-DD or an RFC 3339 timestamp such as 2024-05-01T08:00:00Z") from exc
-    return _in_range(instant, option, shown), False
+        raise PeriodError(f"{option} {shown}: not a valid timestamp (there is no such time); expected "
+                          "YYYY-MM-DD or an RFC 3339 timestamp such as 2024-05-01T08:00:00Z", option, value,
+                          "no_such_day") from exc
+    return _in_range(instant, option, value), False
 
 
-def _in_range(instant: datetime, option: str, shown: str) -> datetime:
+def _in_range(instant: datetime, option: str, value: str) -> datetime:
     if not _FIRST <= instant < _AFTER_LAST:
-        raise InputError(f"{option} {shown}: out of range; a date from {FIRST_DAY} to {LAST_DAY}")
+        raise PeriodError(f"{option} {_shown(value)}: out of range; a date from {FIRST_DAY} to {LAST_DAY}", option,
+                          value, "out_of_range")
     return instant
+
+
+def _shown(value: str) -> str:
+    """The value as messages quote it: ``repr`` (control characters escaped), long ones cut."""
+    return repr(value) if len(value) <= _LONGEST else repr(value[:_LONGEST]) + "…"
 
 
 def format_ts(instant: datetime) -> str:
@@ -85,7 +105,8 @@ def parse_period(from_: str | None, to: str | None, names: tuple[str, str] = ("-
         end_dt = instant + (timedelta(days=1) if whole_day else timedelta(microseconds=1))
         end = format_ts(end_dt)
     if start_dt is not None and end_dt is not None and end_dt <= start_dt:
-        raise InputError(f"{names[0]} {from_} is after {names[1]} {to}: the period would be empty; swap them")
+        raise PeriodError(f"{names[0]} {from_} is after {names[1]} {to}: the period would be empty; swap them",
+                          names[0], from_ or "", "empty")
     return start, end
 
 

@@ -30,7 +30,7 @@ from gatekeeper.store import changes as q
 from gatekeeper.store.tables import ChangeLog, ChangeRequest
 from gatekeeper.web.auth import check_password
 from gatekeeper.web.context import services
-from gatekeeper.web.forms import SignForm, WithdrawForm
+from gatekeeper.web.forms import SignForm, WithdrawForm, period_problem
 from gatekeeper.web.pages.audit import describe
 from gatekeeper.web.pages.auth import current_user, failure_text, login_required
 
@@ -104,7 +104,10 @@ def index() -> Any:
 
             since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
     except InputError as exc:
-        problem, state, since, until = exc.message, None, None, None
+        from gatekeeper.period import PeriodError
+
+        problem = period_problem(exc) if isinstance(exc, PeriodError) else exc.message
+        state, since, until = None, None, None
 
     def listing(number: int) -> tuple[list[dict[str, Any]], int]:
         with svc.store.read() as s:
