@@ -87,3 +87,14 @@ def test_nothing_calls_requests_but_the_helper() -> None:
                     calls & {a.name for a in node.names}:
                 offenders.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} from requests import …")
     assert offenders == []
+
+
+def test_the_hooks_call_to_the_service_has_a_total_deadline_too(peer: Receiver) -> None:
+    """The hooks' own socket client (standard library only) bounds the whole answer, not each read."""
+    from gatekeeper.gitio.http import post_json
+
+    peer.script = ["drip"]
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="no complete answer within 1 s"):
+        post_json(peer.url, "/api/v1/hooks/pre-receive", b"{}", "token", 1.0)
+    assert time.monotonic() - started < bounded(1.0)
