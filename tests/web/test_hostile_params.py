@@ -109,3 +109,14 @@ def test_no_query_parameter_of_any_endpoint_is_a_server_error(app: Flask) -> Non
     clients = {user: page_client(app, user) for user in ("dave", "frank", "carol")}
     for rule in rules:
         probe(app, clients, rule)
+
+
+def test_the_page_says_it_in_the_readers_language(app: Flask) -> None:
+    client = page_client(app, "dave")
+    page = client.get("/changes", query_string={"to": "9999-12-31"}, headers={"Accept-Language": "de"})
+    assert page.status_code == 400
+    assert "„9999-12-31“ liegt außerhalb des Bereichs: verwenden Sie ein Datum von 1970-01-01 bis 2999-12-31" in \
+        page.get_data(as_text=True)
+    page = client.get("/audit", query_string={"from": "2026-02-30"}, headers={"Accept-Language": "nl"})
+    assert page.status_code == 400
+    assert "de dag “2026-02-30” bestaat niet" in page.get_data(as_text=True)
