@@ -71,7 +71,7 @@ def parse_instant(value: str, option: str = "--from") -> tuple[datetime, bool]:
 
 
 def _in_range(instant: datetime, option: str, value: str) -> datetime:
-    if not _FIRST <= instant < _AFTER_LAST:
+    if not _FIRST <= instant <= _AFTER_LAST:  # the end bound of LAST_DAY itself reads back (report.period_text)
         raise PeriodError(f"{option} {_shown(value)}: out of range; a date from {FIRST_DAY} to {LAST_DAY}", option,
                           value, "out_of_range")
     return instant
