@@ -50,6 +50,12 @@ if TYPE_CHECKING:
 CLIENT, USERNAME = "client", "username"  # Lock.scope values, for the log entry
 
 
+class Busy(AuthError):
+    """``begin`` refused because checks still in flight could reach the threshold: the caller may
+    wait for them to settle and try again (a right password from parallel calls then goes through;
+    a burst of wrong ones meets the lock they imposed)."""
+
+
 @dataclass(frozen=True)
 class Lock:
     """A lock just imposed by ``failure()``; the caller logs it."""
@@ -214,9 +220,9 @@ class Lockout:
 
     def begin_in(self, counters: Counters, username: str, client: str | None) -> float:
         """Reserve one password check before the directory sees it; returns the ticket that
-        ``failure_in``/``success_in``/``release_in`` settle. ``AuthError`` while locked, or when the
-        failures in the window plus the checks in flight reach a threshold (the same answer for
-        known and unknown names)."""
+        ``failure_in``/``success_in``/``release_in`` settle. ``AuthError`` while locked, ``Busy`` when
+        the failures in the window plus the checks in flight reach a threshold (the same answers
+        for known and unknown names)."""
         now, user, addr = self.clock(), fold(username), client or ""
         counters.lock(user)
         self.check_in(counters, user, addr)
@@ -225,7 +231,7 @@ class Lockout:
         for counter, limit in ((pair, self.max_failures), (name, self.user_max_failures)):
             counter.pending = [t for t in counter.pending if t > now - self.pending_seconds]
             if len([t for t in counter.failures if t > now - self.window]) + len(counter.pending) >= limit:
-                raise AuthError(_message(self.lock_seconds))  # a lock is landing: no more checks meanwhile
+                raise Busy(_message(self.lock_seconds))  # a lock may be landing: no more checks meanwhile
         for key, counter in ((pair_key(user, addr), pair), (name_key(user), name)):
             counter.pending.append(now)
             counter.last = now

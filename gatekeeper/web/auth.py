@@ -44,8 +44,7 @@ def check_password(username: str, password: str) -> User:
     guard = _lockout()
     client = request.remote_addr or "-"
     ident = identity_key(svc.directory, username)
-    with svc.store.side_write() as s:
-        ticket = guard.begin_in(SqlCounters(s), ident, client)
+    ticket = _reserve(guard, ident, client)
     try:
         user = svc.directory.authenticate(username, password)
     except AuthError:
@@ -63,6 +62,26 @@ def check_password(username: str, password: str) -> User:
     with svc.store.side_write() as session:
         guard.success_in(SqlCounters(session), ident, client, ticket)
     return user
+
+
+def _reserve(guard: Lockout, ident: str, client: str) -> float:
+    """``Lockout.begin_in`` in its own transaction; while checks in flight fill the threshold
+    (``Busy``), wait for them to settle, at most as long as one directory check may take."""
+    import time
+
+    from gatekeeper.directory.lockout import Busy
+    from gatekeeper.store.counters import SqlCounters
+
+    svc = services()
+    give_up = time.monotonic() + svc.config.directory.timeout + 1.0
+    while True:
+        try:
+            with svc.store.side_write() as s:
+                return guard.begin_in(SqlCounters(s), ident, client)
+        except Busy:
+            if time.monotonic() >= give_up:
+                raise
+            time.sleep(0.05)
 
 
 def _lockout() -> Lockout:
