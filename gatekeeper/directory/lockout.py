@@ -21,7 +21,8 @@ Counting is atomic (issue 22): ``begin`` reserves the attempt *before* the direc
 password, as a pending failure in both counters, and refuses when recent failures plus attempts still
 in flight reach a threshold. However many workers and threads race, at most ``max_failures`` wrong
 passwords for one (identity, client) pair, and ``user_max_failures`` for one identity, are ever
-checked, and one burst imposes one lock: attempts refused at ``begin`` are not failures. ``failure``
+checked, and one burst imposes one lock: attempts refused at ``begin`` are not failures (the caller
+may wait for the checks in flight to settle: ``Busy``, ``web.auth._reserve``). ``failure``
 or ``success`` settles the reservation; one left behind by a killed worker lapses after
 ``pending_seconds``.
 
