@@ -14,6 +14,7 @@ sessions do not collide. Searches from the domain root return referrals, which t
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import random
@@ -98,32 +99,40 @@ def _provision(target: Path) -> None:
     process.run([SYSTEM_PYTHON, "-c", _POPULATE, str(target / "etc" / "smb.conf")], input=json.dumps(spec))
 
 
-def provisioned() -> Path:
-    """The cached provisioned domain (made on first use, atomically)."""
+@contextlib.contextmanager
+def _cache_locked(mode: int) -> Iterator[None]:
+    """The cache folder locked: shared while a session copies a domain out, exclusive while one is
+    provisioned or an old one removed (pytest-xdist workers and parallel sessions share the cache)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "lock", "a") as fh:
+        fcntl.flock(fh, mode)
+        yield
+
+
+def copy_provisioned(root: Path) -> None:
+    """The cached provisioned domain copied to ``root`` (provisioned first if it is not cached yet)."""
     require(str(SAMBA), "samba-ad-dc")
     require(str(SAMBA_TOOL), "samba")
     require("/usr/share/samba/setup", "samba-ad-provision")
     what = repr((_version(), _POPULATE, PEOPLE, GROUPS, DISABLED, REALM, ADMIN_PASSWORD, SERVICE_PASSWORD,
                  [password(u) for u in PEOPLE]))
-    key = hashlib.sha256(what.encode()).hexdigest()[:16]
-    cached = CACHE / f"samba-{key}"
-    if (cached / "etc" / "smb.conf").exists():
-        return cached
-    CACHE.mkdir(parents=True, exist_ok=True)
-    for old in CACHE.glob("samba-*"):  # an older Samba or plant: no longer used
-        if old.name.startswith("samba-") and not old.name.startswith("samba-new-"):
-            shutil.rmtree(old, ignore_errors=True)
-    work = Path(tempfile.mkdtemp(prefix="samba-new-", dir=CACHE))
-    try:
-        _provision(work)
-        try:
-            os.rename(work, cached)
-        except OSError:  # another session made it first
-            shutil.rmtree(work, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return cached
+    cached = CACHE / f"samba-{hashlib.sha256(what.encode()).hexdigest()[:16]}"
+    with _cache_locked(fcntl.LOCK_SH):
+        if (cached / "etc" / "smb.conf").exists():
+            shutil.copytree(cached, root, dirs_exist_ok=True, symlinks=True)
+            return
+    with _cache_locked(fcntl.LOCK_EX):
+        if not (cached / "etc" / "smb.conf").exists():
+            for old in CACHE.glob("samba-*"):  # an older Samba or plant, or a provisioning that died
+                shutil.rmtree(old, ignore_errors=True)
+            work = Path(tempfile.mkdtemp(prefix="samba-new-", dir=CACHE))
+            try:
+                _provision(work)
+                os.rename(work, cached)
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+        shutil.copytree(cached, root, dirs_exist_ok=True, symlinks=True)
 
 
 def _tls(folder: Path, ip: str) -> Tls:
@@ -221,8 +230,9 @@ class Samba:
 
 def _free_ip() -> str:
     """A random loopback address nobody listens on at 389 (LDAP's port is fixed in Samba)."""
+    rng = random.SystemRandom()  # not the global one: two workers may share its state
     for _ in range(50):
-        ip = f"127.{random.randint(16, 254)}.{random.randint(0, 254)}.{random.randint(2, 254)}"
+        ip = f"127.{rng.randint(16, 254)}.{rng.randint(0, 254)}.{rng.randint(2, 254)}"
         with socket.socket() as s:
             try:
                 s.bind((ip, 389))
@@ -234,10 +244,9 @@ def _free_ip() -> str:
 
 @contextlib.contextmanager
 def running_samba() -> Iterator[Samba]:
-    cached = provisioned()
     root = Path(tempfile.mkdtemp(prefix="gk-samba-"))
     try:
-        shutil.copytree(cached, root, dirs_exist_ok=True, symlinks=True)
+        copy_provisioned(root)
         ip = _free_ip()
         tls = _tls(root / "gk-tls", ip)
         conf = root / "etc" / "smb.conf"
