@@ -7,8 +7,9 @@ session copies it to a temp dir; only smb.conf names absolute paths, and it is r
 runs as ``samba -i -M single -s <smb.conf>`` (one process, stopped by PID) with ``server services =
 ldap, cldap, kdc``, ``ldap server require strong auth = no`` (simple binds) and a TLS certificate
 whose SAN is the listen address, signed by a test CA, so ldaps:// and StartTLS verify. LDAP ports
-are fixed (389/636), the address is not: each session takes a random 127.x.y.z, so parallel
-sessions do not collide. Searches from the domain root return referrals, which the directory skips.
+are fixed (389/636), the address is not: each DC takes a random 127.x.y.z, and its pid file and
+sockets are in its own folder, so parallel sessions (and pytest-xdist workers) do not collide.
+Searches from the domain root return referrals, which the directory skips.
 """
 
 from __future__ import annotations
@@ -145,11 +146,13 @@ def _conf(text: str, old_root: str, root: Path, ip: str, tls: Tls) -> str:
     out = []
     for line in text.replace(old_root, str(root)).splitlines():
         key = line.strip().split("=", 1)[0].strip().lower()
-        if key in ("server services", "interfaces", "log file", "logging"):
+        if key in ("server services", "interfaces", "log file", "logging", "pid directory", "ncalrpc dir"):
             continue
         out.append(line)
         if line.strip() == "[global]":
-            out += ["\tserver services = ldap, cldap, kdc", f"\tinterfaces = {ip}/8", "\tbind interfaces only = yes",
+            # The pid file and sockets default to /run/samba, one per machine: a second DC refused to start.
+            out += [f"\tpid directory = {root}/run", f"\tncalrpc dir = {root}/run/ncalrpc",
+                    "\tserver services = ldap, cldap, kdc", f"\tinterfaces = {ip}/8", "\tbind interfaces only = yes",
                     "\tldap server require strong auth = no", f"\tlog file = {root}/log.samba",
                     "\ttls enabled = yes", f"\ttls keyfile = {tls.key}", f"\ttls certfile = {tls.cert}",
                     f"\ttls cafile = {tls.ca}"]
@@ -255,6 +258,7 @@ def running_samba() -> Iterator[Samba]:
         old_root = next(ln.split("=", 1)[1].strip() for ln in text.splitlines()
                         if ln.strip().startswith("private dir"))[: -len("/private")]
         conf.write_text(_conf(text, old_root, root, ip, tls))
+        (root / "run").mkdir(exist_ok=True)
         server = Samba(root=root, ip=ip, tls=tls)
         server.start()
         try:
