@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/gatekeeper demo --dir demo-data --port $(PORT)
 
 test: $(STAMP) system-deps
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
 	@failed=""; for b in bench/*.py; do echo "== $$b"; $(PY) $$b || failed="$$failed $$b"; done; \
