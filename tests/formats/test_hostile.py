@@ -41,9 +41,9 @@ TABLE = [
 @pytest.mark.parametrize(("name", "path", "fmt", "message"), TABLE,
                          ids=[f"{row[0].split('/')[1]}-{row[2]}-{row[1]}" for row in TABLE])
 def test_hostile_file_is_one_clear_error(name: str, path: str, fmt: str, message: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a machine busy with other work does not slow it, a bomb would
     result = analyze(fmt, path, None, read(name))
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     [finding] = result.findings
     assert finding.severity == "error"
     assert finding.location in ("line 1", "line 3", "line 13")
@@ -99,10 +99,10 @@ def test_malformed_input_is_an_error_finding(fmt: str, data: bytes, message: str
 
 @pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_oversize_file_is_refused_before_parsing(fmt: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     [finding] = analyze(fmt, "x", None, b" " * (MAX_BYTES + 1)).findings
     assert finding.message == f"file exceeds 20 MB limit ({MAX_BYTES + 1} bytes)"
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_utf16_with_bom_is_text_not_binary() -> None:
@@ -116,9 +116,9 @@ def test_utf16_with_bom_is_text_not_binary() -> None:
     ("erp-mapping-csv", ",".join(COLUMNS).encode() + b"\n" + b"M,1,x,t,s,o,f,u,-1,n,m,c,f\n" * 30_000),
 ])
 def test_a_flood_of_defects_stays_fast_and_is_summarised(fmt: str, data: bytes) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     result = analyze(fmt, "x", None, data)
-    assert time.perf_counter() - started < 5.0  # linear work; a quadratic step would take minutes
+    assert time.process_time() - started < 5.0  # linear work; a quadratic step would take minutes
     assert len(result.findings) == FINDING_LIMIT + 1
     assert re.fullmatch(r"… and \d+ more findings not listed \(\d+ errors, \d+ warnings\)",
                         result.findings[-1].message)
