@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Test workers (pytest-xdist, docs/tests.md); TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench lint venv system-deps clean screens translations translations-extract translations-update translations-compile
 
@@ -22,7 +24,7 @@ demo: $(STAMP)
 	$(VENV)/bin/gatekeeper demo --dir demo-data --port $(PORT)
 
 test: $(STAMP) system-deps
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
 	@failed=""; for b in bench/*.py; do echo "== $$b"; $(PY) $$b || failed="$$failed $$b"; done; \

@@ -246,10 +246,12 @@ def bench_verify(n: int) -> None:
             out.seek(0)
             err.seek(0)
             lines, problem = out.read().decode().splitlines(), err.read().decode()
-        rss = usage.ru_maxrss / 1024
+        rss, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
         assert os.waitstatus_to_exitcode(status) == 0, problem
         print(f"verify.py over {size:,} entries: {elapsed:.1f} s, {size / elapsed:,.0f} entries/s (target >= 200,000), "
               f"peak memory {rss:,.0f} MiB; {lines[-1][:60]}...")
+        print(f"  its CPU time {cpu:.1f} s, {size / cpu:,.0f} entries per CPU second (the wall figure above also "
+              "counts waiting for a shared CPU)")
         sys.path.insert(0, str(folder))
         from gatekeeper.verifier.chain import read_log
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import requests
 
+from gatekeeper import outbound
 from gatekeeper.errors import AuthError, GatekeeperError, NotFound, ServiceUnavailable
 
 
@@ -18,7 +19,7 @@ class Client:
 
     def get(self, path: str, **params: Any) -> Any:
         try:
-            resp = requests.get(self.url + path, params={k: v for k, v in params.items() if v is not None},
+            resp = outbound.get(self.url + path, params={k: v for k, v in params.items() if v is not None},
                                 auth=self.auth, timeout=self.timeout)
         except requests.RequestException as exc:
             raise ServiceUnavailable(f"service unreachable at {self.url} ({exc.__class__.__name__}): is it running, "

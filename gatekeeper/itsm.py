@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import requests
 
+from gatekeeper import outbound
 from gatekeeper.config import ItsmConfig
 from gatekeeper.errors import Conflict, Forbidden, ServiceUnavailable
 from gatekeeper.ledger.events import Reason
@@ -51,12 +52,12 @@ class Itsm:
     def __init__(self, cfg: ItsmConfig, env: Mapping[str, str] | None = None) -> None:
         self.cfg = cfg
         env = os.environ if env is None else env
-        self._session = requests.Session()
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "gatekeeper-itsm"})
+        self._headers = {"Accept": "application/json", "User-Agent": "gatekeeper-itsm"}
+        self._auth: tuple[str, str] | None = None
         if cfg.token_env:
-            self._session.headers["Authorization"] = f"Bearer {self._secret(env, cfg.token_env, 'token_env')}"
+            self._headers["Authorization"] = f"Bearer {self._secret(env, cfg.token_env, 'token_env')}"
         else:
-            self._session.auth = (cfg.username, self._secret(env, cfg.password_env, "password_env"))
+            self._auth = (cfg.username, self._secret(env, cfg.password_env, "password_env"))
 
     def _secret(self, env: Mapping[str, str], name: str, key: str) -> str:
         value = env.get(name, "")
@@ -68,8 +69,8 @@ class Itsm:
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
         name = "ServiceNow" if self.cfg.kind == "servicenow" else "Jira"
         try:
-            resp = self._session.request(method, self.cfg.url + path, timeout=self.cfg.timeout,
-                                         allow_redirects=False, **kw)
+            resp = outbound.request(method, self.cfg.url + path, timeout=self.cfg.timeout, headers=self._headers,
+                                    auth=self._auth, **kw)
         except requests.Timeout:
             raise ItsmUnavailable(f"{name} at {self.cfg.url} did not answer within {self.cfg.timeout:g} s; "
                                   "change tickets cannot be checked (fail closed)") from None
@@ -100,17 +101,19 @@ class Itsm:
                 "sysparm_display_value": "true", "sysparm_limit": "1"})
             if resp.status_code == 404:
                 return Ticket(ticket, False)
-            result = self._json(resp).get("result") or []
-            if not isinstance(result, list) or not result:
+            result = _field(_field(self._json(resp), "result", list, "the answer"), None, list, "'result'")
+            if not result:
                 return Ticket(ticket, False)
-            rec = result[0]
-            return Ticket(ticket, True, _display(rec.get("state")), _display(rec.get("sys_id")))
+            rec = _field(result[0], None, dict, "'result[0]'")
+            return Ticket(ticket, True, _display(rec.get("state"), "state"), _display(rec.get("sys_id"), "sys_id"))
         resp = self._call("GET", f"/rest/api/2/issue/{quote(ticket, safe='')}", params={"fields": "status"})
         if resp.status_code == 404:
             return Ticket(ticket, False)
         body = self._json(resp)
-        status = ((body.get("fields") or {}).get("status") or {}).get("name")
-        return Ticket(ticket, True, status if isinstance(status, str) else None, body.get("key") or ticket)
+        status = _field(_field(_field(body, "fields", dict, "the answer"), "status", dict, "'fields'"),
+                        "name", str, "'fields.status'")
+        key = _field(body, "key", str, "the answer") if "key" in body else ticket
+        return Ticket(ticket, True, status, key)
 
     def note(self, ticket: str, text: str) -> None:
         """The deployment's work note (ServiceNow) or comment (Jira); raises ``ItsmUnavailable`` to retry."""
@@ -149,11 +152,46 @@ def ticket_url(cfg: ItsmConfig | None, ticket: str) -> str | None:
     return f"{cfg.url}/change_request.do?sysparm_query=number%3D{quote(ticket, safe='')}"
 
 
-def _display(value: Any) -> str | None:
-    """ServiceNow gives a plain string with ``sysparm_display_value=true``, a dict with ``=all``."""
+class ItsmAnswerMalformed(ItsmUnavailable):
+    """The ITSM answered JSON of another shape than its documented API: fail closed, naming what."""
+
+
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+                           int: "a number", float: "a number", type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _field(value: Any, key: str | None, want: type, where: str) -> Any:
+    """``value[key]`` (or ``value`` itself when ``key`` is None), which must be a ``want``."""
+    if key is not None:
+        if not isinstance(value, dict):
+            raise _malformed(f"{where} is {_kind(value)}, expected an object with '{key}'")
+        if key not in value:
+            raise _malformed(f"{where} has no '{key}'")
+        where, value = f"'{key}'" if where == "the answer" else f"{where[:-1]}.{key}'", value[key]
+    if not isinstance(value, want):
+        raise _malformed(f"{where} is {_kind(value)}, expected {_KINDS[want]}")
+    return value
+
+
+def _malformed(what: str) -> ItsmAnswerMalformed:
+    return ItsmAnswerMalformed(f"the ITSM's answer has an unexpected shape ({what}); change tickets cannot be "
+                               "checked (fail closed)")
+
+
+def _display(value: Any, name: str) -> str | None:
+    """ServiceNow gives a plain string with ``sysparm_display_value=true``, a dict with ``=all``; a field
+    of another type is a malformed answer, an absent or empty one means no value."""
     if isinstance(value, dict):
         value = value.get("display_value", value.get("value"))
-    return value if isinstance(value, str) else None
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _malformed(f"'result[0].{name}' is {_kind(value)}, expected a string")
+    return value
 
 
 def check(cfg: ItsmConfig | None, ticket: str) -> tuple[str | None, Reason | None]:

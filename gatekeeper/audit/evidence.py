@@ -9,9 +9,10 @@ Order of work, so that every table is a function of the signed log (issue 21):
   3. log ``audit.exported`` (period, filters, the SHA-256 of every derived file) and, in the same
      transaction, sign the checkpoint of the log ending with it (legacy signature and C2SP note);
   4. ask the configured witnesses to cosign it (``witness.client``);
-  5. add ``log.jsonl`` (seq 1 to that checkpoint), ``proofs.jsonl``, ``checkpoint.json``, the public
-     key and ``MANIFEST.sha256`` (``verify.py`` is bound by its SHA-256 in the export entry).
-Everything streams; the Merkle tree for the proofs is kept in memory (about 64 bytes per entry).
+  5. add ``log.jsonl`` (seq 1 to that checkpoint), ``checkpoint.json``, the public key and
+     ``MANIFEST.sha256`` (``verify.py`` is bound by its SHA-256 in the export entry).
+Everything streams. No ``proofs.jsonl``: the verifier recomputes the whole tree from the log in one
+pass, which proves every entry at once; a sampled entry's proof comes from ``gatekeeper log prove``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,11 @@ from gatekeeper.errors import LedgerBroken
 from gatekeeper.ledger import events
 from gatekeeper.ledger.checkpoint import public_key_pem, sign
 from gatekeeper.ledger.jsonl import row_line
-from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash
 from gatekeeper.ledger.verify import verify_lines
 from gatekeeper.store import log, tree
 from gatekeeper.verifier import bundle
 from gatekeeper.verifier.access import CHANGE_COLUMNS, REVIEW_COLUMNS
 from gatekeeper.verifier.checks import DERIVED
-from gatekeeper.verifier.files import Proofs
 from gatekeeper.verifier.projection import Params, Tables, project
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
@@ -55,7 +54,7 @@ from gatekeeper.verifier.tables import (
 
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl", "checkpoint.json",
          "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv", "access-review.csv",
-         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py", "proofs.jsonl",
+         "access-changes.csv", "controls.md", "drift.csv", "metrics.csv", "report.html", "verify.py",
          "comments.csv")
 VERIFY_COMMAND = packtext.VERIFY_COMMAND
 STANDALONE_COMMAND = packtext.STANDALONE_COMMAND
@@ -90,7 +89,7 @@ def build_pack(services: Services, start: str, end: str, out: IO[bytes], *, now:
             entry = log.append(session, exported, run.actor)
             cp = checkpoint_of(session, entry, run.key, run.origin)
         cp, _refusals = cosign(services.config, services.store, cp)          # 4. (refusals are logged, on /audit)
-        _log_and_proofs(pack, services, cp, tables)                          # 5.
+        _log(pack, services, cp)                                             # 5.
         pack.put("checkpoint.json", cp.to_json())
         pack.put("public-key.pem", public_key_pem(run.key.public_key()))
         pack.manifest()
@@ -149,20 +148,13 @@ class _Run:
         return tables
 
 
-def _log_and_proofs(pack: Pack, services: Services, cp: Any, tables: Tables) -> None:
-    """``log.jsonl`` from seq 1 to the checkpoint, and ``proofs.jsonl`` from its tree (kept in memory)."""
-    built, hashes = TreeBuilder(keep=True), bytearray()
+def _log(pack: Pack, services: Services, cp: Any) -> None:
+    """``log.jsonl`` from seq 1 to the checkpoint."""
     with tempfile.TemporaryFile() as log_file, services.store.read() as session:
         for r in log.rows(session, upto=cp.seq):
             log_file.write(row_line(*r))
-            raw = bytes.fromhex(r[6])
-            built.append(leaf_hash(raw))
-            hashes += raw
         log_file.seek(0)
         pack.file("log.jsonl", log_file)  # type: ignore[arg-type]
-    with pack.text("proofs.jsonl") as text:
-        for line in Proofs(built, cp.seq).lines(tables.proof_seqs, hashes):
-            text.write(line.decode("ascii"))
 
 
 def _entries(session: Any, upto: int) -> Iterator[tuple[int, str, str, str, Any, bytes]]:

@@ -50,9 +50,10 @@ def verification_text(*, start: str, end: str, now: str, actor: str, key_id: str
             f"The same check with Gatekeeper installed: {VERIFY_COMMAND}",
             "MANIFEST.sha256 lists the SHA-256 of every other file (`sha256sum -c MANIFEST.sha256`); it is not "
             "signed: the export entry is.",
-            f"proofs.jsonl holds an inclusion proof for each of the {len(tables.proof_seqs)} log seqs the register "
-            "and approvals name (RFC 6962), so a sample can be checked against the signed root without the "
-            "whole log.",
+            "verify.py recomputes the Merkle tree of the whole log (RFC 6962) and compares its root with the "
+            "signed note: every entry at once. To check one sampled entry without the whole log, ask for its "
+            "inclusion proof (`gatekeeper log prove --seq N --size <the note's tree size>`) and check it against "
+            "the note's root.",
             "", "3. Policy", ""]
     if policy.log_seq:
         out.append(f"policy.toml is the policy in force, SHA-256 {policy.sha256} (config.loaded at log seq "

@@ -74,6 +74,13 @@ def cli(ctx: click.Context, config: str | None, debug: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from gatekeeper.cli.tty import shown_on_terminals
+
+    with shown_on_terminals():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:

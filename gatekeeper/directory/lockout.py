@@ -17,10 +17,19 @@ not grow, touches one name per threshold's worth of guesses, and is logged, so i
 it a distributed attacker could guess passwords at an unbounded rate. Successful logins reset (1)
 only; (2) is a property of the name, not of the client that finally knew the password.
 
+Counting is atomic (issue 22): ``begin`` reserves the attempt *before* the directory sees the
+password, as a pending failure in both counters, and refuses when recent failures plus attempts still
+in flight reach a threshold. However many workers and threads race, at most ``max_failures`` wrong
+passwords for one (identity, client) pair, and ``user_max_failures`` for one identity, are ever
+checked, and one burst imposes one lock: attempts refused at ``begin`` are not failures (the caller
+may wait for the checks in flight to settle: ``Busy``, ``web.auth._reserve``). ``failure``
+or ``success`` settles the reservation; one left behind by a killed worker lapses after
+``pending_seconds``.
+
 Where the counts live is a ``Counters`` object: ``MemoryCounters`` (one process, tests) or the
-database (``store.counters.SqlCounters``), which every worker on every host shares; the service uses
-the database inside one serialised write transaction, so N workers count as one and a lock is
-imposed (and logged) exactly once. Times are epoch seconds from an injected clock.
+database (``store.counters.SqlCounters``), which every worker on every host shares; each step runs
+in one write transaction holding the identity's lock (``Counters.lock``), so N workers count as one
+and a lock is imposed (and logged) exactly once. Times are epoch seconds from an injected clock.
 """
 
 from __future__ import annotations
@@ -42,6 +51,12 @@ if TYPE_CHECKING:
 CLIENT, USERNAME = "client", "username"  # Lock.scope values, for the log entry
 
 
+class Busy(AuthError):
+    """``begin`` refused because checks still in flight could reach the threshold: the caller may
+    wait for them to settle and try again (a right password from parallel calls then goes through;
+    a burst of wrong ones meets the lock they imposed)."""
+
+
 @dataclass(frozen=True)
 class Lock:
     """A lock just imposed by ``failure()``; the caller logs it."""
@@ -58,10 +73,14 @@ class Counter:
     locked_until: float = 0.0
     locks: int = 0  # locks in a row, for the doubling
     last: float = 0.0
+    pending: list[float] = field(default_factory=list)  # attempts reserved by ``begin``, not yet settled
 
 
 class Counters(Protocol):
     """Storage of the counters, keyed "client US identity US addr" and "username US identity" (US: 0x1f)."""
+
+    def lock(self, user: str) -> None:
+        """Hold ``user``'s counters for the rest of the transaction (read-modify-write)."""
 
     def get(self, key: str) -> Counter | None: ...
 
@@ -105,6 +124,9 @@ class MemoryCounters:
     def __init__(self) -> None:
         self.table: dict[str, Counter] = {}
 
+    def lock(self, user: str) -> None:
+        """The ``Lockout``'s thread lock already holds the whole table."""
+
     def get(self, key: str) -> Counter | None:
         return self.table.get(key)
 
@@ -141,13 +163,14 @@ class Lockout:
 
     def __init__(self, *, max_failures: int = 5, window: float = 900.0, lock_seconds: float = 900.0,
                  max_lock_seconds: float = 86_400.0, user_max_failures: int = 25,
-                 user_lock_seconds: float = 900.0, max_entries: int = 100_000,
+                 user_lock_seconds: float = 900.0, max_entries: int = 100_000, pending_seconds: float = 120.0,
                  clock: Callable[[], float] = time.time) -> None:
         if not 0 < max_failures <= user_max_failures:
             raise ValueError("need 0 < max_failures <= user_max_failures")
         self.max_failures, self.window, self.lock_seconds = max_failures, window, lock_seconds
         self.max_lock_seconds, self.user_max_failures = max_lock_seconds, user_max_failures
         self.user_lock_seconds, self.max_entries, self.clock = user_lock_seconds, max_entries, clock
+        self.pending_seconds = pending_seconds
         self.memory = MemoryCounters()
         self._lock = threading.Lock()
 
@@ -167,13 +190,21 @@ class Lockout:
         if left > 0:
             raise AuthError(_message(left))
 
-    def failure(self, username: str, client: str | None) -> list[Lock]:
+    def begin(self, username: str, client: str | None) -> float:
         with self._mem() as c:
-            return self.failure_in(c, username, client)
+            return self.begin_in(c, username, client)
 
-    def success(self, username: str, client: str | None) -> None:
+    def failure(self, username: str, client: str | None, ticket: float | None = None) -> list[Lock]:
         with self._mem() as c:
-            self.success_in(c, username, client)
+            return self.failure_in(c, username, client, ticket)
+
+    def success(self, username: str, client: str | None, ticket: float | None = None) -> None:
+        with self._mem() as c:
+            self.success_in(c, username, client, ticket)
+
+    def release(self, username: str, client: str | None, ticket: float) -> None:
+        with self._mem() as c:
+            self.release_in(c, username, client, ticket)
 
     # -- on any storage --------------------------------------------------------------------------
     def remaining_in(self, counters: Counters, username: str, client: str | None) -> float:
@@ -188,21 +219,55 @@ class Lockout:
         if left > 0:
             raise AuthError(_message(left))
 
-    def failure_in(self, counters: Counters, username: str, client: str | None) -> list[Lock]:
-        """Count a wrong password; returns the locks this failure imposed (usually none)."""
+    def begin_in(self, counters: Counters, username: str, client: str | None) -> float:
+        """Reserve one password check before the directory sees it; returns the ticket that
+        ``failure_in``/``success_in``/``release_in`` settle. ``AuthError`` while locked, ``Busy`` when
+        the failures in the window plus the checks in flight reach a threshold (the same answers
+        for known and unknown names)."""
         now, user, addr = self.clock(), fold(username), client or ""
+        counters.lock(user)
+        self.check_in(counters, user, addr)
+        pair = counters.get(pair_key(user, addr)) or Counter()
+        name = counters.get(name_key(user)) or Counter()
+        for counter, limit in ((pair, self.max_failures), (name, self.user_max_failures)):
+            counter.pending = [t for t in counter.pending if t > now - self.pending_seconds]
+            if len([t for t in counter.failures if t > now - self.window]) + len(counter.pending) >= limit:
+                raise Busy(_message(self.lock_seconds))  # a lock may be landing: no more checks meanwhile
+        for key, counter in ((pair_key(user, addr), pair), (name_key(user), name)):
+            counter.pending.append(now)
+            counter.last = now
+            counters.put(key, counter)
+        return now
+
+    def release_in(self, counters: Counters, username: str, client: str | None, ticket: float) -> None:
+        """The check never answered (directory down): the reservation is dropped, nothing counted."""
+        user = fold(username)
+        counters.lock(user)
+        for key in (pair_key(user, client or ""), name_key(user)):
+            counter = counters.get(key)
+            if counter is not None and ticket in counter.pending:
+                counter.pending.remove(ticket)
+                counters.put(key, counter)
+
+    def failure_in(self, counters: Counters, username: str, client: str | None,
+                   ticket: float | None = None) -> list[Lock]:
+        """Count a wrong password (settling ``ticket``); returns the locks it imposed (usually none)."""
+        now, user, addr = self.clock(), fold(username), client or ""
+        if ticket is not None:
+            self.release_in(counters, user, addr, ticket)
+        counters.lock(user)
         imposed: list[Lock] = []
         pair = counters.get(pair_key(user, addr)) or Counter()
         if now - pair.locked_until > self.max_lock_seconds:
             pair.locks = 0  # quiet for long enough: start doubling from the bottom again
-        if self._count(pair, now) >= self.max_failures:
+        if self._count(pair, now) >= self.max_failures and pair.locked_until <= now:
             seconds = min(self.lock_seconds * 2 ** pair.locks, self.max_lock_seconds)
             pair.locked_until, pair.locks = now + seconds, pair.locks + 1
             pair.failures.clear()
             imposed.append(Lock(CLIENT, user, addr, seconds))
         counters.put(pair_key(user, addr), pair)
         name = counters.get(name_key(user)) or Counter()
-        if self._count(name, now) >= self.user_max_failures:
+        if self._count(name, now) >= self.user_max_failures and name.locked_until <= now:
             name.locked_until = now + self.user_lock_seconds
             name.failures.clear()
             imposed.append(Lock(USERNAME, user, addr, self.user_lock_seconds))
@@ -210,13 +275,20 @@ class Lockout:
         counters.prune(now, now - max(self.window, self.max_lock_seconds), self.max_entries)
         return imposed
 
-    def success_in(self, counters: Counters, username: str, client: str | None) -> None:
-        """The password was right: forget this pair's failures (the username-wide count stays),
-        unless the pair is locked (a lock is served in full)."""
-        key = pair_key(fold(username), client or "")
+    def success_in(self, counters: Counters, username: str, client: str | None, ticket: float | None = None) -> None:
+        """The password was right: settle ``ticket`` and forget this pair's failures (the username-wide
+        count stays), unless the pair is locked (a lock is served in full)."""
+        if ticket is not None:
+            self.release_in(counters, username, client, ticket)
+        user = fold(username)
+        counters.lock(user)
+        key = pair_key(user, client or "")
         pair = counters.get(key)
-        if pair is not None and pair.locked_until <= self.clock():
+        if pair is not None and pair.locked_until <= self.clock() and not pair.pending:
             counters.delete(key)
+        elif pair is not None and pair.locked_until <= self.clock():
+            pair.failures.clear()
+            counters.put(key, pair)
 
     def _count(self, counter: Counter, now: float) -> int:
         counter.last = now

@@ -19,7 +19,6 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -70,35 +69,28 @@ def _header(env_name: str) -> dict[str, str]:
 def _http(source: DriftSource, limits: DriftConfig) -> bytes:
     import requests
 
+    from gatekeeper import outbound
+
     headers = {"Accept": "application/json, text/csv, application/xml;q=0.9, */*;q=0.5"}
     if source.header_env:
         headers.update(_header(source.header_env))
-    deadline = time.monotonic() + limits.timeout_seconds
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy variables or .netrc: only the configured header is sent
-        try:
-            with session.get(source.url, headers=headers, timeout=limits.timeout_seconds, stream=True,
-                             allow_redirects=False) as resp:
-                if resp.is_redirect or resp.is_permanent_redirect:
-                    raise SourceError(f"HTTP {resp.status_code}: redirected to {resp.headers.get('Location', '?')} "
-                                      "(configure the final URL; redirects are not followed)")
-                if resp.status_code != 200:
-                    raise SourceError(f"HTTP {resp.status_code} {resp.reason or ''}".rstrip())
-                declared = resp.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > limits.max_bytes:
-                    raise SourceError(f"response of {declared} bytes exceeds drift.max_bytes ({limits.max_bytes})")
-                body = bytearray()
-                for chunk in resp.iter_content(CHUNK):
-                    body += chunk
-                    if len(body) > limits.max_bytes:
-                        raise SourceError(f"response exceeds drift.max_bytes ({limits.max_bytes} bytes)")
-                    if time.monotonic() > deadline:
-                        raise SourceError(f"no complete response within {limits.timeout_seconds:g} s")
-                return bytes(body)
-        except requests.Timeout as exc:
-            raise SourceError(f"no response within {limits.timeout_seconds:g} s") from exc
-        except requests.RequestException as exc:
-            raise SourceError(f"cannot fetch {source.url}: {_reason(exc)}") from exc
+    try:  # no proxy variables or .netrc (trust_env=False): only the configured header is sent
+        resp = outbound.get(source.url, headers=headers, timeout=limits.timeout_seconds, max_bytes=limits.max_bytes,
+                            trust_env=False)
+    except outbound.TooLarge as exc:
+        if exc.declared is not None:
+            raise SourceError(f"response of {exc.declared} bytes exceeds drift.max_bytes ({limits.max_bytes})") from exc
+        raise SourceError(f"response exceeds drift.max_bytes ({limits.max_bytes} bytes)") from exc
+    except requests.Timeout as exc:
+        raise SourceError(f"no response within {limits.timeout_seconds:g} s") from exc
+    except requests.RequestException as exc:
+        raise SourceError(f"cannot fetch {source.url}: {_reason(exc)}") from exc
+    if resp.is_redirect or resp.is_permanent_redirect:
+        raise SourceError(f"HTTP {resp.status_code}: redirected to {resp.headers.get('Location', '?')} "
+                          "(configure the final URL; redirects are not followed)")
+    if resp.status_code != 200:
+        raise SourceError(f"HTTP {resp.status_code} {resp.reason or ''}".rstrip())
+    return resp.content
 
 
 def _reason(exc: Exception) -> str:

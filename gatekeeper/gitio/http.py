@@ -35,12 +35,22 @@ def post_json(url: str, path: str, body: bytes, token: str, timeout: float) -> t
 
     host, port = _split(hostport)
     head = f"POST {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    import time
+
     chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout  # for the whole answer, not each read (issue 22): a slow drip ends too
     with socket.create_connection((host, port), timeout=timeout) as sock:
         try:
             sock.sendall(head.encode("latin-1") + body)
-            while data := sock.recv(65536):
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                if not (data := sock.recv(65536)):
+                    break
                 chunks.append(data)
+            else:
+                raise TimeoutError(f"no complete answer within {timeout:g} s")
+        except TimeoutError:
+            raise TimeoutError(f"no complete answer within {timeout:g} s") from None
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise OSError(CLOSED) from exc  # the peer went away: say so, not "connection reset by peer"
     return _parse(b"".join(chunks))

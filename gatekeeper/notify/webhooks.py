@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from standardwebhooks.webhooks import Webhook
 
+from gatekeeper import outbound
 from gatekeeper.config import WebhookConfig
 
 
@@ -37,11 +38,31 @@ def sign(secret: str, msg_id: str, when: datetime, body: str) -> dict[str, str]:
     return {"webhook-id": msg_id, "webhook-timestamp": str(int(when.timestamp())), "webhook-signature": signature}
 
 
+# CommonMark lets any ASCII punctuation be backslash-escaped: shown as itself, never markup.
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_FIELD_MAX = 1900  # Slack: a field's text holds at most 2000 characters
+
+
+def teams_text(text: str) -> str:
+    """``text`` for a Teams Adaptive Card TextBlock or fact: every ASCII punctuation character
+    backslash-escaped (CommonMark), so a title or comment cannot bold, link (``[x](url)``), list,
+    mention (``<at>``) or call a template function (``{{DATE(…)}}``); line breaks become spaces."""
+    flat = " ".join(text.splitlines())
+    return "".join("\\" + ch if ch in _PUNCTUATION else ch for ch in flat)
+
+
+def slack_text(text: str) -> str:
+    """``text`` for Slack: ``&``, ``<`` and ``>`` as entities (Slack's only escapes), so no ``<!channel>``,
+    ``<@U…>`` or ``<url|label>`` from a title or comment is parsed. Formatting is not escapable in
+    mrkdwn, so user text goes into ``plain_text`` objects (``slack_body``)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def teams_body(headline: str, facts: list[tuple[str, str]], url: str | None) -> dict[str, Any]:
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
-        "body": [{"type": "TextBlock", "text": headline, "weight": "Bolder", "wrap": True},
-                 {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]}],
+        "body": [{"type": "TextBlock", "text": teams_text(headline), "weight": "Bolder", "wrap": True},
+                 {"type": "FactSet", "facts": [{"title": teams_text(k), "value": teams_text(v)} for k, v in facts]}],
     }
     if url:
         card["actions"] = [{"type": "Action.OpenUrl", "title": "Open in Gatekeeper", "url": url}]
@@ -50,21 +71,25 @@ def teams_body(headline: str, facts: list[tuple[str, str]], url: str | None) -> 
 
 
 def slack_body(headline: str, facts: list[tuple[str, str]], url: str | None) -> dict[str, Any]:
-    def esc(text: str) -> str:  # Slack mrkdwn control characters
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Titles and comments only ever in ``plain_text`` (no markup, no links, no mentions) and escaped;
+    the one mrkdwn text is Gatekeeper's own link. ``mrkdwn: false`` keeps the notification text plain."""
+    def plain(text: str, limit: int = _FIELD_MAX) -> dict[str, Any]:
+        return {"type": "plain_text", "text": slack_text(" ".join(text.splitlines())[:limit]) or " ", "emoji": False}
 
-    lines = [f"*{esc(headline)}*", *(f"{esc(k)}: {esc(v)}" for k, v in facts)]
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": plain(headline, 2900)}]
+    fields = [plain(f"{k}: {v}") for k, v in facts]
+    blocks += [{"type": "section", "fields": fields[i:i + 10]} for i in range(0, len(fields), 10)]
     if url:
-        lines.append(f"<{url}|Open in Gatekeeper>")
-    text = "\n".join(lines)
-    return {"text": f"{headline} {url or ''}".strip(), "blocks": [{"type": "section", "text": {"type": "mrkdwn",
-                                                                                          "text": text}}]}
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{slack_text(url)}|Open in Gatekeeper>",
+                                                   "verbatim": True}})
+    text = slack_text(" ".join(headline.splitlines())) + (f" {slack_text(url)}" if url else "")
+    return {"text": text, "mrkdwn": False, "unfurl_links": False, "blocks": blocks}
 
 
 def post(hook: WebhookConfig, body: str, headers: dict[str, str], timeout: float) -> int:
     """POST one delivery; a 2xx answer is success, anything else raises ``WebhookError``."""
     try:
-        resp = requests.post(hook.url, data=body.encode("utf-8"), timeout=timeout, allow_redirects=False,
+        resp = outbound.post(hook.url, data=body.encode("utf-8"), timeout=timeout,
                              headers={"Content-Type": "application/json", "User-Agent": "gatekeeper-notify",
                                       **headers})
     except requests.Timeout:

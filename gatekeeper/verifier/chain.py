@@ -4,8 +4,8 @@ For every line: (1) seq runs 1, 2, 3 … with no gap, (2) prev_hash is the hash 
 (64 zeros for seq 1), (3) the hash recomputes as sha256(b"gatekeeper.log.v1\\x00" + canon({seq, ts,
 kind, actor, payload, prev_hash})), (4) every ``log.checkpoint`` entry certifies the entry before
 it; and the leaves of the Merkle tree (the entries' hashes) are collected, the projection fed and
-the file hashed on the way. Lines are read at most ``MAX_LINE`` bytes at a time, so a hostile file
-cannot exhaust memory.
+the file hashed on the way. The file is read in chunks and a line may be at most ``MAX_LINE`` bytes,
+so a hostile file cannot exhaust memory; the tree keeps only its right edge (O(log n) hashes).
 
 Speed: a line the writer produced is canonical JSON with its keys sorted, so its hash is checked on
 the bytes themselves, without parsing (the same reasoning as ``gatekeeper/ledger/verify.py``: the
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -26,6 +26,8 @@ from gatekeeper.ledger.jsoncodec import canon, loads_strict
 from gatekeeper.ledger.merkle import TreeBuilder
 
 MAX_LINE = 64 << 20
+LOG_CHUNK = 4 << 20      # log.jsonl is read this many bytes at a time
+BLOCK = 4096             # leaf hashes added to the tree at once (TreeBuilder.extend)
 LOG_DOMAIN = b"gatekeeper.log.v1\x00"
 GENESIS = "0" * 64
 ENTRY_FIELDS = ("seq", "ts", "kind", "actor", "payload", "prev_hash", "hash")
@@ -48,89 +50,108 @@ def strict_json(text: bytes | str, where: str) -> Any:
 
 
 Feed = Callable[[int, str, str, str, Any, bytes], None]    # (seq, ts, kind, actor, payload, canonical payload)
-Wants = Callable[[int, str, bytes], bool]              # (seq, kind, payload bytes) -> parse it and feed it?
 Named = Callable[[int, bytes], None]                   # (seq, payload bytes) of an entry not parsed
 
 
 @dataclass
 class LogPass:
-    """What one pass over log.jsonl established."""
+    """What one pass over log.jsonl established: O(log n) of it (the tree's right edge), whatever n."""
 
     size: int = 0
     head_hash: str = GENESIS
-    tree: TreeBuilder = field(default_factory=lambda: TreeBuilder(keep=True))
-    entry_hashes: bytearray = field(default_factory=bytearray)      # 32 bytes per entry, in seq order
+    tree: TreeBuilder = field(default_factory=TreeBuilder)
     sha256: str = ""
     last: dict[str, Any] | None = None                    # the last entry, parsed
     keys: list[tuple[int, str, Any]] = field(default_factory=list)   # key.created / key.rotated entries
     log_checkpoints: int = 0
+    mark_root: bytes | None = None                        # the tree's root at ``root_at`` entries (``--since``)
+    mark_hash: str | None = None                          # the hash of entry ``hash_at``
 
 
-def read_log(fh: IO[bytes], feed: Feed | None = None, wants: Wants | None = None,
-             named: Named | None = None) -> LogPass:
-    """Check the chain of ``fh`` (a binary file) from seq 1 and return what it established. Entries
-    ``wants`` accepts are parsed and fed to ``feed``; the others' payload bytes go to ``named``."""
+def read_log(fh: IO[bytes], feed: Feed | None = None, kinds: Collection[str] = (), named: Named | None = None,
+             upto: int | None = None, root_at: int = 0, hash_at: int = 0) -> LogPass:
+    """Check the chain of ``fh`` (a binary file) from seq 1 and return what it established. Entries up to
+    seq ``upto`` (all: None) of ``kinds`` are parsed and fed to ``feed``, the others' canonical payload
+    bytes go to ``named``; ``root_at`` > 0 keeps the root of the first ``root_at`` entries, ``hash_at`` > 0
+    the hash of that entry (``--since``).
+
+    One pass, in chunks of ``LOG_CHUNK`` bytes: memory is a chunk, one line (at most ``MAX_LINE``) and a
+    block of ``BLOCK`` leaf hashes, whatever the log's length."""
     out = LogPass()
     file_hash = hashlib.sha256()
-    domain = hashlib.sha256(LOG_DOMAIN)
-    copy, sha, append, hashes = domain.copy, hashlib.sha256, out.tree.append, out.entry_hashes
-    prev, n, last = GENESIS.encode(), 0, b""
-    readline = fh.readline
-    while True:
-        line = readline(MAX_LINE + 1)
-        if not line:
-            break
-        n += 1
-        last = line
-        file_hash.update(line)
-        if len(line) > MAX_LINE:
-            raise Failed(f"log.jsonl line {n} is longer than {MAX_LINE >> 20} MiB: not a log entry")
-        if not line.endswith(b"\n"):
-            raise Failed(f"log.jsonl line {n} does not end with a newline (the file was cut off)")
-        h = line.find(_HASH_KEY)
-        entry: dict[str, Any] | None = None
-        tail = b',"prev_hash":"%s","seq":%d,"ts":"' % (prev, n)
-        if h > 0 and line.endswith(tail, 0, len(line) - 30):
-            c = copy()
-            c.update(line[:h])
-            c.update(line[h + 74:-1])
-            raw = c.digest()
-            digest = raw.hex().encode()
-            if not line.startswith(digest + _KIND_KEY, h + 9):
-                entry, raw = _strict(line, n, prev)
+    copy, sha, tree = hashlib.sha256(LOG_DOMAIN).copy, hashlib.sha256, out.tree
+    parse = frozenset(k.encode() for k in kinds) if feed is not None else frozenset()
+    chain_kinds = frozenset(k.encode() for k in ("log.checkpoint", *KEY_KINDS))   # the chain's own business
+    limit = upto if upto is not None else 1 << 62
+    raws: list[bytes] = []                        # entry hashes not yet in the tree
+    prev, n, last, carry = GENESIS.encode(), 0, b"", b""
+    while chunk := fh.read(LOG_CHUNK):
+        file_hash.update(chunk)
+        lines = (carry + chunk if carry else chunk).split(b"\n")
+        carry = lines.pop()
+        if len(carry) >= MAX_LINE:
+            raise Failed(f"log.jsonl line {n + len(lines) + 1} is longer than {MAX_LINE >> 20} MiB: not a log entry")
+        for line in lines:
+            n += 1
+            if len(line) >= MAX_LINE:
+                raise Failed(f"log.jsonl line {n} is longer than {MAX_LINE >> 20} MiB: not a log entry")
+            h = line.find(_HASH_KEY)
+            entry: dict[str, Any] | None = None
+            tail = b',"prev_hash":"%s","seq":%d,"ts":"' % (prev, n)
+            if h > 0 and line.endswith(tail, 0, len(line) - 29):
+                c = copy()
+                c.update(line[:h])
+                c.update(line[h + 74:])
+                raw = c.digest()
                 digest = raw.hex().encode()
-        else:
-            entry, raw = _strict(line, n, prev)
-            digest = raw.hex().encode()
-        append(sha(b"\x00" + raw).digest())
-        hashes += raw
-        if entry is None:
-            k_end = line.find(_PAYLOAD_KEY, h + 83)
-            kind = line[h + 83:k_end].decode("utf-8", "replace")
-            if feed is not None or kind == "log.checkpoint" or kind in KEY_KINDS:
-                raw_payload = line[k_end + 12:len(line) - 30 - len(tail)]
-                if kind == "log.checkpoint" or kind in KEY_KINDS or (wants is not None and wants(n, kind, raw_payload)):
-                    actor_raw = line[9:h]
-                    actor = (actor_raw[1:-1].decode() if b"\\" not in actor_raw else json.loads(actor_raw))
-                    payload = json.loads(raw_payload)
-                    _seen(out, n, line[-30:-3].decode(), kind, actor, payload, raw_payload, prev.decode(), feed)
-                elif named is not None:
-                    named(n, raw_payload)
-        else:
-            _seen(out, n, entry["ts"], entry["kind"], entry["actor"], entry["payload"], canon(entry["payload"]),
-                  prev.decode(), feed)
-        prev = digest
+                if not line.startswith(digest + _KIND_KEY, h + 9):
+                    entry, raw = _strict(line + b"\n", n, prev)
+                    digest = raw.hex().encode()
+            else:
+                entry, raw = _strict(line + b"\n", n, prev)
+                digest = raw.hex().encode()
+            raws.append(raw)
+            if entry is None:
+                k_end = line.find(_PAYLOAD_KEY, h + 83)
+                kind = line[h + 83:k_end]
+                special = kind in chain_kinds
+                if n <= limit or special:
+                    raw_payload = line[k_end + 12:len(line) - 29 - len(tail)]
+                    fed = n <= limit and kind in parse
+                    if fed or special:
+                        actor_raw = line[9:h]
+                        actor = actor_raw[1:-1].decode() if b"\\" not in actor_raw else json.loads(actor_raw)
+                        _seen(out, n, line[-29:-2].decode(), kind.decode(), actor, json.loads(raw_payload),
+                              raw_payload, prev, feed if fed else None)
+                    if not fed and named is not None and n <= limit:
+                        named(n, raw_payload)
+            else:
+                _seen(out, n, entry["ts"], entry["kind"], entry["actor"], entry["payload"], canon(entry["payload"]),
+                      prev, feed)
+            prev = digest
+            if len(raws) == BLOCK or n == root_at:
+                tree.extend([sha(b"\x00" + r).digest() for r in raws])
+                raws.clear()
+                if n == root_at:
+                    out.mark_root = tree.root()
+            if n == hash_at:
+                out.mark_hash = digest.decode()
+        if lines:
+            last = lines[-1]
+    if carry:
+        raise Failed(f"log.jsonl line {n + 1} does not end with a newline (the file was cut off)")
+    tree.extend([sha(b"\x00" + r).digest() for r in raws])
     out.size, out.head_hash, out.sha256 = n, prev.decode(), file_hash.hexdigest()
     if n:
         out.last = strict_json(last, f"log.jsonl line {n}")
     return out
 
 
-def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, raw: bytes, prev: str,
+def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, raw: bytes, prev: bytes,
           feed: Feed | None) -> None:
     if kind == "log.checkpoint":
         cert = payload if isinstance(payload, dict) else {}
-        if cert.get("seq") != seq - 1 or cert.get("hash") != prev:
+        if cert.get("seq") != seq - 1 or cert.get("hash") != prev.decode():
             raise Failed(f"log.jsonl seq {seq}: the log.checkpoint does not certify the entry before it")
         out.log_checkpoints += 1
     elif kind in KEY_KINDS:

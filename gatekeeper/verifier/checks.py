@@ -13,7 +13,8 @@
       size has its root: the history it covered was not rewritten;
   (7) every file derived from the log equals the projection of the signed log for the exported
       period, both ways, and its SHA-256 is the one the export entry records (``files``);
-  (8) proofs.jsonl holds the inclusion proof of every log seq register.csv and approvals.csv name.
+  (8) proofs.jsonl, which packs no longer carry (the whole tree is recomputed in (2)): if a pack has
+      it, the inclusion proof of every log seq register.csv and approvals.csv name, each valid.
 
 What passing proves and what it cannot: docs/audit.md.
 """
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from gatekeeper.ledger.jsoncodec import canon
+from gatekeeper.ledger.merkle import EMPTY_ROOT
 from gatekeeper.ledger.note import (
     SIG_ED25519,
     NoteVerifier,
@@ -38,21 +40,19 @@ from gatekeeper.ledger.note import (
     verify_signatures,
 )
 from gatekeeper.verifier.chain import MAX_LINE, Failed, LogPass, read_log, strict_json
-from gatekeeper.verifier.files import FILE_CHECKS, Context, bound_by_hash
+from gatekeeper.verifier.files import FILE_CHECKS, HEX64, Context, bound_by_hash
 from gatekeeper.verifier.packdir import NAME, list_pack, open_file, read_small, sha256_of
 from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.trust import Trust, follows, key_chain, key_id_of, openssl_verify, pem_of, pem_public_key
 
 MANIFEST = "MANIFEST.sha256"
-REQUIRED = (MANIFEST, "log.jsonl", "checkpoint.json", "public-key.pem", "proofs.jsonl", "verification.txt",
-            "verify.py")
+REQUIRED = (MANIFEST, "log.jsonl", "checkpoint.json", "public-key.pem", "verification.txt", "verify.py")
 # Files derived from the log: the export entry must record each one's SHA-256.
 DERIVED = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv",
            "policy.toml", "policy-history.csv", "access-review.csv", "access-changes.csv", "controls.md", "report.html",
            "verification.txt", "comments.csv")
 CHECKPOINT_DOMAIN = b"gatekeeper.checkpoint.v1\x00"
 CHECKPOINT_FIELDS = ("seq", "hash", "ts", "key_id", "signature")
-HEX64 = re.compile(r"[0-9a-f]{64}")
 
 Ed25519 = Callable[[bytes, bytes, bytes], bool]
 
@@ -102,10 +102,9 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     emit(f"OK {MANIFEST}: lists all {len(files) - 1} other files; their SHA-256 match (log.jsonl below)")
     # (2) the log, its tree and the projection
     projection = Projection(params)
-    upto = params.upto
+    old = _since_size(opts.since) if opts.since is not None else None
     with open_file(folder, "log.jsonl") as fh:
-        lp = read_log(fh, projection.add, lambda seq, kind, raw: seq <= upto and projection.wants_payload(kind, raw),
-                      projection.named)
+        lp = read_log(fh, projection.add, projection.kinds, projection.named, params.upto, *(old or (0, 0)))
     _log_matches(lp, cp, hashes, tail)
     hashes["log.jsonl"] = lp.sha256
     root = lp.tree.root()
@@ -316,9 +315,10 @@ def _witnesses(cp: dict[str, Any], text: str, opts: Options) -> str:
             "cosigned before")
 
 
-def _since(opts: Options, lp: LogPass, origin: str, known: dict[str, bytes], chain: list[str] | None) -> str:
-    assert opts.since is not None
-    raw = opts.since.strip()
+def _since_note(since: bytes) -> tuple[str, Any, list[Any], tuple[int, str] | None]:
+    """The checkpoint the auditor kept (a checkpoint.json, or the note alone): its note text, body and
+    signatures, and (seq, hash) of the entry it signs when it says."""
+    raw = since.strip()
     old_hash: tuple[int, str] | None = None
     if raw.startswith(b"{"):
         data = strict_json(raw, "--since")
@@ -334,6 +334,19 @@ def _since(opts: Options, lp: LogPass, origin: str, known: dict[str, bytes], cha
         old = parse_checkpoint_body(note_text)
     except ValueError as exc:
         raise Failed(f"--since: {exc}") from None
+    return note_text, old, sigs, old_hash
+
+
+def _since_size(since: bytes) -> tuple[int, int]:
+    """What the one pass over the log must keep for ``--since``: the root at the old tree's size and
+    the hash of the entry the old checkpoint signs (read before the pass: it keeps nothing else)."""
+    _text, old, _sigs, old_hash = _since_note(since)
+    return old.size, old_hash[0] if old_hash is not None else 0
+
+
+def _since(opts: Options, lp: LogPass, origin: str, known: dict[str, bytes], chain: list[str] | None) -> str:
+    assert opts.since is not None
+    note_text, old, sigs, old_hash = _since_note(opts.since)
     if old.origin != origin:
         raise Failed(f"--since: your checkpoint is of {old.origin}, this pack's log is {origin}")
     keys = [known[k] for k in (chain or sorted(known)) if k in known]
@@ -346,8 +359,8 @@ def _since(opts: Options, lp: LogPass, origin: str, known: dict[str, bytes], cha
     if old.size > lp.size:
         raise Failed(f"--since: your checkpoint covers {old.size} entries, this pack's log only {lp.size}: the pack "
                      "is older than what you saw, or the log was cut back")
-    if lp.tree.root_at(old.size) != old.root or (
-            old_hash is not None and lp.entry_hashes[(old_hash[0] - 1) * 32:old_hash[0] * 32].hex() != old_hash[1]):
+    root = EMPTY_ROOT if old.size == 0 else lp.mark_root
+    if root != old.root or (old_hash is not None and lp.mark_hash != old_hash[1]):
         raise Failed(f"--since: the first {old.size} entries of this log are not the ones your checkpoint signed: "
                      "the history was rewritten since")
     return (f"OK since: the log extends your checkpoint of {old.size} entries (root "

@@ -7,6 +7,7 @@ with ``@handles("the.kind")``; ``projection.py`` says what the tables are made o
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
@@ -98,7 +99,7 @@ class Change:
         self.retro_approved_at: str | None = None
         self.ticket_state: str | None = None
         self.emergency_seq: int | None = None
-        self.seqs: list[int] = []
+        self.seqs = array("q")               # log seqs (8 bytes each: a log holds a million)
         self.signatures: list[Signed] = []   # each change.approved / change.rejected, in log order
 
     def moments(self) -> tuple[str | None, ...]:
@@ -128,6 +129,8 @@ class Collector(Protocol):
 
     def change(self, change_id: int) -> Change: ...
 
+    def same(self, value: Any, key: Any = None) -> Any: ...
+
     def in_period(self, ts: str | None) -> bool: ...
 
 
@@ -153,24 +156,25 @@ def _opened(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) 
     cid = _cid(p)
     if cid is None:
         return
-    c = pr.change(cid)
+    c, same = pr.change(cid), pr.same
     if not c.requested_at:
-        c.requested_at, c.requested_by = ts, str(p.get("pusher") or actor)
-    c.repo, c.target = p.get("repo", c.repo), p.get("target", c.target)
+        c.requested_at, c.requested_by = ts, same(str(p.get("pusher") or actor))
+    c.repo, c.target = same(p.get("repo", c.repo)), same(p.get("target", c.target))
     c.title, c.ticket = p.get("title", c.title), p.get("ticket", c.ticket)
     c.revision, c.fingerprint = p.get("revision", c.revision), p.get("fingerprint", c.fingerprint)
     c.sod_findings = [reason_message(f) for f in p.get("sod_findings") or ()]  # SPEC §9: the sentences
     if "categories" in p:
-        c.categories, c.financial = list(p["categories"]), bool(p.get("financial"))
+        c.categories, c.financial = [same(x) for x in p["categories"]], bool(p.get("financial"))
     else:  # logged before issue 21: the files' categories
-        c.categories = sorted({x for f in p.get("files") or () for x in f.get("categories") or ()})
-    if isinstance(p.get("approvals_required"), list):
-        c.rules, c.rules_source = list(p["approvals_required"]), RULES_FROM_REVISION
+        c.categories = [same(x) for x in sorted({x for f in p.get("files") or () for x in f.get("categories") or ()})]
+    if isinstance(p.get("approvals_required"), list):  # one shared list per distinct rule set (never changed)
+        rules = p["approvals_required"]
+        c.rules, c.rules_source = same(list(rules), ("rules", repr(rules))), RULES_FROM_REVISION
     else:
         c.rules, c.rules_source = [], RULES_NOT_LOGGED
     if "emergency_reason" in p:
         c.emergency, c.emergency_reason = True, p["emergency_reason"]
-    _state(c, str(p.get("state", c.state)), ts)
+    _state(c, same(str(p.get("state", c.state))), ts)
 
 
 def _state(c: Change, state: str, ts: str) -> None:
@@ -190,17 +194,19 @@ def _signed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) 
     cid = _cid(p)
     if cid is None:
         return
-    c = pr.change(cid)
+    c, same = pr.change(cid), pr.same
+    fp = p.get("fingerprint")
     # The ticket signed for, as issue 22 records it (always, with the target shown); before that a
     # ticket was recorded only with [itsm] and such a signature counted for any ticket: as the database.
     ticket = p.get("ticket") if "target" in p else None
-    c.signatures.append(Signed(seq, ts, p.get("revision"), p.get("fingerprint"), p.get("signer"), p.get("name"),
-                               p.get("group"), p.get("decision"), p.get("meaning"), p.get("comment"),
-                               memberships_text(p.get("memberships") or ()), ticket))
+    c.signatures.append(Signed(seq, ts, p.get("revision"), c.fingerprint if fp == c.fingerprint else fp,
+                               same(p.get("signer")), same(p.get("name")), same(p.get("group")),
+                               same(p.get("decision")), same(p.get("meaning")), p.get("comment"),
+                               same(memberships_text(p.get("memberships") or ())), same(ticket)))
     if p.get("ticket_state"):
         c.ticket_state = p["ticket_state"]
     if isinstance(p.get("state"), str):
-        _state(c, p["state"], ts)
+        _state(c, pr.same(p["state"]), ts)
 
 
 @handles("change.commented")
@@ -223,11 +229,11 @@ def _deployed(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]
     if cid is None:
         return
     c = pr.change(cid)
-    c.deployed_at, c.deployed_by, c.deployed_commit = ts, actor, p.get("new")
+    c.deployed_at, c.deployed_by, c.deployed_commit = ts, pr.same(actor), p.get("new")
     if p.get("ticket_state"):
         c.ticket_state = p["ticket_state"]
     if isinstance(p.get("state"), str):
-        _state(c, p["state"], ts)
+        _state(c, pr.same(p["state"]), ts)
 
 
 @handles("emergency.deployed")
@@ -242,7 +248,7 @@ def _emergency(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any
     c.deadline, c.deployed_at, c.deployed_by, c.deployed_commit = p.get("deadline"), ts, actor, p.get("new")
     c.emergency_seq = c.emergency_seq or seq
     if isinstance(p.get("state"), str):
-        _state(c, p["state"], ts)
+        _state(c, pr.same(p["state"]), ts)
 
 
 @handles("push.refused")

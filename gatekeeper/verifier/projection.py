@@ -29,7 +29,7 @@ to the exporter and ``checks.DERIVED``, and a check to ``files.FILE_CHECKS``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +112,6 @@ class Tables:
     policy_seq: int | None
     policy_sha256: str | None
     reconciliation: list[str]             # audit.reconciled's summary lines
-    proof_seqs: list[int]                 # every log seq register.csv and approvals.csv name
     access: AccessLog                     # access-review.csv, access-changes.csv and what reviews certify
     access_review: list[dict[str, Any]] = field(default_factory=list)
     access_changes: list[dict[str, Any]] = field(default_factory=list)
@@ -124,13 +123,18 @@ class Tables:
     def approvals(self) -> Iterator[dict[str, Any]]:
         return (approval_row(c.id, s) for c in self.changes for s in c.signatures)
 
+    def proof_seqs(self) -> list[int]:
+        """Every log seq register.csv and approvals.csv name, in order (an old pack's proofs.jsonl)."""
+        seqs = {s for c in self.changes for s in c.seqs}
+        return sorted(seqs.union(s.seq for c in self.changes for s in c.signatures))
+
     def metrics_rows(self) -> list[dict[str, Any]]:
         return list(csv_rows(self.metrics))
 
 
 class Projection:
-    """Feed ``add`` the entries of seq 1..upto in order (those ``wants_payload`` declines may be left
-    out: they cannot change a table), then call ``finish`` once."""
+    """Feed ``add`` the entries of seq 1..upto in order (those not of ``kinds`` may be given to ``named``
+    instead: only the changes they name matter), then call ``finish`` once."""
 
     def __init__(self, params: Params) -> None:
         self.params = params
@@ -150,10 +154,19 @@ class Projection:
         self.policy_history: list[dict[str, Any]] = []
         self.policy: tuple[str, int, str | None] | None = None
         self.access = AccessLog(params.start, params.end)
+        self.common: dict[Any, Any] = {}
         self.last = 0
 
     def in_period(self, ts: str | None) -> bool:
         return ts is not None and self.params.start <= ts < self.params.end
+
+    def same(self, value: Any, key: Any = None) -> Any:
+        """The one copy of a value many CRs repeat (a repo, a group, a state; a rule set by its ``key``):
+        the projection holds every CR of the log at once, so each is held once. Only strings are shared
+        by value (1, 1.0 and True are equal keys, but not the same cell)."""
+        if key is None:
+            return self.common.setdefault(value, value) if type(value) is str else value
+        return self.common.setdefault(key, value)
 
     def change(self, change_id: int) -> Change:
         c = self.changes.get(change_id)
@@ -176,9 +189,10 @@ class Projection:
         if handler is not None:
             handler(self, seq, ts, actor, payload)
 
-    def wants_payload(self, kind: str, raw: bytes) -> bool:
-        """Whether ``add`` needs this entry's parsed payload; for other kinds ``named`` is all it needs."""
-        return kind in HANDLERS
+    @property
+    def kinds(self) -> Collection[str]:
+        """The kinds whose parsed payload ``add`` needs; for the others ``named`` is all it needs."""
+        return HANDLERS.keys()
 
     def named(self, seq: int, raw: bytes) -> None:
         """An entry of a kind no handler reads: only the changes it names (its ``log_seqs``), from its
@@ -196,7 +210,6 @@ class Projection:
         repo, category = p.filters.get("repo"), p.filters.get("category")
         population: list[Change] = []
         tally = Tally(p.start, p.end)
-        seqs: set[int] = set()
         for cid in sorted(self.changes):
             c = self.changes[cid]
             if not c.requested_at or not any(self.in_period(t) for t in c.moments()):
@@ -205,8 +218,6 @@ class Projection:
                 continue
             population.append(c)
             tally.add(register_row(c, now))
-            seqs.update(c.seqs)
-            seqs.update(s.seq for s in c.signatures)
         found = self._exceptions(tally, repo)
         facts, weeks = LogFacts(access=self.access.metrics()), dict[str, str]()
         repo_of = self._repo_of
@@ -217,7 +228,7 @@ class Projection:
         drift = [d for d in self.drift if repo is None or d["repo"] == repo]
         comments = [r for r in self.comments if self._kept(r["change_id"], repo, category)]
         return Tables(population, now, found, drift, metrics, self.policy_history, text, seq, sha,
-                      self.reconciliation, sorted(seqs), self.access, self.access.review_rows(), self.access.changes,
+                      self.reconciliation, self.access, self.access.review_rows(), self.access.changes,
                       comments)
 
     def _kept(self, change_id: Any, repo: str | None, category: str | None) -> bool:

@@ -17,7 +17,7 @@ from flask import g, request
 from gatekeeper.directory.lockout import Lockout
 from gatekeeper.errors import AuthError, Forbidden
 from gatekeeper.policy import rules
-from gatekeeper.policy.people import User, fold
+from gatekeeper.policy.people import User
 from gatekeeper.policy.rules import Role
 from gatekeeper.web.context import services
 
@@ -29,13 +29,12 @@ def check_password(username: str, password: str) -> User:
     """Directory check with brute-force protection shared by login, Basic auth and signatures.
 
     The counters live in the database (``auth_counter``), keyed on the canonical identity, so the
-    limits hold for every worker on every host. A failure is counted, and any lock it imposes
-    logged, in one serialised write transaction: however many workers see wrong passwords at once,
-    each lock is imposed, and logged as ``auth.locked``, exactly once. The check before the
-    password is a read, so a successful call (every API request) writes nothing; attempts already in
-    flight when a lock lands may still finish (at most one per busy worker thread).
+    limits hold for every worker on every host. The check is reserved before the directory sees
+    the password (``Lockout.begin_in``), in a transaction holding the identity's lock: however many
+    workers and threads race, at most the threshold of wrong passwords is ever checked, and one
+    burst imposes one lock, logged as ``auth.locked`` exactly once (issue 22).
     """
-    from gatekeeper.directory.lockout import identity_key, pair_key
+    from gatekeeper.directory.lockout import identity_key
     from gatekeeper.ledger.events import AuthLocked
     from gatekeeper.store import log as ledger
     from gatekeeper.store.counters import SqlCounters
@@ -44,24 +43,44 @@ def check_password(username: str, password: str) -> User:
     guard = _lockout()
     client = request.remote_addr or "-"
     ident = identity_key(svc.directory, username)
-    with svc.store.read() as s:
-        counters = SqlCounters(s)
-        guard.check_in(counters, ident, client)
-        had_pair = counters.get(pair_key(fold(ident), client)) is not None
+    ticket = _reserve(guard, ident, client)
     try:
         user = svc.directory.authenticate(username, password)
     except AuthError:
         log.warning("authentication failed for %r from %s", username, client)
         with svc.store.write() as session:
-            for lock in guard.failure_in(SqlCounters(session), ident, client):
+            for lock in guard.failure_in(SqlCounters(session), ident, client, ticket):
                 # A lock is evidence of an attack on an account: the change log, not only the service log.
                 ledger.append(session, AuthLocked(username=ident, typed=username[:256], client=client,
                                                   lock=dataclasses.asdict(lock)), ident)
         raise
-    if had_pair:
+    except BaseException:  # the directory did not answer: nothing was checked, nothing is counted
         with svc.store.side_write() as session:
-            guard.success_in(SqlCounters(session), ident, client)
+            guard.release_in(SqlCounters(session), ident, client, ticket)
+        raise
+    with svc.store.side_write() as session:
+        guard.success_in(SqlCounters(session), ident, client, ticket)
     return user
+
+
+def _reserve(guard: Lockout, ident: str, client: str) -> float:
+    """``Lockout.begin_in`` in its own transaction; while checks in flight fill the threshold
+    (``Busy``), wait for them to settle, at most as long as one directory check may take."""
+    import time
+
+    from gatekeeper.directory.lockout import Busy
+    from gatekeeper.store.counters import SqlCounters
+
+    svc = services()
+    give_up = time.monotonic() + svc.config.directory.timeout + 1.0
+    while True:
+        try:
+            with svc.store.side_write() as s:
+                return guard.begin_in(SqlCounters(s), ident, client)
+        except Busy:
+            if time.monotonic() >= give_up:
+                raise
+            time.sleep(0.05)
 
 
 def _lockout() -> Lockout:

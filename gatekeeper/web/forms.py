@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import (  # type: ignore[import-untyped]
@@ -15,6 +16,9 @@ from wtforms import (  # type: ignore[import-untyped]
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional, Regexp  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from gatekeeper.period import PeriodError
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 
@@ -147,6 +151,26 @@ class PeriodForm(FlaskForm):
     start = StringField(_l("From"), name="from", validators=[Optional(), Regexp(DATE, message=DATE_HINT)])
     end = StringField(_l("To (inclusive)"), name="to", validators=[Optional(), Regexp(DATE, message=DATE_HINT)])
     submit = SubmitField(_l("Show"))
+
+
+def period_problem(exc: PeriodError) -> str:
+    """``gatekeeper.period``'s refusal in the reader's language, naming the field as the page labels
+    it; the value is shown with its control characters escaped."""
+    from gatekeeper.period import FIRST_DAY, LAST_DAY
+    from gatekeeper.terminal import escape
+
+    field = str({"from": _l("From"), "to": _l("To (inclusive)")}.get(exc.param, exc.param))
+    value = escape(exc.value[:40])
+    if exc.problem == "empty":
+        return _("%(field)s is after %(other)s: the period would be empty; swap them.", field=field,
+                 other=str(_l("To (inclusive)")))
+    if exc.problem == "out_of_range":
+        return _("%(field)s: “%(value)s” is out of range: use a date from %(first)s to %(last)s.", field=field,
+                 value=value, first=FIRST_DAY, last=LAST_DAY)
+    if exc.problem == "no_such_day":
+        return _("%(field)s: there is no day “%(value)s”: use YYYY-MM-DD, for example 2026-05-01.", field=field,
+                 value=value)
+    return _("%(field)s: “%(value)s” is not a date: use YYYY-MM-DD, for example 2026-05-01.", field=field, value=value)
 
 
 class OpenReviewForm(FlaskForm):

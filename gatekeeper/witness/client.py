@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from gatekeeper import outbound
 from gatekeeper.checkpoints.sign import latest_checkpoint
 from gatekeeper.ledger import events
 from gatekeeper.ledger.checkpoint import Checkpoint, ed25519_verify
@@ -75,7 +76,7 @@ def _submit(config: Any, store: Any, w: Any, cp: Checkpoint) -> str:
             _size, proof = tree.consistency_proof(session.connection(), old, cp.seq)
         body = f"old {old}\n" + "".join(base64.b64encode(h).decode() + "\n" for h in proof) + "\n" + cp.note
         try:
-            resp = requests.post(f"{w.url}/add-checkpoint", data=body.encode("utf-8"),
+            resp = outbound.post(f"{w.url}/add-checkpoint", data=body.encode("utf-8"),
                                  headers={"Content-Type": "text/plain; charset=utf-8"},
                                  timeout=config.ledger.witness_timeout)
         except requests.RequestException as exc:

@@ -18,7 +18,7 @@ from tests.audit.conftest import FORMULA_COMMENT, PERIOD, SPEC_COLUMNS, World, c
 EXPECTED = {"register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl",
             "checkpoint.json", "public-key.pem", "verification.txt", "policy.toml", "policy-history.csv",
             "access-review.csv", "access-changes.csv", "controls.md", "MANIFEST.sha256", "drift.csv", "metrics.csv",
-            "report.html", "verify.py", "proofs.jsonl",
+            "report.html", "verify.py",
             "comments.csv"}
 
 

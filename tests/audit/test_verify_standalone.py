@@ -24,7 +24,7 @@ from gatekeeper.ledger.canonical import canon
 from gatekeeper.ledger.checkpoint import ed25519_verify
 from gatekeeper.verifier import bundle, cli
 from tests.audit.conftest import World, export
-from tests.support.packs import read_log, remanifest, resign
+from tests.support.packs import add_proofs, read_log, remanifest, resign
 
 MANIFEST = "MANIFEST.sha256"
 
@@ -93,12 +93,21 @@ def test_a_good_pack_verifies_in_a_bare_python_only_when_the_origin_is_pinned(pa
     assert lines[1].startswith("export: ") and "period 2000-01-01T00:00:00.000000Z .. 3000-01-01" in lines[1]
     assert lines[2].startswith(f"checkpoint: tree size {len(read_log(folder))} of gatekeeper/")
     for name in ("register.csv", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv", "policy.toml",
-                 "policy-history.csv", "proofs.jsonl", "controls.md", "access-review.csv", "report.html",
+                 "policy-history.csv", "controls.md", "access-review.csv", "report.html",
                  "comments.csv"):
         assert any(line.startswith(f"OK {name}: ") for line in lines), name
     assert lines[-1].startswith("verify.py: OK: every check passed; origin pinned")
+    assert not (folder / "proofs.jsonl").exists() and not any("proofs.jsonl" in line for line in lines)
     loose = bare(folder)
     assert loose.returncode == 3 and f"origin NOT verified: compare key id {key_id(folder)}" in loose.stdout
+
+
+def test_a_pack_that_still_carries_proofs_is_checked_against_the_signed_root(pack: Path, tmp_path: Path) -> None:
+    """Packs no longer carry proofs.jsonl; one made before (or one added later) is checked line by line."""
+    folder = unpack(pack, tmp_path / "pack")
+    add_proofs(folder)
+    rc, out, err = inproc(folder, "--key-id", key_id(folder))
+    assert rc == 0 and "OK proofs.jsonl: " in out, err
 
 
 def test_the_verifier_from_outside_the_pack_is_the_same_file(world: World, pack: Path, tmp_path: Path) -> None:
@@ -149,8 +158,8 @@ def test_a_tail_cut_back_to_an_older_export_fails_and_since_catches_the_old_pack
     (newer / "log.jsonl").write_bytes(b"".join(lines[:old_export]))
     shutil.copy(older / "checkpoint.json", newer / "checkpoint.json")
     remanifest(newer)
-    cut = bare(newer, "--key-id", key_id(newer))  # the newer tables against the older export: not its proofs
-    assert cut.returncode == 1 and "proofs.jsonl line 1: not the inclusion proof" in cut.stderr, cut.stderr
+    cut = bare(newer, "--key-id", key_id(newer))  # the newer files against the older export: not its files
+    assert cut.returncode == 1 and "the signed export entry" in cut.stderr, cut.stderr
     since = tmp_path / "last-engagement.json"
     shutil.copy(unpack(packs[1], tmp_path / "fresh") / "checkpoint.json", since)
     stale = bare(older, "--key-id", key_id(older), "--since", str(since))  # the genuine older pack, shown as new
@@ -221,6 +230,7 @@ def _append(name: str, text: bytes) -> Any:
 
 
 def _proof_hash(folder: Path) -> None:
+    add_proofs(folder)  # a pack that carries proofs.jsonl, as packs did before the verifier rebuilt the tree
     lines = (folder / "proofs.jsonl").read_bytes().splitlines(keepends=True)
     p = json.loads(lines[0])
     p["hashes"][0] = "00" * 32
@@ -263,7 +273,7 @@ def test_every_file_derived_from_the_log_is_checked_against_it(pack: Path, tmp_p
 @pytest.mark.parametrize("name", ["register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "log.jsonl",
                                   "checkpoint.json", "public-key.pem", "verification.txt", "policy.toml",
                                   "policy-history.csv", "access-review.csv", "controls.md", "drift.csv", "metrics.csv",
-                                  "report.html", "proofs.jsonl", MANIFEST])
+                                  "report.html", MANIFEST])
 def test_one_changed_byte_in_any_file_fails(pack: Path, tmp_path: Path, name: str) -> None:
     folder = unpack(pack, tmp_path / "pack")
     data = (folder / name).read_bytes()

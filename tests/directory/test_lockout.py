@@ -151,3 +151,53 @@ def test_unicode_compatibility_spellings_share_the_counter(lockout: Lockout) -> 
     for spelling in ("Carol", "ＣＡＲＯＬ", "𝐜𝐚𝐫𝐨𝐥", " carol "):
         with pytest.raises(AuthError, match="too many failed attempts"):
             lockout.check(spelling, "10.0.0.1")
+
+
+def test_checks_in_flight_count_so_at_most_the_threshold_is_checked(lockout: Lockout, clock: Clock) -> None:
+    """Issue 22: five checks reserved and not yet answered; the sixth is refused before the directory
+    sees it, and the five failing impose one lock (15 minutes, not doubled by the rest of the burst)."""
+    tickets = [lockout.begin("alice", "10.0.0.1") for _ in range(5)]
+    with pytest.raises(AuthError, match="too many failed attempts"):
+        lockout.begin("ALICE", "10.0.0.1")
+    locks = [lock for t in tickets for lock in lockout.failure("alice", "10.0.0.1", t)]
+    assert locks == [Lock(CLIENT, "alice", "10.0.0.1", 900.0)]
+    with pytest.raises(AuthError, match="try again in 15 minutes"):
+        lockout.begin("alice", "10.0.0.1")
+
+
+def test_a_success_or_an_unanswered_check_frees_its_reservation(lockout: Lockout, clock: Clock) -> None:
+    for _ in range(3):
+        lockout.success("alice", "10.0.0.1", lockout.begin("alice", "10.0.0.1"))
+    tickets = [lockout.begin("alice", "10.0.0.1") for _ in range(4)]
+    lockout.release("alice", "10.0.0.1", tickets[0])  # the directory never answered
+    lockout.success("alice", "10.0.0.1", tickets[1])
+    for _ in range(3):
+        lockout.begin("alice", "10.0.0.1")  # 5 in flight now
+    with pytest.raises(AuthError):
+        lockout.begin("alice", "10.0.0.1")
+    clock.now += 121  # a worker killed mid-check leaves its reservation: it lapses
+    lockout.begin("alice", "10.0.0.1")
+
+
+def test_racing_threads_check_at_most_the_threshold() -> None:
+    """50 threads guess at once: exactly five reach the (slow) directory, one lock is imposed."""
+    lockout = Lockout()
+    checked: list[int] = []
+    locks: list[Lock] = []
+    gate = threading.Barrier(50)
+
+    def guess(i: int) -> None:
+        gate.wait()
+        try:
+            ticket = lockout.begin("erin", "10.0.0.9")
+        except AuthError:
+            return
+        checked.append(i)
+        locks.extend(lockout.failure("erin", "10.0.0.9", ticket))
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(checked) == 5 and [lock.seconds for lock in locks] == [900.0]

@@ -54,6 +54,29 @@ def test_roots_match_rfc6962() -> None:
     assert [kept.root_at(n).hex() for n in range(9)] == ROOTS
 
 
+def test_leaves_added_in_blocks_make_the_same_tree() -> None:
+    """``extend`` (aligned blocks reduced at once, as verify.py adds leaves) against ``append`` one by one,
+    for every size up to 70 and blocks that start anywhere."""
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(70)]
+    for cut in (1, 3, 8, 13, 64):
+        one, blocks = merkle.TreeBuilder(), merkle.TreeBuilder()
+        for i, leaf in enumerate(leaves):
+            one.append(leaf)
+            if (i + 1) % cut == 0 or i + 1 == len(leaves):
+                blocks.extend(leaves[blocks.size:i + 1])
+                assert (blocks.size, blocks.root()) == (one.size, one.root()), (cut, i)
+    kept = merkle.TreeBuilder(keep=True)  # a kept tree takes them one by one (its levels)
+    kept.extend(leaves[:9])
+    assert kept.root() == one_root(leaves[:9]) and kept.root_at(5) == one_root(leaves[:5])
+
+
+def one_root(leaves: list[bytes]) -> bytes:
+    t = merkle.TreeBuilder()
+    for leaf in leaves:
+        t.append(leaf)
+    return t.root()
+
+
 @pytest.mark.parametrize(("index", "size", "proof"), INCLUSION)
 def test_inclusion_proofs_match_the_vectors(index: int, size: int, proof: list[str]) -> None:
     t = tree(DATA)

@@ -27,6 +27,9 @@ RECIPE_V2 = "batchml/2026-04-26_BatchML_Verfahrensrezept2.xml"
 TICKETS = {'format = "batchml"': 'format = "batchml"\nticket = "required"\nticket_pattern = "^CHG[0-9]{{7}}$"'}
 
 
+QUERY = ("GET", "/api/now/table/change_request")
+
+
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 20) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -101,6 +104,14 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             tickets["CHG0000002"] = "Closed"
             blocked = repo.push("mixing:refs/heads/main")
             assert not blocked.ok and "change ticket CHG0000002 is Closed in servicenow" in blocked.text()
+            # an ITSM answering 200 and then a byte every half second holds the push no longer than its timeout
+            query = snow.routes[QUERY]
+            snow.routes[QUERY] = lambda req: ("drip", {"result": []})
+            started = time.monotonic()
+            held = repo.push("mixing:refs/heads/main")
+            assert not held.ok and "ServiceNow at" in held.text() and "did not answer within 2 s" in held.text()
+            assert time.monotonic() - started < 2 + 10  # the deadline, plus a push's own time on a busy machine
+            snow.routes[QUERY] = query
             tickets["CHG0000002"] = "Implement"
             deployed = repo.push("mixing:refs/heads/main")
             assert deployed.ok, deployed.stderr
@@ -140,6 +151,15 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             repo.checkout("tags", create=True)
             repo.commit({"recipes/other.xml": read(RECIPE_V1)}, "Other recipe")
             second = repo.push("HEAD:refs/heads/tags", options=("gatekeeper.ticket=CHG0000003",)).change_id()
+            snow.routes[QUERY] = lambda req: (200, {"result": "CHG0000003"})  # JSON, but not ServiceNow's shape
+            odd = svc.sign(second, "gina")
+            assert odd.status_code == 503 and odd.json()["error"]["code"] == "itsm_unavailable"
+            assert "unexpected shape ('result' is a string, expected a list)" in odd.json()["error"]["message"]
+            snow.routes[QUERY] = lambda req: ("drip", {"result": []})
+            started = time.monotonic()
+            slow = svc.sign(second, "gina")  # the signature is held no longer than [itsm] timeout
+            assert slow.status_code == 503 and "did not answer within 2 s" in slow.json()["error"]["message"]
+            assert time.monotonic() - started < 2 + 5
             snow.stop()
             down = svc.sign(second, "gina")
             assert down.status_code == 503 and down.json()["error"]["code"] == "itsm_unavailable"
@@ -152,7 +172,8 @@ def test_tickets_itsm_mail_and_webhooks(tmp_path: Path, smtp_server: smtp.SmtpSe
             assert (signed["ticket"], signed["ticket_state"]) == ("CHG0000002", "Scheduled")
             [intent] = [e["payload"] for e in log if e["kind"] == "deploy.intent" and e["payload"]["changes"]]
             assert [(c["change_id"], c["ticket_state"]) for c in intent["changes"]] == [(cid, "Implement")]
-            refused_at_gate = [e["payload"] for e in log if e["kind"] == "push.refused"][-1]
+            refused_at_gate, held_at_gate = [e["payload"] for e in log if e["kind"] == "push.refused"][-2:]
+            assert held_at_gate["refs"][0]["reasons"][0]["code"] == "gate.itsm_unavailable"
             reasons = refused_at_gate["refs"][0]["reasons"]
             assert "is Closed in servicenow" in " ".join(r["message"] for r in reasons)
             assert reasons[0]["code"] == "ticket.state"

@@ -122,3 +122,28 @@ def test_a_server_error_fails_closed() -> None:
             Itsm(cfg, env={"GK_J": "t"}).lookup("OPS-1")
     finally:
         r.stop()
+
+
+@pytest.mark.parametrize(("kind", "answer", "named"), [
+    ("servicenow", [], "the answer is a list, expected an object with 'result'"),
+    ("servicenow", {"records": []}, "the answer has no 'result'"),
+    ("servicenow", {"result": "CHG0000001"}, "'result' is a string, expected a list"),
+    ("servicenow", {"result": ["CHG0000001"]}, "'result[0]' is a string, expected an object"),
+    ("servicenow", {"result": [{"state": 3, "sys_id": "x"}]}, "'result[0].state' is a number, expected a string"),
+    ("jira", {"key": "OPS-1"}, "the answer has no 'fields'"),
+    ("jira", {"fields": {"status": "Approved"}}, "'fields.status' is a string, expected an object"),
+    ("jira", {"fields": {"status": {"name": None}}}, "'fields.status.name' is null, expected a string"),
+    ("jira", {"fields": {"status": {"name": "Approved"}}, "key": 7}, "'key' is a number, expected a string"),
+])
+def test_an_answer_of_the_wrong_shape_fails_closed_naming_what(kind: str, answer: object, named: str) -> None:
+    path = "/api/now/table/change_request" if kind == "servicenow" else "/rest/api/2/issue/OPS-1"
+    r = Receiver(routes={("GET", path): lambda req: (200, answer)}).start()
+    try:
+        cfg = ItsmConfig(kind=kind, url=r.url, token_env="GK_T", allowed_states=("Approved",), timeout=2)
+        with pytest.raises(ItsmUnavailable) as err:
+            Itsm(cfg, env={"GK_T": "t"}).lookup("CHG0000001" if kind == "servicenow" else "OPS-1")
+        assert err.value.http_status == 503 and err.value.code == "itsm_unavailable"
+        assert str(err.value) == (f"the ITSM's answer has an unexpected shape ({named}); change tickets cannot be "
+                                  "checked (fail closed)")
+    finally:
+        r.stop()

@@ -61,6 +61,33 @@ def test_teams_and_slack_shapes_carry_the_link() -> None:
                                              "url": "http://gk/changes/7"}
     slack = webhooks.slack_body("CR <7> & more", facts, "http://gk/changes/7")
     assert "http://gk/changes/7" in slack["text"]
-    section = slack["blocks"][0]["text"]["text"]
-    assert "<http://gk/changes/7|Open in Gatekeeper>" in section and "&lt;7&gt; &amp;" in section
+    assert slack["blocks"][0]["text"] == {"type": "plain_text", "text": "CR &lt;7&gt; &amp; more", "emoji": False}
+    assert slack["blocks"][-1]["text"]["text"] == "<http://gk/changes/7|Open in Gatekeeper>"
     json.dumps(teams), json.dumps(slack)
+
+
+HOSTILE = ("**URGENT** [approve here](http://evil.example/x) <!channel> <@U024BE7LH> <at>CEO</at> @here "
+           "_now_ ~x~ `y` {{DATE(2017-02-14T06:00:00Z, SHORT)}}\n- listed\r\n> quoted")
+
+
+def test_titles_and_comments_cannot_format_link_or_mention() -> None:
+    """Issue 22: a CR title or comment is shown as written in Teams and Slack, never as markup."""
+    facts = [("Comment", HOSTILE), ("Change request", "7 (pending)")]
+    card = webhooks.teams_body(HOSTILE, facts, "http://gk/changes/7")["attachments"][0]["content"]
+    texts = [card["body"][0]["text"], *(f["value"] for f in card["body"][1]["facts"])]
+    for text in texts:
+        assert "\n" not in text and "\r" not in text
+        unescaped = [ch for i, ch in enumerate(text) if ch in "*_[]()<>`~{}@-#!" and text[i - 1:i] != "\\"]
+        assert unescaped == [], text
+    assert card["body"][0]["text"].startswith(r"\*\*URGENT\*\* \[approve here\]\(http\:\/\/evil\.example")
+    slack = webhooks.slack_body(HOSTILE, facts, "http://gk/changes/7")
+    assert slack["mrkdwn"] is False
+    user_texts = [slack["text"], slack["blocks"][0]["text"]["text"],
+                  slack["blocks"][1]["fields"][0]["text"]]
+    for text in user_texts:
+        assert "<" not in text.replace("<http://gk/changes/7>", "") and ">" not in text and "\n" not in text
+        assert "&lt;!channel&gt;" in text and "&lt;@U024BE7LH&gt;" in text
+    assert all(b["text"]["type"] == "plain_text" for b in slack["blocks"][:1])
+    assert all(f["type"] == "plain_text" for f in slack["blocks"][1]["fields"])
+    mrkdwn = [b["text"] for b in slack["blocks"] if "text" in b and b["text"]["type"] == "mrkdwn"]
+    assert mrkdwn == [{"type": "mrkdwn", "text": "<http://gk/changes/7|Open in Gatekeeper>", "verbatim": True}]

@@ -1,6 +1,6 @@
-"""Where a change request stands and who acts next (``policy.status``), a revision's title
-(``policy.titles``) and the meanings each decision may carry (``policy.rules.meanings``): values in,
-values out (issue 25)."""
+"""Where a change request stands and who acts next (``policy.status``) and the meanings each decision
+may carry (``policy.rules.meanings``): values in, values out (issue 25). A revision's title:
+tests/policy/test_titles.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from gatekeeper.policy.reasons import Reason
 from gatekeeper.policy.review import blockers
 from gatekeeper.policy.rules import DEFAULT_MEANINGS, ApprovalRule, Category, meanings
 from gatekeeper.policy.status import Actor, Next, Rejection, Standing, StatusFacts, Withdrawal, status
-from gatekeeper.policy.titles import COMMIT, OPTION, REF, Title, choose
 
 UNAUTHORIZED = Reason("sod.unauthorized_author", "mallory is not in the authors groups of recipes")
 UNKNOWN = Reason("sod.unknown_pusher", "pusher ghost is not a directory user")
@@ -59,29 +58,6 @@ def test_the_reasons_say_who_and_why() -> None:
     assert blocked.reason is not None and "2 validation error(s)" in blocked.reason.message
     withdrawn = status(StatusFacts(3, "withdrawn", withdrawal=Withdrawal("gatekeeper", "topic branch deleted", "t")))
     assert withdrawn.reason is not None and withdrawn.reason.message == "withdrawn by gatekeeper: topic branch deleted"
-
-
-@pytest.mark.parametrize(("option", "subject", "previous", "expected"), [
-    ("Raise RPM", "wip", None, Title("Raise RPM", OPTION)),
-    (None, "Raise mixer speed to 240 rpm", None, Title("Raise mixer speed to 240 rpm", COMMIT)),
-    (None, None, None, Title("refs/heads/raise", REF)),
-    # the title follows the content: a later revision takes its latest commit's subject...
-    (None, "Only 250 rpm now", Title("Raise to 240 rpm and add a step", COMMIT), Title("Only 250 rpm now", COMMIT)),
-    # ...unless the author chose the title (then it stays theirs until they set another)
-    (None, "fixup", Title("Mixing recipe v2", OPTION), Title("Mixing recipe v2", OPTION)),
-    ("Mixing recipe v3", "fixup", Title("Mixing recipe v2", OPTION), Title("Mixing recipe v3", OPTION)),
-    ("   ", "  spaced   subject ", None, Title("spaced subject", COMMIT)),
-])
-def test_title_per_revision(option: str | None, subject: str | None, previous: Title | None, expected: Title) -> None:
-    assert choose(option, None, subject, "refs/heads/raise", previous) == expected
-
-
-def test_description_is_kept_until_replaced() -> None:
-    first = choose(None, "Why: line 3 overheats", "s", "r")
-    assert first.description == "Why: line 3 overheats"
-    assert choose(None, None, "t", "r", first).description == "Why: line 3 overheats"
-    assert choose(None, "New reason", "t", "r", first).description == "New reason"
-    assert len(choose("x" * 900, "y" * 9000, None, "r").text) == 500
 
 
 def test_each_decision_has_its_own_meanings() -> None:

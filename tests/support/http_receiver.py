@@ -1,7 +1,9 @@
 """A real HTTP server on 127.0.0.1 for webhook and ITSM tests (stdlib ``ThreadingHTTPServer`` in a thread).
 
 Every request is recorded (method, path, query, headers, body). ``script`` lists the answers to give
-in turn — a status code, or ``"timeout"`` to stay silent past the client's timeout — then 200.
+in turn — a status code, or ``"timeout"`` to stay silent past the client's timeout, or ``"drip"``
+(``"drip-headers"``) to answer 200 and then send the body (the headers too) one byte every
+``drip_interval`` seconds, which no per-read timeout ends — then 200.
 ``routes`` maps ``(method, path)`` to a function answering ``(status, json)``: the ServiceNow and
 Jira fakes serve their documented JSON shapes through it. Webhook requests are verified with the
 ``standardwebhooks`` package when a secret is given, and counted by ``webhook-id``.
@@ -44,6 +46,7 @@ class Receiver:
     script: list[int | str] = field(default_factory=list)
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     silence: float = 3.0
+    drip_interval: float = 0.5
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -97,6 +100,8 @@ class Receiver:
                 if status == "timeout":
                     time.sleep(receiver.silence)
                     status = 200
+                if status in ("drip", "drip-headers"):
+                    return self._drip(json.dumps(payload).encode() + b" " * 200, status == "drip-headers")
                 req.status = int(status)  # type: ignore[attr-defined]
                 data = json.dumps(payload).encode()
                 try:
@@ -107,6 +112,21 @@ class Receiver:
                     self.wfile.write(data)
                 except OSError:
                     pass  # the client gave up (timeout)
+
+            def _drip(self, body: bytes, headers_too: bool) -> None:
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(body)}\r\n\r\n").encode()
+                try:
+                    if not headers_too:
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                    for byte in (head if headers_too else b"") + body:
+                        time.sleep(receiver.drip_interval)
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client hung up: what its deadline does
+                self.close_connection = True
 
             do_GET = do_POST = do_PATCH = do_PUT = _handle
 
@@ -175,3 +195,4 @@ def jira(issues: dict[str, str], comments: list[tuple[str, str]], token: str) ->
         routes[("GET", f"/rest/api/2/issue/{key}")] = get
         routes[("POST", f"/rest/api/2/issue/{key}/comment")] = comment
     return routes
+

@@ -22,7 +22,6 @@ from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash
 from gatekeeper.verifier import bundle
 from gatekeeper.verifier.access import CHANGE_COLUMNS, REVIEW_COLUMNS
 from gatekeeper.verifier.checks import DERIVED, MANIFEST
-from gatekeeper.verifier.files import Proofs
 from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
@@ -51,15 +50,13 @@ def write_pack(folder: Path, entries: Iterable[Entry], key: Ed25519PrivateKey, *
     the log's size."""
     folder.mkdir(parents=True, exist_ok=True)
     projection = Projection(Params(start, end, now, 1 << 62, None, {}))
-    tree, hashes, prev, seq = TreeBuilder(keep=True), bytearray(), GENESIS_HASH, 0
+    tree, prev, seq = TreeBuilder(), GENESIS_HASH, 0
 
     def add(fh: Any, seq: int, ts: str, kind: str, actor: str, payload: dict[str, Any]) -> str:
         h = entry_hash(seq, ts, kind, actor, payload, prev)
         fh.write(canon({"seq": seq, "ts": ts, "kind": kind, "actor": actor, "payload": payload, "prev_hash": prev,
                         "hash": h}) + b"\n")
-        raw = bytes.fromhex(h)
-        tree.append(leaf_hash(raw))
-        hashes.extend(raw)
+        tree.append(leaf_hash(bytes.fromhex(h)))
         return h
 
     with open(folder / "log.jsonl", "wb") as fh:
@@ -91,17 +88,32 @@ def write_pack(folder: Path, entries: Iterable[Entry], key: Ed25519PrivateKey, *
         prev = add(fh, seq + 1, now, "audit.exported", "dave", export)
     size = seq + 1
     cp = sign(size, prev, now, key, origin=origin, root=tree.root())
-    proofs = Proofs(tree, size)
     files.update({
         "checkpoint.json": cp.to_json(),
         "public-key.pem": public_key_pem(key.public_key()),
-        "proofs.jsonl": b"".join(proofs.lines(tables.proof_seqs, hashes)),
         "verify.py": verifier,
     })
     for name, data in files.items():
         (folder / name).write_bytes(data)
     remanifest(folder)
     return size
+
+
+def add_proofs(folder: Path) -> None:
+    """The ``proofs.jsonl`` packs carried before the verifier recomputed the whole tree: one RFC 6962
+    inclusion proof per log seq the register and approvals name (a pack may still hold it)."""
+    log = read_log(folder)
+    export = log[-1]["payload"]
+    tree = TreeBuilder(keep=True)
+    projection = Projection(Params.from_export(export))
+    for e in log:
+        tree.append(leaf_hash(bytes.fromhex(e["hash"])))
+        projection.add(e["seq"], e["ts"], e["kind"], e["actor"], e["payload"])
+    lines = [canon({"hash": log[seq - 1]["hash"], "hashes": [h.hex() for h in tree.inclusion_proof(seq - 1)],
+                    "leaf_index": seq - 1, "seq": seq, "tree_size": len(log)}) + b"\n"
+             for seq in projection.finish().proof_seqs()]
+    (folder / "proofs.jsonl").write_bytes(b"".join(lines))
+    remanifest(folder)
 
 
 def remanifest(folder: Path) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +136,12 @@ class Plant:
     def write_directory(self, groups: dict[str, tuple[list[str], list[str]]]) -> None:
         self.directory.write_text(directory_toml(groups=groups))
 
+    def move_to(self, port: int) -> None:
+        """The service's URL on another port (its port was taken before it could bind it)."""
+        url = f"http://127.0.0.1:{port}"
+        self.config.write_text(self.config.read_text().replace(self.url, url))
+        self.url, self.port = url, port
+
 
 # SPEC §12 "Refs": the repo's protected tags and one listed ref outside refs/heads/ and refs/tags/.
 REF_RULES = 'protected_tags = ["v*"]\nother_refs = ["refs/notes/*"]\n'
@@ -155,3 +165,28 @@ def make_plant(tmp: Path, database: str | None = None, policy: str = POLICY) -> 
     d = tmp / "directory.toml"
     d.write_text(directory_toml())
     return Plant(dir=tmp, config=cfg, directory=d, url=url, port=port, database=db)
+
+
+@functools.cache
+def _schema_template() -> Path:
+    """An empty SQLite database at the newest schema, migrated once per test process (removed at exit)."""
+    from gatekeeper.store.db import Store
+
+    folder = Path(tempfile.mkdtemp(prefix="gk-schema-"))
+    atexit.register(shutil.rmtree, folder, True)
+    store = Store(f"sqlite:///{folder / 'gatekeeper.db'}")  # runs the migrations
+    store.dispose()  # the last connection closed: the WAL is checkpointed into the file and removed
+    if (folder / "gatekeeper.db-wal").exists():
+        raise RuntimeError("the schema template still has a write-ahead log")
+    return folder / "gatekeeper.db"
+
+
+def migrated(plant: Plant) -> Plant:
+    """Give a plant whose SQLite database does not exist yet a copy of an empty one at the newest schema,
+    which is what its first ``repo create`` or ``serve`` would make (the migrations themselves are tested
+    in tests/store and by the plants that start without one); saves every such plant running them."""
+    if plant.database.startswith("sqlite:///"):
+        path = Path(plant.database.removeprefix("sqlite:///"))
+        if not path.exists():
+            shutil.copyfile(_schema_template(), path)
+    return plant

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
+import random
 import signal
 import socket
 import subprocess
@@ -35,10 +37,42 @@ def require(path: str, package: str) -> None:
         pytest.fail(f"{path} not found: install the apt package {package} (scripts/system-deps.sh)", pytrace=False)
 
 
+def _port_band() -> tuple[int, int]:
+    """Ports below the kernel's ephemeral range (20000-32767 by default): no outgoing connection is ever
+    given one of those as its source port, so a port found free stays free until its server binds it."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (20000, low - 1) if low - 20000 >= 4000 else (low, 65535)
+
+
+_BAND = _port_band()
+_given: set[int] = set()
+_rng = random.SystemRandom()  # not the global one: hypothesis seeds that in its tests
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A port nobody listens on at ``host`` now, outside the ephemeral range. It is never handed out twice
+    in one test process, and under pytest-xdist each worker takes its own share of the band, so two
+    servers of one run never race for a port between probing and binding (other processes' servers still
+    may: servers are started with ``start_retrying`` or retry on another port themselves)."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), worker + 1)
+    span = (_BAND[1] - _BAND[0] + 1) // workers
+    low = _BAND[0] + worker * span
+    for _ in range(500):
+        port = _rng.randrange(low, low + span)
+        if port in _given:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}-{low + span - 1} on {host}")
 
 
 def run(cmd: Sequence[str], *, check: bool = True, what: str = "", **kw: Any) -> subprocess.CompletedProcess[str]:

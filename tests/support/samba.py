@@ -7,13 +7,15 @@ session copies it to a temp dir; only smb.conf names absolute paths, and it is r
 runs as ``samba -i -M single -s <smb.conf>`` (one process, stopped by PID) with ``server services =
 ldap, cldap, kdc``, ``ldap server require strong auth = no`` (simple binds) and a TLS certificate
 whose SAN is the listen address, signed by a test CA, so ldaps:// and StartTLS verify. LDAP ports
-are fixed (389/636), the address is not: each session takes a random 127.x.y.z, so parallel
-sessions do not collide. Searches from the domain root return referrals, which the directory skips.
+are fixed (389/636), the address is not: each DC takes a random 127.x.y.z, and its pid file and
+sockets are in its own folder, so parallel sessions (and pytest-xdist workers) do not collide.
+Searches from the domain root return referrals, which the directory skips.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import random
@@ -98,32 +100,40 @@ def _provision(target: Path) -> None:
     process.run([SYSTEM_PYTHON, "-c", _POPULATE, str(target / "etc" / "smb.conf")], input=json.dumps(spec))
 
 
-def provisioned() -> Path:
-    """The cached provisioned domain (made on first use, atomically)."""
+@contextlib.contextmanager
+def _cache_locked(mode: int) -> Iterator[None]:
+    """The cache folder locked: shared while a session copies a domain out, exclusive while one is
+    provisioned or an old one removed (pytest-xdist workers and parallel sessions share the cache)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / "lock", "a") as fh:
+        fcntl.flock(fh, mode)
+        yield
+
+
+def copy_provisioned(root: Path) -> None:
+    """The cached provisioned domain copied to ``root`` (provisioned first if it is not cached yet)."""
     require(str(SAMBA), "samba-ad-dc")
     require(str(SAMBA_TOOL), "samba")
     require("/usr/share/samba/setup", "samba-ad-provision")
     what = repr((_version(), _POPULATE, PEOPLE, GROUPS, DISABLED, REALM, ADMIN_PASSWORD, SERVICE_PASSWORD,
                  [password(u) for u in PEOPLE]))
-    key = hashlib.sha256(what.encode()).hexdigest()[:16]
-    cached = CACHE / f"samba-{key}"
-    if (cached / "etc" / "smb.conf").exists():
-        return cached
-    CACHE.mkdir(parents=True, exist_ok=True)
-    for old in CACHE.glob("samba-*"):  # an older Samba or plant: no longer used
-        if old.name.startswith("samba-") and not old.name.startswith("samba-new-"):
-            shutil.rmtree(old, ignore_errors=True)
-    work = Path(tempfile.mkdtemp(prefix="samba-new-", dir=CACHE))
-    try:
-        _provision(work)
-        try:
-            os.rename(work, cached)
-        except OSError:  # another session made it first
-            shutil.rmtree(work, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return cached
+    cached = CACHE / f"samba-{hashlib.sha256(what.encode()).hexdigest()[:16]}"
+    with _cache_locked(fcntl.LOCK_SH):
+        if (cached / "etc" / "smb.conf").exists():
+            shutil.copytree(cached, root, dirs_exist_ok=True, symlinks=True)
+            return
+    with _cache_locked(fcntl.LOCK_EX):
+        if not (cached / "etc" / "smb.conf").exists():
+            for old in CACHE.glob("samba-*"):  # an older Samba or plant, or a provisioning that died
+                shutil.rmtree(old, ignore_errors=True)
+            work = Path(tempfile.mkdtemp(prefix="samba-new-", dir=CACHE))
+            try:
+                _provision(work)
+                os.rename(work, cached)
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+        shutil.copytree(cached, root, dirs_exist_ok=True, symlinks=True)
 
 
 def _tls(folder: Path, ip: str) -> Tls:
@@ -136,11 +146,13 @@ def _conf(text: str, old_root: str, root: Path, ip: str, tls: Tls) -> str:
     out = []
     for line in text.replace(old_root, str(root)).splitlines():
         key = line.strip().split("=", 1)[0].strip().lower()
-        if key in ("server services", "interfaces", "log file", "logging"):
+        if key in ("server services", "interfaces", "log file", "logging", "pid directory", "ncalrpc dir"):
             continue
         out.append(line)
         if line.strip() == "[global]":
-            out += ["\tserver services = ldap, cldap, kdc", f"\tinterfaces = {ip}/8", "\tbind interfaces only = yes",
+            # The pid file and sockets default to /run/samba, one per machine: a second DC refused to start.
+            out += [f"\tpid directory = {root}/run", f"\tncalrpc dir = {root}/run/ncalrpc",
+                    "\tserver services = ldap, cldap, kdc", f"\tinterfaces = {ip}/8", "\tbind interfaces only = yes",
                     "\tldap server require strong auth = no", f"\tlog file = {root}/log.samba",
                     "\ttls enabled = yes", f"\ttls keyfile = {tls.key}", f"\ttls certfile = {tls.cert}",
                     f"\ttls cafile = {tls.ca}"]
@@ -221,8 +233,9 @@ class Samba:
 
 def _free_ip() -> str:
     """A random loopback address nobody listens on at 389 (LDAP's port is fixed in Samba)."""
+    rng = random.SystemRandom()  # not the global one: two workers may share its state
     for _ in range(50):
-        ip = f"127.{random.randint(16, 254)}.{random.randint(0, 254)}.{random.randint(2, 254)}"
+        ip = f"127.{rng.randint(16, 254)}.{rng.randint(0, 254)}.{rng.randint(2, 254)}"
         with socket.socket() as s:
             try:
                 s.bind((ip, 389))
@@ -234,10 +247,9 @@ def _free_ip() -> str:
 
 @contextlib.contextmanager
 def running_samba() -> Iterator[Samba]:
-    cached = provisioned()
     root = Path(tempfile.mkdtemp(prefix="gk-samba-"))
     try:
-        shutil.copytree(cached, root, dirs_exist_ok=True, symlinks=True)
+        copy_provisioned(root)
         ip = _free_ip()
         tls = _tls(root / "gk-tls", ip)
         conf = root / "etc" / "smb.conf"
@@ -246,6 +258,7 @@ def running_samba() -> Iterator[Samba]:
         old_root = next(ln.split("=", 1)[1].strip() for ln in text.splitlines()
                         if ln.strip().startswith("private dir"))[: -len("/private")]
         conf.write_text(_conf(text, old_root, root, ip, tls))
+        (root / "run").mkdir(exist_ok=True)
         server = Samba(root=root, ip=ip, tls=tls)
         server.start()
         try:

@@ -38,21 +38,37 @@ class Service:
         return self.plant.url
 
     def start(self, timeout: float = 30) -> None:
-        log = open(self.plant.dir / "service.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gatekeeper", "--config", str(self.plant.config), "serve",
-             "--port", str(self.plant.port)], env=self.env, stdout=log, stderr=log)
+        """Start and poll until ``/healthz`` answers. If the port was taken meanwhile (by a process
+        outside this run), the plant moves to another free port and the service starts again."""
+        for attempt in range(3):
+            if self._start(timeout) or attempt == 2:
+                return
+            self.plant.move_to(process.free_port())
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> bool:
+        log_path = self.plant.dir / "service.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gatekeeper", "--config", str(self.plant.config), "serve",
+                 "--port", str(self.plant.port)], env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("gatekeeper serve exited: " + (self.plant.dir / "service.log").read_text()[-2000:])
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("gatekeeper serve did not become healthy in time")
+                said = log_path.read_bytes()[offset:].decode(errors="replace")
+                if "Address already in use" in said:
+                    return False
+                raise RuntimeError("gatekeeper serve exited: " + said[-2000:])
+            if process.port_open("127.0.0.1", self.plant.port):
+                try:
+                    if requests.get(self.url + "/healthz", timeout=5).status_code in (200, 503):
+                        return True
+                except requests.RequestException:
+                    pass
+            time.sleep(0.03)
+        process.stop(self.proc)
+        raise RuntimeError("gatekeeper serve did not become healthy in time: " + log_path.read_text()[-2000:])
 
     def stop(self) -> None:
         process.stop(self.proc)

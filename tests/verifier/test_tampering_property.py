@@ -26,7 +26,7 @@ KID = key_id(KEY.public_key())
 USERS = ("alice", "bob", "carol", "erin")
 FILES = ("register.csv", "register.xlsx", "approvals.csv", "exceptions.csv", "drift.csv", "metrics.csv",
          "policy.toml", "policy-history.csv", "access-review.csv", "comments.csv", "controls.md", "report.html",
-         "verification.txt", "log.jsonl", "checkpoint.json", "public-key.pem", "proofs.jsonl", "verify.py")
+         "verification.txt", "log.jsonl", "checkpoint.json", "public-key.pem", "verify.py")
 
 
 @st.composite

@@ -112,7 +112,7 @@ def test_bad_query_input_is_answered_in_words(client: FlaskClient, app: Flask, s
     login(client, "dave")
     resp = client.get("/changes?from=2026-13-01")
     page = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and "(there is no such day); expected YYYY-MM-DD" in page
+    assert resp.status_code == 400 and "From: there is no day “2026-13-01”: use YYYY-MM-DD" in page
     assert "%Y" not in page and "does not match format" not in page
     resp = client.get("/changes?page=999")
     page = resp.get_data(as_text=True)

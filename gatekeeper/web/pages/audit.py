@@ -23,7 +23,7 @@ from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeLog, ChangeLogRef
 from gatekeeper.web import downloads
 from gatekeeper.web.context import services
-from gatekeeper.web.forms import PeriodForm
+from gatekeeper.web.forms import PeriodForm, period_problem
 from gatekeeper.web.names import name_of
 from gatekeeper.web.pages.auth import login_required, role_required
 from gatekeeper.web.summaries import summary
@@ -44,7 +44,7 @@ def default_period() -> tuple[str, str]:
 def period() -> tuple[PeriodForm, str, str, str, str]:
     """The picked period as given (YYYY-MM-DD, either end may be open) and as ``[start, end)``
     bounds; this month so far when nothing is picked."""
-    from gatekeeper.period import parse_period
+    from gatekeeper.period import PeriodError, parse_period
 
     given = "from" in request.args or "to" in request.args
     form = PeriodForm(formdata=request.args if given else None)
@@ -54,7 +54,10 @@ def period() -> tuple[PeriodForm, str, str, str, str]:
         errors = [f"{field.label.text}: {e}" for field in (form.start, form.end) for e in field.errors]
         raise InputError("period: " + "; ".join(errors))
     start_text, end_text = form.start.data or "", form.end.data or ""
-    start, end = parse_period(start_text or None, end_text or None, ("from", "to"))
+    try:
+        start, end = parse_period(start_text or None, end_text or None, ("from", "to"))
+    except PeriodError as exc:
+        raise InputError(period_problem(exc)) from exc
     return form, start_text, end_text, start, end
 
 

@@ -20,6 +20,7 @@ from gatekeeper.errors import InputError
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.web.context import services
+from gatekeeper.web.forms import period_problem
 from gatekeeper.web.pages.auth import current_user, login_required
 from gatekeeper.web.pages.changes import bp
 
@@ -57,7 +58,10 @@ def index() -> Any:
 
             since, until = parse_period(args.get("from") or None, args.get("to") or None, ("from", "to"))
     except InputError as exc:
-        problem, state, since, until = exc.message, None, None, None
+        from gatekeeper.period import PeriodError
+
+        problem = period_problem(exc) if isinstance(exc, PeriodError) else exc.message
+        state, since, until = None, None, None
     mine_only = me.username if who == "mine" else None
     groups = None
     if who == "groups":
