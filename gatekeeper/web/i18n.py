@@ -35,6 +35,9 @@ preferences = i18n.user_preferences
 
 
 def save_preferences(session: Session, username: str, lang: str, tz: str) -> None:
+    if has_request_context():  # the rest of this request speaks the new choice
+        g.pop("gk_lang", None)
+        g.pop("gk_prefs", None)
     for key, value in ((f"lang:{username}", lang), (f"tz:{username}", tz)):
         row = session.get(Setting, key)
         if row is None:
@@ -60,15 +63,19 @@ def _mine() -> tuple[str | None, str | None]:
 
 
 def language() -> str:
+    """The reader's language, worked out once per request: a page asks for it at every translated
+    string (thousands on a long list)."""
     from gatekeeper.web.context import services
 
-    cfg = services().config.service
     if not has_request_context():
-        return cfg.default_language
-    chosen, _ = _mine()
-    if chosen in cfg.languages:
-        return chosen
-    return i18n.best_language(request.accept_languages, cfg.languages, cfg.default_language)
+        return services().config.service.default_language
+    if "gk_lang" not in g:
+        cfg = services().config.service
+        chosen, _ = _mine()
+        g.gk_lang = (chosen if chosen in cfg.languages
+                     else i18n.best_language(request.accept_languages, cfg.languages, cfg.default_language))
+    lang: str = g.gk_lang
+    return lang
 
 
 def timezone_name() -> str:
