@@ -154,26 +154,26 @@ def sign_refused_row(seq: int, ts: str, actor: str, p: Mapping[str, Any], repo: 
             "log_seq": seq}
 
 
-def voided_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
-    """exceptions.csv kind ``deploy-voided``: a gate decision git did not carry out."""
+def _undeployed_row(kind: str, outcome: str, seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
+    """An allowed update the log cannot count as deployed: its changes (one names the row), its old..new
+    and who settled it how."""
     ids = [i for i in p.get("change_ids") or () if isinstance(i, int)]
-    return {"kind": "deploy-voided", "at": ts, "actor": actor, "repo": p.get("repo"), "ref": p.get("ref"),
+    return {"kind": kind, "at": ts, "actor": actor, "repo": p.get("repo"), "ref": p.get("ref"),
             "change_id": ids[0] if len(ids) == 1 else None,
-            "detail": f"allowed update {str(p.get('old', ''))[:12]}..{str(p.get('new', ''))[:12]} not made "
+            "detail": f"allowed update {str(p.get('old', ''))[:12]}..{str(p.get('new', ''))[:12]} {outcome} "
                       f"(settled by {p.get('settled_by')}): {p.get('reason')}"
                       + (f"; changes {', '.join(map(str, ids))}" if len(ids) > 1 else ""),
             "log_seq": seq}
 
 
+def voided_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
+    """exceptions.csv kind ``deploy-voided``: a gate decision git did not carry out."""
+    return _undeployed_row("deploy-voided", "not made", seq, ts, actor, p)
+
+
 def unproven_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
     """exceptions.csv kind ``deploy-unproven``: a gate decision nobody can tell git carried out or not."""
-    ids = [i for i in p.get("change_ids") or () if isinstance(i, int)]
-    return {"kind": "deploy-unproven", "at": ts, "actor": actor, "repo": p.get("repo"), "ref": p.get("ref"),
-            "change_id": ids[0] if len(ids) == 1 else None,
-            "detail": f"allowed update {str(p.get('old', ''))[:12]}..{str(p.get('new', ''))[:12]} neither confirmed "
-                      f"nor voided (settled by {p.get('settled_by')}): {p.get('reason')}"
-                      + (f"; changes {', '.join(map(str, ids))}" if len(ids) > 1 else ""),
-            "log_seq": seq}
+    return _undeployed_row("deploy-unproven", "neither confirmed nor voided", seq, ts, actor, p)
 
 
 def state_rejected_row(seq: int, ts: str, actor: str, p: Mapping[str, Any]) -> dict[str, Any]:
