@@ -70,6 +70,10 @@ class SignForm(FlaskForm):
     approve = SubmitField(_l("Approve"))
     reject_meaning = SelectField(_l("Meaning of your rejection"), choices=[], validate_choice=False)
     reject = SubmitField(_l("Reject"))
+    # What the page showed (issue 22 item 5): a push between reading and signing makes the signature a 409,
+    # never an approval of content or a ticket the signer did not see.
+    fingerprint = HiddenField()
+    ticket = HiddenField()
 
     @property
     def decision(self) -> str | None:

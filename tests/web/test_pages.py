@@ -257,6 +257,23 @@ def test_reject_needs_a_comment(client: FlaskClient, seed: Seed, app: Flask) -> 
     assert "state-rejected" in html and "TT-101 limit needs a HAZOP note" in html
 
 
+def test_a_signature_is_for_what_the_page_showed(client: FlaskClient, seed: Seed, app: Flask) -> None:
+    """Issue 22 item 5 through the page: the form carries the fingerprint and ticket it was shown with;
+    a revision or ticket that changed since makes the signature a 409, a forged value a 400."""
+    login(client, "carol")
+    html = text(client.get(f"/changes/{seed.pending}"))
+    shown = re.search(r'name="fingerprint" type="hidden" value="([0-9a-f]{64})"', html)
+    assert shown is not None and 'name="ticket" type="hidden"' in html
+    before = recorded(app)
+    stale = sign(client, seed.pending, "carol", fingerprint="0" * 64, ticket="")
+    assert stale.status_code == 409 and "changed since it was shown" in text(stale)  # type: ignore[attr-defined]
+    other = sign(client, seed.pending, "carol", fingerprint=shown.group(1), ticket="CHG0000999")
+    assert other.status_code == 409  # type: ignore[attr-defined]
+    forged = sign(client, seed.pending, "carol", fingerprint="not-a-fingerprint")
+    assert forged.status_code == 400 and "reload the page" in text(forged)  # type: ignore[attr-defined]
+    assert recorded(app) == before
+
+
 def test_signature_checks_the_signed_in_users_password(client: FlaskClient, seed: Seed, app: Flask) -> None:
     login(client, "carol")
     before = recorded(app)

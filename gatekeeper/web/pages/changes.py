@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions import changes as actions
@@ -135,6 +136,9 @@ def render_change(change_id: int, page: Page | None = None) -> Any:
         form.printed_name.data = me.name
         form.meaning.choices = [(m, m) for m in data["meanings"]]
         form.reject_meaning.choices = [(m, m) for m in data["reject_meanings"]]
+        shown = next((r for r in data["revisions"] if r["number"] == data["revision"]), None)
+        form.fingerprint.data = data["fingerprint"]
+        form.ticket.data = (shown or {}).get("ticket") or ""
     withdraw = None
     if actions.withdrawal_refused(svc, cr, me) is None:  # the withdrawal's own answer
         withdraw = WithdrawForm(formdata=None)
@@ -202,7 +206,13 @@ def sign(change_id: int) -> Any:
     except GatekeeperError as exc:  # lockout or directory down
         return render_change(change_id, Page(form, sign_problem=not_recorded(exc.message), status=exc.http_status))
     decision = form.decision or "approve"
-    req = SignRequest(decision=decision, meaning=form.chosen_meaning, comment=form.comment.data or "")
+    shown = form.fingerprint.data or None  # a form rendered before this field existed binds to nothing
+    try:
+        req = SignRequest(decision=decision, meaning=form.chosen_meaning, comment=form.comment.data or "",
+                          fingerprint=shown, ticket=(form.ticket.data or "") if shown else None)
+    except ValidationError:  # a hidden field edited by hand: it names nothing this page showed
+        return render_change(change_id, Page(form, sign_problem=not_recorded(
+            _("the form does not say which revision it was shown for; reload the page")), status=400))
     try:
         actions.sign(svc, change_id, signer, req)
     except GatekeeperError as exc:
