@@ -145,7 +145,7 @@ def request(method: str, url: str, *, timeout: float, max_bytes: int = MAX_BYTES
 
 def _body(resp: requests.Response, max_bytes: int) -> bytes:
     declared = resp.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
+    if declared.isdecimal() and int(declared) > max_bytes:
         raise TooLarge(f"answer of {declared} bytes exceeds the limit of {max_bytes}", int(declared))
     body = bytearray()
     for chunk in resp.iter_content(CHUNK):

@@ -110,7 +110,7 @@ def serve(db_file: Path, key_file: Path, listen: str, name: str | None, logs: tu
     from gatekeeper.witness.server import Witness, make_server
 
     host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not host or not port.isdecimal() or not 0 <= int(port) < 65536:
         raise InputError(f"--listen {listen!r}: give HOST:PORT")
     state = _state(db_file)
     for text in logs:

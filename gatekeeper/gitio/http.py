@@ -70,7 +70,7 @@ def _parse(raw: bytes) -> tuple[int, bytes]:
     head, sep, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+    if not sep or len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdecimal():
         if not sep and raw.startswith(b"HTTP/"):
             raise OSError(CLOSED.replace("without answering", "in the middle of its answer"))
         raise OSError("malformed HTTP response from the service")

@@ -138,7 +138,7 @@ def listing(session: Session, *, state: str | None = None, repo: str | None = No
         found: list[Any] = [func.lower(getattr(ChangeRequest, c)).like(pattern, escape="\\")
                             for c in ("title", "ticket", "topic_ref", "requested_by")]
         digits = text.removeprefix("#")
-        if digits.isdigit() and int(digits) < 2**31:
+        if digits.isdecimal() and int(digits) < 2**31:
             found.append(col(ChangeRequest.id) == int(digits))
         q = q.where(or_(*found))
     total = session.exec(select(func.count()).select_from(q.subquery())).one()

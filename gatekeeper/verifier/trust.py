@@ -117,7 +117,7 @@ def read_trust(text: str, where: str) -> Trust:
                 raise Failed(f"{where} line {n}: witness {words[1]}: the key must be that witness's cosignature "
                              "key (type 0x04, named like the witness)")
             trust.witnesses.append(v)
-        elif words[0] == "min-witnesses" and len(words) == 2 and words[1].isdigit():
+        elif words[0] == "min-witnesses" and len(words) == 2 and words[1].isdecimal():
             trust.min_witnesses = int(words[1])
         else:
             raise Failed(f"{where} line {n}: expected `key <16 hex digits>`, `witness <name> <vkey>` or "

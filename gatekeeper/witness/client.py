@@ -83,7 +83,7 @@ def _submit(config: Any, store: Any, w: Any, cp: Checkpoint) -> str:
             raise Refused(f"unreachable ({type(exc).__name__})") from exc
         if resp.status_code == 409 and resp.headers.get("Content-Type", "").startswith("text/x.tlog.size"):
             text = resp.text.strip()
-            if text.isdigit() and int(text) != old:
+            if text.isdecimal() and int(text) != old:
                 old = int(text)
                 continue
         if resp.status_code != 200:

@@ -72,6 +72,16 @@ def test_page_period_parameters_answer_400_naming_the_parameter(app: Flask, path
         assert named in text, (path, query, text[:2000])
 
 
+@pytest.mark.parametrize(("path", "query"), [
+    ("/log", {"before": "²"}), ("/changes", {"page": "³"}), ("/changes", {"q": "#²"}), ("/access", {"page": "²"}),
+])
+def test_a_digit_int_cannot_read_is_no_server_error(app: Flask, path: str, query: dict[str, str]) -> None:
+    """``"²".isdigit()`` is True but ``int("²")`` fails: numbers are read with ``isdecimal`` (found by the
+    property test below)."""
+    resp = page_client(app, "dave").get(path, query_string=query)
+    assert resp.status_code < 500, (path, query)
+
+
 def who(rule: str) -> str:
     """Someone the endpoint serves, so the parameters are read rather than refused with a 403."""
     return "dave" if "audit" in rule or "log" in rule else "frank" if "access" in rule or "admin" in rule else "carol"

@@ -38,7 +38,7 @@ CHANGES_LIMIT = 200
 
 def _page() -> int:
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) <= 10**6 else 1
+    return int(page) if page.isdecimal() and 0 < int(page) <= 10**6 else 1
 
 
 def _repo() -> str | None:
@@ -176,7 +176,7 @@ def decide(review_id: int) -> Any:
     picked = request.form.getlist("row")
     if not form.validate_on_submit() or form.decision is None:
         return render_review(review_id, decide=form, problem=_("nothing was recorded: see the form"), status=400)
-    if not all(p.isdigit() and 0 < int(p) <= 10**7 for p in picked):
+    if not all(p.isdecimal() and 0 < int(p) <= 10**7 for p in picked):
         return render_review(review_id, decide=form, problem=_("nothing was recorded: unknown rows"), status=400)
     try:
         n = campaigns.decide(services(), review_id, me, [int(p) for p in picked], form.decision,

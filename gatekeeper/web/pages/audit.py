@@ -235,4 +235,4 @@ def describe(e: ChangeLog) -> dict[str, Any]:
 
 def _bounded(text: str) -> int | None:
     """A non-negative id from a query string, or None: ids beyond the INTEGER columns match nothing."""
-    return int(text) if text.isdigit() and int(text) < 2**31 else None
+    return int(text) if text.isdecimal() and int(text) < 2**31 else None

@@ -45,7 +45,7 @@ def index() -> Any:
     order = args.get("sort", "newest") if args.get("sort") in q.ORDERS else "newest"
     page = args.get("page", "1").strip() or "1"
     page_no = 1
-    if page.isdigit() and 0 < int(page) <= 10**9:
+    if page.isdecimal() and 0 < int(page) <= 10**9:
         page_no = int(page)
     else:
         problem = _("“%(page)s” is not a page number: use a whole number from 1.", page=page[:20])

@@ -159,7 +159,7 @@ def render_change(change_id: int, page: Page | None = None) -> Any:
 def _since(svc: Services, s: Session, cr: ChangeRequest, me: User) -> since_mod.Since | None:
     """``?since=N`` (any earlier revision), else the revision I last signed or saw."""
     chosen = request.args.get("since", "")
-    if chosen.isdigit() and 0 < int(chosen) < cr.current_revision:
+    if chosen.isdecimal() and 0 < int(chosen) < cr.current_revision:
         return since_mod.since(svc, s, cr, int(chosen), since_mod.CHOSEN)
     found = since_mod.baseline(s, cr, me.username)
     return since_mod.since(svc, s, cr, *found) if found else None
