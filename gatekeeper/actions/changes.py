@@ -34,7 +34,7 @@ from gatekeeper.policy.rules import DEFAULT_CATEGORY, Category, Role, merge_rule
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store import log, reviewing
-from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revision
+from gatekeeper.store.tables import ChangeFile, ChangeRequest, Revision
 
 MAX_FINDING_LINES = 30
 
@@ -378,11 +378,11 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
             comment=req.comment, memberships=used, state=cr.state, ticket=rev.ticket,
             ticket_state=ticket_state or None, title=rev.title or cr.title, target=cr.target),
             signer.username, [cr.id or 0], ts=now)
-        session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
-                             username=signer.username, name=signer.name, group=check.group or "",
-                             decision=req.decision, meaning=meaning, comment=req.comment, signed_at=now,
-                             memberships=q.dumps(list(used)), log_seq=entry.seq, ticket=rev.ticket,
-                             title=rev.title or cr.title, target=cr.target))
+        q.add_signature(session, Signature(
+            username=signer.username, group=check.group or "", meaning=meaning, signed_at=now,
+            fingerprint=rev.fingerprint, ticket=rev.ticket, decision=req.decision, revision=rev.number,
+            comment=req.comment, name=signer.name, title=rev.title or cr.title, target=cr.target, log_seq=entry.seq,
+            change_id=cr.id or 0, memberships=q.dumps(list(used))))
 
 
 def withdrawal_refused(services: Services, cr: ChangeRequest, user: User) -> Reason | None:
