@@ -39,8 +39,9 @@ from gatekeeper.ledger.note import (
     split_note,
     verify_signatures,
 )
-from gatekeeper.verifier.chain import MAX_LINE, Failed, LogPass, read_log, strict_json
+from gatekeeper.verifier.chain import LogPass, read_log
 from gatekeeper.verifier.files import FILE_CHECKS, HEX64, Context, bound_by_hash
+from gatekeeper.verifier.logread import MAX_LINE, Failed, strict_json
 from gatekeeper.verifier.packdir import NAME, list_pack, open_file, read_small, sha256_of
 from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.trust import Trust, follows, key_chain, key_id_of, openssl_verify, pem_of, pem_public_key

@@ -7,7 +7,9 @@ byte for byte the cell the verifier expects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,14 +69,39 @@ def cell(value: Any) -> str:
 
 
 def cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    """A row's CSV cells (``cell`` inlined: this runs for every cell of every table the verifier compares)."""
-    out = []
-    for c in columns:
-        v = row.get(c)
-        if type(v) is not str:
-            v = flat(v)
-        out.append("'" + v if v[:1] in FORMULA_START else v)
-    return out
+    """A row's CSV cells (a plain string cell is taken as it is without a call: this runs for every cell
+    of every table the exporter writes and the verifier renders)."""
+    return [v if type(v) is str and v[:1] not in FORMULA_START else cell(v) for v in map(row.get, columns)]
+
+
+CSV_BATCH = 2048   # rows rendered per piece of csv_pieces
+
+
+def csv_pieces(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, int]]:
+    """A table as the pack's CSV (RFC 4180, CRLF line ends, header first, formula cells neutralised), in
+    pieces of text with the number of rows each holds. The one rendering of a table: the exporter
+    writes these pieces (``audit.writers.write_csv``) and the verifier hashes them (``files.compare``),
+    so a table the exporter wrote is byte for byte the one the verifier renders from the log."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    batch: list[list[str]] = []
+    for row in rows:
+        batch.append(cells(row, columns))
+        if len(batch) == CSV_BATCH:
+            writer.writerows(batch)
+            yield _taken(buf), len(batch)
+            batch.clear()
+    writer.writerows(batch)
+    yield _taken(buf), len(batch)
+
+
+def _taken(buf: io.StringIO) -> str:
+    """What ``buf`` holds, leaving it empty."""
+    text = buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    return text
 
 
 def parse_ts(ts: str) -> datetime:
