@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from gatekeeper.ledger.jsoncodec import canon
 from gatekeeper.ledger.merkle import TreeBuilder, perfect_subtrees
-from gatekeeper.verifier.feed import Feed, Feeder, Named
+from gatekeeper.verifier.feed import Feed, Feeder, Named, NamedMany
 from gatekeeper.verifier.logread import (
     ENTRY_FIELDS,
     GENESIS,
@@ -40,7 +40,6 @@ from gatekeeper.verifier.logread import (
     Failed,
     LongLine,
     line_batches,
-    payload_end,
     strict_json,
 )
 
@@ -63,6 +62,7 @@ class LogPass:
     log_checkpoints: int = 0
     mark_root: bytes | None = None                        # the tree's root at ``root_at`` entries (``--since``)
     mark_hash: str | None = None                          # the hash of entry ``hash_at``
+    parts: int = 1                                        # processes that checked parts of the chain (``parallel``)
 
 
 class Chain:
@@ -73,8 +73,12 @@ class Chain:
     piece ends at ``root_at`` so that the root there can be taken (``--since``)."""
 
     def __init__(self, first: int = 1, prev: str = GENESIS, tree: TreeBuilder | None = None, root_at: int = 0,
-                 hash_at: int = 0) -> None:
+                 hash_at: int = 0, named: NamedMany | None = None, upto: int = 0) -> None:
         self.first, self.n, self.prev = first, first - 1, prev.encode()
+        # the payload bytes of seqs up to ``upto`` go to ``named``, a batch at a time (``payloads``, ``seqs``)
+        self.named, self.upto = named, upto
+        self.payloads: list[bytes] = []
+        self.seqs: list[int] = []
         self.out = LogPass(tree=tree or TreeBuilder())
         self.whole = tree is not None
         self.pieces: list[tuple[int, bytes]] = []
@@ -88,11 +92,12 @@ class Chain:
         if cut:
             lines = lines[:-1]
         copy, raws, prev, n = hashlib.sha256(LOG_DOMAIN).copy, self.raws, self.prev, self.n
-        root_at, hash_at, chain_first = self.root_at, self.hash_at, _CHAIN_FIRST
+        root_at, hash_at, chain_first, every = self.root_at, self.hash_at, _CHAIN_FIRST, self.named is not None
         for line in lines:
             n += 1
             h = line.find(HASH_KEY)
-            if h > 0 and line.endswith(b'%s%s","seq":%d,"ts":"' % (PREV_KEY, prev, n), 0, len(line) - TS_TAIL):
+            tail = b'%s%s","seq":%d,"ts":"' % (PREV_KEY, prev, n)
+            if h > 0 and line.endswith(tail, 0, len(line) - TS_TAIL):
                 c = copy()
                 c.update(line[:h])
                 c.update(line[h + 74:-1])
@@ -101,8 +106,8 @@ class Chain:
                 if not line.startswith(digest + KIND_KEY, h + 9):
                     raw = self._strict(line, n, prev)
                     digest = raw.hex().encode()
-                elif line[h + 83] in chain_first:
-                    self._chain_kind(line, h, n, prev)
+                elif every or line[h + 83] in chain_first:
+                    self._entry(line, h, n, prev, len(line) - TS_TAIL - len(tail))
             else:
                 raw = self._strict(line, n, prev)
                 digest = raw.hex().encode()
@@ -114,6 +119,10 @@ class Chain:
             if n == hash_at:
                 self.out.mark_hash = digest.decode()
         self.n, self.prev = n, prev
+        if self.named is not None and self.seqs:
+            self.named(self.payloads, self.seqs)
+            self.payloads.clear()
+            self.seqs.clear()
         if lines:
             self.last = lines[-1]
         if cut:
@@ -146,13 +155,16 @@ class Chain:
             self.pieces.extend(perfect_subtrees(start, leaves))
         raws.clear()
 
-    def _chain_kind(self, line: bytes, h: int, n: int, prev: bytes) -> None:
-        """A fast-path line whose kind may be the chain's own business (checkpoints, keys)."""
+    def _entry(self, line: bytes, h: int, n: int, prev: bytes, end: int) -> None:
+        """A fast-path line whose kind may be the chain's own business (checkpoints, keys), or whose payload
+        goes to ``named`` (its payload ends at ``end``)."""
         k_end = line.find(PAYLOAD_KEY, h + 83)
         kind = line[h + 83:k_end]
         if kind in CHAIN_KINDS:
-            payload = json.loads(line[k_end + 12:payload_end(line, n)])
-            self._seen(n, kind.decode(), payload, prev)
+            self._seen(n, kind.decode(), json.loads(line[k_end + 12:end]), prev)
+        if self.named is not None and n <= self.upto:
+            self.payloads.append(line[k_end + 12:end])
+            self.seqs.append(n)
 
     def _seen(self, seq: int, kind: str, payload: Any, prev: bytes) -> None:
         out = self.out
@@ -167,6 +179,9 @@ class Chain:
     def _strict(self, line: bytes, n: int, prev: bytes) -> bytes:
         entry, raw = strict_entry(line, n, prev)
         self._seen(n, entry["kind"], entry["payload"], prev)
+        if self.named is not None and n <= self.upto:
+            self.payloads.append(canon(entry["payload"]))
+            self.seqs.append(n)
         return raw
 
 

@@ -39,10 +39,11 @@ from gatekeeper.ledger.note import (
     split_note,
     verify_signatures,
 )
-from gatekeeper.verifier.chain import LogPass, read_log
+from gatekeeper.verifier.chain import LogPass
 from gatekeeper.verifier.files import FILE_CHECKS, HEX64, Context, bound_by_hash
 from gatekeeper.verifier.logread import MAX_LINE, Failed, strict_json
 from gatekeeper.verifier.packdir import NAME, list_pack, open_file, read_small, sha256_of
+from gatekeeper.verifier.parallel import log_pass
 from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.trust import Trust, follows, key_chain, key_id_of, openssl_verify, pem_of, pem_public_key
 
@@ -65,6 +66,8 @@ class Options:
     since: bytes | None = None                         # the old checkpoint's file
     ed25519: Ed25519 = openssl_verify
     self_sha256: str | None = None                     # the running verifier's own SHA-256
+    jobs: int = 0                                      # processes for the log (0: one per core; 1: no workers)
+    parallel_min: int | None = None                    # workers only for a log this long (None: parallel's own)
 
 
 @dataclass
@@ -102,10 +105,10 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     hashes = _manifest(folder, files)
     emit(f"OK {MANIFEST}: lists all {len(files) - 1} other files; their SHA-256 match (log.jsonl below)")
     # (2) the log, its tree and the projection
-    projection = Projection(params)
     old = _since_size(opts.since) if opts.since is not None else None
     with open_file(folder, "log.jsonl") as fh:
-        lp = read_log(fh, projection.add, projection.kinds, projection.named, params.upto, *(old or (0, 0)))
+        lp, projection = log_pass(fh, files["log.jsonl"], lambda names: Projection(params, names), params.upto,
+                                  *(old or (0, 0)), jobs=opts.jobs, parallel_min=opts.parallel_min)
     _log_matches(lp, cp, hashes, tail)
     hashes["log.jsonl"] = lp.sha256
     root = lp.tree.root()

@@ -1,6 +1,6 @@
 """The projection's side of a pass over ``log.jsonl``: each line's entry handed on (SPEC §12). Stdlib only.
 
-A line of the writer's layout (``logread.fast_shape``) is read at the places the chain checked:
+A line of the writer's layout (``logread.kind_at``, ``logread.payload_end``) is read at the places the chain checked:
 ts, kind, actor and the payload's canonical bytes; only the payloads of the kinds the projection
 reads are decoded (``json``'s scanner on the text, without ``json.loads``' wrapper, same result), the
 others' bytes go to ``named`` unparsed. Any other line is parsed strictly (``chain.strict_entry``
@@ -20,13 +20,14 @@ from gatekeeper.verifier.logread import (
     PAYLOAD_KEY,
     TS_TAIL,
     Failed,
-    fast_shape,
+    kind_at,
     payload_end,
     strict_json,
 )
 
 Feed = Callable[[int, str, str, str, Any, bytes], None]    # (seq, ts, kind, actor, payload, canonical payload)
 Named = Callable[[int, bytes], None]                       # (seq, payload bytes) of an entry not parsed
+NamedMany = Callable[[list[bytes], list[int]], None]       # the same of many entries: (payloads, seqs)
 SMALL_CACHE = 4096        # distinct kinds and actors remembered as text (a hostile log may have a million)
 
 
@@ -49,16 +50,24 @@ class Feeder:
             n += 1
             if n > upto:
                 break
-            h = fast_shape(line, n)
+            h = kind_at(line)
             if h < 0:
                 self._strict(line, n)
                 continue
             k_end = line.find(PAYLOAD_KEY, h + 83)
             kind = line[h + 83:k_end]
             if kind in parse:
-                self._fed(line, n, h, kind, line[k_end + 12:payload_end(line, n)])
+                end = payload_end(line, n)
+                if end < 0:
+                    self._strict(line, n)
+                else:
+                    self._fed(line, n, h, kind, line[k_end + 12:end])
             elif on_named is not None:
-                on_named(n, line[k_end + 12:payload_end(line, n)])
+                end = payload_end(line, n)
+                if end < 0:
+                    self._strict(line, n)
+                else:
+                    on_named(n, line[k_end + 12:end])
         self.n += len(lines)
 
     def _fed(self, line: bytes, n: int, h: int, kind: bytes, raw: bytes) -> None:

@@ -48,25 +48,26 @@ def strict_json(text: bytes | str, where: str) -> Any:
         raise Failed(f"{where}: not valid JSON ({exc})") from None
 
 
-def fast_shape(line: bytes, n: int) -> int:
-    """Where ``,"hash":"`` starts in ``line`` (with its newline) when the line has the writer's layout as
-    seq ``n`` (the 64-character hash and prev_hash members, seq ``n``, a 27-character ts), else -1.
-
-    The part of the chain's fast path that does not depend on the entry before: ``chain`` also checks
-    the hash and prev_hash values; ``feed`` reads fields at these places only for such lines."""
+def kind_at(line: bytes) -> int:
+    """Where ``,"hash":"`` starts in ``line`` when a 64-character hash member and the kind follow it (the
+    kind starts 83 bytes on), else -1: where the writer's layout puts them, in a line the chain accepts
+    on its bytes or a canonical one alike."""
     h = line.find(HASH_KEY)
-    if h <= 0 or not line.startswith(KIND_KEY, h + 73):
-        return -1
-    seq_part = b'","seq":%d,"ts":"' % n
-    end = len(line) - TS_TAIL
-    if not line.endswith(seq_part, 0, end) or not line.startswith(PREV_KEY, end - len(seq_part) - 78):
-        return -1
-    return h
+    return h if h > 0 and line.startswith(KIND_KEY, h + 73) else -1
 
 
 def payload_end(line: bytes, n: int) -> int:
-    """Where the payload of a fast-shaped line (seq ``n``) ends."""
-    return len(line) - TS_TAIL - len(b'","seq":%d,"ts":"' % n) - 78
+    """Where the payload of ``line`` (with its newline) ends when its tail has the writer's layout as seq
+    ``n`` (a 64-character prev_hash member, seq ``n``, a 27-character ts), else -1.
+
+    With ``kind_at`` the part of the chain's fast path that does not depend on the entry before (``chain``
+    also checks the hash and prev_hash values): ``feed`` reads a line's fields at these places exactly
+    when the chain checked it on its bytes, and parses it otherwise."""
+    seq_part = b'","seq":%d,"ts":"' % n
+    end = len(line) - TS_TAIL - len(seq_part)
+    if not line.endswith(seq_part, 0, end + len(seq_part)) or not line.startswith(PREV_KEY, end - 78):
+        return -1
+    return end - 78
 
 
 class _Raw(io.RawIOBase):
