@@ -27,6 +27,7 @@ from gatekeeper.verifier.access import CHANGE_COLUMNS, REVIEW_COLUMNS
 from gatekeeper.verifier.chain import LogPass
 from gatekeeper.verifier.logread import Failed
 from gatekeeper.verifier.packdir import open_file, read_small
+from gatekeeper.verifier.parallel import in_worker
 from gatekeeper.verifier.projection import Tables
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
@@ -55,6 +56,8 @@ class Context:
     tables: Tables
     log: LogPass
     checked: set[str] = field(default_factory=set)
+    # a table's (SHA-256, rows) of its rendering, worked out ahead (``render_ahead``; None: not after all)
+    rendered: dict[str, Callable[[], tuple[str, int] | None]] = field(default_factory=dict)
 
 
 FileCheck = Callable[[Context], str]
@@ -101,11 +104,32 @@ def compare(ctx: Context, name: str, columns: Sequence[str], expected: Callable[
     First the expected table is rendered as the exporter writes it and hashed: when that is the file's
     SHA-256 the file is those rows, byte for byte (stricter than cell by cell), and is not read again.
     Only a file that differs is read row by row, to name where it differs."""
-    digest, n = rendered_sha256(columns, expected())
+    ahead = ctx.rendered.pop(name, None)
+    done = ahead() if ahead is not None else None
+    digest, n = done if done is not None else rendered_sha256(columns, expected())
     if digest == ctx.hashes.get(name):
         bound(ctx, name)
         return n
     return _compare_rows(ctx, name, columns, expected, label, key)
+
+
+def render_ahead(ctx: Context, jobs: int) -> None:
+    """The two large tables rendered and hashed side by side: register.csv by a forked worker (``jobs``
+    allowing), approvals.csv meanwhile here; ``compare`` takes their results."""
+    tables = ctx.tables
+    ctx.rendered["register.csv"] = in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, tables.register()), jobs)
+    try:
+        approvals = rendered_sha256(APPROVAL_COLUMNS, tables.approvals())
+    except Exception:  # compare renders it again in its turn, where what is wrong is named
+        return
+    ctx.rendered["approvals.csv"] = lambda: approvals
+
+
+def settle(ctx: Context) -> None:
+    """Wait for any worker ``render_ahead`` started whose result no check took (a check failed before)."""
+    for ahead in ctx.rendered.values():
+        ahead()
+    ctx.rendered.clear()
 
 
 def rendered_sha256(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> tuple[str, int]:

@@ -21,9 +21,10 @@ import os
 import pickle
 from array import array
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from gatekeeper.ledger.merkle import TreeBuilder
 from gatekeeper.verifier.chain import Chain, LogPass, read_log
@@ -32,6 +33,8 @@ from gatekeeper.verifier.logread import GENESIS, line_batches, strict_json
 from gatekeeper.verifier.projection import Projection, names_in
 
 PARALLEL_MIN = 1 << 20     # bytes of log below which one process is quicker than forking
+PAIRS_CHUNK = 1 << 20      # bytes of (change, seq) pairs read from a worker at a time
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,8 +50,7 @@ class Part:
     checkpoints: int = 0
     mark_hash: str | None = None
     last_line: bytes = b""
-    cids: array[int] = field(default_factory=lambda: array("q"))     # (cids[i], seqs[i]): change named at seq
-    seqs: array[int] = field(default_factory=lambda: array("q"))
+    pairs: int = 0                   # (change, seq) pairs that follow it on the pipe: the changes entries name
 
 
 def log_pass(fh: IO[bytes], size: int, make: Callable[[bool], Projection], upto: int, root_at: int = 0,
@@ -83,15 +85,15 @@ def _parallel(fh: IO[bytes], size: int, projection: Projection, upto: int, root_
         for lines in line_batches(fh, digest=file_hash):
             feeder.feed(lines)
         for pid, fd in workers:
-            parts.append(_result(pid, fd))
+            parts.append(_result(pid, fd, projection))
     finally:
         for pid, fd in workers[len(parts):]:        # not heard from: stop them (a closed pipe ends their write)
-            os.close(fd)
-            os.waitpid(pid, 0)
+            with suppress(OSError):
+                os.close(fd)
+            with suppress(ChildProcessError):
+                os.waitpid(pid, 0)
     out = _join(parts, root_at, feeder.n)
     out.sha256 = file_hash.hexdigest()
-    for part in parts:
-        projection.named_seqs(part.cids, part.seqs)
     return out, projection
 
 
@@ -112,17 +114,28 @@ def _cuts(fh: IO[bytes], size: int, jobs: int) -> list[int]:
 def _fork(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, first: bool
           ) -> tuple[int, int]:
     """A worker checking the part [start, end): its pid and the pipe it answers on."""
+    def work(out: IO[bytes]) -> None:
+        part, pairs = _part(fh, start, end, upto, root_at, hash_at, first)
+        data = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
+        out.write(len(data).to_bytes(8, "little") + data)
+        out.write(memoryview(pairs).cast("B"))
+    return _spawn(work)
+
+
+def _spawn(work: Callable[[IO[bytes]], object]) -> tuple[int, int]:
+    """A forked worker doing ``work`` (which writes its answer to the pipe it is given): its pid and the
+    pipe's reading end. The worker never returns into the caller's code, and ends with exit status 1
+    whatever went wrong (the caller then does the work itself)."""
     r, w = os.pipe()
     pid = os.fork()
-    if pid == 0:                                     # the worker: never returns into the caller's code
+    if pid == 0:
         code = 1
         try:
             os.close(r)
-            data = pickle.dumps(_part(fh, start, end, upto, root_at, hash_at, first), pickle.HIGHEST_PROTOCOL)
             with os.fdopen(w, "wb") as out:
-                out.write(data)
+                work(out)
             code = 0
-        except BaseException:  # noqa: S110  (whatever it was, the one-process pass finds it and names it)
+        except BaseException:  # noqa: S110  (whatever it was, the caller's own work finds it and names it)
             pass
         finally:
             os._exit(code)
@@ -130,12 +143,33 @@ def _fork(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at:
     return pid, r
 
 
-def _part(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, first: bool) -> Part:
-    """Check the lines of [start, end), from the seq and prev_hash its first line claims."""
-    cids, seqs = array("q"), array("q")
+def in_worker(fn: Callable[[], T], jobs: int = 0) -> Callable[[], T | None]:
+    """``fn()`` started in a forked worker while this process goes on; the call returned waits for its result
+    (pickled back), or gives None when there is no answer: ``jobs`` 1, no fork, or the worker failed (the
+    caller then does the work itself). Call it once."""
+    if (jobs or os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return lambda: None
+    pid, fd = _spawn(lambda out: out.write(pickle.dumps(fn(), pickle.HIGHEST_PROTOCOL)))
+
+    def result() -> T | None:
+        with os.fdopen(fd, "rb") as pipe:
+            data = pipe.read()
+        _pid, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0 or not data:
+            return None
+        answer: T = pickle.loads(data)  # noqa: S301  (our own forked worker's answer, on our own pipe)
+        return answer
+    return result
+
+
+def _part(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, first: bool
+          ) -> tuple[Part, array[int]]:
+    """Check the lines of [start, end), from the seq and prev_hash its first line claims; with the changes
+    its entries name, as pairs (change, seq) one after the other."""
+    pairs = array("q")
 
     def named(payloads: list[bytes], at: list[int]) -> None:
-        names_in(payloads, at, cids, seqs)
+        names_in(payloads, at, pairs)
 
     batches = line_batches(fh, start, end)
     lines = next(batches, [])
@@ -146,7 +180,7 @@ def _part(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at:
         lines = next(batches, [])
     out = chain.close()
     return Part(seq, prev, out.size, out.head_hash, chain.pieces, out.keys, out.log_checkpoints, out.mark_hash,
-                chain.last, cids, seqs)
+                chain.last, len(pairs) // 2), pairs
 
 
 def _claim(line: bytes) -> tuple[int, str]:
@@ -157,15 +191,19 @@ def _claim(line: bytes) -> tuple[int, str]:
     return entry["seq"], entry["prev_hash"]
 
 
-def _result(pid: int, fd: int) -> Part:
-    """A worker's answer, once it ended well."""
+def _result(pid: int, fd: int, projection: Projection) -> Part:
+    """A worker's answer, once it ended well; the changes its entries name go to ``projection`` as they come
+    (a million pairs are never all held here)."""
     with os.fdopen(fd, "rb") as pipe:
-        data = pipe.read()
+        head = pipe.read(8)
+        part = pickle.loads(pipe.read(int.from_bytes(head, "little"))) if len(head) == 8 else None  # noqa: S301
+        left = part.pairs * 16 if isinstance(part, Part) else 0          # (our own forked worker, our own pipe)
+        while left > 0 and (chunk := pipe.read(min(left, PAIRS_CHUNK))) and not len(chunk) % 16:
+            projection.named_pairs(array("q", chunk))
+            left -= len(chunk)
+        rest = pipe.read(1)
     _pid, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not data:
-        raise _Retry
-    part = pickle.loads(data)  # noqa: S301  (our own forked worker's answer, on our own pipe)
-    if not isinstance(part, Part):
+    if os.waitstatus_to_exitcode(status) != 0 or not isinstance(part, Part) or left or rest:
         raise _Retry
     return part
 

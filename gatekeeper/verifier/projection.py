@@ -71,11 +71,11 @@ def changes_named(raw: bytes) -> set[int]:
     return found
 
 
-def names_in(payloads: Sequence[bytes], seqs: Sequence[int], cids_out: array[int], seqs_out: array[int]) -> None:
-    """``changes_named`` of many entries' payloads (of seqs ``seqs``) at once, appended as pairs (change,
-    seq) to ``cids_out`` and ``seqs_out``: the same answer, the usual payload (one plain change_id)
-    without a call per entry (``parallel``'s workers do this for a million entries)."""
-    one, add_cid, add_seq = _ONE.search, cids_out.append, seqs_out.append
+def names_in(payloads: Sequence[bytes], seqs: Sequence[int], pairs: array[int]) -> None:
+    """``changes_named`` of many entries' payloads (of seqs ``seqs``) at once, appended to ``pairs`` as
+    change, seq, change, seq …: the same answer, the usual payload (one plain change_id) without a call
+    per entry (``parallel``'s workers do this for a million entries)."""
+    one, add = _ONE.search, pairs.append
     for raw, seq in zip(payloads, seqs, strict=True):
         count = raw.count(b"change_id")
         if count < 2 and b'"deploys"' not in raw and b"matches_change" not in raw:
@@ -83,12 +83,12 @@ def names_in(payloads: Sequence[bytes], seqs: Sequence[int], cids_out: array[int
                 continue
             m = one(raw)
             if m is not None:
-                add_cid(int(m.group(1)))
-                add_seq(seq)
+                add(int(m.group(1)))
+                add(seq)
                 continue
         for cid in changes_named(raw):
-            add_cid(cid)
-            add_seq(seq)
+            add(cid)
+            add(seq)
 
 
 @dataclass(frozen=True)
@@ -228,11 +228,11 @@ class Projection:
         for cid in changes_named(raw):
             self.change(cid).seqs.append(seq)
 
-    def named_seqs(self, cids: Iterable[int], seqs: Iterable[int]) -> None:
-        """Change ``cids[i]`` is named by the entry of seq ``seqs[i]``, in seq order: the changes named by
-        the entries of part of the log (``parallel``: a worker found them), after ``add`` had them all."""
+    def named_pairs(self, pairs: Sequence[int]) -> None:
+        """Change ``pairs[2i]`` is named by the entry of seq ``pairs[2i + 1]``: the changes named by the entries
+        of part of the log, in seq order (``parallel``: a worker found them), after ``add`` had them all."""
         change = self.change
-        for cid, seq in zip(cids, seqs, strict=True):
+        for cid, seq in zip(pairs[::2], pairs[1::2], strict=True):
             change(cid).seqs.append(seq)
 
     def finish(self) -> Tables:

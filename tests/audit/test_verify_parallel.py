@@ -124,11 +124,11 @@ def test_a_tampered_pack_fails_alike_either_way(pack: Path, tmp_path: Path, edit
                               rb'(,"[a-z_]{1,9}":(-?[0-9]{1,3}|\[[0-9,]{0,5}\]))*\}', fullmatch=True),
                 max_size=8))
 def test_names_of_many_payloads_are_those_of_each(payloads: list[bytes]) -> None:
-    cids, seqs = parallel.array("q"), parallel.array("q")
-    names_in(payloads, list(range(1, len(payloads) + 1)), cids, seqs)
-    got = [(seq, cid) for cid, seq in zip(cids, seqs, strict=True)]
+    pairs = parallel.array("q")
+    names_in(payloads, list(range(1, len(payloads) + 1)), pairs)
+    got = list(zip(pairs[1::2], pairs[::2], strict=True))
     assert sorted(got) == sorted((seq, cid) for seq, raw in enumerate(payloads, 1) for cid in changes_named(raw))
-    assert list(seqs) == sorted(seqs)
+    assert [seq for seq, _ in got] == sorted(seq for seq, _ in got)
 
 
 @settings(max_examples=60, deadline=None)
