@@ -1,11 +1,16 @@
 """The projection's side of a pass over ``log.jsonl``: each line's entry handed on (SPEC §12). Stdlib only.
 
-A line of the writer's layout (``logread.kind_at``, ``logread.payload_end``) is read at the places the chain checked:
-ts, kind, actor and the payload's canonical bytes; only the payloads of the kinds the projection
-reads are decoded (``json``'s scanner on the text, without ``json.loads``' wrapper, same result), the
-others' bytes go to ``named`` unparsed. Any other line is parsed strictly (``chain.strict_entry``
-checks it too). This is separate from the chain check so that it can run in another process than
-the chain (``parallel``); the caller makes sure the chain holds for the very same lines.
+A line is read at the places the chain's fast path checks (``chain.Chain.check``) exactly when it
+has the layout that path requires, less what depends on the entry before: the hash member is 64
+characters followed by the kind, the tail is ``,"prev_hash":"<64>","seq":<this seq>,"ts":"`` and a
+27-character ts. In a log the chain accepts, such a line is one the chain checked on its bytes (had
+it taken the strict path, the line would be canonical and its bytes would have hashed right), and
+any other line is canonical: it is parsed here too. So the projection reads every line as the chain
+read it, whether or not the two run in the same process (``parallel``).
+
+Only the payloads of the kinds the projection reads are decoded (``json``'s scanner on the text,
+without ``json.loads``' wrapper, same result); the others' bytes go to ``named`` unparsed, or nowhere
+when the changes they name come from elsewhere (``parallel``'s workers).
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from typing import Any
 from gatekeeper.ledger.jsoncodec import canon
 from gatekeeper.verifier.logread import (
     ENTRY_FIELDS,
+    HASH_KEY,
+    KIND_KEY,
     PAYLOAD_KEY,
+    PREV_KEY,
     TS_TAIL,
     Failed,
-    kind_at,
-    payload_end,
     strict_json,
 )
 
@@ -37,10 +43,10 @@ class Feeder:
 
     def __init__(self, feed: Feed, kinds: Collection[str], named: Named | None, upto: int | None) -> None:
         self.on_feed, self.on_named = feed, named
-        self.parse = frozenset(k.encode() for k in kinds)
+        self.parse = {k.encode(): k for k in kinds}         # the kinds fed, as bytes -> as text
         self.upto = upto if upto is not None else 1 << 62
         self.n = 0
-        self.texts: dict[bytes, str] = {}                  # kind or actor bytes -> text
+        self.texts: dict[bytes, str] = {}                  # actor bytes -> text
         self.scan: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]   # its C scanner
 
     def feed(self, lines: list[bytes]) -> None:
@@ -50,27 +56,25 @@ class Feeder:
             n += 1
             if n > upto:
                 break
-            h = kind_at(line)
-            if h < 0:
+            h = line.find(HASH_KEY)
+            if h <= 0 or not line.startswith(KIND_KEY, h + 73):
                 self._strict(line, n)
                 continue
             k_end = line.find(PAYLOAD_KEY, h + 83)
-            kind = line[h + 83:k_end]
-            if kind in parse:
-                end = payload_end(line, n)
-                if end < 0:
-                    self._strict(line, n)
-                else:
-                    self._fed(line, n, h, kind, line[k_end + 12:end])
+            kind = parse.get(line[h + 83:k_end])
+            if kind is None and on_named is None:
+                continue
+            seq_part = b'","seq":%d,"ts":"' % n
+            end = len(line) - TS_TAIL - len(seq_part)
+            if not line.endswith(seq_part, 0, end + len(seq_part)) or not line.startswith(PREV_KEY, end - 78):
+                self._strict(line, n)
+            elif kind is not None:
+                self._fed(line, n, h, kind, line[k_end + 12:end - 78])
             elif on_named is not None:
-                end = payload_end(line, n)
-                if end < 0:
-                    self._strict(line, n)
-                else:
-                    on_named(n, line[k_end + 12:end])
+                on_named(n, line[k_end + 12:end - 78])
         self.n += len(lines)
 
-    def _fed(self, line: bytes, n: int, h: int, kind: bytes, raw: bytes) -> None:
+    def _fed(self, line: bytes, n: int, h: int, kind: str, raw: bytes) -> None:
         """One entry of a kind the projection reads: its payload decoded, its fields as text."""
         text = raw.decode("utf-8", "surrogatepass")   # as json.loads decodes bytes
         try:
@@ -79,14 +83,13 @@ class Feeder:
             raise Failed(f"log.jsonl line {n}: the payload is not valid JSON") from None
         if end != len(text):
             raise Failed(f"log.jsonl line {n}: the payload is not valid JSON (extra data at {end})")
-        actor = self._text(line[9:h])
-        self._hand(n, line[-TS_TAIL:-3].decode(), self._text(kind, quoted=False), actor, payload, raw)
+        self._hand(n, line[-TS_TAIL:-3].decode(), kind, self._text(line[9:h]), payload, raw)
 
-    def _text(self, raw: bytes, quoted: bool = True) -> str:
-        """A kind (unquoted) or a JSON string (quoted) as text, remembered while there are few."""
+    def _text(self, raw: bytes) -> str:
+        """A JSON string (an actor) as text, remembered while there are few."""
         text = self.texts.get(raw)
         if text is None:
-            text = raw.decode() if not quoted else (raw[1:-1].decode() if b"\\" not in raw else json.loads(raw))
+            text = raw[1:-1].decode() if b"\\" not in raw else json.loads(raw)
             if len(self.texts) < SMALL_CACHE:
                 self.texts[raw] = text
         return text

@@ -3,8 +3,8 @@ log writer produced (SPEC §10). Standard library only (bundled into verify.py).
 
 A line is canonical JSON with sorted keys: ``{"actor":…,"hash":"<64 hex>","kind":"…","payload":…,
 "prev_hash":"<64 hex>","seq":N,"ts":"…"}``. ``chain`` checks a line's hash on its bytes where they have
-that layout (``fast_shape``) and parses it strictly otherwise; ``feed`` hands the same lines to the
-projection, reading the fields at the same places, so both read a line alike.
+that layout and parses it strictly otherwise; ``feed`` hands the same lines to the projection, reading
+the fields at the same places, so both read a line alike.
 
 Memory: lines come from a buffered reader over the file's bytes; a line may be at most ``MAX_LINE``
 bytes, enforced as the bytes arrive (``LongLine``), so a hostile file cannot make the reader hold an
@@ -46,28 +46,6 @@ def strict_json(text: bytes | str, where: str) -> Any:
         return loads_strict(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Failed(f"{where}: not valid JSON ({exc})") from None
-
-
-def kind_at(line: bytes) -> int:
-    """Where ``,"hash":"`` starts in ``line`` when a 64-character hash member and the kind follow it (the
-    kind starts 83 bytes on), else -1: where the writer's layout puts them, in a line the chain accepts
-    on its bytes or a canonical one alike."""
-    h = line.find(HASH_KEY)
-    return h if h > 0 and line.startswith(KIND_KEY, h + 73) else -1
-
-
-def payload_end(line: bytes, n: int) -> int:
-    """Where the payload of ``line`` (with its newline) ends when its tail has the writer's layout as seq
-    ``n`` (a 64-character prev_hash member, seq ``n``, a 27-character ts), else -1.
-
-    With ``kind_at`` the part of the chain's fast path that does not depend on the entry before (``chain``
-    also checks the hash and prev_hash values): ``feed`` reads a line's fields at these places exactly
-    when the chain checked it on its bytes, and parses it otherwise."""
-    seq_part = b'","seq":%d,"ts":"' % n
-    end = len(line) - TS_TAIL - len(seq_part)
-    if not line.endswith(seq_part, 0, end + len(seq_part)) or not line.startswith(PREV_KEY, end - 78):
-        return -1
-    return end - 78
 
 
 class _Raw(io.RawIOBase):
