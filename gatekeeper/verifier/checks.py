@@ -41,11 +41,20 @@ from gatekeeper.ledger.note import (
     verify_signatures,
 )
 from gatekeeper.verifier.chain import LogPass
-from gatekeeper.verifier.files import FILE_CHECKS, HEX64, Context, bound_by_hash, render_ahead, settle
+from gatekeeper.verifier.files import (
+    FILE_CHECKS,
+    HEX64,
+    Context,
+    bound_by_hash,
+    render_ahead,
+    rendered_sha256,
+    settle,
+)
 from gatekeeper.verifier.logread import MAX_LINE, Failed, strict_json
 from gatekeeper.verifier.packdir import NAME, list_pack, open_file, read_small, sha256_of
-from gatekeeper.verifier.parallel import log_pass
+from gatekeeper.verifier.parallel import in_worker, log_pass
 from gatekeeper.verifier.projection import Params, Projection
+from gatekeeper.verifier.tables import REGISTER_COLUMNS
 from gatekeeper.verifier.trust import Trust, follows, key_chain, key_id_of, openssl_verify, pem_of, pem_public_key
 
 MANIFEST = "MANIFEST.sha256"
@@ -155,8 +164,9 @@ def _verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
         emit(_since(opts, lp, body.origin, known, chain))
     # (7) the files derived from the log, and (8) the proofs
     _export_files(p, files, tail)
+    register = in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, projection.register()), opts.jobs)
     ctx = Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp)
-    render_ahead(ctx, opts.jobs)
+    render_ahead(ctx, register)
     try:
         for name, check in FILE_CHECKS.items():
             if name in files:

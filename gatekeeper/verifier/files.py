@@ -27,7 +27,6 @@ from gatekeeper.verifier.access import CHANGE_COLUMNS, REVIEW_COLUMNS
 from gatekeeper.verifier.chain import LogPass
 from gatekeeper.verifier.logread import Failed
 from gatekeeper.verifier.packdir import open_file, read_small
-from gatekeeper.verifier.parallel import in_worker
 from gatekeeper.verifier.projection import Tables
 from gatekeeper.verifier.tables import (
     APPROVAL_COLUMNS,
@@ -113,13 +112,13 @@ def compare(ctx: Context, name: str, columns: Sequence[str], expected: Callable[
     return _compare_rows(ctx, name, columns, expected, label, key)
 
 
-def render_ahead(ctx: Context, jobs: int) -> None:
-    """The two large tables rendered and hashed side by side: register.csv by a forked worker (``jobs``
-    allowing), approvals.csv meanwhile here; ``compare`` takes their results."""
-    tables = ctx.tables
-    ctx.rendered["register.csv"] = in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, tables.register()), jobs)
+def render_ahead(ctx: Context, register: Callable[[], tuple[str, int] | None]) -> None:
+    """The two large tables rendered and hashed side by side: register.csv by a forked worker that started
+    before ``finish`` (``register``, from ``parallel.in_worker``), approvals.csv here; ``compare`` takes
+    their results."""
+    ctx.rendered["register.csv"] = register
     try:
-        approvals = rendered_sha256(APPROVAL_COLUMNS, tables.approvals())
+        approvals = rendered_sha256(APPROVAL_COLUMNS, ctx.tables.approvals())
     except Exception:  # compare renders it again in its turn, where what is wrong is named
         return
     ctx.rendered["approvals.csv"] = lambda: approvals

@@ -235,11 +235,12 @@ class Projection:
         for cid, seq in zip(pairs[::2], pairs[1::2], strict=True):
             change(cid).seqs.append(seq)
 
-    def finish(self) -> Tables:
-        p, now = self.params, self.params.now
+    def population(self) -> list[Change]:
+        """The register's changes, in change_id order: requested, with a moment in the period, and of the
+        filters' repo and category."""
+        p = self.params
         repo, category = p.filters.get("repo"), p.filters.get("category")
         population: list[Change] = []
-        tally = Tally(p.start, p.end)
         for cid in sorted(self.changes):
             c = self.changes[cid]
             if not c.requested_at or not any(self.in_period(t) for t in c.moments()):
@@ -247,6 +248,20 @@ class Projection:
             if (repo is not None and c.repo != repo) or (category is not None and category not in c.categories):
                 continue
             population.append(c)
+        return population
+
+    def register(self) -> Iterator[dict[str, Any]]:
+        """The register's rows (``Tables.register`` of ``finish``), before ``finish``: for a worker to render
+        while ``finish`` works out the rest (``files.render_ahead``)."""
+        now = self.params.now
+        return (register_row(c, now) for c in self.population())
+
+    def finish(self) -> Tables:
+        p, now = self.params, self.params.now
+        repo, category = p.filters.get("repo"), p.filters.get("category")
+        population = self.population()
+        tally = Tally(p.start, p.end)
+        for c in population:
             tally.add(register_row(c, now))
         found = self._exceptions(tally, repo)
         facts, weeks = LogFacts(access=self.access.metrics()), dict[str, str]()
