@@ -93,6 +93,7 @@ class Chain:
             lines = lines[:-1]
         copy, raws, prev, n = hashlib.sha256(LOG_DOMAIN).copy, self.raws, self.prev, self.n
         root_at, hash_at, chain_first, every = self.root_at, self.hash_at, _CHAIN_FIRST, self.named is not None
+        upto, payloads, seqs = self.upto, self.payloads, self.seqs
         for line in lines:
             n += 1
             h = line.find(HASH_KEY)
@@ -107,7 +108,13 @@ class Chain:
                     raw = self._strict(line, n, prev)
                     digest = raw.hex().encode()
                 elif every or line[h + 83] in chain_first:
-                    self._entry(line, h, n, prev, len(line) - TS_TAIL - len(tail))
+                    k_end = line.find(PAYLOAD_KEY, h + 83)
+                    end = len(line) - TS_TAIL - len(tail)
+                    if line[h + 83] in chain_first:
+                        self._chain_kind(line[h + 83:k_end], line[k_end + 12:end], n, prev)
+                    if every and n <= upto:
+                        payloads.append(line[k_end + 12:end])
+                        seqs.append(n)
             else:
                 raw = self._strict(line, n, prev)
                 digest = raw.hex().encode()
@@ -155,16 +162,10 @@ class Chain:
             self.pieces.extend(perfect_subtrees(start, leaves))
         raws.clear()
 
-    def _entry(self, line: bytes, h: int, n: int, prev: bytes, end: int) -> None:
-        """A fast-path line whose kind may be the chain's own business (checkpoints, keys), or whose payload
-        goes to ``named`` (its payload ends at ``end``)."""
-        k_end = line.find(PAYLOAD_KEY, h + 83)
-        kind = line[h + 83:k_end]
+    def _chain_kind(self, kind: bytes, payload: bytes, n: int, prev: bytes) -> None:
+        """A fast-path line whose kind may be the chain's own business (checkpoints, keys)."""
         if kind in CHAIN_KINDS:
-            self._seen(n, kind.decode(), json.loads(line[k_end + 12:end]), prev)
-        if self.named is not None and n <= self.upto:
-            self.payloads.append(line[k_end + 12:end])
-            self.seqs.append(n)
+            self._seen(n, kind.decode(), json.loads(payload), prev)
 
     def _seen(self, seq: int, kind: str, payload: Any, prev: bytes) -> None:
         out = self.out
