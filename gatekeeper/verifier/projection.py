@@ -231,9 +231,12 @@ class Projection:
     def named_pairs(self, pairs: Sequence[int]) -> None:
         """Change ``pairs[2i]`` is named by the entry of seq ``pairs[2i + 1]``: the changes named by the entries
         of part of the log, in seq order (``parallel``: a worker found them), after ``add`` had them all."""
-        change = self.change
+        changes = self.changes
         for cid, seq in zip(pairs[::2], pairs[1::2], strict=True):
-            change(cid).seqs.append(seq)
+            c = changes.get(cid)
+            if c is None:
+                c = changes[cid] = Change(cid)
+            c.seqs.append(seq)
 
     def population(self) -> list[Change]:
         """The register's changes, in change_id order: requested, with a moment in the period, and of the

@@ -11,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 REGISTER_COLUMNS = (
@@ -47,7 +48,7 @@ def flat(value: Any) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     if type(value) is list:
-        if all(isinstance(v, int) for v in value):
+        if all(map(isinstance, value, repeat(int))):
             return " ".join(map(str, value))
         return "; ".join(f"{v['group']}×{v['count']}" if isinstance(v, dict) and "group" in v else str(v)
                          for v in value)
