@@ -74,7 +74,7 @@ class Chain:
 
     def __init__(self, first: int = 1, prev: str = GENESIS, tree: TreeBuilder | None = None, root_at: int = 0,
                  hash_at: int = 0, named: NamedMany | None = None, upto: int = 0) -> None:
-        self.first, self.n, self.prev = first, first - 1, prev.encode()
+        self.n, self.prev = first - 1, prev.encode()
         # the payload bytes of seqs up to ``upto`` go to ``named``, a batch at a time (``payloads``, ``seqs``)
         self.named, self.upto = named, upto
         self.payloads: list[bytes] = []

@@ -164,15 +164,16 @@ def _verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
         emit(_since(opts, lp, body.origin, known, chain))
     # (7) the files derived from the log, and (8) the proofs
     _export_files(p, files, tail)
-    register = in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, projection.register()), opts.jobs)
-    ctx = Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp)
-    render_ahead(ctx, register)
+    # register.csv rendered by a worker while finish works out the rest (files.render_ahead)
+    ahead = {"register.csv": in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, projection.register()), opts.jobs)}
     try:
+        ctx = Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp, rendered=ahead)
+        render_ahead(ctx)
         for name, check in FILE_CHECKS.items():
             if name in files:
                 emit(check(ctx))
     finally:
-        settle(ctx)
+        settle(ahead)
     for name in sorted(p["files"]):
         if name not in ctx.checked and name not in FILE_CHECKS:
             emit(bound_by_hash(ctx, name))

@@ -112,11 +112,9 @@ def compare(ctx: Context, name: str, columns: Sequence[str], expected: Callable[
     return _compare_rows(ctx, name, columns, expected, label, key)
 
 
-def render_ahead(ctx: Context, register: Callable[[], tuple[str, int] | None]) -> None:
-    """The two large tables rendered and hashed side by side: register.csv by a forked worker that started
-    before ``finish`` (``register``, from ``parallel.in_worker``), approvals.csv here; ``compare`` takes
-    their results."""
-    ctx.rendered["register.csv"] = register
+def render_ahead(ctx: Context) -> None:
+    """approvals.csv rendered and hashed now, while register.csv's worker (``parallel.in_worker``, started
+    before ``finish``: ``ctx.rendered``) may still be at work; ``compare`` takes their results."""
     try:
         approvals = rendered_sha256(APPROVAL_COLUMNS, ctx.tables.approvals())
     except Exception:  # compare renders it again in its turn, where what is wrong is named
@@ -124,11 +122,11 @@ def render_ahead(ctx: Context, register: Callable[[], tuple[str, int] | None]) -
     ctx.rendered["approvals.csv"] = lambda: approvals
 
 
-def settle(ctx: Context) -> None:
-    """Wait for any worker ``render_ahead`` started whose result no check took (a check failed before)."""
-    for ahead in ctx.rendered.values():
+def settle(rendered: dict[str, Callable[[], tuple[str, int] | None]]) -> None:
+    """Wait for any worker rendering ahead whose result no check took (a check failed before)."""
+    for ahead in rendered.values():
         ahead()
-    ctx.rendered.clear()
+    rendered.clear()
 
 
 def rendered_sha256(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> tuple[str, int]:
