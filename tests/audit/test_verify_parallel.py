@@ -8,14 +8,20 @@ import csv
 import hashlib
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekeeper.ledger.checkpoint import ed25519_verify
+from gatekeeper.ledger.checkpoint import ed25519_verify, key_id
 from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash, perfect_subtrees
 from gatekeeper.verifier import bundle, checks, parallel
 from gatekeeper.verifier.checks import Options
@@ -24,7 +30,7 @@ from gatekeeper.verifier.packdir import open_file
 from gatekeeper.verifier.projection import Params, Projection, changes_named, names_in
 from gatekeeper.verifier.tables import REGISTER_COLUMNS, cells, csv_pieces
 from tests.audit.conftest import World, export
-from tests.support.packs import remanifest
+from tests.support.packs import remanifest, write_pack
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +165,59 @@ def test_a_tree_from_pieces_is_the_tree_of_its_leaves(start: int, cuts: list[int
             pieced.add_perfect(level, h)
         at += n
     assert (pieced.size, pieced.root()) == (whole.size, whole.root())
+
+
+KEY = Ed25519PrivateKey.from_private_bytes(b"\x15" * 32)
+
+
+def busy_log(crs: int) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """A plant's changes, each opened, approved, deployed, allowed and notified (as the bench's, smaller)."""
+    out: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("2026-01-01T00:00:00.000000Z", "config.loaded", "gatekeeper",
+         {"sha256": hashlib.sha256(b"").hexdigest(), "policy": ""})]
+    for cid in range(1, crs + 1):
+        ts = f"2026-02-{1 + cid % 28:02d}T10:00:{cid % 60:02d}.{cid:06d}Z"
+        fp, sha = f"{cid:064x}", f"{cid:040x}"
+        out += [
+            (ts, "change.opened", "alice", {"change_id": cid, "repo": "plant-a", "target": "main", "revision": 1,
+                                            "fingerprint": fp, "pusher": "alice", "title": f"Recipe {cid}",
+                                            "ticket": f"CHG{cid}", "state": "pending", "categories": ["recipes"],
+                                            "financial": cid % 3 == 0, "sod_findings": [],
+                                            "approvals_required": [{"group": "leads", "count": 1}]}),
+            (ts, "change.approved", "carol", {"change_id": cid, "revision": 1, "fingerprint": fp, "signer": "carol",
+                                              "name": "Carol", "group": "leads", "decision": "approve",
+                                              "meaning": "Reviewed", "comment": "ok", "state": "approved",
+                                              "memberships": [{"group": "leads", "via": ["leads"]}]}),
+            (ts, "notify.sent", "gatekeeper", {"change_id": cid, "event": "change.approved", "recipient": "alice"}),
+            (ts, "change.deployed", "alice", {"change_id": cid, "repo": "plant-a", "ref": "refs/heads/main",
+                                              "new": sha, "state": "deployed", "intent_id": cid}),
+            (ts, "push.allowed", "alice", {"repo": "plant-a", "refs": [{"ref": "refs/heads/main", "new": sha,
+                                                                      "allow": True, "deploys": [cid]}]}),
+        ]
+        if cid % 100 == 0:
+            out.append((ts, "log.checkpoint", "gatekeeper", {}))
+    return sorted(out, key=lambda e: e[0])
+
+
+def test_the_bundled_verifier_checks_a_larger_log_on_every_core(tmp_path: Path) -> None:
+    """verify.py itself (one file, ``python3 -I``) over a log past ``PARALLEL_MIN``: its workers are forked
+    and answer from the very same file; a flipped byte in the middle still fails as one process says."""
+    folder = tmp_path / "pack"
+    write_pack(folder, busy_log(1100), KEY, start="2026-01-01T00:00:00.000000Z", end="2027-01-01T00:00:00.000000Z",
+               now="2027-01-02T00:00:00.000000Z")
+    assert (folder / "log.jsonl").stat().st_size > parallel.PARALLEL_MIN
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": "", "LANG": "C.UTF-8"}
+    python = shutil.which("python3") or sys.executable
+    kid = key_id(KEY.public_key())
+
+    def bare() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([python, "-I", "verify.py", "--key-id", kid], cwd=folder, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    good = bare()
+    assert good.returncode == 0 and "OK register.csv: 1100 rows" in good.stdout, good.stderr
+    _flip_log(folder)
+    remanifest(folder)
+    bad = bare()
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == f"verify.py: FAILED: {run(folder, 1)[0]}"
