@@ -75,13 +75,13 @@ def names_in(payloads: Sequence[bytes], seqs: Sequence[int], pairs: array[int]) 
     """``changes_named`` of many entries' payloads (of seqs ``seqs``) at once, appended to ``pairs`` as
     change, seq, change, seq …: the same answer, the usual payload (one plain change_id) without a call
     per entry (``parallel``'s workers do this for a million entries)."""
-    one, add = _ONE.search, pairs.append
+    one, add = _ONE.match, pairs.append
     for raw, seq in zip(payloads, seqs, strict=True):
-        count = raw.count(b"change_id")
-        if count < 2 and b'"deploys"' not in raw and b"matches_change" not in raw:
-            if not count:
+        at = raw.find(b"change_id")
+        if raw.find(b"change_id", at + 1) < 0 and b'"deploys"' not in raw and b"matches_change" not in raw:
+            if at < 0:
                 continue
-            m = one(raw)
+            m = one(raw, at - 1)    # the one occurrence: where _ONE.search would find it, if anywhere
             if m is not None:
                 add(int(m.group(1)))
                 add(seq)
