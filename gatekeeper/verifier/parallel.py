@@ -29,7 +29,7 @@ from typing import IO, Any, TypeVar
 from gatekeeper.ledger.merkle import TreeBuilder
 from gatekeeper.verifier.chain import Chain, LogPass, read_log
 from gatekeeper.verifier.feed import Feeder
-from gatekeeper.verifier.logread import GENESIS, line_batches, strict_json
+from gatekeeper.verifier.logread import GENESIS, Failed, line_batches, strict_json
 from gatekeeper.verifier.projection import Projection, names_in
 
 PARALLEL_MIN = 1 << 20     # bytes of log below which one process is quicker than forking
@@ -58,16 +58,28 @@ def log_pass(fh: IO[bytes], size: int, make: Callable[[bool], Projection], upto:
     """The chain of ``fh`` (``size`` bytes) checked and the projection ``make(names)`` fed with its entries up to
     ``upto``; ``jobs`` worker processes (0: one per core, 1: this process alone) for a log of at least
     ``parallel_min`` bytes (None: ``PARALLEL_MIN``)."""
+    before = _stamp(fh)
     jobs = jobs or os.cpu_count() or 1
     least = PARALLEL_MIN if parallel_min is None else parallel_min
+    done: tuple[LogPass, Projection] | None = None
     if jobs > 1 and size >= least and hasattr(os, "fork") and hasattr(os, "pread"):
-        try:
-            return _parallel(fh, size, make(False), upto, root_at, hash_at, jobs)
-        except Exception:  # noqa: S110  (whatever it was, the one-process pass finds it and names it)
-            pass
-    projection = make(True)
-    fh.seek(0)
-    return read_log(fh, projection.add, projection.kinds, projection.named, upto, root_at, hash_at), projection
+        with suppress(Exception):   # whatever it was, the one-process pass below finds it and names it
+            done = _parallel(fh, size, make(False), upto, root_at, hash_at, jobs)
+    if done is None:
+        projection = make(True)
+        fh.seek(0)
+        done = read_log(fh, projection.add, projection.kinds, projection.named, upto, root_at, hash_at), projection
+    if _stamp(fh) != before:
+        raise Failed("log.jsonl changed while it was being verified (something wrote to it): verify a copy "
+                     "nothing else writes to")
+    return done
+
+
+def _stamp(fh: IO[bytes]) -> tuple[int, int, int, int, int]:
+    """What changes when anything writes to the file (its change time cannot be set back but with the
+    system clock): the parts and this process must have read the same bytes."""
+    st = os.fstat(fh.fileno())
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 class _Retry(Exception):

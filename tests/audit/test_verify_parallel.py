@@ -221,3 +221,22 @@ def test_the_bundled_verifier_checks_a_larger_log_on_every_core(tmp_path: Path) 
     bad = bare()
     assert bad.returncode == 1
     assert bad.stderr.strip() == f"verify.py: FAILED: {run(folder, 1)[0]}"
+
+
+def test_a_log_written_to_while_it_is_checked_fails(pack: Path, tmp_path: Path) -> None:
+    """Something writing to log.jsonl during the pass (here: as the projection is made, and so that the bytes the
+    pass reads stay good) is noticed, whether the log is read in parts or in one process."""
+    folder = unpack(pack, tmp_path / "pack")
+    with open_file(str(folder), "log.jsonl") as fh:
+        size = fh.seek(0, 2)
+        params = Params.from_export(checks._tail(fh, size)["payload"])
+
+    def make(names: bool) -> Projection:
+        st = (folder / "log.jsonl").stat()
+        os.utime(folder / "log.jsonl", ns=(st.st_atime_ns, st.st_mtime_ns + 1000))
+        return Projection(params, names)
+
+    for jobs in (1, 3):
+        with open_file(str(folder), "log.jsonl") as fh, \
+                pytest.raises(Failed, match=r"log\.jsonl changed while it was being verified"):
+            parallel.log_pass(fh, size, make, params.upto, jobs=jobs, parallel_min=0)
