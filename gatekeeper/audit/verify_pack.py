@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from gatekeeper.ledger.checkpoint import ed25519_verify
 from gatekeeper.verifier import bundle, cli
-from gatekeeper.verifier.chain import Failed
+from gatekeeper.verifier.logread import Failed
 from gatekeeper.verifier.packdir import extract_pack
 
 PROG = "gatekeeper audit verify-pack"

@@ -203,25 +203,27 @@ class TreeBuilder:
 
     def extend(self, leaves: Sequence[bytes]) -> None:
         """Add many leaf hashes at once: each aligned perfect block is reduced level by level in list
-        comprehensions (no call per node), then joins the right edge like one leaf of its level. The
-        same tree as ``append`` of each; about three times faster (the verifier's million leaves)."""
+        comprehensions (no call per node, ``perfect_subtrees``), then joins the right edge like one leaf of
+        its level. The same tree as ``append`` of each; about three times faster (the verifier's million
+        leaves)."""
         if self.levels is not None:
             for leaf in leaves:
                 self.append(leaf)
             return
-        i, total, sha, stack = 0, len(leaves), hashlib.sha256, self.stack
-        while i < total:
-            level = min((total - i).bit_length() - 1, (self.size & -self.size).bit_length() - 1 if self.size else 64)
-            layer = leaves[i:i + (1 << level)]
-            while len(layer) > 1:
-                layer = [sha(NODE_PREFIX + layer[j] + layer[j + 1]).digest() for j in range(0, len(layer), 2)]
-            h, n = layer[0], self.size >> level
-            while n & 1:
-                h = sha(NODE_PREFIX + stack.pop() + h).digest()
-                n >>= 1
-            stack.append(h)
-            self.size += 1 << level
-            i += 1 << level
+        for level, h in perfect_subtrees(self.size, leaves):
+            self.add_perfect(level, h)
+
+    def add_perfect(self, level: int, h: bytes) -> None:
+        """Add the perfect subtree of 2**level leaves whose hash is ``h`` (the tree's size must be a multiple
+        of 2**level): how the verifier joins the pieces that workers hashed (``perfect_subtrees``)."""
+        if self.levels is not None or self.size % (1 << level):
+            raise ValueError(f"a perfect subtree of level {level} cannot follow {self.size} leaves here")
+        n, stack, sha = self.size >> level, self.stack, hashlib.sha256
+        while n & 1:
+            h = sha(NODE_PREFIX + stack.pop() + h).digest()
+            n >>= 1
+        stack.append(h)
+        self.size += 1 << level
 
     def root(self) -> bytes:
         """MTH of the leaves so far (SHA-256 of the empty string for none)."""
@@ -248,3 +250,20 @@ class TreeBuilder:
 
     def root_at(self, size: int) -> bytes:
         return EMPTY_ROOT if size == 0 else range_hash(0, size, self.node)
+
+
+def perfect_subtrees(index: int, leaves: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """``leaves`` (leaf hashes from leaf ``index`` on) as the perfect subtrees (level, hash) a tree puts them
+    in, left to right: each as large as the alignment of its first leaf and the leaves left allow. Added
+    in order with ``TreeBuilder.add_perfect`` to a tree of ``index`` leaves, they give the tree of all."""
+    out: list[tuple[int, bytes]] = []
+    i, total, sha = 0, len(leaves), hashlib.sha256
+    while i < total:
+        at = index + i
+        level = min((total - i).bit_length() - 1, (at & -at).bit_length() - 1 if at else 64)
+        layer = leaves[i:i + (1 << level)]
+        while len(layer) > 1:
+            layer = [sha(NODE_PREFIX + layer[j] + layer[j + 1]).digest() for j in range(0, len(layer), 2)]
+        out.append((level, layer[0]))
+        i += 1 << level
+    return out

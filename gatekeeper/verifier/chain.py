@@ -1,11 +1,13 @@
-"""``log.jsonl`` of a pack, in one streaming pass (SPEC §8, §10, §12). Pure but for reading the file.
+"""``log.jsonl`` of a pack: its hash chain and Merkle tree (SPEC §8, §10, §12). Pure but for reading the file.
 
 For every line: (1) seq runs 1, 2, 3 … with no gap, (2) prev_hash is the hash of the entry before
 (64 zeros for seq 1), (3) the hash recomputes as sha256(b"gatekeeper.log.v1\\x00" + canon({seq, ts,
 kind, actor, payload, prev_hash})), (4) every ``log.checkpoint`` entry certifies the entry before
-it; and the leaves of the Merkle tree (the entries' hashes) are collected, the projection fed and
-the file hashed on the way. The file is read in chunks and a line may be at most ``MAX_LINE`` bytes,
-so a hostile file cannot exhaust memory; the tree keeps only its right edge (O(log n) hashes).
+it; and the leaves of the Merkle tree (the entries' hashes) are collected. ``Chain`` does this for a
+run of consecutive lines (the whole log, or one worker's part: ``parallel``); ``read_log`` is the
+whole pass in one process, the projection fed (``feed``) and the file hashed on the way. Memory is
+a batch of lines (``logread``) and a block of ``BLOCK`` leaf hashes; the tree keeps only its right
+edge (O(log n) hashes), whatever the log's length.
 
 Speed: a line the writer produced is canonical JSON with its keys sorted, so its hash is checked on
 the bytes themselves, without parsing (the same reasoning as ``gatekeeper/ledger/verify.py``: the
@@ -18,39 +20,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from gatekeeper.ledger.jsoncodec import canon, loads_strict
-from gatekeeper.ledger.merkle import TreeBuilder
+from gatekeeper.ledger.jsoncodec import canon
+from gatekeeper.ledger.merkle import TreeBuilder, perfect_subtrees
+from gatekeeper.verifier.feed import Feed, Feeder, Named, NamedMany
+from gatekeeper.verifier.logread import (
+    ENTRY_FIELDS,
+    GENESIS,
+    HASH_KEY,
+    KIND_KEY,
+    LOG_DOMAIN,
+    MAX_LINE,
+    PAYLOAD_KEY,
+    PREV_KEY,
+    TS_TAIL,
+    Failed,
+    LongLine,
+    line_batches,
+    strict_json,
+)
 
-MAX_LINE = 64 << 20
-LOG_CHUNK = 4 << 20      # log.jsonl is read this many bytes at a time
-BLOCK = 4096             # leaf hashes added to the tree at once (TreeBuilder.extend)
-LOG_DOMAIN = b"gatekeeper.log.v1\x00"
-GENESIS = "0" * 64
-ENTRY_FIELDS = ("seq", "ts", "kind", "actor", "payload", "prev_hash", "hash")
+BLOCK = 4096             # leaf hashes reduced to the tree at once (perfect_subtrees)
 KEY_KINDS = ("key.created", "key.rotated")
-_HASH_KEY = b',"hash":"'
-_KIND_KEY = b'","kind":"'
-_PAYLOAD_KEY = b'","payload":'
-
-
-class Failed(Exception):
-    """The first check that failed; its message is what the auditor reads."""
-
-
-def strict_json(text: bytes | str, where: str) -> Any:
-    """JSON with duplicate keys and NaN/Infinity refused: what a hash covers must be all there is."""
-    try:
-        return loads_strict(text)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise Failed(f"{where}: not valid JSON ({exc})") from None
-
-
-Feed = Callable[[int, str, str, str, Any, bytes], None]    # (seq, ts, kind, actor, payload, canonical payload)
-Named = Callable[[int, bytes], None]                   # (seq, payload bytes) of an entry not parsed
+CHAIN_KINDS = frozenset(k.encode() for k in ("log.checkpoint", *KEY_KINDS))   # the chain's own business
+_CHAIN_FIRST = frozenset(k[0] for k in CHAIN_KINDS)                            # their first byte
 
 
 @dataclass
@@ -66,106 +62,133 @@ class LogPass:
     log_checkpoints: int = 0
     mark_root: bytes | None = None                        # the tree's root at ``root_at`` entries (``--since``)
     mark_hash: str | None = None                          # the hash of entry ``hash_at``
+    parts: int = 1                                        # processes that checked parts of the chain (``parallel``)
 
 
-def read_log(fh: IO[bytes], feed: Feed | None = None, kinds: Collection[str] = (), named: Named | None = None,
-             upto: int | None = None, root_at: int = 0, hash_at: int = 0) -> LogPass:
-    """Check the chain of ``fh`` (a binary file) from seq 1 and return what it established. Entries up to
-    seq ``upto`` (all: None) of ``kinds`` are parsed and fed to ``feed``, the others' canonical payload
-    bytes go to ``named``; ``root_at`` > 0 keeps the root of the first ``root_at`` entries, ``hash_at`` > 0
-    the hash of that entry (``--since``).
+class Chain:
+    """The chain check of consecutive lines from seq ``first``, whose entry before has the hash ``prev``.
 
-    One pass, in chunks of ``LOG_CHUNK`` bytes: memory is a chunk, one line (at most ``MAX_LINE``) and a
-    block of ``BLOCK`` leaf hashes, whatever the log's length."""
-    out = LogPass()
-    file_hash = hashlib.sha256()
-    copy, sha, tree = hashlib.sha256(LOG_DOMAIN).copy, hashlib.sha256, out.tree
-    parse = frozenset(k.encode() for k in kinds) if feed is not None else frozenset()
-    chain_kinds = frozenset(k.encode() for k in ("log.checkpoint", *KEY_KINDS))   # the chain's own business
-    limit = upto if upto is not None else 1 << 62
-    raws: list[bytes] = []                        # entry hashes not yet in the tree
-    prev, n, last, carry = GENESIS.encode(), 0, b"", b""
-    while chunk := fh.read(LOG_CHUNK):
-        file_hash.update(chunk)
-        lines = (carry + chunk if carry else chunk).split(b"\n")
-        carry = lines.pop()
-        if len(carry) >= MAX_LINE:
-            raise Failed(f"log.jsonl line {n + len(lines) + 1} is longer than {MAX_LINE >> 20} MiB: not a log entry")
+    Leaves go to ``tree`` (the whole log from seq 1) or, for a part of the log, into ``pieces``: the perfect
+    subtrees (level, hash) they make, which the whole tree adds in order (``TreeBuilder.add_perfect``); a
+    piece ends at ``root_at`` so that the root there can be taken (``--since``)."""
+
+    def __init__(self, first: int = 1, prev: str = GENESIS, tree: TreeBuilder | None = None, root_at: int = 0,
+                 hash_at: int = 0, named: NamedMany | None = None, upto: int = 0) -> None:
+        self.n, self.prev = first - 1, prev.encode()
+        # the payload bytes of seqs up to ``upto`` go to ``named``, a batch at a time (``payloads``, ``seqs``)
+        self.named, self.upto = named, upto
+        self.payloads: list[bytes] = []
+        self.seqs: list[int] = []
+        self.out = LogPass(tree=tree or TreeBuilder())
+        self.whole = tree is not None
+        self.pieces: list[tuple[int, bytes]] = []
+        self.raws: list[bytes] = []                   # entry hashes not yet in the tree
+        self.root_at, self.hash_at = root_at, hash_at
+        self.last = b""
+
+    def check(self, lines: list[bytes]) -> None:
+        """The next lines (each with its newline; a last one without is a file cut off)."""
+        cut = lines[-1][-1:] != b"\n"
+        if cut:
+            lines = lines[:-1]
+        copy, raws, prev, n = hashlib.sha256(LOG_DOMAIN).copy, self.raws, self.prev, self.n
+        root_at, hash_at, chain_first, every = self.root_at, self.hash_at, _CHAIN_FIRST, self.named is not None
+        upto, payloads, seqs = self.upto, self.payloads, self.seqs
         for line in lines:
             n += 1
-            if len(line) >= MAX_LINE:
-                raise Failed(f"log.jsonl line {n} is longer than {MAX_LINE >> 20} MiB: not a log entry")
-            h = line.find(_HASH_KEY)
-            entry: dict[str, Any] | None = None
-            tail = b',"prev_hash":"%s","seq":%d,"ts":"' % (prev, n)
-            if h > 0 and line.endswith(tail, 0, len(line) - 29):
+            h = line.find(HASH_KEY)
+            tail = b'%s%s","seq":%d,"ts":"' % (PREV_KEY, prev, n)
+            if h > 0 and line.endswith(tail, 0, len(line) - TS_TAIL):
                 c = copy()
                 c.update(line[:h])
-                c.update(line[h + 74:])
+                c.update(line[h + 74:-1])
                 raw = c.digest()
                 digest = raw.hex().encode()
-                if not line.startswith(digest + _KIND_KEY, h + 9):
-                    entry, raw = _strict(line + b"\n", n, prev)
+                if not line.startswith(digest + KIND_KEY, h + 9):
+                    raw = self._strict(line, n, prev)
                     digest = raw.hex().encode()
+                elif every or line[h + 83] in chain_first:
+                    k_end = line.find(PAYLOAD_KEY, h + 83)
+                    end = len(line) - TS_TAIL - len(tail)
+                    if line[h + 83] in chain_first:
+                        self._chain_kind(line[h + 83:k_end], line[k_end + 12:end], n, prev)
+                    if every and n <= upto:
+                        payloads.append(line[k_end + 12:end])
+                        seqs.append(n)
             else:
-                entry, raw = _strict(line + b"\n", n, prev)
+                raw = self._strict(line, n, prev)
                 digest = raw.hex().encode()
             raws.append(raw)
-            if entry is None:
-                k_end = line.find(_PAYLOAD_KEY, h + 83)
-                kind = line[h + 83:k_end]
-                special = kind in chain_kinds
-                if n <= limit or special:
-                    raw_payload = line[k_end + 12:len(line) - 29 - len(tail)]
-                    fed = n <= limit and kind in parse
-                    if fed or special:
-                        actor_raw = line[9:h]
-                        actor = actor_raw[1:-1].decode() if b"\\" not in actor_raw else json.loads(actor_raw)
-                        _seen(out, n, line[-29:-2].decode(), kind.decode(), actor, json.loads(raw_payload),
-                              raw_payload, prev, feed if fed else None)
-                    if not fed and named is not None and n <= limit:
-                        named(n, raw_payload)
-            else:
-                _seen(out, n, entry["ts"], entry["kind"], entry["actor"], entry["payload"], canon(entry["payload"]),
-                      prev, feed)
             prev = digest
             if len(raws) == BLOCK or n == root_at:
-                tree.extend([sha(b"\x00" + r).digest() for r in raws])
-                raws.clear()
-                if n == root_at:
-                    out.mark_root = tree.root()
+                self.n = n
+                self._flush()
             if n == hash_at:
-                out.mark_hash = digest.decode()
+                self.out.mark_hash = digest.decode()
+        self.n, self.prev = n, prev
+        if self.named is not None and self.seqs:
+            self.named(self.payloads, self.seqs)
+            self.payloads.clear()
+            self.seqs.clear()
         if lines:
-            last = lines[-1]
-    if carry:
-        raise Failed(f"log.jsonl line {n + 1} does not end with a newline (the file was cut off)")
-    tree.extend([sha(b"\x00" + r).digest() for r in raws])
-    out.size, out.head_hash, out.sha256 = n, prev.decode(), file_hash.hexdigest()
-    if n:
-        out.last = strict_json(last, f"log.jsonl line {n}")
-    return out
+            self.last = lines[-1]
+        if cut:
+            raise Failed(f"log.jsonl line {n + 1} does not end with a newline (the file was cut off)")
+
+    def close(self) -> LogPass:
+        """The pass's result once every line was checked (``sha256`` and ``last`` are the caller's)."""
+        self._flush()
+        out = self.out
+        out.size, out.head_hash = self.n, self.prev.decode()
+        return out
+
+    def long_line(self) -> Failed:
+        return Failed(f"log.jsonl line {self.n + 1} is longer than {MAX_LINE >> 20} MiB: not a log entry")
+
+    def _flush(self) -> None:
+        raws = self.raws
+        if not raws:
+            return
+        sha = hashlib.sha256
+        leaves = [sha(b"\x00" + r).digest() for r in raws]
+        start = self.n - len(raws)                     # the leaf index of the first (seq - 1)
+        if self.whole:
+            tree = self.out.tree
+            for level, h in perfect_subtrees(start, leaves):
+                tree.add_perfect(level, h)
+            if self.n == self.root_at:
+                self.out.mark_root = tree.root()
+        else:
+            self.pieces.extend(perfect_subtrees(start, leaves))
+        raws.clear()
+
+    def _chain_kind(self, kind: bytes, payload: bytes, n: int, prev: bytes) -> None:
+        """A fast-path line whose kind may be the chain's own business (checkpoints, keys)."""
+        if kind in CHAIN_KINDS:
+            self._seen(n, kind.decode(), json.loads(payload), prev)
+
+    def _seen(self, seq: int, kind: str, payload: Any, prev: bytes) -> None:
+        out = self.out
+        if kind == "log.checkpoint":
+            cert = payload if isinstance(payload, dict) else {}
+            if cert.get("seq") != seq - 1 or cert.get("hash") != prev.decode():
+                raise Failed(f"log.jsonl seq {seq}: the log.checkpoint does not certify the entry before it")
+            out.log_checkpoints += 1
+        elif kind in KEY_KINDS:
+            out.keys.append((seq, kind, payload))
+
+    def _strict(self, line: bytes, n: int, prev: bytes) -> bytes:
+        entry, raw = strict_entry(line, n, prev)
+        self._seen(n, entry["kind"], entry["payload"], prev)
+        if self.named is not None and n <= self.upto:
+            self.payloads.append(canon(entry["payload"]))
+            self.seqs.append(n)
+        return raw
 
 
-def _seen(out: LogPass, seq: int, ts: str, kind: str, actor: str, payload: Any, raw: bytes, prev: bytes,
-          feed: Feed | None) -> None:
-    if kind == "log.checkpoint":
-        cert = payload if isinstance(payload, dict) else {}
-        if cert.get("seq") != seq - 1 or cert.get("hash") != prev.decode():
-            raise Failed(f"log.jsonl seq {seq}: the log.checkpoint does not certify the entry before it")
-        out.log_checkpoints += 1
-    elif kind in KEY_KINDS:
-        out.keys.append((seq, kind, payload))
-    if feed is not None:
-        try:
-            feed(seq, ts, kind, actor, payload, raw)
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise Failed(f"log.jsonl seq {seq} ({kind}): a payload the tables cannot be made of "
-                         f"({type(exc).__name__}: {exc})") from None
-
-
-def _strict(line: bytes, n: int, prev: bytes) -> tuple[dict[str, Any], bytes]:
-    """The field-by-field check of a line the fast path did not accept; raises naming the reason."""
+def strict_entry(line: bytes, n: int, prev: bytes | None) -> tuple[dict[str, Any], bytes]:
+    """The field-by-field check of a line (with its newline) the fast path did not accept; raises naming the
+    reason. ``prev`` None: the entry before is not known here (its prev_hash is taken as it is)."""
     where = f"log.jsonl line {n}"
     entry = strict_json(line, where)
     if not isinstance(entry, dict) or sorted(entry) != sorted(ENTRY_FIELDS):
@@ -179,7 +202,7 @@ def _strict(line: bytes, n: int, prev: bytes) -> tuple[dict[str, Any], bytes]:
             raise Failed(f"seq {n}: {name} is not a string")
     if not isinstance(entry["payload"], dict):
         raise Failed(f"seq {n}: payload is not an object")
-    if entry["prev_hash"] != prev.decode():
+    if prev is not None and entry["prev_hash"] != prev.decode():
         raise Failed(f"seq {n}: prev_hash does not match the hash of seq {n - 1}" if n > 1 else
                      "seq 1: prev_hash is not the genesis hash (64 zeros)")
     body = {k: entry[k] for k in ENTRY_FIELDS if k != "hash"}
@@ -192,3 +215,26 @@ def _strict(line: bytes, n: int, prev: bytes) -> tuple[dict[str, Any], bytes]:
     if canon(entry) + b"\n" != line:
         raise Failed(f"log.jsonl line {n} is not in the canonical form the log writes (the file was altered)")
     return entry, raw
+
+
+def read_log(fh: IO[bytes], feed: Feed | None = None, kinds: Collection[str] = (), named: Named | None = None,
+             upto: int | None = None, root_at: int = 0, hash_at: int = 0) -> LogPass:
+    """Check the chain of ``fh`` (a binary file) from seq 1 and return what it established, in one process.
+    Entries up to seq ``upto`` (all: None) of ``kinds`` are parsed and fed to ``feed``, the others'
+    canonical payload bytes go to ``named`` (``feed.Feeder``); ``root_at`` > 0 keeps the root of the first
+    ``root_at`` entries, ``hash_at`` > 0 the hash of that entry (``--since``)."""
+    chain = Chain(tree=TreeBuilder(), root_at=root_at, hash_at=hash_at)
+    feeder = Feeder(feed, kinds, named, upto) if feed is not None else None
+    file_hash = hashlib.sha256()
+    try:
+        for lines in line_batches(fh, digest=file_hash):
+            chain.check(lines)
+            if feeder is not None:
+                feeder.feed(lines)
+    except LongLine:
+        raise chain.long_line() from None
+    out = chain.close()
+    out.sha256 = file_hash.hexdigest()
+    if out.size:
+        out.last = strict_json(chain.last, f"log.jsonl line {out.size}")
+    return out

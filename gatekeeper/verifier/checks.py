@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from gatekeeper.ledger.jsoncodec import canon
-from gatekeeper.ledger.merkle import EMPTY_ROOT
 from gatekeeper.ledger.note import (
     SIG_ED25519,
     NoteVerifier,
@@ -39,10 +39,22 @@ from gatekeeper.ledger.note import (
     split_note,
     verify_signatures,
 )
-from gatekeeper.verifier.chain import MAX_LINE, Failed, LogPass, read_log, strict_json
-from gatekeeper.verifier.files import FILE_CHECKS, HEX64, Context, bound_by_hash
+from gatekeeper.verifier.chain import LogPass
+from gatekeeper.verifier.files import (
+    FILE_CHECKS,
+    HEX64,
+    Context,
+    bound_by_hash,
+    render_ahead,
+    rendered_sha256,
+    settle,
+)
+from gatekeeper.verifier.logread import MAX_LINE, Failed, strict_json
 from gatekeeper.verifier.packdir import NAME, list_pack, open_file, read_small, sha256_of
+from gatekeeper.verifier.parallel import in_worker, log_pass
 from gatekeeper.verifier.projection import Params, Projection
+from gatekeeper.verifier.since import since_check, since_size
+from gatekeeper.verifier.tables import REGISTER_COLUMNS
 from gatekeeper.verifier.trust import Trust, follows, key_chain, key_id_of, openssl_verify, pem_of, pem_public_key
 
 MANIFEST = "MANIFEST.sha256"
@@ -64,6 +76,8 @@ class Options:
     since: bytes | None = None                         # the old checkpoint's file
     ed25519: Ed25519 = openssl_verify
     self_sha256: str | None = None                     # the running verifier's own SHA-256
+    jobs: int = 0                                      # processes for the log (0: one per core; 1: no workers)
+    parallel_min: int | None = None                    # workers only for a log this long (None: parallel's own)
 
 
 @dataclass
@@ -74,7 +88,21 @@ class Outcome:
 
 
 def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
-    """All checks; ``emit`` gets each line as it is established. Raises ``Failed`` at the first failure."""
+    """All checks; ``emit`` gets each line as it is established. Raises ``Failed`` at the first failure.
+
+    Python's cycle collector is off meanwhile: the projection holds a record per change request (a
+    million-entry log makes a hundred thousand), and each collection of the oldest generation walks
+    them all, several times over a pass, for nothing: the checks make no reference cycles."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _verify(folder, opts, emit)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     # (0) the folder
     files = list_pack(folder)
     for name in REQUIRED:
@@ -93,10 +121,10 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     hashes = _manifest(folder, files)
     emit(f"OK {MANIFEST}: lists all {len(files) - 1} other files; their SHA-256 match (log.jsonl below)")
     # (2) the log, its tree and the projection
-    projection = Projection(params)
-    old = _since_size(opts.since) if opts.since is not None else None
+    old = since_size(opts.since) if opts.since is not None else None
     with open_file(folder, "log.jsonl") as fh:
-        lp = read_log(fh, projection.add, projection.kinds, projection.named, params.upto, *(old or (0, 0)))
+        lp, projection = log_pass(fh, files["log.jsonl"], lambda names: Projection(params, names), params.upto,
+                                  *(old or (0, 0)), jobs=opts.jobs, parallel_min=opts.parallel_min)
     _log_matches(lp, cp, hashes, tail)
     hashes["log.jsonl"] = lp.sha256
     root = lp.tree.root()
@@ -117,10 +145,10 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     known, chain = _key_rotations(lp, pack_key, kid, opts, emit)
     # (6) since the last engagement
     if opts.since is not None:
-        emit(_since(opts, lp, body.origin, known, chain))
+        emit(since_check(opts.since, opts.ed25519, lp, body.origin, known, chain))
     # (7) the files derived from the log, and (8) the proofs
     _export_files(p, files, tail)
-    _derived_files(Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp), files, emit)
+    _derived_files(folder, hashes, tail, projection, lp, files, opts, emit)
     _verifier(p, hashes, opts, emit)
     return Outcome(pinned=chain is not None, key_id=kid, chain=chain or [])
 
@@ -154,12 +182,21 @@ def _key_rotations(lp: LogPass, pack_key: bytes, kid: str, opts: Options, emit: 
     return known, chain
 
 
-def _derived_files(ctx: Context, files: dict[str, int], emit: Callable[[str], None]) -> None:
-    """Each table recomputed from the log and compared; any other listed file bound by its hash."""
-    for name, check in FILE_CHECKS.items():
-        if name in files:
-            emit(check(ctx))
-    for name in sorted(ctx.export_files):
+def _derived_files(folder: str, hashes: dict[str, str], tail: dict[str, Any], projection: Projection, lp: LogPass,
+                   files: dict[str, int], opts: Options, emit: Callable[[str], None]) -> None:
+    """Each table recomputed from the log and compared; any other listed file bound by its hash.
+    register.csv is rendered by a worker while ``finish`` works out the rest (``files.render_ahead``)."""
+    p = tail["payload"]
+    ahead = {"register.csv": in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, projection.register()), opts.jobs)}
+    try:
+        ctx = Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp, rendered=ahead)
+        render_ahead(ctx)
+        for name, check in FILE_CHECKS.items():
+            if name in files:
+                emit(check(ctx))
+    finally:
+        settle(ahead)
+    for name in sorted(p["files"]):
         if name not in ctx.checked and name not in FILE_CHECKS:
             emit(bound_by_hash(ctx, name))
 
@@ -335,58 +372,6 @@ def _witnesses(cp: dict[str, Any], text: str, opts: Options) -> str:
                    for n, t in sorted(who.items()))
     return (f"OK witnesses: cosigned by {at} (openssl); each cosigns only a tree that extends every tree it "
             "cosigned before")
-
-
-def _since_note(since: bytes) -> tuple[str, Any, list[Any], tuple[int, str] | None]:
-    """The checkpoint the auditor kept (a checkpoint.json, or the note alone): its note text, body and
-    signatures, and (seq, hash) of the entry it signs when it says."""
-    raw = since.strip()
-    old_hash: tuple[int, str] | None = None
-    if raw.startswith(b"{"):
-        data = strict_json(raw, "--since")
-        if not isinstance(data, dict) or not isinstance(data.get("note"), str):
-            raise Failed("--since: a checkpoint.json with a C2SP note (field 'note'), or the note itself")
-        text = data["note"]
-        if isinstance(data.get("seq"), int) and isinstance(data.get("hash"), str):
-            old_hash = (data["seq"], data["hash"])
-    else:
-        text = raw.decode("utf-8", "replace") + "\n"
-    try:
-        note_text, sigs = split_note(text)
-        old = parse_checkpoint_body(note_text)
-    except ValueError as exc:
-        raise Failed(f"--since: {exc}") from None
-    return note_text, old, sigs, old_hash
-
-
-def _since_size(since: bytes) -> tuple[int, int]:
-    """What the one pass over the log must keep for ``--since``: the root at the old tree's size and
-    the hash of the entry the old checkpoint signs (read before the pass: it keeps nothing else)."""
-    _text, old, _sigs, old_hash = _since_note(since)
-    return old.size, old_hash[0] if old_hash is not None else 0
-
-
-def _since(opts: Options, lp: LogPass, origin: str, known: dict[str, bytes], chain: list[str] | None) -> str:
-    assert opts.since is not None
-    note_text, old, sigs, old_hash = _since_note(opts.since)
-    if old.origin != origin:
-        raise Failed(f"--since: your checkpoint is of {old.origin}, this pack's log is {origin}")
-    keys = [known[k] for k in (chain or sorted(known)) if k in known]
-    try:
-        signed = verify_signatures(note_text, sigs, [NoteVerifier(origin, SIG_ED25519, k) for k in keys], opts.ed25519)
-    except ValueError as exc:
-        raise Failed(f"--since: {exc}") from None
-    if not signed:
-        raise Failed("--since: your checkpoint is not signed by a key of this log's key chain")
-    if old.size > lp.size:
-        raise Failed(f"--since: your checkpoint covers {old.size} entries, this pack's log only {lp.size}: the pack "
-                     "is older than what you saw, or the log was cut back")
-    root = EMPTY_ROOT if old.size == 0 else lp.mark_root
-    if root != old.root or (old_hash is not None and lp.mark_hash != old_hash[1]):
-        raise Failed(f"--since: the first {old.size} entries of this log are not the ones your checkpoint signed: "
-                     "the history was rewritten since")
-    return (f"OK since: the log extends your checkpoint of {old.size} entries (root "
-            f"{base64.b64encode(old.root).decode()}): nothing before it was rewritten")
 
 
 def _export_files(p: dict[str, Any], files: dict[str, int], tail: dict[str, Any]) -> None:

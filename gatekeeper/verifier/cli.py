@@ -14,8 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gatekeeper.verifier.chain import Failed
 from gatekeeper.verifier.checks import Ed25519, Options, verify
+from gatekeeper.verifier.logread import Failed
 from gatekeeper.verifier.trust import HEX16, Trust, openssl_verify, read_trust
 
 MAX_TRUST_FILE = 1 << 20

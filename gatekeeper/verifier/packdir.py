@@ -15,7 +15,7 @@ import stat
 import zipfile
 from typing import IO
 
-from gatekeeper.verifier.chain import Failed
+from gatekeeper.verifier.logread import Failed
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MAX_SMALL = 16 << 20          # checkpoint.json, MANIFEST, public-key.pem, policy.toml, a trust file

@@ -29,7 +29,8 @@ to the exporter and ``checks.DERIVED``, and a check to ``files.FILE_CHECKS``.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,26 @@ def changes_named(raw: bytes) -> set[int]:
         else:
             found.update(int(v) for v in value[1:-1].split(b",") if v.lstrip(b"-").isdigit())
     return found
+
+
+def names_in(payloads: Sequence[bytes], seqs: Sequence[int], pairs: array[int]) -> None:
+    """``changes_named`` of many entries' payloads (of seqs ``seqs``) at once, appended to ``pairs`` as
+    change, seq, change, seq …: the same answer, the usual payload (one plain change_id) without a call
+    per entry (``parallel``'s workers do this for a million entries)."""
+    one, add = _ONE.match, pairs.append
+    for raw, seq in zip(payloads, seqs, strict=True):
+        at = raw.find(b"change_id")
+        if raw.find(b"change_id", at + 1) < 0 and b'"deploys"' not in raw and b"matches_change" not in raw:
+            if at < 0:
+                continue
+            m = one(raw, at - 1)    # the one occurrence: where _ONE.search would find it, if anywhere
+            if m is not None:
+                add(int(m.group(1)))
+                add(seq)
+                continue
+        for cid in changes_named(raw):
+            add(cid)
+            add(seq)
 
 
 @dataclass(frozen=True)
@@ -136,8 +157,9 @@ class Projection:
     """Feed ``add`` the entries of seq 1..upto in order (those not of ``kinds`` may be given to ``named``
     instead: only the changes they name matter), then call ``finish`` once."""
 
-    def __init__(self, params: Params) -> None:
+    def __init__(self, params: Params, names: bool = True) -> None:
         self.params = params
+        self.names = names      # False: the changes entries name come in later, all at once (``named_seqs``)
         self.changes: dict[int, Change] = {}
         self.refused: list[dict[str, Any]] = []
         self.emergencies: list[tuple[int, str, str, Mapping[str, Any]]] = []
@@ -183,8 +205,9 @@ class Projection:
         if seq <= self.last:
             raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
         self.last = seq
-        for cid in changes_named(canon(payload) if raw is None else raw):
-            self.change(cid).seqs.append(seq)
+        if self.names:
+            for cid in changes_named(canon(payload) if raw is None else raw):
+                self.change(cid).seqs.append(seq)
         handler = HANDLERS.get(kind)
         if handler is not None:
             handler(self, seq, ts, actor, payload)
@@ -205,11 +228,22 @@ class Projection:
         for cid in changes_named(raw):
             self.change(cid).seqs.append(seq)
 
-    def finish(self) -> Tables:
-        p, now = self.params, self.params.now
+    def named_pairs(self, pairs: Sequence[int]) -> None:
+        """Change ``pairs[2i]`` is named by the entry of seq ``pairs[2i + 1]``: the changes named by the entries
+        of part of the log, in seq order (``parallel``: a worker found them), after ``add`` had them all."""
+        changes = self.changes
+        for cid, seq in zip(pairs[::2], pairs[1::2], strict=True):
+            c = changes.get(cid)
+            if c is None:
+                c = changes[cid] = Change(cid)
+            c.seqs.append(seq)
+
+    def population(self) -> list[Change]:
+        """The register's changes, in change_id order: requested, with a moment in the period, and of the
+        filters' repo and category."""
+        p = self.params
         repo, category = p.filters.get("repo"), p.filters.get("category")
         population: list[Change] = []
-        tally = Tally(p.start, p.end)
         for cid in sorted(self.changes):
             c = self.changes[cid]
             if not c.requested_at or not any(self.in_period(t) for t in c.moments()):
@@ -217,6 +251,20 @@ class Projection:
             if (repo is not None and c.repo != repo) or (category is not None and category not in c.categories):
                 continue
             population.append(c)
+        return population
+
+    def register(self) -> Iterator[dict[str, Any]]:
+        """The register's rows (``Tables.register`` of ``finish``), before ``finish``: for a worker to render
+        while ``finish`` works out the rest (``files.render_ahead``)."""
+        now = self.params.now
+        return (register_row(c, now) for c in self.population())
+
+    def finish(self) -> Tables:
+        p, now = self.params, self.params.now
+        repo, category = p.filters.get("repo"), p.filters.get("category")
+        population = self.population()
+        tally = Tally(p.start, p.end)
+        for c in population:
             tally.add(register_row(c, now))
         found = self._exceptions(tally, repo)
         facts, weeks = LogFacts(access=self.access.metrics()), dict[str, str]()

@@ -23,7 +23,7 @@ from typing import Any
 
 from gatekeeper.ledger.jsoncodec import canon
 from gatekeeper.ledger.note import SIG_COSIGNATURE, NoteVerifier, parse_vkey
-from gatekeeper.verifier.chain import Failed
+from gatekeeper.verifier.logread import Failed
 
 # DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410); the raw 32-byte key follows it.
 ED25519_SPKI = bytes.fromhex("302a300506032b6570032100")
