@@ -81,6 +81,7 @@ class Prepared:
     memberships: list[Membership]
     author_findings: list[Reason]
     contents: dict[str, bytes]       # blob id -> content the hook sent (text and formatted files)
+    lang: str | None = None          # the pusher's language for the push messages (None: read under the lock)
 
 
 def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool = False) -> Prepared:
@@ -111,8 +112,18 @@ def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool 
     for c in update.commits:  # asked now, outside the lock: the review under it finds the answers memoised
         identify_address(services.directory, c.author_email, c.author_name)
         identify_address(services.directory, c.committer_email, c.committer_name)
+    with services.store.read() as session:  # a preference, not evidence: read before the lock too
+        lang = _language(services, session, pusher)
     return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings,
-                    _contents(update))
+                    _contents(update), lang)
+
+
+def _language(services: Services, session: Session, pusher: str) -> str:
+    """The pusher's language, else ``[service] default_language`` (SPEC §12)."""
+    from gatekeeper import i18n
+
+    return i18n.language_of(session, pusher, services.config.service.languages,
+                            services.config.service.default_language)
 
 
 def _contents(update: UpdateIn) -> dict[str, bytes]:
@@ -139,7 +150,6 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         return None, [refused]
     p = prepared or prepare(services, update, pusher, offline=offline)
     now = log.utc_now()
-    q.ensure_repo(session, repo, now)
     cr = None if emergency else q.open_for_topic(session, repo, update.ref, target)
     ticket = tickets.choose(option(options, "ticket"), (t for c in update.commits for t in c.change_tickets))
     previous = q.current_revision(session, cr) if cr else None
@@ -151,9 +161,12 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     shown_ticket = ticket or (cr.ticket if cr else "")
     ticket_changed = previous is not None and shown_ticket != previous.ticket
     findings = [*p.findings, *ticket_findings(p.categories, shown_ticket, emergency)]
-    if cr is None:
+    if cr is None:  # written whole in one INSERT: every statement under the writer lock makes others wait
+        q.ensure_repo(session, repo, now)
         cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=named.text, ticket=ticket or "",
-                           state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now)
+                           state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now,
+                           current_revision=1, categories=q.dumps(p.cat_names),
+                           financial=any(c.financial for c in p.categories))
         if emergency:
             cr.emergency, cr.emergency_reason, cr.state = True, emergency_reason, State.EMERGENCY
         session.add(cr)
@@ -175,15 +188,15 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     if (after := states.after_revision(cr.state, kept)) != cr.state:
         cr.state, cr.approved_at = after, None
     session.flush()
-    review = None if offline else rv.review(services, session, cr, rev)
+    # A CR opened just now has this one revision and no signature: nothing to read back.
+    fresh = previous is None
+    review = None if offline else rv.review(services, session, cr, rev, revisions=[rev] if fresh else None,
+                                            approvals=[] if fresh else None)
     if cr.state == State.PENDING and review is not None and review.complete:
         cr.state, cr.approved_at = State.APPROVED, now  # nothing to approve, nothing wrong
     _log_revision(session, cr, update, p, rev, findings, kept, emergency_reason, title_was, named.description,
                   ticket_changed)
-    from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
-
-    lang = i18n.language_of(session, pusher, services.config.service.languages,
-                            services.config.service.default_language)
+    lang = p.lang or _language(services, session, pusher)
     reset = "ticket" if ticket_changed else "content"
     return cr, _push_messages(services, cr, number, p.fingerprint, kept, previous is not None, review, findings, lang,
                               reset)
@@ -226,7 +239,8 @@ def _add_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prep
             {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob,
              "new_blob": c.new_blob, "old_mode": c.old_mode, "new_mode": c.new_mode,
              "categories": q.dumps([x.name for x in classified[c.path]])} for c in update.changes])
-    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
+    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes],  # the gate's path index
+                     replaces=number > 1)
     return rev
 
 
