@@ -34,7 +34,7 @@ from gatekeeper.policy.rules import DEFAULT_CATEGORY, Category, Role, merge_rule
 from gatekeeper.policy.states import State
 from gatekeeper.store import changes as q
 from gatekeeper.store import log, reviewing
-from gatekeeper.store.tables import Approval, ChangeFile, ChangeRequest, Revision
+from gatekeeper.store.tables import ChangeFile, ChangeRequest, Revision
 
 MAX_FINDING_LINES = 30
 
@@ -155,22 +155,17 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     previous = q.current_revision(session, cr) if cr else None
     subject = update.commits[0].subject if update.commits else None  # git log order: newest first
     named = (titles.Title(f"{emergency_what}: {subject}" if subject else emergency_what, titles.OPTION)
-             if emergency else
-             titles.choose(option(options, "title"), option(options, "description"), subject, update.ref,
-                           _title_of(cr, previous)))
+             if emergency else titles.choose(option(options, "title"), option(options, "description"), subject,
+                                             update.ref, _title_of(cr, previous)))
     shown_ticket = ticket or (cr.ticket if cr else "")
     ticket_changed = previous is not None and shown_ticket != previous.ticket
     findings = [*p.findings, *ticket_findings(p.categories, shown_ticket, emergency)]
     if cr is None:  # written whole in one INSERT: every statement under the writer lock makes others wait
         q.ensure_repo(session, repo, now)
-        cr = ChangeRequest(repo=repo, topic_ref=update.ref, target=target, title=named.text, ticket=ticket or "",
-                           state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now,
-                           current_revision=1, categories=q.dumps(p.cat_names),
-                           financial=any(c.financial for c in p.categories))
-        if emergency:
-            cr.emergency, cr.emergency_reason, cr.state = True, emergency_reason, State.EMERGENCY
-        session.add(cr)
-        session.flush()
+        cr = _new_change(session, ChangeRequest(
+            repo=repo, topic_ref=update.ref, target=target, title=named.text, ticket=ticket or "",
+            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now, current_revision=1,
+            categories=q.dumps(p.cat_names), financial=any(c.financial for c in p.categories)), emergency_reason)
     elif previous and previous.head == update.new and not ticket_changed:
         return None, [f"change request {cr.id} already has revision {previous.number} at {update.new[:12]}",
                       services.change_url(cr.id or 0)]
@@ -178,15 +173,8 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     kept = previous is not None and previous.fingerprint == p.fingerprint and not ticket_changed
     rev = _add_revision(session, cr, update, p, number, findings, pusher, now, named, shown_ticket,
                         save_contents=prepared is None)
-    cr.current_revision = number
-    cr.categories = q.dumps(p.cat_names)
-    cr.financial = any(c.financial for c in p.categories)
-    cr.updated_at = now
     title_was = cr.title if previous is not None and cr.title != named.text else None
-    cr.title = named.text
-    cr.ticket = shown_ticket
-    if (after := states.after_revision(cr.state, kept)) != cr.state:
-        cr.state, cr.approved_at = after, None
+    _advance(cr, p, number, named.text, shown_ticket, kept, now)
     session.flush()
     # A CR opened just now has this one revision and no signature: nothing to read back.
     fresh = previous is None
@@ -200,6 +188,28 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     reset = "ticket" if ticket_changed else "content"
     return cr, _push_messages(services, cr, number, p.fingerprint, kept, previous is not None, review, findings, lang,
                               reset)
+
+
+def _new_change(session: Session, cr: ChangeRequest, emergency_reason: str | None) -> ChangeRequest:
+    """Store a new CR (a break-glass one starts in ``emergency`` with its reason), with its id."""
+    if emergency_reason is not None:
+        cr.emergency, cr.emergency_reason, cr.state = True, emergency_reason, State.EMERGENCY
+    session.add(cr)
+    session.flush()
+    return cr
+
+
+def _advance(cr: ChangeRequest, p: Prepared, number: int, title: str, ticket: str, kept: bool, now: str) -> None:
+    """The CR at its new revision ``number``: categories, title and ticket shown, and its state after a
+    revision (``policy.states.after_revision``: approvals kept only for the same content and ticket)."""
+    cr.current_revision = number
+    cr.categories = q.dumps(p.cat_names)
+    cr.financial = any(c.financial for c in p.categories)
+    cr.updated_at = now
+    cr.title = title
+    cr.ticket = ticket
+    if (after := states.after_revision(cr.state, kept)) != cr.state:
+        cr.state, cr.approved_at = after, None
 
 
 def _target(services: Services, repo: str, update: UpdateIn, emergency: bool) -> tuple[str, str]:
@@ -392,11 +402,11 @@ def _sign(services: Services, change_id: int, signer: User, req: SignRequest) ->
             comment=req.comment, memberships=used, state=cr.state, ticket=rev.ticket,
             ticket_state=ticket_state or None, title=rev.title or cr.title, target=cr.target),
             signer.username, [cr.id or 0], ts=now)
-        session.add(Approval(change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint,
-                             username=signer.username, name=signer.name, group=check.group or "",
-                             decision=req.decision, meaning=meaning, comment=req.comment, signed_at=now,
-                             memberships=q.dumps(list(used)), log_seq=entry.seq, ticket=rev.ticket,
-                             title=rev.title or cr.title, target=cr.target))
+        q.add_signature(session, Signature(
+            username=signer.username, group=check.group or "", meaning=meaning, signed_at=now,
+            fingerprint=rev.fingerprint, ticket=rev.ticket, decision=req.decision, revision=rev.number,
+            comment=req.comment, name=signer.name, title=rev.title or cr.title, target=cr.target, log_seq=entry.seq,
+            change_id=cr.id or 0, memberships=q.dumps(list(used))))
 
 
 def withdrawal_refused(services: Services, cr: ChangeRequest, user: User) -> Reason | None:

@@ -18,13 +18,13 @@ from gatekeeper.ledger.events import Reason
 from gatekeeper.policy import review as policy_review
 from gatekeeper.policy import rules as policy_rules
 from gatekeeper.policy import sod
-from gatekeeper.policy.approvals import counting
+from gatekeeper.policy.approvals import Signature, counting
 from gatekeeper.policy.identity import AUTHOR, CO_AUTHOR, COMMITTER, PUSHER
 from gatekeeper.policy.people import Membership, User
 from gatekeeper.policy.review import ChangeFacts, Review, Signing
 from gatekeeper.policy.rules import ApprovalRule, Category
 from gatekeeper.store import changes as q
-from gatekeeper.store.tables import Approval, ChangeRequest, Revision
+from gatekeeper.store.tables import ChangeRequest, Revision
 
 
 def categories_of(services: Services, cr: ChangeRequest) -> list[Category]:
@@ -64,7 +64,7 @@ def people_of(services: Services, session: Session, cr: ChangeRequest,
 
 
 def facts(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None, *,
-          revisions: Sequence[Revision] | None = None, approvals: Sequence[Approval] | None = None,
+          revisions: Sequence[Revision] | None = None, approvals: Sequence[Signature] | None = None,
           need_emails: bool = True) -> ChangeFacts:
     """The facts of ``cr`` at its current revision, asked of the store and the directory now.
 
@@ -75,7 +75,7 @@ def facts(services: Services, session: Session, cr: ChangeRequest, rev: Revision
         rev = next((r for r in revisions if r.number == cr.current_revision), None)
     rev = rev or q.current_revision(session, cr)
     rows = q.approvals(session, cr.id or 0) if approvals is None else approvals
-    given = tuple(counting((q.signature(a) for a in rows), rev.fingerprint, rev.ticket))
+    given = tuple(counting(rows, rev.fingerprint, rev.ticket))
     people = people_of(services, session, cr, revisions, commits=need_emails or bool(given))
     sod_cfg = services.config.sod
     blocking, visible = sod.identity_findings(people, sod_cfg.unknown_commit_identity, sod_cfg.external_identities)
@@ -93,7 +93,7 @@ def facts(services: Services, session: Session, cr: ChangeRequest, rev: Revision
 
 
 def review(services: Services, session: Session, cr: ChangeRequest, rev: Revision | None = None, *,
-           revisions: Sequence[Revision] | None = None, approvals: Sequence[Approval] | None = None) -> Review:
+           revisions: Sequence[Revision] | None = None, approvals: Sequence[Signature] | None = None) -> Review:
     """``policy.review.review`` of the CR's facts now."""
     return policy_review.review(facts(services, session, cr, rev, revisions=revisions, approvals=approvals))
 

@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import review as policy_review
+from gatekeeper.policy.approvals import REJECT, Signature
 from gatekeeper.policy.reasons import Reason
 from gatekeeper.policy.review import Review
 from gatekeeper.policy.states import OPEN_STATES, State
-from gatekeeper.policy.status import Rejection, Status, StatusFacts, Withdrawal, status
+from gatekeeper.policy.status import Status, StatusFacts, Withdrawal, status
 from gatekeeper.store import changes as q
 from gatekeeper.store.tables import Approval, ChangeLog, ChangeLogRef, ChangeRequest, Revision
 
@@ -68,15 +69,14 @@ def _stored_blockers(session: Session, crs: Sequence[ChangeRequest]) -> dict[int
     return out
 
 
-def _rejections(session: Session, crs: Sequence[ChangeRequest]) -> dict[int, Rejection]:
+def _rejections(session: Session, crs: Sequence[ChangeRequest]) -> dict[int, Signature]:
     numbers = {cr.id: cr.current_revision for cr in crs}
-    out: dict[int, Rejection] = {}
+    out: dict[int, Signature] = {}
     if not numbers:
         return out
-    for a in session.exec(select(Approval).where(col(Approval.change_id).in_(list(numbers)),
-                                                 Approval.decision == "reject").order_by(col(Approval.id))):
+    for a in q.signatures(session, col(Approval.change_id).in_(list(numbers)), col(Approval.decision) == REJECT):
         if numbers.get(a.change_id) == a.revision:  # the latest wins
-            out[a.change_id] = Rejection(a.username, a.name, a.meaning, a.comment, a.signed_at)
+            out[a.change_id] = a
     return out
 
 

@@ -12,7 +12,7 @@ from gatekeeper.actions.changes import load
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.status import of_change
 from gatekeeper.ledger.legacy import with_code
-from gatekeeper.policy.approvals import REJECT, counting
+from gatekeeper.policy.approvals import REJECT, Signature, counting
 from gatekeeper.policy.emergency import retro_overdue
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
@@ -23,6 +23,13 @@ def is_overdue(cr: ChangeRequest, now: datetime | None = None) -> bool:
     """An emergency CR still awaiting retrospective approval after its deadline (SPEC §2): the register's
     one definition (``policy.emergency.retro_overdue``), for a CR not yet ratified."""
     return retro_overdue(bool(cr.emergency), cr.emergency_deadline, None, cr.state, now or datetime.now(UTC))
+
+
+def signature_json(a: Signature, counts: bool) -> dict[str, Any]:
+    """One signature in the change JSON (SPEC §10 ``approvals``); ``counts``: it fills a slot now."""
+    return {"username": a.username, "name": a.name, "group": a.group, "decision": a.decision, "meaning": a.meaning,
+            "comment": a.comment, "signed_at": a.signed_at, "revision": a.revision, "fingerprint": a.fingerprint,
+            "ticket": a.ticket, "title": a.title, "target": a.target, "counts": counts, "log_seq": a.log_seq}
 
 
 def summary(services: Services, cr: ChangeRequest) -> dict[str, Any]:
@@ -66,14 +73,8 @@ def change_json(services: Services, change_id: int, session: Session | None = No
         "semantic_diff": q.loads(rev.semantic_diff),
         "approvals_required": [r.to_dict() for r in review.rules],
         "approvals_missing": [{"group": g, "count": n} for g, n in review.missing],
-        "approvals": [{"username": a.username, "name": a.name, "group": a.group, "decision": a.decision,
-                       "meaning": a.meaning, "comment": a.comment, "signed_at": a.signed_at,
-                       "revision": a.revision, "fingerprint": a.fingerprint, "ticket": a.ticket,
-                       "title": a.title, "target": a.target,
-                       "counts": bool(counting([a], rev.fingerprint, rev.ticket)) and review.counts(a.username,
-                                                                                                    a.group),
-                       "log_seq": a.log_seq}
-                      for a in signatures],
+        "approvals": [signature_json(a, bool(counting([a], rev.fingerprint, rev.ticket))
+                                     and review.counts(a.username, a.group)) for a in signatures],
         "sod_findings": [r.to_payload() for r in (*review.author_findings, *review.findings)],
         "meanings": rv.meanings_of(services, cr),
         "reject_meanings": rv.meanings_of(services, cr, REJECT),

@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, or_
@@ -21,8 +21,9 @@ from gatekeeper.actions.context import Services
 from gatekeeper.config import Config
 from gatekeeper.ledger.events import Reason
 from gatekeeper.policy import emergency as em
-from gatekeeper.policy.approvals import APPROVE, counting
+from gatekeeper.policy.approvals import APPROVE, Signature, counting
 from gatekeeper.policy.rules import merge_rules
+from gatekeeper.store import changes as q
 from gatekeeper.store import log
 from gatekeeper.store.tables import Approval, ChangeLogRef, ChangeRequest, Revision
 from gatekeeper.verifier.tables import (
@@ -51,19 +52,6 @@ def in_period(start: str, end: str) -> Any:
 def retro_overdue(cr: Any, now: str) -> bool:
     """The register's ``retro_overdue`` of a CR row (``policy.emergency.retro_overdue``)."""
     return em.retro_overdue(cr.emergency, cr.emergency_deadline, cr.retro_approved_at, cr.state, now)
-
-
-class Signature(NamedTuple):
-    """An approving signature as the register reads it (``approvals_given``, not a column): the
-    fields of ``policy.approvals.Signature`` it needs, read as plain tuples (100,000 rows)."""
-
-    username: str
-    group: str
-    meaning: str
-    signed_at: str
-    fingerprint: str
-    ticket: str | None = None   # None: signed before the ticket was recorded (counts for any ticket)
-    decision: str = APPROVE
 
 
 def _rules(config: Config, categories_json: str) -> list[dict[str, object]]:
@@ -147,7 +135,7 @@ def _related(s: Session, ids: list[int], with_seqs: bool = True
     revs = {(cid, n): (fp, sod, req) for cid, n, fp, sod, req in _fetch(conn,
         sa_select(_REV.change_id, _REV.number, _REV.fingerprint, _REV.sod_findings, _REV.approvals_required)
         .where(_REV.change_id.between(lo, hi))) if cid in wanted}
-    signed: dict[int, list[Signature]] = defaultdict(list)
+    signed: dict[int, list[Signature]] = defaultdict(list)  # the first six fields of ``Signature``, in its order
     for cid, *approval in _fetch(conn,
             sa_select(_APP.change_id, _APP.username, _APP.group_name, _APP.meaning, _APP.signed_at, _APP.fingerprint,
                       _APP.ticket)
@@ -212,13 +200,16 @@ def approval_rows(services: Services, start: str, end: str, *, session: Session 
                   batch: int = 1000) -> Iterator[dict[str, Any]]:
     """Every signature (approve or reject, any revision) of the period's CRs: ``approvals.csv`` (§10)."""
     for s, crs in change_batches(services, start, end, session=session, batch=batch):
-        ids = [cr[0] for cr in crs]
-        for a in s.connection().execute(sa_select(_TABLES["approval"]).where(_APP.change_id.in_(ids))
-                           .order_by(_APP.change_id, _APP.id)).all():
-            yield {"change_id": a.change_id, "revision": a.revision, "fingerprint": a.fingerprint,
-                   "username": a.username, "name": a.name, "group": a.group_name, "decision": a.decision,
-                   "meaning": a.meaning, "comment": a.comment, "signed_at": a.signed_at,
-                   "memberships": memberships_text(_loads(a.memberships)), "log_seq": a.log_seq, "ticket": a.ticket}
+        signed = q.signatures(s, col(Approval.change_id).in_([cr[0] for cr in crs]))
+        yield from (approval_row(a) for a in sorted(signed, key=lambda a: a.change_id))  # stable: in signing order
+
+
+def approval_row(a: Signature) -> dict[str, Any]:
+    """A stored signature as its approvals.csv row (the pack's is ``verifier.projection.approval_row``)."""
+    return {"change_id": a.change_id, "revision": a.revision, "fingerprint": a.fingerprint, "username": a.username,
+            "name": a.name, "group": a.group, "decision": a.decision, "meaning": a.meaning, "comment": a.comment,
+            "signed_at": a.signed_at, "memberships": memberships_text(_loads(a.memberships)), "log_seq": a.log_seq,
+            "ticket": a.ticket}
 
 
 # One definition each (verifier.tables), re-exported for the register's users.

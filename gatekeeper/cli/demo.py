@@ -189,31 +189,10 @@ Gatekeeper demo is {'built' if no_serve else 'running'}: {url}
 """
 
 
-@click.command()
-@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default="demo-data",
-              show_default=True, help="Folder for the demo (rebuilt on every run).")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port to serve on (make demo PORT=…).")
-@click.option("--no-serve", is_flag=True, help="Build the demo and exit (for scripts and tests).")
-@pass_app
-def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
-    """Build a demo plant repo, users and service data, then serve."""
-    from waitress.server import create_server
-
+def _install(app: AppContext, d: Demo) -> None:
+    """Step 1: the bare repo with the hooks (their attestation logged) and a clone holding the plant."""
     from gatekeeper.gitio import install
     from gatekeeper.store import log
-    from gatekeeper.web import create_app
-
-    port_is_free(port)  # before anything is built: a taken port is named with the option that fixes it
-    d = Demo(directory, port)
-    click.echo(f"building the demo in {d.root}")
-    d.prepare()
-    from gatekeeper.notify import sink
-
-    stop_sink = sink.start(d.root, d.config_path)  # the outbox made visible (issue 14)
-    app.config_path = str(d.config_path)
-    server = create_server(create_app(app.config), host="127.0.0.1", port=port, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
 
     click.echo(f"1. bare repo {d.bare} with the Gatekeeper hooks")
     install.init_bare(d.bare)
@@ -224,6 +203,9 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     _git(d.work, "checkout", "-q", "-b", "initial-config")
     _copy_resource(resources.files("gatekeeper").joinpath("demo", "plant"), d.work)
 
+
+def _first_change(app: AppContext, d: Demo) -> None:
+    """Steps 2-4: the plant's configuration through a change request, signed and deployed."""
     click.echo("2. alice pushes the plant's configuration to a topic branch: a change request opens")
     d.commit("alice", "Plant A: initial recipes, tag configurations and ERP posting mapping")
     first = _change_id(d.push("alice", "HEAD:refs/heads/initial-config"))
@@ -234,6 +216,9 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     _git(d.work, "checkout", "-q", "-b", "main")
     d.push("alice", "main")
 
+
+def _second_change(d: Demo) -> int:
+    """Step 5: a setpoint and a posting unit changed; the change request waits for the visitor to sign."""
     click.echo("5. alice raises a setpoint and changes a posting unit: a second change request waits for you")
     _git(d.work, "checkout", "-q", "-b", "raise-rpm")
     recipe = d.work / "recipes" / "MasterRecipe_B2MML.xml"
@@ -244,15 +229,39 @@ def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
     lines[1] = lines[1].replace(",EA,1,", ",EA,2,", 1)
     mapping.write_text("".join(lines), encoding="utf-8")
     d.commit("alice", "Raise stirrer speed to 240 rpm; count parts in pairs")
-    second = _change_id(d.push("alice", "HEAD:refs/heads/raise-rpm", "-o", "gatekeeper.ticket=OT-1234"))
+    return _change_id(d.push("alice", "HEAD:refs/heads/raise-rpm", "-o", "gatekeeper.ticket=OT-1234"))
 
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default="demo-data",
+              show_default=True, help="Folder for the demo (rebuilt on every run).")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to serve on (make demo PORT=…).")
+@click.option("--no-serve", is_flag=True, help="Build the demo and exit (for scripts and tests).")
+@pass_app
+def demo(app: AppContext, directory: Path, port: int, no_serve: bool) -> None:
+    """Build a demo plant repo, users and service data, then serve."""
+    from waitress.server import create_server
+
+    from gatekeeper.actions.context import Services
+    from gatekeeper.notify import sink
+    from gatekeeper.notify.worker import Worker, start_background
+    from gatekeeper.web import create_app
+
+    port_is_free(port)  # before anything is built: a taken port is named with the option that fixes it
+    d = Demo(directory, port)
+    click.echo(f"building the demo in {d.root}")
+    d.prepare()
+    stop_sink = sink.start(d.root, d.config_path)  # the outbox made visible (issue 14)
+    app.config_path = str(d.config_path)
+    server = create_server(create_app(app.config), host="127.0.0.1", port=port, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    _install(app, d)
+    _first_change(app, d)
+    second = _second_change(d)
     click.echo("6. someone scales a part counter in the Ignition designer, behind Git's back: drift")
     _drift(app, d)
-
     click.echo("7. the notification outbox delivers: mail to the people who may sign, the author, ...")
-    from gatekeeper.actions.context import Services
-    from gatekeeper.notify.worker import Worker, start_background
-
     services = Services(config=app.config, store=app.store, directory=app.directory)
     click.echo(f"    outbox: {Worker(services).run_once().line()} (mails in {d.root / 'outbox'})")
     click.echo(tour(app.config.service.url, d, second, no_serve))

@@ -133,15 +133,7 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
         if event == Notice.DEPLOYED and snap.new:
             facts.append(("Commit", snap.new))
     else:
-        if snap.repo:
-            facts.append(("Repository", snap.repo))
-        if snap.pusher:
-            facts.append(("Pushed by", snap.pusher))
-        for ref in snap.refs or ():
-            diff.extend(r.message for r in ref.reasons[:5])
-        if snap.summary:
-            diff.append(snap.summary)
-        diff += _revocations(snap, lang)
+        facts, diff = _push_facts(snap, lang)
         data.setdefault("url", None)
     if snap.review_id:
         data["url"] = url = f"{services.config.service.url}/access/reviews/{snap.review_id}"
@@ -154,6 +146,21 @@ def compose(services: Services, session: Session, event: str, cr: ChangeRequest 
     headline = i18n.translate(lang, HEADLINES[event], **fmt) if event in HEADLINES else event
     return Message(event, headline, url, data, facts, diff, services.config.service.url + "/settings",
                    lang=lang)
+
+
+def _push_facts(snap: Snapshot, lang: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The facts and lines of an event about no CR (a refused push, drift, revocations)."""
+    facts: list[tuple[str, str]] = []
+    diff: list[str] = []
+    if snap.repo:
+        facts.append(("Repository", snap.repo))
+    if snap.pusher:
+        facts.append(("Pushed by", snap.pusher))
+    for ref in snap.refs or ():
+        diff.extend(r.message for r in ref.reasons[:5])
+    if snap.summary:
+        diff.append(snap.summary)
+    return facts, diff + _revocations(snap, lang)
 
 
 def _yes_no(lang: str, value: bool) -> str:

@@ -8,8 +8,7 @@ fingerprint is the revision's. Slots are filled per rule group; one person fills
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from gatekeeper.policy.rules import APPROVE as APPROVE  # the decisions' words live in policy.rules
 from gatekeeper.policy.rules import REJECT as REJECT
@@ -38,21 +37,32 @@ def counting(signatures: Iterable[S], fingerprint: str, ticket: str) -> list[S]:
             and (s.ticket is None or s.ticket == ticket)]
 
 
-@dataclass(frozen=True)
-class Signature:
-    """One electronic signature, the one shape an approval has from the form to the register row
-    (issue 23 item 3): who, for which rule group, the decision and meaning, and what was shown
-    (fingerprint, ticket). A slot of a rule is filled by one (``username``, ``group``)."""
+class Signature(NamedTuple):
+    """One electronic signature, the one shape an approval has from the stored row to the register and
+    approvals export (issue 23 item 3): who, for which rule group, the decision and meaning, and what was
+    shown (fingerprint, ticket, title, target). A slot of a rule is filled by one (``username``, ``group``).
+
+    A NamedTuple, not a dataclass: the register builds one per approving row of 100,000 CRs
+    (bench/register_bench.py). Its first five fields are in the order of the standalone verifier's
+    projected signatures (``verifier.projection.register_row``): ``verifier.metrics`` reads a register
+    row's ``approvals_given`` by position, from the database and from the pack alike.
+    """
 
     username: str
     group: str
-    decision: str = APPROVE
     meaning: str = ""
-    fingerprint: str = ""
-    ticket: str | None = None
     signed_at: str = ""
+    fingerprint: str = ""
+    ticket: str | None = None      # None: signed before the ticket was recorded (counts for any ticket)
+    decision: str = APPROVE
     revision: int = 0
     comment: str = ""
+    name: str = ""                 # the signer's printed name, from the directory
+    title: str | None = None       # the revision's title and the target the signer was shown (None: before
+    target: str | None = None      # migration 0012 recorded them)
+    log_seq: int = 0               # the change.approved / change.rejected entry
+    change_id: int = 0
+    memberships: str = "[]"        # the memberships that qualified the signer, as recorded (JSON)
 
 
 Slot = Signature  # a signature that fills a slot of its group's rule (``sod.recheck``)

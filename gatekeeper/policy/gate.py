@@ -212,37 +212,51 @@ def decide(u: UpdateFacts, push: PushFacts, candidates: Sequence[Candidate]) -> 
     Before them: a pusher the directory knows (SoD cannot compare anyone else; fail closed) and no
     malformed path (``..``, ``.git``, … whatever git's fsck said), under break-glass too.
     """
-    ref, who, emergency = u.ref, push.pusher, push.emergency
-    pusher = who.name
+    refused = _inadmissible(u, push)
+    if refused is not None:
+        return refused
+    emergency, patterns = push.emergency, ", ".join(u.protected_by) or "the policy"
+    if emergency.requested:
+        if not emergency.allowed:
+            return refuse(emergency.refusal(u.ref))
+        return Decision(True, (reason(Code.GATE_EMERGENCY, f"{u.ref}: EMERGENCY change by {push.pusher.name} passes "
+                                                           f"the gate ({emergency.text})"),),
+                        action="emergency", emergency=emergency)
+    if u.rule == refs.PROTECTED_TAG:
+        return tag(u, patterns)
+    history = _history(u, patterns)
+    return history if history is not None else _content(u, push.categories, candidates)
+
+
+def _inadmissible(u: UpdateFacts, push: PushFacts) -> Decision | None:
+    """The refusal before any step (None: go on): a ref outside the allowed namespaces, no pusher or one
+    the directory does not know, a malformed path."""
+    ref, who = u.ref, push.pusher
     if u.rule == refs.UNLISTED:
         return refuse(reason(Code.GATE_REF_NOT_ALLOWED, f"refusing {ref}: refs outside refs/heads/ and refs/tags/ are "
                              "refused unless the repository's other_refs lists them (ask your Gatekeeper "
                              "administrator)"))
-    if not pusher:
+    if not who.name:
         return refuse(reason(Code.GATE_NO_PUSHER, f"refusing {ref}: no pusher identity; the git server must set one "
                              f"of {', '.join(push.pusher_env)} (for a local push: export GATEKEEPER_USER=<your "
                              "username>)"))
     if not who.known:
-        return refuse(reason(Code.GATE_UNKNOWN_PUSHER, f"refusing {ref}: pusher {pusher!r} is not a directory user; "
-                             "the git server must pass the pusher's directory username"))
+        return refuse(reason(Code.GATE_UNKNOWN_PUSHER, f"refusing {ref}: pusher {who.name!r} is not a directory "
+                             "user; the git server must pass the pusher's directory username"))
     bad = malformed({fc.path for fc in u.changes})
     if bad:
         return refuse(*(reason(Code.PATH_MALFORMED, f"refusing {ref}: {b}") for b in bad))
-    patterns = ", ".join(u.protected_by) or "the policy"
-    if emergency.requested:
-        if not emergency.allowed:
-            return refuse(emergency.refusal(ref))
-        return Decision(True, (reason(Code.GATE_EMERGENCY, f"{ref}: EMERGENCY change by {pusher} passes the gate "
-                                                           f"({emergency.text})"),),
-                        action="emergency", emergency=emergency)
-    if u.rule == refs.PROTECTED_TAG:
-        return tag(u, patterns)
-    # (1) deletion
-    if u.deleted:
+    return None
+
+
+def _history(u: UpdateFacts, patterns: str) -> Decision | None:
+    """Steps (1)–(3), the branch's history: no deletion, no rewrite, creation only as an exact copy.
+    None: the update goes on to the content steps."""
+    ref = u.ref
+    if u.deleted:  # (1)
         return refuse(reason(Code.GATE_DELETE_PROTECTED, f"refusing {ref}: deleting a protected branch is not allowed "
                              f"(protected by {patterns}; its history is the record of what was deployed)"))
-    # (3) creation / (2) non-fast-forward
-    if u.created:
+    if u.created:  # (3)
         if u.copy_of:
             return Decision(True, (reason(Code.GATE_COPY, f"{ref}: created as an exact copy of {u.copy_of[0]}"),),
                             action="copy")
@@ -251,11 +265,17 @@ def decide(u: UpdateFacts, push: PushFacts, candidates: Sequence[Candidate]) -> 
                                  f"matches {patterns}), and a new protected branch must start as an exact copy of an "
                                  "existing one: push that branch's commit first (git push origin main:<branch>), then "
                                  "bring changes through change requests"))
-    elif u.fast_forward is False:
+    elif u.fast_forward is False:  # (2)
         return refuse(reason(Code.GATE_NON_FAST_FORWARD, f"refusing {ref}: non-fast-forward update of a protected "
                              "branch (history may not be rewritten); merge or rebase on top of it instead"))
-    # (4) files that need no approval, (5) the rest partitioned into whole approved CRs
-    cats = {fc: classify(fc.path, push.categories) for fc in u.changes}
+    return None
+
+
+def _content(u: UpdateFacts, categories: Sequence[Category], candidates: Sequence[Candidate]) -> Decision:
+    """Steps (4) and (5): files that need no approval pass (logged); the rest must be partitioned into
+    whole approved CRs, else one refusal line per blocking file."""
+    ref = u.ref
+    cats = {fc: classify(fc.path, categories) for fc in u.changes}
     free = sorted(fc for fc in u.changes if not merge_rules(cats[fc]))
     needed = frozenset(fc for fc in u.changes if merge_rules(cats[fc]))
     chosen = partition(needed, u.changes, candidates) if needed else []

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gatekeeper.policy.approvals import Signature
 from gatekeeper.policy.reasons import Code, Reason, reason
 from gatekeeper.policy.states import OPEN_STATES, State
 
@@ -54,17 +55,6 @@ class Next(StrEnum):
 
 
 @dataclass(frozen=True)
-class Rejection:
-    """The latest rejection of the current revision."""
-
-    username: str
-    name: str
-    meaning: str
-    comment: str
-    at: str
-
-
-@dataclass(frozen=True)
 class Withdrawal:
     actor: str
     reason: str
@@ -80,7 +70,7 @@ class StatusFacts:
     topic: str = ""
     target: str = ""
     blockers: tuple[Reason, ...] = ()        # ``policy.review.blockers`` of the current revision
-    rejection: Rejection | None = None
+    rejection: Signature | None = None         # the latest rejection of the current revision
     withdrawal: Withdrawal | None = None
     superseded_by: int | None = None         # the newest open CR on the same topic branch and target
 
@@ -92,7 +82,7 @@ class Status:
     next: Next
     reason: Reason | None = None             # who and why, for blocked, rejected, withdrawn, superseded
     causes: tuple[Reason, ...] = ()          # blocked: each reason nobody may approve
-    rejection: Rejection | None = None
+    rejection: Signature | None = None         # the latest rejection of the current revision
     withdrawal: Withdrawal | None = None
     superseded_by: int | None = None
 
@@ -105,8 +95,13 @@ class Status:
         return {"standing": self.standing.value, "acts": self.acts.value, "next": self.next.value,
                 "reason": self.reason.to_payload() if self.reason else None,
                 "causes": [c.to_payload() for c in self.causes], "superseded_by": self.superseded_by,
-                "rejection": vars(self.rejection) if self.rejection else None,
+                "rejection": rejection_dict(self.rejection) if self.rejection else None,
                 "withdrawal": vars(self.withdrawal) if self.withdrawal else None}
+
+
+def rejection_dict(r: Signature) -> dict[str, object]:
+    """The change JSON's ``status.rejection`` (``web.api.schemas.RejectionOut``)."""
+    return {"username": r.username, "name": r.name, "meaning": r.meaning, "comment": r.comment, "at": r.signed_at}
 
 
 def _blocked_next(causes: Sequence[Reason]) -> Next:

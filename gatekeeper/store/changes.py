@@ -94,15 +94,24 @@ def patch(files_: Sequence[ChangeFile]) -> frozenset[FileChange]:
     return frozenset(FileChange(f.path, f.old_blob, f.new_blob, f.old_mode, f.new_mode) for f in files_)
 
 
-def signature(a: Approval) -> Signature:
-    """A stored approval row as the one approval shape (``policy.approvals.Signature``)."""
-    return Signature(a.username, a.group, a.decision, a.meaning, a.fingerprint, a.ticket, a.signed_at, a.revision,
-                     a.comment)
+# The approval table's columns in ``Signature``'s field order: a stored row is read straight into the one
+# approval shape (issue 23 item 3), never handed on as an ORM row.
+SIGNATURE_COLUMNS = tuple(col(getattr(Approval, f)) for f in Signature._fields)
 
 
-def approvals(session: Session, change_id: int) -> list[Approval]:
-    return list(session.exec(select(Approval).where(Approval.change_id == change_id)
-                             .order_by(col(Approval.id))).all())
+def signatures(session: Session, *where: Any) -> list[Signature]:
+    """The stored signatures matching ``where``, in the order they were given."""
+    query: Any = sa_select(*SIGNATURE_COLUMNS).where(*where).order_by(col(Approval.id))  # sqlmodel types 4 columns
+    return [Signature(*row) for row in session.exec(query).all()]
+
+
+def add_signature(session: Session, signature: Signature) -> None:
+    """Store ``signature`` as its approval row (read back by ``signatures``)."""
+    session.add(Approval(**signature._asdict()))
+
+
+def approvals(session: Session, change_id: int) -> list[Signature]:
+    return signatures(session, col(Approval.change_id) == change_id)
 
 
 def deployments(session: Session, change_id: int) -> list[Deployment]:
@@ -196,12 +205,11 @@ def files_by_revision(session: Session, revision_ids: Sequence[int]) -> dict[int
     return out
 
 
-def approvals_by_change(session: Session, change_ids: Sequence[int]) -> dict[int, list[Approval]]:
-    out: dict[int, list[Approval]] = {cid: [] for cid in change_ids}
+def approvals_by_change(session: Session, change_ids: Sequence[int]) -> dict[int, list[Signature]]:
+    out: dict[int, list[Signature]] = {cid: [] for cid in change_ids}
     for part in _chunks(list(change_ids)):
         if part:
-            for a in session.exec(select(Approval).where(col(Approval.change_id).in_(part))
-                                  .order_by(col(Approval.id))).all():
+            for a in signatures(session, col(Approval.change_id).in_(part)):
                 out[a.change_id].append(a)
     return out
 

@@ -83,15 +83,7 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
                          "this version of Gatekeeper)")
     cp = _checkpoint(read_small(folder, "checkpoint.json"))
     body, signatures = _note(cp)
-    with open_file(folder, "log.jsonl") as fh:
-        tail = _tail(fh, files["log.jsonl"])
-    if tail.get("kind") != "audit.exported":
-        raise Failed(f"log.jsonl ends with {tail.get('kind')!r} at seq {tail.get('seq')}, not with the pack's own "
-                     "audit.exported entry: the log was cut short, or this is not a whole evidence pack")
-    try:
-        params = Params.from_export(tail["payload"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise Failed(f"log.jsonl seq {tail.get('seq')} (audit.exported): {exc}") from None
+    tail, params = _export_entry(folder, files)
     p = tail["payload"]
     emit(f"export: {tail.get('ts')} by {tail.get('actor')}, period {p['from']} .. {p['to']} (audit.exported, "
          f"log seq {tail.get('seq')}; claims, verified below)")
@@ -122,6 +114,34 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     # (4) witnesses
     emit(_witnesses(cp, _text(cp["note"]), opts))
     # (5) key rotations and the origin
+    known, chain = _key_rotations(lp, pack_key, kid, opts, emit)
+    # (6) since the last engagement
+    if opts.since is not None:
+        emit(_since(opts, lp, body.origin, known, chain))
+    # (7) the files derived from the log, and (8) the proofs
+    _export_files(p, files, tail)
+    _derived_files(Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp), files, emit)
+    _verifier(p, hashes, opts, emit)
+    return Outcome(pinned=chain is not None, key_id=kid, chain=chain or [])
+
+
+def _export_entry(folder: str, files: dict[str, int]) -> tuple[dict[str, Any], Params]:
+    """The log's last entry, which must be the pack's own ``audit.exported``, and the parameters it records."""
+    with open_file(folder, "log.jsonl") as fh:
+        tail = _tail(fh, files["log.jsonl"])
+    if tail.get("kind") != "audit.exported":
+        raise Failed(f"log.jsonl ends with {tail.get('kind')!r} at seq {tail.get('seq')}, not with the pack's own "
+                     "audit.exported entry: the log was cut short, or this is not a whole evidence pack")
+    try:
+        return tail, Params.from_export(tail["payload"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise Failed(f"log.jsonl seq {tail.get('seq')} (audit.exported): {exc}") from None
+
+
+def _key_rotations(lp: LogPass, pack_key: bytes, kid: str, opts: Options, emit: Callable[[str], None]
+                   ) -> tuple[dict[str, bytes], list[str] | None]:
+    """The keys the log's rotations make known, and the chain from the pinned key to the pack's (None:
+    nothing pinned); a pack whose key the pinned one does not lead to fails."""
     known, rotations = key_chain(lp.keys, pack_key)
     pinned = opts.key_ids | opts.trust.key_ids
     chain = follows(pinned, kid, rotations) if pinned else None
@@ -131,25 +151,27 @@ def verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     if rotations:
         emit(f"OK key rotations: {' -> '.join([rotations[0][1], *(r[2] for r in rotations)])}, each signed by the "
              "key before (openssl)")
-    # (6) since the last engagement
-    if opts.since is not None:
-        emit(_since(opts, lp, body.origin, known, chain))
-    # (7) the files derived from the log, and (8) the proofs
-    _export_files(p, files, tail)
-    ctx = Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp)
+    return known, chain
+
+
+def _derived_files(ctx: Context, files: dict[str, int], emit: Callable[[str], None]) -> None:
+    """Each table recomputed from the log and compared; any other listed file bound by its hash."""
     for name, check in FILE_CHECKS.items():
         if name in files:
             emit(check(ctx))
-    for name in sorted(p["files"]):
+    for name in sorted(ctx.export_files):
         if name not in ctx.checked and name not in FILE_CHECKS:
             emit(bound_by_hash(ctx, name))
+
+
+def _verifier(p: dict[str, Any], hashes: dict[str, str], opts: Options, emit: Callable[[str], None]) -> None:
+    """The pack's verify.py is the one the export entry records; say whether the auditor ran that copy."""
     if p.get("verifier_sha256") and hashes["verify.py"] != p["verifier_sha256"]:
         raise Failed("verify.py: not the verifier the export entry records (it was replaced)")
     same = opts.self_sha256 == hashes["verify.py"]
     emit(f"OK verify.py: the verifier the export entry records (SHA-256 {hashes['verify.py'][:16]}...); "
          + ("you ran that copy: check its SHA-256 against docs/audit.md" if same else
             f"you ran another verifier (SHA-256 {str(opts.self_sha256)[:16]}...)"))
-    return Outcome(pinned=chain is not None, key_id=kid, chain=chain or [])
 
 
 def _checkpoint(data: bytes) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from gatekeeper import config
 from gatekeeper.actions.context import Services
 from gatekeeper.audit import metrics, register
 from gatekeeper.audit.metrics import approvals_complete, compute, iso_week, quantiles
-from gatekeeper.audit.register import Signature
 from gatekeeper.directory import open_directory
 from gatekeeper.errors import InputError
+from gatekeeper.policy.approvals import Signature
 from gatekeeper.store.db import Store
 from tests.audit.conftest import PERIOD, World, export, period
 

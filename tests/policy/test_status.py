@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import pytest
 
+from gatekeeper.policy.approvals import Signature
 from gatekeeper.policy.reasons import Reason
 from gatekeeper.policy.review import blockers
 from gatekeeper.policy.rules import DEFAULT_MEANINGS, ApprovalRule, Category, meanings
-from gatekeeper.policy.status import Actor, Next, Rejection, Standing, StatusFacts, Withdrawal, status
+from gatekeeper.policy.status import Actor, Next, Standing, StatusFacts, Withdrawal, status
 
 UNAUTHORIZED = Reason("sod.unauthorized_author", "mallory is not in the authors groups of recipes")
 UNKNOWN = Reason("sod.unknown_pusher", "pusher ghost is not a directory user")
-REJECTED = Rejection("carol", "Carol Lead", "Reviewed and rejected", "limit needs a HAZOP note", "2027-01-02T10:00:00Z")
+REJECTED = Signature("carol", "leads", "Reviewed and rejected", "2027-01-02T10:00:00Z", decision="reject",
+                     comment="limit needs a HAZOP note", name="Carol Lead")
 
 
 @pytest.mark.parametrize(("facts", "standing", "acts", "step", "code"), [
@@ -58,6 +60,13 @@ def test_the_reasons_say_who_and_why() -> None:
     assert blocked.reason is not None and "2 validation error(s)" in blocked.reason.message
     withdrawn = status(StatusFacts(3, "withdrawn", withdrawal=Withdrawal("gatekeeper", "topic branch deleted", "t")))
     assert withdrawn.reason is not None and withdrawn.reason.message == "withdrawn by gatekeeper: topic branch deleted"
+
+
+def test_the_rejection_keeps_its_json_keys() -> None:
+    """The change JSON's ``status.rejection`` (RejectionOut) is read from the one approval shape."""
+    assert status(StatusFacts(3, "rejected", rejection=REJECTED)).to_dict()["rejection"] == {
+        "username": "carol", "name": "Carol Lead", "meaning": "Reviewed and rejected",
+        "comment": "limit needs a HAZOP note", "at": "2027-01-02T10:00:00Z"}
 
 
 def test_each_decision_has_its_own_meanings() -> None:

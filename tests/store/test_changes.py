@@ -83,3 +83,21 @@ def test_migration_0002_fills_the_index_from_existing_crs(db_url: str) -> None:
         rows = conn.execute(text("SELECT change_id, path, revision_id FROM change_path")).all()
     assert [tuple(r) for r in rows] == [(1, "p2", 12)]
     store.dispose()
+
+
+def test_a_signature_is_stored_and_read_back_as_the_one_approval_shape(store: Store) -> None:
+    """issue 23 item 3: the approval row is written from and read into ``policy.approvals.Signature``,
+    every column in its field order (the register reads the first six by position)."""
+    from gatekeeper.policy.approvals import Signature
+
+    with store.write() as s:
+        c = cr(s, "sig")
+        given = [Signature("carol", "leads", "Approved for production", NOW, "f" * 64, "OT-1", "approve", 1, "ok",
+                           "Carol Lead", "Raise rpm", "main", 7, c.id or 0, '[{"group":"leads"}]'),
+                 Signature("bob", "finance", "Reviewed and rejected", NOW, "f" * 64, None, "reject", 1, "no",
+                           "Bob", None, None, 8, c.id or 0)]
+        for g in given:
+            q.add_signature(s, g)
+    with store.read() as s:
+        assert q.approvals(s, c.id or 0) == given
+        assert q.approvals_by_change(s, [c.id or 0, 999]) == {c.id or 0: given, 999: []}

@@ -29,6 +29,14 @@ WHO = ("mine", "groups")
 MAX_TEXT = 200
 
 
+def _page_number(text: str) -> tuple[int, str | None]:
+    """``?page=``: the page asked for (1 when missing), or 1 and why the text is not a page number."""
+    page = text.strip() or "1"
+    if page.isdecimal() and 0 < int(page) <= 10**9:
+        return int(page), None
+    return 1, _("“%(page)s” is not a page number: use a whole number from 1.", page=page[:20])
+
+
 @bp.get("/changes")
 @login_required
 def index() -> Any:
@@ -36,19 +44,13 @@ def index() -> Any:
     me = current_user()
     assert me is not None
     args = request.args
-    problem: str | None = None
     status = 0
     state = args.get("state") or None
     financial = {"yes": True, "no": False}.get(args.get("financial", ""))
     text = " ".join(args.get("q", "").split())[:MAX_TEXT] or None
     who = args.get("who") if args.get("who") in WHO else None
     order = args.get("sort", "newest") if args.get("sort") in q.ORDERS else "newest"
-    page = args.get("page", "1").strip() or "1"
-    page_no = 1
-    if page.isdecimal() and 0 < int(page) <= 10**9:
-        page_no = int(page)
-    else:
-        problem = _("“%(page)s” is not a page number: use a whole number from 1.", page=page[:20])
+    page_no, problem = _page_number(args.get("page", ""))
     since = until = None
     try:
         if state and state not in {s.value for s in State}:

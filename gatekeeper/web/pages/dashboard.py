@@ -19,7 +19,8 @@ from gatekeeper.actions import review as rv
 from gatekeeper.actions import views
 from gatekeeper.actions.status import statuses
 from gatekeeper.policy.states import OPEN_STATES, SIGNABLE_STATES, State
-from gatekeeper.store.tables import Approval, ChangeRequest, Deployment, Revision
+from gatekeeper.store import changes as q
+from gatekeeper.store.tables import ChangeRequest, Deployment, Revision
 from gatekeeper.web.context import services
 from gatekeeper.web.pages.auth import current_user, login_required
 
@@ -52,13 +53,11 @@ def index() -> Any:
         revisions: dict[int | None, list[Revision]] = defaultdict(list)
         for rev in s.exec(select(Revision).where(col(Revision.change_id).in_(ids)).order_by(col(Revision.number))):
             revisions[rev.change_id].append(rev)
-        approvals: dict[int | None, list[Approval]] = defaultdict(list)
-        for a in s.exec(select(Approval).where(col(Approval.change_id).in_(ids)).order_by(col(Approval.id))):
-            approvals[a.change_id].append(a)
+        approvals = q.approvals_by_change(s, [i for i in ids if i is not None])
         for cr in scanned:
             if len(todo) >= TODO_LIMIT:
                 break
-            review = rv.review(svc, s, cr, revisions=revisions[cr.id], approvals=approvals[cr.id])
+            review = rv.review(svc, s, cr, revisions=revisions[cr.id], approvals=approvals[cr.id or 0])
             if not rv.signing(svc, s, cr, me, review).may_approve:  # the signature's own answer
                 continue
             todo.append({**views.summary(svc, cr), "missing": review.missing})
