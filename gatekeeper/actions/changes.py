@@ -1,4 +1,5 @@
-"""Opening and revising CRs from topic pushes, signing and withdrawing them (SPEC §1–§3)."""
+"""Opening and revising CRs from topic pushes, and withdrawing them (SPEC §1–§3); signing is
+``actions.signing``."""
 
 from __future__ import annotations
 
@@ -9,20 +10,19 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from gatekeeper import itsm
 from gatekeeper.actions import review as rv
 from gatekeeper.actions.analysis import analyze
 from gatekeeper.actions.context import Services
-from gatekeeper.actions.payloads import HookRequest, SignRequest, UpdateIn
+from gatekeeper.actions.payloads import HookRequest, UpdateIn
 from gatekeeper.config import RepoConfig
 from gatekeeper.directory.identify import resolve_address as identify_address
 from gatekeeper.directory.identify import resolve_username as identify_user
-from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, InputError, NotFound
+from gatekeeper.errors import Conflict, DirectoryUnavailable, Forbidden, NotFound
 from gatekeeper.gitio.pushinfo import option
 from gatekeeper.ledger import events as ev
 from gatekeeper.policy import rules as policy_rules
 from gatekeeper.policy import sod, states, tickets, titles
-from gatekeeper.policy.approvals import Signature, describe_missing, filled
+from gatekeeper.policy.approvals import describe_missing
 from gatekeeper.policy.categories import classify, default_target, valid_target
 from gatekeeper.policy.fingerprint import fingerprint
 from gatekeeper.policy.paths import malformed
@@ -81,6 +81,7 @@ class Prepared:
     memberships: list[Membership]
     author_findings: list[Reason]
     contents: dict[str, bytes]       # blob id -> content the hook sent (text and formatted files)
+    lang: str | None = None          # the pusher's language for the push messages (None: read under the lock)
 
 
 def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool = False) -> Prepared:
@@ -111,8 +112,18 @@ def prepare(services: Services, update: UpdateIn, pusher: str, *, offline: bool 
     for c in update.commits:  # asked now, outside the lock: the review under it finds the answers memoised
         identify_address(services.directory, c.author_email, c.author_name)
         identify_address(services.directory, c.committer_email, c.committer_name)
+    with services.store.read() as session:  # a preference, not evidence: read before the lock too
+        lang = _language(services, session, pusher)
     return Prepared(fp, classified, cat_names, categories, findings, semantic, memberships, author_findings,
-                    _contents(update))
+                    _contents(update), lang)
+
+
+def _language(services: Services, session: Session, pusher: str) -> str:
+    """The pusher's language, else ``[service] default_language`` (SPEC §12)."""
+    from gatekeeper import i18n
+
+    return i18n.language_of(session, pusher, services.config.service.languages,
+                            services.config.service.default_language)
 
 
 def _contents(update: UpdateIn) -> dict[str, bytes]:
@@ -139,7 +150,6 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
         return None, [refused]
     p = prepared or prepare(services, update, pusher, offline=offline)
     now = log.utc_now()
-    q.ensure_repo(session, repo, now)
     cr = None if emergency else q.open_for_topic(session, repo, update.ref, target)
     ticket = tickets.choose(option(options, "ticket"), (t for c in update.commits for t in c.change_tickets))
     previous = q.current_revision(session, cr) if cr else None
@@ -150,10 +160,12 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     shown_ticket = ticket or (cr.ticket if cr else "")
     ticket_changed = previous is not None and shown_ticket != previous.ticket
     findings = [*p.findings, *ticket_findings(p.categories, shown_ticket, emergency)]
-    if cr is None:
+    if cr is None:  # written whole in one INSERT: every statement under the writer lock makes others wait
+        q.ensure_repo(session, repo, now)
         cr = _new_change(session, ChangeRequest(
             repo=repo, topic_ref=update.ref, target=target, title=named.text, ticket=ticket or "",
-            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now), emergency_reason)
+            state=State.PENDING, requested_by=pusher, requested_at=now, updated_at=now, current_revision=1,
+            categories=q.dumps(p.cat_names), financial=any(c.financial for c in p.categories)), emergency_reason)
     elif previous and previous.head == update.new and not ticket_changed:
         return None, [f"change request {cr.id} already has revision {previous.number} at {update.new[:12]}",
                       services.change_url(cr.id or 0)]
@@ -164,15 +176,15 @@ def open_or_revise(services: Services, session: Session, repo: str, update: Upda
     title_was = cr.title if previous is not None and cr.title != named.text else None
     _advance(cr, p, number, named.text, shown_ticket, kept, now)
     session.flush()
-    review = None if offline else rv.review(services, session, cr, rev)
+    # A CR opened just now has this one revision and no signature: nothing to read back.
+    fresh = previous is None
+    review = None if offline else rv.review(services, session, cr, rev, revisions=[rev] if fresh else None,
+                                            approvals=[] if fresh else None)
     if cr.state == State.PENDING and review is not None and review.complete:
         cr.state, cr.approved_at = State.APPROVED, now  # nothing to approve, nothing wrong
     _log_revision(session, cr, update, p, rev, findings, kept, emergency_reason, title_was, named.description,
                   ticket_changed)
-    from gatekeeper import i18n  # the pusher's language, else [service] default_language (SPEC §12)
-
-    lang = i18n.language_of(session, pusher, services.config.service.languages,
-                            services.config.service.default_language)
+    lang = p.lang or _language(services, session, pusher)
     reset = "ticket" if ticket_changed else "content"
     return cr, _push_messages(services, cr, number, p.fingerprint, kept, previous is not None, review, findings, lang,
                               reset)
@@ -237,7 +249,8 @@ def _add_revision(session: Session, cr: ChangeRequest, update: UpdateIn, p: Prep
             {"revision_id": rev.id, "path": c.path, "status": c.status, "old_blob": c.old_blob,
              "new_blob": c.new_blob, "old_mode": c.old_mode, "new_mode": c.new_mode,
              "categories": q.dumps([x.name for x in classified[c.path]])} for c in update.changes])
-    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes])  # the gate's path index
+    q.index_revision(session, cr, rev.id or 0, [c.path for c in update.changes],  # the gate's path index
+                     replaces=number > 1)
     return rev
 
 
@@ -322,78 +335,6 @@ def load(session: Session, change_id: int) -> ChangeRequest:
     if cr is None:
         raise NotFound(f"change request {change_id} not found")
     return cr
-
-
-def sign(services: Services, change_id: int, signer: User, req: SignRequest) -> None:
-    """Record one electronic signature (SPEC §3, §10): SoD is decided in the same transaction.
-
-    A signature refused by ``signing_blockers`` (the 403) is itself logged, as ``change.sign_refused``
-    with the reasons, after the refused transaction rolled back: an author trying to approve her own
-    change is exactly what an auditor must be able to count (the metrics' ``sod_refusals``).
-    """
-    try:
-        _sign(services, change_id, signer, req)
-    except Forbidden as exc:
-        refused = tuple(ev.Reason(**r) for r in exc.reasons) or (ev.Reason(Code.LEGACY_UNCLASSIFIED, exc.message),)
-        with services.store.write() as session:
-            log.append(session, ev.SignRefused(change_id=change_id, signer=signer.username, decision=req.decision,
-                                               group=req.group, reasons=refused), signer.username, [change_id])
-        raise
-
-
-def _sign(services: Services, change_id: int, signer: User, req: SignRequest) -> None:
-    ticket_verdict = None
-    if req.decision == "approve" and services.config.itsm is not None:  # asked before taking the writer lock
-        with services.store.read() as session:
-            ticket_verdict = itsm.ask(services.config.itsm, load(session, change_id).ticket)
-    with services.store.write() as session:
-        cr = load(session, change_id)
-        if (closed := states.not_signable(cr.state)) is not None:
-            raise Conflict(closed.message)
-        rev = q.current_revision(session, cr)
-        if (req.fingerprint is not None and req.fingerprint != rev.fingerprint) or \
-                (req.ticket is not None and req.ticket != rev.ticket):
-            raise Conflict(f"change request {cr.id} changed since it was shown (now revision {rev.number}, "
-                           f"fingerprint {rev.fingerprint[:12]}, ticket {rev.ticket or '(none)'}): reload it and "
-                           "sign what it holds now")
-        meanings = rv.meanings_of(services, cr, req.decision)  # a rejection has its own words (SPEC §12)
-        meaning = req.meaning or meanings[0]
-        if meaning not in meanings:
-            raise InputError(f"the meaning of {'a rejection' if req.decision == 'reject' else 'an approval'} "
-                             f"must be one of: {', '.join(meanings)}")
-        if req.decision == "reject" and not req.comment.strip():
-            raise InputError("a comment is required to reject")
-        review = rv.review(services, session, cr, rev)
-        verdict = rv.signing(services, session, cr, signer, review, req.group)
-        allowed = verdict.may_approve if req.decision == "approve" else verdict.may_reject
-        if not allowed:
-            why = verdict.reasons(req.decision)
-            raise Forbidden("; ".join(messages(why)), reasons=tuple(r.to_payload() for r in why))
-        check = verdict.approve if req.decision == "approve" else verdict.reject
-        ticket_state = itsm.require(services.config.itsm, ticket_verdict, cr) if req.decision == "approve" else None
-        now = log.utc_now()
-        complete = filled(review.rules, [*review.slots, Signature(signer.username, check.group or "")])
-        after = states.after_signature(cr.state, req.decision, complete)
-        if after != cr.state:
-            cr.state = after
-            if after == State.APPROVED:
-                cr.approved_at = now
-            elif after == State.RETRO_APPROVED:
-                cr.retro_approved_at = now
-        cr.updated_at = now
-        used = tuple(m.to_dict() for m in check.memberships)
-        signature = ev.ChangeApproved if req.decision == "approve" else ev.ChangeRejected
-        entry = log.append(session, signature(
-            change_id=cr.id or 0, revision=rev.number, fingerprint=rev.fingerprint, signer=signer.username,
-            name=signer.name, signer_dn=signer.dn, group=check.group, decision=req.decision, meaning=meaning,
-            comment=req.comment, memberships=used, state=cr.state, ticket=rev.ticket,
-            ticket_state=ticket_state or None, title=rev.title or cr.title, target=cr.target),
-            signer.username, [cr.id or 0], ts=now)
-        q.add_signature(session, Signature(
-            username=signer.username, group=check.group or "", meaning=meaning, signed_at=now,
-            fingerprint=rev.fingerprint, ticket=rev.ticket, decision=req.decision, revision=rev.number,
-            comment=req.comment, name=signer.name, title=rev.title or cr.title, target=cr.target, log_seq=entry.seq,
-            change_id=cr.id or 0, memberships=q.dumps(list(used))))
 
 
 def withdrawal_refused(services: Services, cr: ChangeRequest, user: User) -> Reason | None:

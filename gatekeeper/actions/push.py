@@ -272,7 +272,8 @@ def record_push(services: Services, req: HookRequest) -> dict[str, Any]:
         if unlogged:
             log.append(session, ev.RefUpdated(repo=repo.name, pusher=req.pusher or "", refs=tuple(unlogged)),
                        req.pusher or "")
-        cutoff = (datetime.now(UTC) - SETTLE_GRACE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cutoff = (datetime.now(UTC) - SETTLE_GRACE).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with services.store.read() as session:  # a hint for the hook (it settles them by the reflog): not under the lock
         unsettled = [{"id": i, "ref": ref, "old": old, "new": new}
                      for i, ref, old, new, at in q.open_intents_brief(session, repo.name)
                      if i not in handled and at < cutoff]

@@ -103,9 +103,9 @@ class Demo:
 
 
 def _sign(app: AppContext, change_id: int, username: str, meaning: str, comment: str) -> None:
-    from gatekeeper.actions.changes import sign
     from gatekeeper.actions.context import Services
     from gatekeeper.actions.payloads import SignRequest
+    from gatekeeper.actions.signing import sign
 
     services = Services(config=app.config, store=app.store, directory=app.directory)
     user = app.directory.authenticate(username, DEMO_PASSWORD)

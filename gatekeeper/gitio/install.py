@@ -14,6 +14,7 @@ Layouts (where the git server runs hooks from):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shlex
@@ -112,6 +113,7 @@ def install(repo: Path, name: str, config_path: Path, python: str | None = None,
               "CONFIG": str(config_path.resolve()), "REPO": name,
               "POLICY": json.dumps(view(load(config_path)), separators=(",", ":"), sort_keys=True)}
     _check_layout(repo, layout)
+    precompile(values["PYTHON"])
     check_runnable(repo, values)
     foreign = {hook: repo / rel for hook, rel in hook_files(layout).items()
                if ((repo / rel).exists() or (repo / rel).is_symlink()) and not is_ours(repo / rel)}
@@ -136,6 +138,24 @@ def install(repo: Path, name: str, config_path: Path, python: str | None = None,
         _git_config(repo, key, value)
     _match_owner(repo, [repo / rel for rel in hook_files(layout).values()] + [repo / "config"])
     return replace(attestation(repo, name, layout), chained=tuple(chained))
+
+
+def precompile(python: str) -> None:
+    """Compile the package's bytecode for the hook's interpreter now, so that no push pays for it. A git
+    server may run hooks with ``PYTHONDONTWRITEBYTECODE`` set or as a user who cannot write
+    ``__pycache__``; each hook then compiled its modules from source on every push (measured: the hook's
+    imports 33 ms instead of 12 ms, twice a push). Best effort: where the package cannot be written
+    (a read-only install), pip compiled it already, and a hook runs from source all the same."""
+    import compileall
+
+    root = Path(gatekeeper.__file__).resolve().parent
+    if python == sys.executable:
+        compileall.compile_dir(root, quiet=2)
+        return
+    # check_runnable says it plainly if this interpreter cannot run the hooks at all
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run([python, "-m", "compileall", "-q", str(root)], env={"PATH": os.environ.get("PATH", "")},
+                       capture_output=True, cwd="/", timeout=300)
 
 
 def _check_layout(repo: Path, layout: str) -> None:

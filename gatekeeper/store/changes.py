@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, false, or_
 from sqlalchemy import select as sa_select
@@ -38,8 +39,19 @@ def get(session: Session, change_id: int) -> ChangeRequest | None:
 
 
 def ensure_repo(session: Session, name: str, now: str) -> None:
+    """The repo's row, added the first time a CR is opened in it. Repo rows are never deleted, so one
+    found committed in a database is not asked for again by this process: a statement less in each new
+    CR's write transaction, under the writer lock."""
+    known = _KNOWN_REPOS.setdefault(session.get_bind(), set())
+    if name in known:
+        return
     if session.exec(select(Repo).where(Repo.name == name)).first() is None:
-        session.add(Repo(name=name, created_at=now))
+        session.add(Repo(name=name, created_at=now))  # remembered once seen committed, not before
+    else:
+        known.add(name)
+
+
+_KNOWN_REPOS: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()  # per engine: per database
 
 
 def open_for_topic(session: Session, repo: str, topic_ref: str, target: str) -> ChangeRequest | None:
@@ -229,13 +241,15 @@ _UNINDEX = _PATHS.delete().where(_PATHS.c.change_id == bindparam("cid"))
 _INDEX = _PATHS.insert()
 
 
-def index_revision(session: Session, cr: ChangeRequest, revision_id: int, paths: Sequence[str]) -> None:
-    """Point the gate's path index at a CR's new current revision (emergency CRs are never candidates).
+def index_revision(session: Session, cr: ChangeRequest, revision_id: int, paths: Sequence[str], *,
+                   replaces: bool) -> None:
+    """Point the gate's path index at a CR's new current revision (emergency CRs are never candidates);
+    ``replaces``: the CR had a revision before (a first revision has nothing to replace).
 
     Core statements compiled once: this runs in every topic push's write transaction.
     """
     conn = session.connection()
-    if cr.current_revision:  # a CR's first revision has nothing to replace
+    if replaces:
         conn.execute(_UNINDEX, {"cid": cr.id})
     if cr.emergency:
         return

@@ -7,6 +7,7 @@ the environment. Nothing is created at import time.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from flask import Flask
@@ -28,9 +29,18 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+# How long a thread keeps the GIL while another wants it (CPython's default: 5 ms). A request holding the
+# log's writer lock waits on the database between statements; in a threaded worker (gunicorn gthread,
+# waitress) each reply then waited up to an interval behind a page being rendered, and every other push
+# and signature waited behind the lock: 10 statements took a median 147 ms next to 3 busy threads at
+# 5 ms, 13 ms at 1 ms (docs/benchmarks.md). Rendering pays a few more switches.
+SWITCH_INTERVAL_S = 0.001
+
+
 def create_app(config: Config | str | os.PathLike[str] | None = None,
                overrides: dict[str, Any] | None = None) -> Flask:
     cfg = config if isinstance(config, Config) else config_mod.load(config)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = Flask(__name__)
     secret = os.environ.get(cfg.service.secret_key_env, "")
     app.config.update(
@@ -75,6 +85,10 @@ def create_app(config: Config | str | os.PathLike[str] | None = None,
 
     register_api(app)
     register_pages(app)
+    from gatekeeper.web import warm
+
+    if warm.under_gunicorn() and not app.config.get("TESTING"):
+        warm.warm(app, cfg.service.languages)
     if not app.config.get("TESTING"):
         from gatekeeper.drift import schedule
 

@@ -1,15 +1,14 @@
-"""Change requests (``actions.changes``): a topic push opens and revises a CR, signatures are decided
-in their write transaction (a refused one is logged), withdrawal asks the one policy function."""
+"""Change requests (``actions.changes``): a topic push opens and revises a CR, withdrawal asks the one
+policy function."""
 
 from __future__ import annotations
 
 import pytest
 
 from gatekeeper.actions import push
-from gatekeeper.actions.changes import identify, sign, ticket_findings, withdraw, withdrawal_refused
+from gatekeeper.actions.changes import identify, ticket_findings, withdraw, withdrawal_refused
 from gatekeeper.actions.context import Services
-from gatekeeper.actions.payloads import SignRequest
-from gatekeeper.errors import Conflict, Forbidden, InputError
+from gatekeeper.errors import Conflict, Forbidden
 from gatekeeper.policy.people import User
 from gatekeeper.policy.rules import ApprovalRule, Category
 from gatekeeper.store import changes as q
@@ -45,22 +44,6 @@ def test_a_push_to_no_protected_target_opens_nothing_and_says_how_to_aim_it(serv
     assert "target 'release/*' is a pattern; name one branch" in out["messages"][0]
     assert "-o gatekeeper.target=<protected branch>" in out["messages"][0]
     assert "change.opened" not in kinds(services)
-
-
-def test_an_author_s_own_approval_is_refused_and_the_refusal_logged(services: Services) -> None:
-    cid = topic(services, "refs/heads/t", ("cfg/a.txt", "A"))  # pushed by alice
-    with pytest.raises(Forbidden, match="took part"):
-        sign(services, cid, user(services, "alice"), SignRequest(decision="approve"))
-    [refused] = payloads(services, "change.sign_refused")
-    assert refused["signer"] == "alice" and refused["reasons"][0]["code"] == "sod.self"
-    with pytest.raises(InputError, match="meaning of an approval must be one of"):
-        sign(services, cid, user(services, "carol"), SignRequest(decision="approve", meaning="Looks fine"))
-    with pytest.raises(InputError, match="a comment is required to reject"):
-        sign(services, cid, user(services, "carol"), SignRequest(decision="reject"))
-    sign(services, cid, user(services, "carol"), SignRequest(decision="reject", comment="wrong setpoint"))
-    assert state(services, cid) == "rejected"
-    with pytest.raises(Conflict, match="is rejected; signatures are taken while it is pending"):
-        approve(services, cid, "gina")
 
 
 def test_withdrawal_by_the_author_or_an_admin_only_and_once(services: Services) -> None:

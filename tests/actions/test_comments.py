@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from gatekeeper.actions import comments
-from gatekeeper.actions.changes import sign
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest
+from gatekeeper.actions.signing import sign
 from gatekeeper.errors import InputError, NotFound
 from gatekeeper.policy.people import User
 from tests.actions.test_push import kinds, payloads, topic

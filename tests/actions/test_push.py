@@ -9,9 +9,9 @@ from typing import Any
 from sqlmodel import select
 
 from gatekeeper.actions import push
-from gatekeeper.actions.changes import sign
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import HookRequest, SignRequest
+from gatekeeper.actions.signing import sign
 from gatekeeper.gitio import spool as hookspool
 from gatekeeper.store import changes as q
 from gatekeeper.store import log

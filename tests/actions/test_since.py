@@ -8,9 +8,9 @@ import hashlib
 from typing import Any
 
 from gatekeeper.actions import push, since
-from gatekeeper.actions.changes import sign
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest
+from gatekeeper.actions.signing import sign
 from gatekeeper.store import changes as q
 from gatekeeper.store import reviewing
 from gatekeeper.store.tables import ChangeRequest

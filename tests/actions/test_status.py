@@ -5,9 +5,10 @@ CRs at once or for one CR from its full review."""
 from __future__ import annotations
 
 from gatekeeper.actions import push, review
-from gatekeeper.actions.changes import sign, withdraw
+from gatekeeper.actions.changes import withdraw
 from gatekeeper.actions.context import Services
 from gatekeeper.actions.payloads import SignRequest
+from gatekeeper.actions.signing import sign
 from gatekeeper.actions.status import gather, of_change, statuses
 from gatekeeper.policy.people import User
 from gatekeeper.policy.status import Next, Standing

@@ -77,6 +77,28 @@ def test_fsck_objects_is_set_and_attested(plant: Plant, tmp_path: Path) -> None:
         "git config receive.fsckObjects: 'false', install-hooks sets 'true'"]
 
 
+@pytest.mark.parametrize("other_python", [False, True])
+def test_install_compiles_the_hooks_modules(plant: Plant, tmp_path: Path, other_python: bool) -> None:
+    """A git server may run hooks with PYTHONDONTWRITEBYTECODE set, or as a user who cannot write
+    __pycache__: install-hooks compiles the package for the hook's interpreter, so that no push
+    compiles the hook's modules from source."""
+    import importlib.util
+    import os
+    import sys
+
+    import gatekeeper.gitio.receive as receive
+    from gatekeeper.gitio import install
+
+    cached = Path(importlib.util.cache_from_source(receive.__file__))
+    cached.unlink(missing_ok=True)
+    python = tmp_path / "python3"
+    os.symlink(sys.executable, python)
+    bare = tmp_path / "compiled.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    install.install(bare, "plant-a-ot", plant.config, python=str(python) if other_python else None)
+    assert cached.exists()
+
+
 @pytest.mark.parametrize(("layout", "ours"), [("gitlab", "custom_hooks/pre-receive.d/gatekeeper"),
                                               ("gitea", "hooks/pre-receive.d/gatekeeper")])
 def test_layout_attestation_and_drift(plant: Plant, tmp_path: Path, layout: str, ours: str) -> None:

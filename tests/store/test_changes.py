@@ -25,7 +25,7 @@ def revision(session: object, c: ChangeRequest, number: int, paths: list[str]) -
                    pushed_by="alice", pushed_at=NOW)
     session.add(rev)  # type: ignore[attr-defined]
     session.flush()  # type: ignore[attr-defined]
-    q.index_revision(session, c, rev.id or 0, paths)  # type: ignore[arg-type]
+    q.index_revision(session, c, rev.id or 0, paths, replaces=number > 1)  # type: ignore[arg-type]
     c.current_revision = number
     return rev
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from gatekeeper.actions import changes, views
+from gatekeeper.actions import changes, signing, views
 from gatekeeper.actions.payloads import SignRequest, parse
 from gatekeeper.errors import InputError
 from gatekeeper.store import changes as q
@@ -52,7 +52,7 @@ def show_change(change_id: int):  # type: ignore[no-untyped-def]
 @basic_auth
 def sign(change_id: int):  # type: ignore[no-untyped-def]
     req = parse(SignRequest, json_body())
-    changes.sign(services(), change_id, g.user, req)  # type: ignore[arg-type]
+    signing.sign(services(), change_id, g.user, req)  # type: ignore[arg-type]
     return respond(Change, views.change_json(services(), change_id), 201)
 
 

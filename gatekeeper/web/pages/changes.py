@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from gatekeeper.actions import changes as actions
-from gatekeeper.actions import comments, views
+from gatekeeper.actions import comments, signing, views
 from gatekeeper.actions import review as rv
 from gatekeeper.actions import since as since_mod
 from gatekeeper.actions.context import Services
@@ -214,7 +214,7 @@ def sign(change_id: int) -> Any:
         return render_change(change_id, Page(form, sign_problem=not_recorded(
             _("the form does not say which revision it was shown for; reload the page")), status=400))
     try:
-        actions.sign(svc, change_id, signer, req)
+        signing.sign(svc, change_id, signer, req)
     except GatekeeperError as exc:
         if exc.http_status >= 500:
             raise
