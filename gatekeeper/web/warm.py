@@ -11,6 +11,7 @@ move the same cost to start-up.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 import sys
@@ -36,7 +37,8 @@ def warm(app: Flask, languages: tuple[str, ...]) -> None:
         package = importlib.import_module(name)
         for info in pkgutil.walk_packages(package.__path__, name + "."):
             if ".migrations" not in info.name:
-                importlib.import_module(info.name)
+                with contextlib.suppress(ImportError):  # an optional extra not installed: its path says so
+                    importlib.import_module(info.name)
     for template in app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html")):
         app.jinja_env.get_template(template)
     for lang in languages:
