@@ -42,7 +42,8 @@ def ensure_repo(session: Session, name: str, now: str) -> None:
     """The repo's row, added the first time a CR is opened in it. Repo rows are never deleted, so one
     found committed in a database is not asked for again by this process: a statement less in each new
     CR's write transaction, under the writer lock."""
-    known = _KNOWN_REPOS.setdefault(session.get_bind(), set())
+    bind = session.get_bind()
+    known = _KNOWN_REPOS.setdefault(getattr(bind, "pool", bind), set())  # SQLite writes bind an OptionEngine
     if name in known:
         return
     if session.exec(select(Repo).where(Repo.name == name)).first() is None:
@@ -51,7 +52,7 @@ def ensure_repo(session: Session, name: str, now: str) -> None:
         known.add(name)
 
 
-_KNOWN_REPOS: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()  # per engine: per database
+_KNOWN_REPOS: WeakKeyDictionary[Any, set[str]] = WeakKeyDictionary()  # per connection pool: per database
 
 
 def open_for_topic(session: Session, repo: str, topic_ref: str, target: str) -> ChangeRequest | None:

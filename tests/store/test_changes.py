@@ -101,3 +101,21 @@ def test_a_signature_is_stored_and_read_back_as_the_one_approval_shape(store: St
     with store.read() as s:
         assert q.approvals(s, c.id or 0) == given
         assert q.approvals_by_change(s, [c.id or 0, 999]) == {c.id or 0: given, 999: []}
+
+
+def test_a_repo_row_is_added_once_and_a_rolled_back_one_is_added_again(store: Store) -> None:
+    class Undo(Exception):
+        pass
+
+    try:
+        with store.write() as s:
+            q.ensure_repo(s, "plant", "t1")
+            raise Undo
+    except Undo:
+        pass
+    for at in ("t2", "t3", "t4"):  # the rolled-back row is not remembered; the committed one is, once seen
+        with store.write() as s:
+            q.ensure_repo(s, "plant", at)
+    with store.read() as s:
+        rows = s.connection().execute(text("SELECT name, created_at FROM repo")).all()
+    assert [tuple(r) for r in rows] == [("plant", "t2")]
