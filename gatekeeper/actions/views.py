@@ -14,6 +14,7 @@ from gatekeeper.actions.status import of_change
 from gatekeeper.ledger.legacy import with_code
 from gatekeeper.policy.approvals import REJECT, Signature, counting
 from gatekeeper.policy.emergency import retro_overdue
+from gatekeeper.policy.review import Review
 from gatekeeper.store import changes as q
 from gatekeeper.store import log
 from gatekeeper.store.tables import ChangeRequest
@@ -48,12 +49,17 @@ def change_json(services: Services, change_id: int, session: Session | None = No
     if session is None:
         with services.store.read() as s:
             return change_json(services, change_id, s)
+    return change_and_review(services, change_id, session)[0]
+
+
+def change_and_review(services: Services, change_id: int, session: Session) -> tuple[dict[str, Any], Review]:
+    """The CR JSON and the review it was made from (the change page needs both: asked once)."""
     cr = load(session, change_id)
     revs = q.revisions(session, change_id)
     rev = next(r for r in revs if r.number == cr.current_revision)
-    review = rv.review(services, session, cr, rev)
-    files = q.files(session, rev.id or 0)
     signatures = q.approvals(session, change_id)
+    review = rv.review(services, session, cr, rev, revisions=revs, approvals=signatures)  # rows read once
+    files = q.files(session, rev.id or 0)
     out = summary(services, cr)
     out.update({
         "emergency_reason": cr.emergency_reason, "approved_at": cr.approved_at,
@@ -81,4 +87,4 @@ def change_json(services: Services, change_id: int, session: Session | None = No
         "status": of_change(session, cr, review).to_dict(),
         "log_seqs": log.seqs_for_change(session, change_id),
     })
-    return out
+    return out, review

@@ -106,9 +106,8 @@ def render_change(change_id: int, page: Page | None = None) -> Any:
     page = page or Page()
     form = page.form
     with svc.store.read() as s:
-        data = views.change_json(svc, change_id, s)
+        data, review = views.change_and_review(svc, change_id, s)
         cr = actions.load(s, change_id)
-        review = rv.review(svc, s, cr)
         verdict = rv.signing(svc, s, cr, me, review)
         signers, truncated = panel(svc, s, cr, me, review)
         entries = s.exec(select(ChangeLog).where(col(ChangeLog.seq).in_(data["log_seqs"]))
