@@ -11,8 +11,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
 from tests.support import process
 
 
@@ -44,11 +42,8 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 tail = self.log.read_text()[-3000:] if self.log else ""
                 raise RuntimeError(f"gunicorn on {self.url} exited {self.proc.returncode}: {tail}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=2).status_code in (200, 503):
-                    return self
-            except requests.RequestException:
-                pass
+            if process.service_answers(self.url, 2):
+                return self
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn on {self.url} did not become healthy")
 

@@ -90,6 +90,17 @@ def spawn(cmd: Sequence[str], log: Path, **kw: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(list(cmd), stdout=out, stderr=out, stdin=subprocess.DEVNULL, **kw)
 
 
+def service_answers(url: str, timeout: float) -> bool:
+    """Whether the Gatekeeper service at ``url`` answers ``/healthz`` (200, or 503 while its database is
+    away: it is up either way)."""
+    import requests
+
+    try:
+        return requests.get(url + "/healthz", timeout=timeout).status_code in (200, 503)
+    except requests.RequestException:
+        return False
+
+
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
     try:
         with socket.create_connection((host, port), timeout):

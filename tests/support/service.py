@@ -60,12 +60,8 @@ class Service:
                 if "Address already in use" in said:
                     return False
                 raise RuntimeError("gatekeeper serve exited: " + said[-2000:])
-            if process.port_open("127.0.0.1", self.plant.port):
-                try:
-                    if requests.get(self.url + "/healthz", timeout=5).status_code in (200, 503):
-                        return True
-                except requests.RequestException:
-                    pass
+            if process.port_open("127.0.0.1", self.plant.port) and process.service_answers(self.url, 5):
+                return True
             time.sleep(0.03)
         process.stop(self.proc)
         raise RuntimeError("gatekeeper serve did not become healthy in time: " + log_path.read_text()[-2000:])
