@@ -16,9 +16,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]
 MODULES = ("ledger/jsoncodec.py", "ledger/merkle.py", "ledger/note.py", "ledger/legacy.py", "policy/codes.py",
-           "verifier/logread.py", "verifier/feed.py", "verifier/chain.py", "verifier/tables.py", "verifier/metrics.py",
-           "verifier/access.py", "verifier/kinds.py", "verifier/projection.py", "verifier/trust.py",
-           "verifier/packdir.py", "verifier/parallel.py", "verifier/files.py", "verifier/since.py",
+           "verifier/logread.py", "verifier/names.py", "verifier/feed.py", "verifier/chain.py", "verifier/tables.py",
+           "verifier/metrics.py", "verifier/access.py", "verifier/kinds.py", "verifier/projection.py",
+           "verifier/trust.py", "verifier/packdir.py", "verifier/parallel.py", "verifier/files.py", "verifier/since.py",
            "verifier/checks.py", "verifier/cli.py")
 HEADER = '''#!/usr/bin/env python3
 """verify.py: check a Gatekeeper evidence pack with nothing but Python 3.11+ and the `openssl` command.

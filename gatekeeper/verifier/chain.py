@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from gatekeeper.ledger.jsoncodec import canon
 from gatekeeper.ledger.merkle import TreeBuilder, perfect_subtrees
-from gatekeeper.verifier.feed import Feed, Feeder, Named, NamedMany
+from gatekeeper.verifier.feed import Fed, Feeder, Projected
 from gatekeeper.verifier.logread import (
     ENTRY_FIELDS,
     GENESIS,
@@ -42,6 +43,7 @@ from gatekeeper.verifier.logread import (
     line_batches,
     strict_json,
 )
+from gatekeeper.verifier.names import names_at
 
 BLOCK = 4096             # leaf hashes reduced to the tree at once (perfect_subtrees)
 KEY_KINDS = ("key.created", "key.rotated")
@@ -73,12 +75,15 @@ class Chain:
     piece ends at ``root_at`` so that the root there can be taken (``--since``)."""
 
     def __init__(self, first: int = 1, prev: str = GENESIS, tree: TreeBuilder | None = None, root_at: int = 0,
-                 hash_at: int = 0, named: NamedMany | None = None, upto: int = 0) -> None:
+                 hash_at: int = 0, pairs: array[int] | None = None, upto: int = 0,
+                 kinds: Collection[str] = ()) -> None:
         self.n, self.prev = first - 1, prev.encode()
-        # the payload bytes of seqs up to ``upto`` go to ``named``, a batch at a time (``payloads``, ``seqs``)
-        self.named, self.upto = named, upto
-        self.payloads: list[bytes] = []
-        self.seqs: list[int] = []
+        # Of the entries up to seq ``upto``: the changes each names go to ``pairs`` (change, seq, change, seq …),
+        # and those of ``kinds`` to ``entries`` (``feed.Fed``: their fields as the line holds them, unparsed),
+        # which the caller takes after each ``check`` (``feed.Feeder`` parses and hands them on).
+        self.pairs, self.upto = pairs, upto
+        self.kinds = frozenset(k.encode() for k in kinds)
+        self.entries: list[Fed] = []
         self.out = LogPass(tree=tree or TreeBuilder())
         self.whole = tree is not None
         self.pieces: list[tuple[int, bytes]] = []
@@ -92,8 +97,8 @@ class Chain:
         if cut:
             lines = lines[:-1]
         copy, raws, prev, n = hashlib.sha256(LOG_DOMAIN).copy, self.raws, self.prev, self.n
-        root_at, hash_at, chain_first, every = self.root_at, self.hash_at, _CHAIN_FIRST, self.named is not None
-        upto, payloads, seqs = self.upto, self.payloads, self.seqs
+        root_at, hash_at, chain_first = self.root_at, self.hash_at, _CHAIN_FIRST
+        pairs, upto, kinds, entries = self.pairs, self.upto, self.kinds, self.entries
         for line in lines:
             n += 1
             h = line.find(HASH_KEY)
@@ -107,14 +112,18 @@ class Chain:
                 if not line.startswith(digest + KIND_KEY, h + 9):
                     raw = self._strict(line, n, prev)
                     digest = raw.hex().encode()
-                elif every or line[h + 83] in chain_first:
+                elif n <= upto or line[h + 83] in chain_first:
+                    # the line is the writer's, byte for byte: its fields are where its layout puts them
                     k_end = line.find(PAYLOAD_KEY, h + 83)
                     end = len(line) - TS_TAIL - len(tail)
                     if line[h + 83] in chain_first:
                         self._chain_kind(line[h + 83:k_end], line[k_end + 12:end], n, prev)
-                    if every and n <= upto:
-                        payloads.append(line[k_end + 12:end])
-                        seqs.append(n)
+                    if n <= upto:
+                        if pairs is not None:
+                            names_at(line, k_end + 12, end, n, pairs)
+                        kind = line[h + 83:k_end]
+                        if kind in kinds:
+                            entries.append((n, kind, line[9:h], line[-TS_TAIL:-3], line[k_end + 12:end]))
             else:
                 raw = self._strict(line, n, prev)
                 digest = raw.hex().encode()
@@ -126,10 +135,6 @@ class Chain:
             if n == hash_at:
                 self.out.mark_hash = digest.decode()
         self.n, self.prev = n, prev
-        if self.named is not None and self.seqs:
-            self.named(self.payloads, self.seqs)
-            self.payloads.clear()
-            self.seqs.clear()
         if lines:
             self.last = lines[-1]
         if cut:
@@ -180,9 +185,13 @@ class Chain:
     def _strict(self, line: bytes, n: int, prev: bytes) -> bytes:
         entry, raw = strict_entry(line, n, prev)
         self._seen(n, entry["kind"], entry["payload"], prev)
-        if self.named is not None and n <= self.upto:
-            self.payloads.append(canon(entry["payload"]))
-            self.seqs.append(n)
+        if n <= self.upto:
+            payload = canon(entry["payload"])
+            if self.pairs is not None:
+                names_at(payload, 0, len(payload), n, self.pairs)
+            kind = entry["kind"].encode()
+            if kind in self.kinds:
+                self.entries.append((n, kind, canon(entry["actor"]), entry["ts"].encode(), payload))
         return raw
 
 
@@ -217,20 +226,26 @@ def strict_entry(line: bytes, n: int, prev: bytes | None) -> tuple[dict[str, Any
     return entry, raw
 
 
-def read_log(fh: IO[bytes], feed: Feed | None = None, kinds: Collection[str] = (), named: Named | None = None,
-             upto: int | None = None, root_at: int = 0, hash_at: int = 0) -> LogPass:
+def read_log(fh: IO[bytes], projection: Projected | None = None, upto: int | None = None, root_at: int = 0,
+             hash_at: int = 0) -> LogPass:
     """Check the chain of ``fh`` (a binary file) from seq 1 and return what it established, in one process.
-    Entries up to seq ``upto`` (all: None) of ``kinds`` are parsed and fed to ``feed``, the others'
-    canonical payload bytes go to ``named`` (``feed.Feeder``); ``root_at`` > 0 keeps the root of the first
-    ``root_at`` entries, ``hash_at`` > 0 the hash of that entry (``--since``)."""
-    chain = Chain(tree=TreeBuilder(), root_at=root_at, hash_at=hash_at)
-    feeder = Feeder(feed, kinds, named, upto) if feed is not None else None
+    The entries up to seq ``upto`` (all: None) go to ``projection``: those of its kinds parsed (``Feeder``),
+    and the changes every one of them names; ``root_at`` > 0 keeps the root of the first ``root_at``
+    entries, ``hash_at`` > 0 the hash of that entry (``--since``)."""
+    pairs = array("q") if projection is not None else None
+    chain = Chain(tree=TreeBuilder(), root_at=root_at, hash_at=hash_at, pairs=pairs,
+                  upto=(1 << 62 if upto is None else upto) if projection is not None else 0,
+                  kinds=projection.kinds if projection is not None else ())
+    feeder = Feeder(projection.add, projection.kinds) if projection is not None else None
     file_hash = hashlib.sha256()
     try:
         for lines in line_batches(fh, digest=file_hash):
             chain.check(lines)
-            if feeder is not None:
-                feeder.feed(lines)
+            if feeder is not None and projection is not None and pairs is not None:
+                feeder.apply(chain.entries)
+                chain.entries.clear()
+                projection.named_pairs(pairs)
+                del pairs[:]
     except LongLine:
         raise chain.long_line() from None
     out = chain.close()

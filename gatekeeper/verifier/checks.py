@@ -123,7 +123,7 @@ def _verify(folder: str, opts: Options, emit: Callable[[str], None]) -> Outcome:
     # (2) the log, its tree and the projection
     old = since_size(opts.since) if opts.since is not None else None
     with open_file(folder, "log.jsonl") as fh:
-        lp, projection = log_pass(fh, files["log.jsonl"], lambda names: Projection(params, names), params.upto,
+        lp, projection = log_pass(fh, files["log.jsonl"], lambda: Projection(params, names=False), params.upto,
                                   *(old or (0, 0)), jobs=opts.jobs, parallel_min=opts.parallel_min)
     _log_matches(lp, cp, hashes, tail)
     hashes["log.jsonl"] = lp.sha256

@@ -2,12 +2,14 @@
 
 Where the system can fork (``os.fork``) and ``jobs`` > 1, the file is cut at line ends into parts;
 a forked worker per part checks that part's chain (``chain.Chain``, from the seq and prev_hash its
-first line claims), reduces its Merkle leaves to perfect subtrees and lists the changes each of its
-entries names (``projection.changes_named``, the register's ``log_seqs``). Meanwhile this process
-hands the entries of the kinds the projection reads to it (``feed.Feeder``) and hashes the file.
-Then the parts are joined in order: each must begin at the seq after the last one's end, with the
-hash of that entry as its prev_hash, which makes the first lines' claims true; so the joined parts
-are the whole chain, checked exactly as one pass checks it.
+first line claims), reduces its Merkle leaves to perfect subtrees, and sends on, batch by batch, the
+entries of the kinds the projection reads (as ``feed.Fed`` tuples, unparsed) and the changes each of
+its entries names (``names.changes_named``, the register's ``log_seqs``). This process parses those
+entries and feeds the projection (``feed.Feeder``), the first part's while its worker is still at it,
+and one more worker hashes the whole file. Then the parts are joined in order: each must begin at
+the seq after the last one's end, with the hash of that entry as its prev_hash, which makes the
+first lines' claims true; so the joined parts are the whole chain, checked exactly as one pass
+checks it.
 
 Anything unusual (a worker or the feed failing, parts that do not join, no fork, a short log) and
 the one-process pass (``chain.read_log``) runs from the start instead: a failure is found and named
@@ -17,9 +19,11 @@ exactly as it always was; the parallel pass only ever speeds up a log that verif
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import pickle
 from array import array
+from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -29,11 +33,12 @@ from typing import IO, Any, TypeVar
 from gatekeeper.ledger.merkle import TreeBuilder
 from gatekeeper.verifier.chain import Chain, LogPass, read_log
 from gatekeeper.verifier.feed import Feeder
-from gatekeeper.verifier.logread import GENESIS, Failed, line_batches, strict_json
-from gatekeeper.verifier.projection import Projection, names_in
+from gatekeeper.verifier.logread import BATCH, GENESIS, Failed, line_batches, strict_json
+from gatekeeper.verifier.projection import Projection
 
 PARALLEL_MIN = 1 << 20     # bytes of log below which one process is quicker than forking
-PAIRS_CHUNK = 1 << 20      # bytes of (change, seq) pairs read from a worker at a time
+NICE = 5                   # how far a worker not yet waited on gives way (``_yield_cpu``)
+ENTRIES, END = b"b", b"e"   # a worker's frames: a batch of entries and names; its Part
 T = TypeVar("T")
 
 
@@ -50,12 +55,11 @@ class Part:
     checkpoints: int = 0
     mark_hash: str | None = None
     last_line: bytes = b""
-    pairs: int = 0                   # (change, seq) pairs that follow it on the pipe: the changes entries name
 
 
-def log_pass(fh: IO[bytes], size: int, make: Callable[[bool], Projection], upto: int, root_at: int = 0,
+def log_pass(fh: IO[bytes], size: int, make: Callable[[], Projection], upto: int, root_at: int = 0,
              hash_at: int = 0, jobs: int = 0, parallel_min: int | None = None) -> tuple[LogPass, Projection]:
-    """The chain of ``fh`` (``size`` bytes) checked and the projection ``make(names)`` fed with its entries up to
+    """The chain of ``fh`` (``size`` bytes) checked and the projection ``make()`` fed with its entries up to
     ``upto``; ``jobs`` worker processes (0: one per core, 1: this process alone) for a log of at least
     ``parallel_min`` bytes (None: ``PARALLEL_MIN``)."""
     before = _stamp(fh)
@@ -64,11 +68,11 @@ def log_pass(fh: IO[bytes], size: int, make: Callable[[bool], Projection], upto:
     done: tuple[LogPass, Projection] | None = None
     if jobs > 1 and size >= least and hasattr(os, "fork") and hasattr(os, "pread"):
         with suppress(Exception):   # whatever it was, the one-process pass below finds it and names it
-            done = _parallel(fh, size, make(False), upto, root_at, hash_at, jobs)
+            done = _parallel(fh, size, make(), upto, root_at, hash_at, jobs)
     if done is None:
-        projection = make(True)
+        projection = make()
         fh.seek(0)
-        done = read_log(fh, projection.add, projection.kinds, projection.named, upto, root_at, hash_at), projection
+        done = read_log(fh, projection, upto, root_at, hash_at), projection
     if _stamp(fh) != before:
         raise Failed("log.jsonl changed while it was being verified (something wrote to it): verify a copy "
                      "nothing else writes to")
@@ -89,24 +93,45 @@ class _Retry(Exception):
 def _parallel(fh: IO[bytes], size: int, projection: Projection, upto: int, root_at: int, hash_at: int,
               jobs: int) -> tuple[LogPass, Projection]:
     bounds = _cuts(fh, size, jobs)
-    workers = [_fork(fh, a, b, upto, root_at, hash_at, first=a == 0) for a, b in pairwise(bounds)]
+    kinds = list(projection.kinds)
+    workers = [_fork(fh, a, b, upto, root_at, hash_at, kinds, first=a == 0) for a, b in pairwise(bounds)]
+    file_hash = in_worker(lambda: _sha256(fh, size, nice=True), jobs)
     parts: list[Part] = []
     try:
-        file_hash = hashlib.sha256()
-        feeder = Feeder(projection.add, projection.kinds, None, upto)
-        for lines in line_batches(fh, digest=file_hash):
-            feeder.feed(lines)
+        feeder = Feeder(projection.add, kinds)
         for pid, fd in workers:
-            parts.append(_result(pid, fd, projection))
+            parts.append(_result(pid, fd, projection, feeder))
     finally:
         for pid, fd in workers[len(parts):]:        # not heard from: stop them (a closed pipe ends their write)
             with suppress(OSError):
                 os.close(fd)
             with suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-    out = _join(parts, root_at, feeder.n)
-    out.sha256 = file_hash.hexdigest()
+        digest = file_hash()
+    out = _join(parts, root_at)
+    out.sha256 = digest if digest is not None else _sha256(fh, size)
     return out, projection
+
+
+def _yield_cpu() -> None:
+    """A worker whose result is not wanted yet gives way (``nice``) to the first part's worker and to this
+    process, which feed the projection: the pass waits on them."""
+    with suppress(OSError, AttributeError):
+        os.nice(NICE)
+
+
+def _sha256(fh: IO[bytes], size: int, nice: bool = False) -> str:
+    """The SHA-256 of the file's ``size`` bytes (read at explicit offsets: the descriptor is shared)."""
+    if nice:
+        _yield_cpu()
+    digest, at = hashlib.sha256(), 0
+    while at < size:
+        data = os.pread(fh.fileno(), min(BATCH, size - at), at)
+        if not data:
+            break
+        digest.update(data)
+        at += len(data)
+    return digest.hexdigest()
 
 
 def _cuts(fh: IO[bytes], size: int, jobs: int) -> list[int]:
@@ -123,15 +148,50 @@ def _cuts(fh: IO[bytes], size: int, jobs: int) -> list[int]:
     return sorted(set(cuts))
 
 
-def _fork(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, first: bool
-          ) -> tuple[int, int]:
-    """A worker checking the part [start, end): its pid and the pipe it answers on."""
+def _fork(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, kinds: list[str],
+          first: bool) -> tuple[int, int]:
+    """A worker checking the part [start, end): its pid and the pipe it answers on. It answers in frames,
+    each its length (8 bytes), a tag and its data: a batch's entries of ``kinds`` and the changes its entries
+    name (``ENTRIES``, marshal), then its ``Part`` (``END``, pickle). This process takes the parts in order
+    (so does the projection), so a later part's frames wait in its worker (``_Outbox``) while the pipe is
+    full, and its worker gives way (``_yield_cpu``) to the ones being waited on."""
     def work(out: IO[bytes]) -> None:
-        part, pairs = _part(fh, start, end, upto, root_at, hash_at, first)
-        data = pickle.dumps(part, pickle.HIGHEST_PROTOCOL)
-        out.write(len(data).to_bytes(8, "little") + data)
-        out.write(memoryview(pairs).cast("B"))
+        if not first:
+            _yield_cpu()
+        box = _Outbox(out.fileno())
+        _part(fh, start, end, upto, root_at, hash_at, kinds, first, box.send)
+        box.close()
     return _spawn(work)
+
+
+class _Outbox:
+    """Frames written to a pipe without waiting: what the pipe cannot take yet is kept, and written as it
+    drains (at each ``send``), the rest at ``close``."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending: deque[memoryview] = deque()
+        os.set_blocking(fd, False)
+
+    def send(self, tag: bytes, data: bytes) -> None:
+        self.pending.append(memoryview(len(data).to_bytes(8, "little") + tag + data))
+        self._flush()
+
+    def close(self) -> None:
+        os.set_blocking(self.fd, True)
+        self._flush()
+
+    def _flush(self) -> None:
+        pending = self.pending
+        while pending:
+            try:
+                n = os.write(self.fd, pending[0])
+            except BlockingIOError:
+                return
+            if n < len(pending[0]):
+                pending[0] = pending[0][n:]
+            else:
+                pending.popleft()
 
 
 def _spawn(work: Callable[[IO[bytes]], object]) -> tuple[int, int]:
@@ -174,25 +234,25 @@ def in_worker(fn: Callable[[], T], jobs: int = 0) -> Callable[[], T | None]:
     return result
 
 
-def _part(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, first: bool
-          ) -> tuple[Part, array[int]]:
-    """Check the lines of [start, end), from the seq and prev_hash its first line claims; with the changes
-    its entries name, as pairs (change, seq) one after the other."""
+def _part(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, kinds: list[str],
+          first: bool, send: Callable[[bytes, bytes], None]) -> None:
+    """Check the lines of [start, end), from the seq and prev_hash its first line claims; each batch's entries
+    of ``kinds`` and the changes its entries name are sent on as they are found, then what it established."""
     pairs = array("q")
-
-    def named(payloads: list[bytes], at: list[int]) -> None:
-        names_in(payloads, at, pairs)
-
     batches = line_batches(fh, start, end)
     lines = next(batches, [])
     seq, prev = (1, GENESIS) if first else _claim(lines[0] if lines else b"")
-    chain = Chain(seq, prev, root_at=root_at, hash_at=hash_at, named=named, upto=upto)
+    chain = Chain(seq, prev, root_at=root_at, hash_at=hash_at, pairs=pairs, upto=upto, kinds=kinds)
     while lines:
         chain.check(lines)
+        if chain.entries or pairs:
+            send(ENTRIES, marshal.dumps((chain.entries, pairs.tobytes())))
+            chain.entries.clear()
+            del pairs[:]
         lines = next(batches, [])
     out = chain.close()
-    return Part(seq, prev, out.size, out.head_hash, chain.pieces, out.keys, out.log_checkpoints, out.mark_hash,
-                chain.last, len(pairs) // 2), pairs
+    send(END, pickle.dumps(Part(seq, prev, out.size, out.head_hash, chain.pieces, out.keys, out.log_checkpoints,
+                                out.mark_hash, chain.last), pickle.HIGHEST_PROTOCOL))
 
 
 def _claim(line: bytes) -> tuple[int, str]:
@@ -203,24 +263,27 @@ def _claim(line: bytes) -> tuple[int, str]:
     return entry["seq"], entry["prev_hash"]
 
 
-def _result(pid: int, fd: int, projection: Projection) -> Part:
-    """A worker's answer, once it ended well; the changes its entries name go to ``projection`` as they come
-    (a million pairs are never all held here)."""
+def _result(pid: int, fd: int, projection: Projection, feeder: Feeder) -> Part:
+    """A worker's answer, once it ended well; its entries go to ``projection`` batch by batch as they come
+    (a million entries are never all held here)."""
+    part: Part | None = None
     with os.fdopen(fd, "rb") as pipe:
-        head = pipe.read(8)
-        part = pickle.loads(pipe.read(int.from_bytes(head, "little"))) if len(head) == 8 else None  # noqa: S301
-        left = part.pairs * 16 if isinstance(part, Part) else 0          # (our own forked worker, our own pipe)
-        while left > 0 and (chunk := pipe.read(min(left, PAIRS_CHUNK))) and not len(chunk) % 16:
-            projection.named_pairs(array("q", chunk))
-            left -= len(chunk)
+        while part is None and len(head := pipe.read(9)) == 9:
+            data = pipe.read(int.from_bytes(head[:8], "little"))
+            if head[8:] == ENTRIES:
+                entries, pairs = marshal.loads(data)  # noqa: S302  (our own forked worker's answer, our own pipe)
+                feeder.apply(entries)
+                projection.named_pairs(array("q", pairs))
+            else:
+                part = pickle.loads(data)  # noqa: S301
         rest = pipe.read(1)
     _pid, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not isinstance(part, Part) or left or rest:
+    if os.waitstatus_to_exitcode(status) != 0 or not isinstance(part, Part) or rest:
         raise _Retry
     return part
 
 
-def _join(parts: list[Part], root_at: int, lines: int) -> LogPass:
+def _join(parts: list[Part], root_at: int) -> LogPass:
     """The parts as one chain: each begins where the one before ended."""
     out = LogPass(tree=TreeBuilder())
     seq, head = 0, GENESIS
@@ -235,7 +298,7 @@ def _join(parts: list[Part], root_at: int, lines: int) -> LogPass:
         out.log_checkpoints += part.checkpoints
         out.mark_hash = part.mark_hash or out.mark_hash
         seq, head = part.last, part.head
-    if seq != lines or out.tree.size != seq or (0 < root_at <= seq and out.mark_root is None):
+    if out.tree.size != seq or (0 < root_at <= seq and out.mark_root is None):
         raise _Retry
     out.size, out.head_hash, out.parts = seq, head, len(parts)
     out.last = strict_json(parts[-1].last_line, f"log.jsonl line {seq}") if seq else None

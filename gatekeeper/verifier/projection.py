@@ -28,8 +28,6 @@ to the exporter and ``checks.DERIVED``, and a check to ``files.FILE_CHECKS``.
 
 from __future__ import annotations
 
-import re
-from array import array
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,57 +36,13 @@ from gatekeeper.ledger.jsoncodec import canon
 from gatekeeper.verifier.access import AccessLog
 from gatekeeper.verifier.kinds import HANDLERS, Change, Signed
 from gatekeeper.verifier.metrics import LogFacts, Tally, csv_rows, summarise
+from gatekeeper.verifier.names import changes_named
 from gatekeeper.verifier.tables import (
     emergency_row,
     overdue,
     overdue_row,
     sign_refused_row,
 )
-
-# In canonical JSON (the log's payloads, byte for byte) a key is always preceded by an unescaped quote and
-# followed by ``":``, which cannot occur inside a string (its quotes are escaped), so a match is a real key.
-_NAMED = re.compile(rb'"([A-Za-z0-9_]*change_id[A-Za-z0-9_]*|deploys|matches_change)":(-?[0-9]+|\[[^\]]*\])')
-
-
-_ONE = re.compile(rb'"change_id":(-?[0-9]+)[,}]')
-
-
-def changes_named(raw: bytes) -> set[int]:
-    """Every change id an entry's canonical payload names (``change_id``, ``change_ids``, any key
-    containing ``change_id``, a ref's ``deploys``, a drift's ``matches_change``; a number, or the
-    numbers of a list), at any depth: the links a register row's ``log_seqs`` are made of."""
-    if raw.count(b"change_id") == 1 and b'"deploys"' not in raw and b"matches_change" not in raw:
-        one = _ONE.search(raw)  # the usual payload: one plain change_id (fast path, same answer)
-        if one is not None:
-            return {int(one.group(1))}
-    found: set[int] = set()
-    for m in _NAMED.finditer(raw):
-        value = m.group(2)
-        if value[:1] != b"[":
-            found.add(int(value))
-        else:
-            found.update(int(v) for v in value[1:-1].split(b",") if v.lstrip(b"-").isdigit())
-    return found
-
-
-def names_in(payloads: Sequence[bytes], seqs: Sequence[int], pairs: array[int]) -> None:
-    """``changes_named`` of many entries' payloads (of seqs ``seqs``) at once, appended to ``pairs`` as
-    change, seq, change, seq …: the same answer, the usual payload (one plain change_id) without a call
-    per entry (``parallel``'s workers do this for a million entries)."""
-    one, add = _ONE.match, pairs.append
-    for raw, seq in zip(payloads, seqs, strict=True):
-        at = raw.find(b"change_id")
-        if raw.find(b"change_id", at + 1) < 0 and b'"deploys"' not in raw and b"matches_change" not in raw:
-            if at < 0:
-                continue
-            m = one(raw, at - 1)    # the one occurrence: where _ONE.search would find it, if anywhere
-            if m is not None:
-                add(int(m.group(1)))
-                add(seq)
-                continue
-        for cid in changes_named(raw):
-            add(cid)
-            add(seq)
 
 
 @dataclass(frozen=True)

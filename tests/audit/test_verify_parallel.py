@@ -27,7 +27,8 @@ from gatekeeper.verifier import bundle, checks, parallel
 from gatekeeper.verifier.checks import Options
 from gatekeeper.verifier.logread import Failed
 from gatekeeper.verifier.packdir import open_file
-from gatekeeper.verifier.projection import Params, Projection, changes_named, names_in
+from gatekeeper.verifier.names import changes_named, names_at
+from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.tables import REGISTER_COLUMNS, cells, csv_pieces
 from tests.audit.conftest import World, export
 from tests.support.packs import remanifest, write_pack
@@ -63,10 +64,10 @@ def test_the_log_in_parts_gives_what_one_pass_gives(pack: Path, tmp_path: Path) 
         size = fh.seek(0, 2)
         tail = checks._tail(fh, size)
         params = Params.from_export(tail["payload"])
-        one, p1 = parallel.log_pass(fh, size, lambda names: Projection(params, names), params.upto, jobs=1)
-        many, p3 = parallel.log_pass(fh, size, lambda names: Projection(params, names), params.upto, root_at=5,
+        one, p1 = parallel.log_pass(fh, size, lambda: Projection(params, names=False), params.upto, jobs=1)
+        many, p3 = parallel.log_pass(fh, size, lambda: Projection(params, names=False), params.upto, root_at=5,
                                      hash_at=7, jobs=3, parallel_min=0)
-        marked, _ = parallel.log_pass(fh, size, lambda names: Projection(params, names), params.upto, root_at=5,
+        marked, _ = parallel.log_pass(fh, size, lambda: Projection(params, names=False), params.upto, root_at=5,
                                       hash_at=7, jobs=1)
     assert (one.parts, many.parts) == (1, 3)            # the workers' answer was taken, not the fallback's
     assert (many.size, many.head_hash, many.sha256, many.tree.root(), many.keys, many.log_checkpoints) == \
@@ -129,9 +130,14 @@ def test_a_tampered_pack_fails_alike_either_way(pack: Path, tmp_path: Path, edit
                               rb'(-?[0-9]{1,4}|\[(-?[0-9]{1,3},?){0,3}\]|"[a-z\\",:\[\]]{0,8}")'
                               rb'(,"[a-z_]{1,9}":(-?[0-9]{1,3}|\[[0-9,]{0,5}\]))*\}', fullmatch=True),
                 max_size=8))
-def test_names_of_many_payloads_are_those_of_each(payloads: list[bytes]) -> None:
+def test_names_read_in_place_are_those_of_the_payload(payloads: list[bytes]) -> None:
+    """``names_at`` reads a payload inside its line (between its bounds only: the line around it names other
+    changes) and says what ``changes_named`` says of the payload alone."""
     pairs = parallel.array("q")
-    names_in(payloads, list(range(1, len(payloads) + 1)), pairs)
+    for seq, raw in enumerate(payloads, 1):
+        line = b'{"change_id":99,"deploys":[98],"kind":"x","payload":' + raw + b',"matches_change":97,"seq":1}\n'
+        start = line.index(b'"payload":') + 10
+        names_at(line, start, start + len(raw), seq, pairs)
     got = list(zip(pairs[1::2], pairs[::2], strict=True))
     assert sorted(got) == sorted((seq, cid) for seq, raw in enumerate(payloads, 1) for cid in changes_named(raw))
     assert [seq for seq, _ in got] == sorted(seq for seq, _ in got)
@@ -231,10 +237,10 @@ def test_a_log_written_to_while_it_is_checked_fails(pack: Path, tmp_path: Path) 
         size = fh.seek(0, 2)
         params = Params.from_export(checks._tail(fh, size)["payload"])
 
-    def make(names: bool) -> Projection:
+    def make() -> Projection:
         st = (folder / "log.jsonl").stat()
         os.utime(folder / "log.jsonl", ns=(st.st_atime_ns, st.st_mtime_ns + 1000))
-        return Projection(params, names)
+        return Projection(params, names=False)
 
     for jobs in (1, 3):
         with open_file(str(folder), "log.jsonl") as fh, \
