@@ -22,6 +22,7 @@ import hashlib
 import marshal
 import os
 import pickle
+import signal
 from array import array
 from collections import deque
 from collections.abc import Callable
@@ -99,14 +100,12 @@ def _parallel(fh: IO[bytes], size: int, projection: Projection, upto: int, root_
     parts: list[Part] = []
     try:
         feeder = Feeder(projection.add, kinds)
-        for pid, fd in workers:
+        while workers:
+            pid, fd = workers.pop(0)
             parts.append(_result(pid, fd, projection, feeder))
     finally:
-        for pid, fd in workers[len(parts):]:        # not heard from: stop them (a closed pipe ends their write)
-            with suppress(OSError):
-                os.close(fd)
-            with suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+        for pid, fd in workers:                     # not heard from: stopped
+            _stop(pid, fd)
         digest = file_hash()
     out = _join(parts, root_at)
     out.sha256 = digest if digest is not None else _sha256(fh, size)
@@ -265,22 +264,37 @@ def _claim(line: bytes) -> tuple[int, str]:
 
 def _result(pid: int, fd: int, projection: Projection, feeder: Feeder) -> Part:
     """A worker's answer, once it ended well; its entries go to ``projection`` batch by batch as they come
-    (a million entries are never all held here)."""
+    (a million entries are never all held here). The worker is reaped (stopped first, if anything failed)."""
     part: Part | None = None
-    with os.fdopen(fd, "rb") as pipe:
-        while part is None and len(head := pipe.read(9)) == 9:
-            data = pipe.read(int.from_bytes(head[:8], "little"))
-            if head[8:] == ENTRIES:
-                entries, pairs = marshal.loads(data)  # noqa: S302  (our own forked worker's answer, our own pipe)
-                feeder.apply(entries)
-                projection.named_pairs(array("q", pairs))
-            else:
-                part = pickle.loads(data)  # noqa: S301
-        rest = pipe.read(1)
+    try:
+        with os.fdopen(fd, "rb") as pipe:
+            while part is None and len(head := pipe.read(9)) == 9:
+                data = pipe.read(int.from_bytes(head[:8], "little"))
+                if head[8:] == ENTRIES:
+                    entries, pairs = marshal.loads(data)  # noqa: S302  (our own forked worker's answer, our own pipe)
+                    feeder.apply(entries)
+                    projection.named_pairs(array("q", pairs))
+                else:
+                    part = pickle.loads(data)  # noqa: S301
+            rest = pipe.read(1)
+    except BaseException:
+        _stop(pid, None)
+        raise
     _pid, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) != 0 or not isinstance(part, Part) or rest:
         raise _Retry
     return part
+
+
+def _stop(pid: int, fd: int | None) -> None:
+    """A worker whose answer is no longer wanted: killed, its pipe closed, reaped."""
+    with suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    if fd is not None:
+        with suppress(OSError):
+            os.close(fd)
+    with suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _join(parts: list[Part], root_at: int) -> LogPass:
