@@ -123,7 +123,8 @@ class Chain:
                             names_at(line, k_end + 12, end, n, pairs)
                         kind = line[h + 83:k_end]
                         if kind in kinds:
-                            entries.append((n, kind, line[9:h], line[-TS_TAIL:-3], line[k_end + 12:end]))
+                            entries.append((n, kind, line[9:h], line[-TS_TAIL:-3].decode(),
+                                            line[k_end + 12:end].decode("utf-8", "surrogatepass")))
             else:
                 raw = self._strict(line, n, prev)
                 digest = raw.hex().encode()
@@ -191,7 +192,7 @@ class Chain:
                 names_at(payload, 0, len(payload), n, self.pairs)
             kind = entry["kind"].encode()
             if kind in self.kinds:
-                self.entries.append((n, kind, canon(entry["actor"]), entry["ts"].encode(), payload))
+                self.entries.append((n, kind, canon(entry["actor"]), entry["ts"], payload.decode()))
         return raw
 
 

@@ -4,9 +4,9 @@ on (SPEC §12). Standard library only.
 The chain check (``chain.Chain``) is what reads the lines: a line it accepted on its bytes is the
 writer's canonical line, so its fields are where the layout puts them, and it hands the entries of
 the projection's kinds on as ``Fed`` tuples, their fields still the line's bytes (a line it checked
-field by field gives its fields canonically encoded: the same bytes). Here they are decoded: the
-payload with ``json``'s C scanner on the text (without ``json.loads``' wrapper: the same result), the
-actor as a JSON string, the ts as text. Whether the chain ran in this process or in a worker
+field by field gives its fields canonically encoded: the same bytes), the payload and ts as text. Here
+they are decoded: the payload with ``json``'s C scanner (without ``json.loads``' wrapper: the same
+result), the actor as a JSON string. Whether the chain ran in this process or in a worker
 (``parallel``, which sends the tuples over a pipe), the projection reads every entry as the chain
 read it.
 """
@@ -19,9 +19,11 @@ from typing import Any, Protocol
 
 from gatekeeper.verifier.logread import Failed
 
-Feed = Callable[[int, str, str, str, Any, bytes], None]    # (seq, ts, kind, actor, payload, canonical payload)
-# (seq, kind, actor as a JSON string with its quotes, ts, canonical payload): an entry as its line holds it
-Fed = tuple[int, bytes, bytes, bytes, bytes]
+# (seq, ts, kind, actor, payload, its canonical bytes or None: the pass gives the changes entries name apart)
+Feed = Callable[[int, str, str, str, Any, bytes | None], None]
+# (seq, kind, actor as a JSON string with its quotes, ts, canonical payload as text): an entry as its line
+# holds it (the payload decoded as json.loads decodes bytes: in a worker, when there is one)
+Fed = tuple[int, bytes, bytes, str, str]
 SMALL_CACHE = 4096        # distinct actors remembered as text (a hostile log may have a million)
 
 
@@ -49,8 +51,7 @@ class Feeder:
     def apply(self, entries: Iterable[Fed]) -> None:
         """The entries, in seq order."""
         scan, kinds, text, feed = self.scan, self.kinds, self._text, self.on_feed
-        for seq, kind, actor, ts, raw in entries:
-            data = raw.decode("utf-8", "surrogatepass")   # as json.loads decodes bytes
+        for seq, kind, actor, ts, data in entries:
             try:
                 payload, end = scan(data, 0)
             except StopIteration:
@@ -59,7 +60,7 @@ class Feeder:
                 raise Failed(f"log.jsonl line {seq}: the payload is not valid JSON (extra data at {end})")
             name = kinds[kind]
             try:
-                feed(seq, ts.decode(), name, text(actor), payload, raw)
+                feed(seq, ts, name, text(actor), payload, None)
             except (KeyError, TypeError, AttributeError, ValueError) as exc:
                 raise Failed(f"log.jsonl seq {seq} ({name}): a payload the tables cannot be made of "
                              f"({type(exc).__name__}: {exc})") from None
