@@ -246,3 +246,35 @@ def test_a_log_written_to_while_it_is_checked_fails(pack: Path, tmp_path: Path) 
         with open_file(str(folder), "log.jsonl") as fh, \
                 pytest.raises(Failed, match=r"log\.jsonl changed while it was being verified"):
             parallel.log_pass(fh, size, make, params.upto, jobs=jobs, parallel_min=0)
+
+
+def test_a_worker_that_dies_midway_leaves_the_answer_to_one_pass(pack: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second part's worker sends a batch, then dies: whatever the projection was fed already, the pass
+    starts again in one process on a fresh projection, and the answer is that pass's."""
+    folder = unpack(pack, tmp_path / "pack")
+    real = parallel._part
+
+    def dying(*args: Any) -> None:
+        send = args[-1]
+        if args[-2]:                     # the first part: as ever
+            real(*args)
+            return
+        real(*args[:-1], lambda tag, data: send(tag, data) if tag == parallel.ENTRIES else os._exit(3))
+
+    monkeypatch.setattr(parallel, "_part", dying)
+    with open_file(str(folder), "log.jsonl") as fh:
+        size = fh.seek(0, 2)
+        params = Params.from_export(checks._tail(fh, size)["payload"])
+        made: list[Projection] = []
+
+        def make() -> Projection:
+            made.append(Projection(params, names=False))
+            return made[-1]
+
+        lp, projection = parallel.log_pass(fh, size, make, params.upto, jobs=2, parallel_min=0)
+        one, alone = parallel.log_pass(fh, size, lambda: Projection(params, names=False), params.upto, jobs=1)
+    assert (lp.parts, len(made), projection is made[1]) == (1, 2, True)
+    assert (lp.size, lp.tree.root(), lp.sha256) == (one.size, one.tree.root(), one.sha256)
+    assert [cells(r, REGISTER_COLUMNS) for r in projection.finish().register()] == \
+        [cells(r, REGISTER_COLUMNS) for r in alone.finish().register()]
