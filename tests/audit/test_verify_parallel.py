@@ -26,8 +26,8 @@ from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash, perfect_subtrees
 from gatekeeper.verifier import bundle, checks, parallel
 from gatekeeper.verifier.checks import Options
 from gatekeeper.verifier.logread import Failed
-from gatekeeper.verifier.packdir import open_file
 from gatekeeper.verifier.names import changes_named, names_at
+from gatekeeper.verifier.packdir import open_file
 from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.tables import REGISTER_COLUMNS, cells, csv_pieces
 from tests.audit.conftest import World, export
