@@ -241,12 +241,18 @@ class Projection:
     def population(self) -> list[Change]:
         """The register's changes, in change_id order: requested, with a moment in the period, and of the
         filters' repo and category."""
-        p = self.params
+        p, changes = self.params, self.changes
+        start, end = p.start, p.end
         repo, category = p.filters.get("repo"), p.filters.get("category")
         population: list[Change] = []
-        for cid in sorted(self.changes):
-            c = self.changes[cid]
-            if not c.requested_at or not any(self.in_period(t) for t in c.moments()):
+        for cid in sorted(changes):
+            c = changes[cid]
+            if not c.requested_at:
+                continue
+            for t in c.moments():   # ``in_period`` of any (a loop: a hundred thousand changes)
+                if t is not None and start <= t < end:
+                    break
+            else:
                 continue
             if (repo is not None and c.repo != repo) or (category is not None and category not in c.categories):
                 continue
@@ -320,21 +326,24 @@ class Projection:
 
 
 def register_row(c: Change, now: str) -> dict[str, Any]:
-    """A register row (SPEC §9 columns, plus the values metrics need), as ``audit.register.rows`` gives it."""
+    """A register row (SPEC §9 columns, plus the values metrics need), as ``audit.register.rows`` gives it.
+    Read-only: it shares the projection's rule dicts (one per distinct rule set) rather than copying them."""
+    fp, ticket = c.fingerprint, c.ticket
     counted = [(s.signer, s.group, s.meaning, s.ts, s.fingerprint) for s in c.signatures
-               if s.decision == "approve" and s.fingerprint == c.fingerprint
-               and (s.ticket is None or s.ticket == c.ticket)]  # policy.approvals.counting
+               if s.decision == "approve" and s.fingerprint == fp
+               and (s.ticket is None or s.ticket == ticket)]  # policy.approvals.counting
     return {
         "change_id": c.id, "repo": c.repo, "target": c.target, "title": c.title, "categories": list(c.categories),
-        "financial": c.financial, "ticket": c.ticket, "requested_by": c.requested_by, "requested_at": c.requested_at,
-        "revision": c.revision, "fingerprint": c.fingerprint, "approvals_required": [dict(r) for r in c.rules],
+        "financial": c.financial, "ticket": ticket, "requested_by": c.requested_by, "requested_at": c.requested_at,
+        "revision": c.revision, "fingerprint": fp,
+        "approvals_required": [r if type(r) is dict else dict(r) for r in c.rules],
         "approvals_required_source": c.rules_source,
-        "approvals": "; ".join(f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted), "approvals_given": counted,
+        "approvals": "; ".join([f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted]), "approvals_given": counted,
         "approved_at": c.approved_at, "sod_findings": list(c.sod_findings), "deployed_at": c.deployed_at,
         "deployed_by": c.deployed_by, "deployed_commit": c.deployed_commit, "emergency": c.emergency,
         "emergency_reason": c.emergency_reason, "retro_approved_at": c.retro_approved_at,
-        "retro_overdue": overdue(c.emergency, c.deadline, c.retro_approved_at, c.state, now), "state": c.state,
-        "log_seqs": list(c.seqs), "ticket_state": c.ticket_state,
+        "retro_overdue": overdue(c.emergency, c.deadline, c.retro_approved_at, c.state, now) if c.emergency else False,
+        "state": c.state, "log_seqs": list(c.seqs), "ticket_state": c.ticket_state,
     }
 
 

@@ -48,10 +48,17 @@ def flat(value: Any) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     if type(value) is list:
+        if not value:
+            return ""
+        if type(value[0]) is str:
+            try:
+                return "; ".join(value)   # a list of strings (join takes nothing else): each as str() gives it
+            except TypeError:
+                pass
         if all(map(isinstance, value, repeat(int))):
             return " ".join(map(str, value))
-        return "; ".join(f"{v['group']}×{v['count']}" if isinstance(v, dict) and "group" in v else str(v)
-                         for v in value)
+        return "; ".join([f"{v['group']}×{v['count']}" if isinstance(v, dict) and "group" in v else str(v)
+                          for v in value])
     return str(value)
 
 
