@@ -43,6 +43,9 @@ PUSH_REFUSED = "push.refused"
 SIGN_REFUSED = "change.sign_refused"
 INCOMPLETE = "incomplete-approvals"
 NO_CATEGORY = ("(none)",)  # the category a change of none counts under
+# The keys of a register row ``Tally.add`` reads (``approvals_complete`` too).
+TALLIED = ("repo", "categories", "requested_at", "approved_at", "deployed_at", "emergency", "retro_approved_at",
+           "retro_overdue", "approvals_required", "approvals_given", "state", "approvals_required_source")
 
 ACCESS_METRICS = ("access_reviews_signed", "access_conflicts", "dormant_accounts")  # SPEC §12
 
@@ -71,7 +74,7 @@ def _hours(a: str, b: str) -> float:
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds() / 3600
 
 
-def approvals_complete(row: dict[str, Any]) -> bool:
+def approvals_complete(row: Mapping[str, Any]) -> bool:
     """Did the signatures of the deployed content, given before the deployment, fill every rule?"""
     deployed_at = row.get("deployed_at") or ""
     for rule in row.get("approvals_required") or []:  # ``policy.approvals.filled``: one slot per person and group
@@ -104,53 +107,52 @@ class Tally:
     category: str | None = None
     rows: int = 0
     lead_times: list[float] = field(default_factory=list)
-    incomplete: list[dict[str, Any]] = field(default_factory=list)
+    incomplete: list[Mapping[str, Any]] = field(default_factory=list)
     from_current_policy: int = 0
     _hits: Counter[tuple[str, str, tuple[Any, ...]]] = field(default_factory=Counter)  # (what, day, categories)
-    _outcomes: Counter[str] = field(default_factory=Counter)   # counts that are no moment of a week
+    _outcomes: Counter[str] = field(default_factory=Counter)   # emergencies' outcomes: no moment of a week
+    _complete: int = 0                                          # deployed_with_complete_approvals
     _sums: tuple[Counter[str], dict[str, Counter[str]], dict[str, Counter[str]]] | None = None
 
-    def wants(self, row: dict[str, Any]) -> bool:
+    def wants(self, row: Mapping[str, Any]) -> bool:
         return ((self.repo is None or row["repo"] == self.repo)
                 and (self.category is None or self.category in row["categories"]))
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: Mapping[str, Any], whole: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Count one register row. It needs only ``TALLIED`` of the row's keys; ``whole`` gives the whole row,
+        kept when it is an incomplete deployment (``incomplete_exceptions``), when ``row`` has only those."""
         if (self.repo is not None or self.category is not None) and not self.wants(row):
             return
         self.rows += 1
         self._sums = None
-        start, end = self.start, self.end
-        hits: list[tuple[str, str]] = []
+        start, end, hits = self.start, self.end, self._hits
+        cats = tuple(row["categories"] or NO_CATEGORY)
         requested_at = row["requested_at"]
         if start <= requested_at < end:
-            hits.append(("requested", requested_at))
+            hits["requested", requested_at[:10], cats] += 1
         approved_at, deployed_at = row["approved_at"], row["deployed_at"]
         if row["emergency"]:
             if deployed_at and start <= deployed_at < end:
-                hits.append(("emergency", deployed_at))
+                hits["emergency", deployed_at[:10], cats] += 1
                 outcome = ("emergency_open" if not row["retro_approved_at"] else
                            "emergency_retro_late" if row["retro_overdue"] else "emergency_retro_in_time")
                 self._outcomes[outcome] += 1
         else:
             if approved_at and start <= approved_at < end:
-                hits.append(("approved", approved_at))
+                hits["approved", approved_at[:10], cats] += 1
                 if row["approvals_required"]:
                     self.lead_times.append(_hours(requested_at, approved_at))
             if deployed_at and start <= deployed_at < end:
-                hits.append(("deployed", deployed_at))
+                hits["deployed", deployed_at[:10], cats] += 1
                 if approvals_complete(row):
-                    self._outcomes["deployed_with_complete_approvals"] += 1
+                    self._complete += 1
                 else:
-                    self.incomplete.append(row)
+                    self.incomplete.append(row if whole is None else whole())
         state = row["state"]
         if state == "rejected" or state == "withdrawn":
-            hits.append((state, requested_at))
+            hits[state, requested_at[:10], cats] += 1
         if row.get("approvals_required_source") == RULES_FROM_CURRENT_POLICY:
             self.from_current_policy += 1
-        if hits:
-            counted, cats = self._hits, tuple(row["categories"]) or NO_CATEGORY
-            for what, ts in hits:
-                counted[what, ts[:10], cats] += 1
 
     @property
     def counts(self) -> Counter[str]:
@@ -169,7 +171,10 @@ class Tally:
 
     def _summed(self) -> tuple[Counter[str], dict[str, Counter[str]], dict[str, Counter[str]]]:
         if self._sums is None:
-            counts, by_week, by_category = Counter(self._outcomes), defaultdict(Counter), defaultdict(Counter)
+            counts = Counter(self._outcomes)
+            by_week: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            by_category: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            counts["deployed_with_complete_approvals"] += self._complete
             weeks: dict[str, str] = {}
             for (what, day, cats), n in self._hits.items():
                 counts[what] += n
