@@ -98,8 +98,8 @@ def quantiles(values: Sequence[float]) -> dict[str, float | int | None]:
 class Tally:
     """Accumulates register rows of one period (optionally one repo / category) into the metrics.
 
-    Speed (a pack's register has a hundred thousand rows): ``add`` counts each row's moments once, by
-    (what, day, categories); ``counts``, ``by_week`` and ``by_category`` are summed from those when read."""
+    Speed (a pack's register has a hundred thousand rows): ``add`` counts rows by their categories and the
+    days of their moments; ``counts``, ``by_week`` and ``by_category`` are summed from those when read."""
 
     start: str
     end: str
@@ -109,7 +109,9 @@ class Tally:
     lead_times: list[float] = field(default_factory=list)
     incomplete: list[Mapping[str, Any]] = field(default_factory=list)
     from_current_policy: int = 0
-    _hits: Counter[tuple[str, str, tuple[Any, ...]]] = field(default_factory=Counter)  # (what, day, categories)
+    # rows by (categories, then the day of each moment counted or None: requested, approved, deployed,
+    # emergency, and (state, day requested) of a rejected or withdrawn change)
+    _hits: Counter[tuple[Any, ...]] = field(default_factory=Counter)
     _outcomes: Counter[str] = field(default_factory=Counter)   # emergencies' outcomes: no moment of a week
     _complete: int = 0                                          # deployed_with_complete_approvals
     _sums: tuple[Counter[str], dict[str, Counter[str]], dict[str, Counter[str]]] | None = None
@@ -125,32 +127,30 @@ class Tally:
             return
         self.rows += 1
         self._sums = None
-        start, end, hits = self.start, self.end, self._hits
-        cats = tuple(row["categories"] or NO_CATEGORY)
-        requested_at = row["requested_at"]
-        if start <= requested_at < end:
-            hits["requested", requested_at[:10], cats] += 1
-        approved_at, deployed_at = row["approved_at"], row["deployed_at"]
+        start, end = self.start, self.end
+        requested_at, approved_at, deployed_at = row["requested_at"], row["approved_at"], row["deployed_at"]
+        requested = requested_at[:10] if start <= requested_at < end else None
+        approved = deployed = emergency = None
         if row["emergency"]:
             if deployed_at and start <= deployed_at < end:
-                hits["emergency", deployed_at[:10], cats] += 1
+                emergency = deployed_at[:10]
                 outcome = ("emergency_open" if not row["retro_approved_at"] else
                            "emergency_retro_late" if row["retro_overdue"] else "emergency_retro_in_time")
                 self._outcomes[outcome] += 1
         else:
             if approved_at and start <= approved_at < end:
-                hits["approved", approved_at[:10], cats] += 1
+                approved = approved_at[:10]
                 if row["approvals_required"]:
                     self.lead_times.append(_hours(requested_at, approved_at))
             if deployed_at and start <= deployed_at < end:
-                hits["deployed", deployed_at[:10], cats] += 1
+                deployed = deployed_at[:10]
                 if approvals_complete(row):
                     self._complete += 1
                 else:
                     self.incomplete.append(row if whole is None else whole())
         state = row["state"]
-        if state == "rejected" or state == "withdrawn":
-            hits[state, requested_at[:10], cats] += 1
+        ended = (state, requested_at[:10]) if state == "rejected" or state == "withdrawn" else None
+        self._hits[tuple(row["categories"] or NO_CATEGORY), requested, approved, deployed, emergency, ended] += 1
         if row.get("approvals_required_source") == RULES_FROM_CURRENT_POLICY:
             self.from_current_policy += 1
 
@@ -176,11 +176,14 @@ class Tally:
             by_category: defaultdict[str, Counter[str]] = defaultdict(Counter)
             counts["deployed_with_complete_approvals"] += self._complete
             weeks: dict[str, str] = {}
-            for (what, day, cats), n in self._hits.items():
-                counts[what] += n
-                by_week[iso_week(day, weeks)][what] += n
-                for c in cats:
-                    by_category[c][what] += n
+            for (cats, requested, approved, deployed, emergency, ended), n in self._hits.items():
+                for what, day in (("requested", requested), ("emergency", emergency), ("approved", approved),
+                                  ("deployed", deployed), ended or ("", None)):
+                    if day is not None:
+                        counts[what] += n
+                        by_week[iso_week(day, weeks)][what] += n
+                        for c in cats:
+                            by_category[c][what] += n
             self._sums = counts, by_week, by_category
         return self._sums
 

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 
 REGISTER_COLUMNS = (
@@ -116,18 +116,19 @@ def csv_pieces(columns: Sequence[str], rows: Iterable[Mapping[str, Any]] | Itera
     writer.writerow(columns)
     commas = len(columns) - 1
     head = _taken(buf)
-    batch: list[Sequence[Any]] = []
-    texts: list[str] = []
-    for row in rows:
-        vs: Sequence[Any] = row if values else [*map(row.get, columns)]  # type: ignore[assignment,union-attr]
-        batch.append(vs)
-        texts.append(_SEP.join([v if type(v) is str else "" if v is None else str(v) if type(v) is int
-                                else ("true" if v else "false") if type(v) is bool else flat(v) for v in vs]))
-        if len(batch) == CSV_BATCH:
-            yield head + _lines(batch, texts, commas, writer, buf), len(batch)
-            head, batch, texts = "", [], []
-    if batch or head:
+    source: Iterator[Any] = iter(rows)
+    while True:
+        chunk = list(islice(source, CSV_BATCH))
+        batch: list[Sequence[Any]] = chunk if values else [[*map(row.get, columns)] for row in chunk]
+        if not batch and not head:
+            return
+        texts = [_SEP.join([v if type(v) is str else "" if v is None else str(v) if type(v) is int
+                            else ("true" if v else "false") if type(v) is bool else flat(v) for v in vs])
+                 for vs in batch]
         yield head + _lines(batch, texts, commas, writer, buf), len(batch)
+        if len(batch) < CSV_BATCH:
+            return
+        head = ""
 
 
 def _lines(batch: list[Sequence[Any]], texts: list[str], commas: int, writer: Any, buf: io.StringIO) -> str:
