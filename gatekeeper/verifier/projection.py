@@ -375,7 +375,8 @@ def register_values(c: Change, now: str, counted: list[tuple[Any, ...]] | None =
         known = texts.get(id(c.rules))
         if known is None or known[0] is not c.rules:   # the list kept with its text: its id stays its own
             known = texts[id(c.rules)] = (c.rules, flat(_rules(c.rules)))
-        categories, rules, findings = flat(list(c.categories)), known[1], flat(list(c.sod_findings))
+        categories, rules = flat(list(c.categories)), known[1]
+        findings = flat(list(c.sod_findings)) if c.sod_findings else ""   # usually none
         seqs = " ".join(map(str, c.seqs))   # log seqs are ints: flat's text of their list
     return (c.id, c.repo, c.target, c.title, categories, c.financial, c.ticket, c.requested_by, c.requested_at,
             c.revision, c.fingerprint, rules, "; ".join([f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted]),
