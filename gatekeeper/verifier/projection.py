@@ -157,8 +157,7 @@ class Tables:
 
     def approvals_values(self) -> Iterator[tuple[Any, ...]]:
         """``approvals``'s rows as their values in column order (``approval_values``): to render."""
-        signed = _SIGNED
-        return ((c.id, *signed(s)) for c in self.changes for s in c.signatures)   # approval_values, inlined
+        return (approval_values(c.id, s) for c in self.changes for s in c.signatures)
 
     def proof_seqs(self) -> list[int]:
         """Every log seq register.csv and approvals.csv name, in order (an old pack's proofs.jsonl)."""
@@ -381,9 +380,12 @@ def register_values(c: Change, now: str, counted: list[tuple[Any, ...]] | None =
     return (c.id, c.repo, c.target, c.title, categories, c.financial, c.ticket, c.requested_by, c.requested_at,
             c.revision, c.fingerprint, rules, "; ".join([f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted]),
             c.approved_at, findings, c.deployed_at, c.deployed_by, c.deployed_commit, c.emergency, c.emergency_reason,
-            c.retro_approved_at,
-            overdue(c.emergency, c.deadline, c.retro_approved_at, c.state, now) if c.emergency else False, c.state,
-            seqs, c.ticket_state)
+            c.retro_approved_at, _retro_overdue(c, now), c.state, seqs, c.ticket_state)
+
+
+def _retro_overdue(c: Change, now: str) -> bool:
+    """``retro_overdue`` (``tables.overdue``: nothing to parse for a change that is no emergency)."""
+    return overdue(c.emergency, c.deadline, c.retro_approved_at, c.state, now) if c.emergency else False
 
 
 def _rules(rules: list[Any]) -> list[dict[str, Any]]:
@@ -396,9 +398,8 @@ def tallied(c: Change, now: str) -> dict[str, Any]:
     text is not needed to count it)."""
     return {"repo": c.repo, "categories": c.categories, "requested_at": c.requested_at, "approved_at": c.approved_at,
             "deployed_at": c.deployed_at, "emergency": c.emergency, "retro_approved_at": c.retro_approved_at,
-            "retro_overdue": overdue(c.emergency, c.deadline, c.retro_approved_at, c.state, now) if c.emergency
-            else False, "approvals_required": _rules(c.rules), "approvals_given": _counted(c), "state": c.state,
-            "approvals_required_source": c.rules_source}
+            "retro_overdue": _retro_overdue(c, now), "approvals_required": _rules(c.rules),
+            "approvals_given": _counted(c), "state": c.state, "approvals_required_source": c.rules_source}
 
 
 def _counted(c: Change) -> list[tuple[Any, ...]]:

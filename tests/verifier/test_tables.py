@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatekeeper.verifier.metrics import Tally
+from gatekeeper.verifier.metrics import TALLIED, Tally
 from gatekeeper.verifier.projection import Params, Projection, register_row, register_values, tallied
 from gatekeeper.verifier.tables import APPROVAL_COLUMNS, CSV_BATCH, REGISTER_COLUMNS, cells, cells_of, csv_pieces
 
@@ -112,7 +112,7 @@ def test_a_register_row_its_values_its_texts_and_what_the_tally_reads_agree() ->
         assert register_values(c, now) == tuple(row[k] for k in REGISTER_COLUMNS)
         assert cells_of(register_values(c, now, None, texts)) == cells(row, REGISTER_COLUMNS)
         few = tallied(c, now)
-        assert few == {k: row[k] for k in few}
+        assert few == {k: row[k] for k in TALLIED}
         whole.add(row)
         light.add(few, lambda c=c: register_row(c, now))  # type: ignore[misc]
     assert (light.counts, light.by_week, light.by_category, light.lead_times, light.incomplete) == \
