@@ -9,6 +9,7 @@ since carries a bare sentence, so this table never grows: a new reason gets its 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 UNCLASSIFIED = "legacy.unclassified"
@@ -49,8 +50,10 @@ WORDINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+@lru_cache(maxsize=1024)
 def code_of(message: str) -> str:
-    """The code of a reason logged as a bare sentence (``legacy.unclassified`` when no wording matches)."""
+    """The code of a reason logged as a bare sentence (``legacy.unclassified`` when no wording matches).
+    Remembered for the last 1,024 sentences: a log repeats a few thousand times the same few."""
     low = message.lower()
     for code, words in WORDINGS:
         if any(w in low for w in words):

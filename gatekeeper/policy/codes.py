@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Code(StrEnum):
@@ -130,9 +131,11 @@ PRECEDENCE: tuple[str, ...] = (
 )
 
 
+@lru_cache(maxsize=1024)
 def code_rank(code: str) -> int:
     """Where ``code`` stands in ``PRECEDENCE`` (by itself or by its area); unlisted codes last. The
-    format areas share one rank: a file's findings name a refusal where ``format.invalid`` always did."""
+    format areas share one rank: a file's findings name a refusal where ``format.invalid`` always did.
+    Remembered (a few dozen codes exist; the metrics rank one per refused ref)."""
     key = "format" if area(code) in FORMAT_AREAS else code
     for i, listed in enumerate(PRECEDENCE):
         if key == listed or area(key) == listed:

@@ -187,7 +187,8 @@ def _derived_files(folder: str, hashes: dict[str, str], tail: dict[str, Any], pr
     """Each table recomputed from the log and compared; any other listed file bound by its hash.
     register.csv is rendered by a worker while ``finish`` works out the rest (``files.render_ahead``)."""
     p = tail["payload"]
-    ahead = {"register.csv": in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, projection.register()), opts.jobs)}
+    ahead = {"register.csv": in_worker(lambda: rendered_sha256(REGISTER_COLUMNS, projection.register_values(), True),
+                                       opts.jobs)}
     try:
         ctx = Context(folder, hashes, int(tail["seq"]), p["files"], projection.finish(), lp, rendered=ahead)
         render_ahead(ctx)

@@ -42,6 +42,10 @@ DRIFT_DETECTED = "drift.detected"  # SPEC §11 drift kind; counted when the drif
 PUSH_REFUSED = "push.refused"
 SIGN_REFUSED = "change.sign_refused"
 INCOMPLETE = "incomplete-approvals"
+NO_CATEGORY = ("(none)",)  # the category a change of none counts under
+# The keys of a register row ``Tally.add`` reads (``approvals_complete`` too).
+TALLIED = ("repo", "categories", "requested_at", "approved_at", "deployed_at", "emergency", "retro_approved_at",
+           "retro_overdue", "approvals_required", "approvals_given", "state", "approvals_required_source")
 
 ACCESS_METRICS = ("access_reviews_signed", "access_conflicts", "dormant_accounts")  # SPEC §12
 
@@ -70,7 +74,7 @@ def _hours(a: str, b: str) -> float:
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds() / 3600
 
 
-def approvals_complete(row: dict[str, Any]) -> bool:
+def approvals_complete(row: Mapping[str, Any]) -> bool:
     """Did the signatures of the deployed content, given before the deployment, fill every rule?"""
     deployed_at = row.get("deployed_at") or ""
     for rule in row.get("approvals_required") or []:  # ``policy.approvals.filled``: one slot per person and group
@@ -92,61 +96,96 @@ def quantiles(values: Sequence[float]) -> dict[str, float | int | None]:
 
 @dataclass
 class Tally:
-    """Accumulates register rows of one period (optionally one repo / category) into the metrics."""
+    """Accumulates register rows of one period (optionally one repo / category) into the metrics.
+
+    Speed (a pack's register has a hundred thousand rows): ``add`` counts rows by their categories and the
+    days of their moments; ``counts``, ``by_week`` and ``by_category`` are summed from those when read."""
 
     start: str
     end: str
     repo: str | None = None
     category: str | None = None
     rows: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-    by_category: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    by_week: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     lead_times: list[float] = field(default_factory=list)
-    incomplete: list[dict[str, Any]] = field(default_factory=list)
+    incomplete: list[Mapping[str, Any]] = field(default_factory=list)
     from_current_policy: int = 0
-    _weeks: dict[str, str] = field(default_factory=dict)
+    # rows by (categories, then the day of each moment counted or None: requested, approved, deployed,
+    # emergency, and (state, day requested) of a rejected or withdrawn change)
+    _hits: Counter[tuple[Any, ...]] = field(default_factory=Counter)
+    _outcomes: Counter[str] = field(default_factory=Counter)   # emergencies' outcomes: no moment of a week
+    _complete: int = 0                                          # deployed_with_complete_approvals
+    _sums: tuple[Counter[str], dict[str, Counter[str]], dict[str, Counter[str]]] | None = None
 
-    def wants(self, row: dict[str, Any]) -> bool:
+    def wants(self, row: Mapping[str, Any]) -> bool:
         return ((self.repo is None or row["repo"] == self.repo)
                 and (self.category is None or self.category in row["categories"]))
 
-    def add(self, row: dict[str, Any]) -> None:
-        if not self.wants(row):
+    def add(self, row: Mapping[str, Any], whole: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Count one register row. It needs only ``TALLIED`` of the row's keys; ``whole`` gives the whole row,
+        kept when it is an incomplete deployment (``incomplete_exceptions``), when ``row`` has only those."""
+        if (self.repo is not None or self.category is not None) and not self.wants(row):
             return
         self.rows += 1
-        start, end, weeks = self.start, self.end, self._weeks
-        hits: list[tuple[str, str]] = []
-        if start <= row["requested_at"] < end:
-            hits.append(("requested", row["requested_at"]))
-        approved_at, deployed_at = row["approved_at"], row["deployed_at"]
+        self._sums = None
+        start, end = self.start, self.end
+        requested_at, approved_at, deployed_at = row["requested_at"], row["approved_at"], row["deployed_at"]
+        requested = requested_at[:10] if start <= requested_at < end else None
+        approved = deployed = emergency = None
         if row["emergency"]:
             if deployed_at and start <= deployed_at < end:
-                hits.append(("emergency", deployed_at))
+                emergency = deployed_at[:10]
                 outcome = ("emergency_open" if not row["retro_approved_at"] else
                            "emergency_retro_late" if row["retro_overdue"] else "emergency_retro_in_time")
-                self.counts[outcome] += 1
+                self._outcomes[outcome] += 1
         else:
             if approved_at and start <= approved_at < end:
-                hits.append(("approved", approved_at))
+                approved = approved_at[:10]
                 if row["approvals_required"]:
-                    self.lead_times.append(_hours(row["requested_at"], approved_at))
+                    self.lead_times.append(_hours(requested_at, approved_at))
             if deployed_at and start <= deployed_at < end:
-                hits.append(("deployed", deployed_at))
+                deployed = deployed_at[:10]
                 if approvals_complete(row):
-                    self.counts["deployed_with_complete_approvals"] += 1
+                    self._complete += 1
                 else:
-                    self.incomplete.append(row)
-        if row["state"] in ("rejected", "withdrawn"):
-            hits.append((row["state"], row["requested_at"]))
+                    self.incomplete.append(row if whole is None else whole())
+        state = row["state"]
+        ended = (state, requested_at[:10]) if state == "rejected" or state == "withdrawn" else None
+        self._hits[tuple(row["categories"] or NO_CATEGORY), requested, approved, deployed, emergency, ended] += 1
         if row.get("approvals_required_source") == RULES_FROM_CURRENT_POLICY:
             self.from_current_policy += 1
-        cats = row["categories"] or ["(none)"]
-        for what, ts in hits:
-            self.counts[what] += 1
-            self.by_week[iso_week(ts, weeks)][what] += 1
-            for c in cats:
-                self.by_category[c][what] += 1
+
+    @property
+    def counts(self) -> Counter[str]:
+        """Changes per moment (``COUNTS``), and the emergencies' and deployments' outcomes."""
+        return self._summed()[0]
+
+    @property
+    def by_week(self) -> dict[str, Counter[str]]:
+        """``COUNTS`` per ISO week (``iso_week``) of the moment counted."""
+        return self._summed()[1]
+
+    @property
+    def by_category(self) -> dict[str, Counter[str]]:
+        """``COUNTS`` per category (a change in two counts in both; none: ``(none)``)."""
+        return self._summed()[2]
+
+    def _summed(self) -> tuple[Counter[str], dict[str, Counter[str]], dict[str, Counter[str]]]:
+        if self._sums is None:
+            counts = Counter(self._outcomes)
+            by_week: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            by_category: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            counts["deployed_with_complete_approvals"] += self._complete
+            weeks: dict[str, str] = {}
+            for (cats, requested, approved, deployed, emergency, ended), n in self._hits.items():
+                for what, day in (("requested", requested), ("emergency", emergency), ("approved", approved),
+                                  ("deployed", deployed), ended or ("", None)):
+                    if day is not None:
+                        counts[what] += n
+                        by_week[iso_week(day, weeks)][what] += n
+                        for c in cats:
+                            by_category[c][what] += n
+            self._sums = counts, by_week, by_category
+        return self._sums
 
     def incomplete_exceptions(self, last_seq: Callable[[int], int | None] | None = None
                               ) -> Iterator[dict[str, Any]]:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from gatekeeper.ledger.jsoncodec import canon
@@ -38,7 +40,10 @@ from gatekeeper.verifier.kinds import HANDLERS, Change, Signed
 from gatekeeper.verifier.metrics import LogFacts, Tally, csv_rows, summarise
 from gatekeeper.verifier.names import changes_named
 from gatekeeper.verifier.tables import (
+    APPROVAL_COLUMNS,
+    REGISTER_COLUMNS,
     emergency_row,
+    flat,
     overdue,
     overdue_row,
     sign_refused_row,
@@ -95,8 +100,18 @@ class Tables:
     def register(self) -> Iterator[dict[str, Any]]:
         return (register_row(c, self.now) for c in self.changes)
 
+    def register_values(self) -> Iterator[tuple[Any, ...]]:
+        """``register``'s rows as their values in column order, list cells as text (``register_values``):
+        to render."""
+        now, texts = self.now, dict[int, tuple[list[Any], str]]()
+        return (register_values(c, now, None, texts) for c in self.changes)
+
     def approvals(self) -> Iterator[dict[str, Any]]:
         return (approval_row(c.id, s) for c in self.changes for s in c.signatures)
+
+    def approvals_values(self) -> Iterator[tuple[Any, ...]]:
+        """``approvals``'s rows as their values in column order (``approval_values``): to render."""
+        return (approval_values(c.id, s) for c in self.changes for s in c.signatures)
 
     def proof_seqs(self) -> list[int]:
         """Every log seq register.csv and approvals.csv name, in order (an old pack's proofs.jsonl)."""
@@ -195,12 +210,18 @@ class Projection:
     def population(self) -> list[Change]:
         """The register's changes, in change_id order: requested, with a moment in the period, and of the
         filters' repo and category."""
-        p = self.params
+        p, changes = self.params, self.changes
+        start, end = p.start, p.end
         repo, category = p.filters.get("repo"), p.filters.get("category")
         population: list[Change] = []
-        for cid in sorted(self.changes):
-            c = self.changes[cid]
-            if not c.requested_at or not any(self.in_period(t) for t in c.moments()):
+        for cid in sorted(changes):
+            c = changes[cid]
+            if not c.requested_at:
+                continue
+            for t in c.moments():   # ``in_period`` of any (a loop: a hundred thousand changes)
+                if t is not None and start <= t < end:
+                    break
+            else:
                 continue
             if (repo is not None and c.repo != repo) or (category is not None and category not in c.categories):
                 continue
@@ -208,10 +229,15 @@ class Projection:
         return population
 
     def register(self) -> Iterator[dict[str, Any]]:
-        """The register's rows (``Tables.register`` of ``finish``), before ``finish``: for a worker to render
-        while ``finish`` works out the rest (``files.render_ahead``)."""
+        """The register's rows (``Tables.register`` of ``finish``), before ``finish``."""
         now = self.params.now
         return (register_row(c, now) for c in self.population())
+
+    def register_values(self) -> Iterator[tuple[Any, ...]]:
+        """``register`` as each row's values in column order (``Tables.register_values``), before ``finish``:
+        for a worker to render while ``finish`` works out the rest (``files.render_ahead``)."""
+        now, texts = self.params.now, dict[int, tuple[list[Any], str]]()
+        return (register_values(c, now, None, texts) for c in self.population())
 
     def finish(self) -> Tables:
         p, now = self.params, self.params.now
@@ -219,7 +245,7 @@ class Projection:
         population = self.population()
         tally = Tally(p.start, p.end)
         for c in population:
-            tally.add(register_row(c, now))
+            tally.add(tallied(c, now), partial(register_row, c, now))
         found = self._exceptions(tally, repo)
         facts, weeks = LogFacts(access=self.access.metrics()), dict[str, str]()
         repo_of = self._repo_of
@@ -274,29 +300,84 @@ class Projection:
 
 
 def register_row(c: Change, now: str) -> dict[str, Any]:
-    """A register row (SPEC §9 columns, plus the values metrics need), as ``audit.register.rows`` gives it."""
-    counted = [(s.signer, s.group, s.meaning, s.ts, s.fingerprint) for s in c.signatures
-               if s.decision == "approve" and s.fingerprint == c.fingerprint
-               and (s.ticket is None or s.ticket == c.ticket)]  # policy.approvals.counting
-    return {
-        "change_id": c.id, "repo": c.repo, "target": c.target, "title": c.title, "categories": list(c.categories),
-        "financial": c.financial, "ticket": c.ticket, "requested_by": c.requested_by, "requested_at": c.requested_at,
-        "revision": c.revision, "fingerprint": c.fingerprint, "approvals_required": [dict(r) for r in c.rules],
-        "approvals_required_source": c.rules_source,
-        "approvals": "; ".join(f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted), "approvals_given": counted,
-        "approved_at": c.approved_at, "sod_findings": list(c.sod_findings), "deployed_at": c.deployed_at,
-        "deployed_by": c.deployed_by, "deployed_commit": c.deployed_commit, "emergency": c.emergency,
-        "emergency_reason": c.emergency_reason, "retro_approved_at": c.retro_approved_at,
-        "retro_overdue": overdue(c.emergency, c.deadline, c.retro_approved_at, c.state, now), "state": c.state,
-        "log_seqs": list(c.seqs), "ticket_state": c.ticket_state,
-    }
+    """A register row (SPEC §9 columns, plus the values metrics need), as ``audit.register.rows`` gives it.
+    Read-only: it shares the projection's rule dicts (one per distinct rule set) rather than copying them."""
+    counted = _counted(c)
+    row = dict(zip(REGISTER_COLUMNS, register_values(c, now, counted), strict=True))
+    row["approvals_required_source"], row["approvals_given"] = c.rules_source, counted
+    return row
+
+
+def register_values(c: Change, now: str, counted: list[tuple[Any, ...]] | None = None,
+                    texts: dict[int, tuple[list[Any], str]] | None = None) -> tuple[Any, ...]:
+    """A register row's values in ``REGISTER_COLUMNS`` order (``register_row`` names them): the verifier
+    renders these (``tables.csv_pieces``) without making each row a mapping. ``counted``: ``_counted(c)``.
+
+    With ``texts`` (a dict kept for one pass over the changes) the list-valued cells come as the text
+    ``tables.flat`` makes of them, which renders alike (a list's cell is ``safe_cell(flat(list))``): each
+    rule set's once, as the changes that have it share its list (``Projection.same``)."""
+    if counted is None:
+        counted = _counted(c)
+    categories: Any
+    rules: Any
+    findings: Any
+    seqs: Any
+    if texts is None:
+        categories, rules, findings, seqs = list(c.categories), _rules(c.rules), list(c.sod_findings), list(c.seqs)
+    else:
+        known = texts.get(id(c.rules))
+        if known is None or known[0] is not c.rules:   # the list kept with its text: its id stays its own
+            known = texts[id(c.rules)] = (c.rules, flat(_rules(c.rules)))
+        categories, rules = flat(list(c.categories)), known[1]
+        findings = flat(list(c.sod_findings)) if c.sod_findings else ""   # usually none
+        seqs = " ".join(map(str, c.seqs))   # log seqs are ints: flat's text of their list
+    return (c.id, c.repo, c.target, c.title, categories, c.financial, c.ticket, c.requested_by, c.requested_at,
+            c.revision, c.fingerprint, rules, "; ".join([f"{u} ({g}, {m}, {t})" for u, g, m, t, _ in counted]),
+            c.approved_at, findings, c.deployed_at, c.deployed_by, c.deployed_commit, c.emergency, c.emergency_reason,
+            c.retro_approved_at, _retro_overdue(c, now), c.state, seqs, c.ticket_state)
+
+
+def _retro_overdue(c: Change, now: str) -> bool:
+    """``retro_overdue`` (``tables.overdue``: nothing to parse for a change that is no emergency)."""
+    return overdue(c.emergency, c.deadline, c.retro_approved_at, c.state, now) if c.emergency else False
+
+
+def _rules(rules: list[Any]) -> list[dict[str, Any]]:
+    """A change's rules (``approvals_required``) as dicts; shared with the projection: not to be changed."""
+    return [r if type(r) is dict else dict(r) for r in rules]
+
+
+def tallied(c: Change, now: str) -> dict[str, Any]:
+    """Of ``register_row``, what the metrics read (``metrics.TALLIED``), quicker to make (the whole row's
+    text is not needed to count it)."""
+    return {"repo": c.repo, "categories": c.categories, "requested_at": c.requested_at, "approved_at": c.approved_at,
+            "deployed_at": c.deployed_at, "emergency": c.emergency, "retro_approved_at": c.retro_approved_at,
+            "retro_overdue": _retro_overdue(c, now), "approvals_required": _rules(c.rules),
+            "approvals_given": _counted(c), "state": c.state, "approvals_required_source": c.rules_source}
+
+
+def _counted(c: Change) -> list[tuple[Any, ...]]:
+    """The signatures that count for the change as it stands (``policy.approvals.counting``): approvals of its
+    fingerprint, for its ticket (or signed before tickets were recorded), as (signer, group, meaning, ts,
+    fingerprint)."""
+    fp, ticket = c.fingerprint, c.ticket
+    return [(s.signer, s.group, s.meaning, s.ts, s.fingerprint) for s in c.signatures
+            if s.decision == "approve" and s.fingerprint == fp and (s.ticket is None or s.ticket == ticket)]
 
 
 def approval_row(change_id: int, s: Signed) -> dict[str, Any]:
     """An approvals.csv row: one signature as its ``change.approved`` / ``change.rejected`` entry records it."""
-    return {"change_id": change_id, "revision": s.revision, "fingerprint": s.fingerprint, "username": s.signer,
-            "name": s.name, "group": s.group, "decision": s.decision, "meaning": s.meaning, "comment": s.comment,
-            "signed_at": s.ts, "memberships": s.memberships, "log_seq": s.seq, "ticket": s.ticket}
+    return dict(zip(APPROVAL_COLUMNS, approval_values(change_id, s), strict=True))
+
+
+def approval_values(change_id: int, s: Signed) -> tuple[Any, ...]:
+    """An approvals.csv row's values in ``APPROVAL_COLUMNS`` order (``approval_row`` names them)."""
+    return (change_id, *_SIGNED(s))
+
+
+# A signature's fields in APPROVAL_COLUMNS order after change_id (fetched at once: a pack has a hundred thousand).
+_SIGNED = attrgetter("revision", "fingerprint", "signer", "name", "group", "decision", "meaning", "comment", "ts",
+                     "memberships", "seq", "ticket")
 
 
 def project(params: Params, entries: Iterable[tuple[int, str, str, str, Mapping[str, Any], bytes | None]]
