@@ -53,7 +53,7 @@ def bench(folder: Path, repeat: int) -> None:
     gc.disable()   # as verify.py runs
     start = time.process_time()
     with open_file(str(folder), "log.jsonl") as fh:
-        lp, pr = log_pass(fh, files["log.jsonl"], lambda names: Projection(params, names), params.upto, jobs=1)
+        lp, pr = log_pass(fh, files["log.jsonl"], lambda: Projection(params, names=False), params.upto, jobs=1)
     print(f"log pass of {lp.size:,} entries, one process: {time.process_time() - start:.1f} s CPU "
           f"({len(pr.changes):,} change requests)")
     best: dict[str, float] = {}
