@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,7 +178,9 @@ class Projection:
         self.policy: tuple[str, int, str | None] | None = None
         self.access = AccessLog(params.start, params.end)
         self.common: dict[Any, Any] = {}
+        self.forms: dict[Callable[[Any], Any], dict[bytes, Any]] = defaultdict(dict)   # kinds.shared
         self.last = 0
+        self.upto = params.upto
 
     def in_period(self, ts: str | None) -> bool:
         return ts is not None and self.params.start <= ts < self.params.end
@@ -200,9 +203,9 @@ class Projection:
             ) -> None:
         """One entry, in seq order; ``raw`` is its payload's canonical JSON (computed when not given).
         Entries after ``upto`` are not the tables' business."""
-        if seq > self.params.upto:
-            return
-        if seq <= self.last:
+        if not self.last < seq <= self.upto:
+            if seq > self.upto:
+                return
             raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
         self.last = seq
         if self.names:
