@@ -187,7 +187,8 @@ def _opened(pr: Collector, seq: int, ts: str, actor: str, p: Mapping[str, Any]) 
     if c is None:
         c = pr.changes[cid] = Change(cid)
     if not c.requested_at:
-        c.requested_at, c.requested_by = ts, pr.same(str(get("pusher") or actor))
+        by = str(get("pusher") or actor)
+        c.requested_at, c.requested_by = ts, pr.common.setdefault(by, by) if type(by) is str else by
     c.title, c.ticket = get("title", c.title), get("ticket", c.ticket)
     c.revision, c.fingerprint = get("revision", c.revision), get("fingerprint", c.fingerprint)
     findings = get("sod_findings")
