@@ -223,7 +223,7 @@ class Projection:
     def named(self, seq: int, raw: bytes) -> None:
         """An entry of a kind no handler reads: only the changes it names (its ``log_seqs``), from its
         canonical payload, unparsed."""
-        if seq > self.params.upto or not (b"change_id" in raw or b'"deploys"' in raw or b"matches_change" in raw):
+        if seq > self.upto or not (b"change_id" in raw or b'"deploys"' in raw or b"matches_change" in raw):
             return
         if seq <= self.last:
             raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
