@@ -28,7 +28,8 @@ to the exporter and ``checks.DERIVED``, and a check to ``files.FILE_CHECKS``.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from operator import attrgetter
@@ -146,7 +147,9 @@ class Projection:
         self.policy: tuple[str, int, str | None] | None = None
         self.access = AccessLog(params.start, params.end)
         self.common: dict[Any, Any] = {}
+        self.forms: dict[Callable[[Any], Any], dict[bytes, Any]] = defaultdict(dict)   # kinds.shared
         self.last = 0
+        self.upto = params.upto
 
     def in_period(self, ts: str | None) -> bool:
         return ts is not None and self.params.start <= ts < self.params.end
@@ -169,9 +172,9 @@ class Projection:
             ) -> None:
         """One entry, in seq order; ``raw`` is its payload's canonical JSON (computed when not given).
         Entries after ``upto`` are not the tables' business."""
-        if seq > self.params.upto:
-            return
-        if seq <= self.last:
+        if not self.last < seq <= self.upto:
+            if seq > self.upto:
+                return
             raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
         self.last = seq
         if self.names:
@@ -189,7 +192,7 @@ class Projection:
     def named(self, seq: int, raw: bytes) -> None:
         """An entry of a kind no handler reads: only the changes it names (its ``log_seqs``), from its
         canonical payload, unparsed."""
-        if seq > self.params.upto or not (b"change_id" in raw or b'"deploys"' in raw or b"matches_change" in raw):
+        if seq > self.upto or not (b"change_id" in raw or b'"deploys"' in raw or b"matches_change" in raw):
             return
         if seq <= self.last:
             raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
