@@ -1,15 +1,17 @@
 """The pass over ``log.jsonl`` on every core (SPEC §12): chain workers and the projection side by side.
 
-Where the system can fork (``os.fork``) and ``jobs`` > 1, the file is cut at line ends into parts;
-a forked worker per part checks that part's chain (``chain.Chain``, from the seq and prev_hash its
-first line claims), reduces its Merkle leaves to perfect subtrees, and sends on, batch by batch, the
-entries of the kinds the projection reads (as ``feed.Fed`` tuples, unparsed) and the changes each of
-its entries names (``names.changes_named``, the register's ``log_seqs``). This process parses those
-entries and feeds the projection (``feed.Feeder``), the first part's while its worker is still at it,
-and one more worker hashes the whole file. Then the parts are joined in order: each must begin at
-the seq after the last one's end, with the hash of that entry as its prev_hash, which makes the
-first lines' claims true; so the joined parts are the whole chain, checked exactly as one pass
-checks it.
+Where the system can fork (``os.fork``) and ``jobs`` > 1, the file is cut at line ends into
+``PARTS_PER_WORKER`` parts per worker, and worker w takes parts w, w + jobs, w + 2·jobs … in order.
+For each part it checks the chain (``chain.Chain``, from the seq and prev_hash the part's first line
+claims), reduces its Merkle leaves to perfect subtrees, and sends on, batch by batch, the entries of
+the kinds the projection reads (as ``feed.Fed`` tuples, unparsed) and the changes each of its entries
+names (``names.changes_named``, the register's ``log_seqs``). This process takes the parts in order,
+parses their entries and feeds the projection (``feed.Feeder``) while the workers go on; since each
+worker's next part is the next but one, what it sends is wanted soon, and what the pipe cannot take
+yet waits in the worker. One more worker hashes the whole file. Then the parts are joined in order:
+each must begin at the seq after the last one's end, with the hash of that entry as its prev_hash,
+which makes the first lines' claims true; so the joined parts are the whole chain, checked exactly as
+one pass checks it.
 
 Anything unusual (a worker or the feed failing, parts that do not join, no fork, a short log) and
 the one-process pass (``chain.read_log``) runs from the start instead: a failure is found and named
@@ -38,7 +40,7 @@ from gatekeeper.verifier.logread import BATCH, GENESIS, Failed, line_batches, st
 from gatekeeper.verifier.projection import Projection
 
 PARALLEL_MIN = 1 << 20     # bytes of log below which one process is quicker than forking
-NICE = 5                   # how far a worker not yet waited on gives way (``_yield_cpu``)
+PARTS_PER_WORKER = 4       # parts the log is cut into per worker (each worker takes every jobs-th, in order)
 ENTRIES, END = b"b", b"e"   # a worker's frames: a batch of entries and names; its Part
 T = TypeVar("T")
 
@@ -93,36 +95,37 @@ class _Retry(Exception):
 
 def _parallel(fh: IO[bytes], size: int, projection: Projection, upto: int, root_at: int, hash_at: int,
               jobs: int) -> tuple[LogPass, Projection]:
-    bounds = _cuts(fh, size, jobs)
+    spans = list(pairwise(_cuts(fh, size, jobs * PARTS_PER_WORKER)))
     kinds = list(projection.kinds)
-    workers = [_fork(fh, a, b, upto, root_at, hash_at, kinds, first=a == 0) for a, b in pairwise(bounds)]
-    file_hash = in_worker(lambda: _sha256(fh, size, nice=True), jobs)
+    workers = [_fork(fh, spans[w::jobs], upto, root_at, hash_at, kinds) for w in range(min(jobs, len(spans)))]
+    file_hash = in_worker(lambda: _sha256(fh, size), jobs)
     parts: list[Part] = []
+    pipes: list[IO[bytes]] = []
     try:
+        pipes.extend(os.fdopen(fd, "rb") for _pid, fd in workers)
         feeder = Feeder(projection.add, kinds)
+        for k in range(len(spans)):             # part k comes from worker k % jobs, after its parts before
+            parts.append(_answer(pipes[k % len(workers)], projection, feeder))
         while workers:
-            pid, fd = workers.pop(0)
-            parts.append(_result(pid, fd, projection, feeder))
+            pid, _fd = workers.pop()
+            _pid, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise _Retry
+    except BaseException:
+        for pid, _fd in workers:                   # whatever failed: the workers not reaped yet are stopped
+            _stop(pid)
+        raise
     finally:
-        for pid, fd in workers:                     # not heard from: stopped
-            _stop(pid, fd)
+        for pipe in pipes:
+            pipe.close()
         digest = file_hash()
     out = _join(parts, root_at)
     out.sha256 = digest if digest is not None else _sha256(fh, size)
     return out, projection
 
 
-def _yield_cpu() -> None:
-    """A worker whose result is not wanted yet gives way (``nice``) to the first part's worker and to this
-    process, which feed the projection: the pass waits on them."""
-    with suppress(OSError, AttributeError):
-        os.nice(NICE)
-
-
-def _sha256(fh: IO[bytes], size: int, nice: bool = False) -> str:
+def _sha256(fh: IO[bytes], size: int) -> str:
     """The SHA-256 of the file's ``size`` bytes (read at explicit offsets: the descriptor is shared)."""
-    if nice:
-        _yield_cpu()
     digest, at = hashlib.sha256(), 0
     while at < size:
         data = os.pread(fh.fileno(), min(BATCH, size - at), at)
@@ -147,18 +150,17 @@ def _cuts(fh: IO[bytes], size: int, jobs: int) -> list[int]:
     return sorted(set(cuts))
 
 
-def _fork(fh: IO[bytes], start: int, end: int, upto: int, root_at: int, hash_at: int, kinds: list[str],
-          first: bool) -> tuple[int, int]:
-    """A worker checking the part [start, end): its pid and the pipe it answers on. It answers in frames,
-    each its length (8 bytes), a tag and its data: a batch's entries of ``kinds`` and the changes its entries
-    name (``ENTRIES``, marshal), then its ``Part`` (``END``, pickle). This process takes the parts in order
-    (so does the projection), so a later part's frames wait in its worker (``_Outbox``) while the pipe is
-    full, and its worker gives way (``_yield_cpu``) to the ones being waited on."""
+def _fork(fh: IO[bytes], spans: list[tuple[int, int]], upto: int, root_at: int, hash_at: int, kinds: list[str]
+          ) -> tuple[int, int]:
+    """A worker checking the parts ``spans`` (each [start, end)), one after the other: its pid and the pipe it
+    answers on. It answers in frames, each its length (8 bytes), a tag and its data: for each part, a batch's
+    entries of ``kinds`` and the changes its entries name (``ENTRIES``, marshal) as each batch is done, then the
+    part's ``Part`` (``END``, pickle). This process takes the parts in order, from one worker then the next, so
+    what the pipe cannot take yet waits in the worker (``_Outbox``): at most about a part."""
     def work(out: IO[bytes]) -> None:
-        if not first:
-            _yield_cpu()
         box = _Outbox(out.fileno())
-        _part(fh, start, end, upto, root_at, hash_at, kinds, first, box.send)
+        for start, end in spans:
+            _part(fh, start, end, upto, root_at, hash_at, kinds, start == 0, box.send)
         box.close()
     return _spawn(work)
 
@@ -262,37 +264,27 @@ def _claim(line: bytes) -> tuple[int, str]:
     return entry["seq"], entry["prev_hash"]
 
 
-def _result(pid: int, fd: int, projection: Projection, feeder: Feeder) -> Part:
-    """A worker's answer, once it ended well; its entries go to ``projection`` batch by batch as they come
-    (a million entries are never all held here). The worker is reaped (stopped first, if anything failed)."""
-    part: Part | None = None
-    try:
-        with os.fdopen(fd, "rb") as pipe:
-            while part is None and len(head := pipe.read(9)) == 9:
-                data = pipe.read(int.from_bytes(head[:8], "little"))
-                if head[8:] == ENTRIES:
-                    entries, pairs = marshal.loads(data)  # noqa: S302  (our own forked worker's answer, our own pipe)
-                    feeder.apply(entries)
-                    projection.named_pairs(array("q", pairs))
-                else:
-                    part = pickle.loads(data)  # noqa: S301
-            rest = pipe.read(1)
-    except BaseException:
-        _stop(pid, None)
-        raise
-    _pid, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not isinstance(part, Part) or rest:
-        raise _Retry
-    return part
+def _answer(pipe: IO[bytes], projection: Projection, feeder: Feeder) -> Part:
+    """A worker's next part: its entries go to ``projection`` batch by batch as they come (a million entries
+    are never all held here), then what the worker established about it."""
+    while len(head := pipe.read(9)) == 9:
+        data = pipe.read(int.from_bytes(head[:8], "little"))
+        if head[8:] == ENTRIES:
+            entries, pairs = marshal.loads(data)  # noqa: S302  (our own forked worker's answer, our own pipe)
+            feeder.apply(entries)
+            projection.named_pairs(array("q", pairs))
+        else:
+            part = pickle.loads(data)  # noqa: S301
+            if not isinstance(part, Part):
+                break
+            return part
+    raise _Retry
 
 
-def _stop(pid: int, fd: int | None) -> None:
-    """A worker whose answer is no longer wanted: killed, its pipe closed, reaped."""
+def _stop(pid: int) -> None:
+    """A worker whose answer is no longer wanted: killed and reaped."""
     with suppress(OSError):
         os.kill(pid, signal.SIGKILL)
-    if fd is not None:
-        with suppress(OSError):
-            os.close(fd)
     with suppress(ChildProcessError):
         os.waitpid(pid, 0)
 
