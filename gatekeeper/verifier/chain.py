@@ -43,7 +43,7 @@ from gatekeeper.verifier.logread import (
     line_batches,
     strict_json,
 )
-from gatekeeper.verifier.names import names_at
+from gatekeeper.verifier.names import names_of
 
 BLOCK = 4096             # leaf hashes reduced to the tree at once (perfect_subtrees)
 KEY_KINDS = ("key.created", "key.rotated")
@@ -99,6 +99,7 @@ class Chain:
         copy, raws, prev, n = hashlib.sha256(LOG_DOMAIN).copy, self.raws, self.prev, self.n
         root_at, hash_at, chain_first = self.root_at, self.hash_at, _CHAIN_FIRST
         pairs, upto, kinds, entries = self.pairs, self.upto, self.kinds, self.entries
+        before = n
         for line in lines:
             n += 1
             h = line.find(HASH_KEY)
@@ -119,8 +120,6 @@ class Chain:
                     if line[h + 83] in chain_first:
                         self._chain_kind(line[h + 83:k_end], line[k_end + 12:end], n, prev)
                     if n <= upto:
-                        if pairs is not None:
-                            names_at(line, k_end + 12, end, n, pairs)
                         kind = line[h + 83:k_end]
                         if kind in kinds:
                             entries.append((n, kind, line[9:h], line[-TS_TAIL:-3].decode(),
@@ -135,6 +134,8 @@ class Chain:
                 self._flush()
             if n == hash_at:
                 self.out.mark_hash = digest.decode()
+        if pairs is not None and before < upto:
+            names_of(lines[:upto - before], before + 1, pairs)
         self.n, self.prev = n, prev
         if lines:
             self.last = lines[-1]
@@ -188,8 +189,6 @@ class Chain:
         self._seen(n, entry["kind"], entry["payload"], prev)
         if n <= self.upto:
             payload = canon(entry["payload"])
-            if self.pairs is not None:
-                names_at(payload, 0, len(payload), n, self.pairs)
             kind = entry["kind"].encode()
             if kind in self.kinds:
                 self.entries.append((n, kind, canon(entry["actor"]), entry["ts"], payload.decode()))

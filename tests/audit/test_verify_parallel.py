@@ -26,7 +26,7 @@ from gatekeeper.ledger.merkle import TreeBuilder, leaf_hash, perfect_subtrees
 from gatekeeper.verifier import bundle, checks, parallel
 from gatekeeper.verifier.checks import Options
 from gatekeeper.verifier.logread import Failed
-from gatekeeper.verifier.names import changes_named, names_at
+from gatekeeper.verifier.names import changes_named, names_of
 from gatekeeper.verifier.packdir import open_file
 from gatekeeper.verifier.projection import Params, Projection
 from gatekeeper.verifier.tables import REGISTER_COLUMNS, cells, csv_pieces
@@ -130,14 +130,13 @@ def test_a_tampered_pack_fails_alike_either_way(pack: Path, tmp_path: Path, edit
                               rb'(-?[0-9]{1,4}|\[(-?[0-9]{1,3},?){0,3}\]|"[a-z\\",:\[\]]{0,8}")'
                               rb'(,"[a-z_]{1,9}":(-?[0-9]{1,3}|\[[0-9,]{0,5}\]))*\}', fullmatch=True),
                 max_size=8))
-def test_names_read_in_place_are_those_of_the_payload(payloads: list[bytes]) -> None:
-    """``names_at`` reads a payload inside its line (between its bounds only: the line around it names other
-    changes) and says what ``changes_named`` says of the payload alone."""
+def test_names_read_from_lines_are_those_of_their_payloads(payloads: list[bytes]) -> None:
+    """``names_of`` reads a batch of log lines at once and says what ``changes_named`` says of each payload."""
     pairs = parallel.array("q")
-    for seq, raw in enumerate(payloads, 1):
-        line = b'{"change_id":99,"deploys":[98],"kind":"x","payload":' + raw + b',"matches_change":97,"seq":1}\n'
-        start = line.index(b'"payload":') + 10
-        names_at(line, start, start + len(raw), seq, pairs)
+    lines = [b'{"actor":"change_id","hash":"' + b"0" * 64 + b'","kind":"x.deploys","payload":' + raw
+             + b',"prev_hash":"' + b"1" * 64 + b'","seq":%d,"ts":"2026-01-01T00:00:00.000000Z"}\n' % seq
+             for seq, raw in enumerate(payloads, 1)]
+    names_of(lines, 1, pairs)
     got = list(zip(pairs[1::2], pairs[::2], strict=True))
     assert sorted(got) == sorted((seq, cid) for seq, raw in enumerate(payloads, 1) for cid in changes_named(raw))
     assert [seq for seq, _ in got] == sorted(seq for seq, _ in got)
