@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
+from binascii import hexlify
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -109,10 +110,10 @@ class Chain:
                 c.update(line[:h])
                 c.update(line[h + 74:-1])
                 raw = c.digest()
-                digest = raw.hex().encode()
+                digest = hexlify(raw)
                 if not line.startswith(digest + KIND_KEY, h + 9):
                     raw = self._strict(line, n, prev)
-                    digest = raw.hex().encode()
+                    digest = hexlify(raw)
                 elif n <= upto or line[h + 83] in chain_first:
                     # the line is the writer's, byte for byte: its fields are where its layout puts them
                     k_end = line.find(PAYLOAD_KEY, h + 83)
@@ -126,7 +127,7 @@ class Chain:
                                             line[k_end + 12:end].decode("utf-8", "surrogatepass")))
             else:
                 raw = self._strict(line, n, prev)
-                digest = raw.hex().encode()
+                digest = hexlify(raw)
             raws.append(raw)
             prev = digest
             if len(raws) == BLOCK or n == root_at:
