@@ -3,8 +3,8 @@ log writer produced (SPEC §10). Standard library only (bundled into verify.py).
 
 A line is canonical JSON with sorted keys: ``{"actor":…,"hash":"<64 hex>","kind":"…","payload":…,
 "prev_hash":"<64 hex>","seq":N,"ts":"…"}``. ``chain`` checks a line's hash on its bytes where they have
-that layout and parses it strictly otherwise; ``feed`` hands the same lines to the projection, reading
-the fields at the same places, so both read a line alike.
+that layout and parses it strictly otherwise, and hands the projection's entries on from the same
+reading (``feed``), so the tables are made of the lines exactly as the chain checked them.
 
 Memory: lines come from a buffered reader over the file's bytes; a line may be at most ``MAX_LINE``
 bytes, enforced as the bytes arrive (``LongLine``), so a hostile file cannot make the reader hold an

@@ -124,12 +124,14 @@ class Tables:
 
 
 class Projection:
-    """Feed ``add`` the entries of seq 1..upto in order (those not of ``kinds`` may be given to ``named``
-    instead: only the changes they name matter), then call ``finish`` once."""
+    """Feed ``add`` the entries of seq 1..upto of ``kinds`` in order, then call ``finish`` once. The changes
+    each entry names (its CRs' ``log_seqs``) are found by ``add`` itself (``names``, the exporter), or, when
+    a pass over the log finds them (``names=False``: ``chain.read_log``, ``parallel``), given to
+    ``named_pairs`` batch by batch."""
 
     def __init__(self, params: Params, names: bool = True) -> None:
         self.params = params
-        self.names = names      # False: the changes entries name come in later, all at once (``named_seqs``)
+        self.names = names      # False: the changes entries name come from the pass (``named_pairs``)
         self.changes: dict[int, Change] = {}
         self.refused: list[dict[str, Any]] = []
         self.emergencies: list[tuple[int, str, str, Mapping[str, Any]]] = []
@@ -186,23 +188,12 @@ class Projection:
 
     @property
     def kinds(self) -> Collection[str]:
-        """The kinds whose parsed payload ``add`` needs; for the others ``named`` is all it needs."""
+        """The kinds whose parsed payload ``add`` needs; of the others only the changes they name matter."""
         return HANDLERS.keys()
 
-    def named(self, seq: int, raw: bytes) -> None:
-        """An entry of a kind no handler reads: only the changes it names (its ``log_seqs``), from its
-        canonical payload, unparsed."""
-        if seq > self.upto or not (b"change_id" in raw or b'"deploys"' in raw or b"matches_change" in raw):
-            return
-        if seq <= self.last:
-            raise ValueError(f"the projection needs the entries in seq order: seq {seq} after {self.last}")
-        self.last = seq
-        for cid in changes_named(raw):
-            self.change(cid).seqs.append(seq)
-
     def named_pairs(self, pairs: Sequence[int]) -> None:
-        """Change ``pairs[2i]`` is named by the entry of seq ``pairs[2i + 1]``: the changes named by the entries
-        of part of the log, in seq order (``parallel``: a worker found them), after ``add`` had them all."""
+        """Change ``pairs[2i]`` is named by the entry of seq ``pairs[2i + 1]``: the changes named by a batch of
+        entries, in seq order, as the pass found them (``names.names_of``)."""
         changes = self.changes
         for cid, seq in zip(pairs[::2], pairs[1::2], strict=True):
             c = changes.get(cid)
