@@ -188,11 +188,9 @@ class Chain:
     def _strict(self, line: bytes, n: int, prev: bytes) -> bytes:
         entry, raw = strict_entry(line, n, prev)
         self._seen(n, entry["kind"], entry["payload"], prev)
-        if n <= self.upto:
-            payload = canon(entry["payload"])
-            kind = entry["kind"].encode()
-            if kind in self.kinds:
-                self.entries.append((n, kind, canon(entry["actor"]), entry["ts"], payload.decode()))
+        kind = entry["kind"].encode()
+        if n <= self.upto and kind in self.kinds:
+            self.entries.append((n, kind, canon(entry["actor"]), entry["ts"], canon(entry["payload"]).decode()))
         return raw
 
 
