@@ -72,15 +72,23 @@ def log_pass(fh: IO[bytes], size: int, make: Callable[[], Projection], upto: int
     done: tuple[LogPass, Projection] | None = None
     if jobs > 1 and size >= least and hasattr(os, "fork") and hasattr(os, "pread"):
         with suppress(Exception):   # whatever it was, the one-process pass below finds it and names it
-            done = _parallel(fh, size, make(), upto, root_at, hash_at, jobs)
+            done = _parallel(fh, size, _made(make), upto, root_at, hash_at, jobs)
     if done is None:
-        projection = make()
+        projection = _made(make)
         fh.seek(0)
         done = read_log(fh, projection, upto, root_at, hash_at), projection
     if _stamp(fh) != before:
         raise Failed("log.jsonl changed while it was being verified (something wrote to it): verify a copy "
                      "nothing else writes to")
     return done
+
+
+def _made(make: Callable[[], Projection]) -> Projection:
+    """A projection for the pass, which gives it the changes entries name (``names`` off, or each is twice)."""
+    projection = make()
+    if projection.names:
+        raise ValueError("the pass gives the changes entries name itself: make the Projection with names=False")
+    return projection
 
 
 def _stamp(fh: IO[bytes]) -> tuple[int, int, int, int, int]:
@@ -157,7 +165,8 @@ def _fork(fh: IO[bytes], spans: list[tuple[int, int]], upto: int, root_at: int, 
     answers on. It answers in frames, each its length (8 bytes), a tag and its data: for each part, a batch's
     entries of ``kinds`` and the changes its entries name (``ENTRIES``, marshal) as each batch is done, then the
     part's ``Part`` (``END``, pickle). This process takes the parts in order, from one worker then the next, so
-    what the pipe cannot take yet waits in the worker (``_Outbox``): at most about a part."""
+    what the pipe cannot take yet waits in the worker (``_Outbox``) rather than the worker waiting: its parts
+    not yet taken, at most (about a part while this process keeps pace)."""
     def work(out: IO[bytes]) -> None:
         box = _Outbox(out.fileno())
         for start, end in spans:

@@ -277,3 +277,15 @@ def test_a_worker_that_dies_midway_leaves_the_answer_to_one_pass(pack: Path, tmp
     assert (lp.size, lp.tree.root(), lp.sha256) == (one.size, one.tree.root(), one.sha256)
     assert [cells(r, REGISTER_COLUMNS) for r in projection.finish().register()] == \
         [cells(r, REGISTER_COLUMNS) for r in alone.finish().register()]
+
+
+def test_a_projection_that_names_changes_itself_is_refused(pack: Path, tmp_path: Path) -> None:
+    """The pass gives the projection the changes entries name: one that found them itself too would count
+    each log seq twice in the register, so it is refused outright, either way the log is read."""
+    folder = unpack(pack, tmp_path / "pack")
+    with open_file(str(folder), "log.jsonl") as fh:
+        size = fh.seek(0, 2)
+        params = Params.from_export(checks._tail(fh, size)["payload"])
+        for jobs in (1, 2):
+            with pytest.raises(ValueError, match="names=False"):
+                parallel.log_pass(fh, size, lambda: Projection(params), params.upto, jobs=jobs, parallel_min=0)
