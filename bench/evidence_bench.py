@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +226,22 @@ def make_pack(folder: Path, n: int) -> int:
 
     return write_pack(folder, plant_log(n), KEY, start="2026-01-01T00:00:00.000000Z",
                       end="2027-01-01T00:00:00.000000Z", now="2027-01-02T00:00:00.000000Z")
+
+
+def pack_cli(doc: str, bench: Callable[[Path, int], None], repeat: int) -> None:
+    """The command line of a benchmark over a pack (``verify_tables_bench``, ``verify_floor``): the folder
+    given, or a pack of ``--entries`` made for the run; ``bench(folder, --repeat)``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("pack", nargs="?", type=Path)
+    parser.add_argument("--entries", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    args = parser.parse_args()
+    if args.pack is not None:
+        bench(args.pack, args.repeat)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        make_pack(Path(tmp) / "pack", args.entries)
+        bench(Path(tmp) / "pack", args.repeat)
 
 
 def bench_verify(n: int) -> None:

@@ -26,13 +26,11 @@ for one process, and the sum over the cores a floor for the wall time however we
 
 from __future__ import annotations
 
-import argparse
 import gc
 import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from binascii import hexlify
 from collections.abc import Callable
@@ -178,19 +176,9 @@ def bench(folder: Path, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("pack", nargs="?", type=Path)
-    parser.add_argument("--entries", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    if args.pack is not None:
-        bench(args.pack, args.repeat)
-        return
-    from evidence_bench import make_pack
+    from evidence_bench import pack_cli
 
-    with tempfile.TemporaryDirectory() as tmp:
-        make_pack(Path(tmp) / "pack", args.entries)
-        bench(Path(tmp) / "pack", args.repeat)
+    pack_cli(__doc__ or "", bench, 3)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ best of ``--repeat`` runs; every table's SHA-256 must be the one the pack's expo
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -74,19 +72,9 @@ def bench(folder: Path, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("pack", nargs="?", type=Path)
-    parser.add_argument("--entries", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=2)
-    args = parser.parse_args()
-    if args.pack is not None:
-        bench(args.pack, args.repeat)
-        return
-    from evidence_bench import make_pack
+    from evidence_bench import pack_cli
 
-    with tempfile.TemporaryDirectory() as tmp:
-        make_pack(Path(tmp) / "pack", args.entries)
-        bench(Path(tmp) / "pack", args.repeat)
+    pack_cli(__doc__ or "", bench, 2)
 
 
 if __name__ == "__main__":
