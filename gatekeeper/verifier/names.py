@@ -2,7 +2,8 @@
 
 Any entry whose payload names a change is in that change's ``log_seqs``: by a key containing
 ``change_id`` (``change_id``, ``change_ids``, ``matches_change_id`` …), a ref's ``deploys`` or a drift's
-``matches_change``, a number or a list of numbers, at any depth. Read from the payload's canonical JSON
+``matches_change``, an integer or a list of integers (anything else in a list is not a change), at any
+depth. Read from the payload's canonical JSON
 bytes (the log's own), without parsing it: in canonical JSON a key is always preceded by an unescaped
 quote and followed by ``":``, which cannot occur inside a string (its quotes are escaped), so a match
 is a real key.
@@ -16,7 +17,9 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 
-_NAMED = re.compile(rb'"([A-Za-z0-9_]*change_id[A-Za-z0-9_]*|deploys|matches_change)":(-?[0-9]+|\[[^\]]*\])')
+# a name's value: an integer (not the start of 1.5 or 1e3: no change has such an id), or a list
+_NAMED = re.compile(rb'"([A-Za-z0-9_]*change_id[A-Za-z0-9_]*|deploys|matches_change)":'
+                    rb'(-?[0-9]+(?![0-9.eE])|\[[^\]]*\])')
 _ONE = re.compile(rb'"change_id":(-?[0-9]+)[,}]')
 
 

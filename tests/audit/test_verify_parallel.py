@@ -127,7 +127,7 @@ def test_a_tampered_pack_fails_alike_either_way(pack: Path, tmp_path: Path, edit
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.from_regex(rb'\{("[a-z_]{0,12}change_id[a-z_]{0,3}"|"deploys"|"matches_change"|"x"):'
-                              rb'(-?[0-9]{1,4}|\[(-?[0-9]{1,3},?){0,3}\]|"[a-z\\",:\[\]]{0,8}")'
+                              rb'(-?[0-9]{1,4}(\.[0-9])?|\[(-?[0-9]{1,3},?){0,3}\]|"[a-z\\",:\[\]]{0,8}")'
                               rb'(,"[a-z_]{1,9}":(-?[0-9]{1,3}|\[[0-9,]{0,5}\]))*\}', fullmatch=True),
                 max_size=8))
 def test_names_read_from_lines_are_those_of_their_payloads(payloads: list[bytes]) -> None:
