@@ -141,7 +141,8 @@ def test_the_whole_sign_flow_by_keyboard_alone(chromium: Browser, live: Service,
                 return
         raise AssertionError(f"{locator_text!r} ({role}) not reachable by Tab")
 
-    page.keyboard.type("gina")  # the username field has focus on arrival
+    expect(page.locator("#username")).to_be_focused()  # the username field has focus on arrival (once rendered)
+    page.keyboard.type("gina")
     page.keyboard.press("Tab")
     page.keyboard.type(password("gina"))
     page.keyboard.press("Enter")
